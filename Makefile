@@ -1,0 +1,7 @@
+.PHONY: run test setup bench
+run:   ## set up, then run the whole service in the foreground
+	scripts/run.sh
+test:  ## set up, then run the whole test suite
+	scripts/test.sh
+setup: ## only set up (idempotent)
+	scripts/setup.sh

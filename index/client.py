@@ -1,0 +1,62 @@
+"""The Elasticsearch client and the translation of its failures into Vigie's errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout, TransportError
+from elasticsearch import ApiError, Elasticsearch
+
+from index.errors import IndexRejected, IndexUnavailable
+
+T = TypeVar("T")
+
+#: HTTP statuses after which trying again later may work.
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def connect(url: str, *, timeout: float = 30.0) -> Elasticsearch:
+    """A client for ``url``. Retries inside the client stay short: Vigie's own retries wait longer."""
+    return Elasticsearch(
+        url,
+        request_timeout=timeout,
+        max_retries=1,
+        retry_on_timeout=False,
+        http_compress=False,
+    )
+
+
+@contextmanager
+def translated_errors(url: str, action: str) -> Iterator[None]:
+    """Turn client exceptions into IndexUnavailable (transient) or IndexRejected (permanent)."""
+    try:
+        yield
+    except (TransportConnectionError, ConnectionTimeout) as error:
+        raise IndexUnavailable(f"Elasticsearch at {url} is unreachable while {action}: {error}") from error
+    except ApiError as error:
+        status = getattr(error, "status_code", None) or getattr(getattr(error, "meta", None), "status", None)
+        if status in TRANSIENT_STATUSES:
+            raise IndexUnavailable(
+                f"Elasticsearch at {url} answered {status} while {action}: {error.message}"
+            ) from error
+        raise IndexRejected(f"Elasticsearch at {url} refused {action} ({status}): {error}") from error
+    except TransportError as error:
+        raise IndexUnavailable(f"Elasticsearch at {url} failed while {action}: {error}") from error
+
+
+def call(es: Elasticsearch, action: str, function: Callable[[], T]) -> T:
+    """Run ``function`` with errors translated; ``action`` says what it was doing, for the message."""
+    url = _url(es)
+    with translated_errors(url, action):
+        return function()
+
+
+def _url(es: Elasticsearch) -> str:
+    try:
+        node = es.transport.node_pool.all()[0]
+        return node.base_url
+    except (AttributeError, IndexError):
+        return "Elasticsearch"

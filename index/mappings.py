@@ -1,0 +1,101 @@
+"""Every Elasticsearch mapping of Vigie, versioned. Nothing else defines index structure.
+
+Articles live in ``<prefix>-articles-v<N>`` behind the alias ``<prefix>-articles``; an index template
+gives any ``<prefix>-articles-v*`` index the current mapping, so `vigie index migrate` can create the
+next version, copy into it and swap the alias without downtime.
+
+The local distribution has no analysis-common module, so only the ``standard`` analyzer and the
+``lowercase`` filter are used. Language awareness comes from the ``lemmas`` field, filled by spaCy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Bump when the article mapping changes; `vigie index migrate` moves data to the new version.
+ARTICLES_VERSION = 1
+
+LOWERCASE_NORMALIZER = {"lowercase": {"type": "custom", "filter": ["lowercase"]}}
+
+_TEXT = {"type": "text", "analyzer": "standard"}
+_KEYWORD = {"type": "keyword", "ignore_above": 512}
+_ENTITY = {"properties": {"text": _TEXT, "key": _KEYWORD, "mentions": {"type": "integer"}}}
+
+ARTICLE_PROPERTIES: dict[str, Any] = {
+    "article_id": {"type": "keyword"},
+    "url": {"type": "keyword", "ignore_above": 2048},
+    "feed": {"type": "keyword", "ignore_above": 2048},
+    "source_domain": {"type": "keyword", "normalizer": "lowercase"},
+    "title": {**_TEXT, "fields": {"raw": {"type": "keyword", "ignore_above": 512}}},
+    "text": _TEXT,
+    # spaCy lemmas of title and text, so "réfugiés" finds "réfugié" without language analyzers.
+    "lemmas": _TEXT,
+    "language": {"type": "keyword"},
+    "language_confidence": {"type": "float"},
+    "text_source": {"type": "keyword"},
+    "fetch_error": {"type": "keyword", "index": False},
+    "published": {"type": "date"},
+    "fetched_at": {"type": "date"},
+    "indexed_at": {"type": "date"},
+    # For display, the merged entities as the analysis returned them.
+    "entity_list": {"type": "object", "enabled": False},
+    # For search and aggregations: per type, the text (analysed) and the normalised key.
+    "entities": {
+        "properties": {
+            "person": _ENTITY,
+            "location": _ENTITY,
+            "organization": _ENTITY,
+            "misc": _ENTITY,
+        }
+    },
+    "entity_keys": _KEYWORD,  # every entity key of any type, for --entity filters and facets
+    # Nested so that "migration with score >= 0.5" is one condition on one topic.
+    "topics": {
+        "type": "nested",
+        "properties": {
+            "name": {"type": "keyword"},
+            "score": {"type": "float"},
+            "evidence": {"type": "keyword", "index": False},
+        },
+    },
+    "topic_names": {"type": "keyword"},
+    # Near-duplicate detection (index.dedup): SimHash of the text and its LSH bands.
+    "signature": {"type": "keyword"},
+    "signature_bands": {"type": "keyword"},
+    "cluster_id": {"type": "keyword"},
+    "warnings": {"type": "keyword", "index": False},
+}
+
+
+def articles_alias(prefix: str) -> str:
+    return f"{prefix}-articles"
+
+
+def articles_index(prefix: str, version: int = ARTICLES_VERSION) -> str:
+    return f"{prefix}-articles-v{version}"
+
+
+def articles_template_name(prefix: str) -> str:
+    return f"{prefix}-articles"
+
+
+def articles_template(prefix: str, version: int = ARTICLES_VERSION) -> dict[str, Any]:
+    """The index template body for every ``<prefix>-articles-v*`` index."""
+    return {
+        "index_patterns": [f"{prefix}-articles-v*"],
+        "priority": 100,
+        "template": {
+            "settings": {
+                "number_of_shards": 1,
+                "number_of_replicas": 0,
+                "refresh_interval": "1s",
+                "analysis": {"normalizer": LOWERCASE_NORMALIZER},
+            },
+            "mappings": {
+                "dynamic": "strict",
+                "_meta": {"vigie_mapping_version": version},
+                "properties": ARTICLE_PROPERTIES,
+            },
+        },
+        "_meta": {"vigie_mapping_version": version, "description": "Vigie articles"},
+    }

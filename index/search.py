@@ -1,0 +1,235 @@
+"""Searching articles: the query language compiled to Elasticsearch, filters, highlights, collapse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from elasticsearch import Elasticsearch
+
+from index.client import call
+from index.mappings import articles_alias
+from index.query import And, MatchAll, Node, Not, Or, Term, parse_query
+from ingest.models import Entity, TopicMatch
+
+#: Lemma phrases of a piece of query text, one per language that lemmatises it differently.
+LemmaVariants = Callable[[str], Iterable[str]]
+
+_ENTITY_TYPES = ("person", "location", "organization", "misc")
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    languages: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    article_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    query: str = ""
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    sort: Literal["relevance", "date"] = "relevance"
+    collapse: bool = False
+    limit: int = 10
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    article_id: str
+    title: str
+    url: str | None
+    feed: str | None
+    language: str
+    published: str | None
+    indexed_at: str | None
+    score: float | None
+    highlights: dict[str, list[str]]
+    topics: tuple[TopicMatch, ...]
+    entities: tuple[Entity, ...]
+    cluster_id: str | None
+    text_source: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.article_id,
+            "title": self.title,
+            "url": self.url,
+            "feed": self.feed,
+            "language": self.language,
+            "published": self.published,
+            "indexed_at": self.indexed_at,
+            "score": self.score,
+            "highlights": self.highlights,
+            "topics": [topic.to_dict() for topic in self.topics],
+            "entities": [entity.to_dict() for entity in self.entities],
+            "cluster_id": self.cluster_id,
+            "text_source": self.text_source,
+        }
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    total: int
+    hits: tuple[SearchHit, ...]
+    took_ms: int
+    query: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "total": self.total, "took_ms": self.took_ms,
+                "hits": [hit.to_dict() for hit in self.hits]}
+
+
+def _phrase(field_name: str, text: str, boost: float = 1.0) -> dict[str, Any]:
+    return {"match_phrase": {field_name: {"query": text, "boost": boost}}}
+
+
+def _word_query(term: Term, fields: Sequence[tuple[str, float]], lemma_variants: LemmaVariants | None,
+                lemmas: bool) -> dict[str, Any]:
+    should: list[dict[str, Any]] = []
+    if term.prefix:
+        for name, boost in fields:
+            should.append({"match_phrase_prefix": {name: {"query": term.text, "boost": boost, "max_expansions": 50}}})
+    else:
+        for name, boost in fields:
+            should.append(_phrase(name, term.text, boost))
+        if lemmas and lemma_variants is not None:
+            for variant in dict.fromkeys(lemma_variants(term.text)):
+                if variant:
+                    should.append(_phrase("lemmas", variant, 0.8))
+    return {"bool": {"should": should, "minimum_should_match": 1}}
+
+
+def compile_query(node: Node, lemma_variants: LemmaVariants | None = None) -> dict[str, Any]:
+    """The Elasticsearch query for a parsed Vigie query."""
+    if isinstance(node, MatchAll):
+        return {"match_all": {}}
+    if isinstance(node, And):
+        must = [compile_query(item, lemma_variants) for item in node.items if not isinstance(item, Not)]
+        must_not = [compile_query(item.item, lemma_variants) for item in node.items if isinstance(item, Not)]
+        return {"bool": {"must": must or [{"match_all": {}}], "must_not": must_not}}
+    if isinstance(node, Or):
+        return {"bool": {"should": [compile_query(item, lemma_variants) for item in node.items],
+                         "minimum_should_match": 1}}
+    if isinstance(node, Not):
+        return {"bool": {"must": [{"match_all": {}}], "must_not": [compile_query(node.item, lemma_variants)]}}
+    return _term_query(node, lemma_variants)
+
+
+def _term_query(term: Term, lemma_variants: LemmaVariants | None) -> dict[str, Any]:
+    name = term.field
+    if name is None:
+        return _word_query(term, (("title", 2.0), ("text", 1.0)), lemma_variants, lemmas=True)
+    if name in ("title", "text"):
+        return _word_query(term, ((name, 1.0),), lemma_variants, lemmas=False)
+    if name in _ENTITY_TYPES:
+        return _word_query(term, ((f"entities.{name}.text", 1.0),), None, lemmas=False)
+    if name == "entity":
+        return _word_query(term, tuple((f"entities.{kind}.text", 1.0) for kind in _ENTITY_TYPES), None, lemmas=False)
+    if name == "topic":
+        return {"term": {"topic_names": term.text.lower()}}
+    if name == "language":
+        return {"term": {"language": term.text.lower()}}
+    if name == "feed":
+        return {"term": {"feed": term.text}}
+    if name == "domain":
+        return {"term": {"source_domain": term.text.lower()}}
+    raise ValueError(f"unknown field {name!r}")  # parse_query only produces the fields above
+
+
+def _filters(filters: SearchFilters) -> list[dict[str, Any]]:
+    clauses: list[dict[str, Any]] = []
+    if filters.languages:
+        clauses.append({"terms": {"language": list(filters.languages)}})
+    if filters.topics:
+        clauses.append({"terms": {"topic_names": [topic.lower() for topic in filters.topics]}})
+    for entity in filters.entities:
+        clauses.append({"bool": {"should": [
+            {"term": {"entity_keys": entity.lower()}},
+            *(_phrase(f"entities.{kind}.text", entity) for kind in _ENTITY_TYPES),
+        ], "minimum_should_match": 1}})
+    if filters.feeds:
+        clauses.append({"bool": {"should": [
+            {"terms": {"feed": list(filters.feeds)}},
+            {"terms": {"source_domain": [feed.lower() for feed in filters.feeds]}},
+        ], "minimum_should_match": 1}})
+    if filters.since or filters.until:
+        window: dict[str, str] = {}
+        if filters.since:
+            window["gte"] = filters.since.isoformat()
+        if filters.until:
+            window["lte"] = filters.until.isoformat()
+        # An article without a publication date is placed by when Vigie fetched it.
+        clauses.append({"bool": {"should": [
+            {"range": {"published": window}},
+            {"bool": {"must_not": [{"exists": {"field": "published"}}], "filter": [{"range": {"fetched_at": window}}]}},
+        ], "minimum_should_match": 1}})
+    if filters.article_ids:
+        clauses.append({"ids": {"values": list(filters.article_ids)}})
+    return clauses
+
+
+def search_body(request: SearchRequest, lemma_variants: LemmaVariants | None = None) -> dict[str, Any]:
+    """The whole search request body (exposed for the API bench and tests)."""
+    node = parse_query(request.query)
+    body: dict[str, Any] = {
+        "query": {"bool": {"must": [compile_query(node, lemma_variants)], "filter": _filters(request.filters)}},
+        "size": request.limit,
+        "from": request.offset,
+        "track_total_hits": True,
+        "_source": {"excludes": ["lemmas", "text", "signature_bands"]},
+        "highlight": {
+            "pre_tags": ["<mark>"],
+            "post_tags": ["</mark>"],
+            "fields": {
+                "title": {"number_of_fragments": 0},
+                "text": {"fragment_size": 160, "number_of_fragments": 3},
+            },
+        },
+    }
+    if request.sort == "date":
+        body["sort"] = [{"published": {"order": "desc", "missing": "_last"}}, {"indexed_at": "desc"}]
+    if request.collapse:
+        body["collapse"] = {"field": "cluster_id"}
+    return body
+
+
+def _hit(raw: dict[str, Any]) -> SearchHit:
+    source = raw.get("_source", {})
+    return SearchHit(
+        article_id=raw["_id"],
+        title=source.get("title", ""),
+        url=source.get("url"),
+        feed=source.get("feed"),
+        language=source.get("language", "und"),
+        published=source.get("published"),
+        indexed_at=source.get("indexed_at"),
+        score=raw.get("_score"),
+        highlights=raw.get("highlight", {}),
+        topics=tuple(TopicMatch.from_dict(topic) for topic in source.get("topics", [])),
+        entities=tuple(Entity.from_dict(entity) for entity in source.get("entity_list", [])),
+        cluster_id=source.get("cluster_id"),
+        text_source=source.get("text_source"),
+    )
+
+
+def search(es: Elasticsearch, prefix: str, request: SearchRequest,
+           lemma_variants: LemmaVariants | None = None) -> SearchResult:
+    """Run ``request`` against the articles alias of ``prefix``."""
+    body = search_body(request, lemma_variants)
+    response = call(es, f"searching for {request.query!r}",
+                    lambda: es.search(index=articles_alias(prefix), **body))
+    hits = tuple(_hit(raw) for raw in response["hits"]["hits"])
+    return SearchResult(
+        total=int(response["hits"]["total"]["value"]),
+        hits=hits,
+        took_ms=int(response.get("took", 0)),
+        query=request.query,
+    )

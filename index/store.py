@@ -1,0 +1,183 @@
+"""Writing articles: index bootstrap, the document an article becomes, and bulk writes by article id.
+
+``_id`` is the article id, so a re-delivered article overwrites its own document and a changed
+article (same id, new content) replaces it: one document per article, whatever the retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from elasticsearch import Elasticsearch
+
+from index.client import TRANSIENT_STATUSES, call
+from index.errors import IndexUnavailable
+from index.mappings import (
+    ARTICLES_VERSION,
+    articles_alias,
+    articles_index,
+    articles_template,
+    articles_template_name,
+)
+from ingest.models import AnalyzedArticle
+
+_ENTITY_FIELD = {"PERSON": "person", "LOCATION": "location", "ORGANIZATION": "organization", "MISC": "misc"}
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What became of each article of a bulk write."""
+
+    indexed: tuple[str, ...] = ()
+    retry: tuple[str, ...] = ()  # refused for a transient reason (429, node busy): try again
+    rejected: tuple[tuple[str, str], ...] = ()  # (article id, reason): retrying will not help
+    created: int = 0
+    updated: int = 0
+    took_ms: int = 0
+
+
+@dataclass
+class _Counts:
+    indexed: list[str] = field(default_factory=list)
+    retry: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+
+
+def article_document(item: AnalyzedArticle, indexed_at: datetime | None = None) -> dict[str, Any]:
+    """The Elasticsearch document of one analysed article (the only place that shapes it)."""
+    article, analysis = item.article, item.analysis
+    entities: dict[str, list[dict[str, Any]]] = {name: [] for name in _ENTITY_FIELD.values()}
+    for entity in analysis.entities:
+        entities[_ENTITY_FIELD[entity.label]].append(
+            {"text": entity.text, "key": entity.key, "mentions": entity.mentions}
+        )
+    host = urlsplit(article.url).hostname if article.url else None
+    return {
+        "article_id": article.article_id,
+        "url": article.url,
+        "feed": article.feed_url,
+        "source_domain": host,
+        "title": analysis.title or article.title,
+        "text": analysis.text,
+        "lemmas": analysis.lemmas,
+        "language": analysis.language,
+        "language_confidence": analysis.language_confidence,
+        "text_source": article.text_source,
+        "fetch_error": article.fetch_error,
+        "published": article.published.isoformat() if article.published else None,
+        "fetched_at": article.fetched_at.isoformat() if article.fetched_at else None,
+        "indexed_at": (indexed_at or datetime.now(timezone.utc)).isoformat(),
+        "entity_list": [entity.to_dict() for entity in analysis.entities],
+        "entities": entities,
+        "entity_keys": sorted({entity.key for entity in analysis.entities if entity.key}),
+        "topics": [topic.to_dict() for topic in analysis.topics],
+        "topic_names": [topic.name for topic in analysis.topics],
+        "signature": item.signature or None,
+        "signature_bands": [],
+        "cluster_id": article.article_id,
+        "warnings": list(analysis.warnings),
+    }
+
+
+class ArticleStore:
+    """The articles index of one Vigie installation (its alias, template and current version)."""
+
+    def __init__(self, es: Elasticsearch, prefix: str) -> None:
+        self.es = es
+        self.prefix = prefix
+        self.alias = articles_alias(prefix)
+
+    def ensure_ready(self) -> str:
+        """Create the template, the current index and the alias when missing. Idempotent.
+
+        Returns the name of the index the alias points at.
+        """
+        call(
+            self.es, "installing the articles index template",
+            lambda: self.es.indices.put_index_template(
+                name=articles_template_name(self.prefix), **articles_template(self.prefix)
+            ),
+        )
+        exists = call(self.es, "looking up the articles alias", lambda: self.es.indices.exists_alias(name=self.alias))
+        if exists:
+            current = call(self.es, "reading the articles alias", lambda: self.es.indices.get_alias(name=self.alias))
+            return next(iter(current.body))
+        index = articles_index(self.prefix, ARTICLES_VERSION)
+        if not call(self.es, "looking up the articles index", lambda: self.es.indices.exists(index=index)):
+            call(
+                self.es, f"creating index {index}",
+                lambda: self.es.indices.create(index=index, aliases={self.alias: {"is_write_index": True}}),
+            )
+        else:
+            call(self.es, f"pointing {self.alias} at {index}",
+                 lambda: self.es.indices.put_alias(index=index, name=self.alias, is_write_index=True))
+        call(self.es, "waiting for the articles index",
+             lambda: self.es.cluster.health(index=index, wait_for_status="yellow", timeout="30s"))
+        return index
+
+    def index_batch(self, items: Sequence[AnalyzedArticle], *, refresh: bool = False) -> BulkOutcome:
+        """Bulk-write ``items`` by article id. Raises IndexUnavailable when the node cannot be reached."""
+        if not items:
+            return BulkOutcome()
+        now = datetime.now(timezone.utc)
+        operations: list[dict[str, Any]] = []
+        for item in items:
+            operations.append({"index": {"_index": self.alias, "_id": item.article.article_id}})
+            operations.append(article_document(item, now))
+        response = call(
+            self.es, f"bulk-indexing {len(items)} articles",
+            lambda: self.es.bulk(operations=operations, refresh="wait_for" if refresh else False),
+        )
+        counts = _Counts()
+        for entry in response["items"]:
+            result = entry["index"]
+            article_id = result["_id"]
+            status = result.get("status", 500)
+            if status in (200, 201):
+                counts.indexed.append(article_id)
+                if result.get("result") == "created":
+                    counts.created += 1
+                else:
+                    counts.updated += 1
+            elif status in TRANSIENT_STATUSES:
+                counts.retry.append(article_id)
+            else:
+                reason = result.get("error", {})
+                counts.rejected.append((article_id, f"{status}: {reason.get('type')}: {reason.get('reason')}"))
+        return BulkOutcome(
+            indexed=tuple(counts.indexed),
+            retry=tuple(counts.retry),
+            rejected=tuple(counts.rejected),
+            created=counts.created,
+            updated=counts.updated,
+            took_ms=int(response.get("took", 0)),
+        )
+
+    def get(self, article_id: str) -> dict[str, Any] | None:
+        """One article's stored document, or None."""
+        response = call(
+            self.es, f"reading article {article_id}",
+            lambda: self.es.options(ignore_status=404).get(index=self.alias, id=article_id),
+        )
+        return response.body.get("_source") if response.body.get("found") else None
+
+    def count(self, query: dict[str, Any] | None = None) -> int:
+        body = {"query": query} if query else {}
+        response = call(self.es, "counting articles", lambda: self.es.count(index=self.alias, **body))
+        return int(response["count"])
+
+    def refresh(self) -> None:
+        call(self.es, "refreshing the articles index", lambda: self.es.indices.refresh(index=self.alias))
+
+    def ping(self) -> bool:
+        try:
+            call(self.es, "checking cluster health", lambda: self.es.cluster.health(timeout="2s"))
+            return True
+        except IndexUnavailable:
+            return False

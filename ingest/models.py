@@ -1,0 +1,195 @@
+"""Typed records passed between the stages of the pipeline.
+
+feed bytes ──► FeedItem ──► Article ──► Analysis ──► AnalyzedArticle ──► index/
+
+Each stage takes one of these and returns the next; nothing of unknown shape crosses a module
+boundary. ``to_dict``/``from_dict`` exist because Celery messages are JSON: the worker converts at
+its edge, the records stay typed everywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any, Literal
+
+#: Normalised entity labels, whatever the spaCy model says.
+EntityLabel = Literal["PERSON", "LOCATION", "ORGANIZATION", "MISC"]
+#: Where an article's text came from.
+TextSource = Literal["content", "page", "summary", "file"]
+
+UNDETERMINED = "und"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """One entry of a feed, as published, with its identity computed once (ingest.identity)."""
+
+    article_id: str
+    feed_url: str
+    url: str | None
+    title: str
+    summary: str  # sanitised HTML (ingest.sanitize), never raw markup from the feed
+    content: str | None = None  # sanitised full content when the feed carries it (content:encoded)
+    published: datetime | None = None
+    guid: str | None = None
+    author: str | None = None
+    language_hint: str | None = None  # the feed's or entry's declared language, if any
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["published"] = _iso(self.published)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeedItem:
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["published"] = _parse_dt(values.get("published"))
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An article ready for analysis: raw body (HTML or text) plus where it came from."""
+
+    article_id: str
+    title: str
+    body: str  # HTML or plain text; ``is_html`` says which
+    is_html: bool
+    text_source: TextSource
+    feed_url: str | None = None
+    url: str | None = None
+    published: datetime | None = None
+    fetched_at: datetime | None = None
+    fetch_error: str | None = None  # why the full page could not be used, when text_source == "summary"
+    language_hint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["published"] = _iso(self.published)
+        data["fetched_at"] = _iso(self.fetched_at)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Article:
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["published"] = _parse_dt(values.get("published"))
+        values["fetched_at"] = _parse_dt(values.get("fetched_at"))
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One real-world name in an article, all its mentions merged."""
+
+    text: str  # the longest form seen ("Recep Tayyip Erdogan")
+    label: EntityLabel
+    mentions: int
+    spans: tuple[tuple[int, int], ...]  # character offsets into Analysis.text
+    key: str = ""  # normalised form used to match and aggregate ("recep tayyip erdogan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "label": self.label,
+            "mentions": self.mentions,
+            "spans": [list(span) for span in self.spans],
+            "key": self.key,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Entity:
+        return cls(
+            text=data["text"],
+            label=data["label"],
+            mentions=int(data["mentions"]),
+            spans=tuple(tuple(span) for span in data.get("spans", ())),  # type: ignore[misc]
+            key=data.get("key", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMatch:
+    """A topic the article is about, with the evidence a reader can check."""
+
+    name: str
+    score: float  # in [0, 1]
+    evidence: tuple[str, ...]  # the terms, phrases and groups that fired
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "score": self.score, "evidence": list(self.evidence)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TopicMatch:
+        return cls(name=data["name"], score=float(data["score"]), evidence=tuple(data["evidence"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What the analysis finds in one article."""
+
+    language: str  # ISO 639-1, or "und"
+    language_confidence: float
+    title: str
+    text: str  # clean text, paragraphs separated by a blank line
+    entities: tuple[Entity, ...]
+    topics: tuple[TopicMatch, ...]
+    lemmas: str = ""  # lower-cased lemmas of title and text, space-separated (searchable field)
+    warnings: tuple[str, ...] = ()  # why something is empty or partial (e.g. "no model for 'pt'")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "language_confidence": self.language_confidence,
+            "title": self.title,
+            "text": self.text,
+            "entities": [entity.to_dict() for entity in self.entities],
+            "topics": [topic.to_dict() for topic in self.topics],
+            "lemmas": self.lemmas,
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Analysis:
+        return cls(
+            language=data["language"],
+            language_confidence=float(data["language_confidence"]),
+            title=data["title"],
+            text=data["text"],
+            entities=tuple(Entity.from_dict(item) for item in data["entities"]),
+            topics=tuple(TopicMatch.from_dict(item) for item in data["topics"]),
+            lemmas=data.get("lemmas", ""),
+            warnings=tuple(data.get("warnings", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzedArticle:
+    """An article and its analysis: what index/ stores."""
+
+    article: Article
+    analysis: Analysis
+    signature: str = ""  # near-duplicate signature of the text (index.dedup), hex
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"article": self.article.to_dict(), "analysis": self.analysis.to_dict(), "signature": self.signature}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnalyzedArticle:
+        return cls(
+            article=Article.from_dict(data["article"]),
+            analysis=Analysis.from_dict(data["analysis"]),
+            signature=data.get("signature", ""),
+        )

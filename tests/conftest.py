@@ -1,0 +1,92 @@
+"""Session fixtures: real Redis and Elasticsearch started through `vigie services start`.
+
+They run under a private VIGIE_HOME (.vigie-test/ in the checkout, readable by the unprivileged
+Elasticsearch user) on free ports with their own index prefix, so a `vigie up` running beside the
+tests is not disturbed. If a service cannot start, the tests that need it fail with its paragraph.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from elasticsearch import Elasticsearch
+
+from tests.support.processes import ROOT, run_vigie
+from vigie.services.processes import free_port
+from vigie.settings import Settings
+
+TEST_HOME = ROOT / ".vigie-test"
+
+
+def vigie_env(home: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a Vigie process in tests: private home, free ports, own index prefix."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("VIGIE_")}
+    env.update(
+        VIGIE_HOME=str(home),
+        VIGIE_CACHE_DIR=str(ROOT / ".cache"),
+        VIGIE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        VIGIE_ES_URL=f"http://127.0.0.1:{free_port()}",
+        VIGIE_INDEX_PREFIX=f"test-{uuid.uuid4().hex[:8]}",
+        VIGIE_DEMO_PORT=str(free_port()),
+        VIGIE_LOG_LEVEL="INFO",
+    )
+    env.update(overrides)
+    return env
+
+
+def settings_from(env: dict[str, str]) -> Settings:
+    values = {key[len("VIGIE_"):].lower(): value for key, value in env.items() if key.startswith("VIGIE_")}
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def service_env() -> Iterator[dict[str, str]]:
+    """Redis and Elasticsearch, started once for the session by the project's own command."""
+    home = TEST_HOME / f"session-{os.getpid()}"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    env = vigie_env(home)
+    result = run_vigie(["services", "start", "--json"], env, timeout=300)
+    if result.returncode != 0:
+        pytest.fail(f"`vigie services start` failed; the services the tests need are down:\n{result.stderr}")
+    yield env
+    run_vigie(["services", "stop"], env, timeout=120)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture()
+def env(service_env: dict[str, str]) -> dict[str, str]:
+    """Per test: the session's services, a fresh index prefix and a fresh Redis database."""
+    fresh = dict(service_env)
+    fresh["VIGIE_INDEX_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(fresh["VIGIE_REDIS_URL"])
+    client.flushdb()
+    return fresh
+
+
+@pytest.fixture()
+def settings(env: dict[str, str]) -> Settings:
+    return settings_from(env)
+
+
+@pytest.fixture()
+def es(settings: Settings) -> Iterator[Elasticsearch]:
+    client = Elasticsearch(settings.es_url, request_timeout=30)
+    yield client
+    # Wildcard deletes are refused (destructive_requires_name); delete what the test created by name.
+    names = list(client.indices.get(index=f"{settings.index_prefix}-*", allow_no_indices=True).keys())
+    if names:
+        client.indices.delete(index=",".join(names))
+    client.options(ignore_status=404).indices.delete_index_template(name=f"{settings.index_prefix}-*")
+    client.close()
+
+
+@pytest.fixture()
+def redis_client(settings: Settings) -> redis.Redis:
+    return redis.Redis.from_url(settings.redis_url)

@@ -1,0 +1,113 @@
+"""Running the project's own commands and processes from tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+VIGIE = str(BIN / "vigie")
+
+
+def run_vigie(args: list[str], env: dict[str, str], timeout: float = 180, check: bool = False,
+              input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real `vigie` command; the result carries stdout, stderr and the exit code."""
+    result = subprocess.run([VIGIE, *args], env=env, cwd=ROOT, capture_output=True, text=True,
+                            timeout=timeout, input=input)
+    if check and result.returncode != 0:
+        raise AssertionError(f"vigie {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+    return result
+
+
+def vigie_json(args: list[str], env: dict[str, str], timeout: float = 180) -> object:
+    result = run_vigie([*args, "--json"], env, timeout=timeout, check=True)
+    return json.loads(result.stdout)
+
+
+@dataclass
+class Background:
+    """A long-running child (worker, poller, `vigie up`) whose output is kept for assertions."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen[str] | None = None
+    lines: deque[str] = field(default_factory=lambda: deque(maxlen=5000))
+    _reader: threading.Thread | None = None
+
+    def start(self) -> Background:
+        self.process = subprocess.Popen(
+            self.command, env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        return self
+
+    def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for_line(self, needle: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(needle in line for line in list(self.lines)):
+                return True
+            if self.process is not None and self.process.poll() is not None:
+                return any(needle in line for line in list(self.lines))
+            time.sleep(0.2)
+        return False
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def signal(self, sig: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+
+    def kill_group(self) -> None:
+        """SIGKILL the child and everything it started (a worker's pool processes too)."""
+        assert self.process is not None
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(30)
+
+    def stop(self, timeout: float = 60) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill_group()
+        if self._reader is not None:
+            self._reader.join(5)
+        return self.process.returncode
+
+
+def start_worker(env: dict[str, str], concurrency: int = 1, name: str = "worker") -> Background:
+    """A real `celery worker` process (through `vigie worker`), ready to take tasks."""
+    worker = Background(name, [VIGIE, "worker", "--concurrency", str(concurrency)], env).start()
+    if not worker.wait_for_line("ready.", timeout=120):
+        output = worker.output()
+        worker.stop()
+        raise AssertionError(f"the Celery worker did not become ready:\n{output[-4000:]}")
+    return worker

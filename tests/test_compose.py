@@ -1,0 +1,60 @@
+"""docker-compose.yml cannot run here (no Docker engine); this checks it agrees with the project."""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import version
+from pathlib import Path
+
+import yaml
+
+from vigie.settings import ELASTICSEARCH_VERSION, REDIS_IMAGE, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def test_the_four_services_are_there() -> None:
+    assert {"redis", "elasticsearch", "worker", "scheduler"} <= set(SERVICES)
+
+
+def test_elasticsearch_is_the_official_image_of_the_local_version() -> None:
+    image = SERVICES["elasticsearch"]["image"]
+    assert image == f"docker.elastic.co/elasticsearch/elasticsearch:{ELASTICSEARCH_VERSION}"
+    assert Settings().es_version == ELASTICSEARCH_VERSION  # the local default is the same version
+    env = SERVICES["elasticsearch"]["environment"]
+    assert env["discovery.type"] == "single-node"
+
+
+def test_python_client_has_the_server_major() -> None:
+    client_major = version("elasticsearch").split(".")[0]
+    assert client_major == ELASTICSEARCH_VERSION.split(".")[0]
+    lock = (ROOT / "requirements.lock").read_text()
+    pinned = re.search(r"^elasticsearch==(\d+)\.", lock, re.MULTILINE)
+    assert pinned and pinned.group(1) == client_major
+
+
+def test_redis_is_the_documented_image_with_append_only_persistence() -> None:
+    assert SERVICES["redis"]["image"] == REDIS_IMAGE
+    assert "--appendonly" in SERVICES["redis"]["command"]
+
+
+def test_worker_and_scheduler_are_built_from_the_dockerfile_and_configured_by_vigie_variables() -> None:
+    fields = set(Settings.model_fields)
+    for name in ("worker", "scheduler"):
+        service = SERVICES[name]
+        assert service["build"] == "."
+        assert service["command"][:2] == ["vigie", name]
+        for key in service["environment"]:
+            assert key.startswith("VIGIE_") and key[len("VIGIE_"):].lower() in fields, key
+        assert service["environment"]["VIGIE_REDIS_URL"].startswith("redis://redis:")
+        assert service["environment"]["VIGIE_ES_URL"].startswith("http://elasticsearch:")
+        assert set(service["depends_on"]) == {"redis", "elasticsearch"}
+    assert (ROOT / "Dockerfile").is_file()
+    assert "requirements.lock" in (ROOT / "Dockerfile").read_text()
+
+
+def test_worker_can_be_scaled() -> None:
+    worker = SERVICES["worker"]
+    assert "container_name" not in worker and "ports" not in worker

@@ -1,0 +1,1 @@
+"""The `vigie` command line: parses arguments, calls the functions the workers call, prints text or JSON."""

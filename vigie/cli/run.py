@@ -1,0 +1,31 @@
+"""`vigie worker` and `vigie scheduler`: the two long-running processes, one at a time (for compose)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from vigie.logs import configure_logging
+from vigie.settings import load_settings
+
+
+@click.command()
+@click.option("--concurrency", type=click.IntRange(1, 64), help="Worker processes (default VIGIE_WORKER_CONCURRENCY).")
+def worker(concurrency: int | None) -> None:
+    """Run a Celery worker that analyses and indexes articles (scale by running several)."""
+    from vigie.supervisor import worker_command
+
+    settings = load_settings()
+    command = worker_command(settings, concurrency)
+    os.execv(command[0], command)
+
+
+@click.command()
+def scheduler() -> None:
+    """Run the poller: fetch each feed when due and queue its new articles."""
+    from worker.poller import run_poller
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    run_poller(settings)

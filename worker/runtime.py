@@ -1,0 +1,83 @@
+"""What one worker process keeps between tasks: models, HTTP client, Elasticsearch and Redis clients.
+
+Built once per process on first use (spaCy models take seconds to load), from the settings the
+worker was started with.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+
+import redis
+from elasticsearch import Elasticsearch
+
+from index.client import connect
+from index.store import ArticleStore
+from ingest.analyze import Analyzer
+from ingest.fetch import Fetcher, FetchLimits
+from vigie.settings import Settings
+from worker.deadletter import DeadLetters
+
+
+def fetch_limits(settings: Settings) -> FetchLimits:
+    return FetchLimits(
+        user_agent=settings.user_agent,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        total_timeout=settings.total_timeout,
+        max_body_bytes=settings.max_body_bytes,
+        max_redirects=settings.max_redirects,
+        per_host_concurrency=settings.per_host_concurrency,
+    )
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+
+    @cached_property
+    def analyzer(self) -> Analyzer:
+        return Analyzer(
+            models=self.settings.models,
+            languages=self.settings.languages,
+            topics_file=self.settings.topics_file,
+            max_text_chars=self.settings.max_text_chars,
+        )
+
+    @cached_property
+    def fetcher(self) -> Fetcher:
+        return Fetcher(fetch_limits(self.settings))
+
+    @cached_property
+    def es(self) -> Elasticsearch:
+        return connect(self.settings.es_url)
+
+    @cached_property
+    def store(self) -> ArticleStore:
+        # Raises IndexUnavailable while Elasticsearch is down; not cached then, so the next task retries.
+        store = ArticleStore(self.es, self.settings.index_prefix)
+        store.ensure_ready()
+        return store
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.settings.redis_url)
+
+    @cached_property
+    def dead_letters(self) -> DeadLetters:
+        return DeadLetters(self.redis)
+
+
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+
+
+def runtime(settings: Settings) -> Runtime:
+    """This process's runtime (created on first call)."""
+    global _runtime
+    with _lock:
+        if _runtime is None or _runtime.settings is not settings:
+            _runtime = Runtime(settings)
+        return _runtime
