@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 from elasticsearch import Elasticsearch
 
 from index.client import TRANSIENT_STATUSES, call
-from index.errors import IndexUnavailable
+from index.dedup import assign_clusters
+from index.errors import IndexRejected, IndexUnavailable
 from index.mappings import (
     ARTICLES_VERSION,
     articles_alias,
@@ -23,6 +24,7 @@ from index.mappings import (
     articles_template,
     articles_template_name,
 )
+from ingest.fingerprint import bands
 from ingest.models import AnalyzedArticle
 
 _ENTITY_FIELD = {"PERSON": "person", "LOCATION": "location", "ORGANIZATION": "organization", "MISC": "misc"}
@@ -49,7 +51,8 @@ class _Counts:
     updated: int = 0
 
 
-def article_document(item: AnalyzedArticle, indexed_at: datetime | None = None) -> dict[str, Any]:
+def article_document(item: AnalyzedArticle, indexed_at: datetime | None = None,
+                     cluster_id: str | None = None) -> dict[str, Any]:
     """The Elasticsearch document of one analysed article (the only place that shapes it)."""
     article, analysis = item.article, item.analysis
     entities: dict[str, list[dict[str, Any]]] = {name: [] for name in _ENTITY_FIELD.values()}
@@ -79,8 +82,8 @@ def article_document(item: AnalyzedArticle, indexed_at: datetime | None = None) 
         "topics": [topic.to_dict() for topic in analysis.topics],
         "topic_names": [topic.name for topic in analysis.topics],
         "signature": item.signature or None,
-        "signature_bands": [],
-        "cluster_id": article.article_id,
+        "signature_bands": bands(item.signature),
+        "cluster_id": cluster_id or article.article_id,
         "warnings": list(analysis.warnings),
     }
 
@@ -109,12 +112,16 @@ class ArticleStore:
             current = call(self.es, "reading the articles alias", lambda: self.es.indices.get_alias(name=self.alias))
             return next(iter(current.body))
         index = articles_index(self.prefix, ARTICLES_VERSION)
-        if not call(self.es, "looking up the articles index", lambda: self.es.indices.exists(index=index)):
-            call(
-                self.es, f"creating index {index}",
-                lambda: self.es.indices.create(index=index, aliases={self.alias: {"is_write_index": True}}),
-            )
-        else:
+        # Several worker processes may bootstrap at the same moment: "already exists" is success.
+        created = call(
+            self.es, f"creating index {index}",
+            lambda: self.es.options(ignore_status=400).indices.create(
+                index=index, aliases={self.alias: {"is_write_index": True}}),
+        )
+        error = created.body.get("error") if isinstance(created.body, dict) else None
+        if error and error.get("type") != "resource_already_exists_exception":
+            raise IndexRejected(f"Elasticsearch refused creating index {index}: {error.get('reason')}")
+        if error:
             call(self.es, f"pointing {self.alias} at {index}",
                  lambda: self.es.indices.put_alias(index=index, name=self.alias, is_write_index=True))
         call(self.es, "waiting for the articles index",
@@ -126,10 +133,12 @@ class ArticleStore:
         if not items:
             return BulkOutcome()
         now = datetime.now(timezone.utc)
+        clusters = assign_clusters(self.es, self.prefix, items)
         operations: list[dict[str, Any]] = []
         for item in items:
-            operations.append({"index": {"_index": self.alias, "_id": item.article.article_id}})
-            operations.append(article_document(item, now))
+            article_id = item.article.article_id
+            operations.append({"index": {"_index": self.alias, "_id": article_id}})
+            operations.append(article_document(item, now, clusters[article_id]))
         response = call(
             self.es, f"bulk-indexing {len(items)} articles",
             lambda: self.es.bulk(operations=operations, refresh="wait_for" if refresh else False),

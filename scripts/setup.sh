@@ -30,12 +30,14 @@ fi
 stamp="$venv/.vigie-deps"
 want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  say "installing Python dependencies from requirements.lock"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.lock \
-    || die "pip could not install requirements.lock (is PyPI reachable?)."
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e . \
-    || die "pip could not install the vigie package itself."
+  say "installing Python dependencies from requirements.lock (log: $venv/pip.log)"
+  pip() { "$venv/bin/python" -m pip --disable-pip-version-check "$@" >>"$venv/pip.log" 2>&1; }
+  : > "$venv/pip.log"
+  pip install --upgrade pip || true
+  pip install -r requirements.lock \
+    || { tail -n 15 "$venv/pip.log" >&2; die "pip could not install requirements.lock (is PyPI reachable?); see $venv/pip.log."; }
+  pip install --no-deps -e . \
+    || { tail -n 15 "$venv/pip.log" >&2; die "pip could not install the vigie package itself; see $venv/pip.log."; }
   echo "$want" > "$stamp"
 fi
 

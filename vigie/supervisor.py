@@ -99,7 +99,7 @@ class Supervisor:
             for child in (Child("worker", worker_command(self.settings)), Child("scheduler", scheduler_command())):
                 child.start(env)
                 self.children.append(child)
-            log_event(log, "vigie.up", seconds=round(time.monotonic() - began, 1),
+            log_event(log, "vigie.ready", seconds=round(time.monotonic() - began, 1),
                       search="vigie search Idleb", stop="Ctrl-C")
             code = self._watch()
         finally:

@@ -10,7 +10,7 @@ notifications by (alert, article)), so a second delivery changes nothing.
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_process_init
 
 from vigie.logs import configure_logging
 from vigie.settings import Settings, load_settings
@@ -52,3 +52,13 @@ app = create_app(load_settings())
 def _configure_logging(**_: object) -> None:
     """Vigie's key=value log lines in the worker too (Celery then leaves logging alone)."""
     configure_logging(app.conf.vigie_settings.log_level)
+
+
+@worker_process_init.connect
+def _load_models(**_: object) -> None:
+    """Load the spaCy models when a pool process starts, not when its first article arrives."""
+    from worker.runtime import runtime
+
+    analyzer = runtime(app.conf.vigie_settings).analyzer
+    for language in app.conf.vigie_settings.models:
+        analyzer.pipeline(language)

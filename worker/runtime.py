@@ -16,21 +16,10 @@ from elasticsearch import Elasticsearch
 from index.client import connect
 from index.store import ArticleStore
 from ingest.analyze import Analyzer
-from ingest.fetch import Fetcher, FetchLimits
+from ingest.fetch import Fetcher
+from vigie.limits import fetch_limits
 from vigie.settings import Settings
 from worker.deadletter import DeadLetters
-
-
-def fetch_limits(settings: Settings) -> FetchLimits:
-    return FetchLimits(
-        user_agent=settings.user_agent,
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        total_timeout=settings.total_timeout,
-        max_body_bytes=settings.max_body_bytes,
-        max_redirects=settings.max_redirects,
-        per_host_concurrency=settings.per_host_concurrency,
-    )
 
 
 @dataclass

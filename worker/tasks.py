@@ -14,10 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
+import redis
+from kombu.exceptions import OperationalError
+
 from index.errors import IndexUnavailable
 from ingest.articles import article_from_item, needs_page
 from ingest.extract import main_text
-from ingest.models import AnalyzedArticle, Article, FeedItem
+from ingest.fingerprint import signature
+from ingest.models import Analysis, AnalyzedArticle, Article, FeedItem
 from ingest.poll import fetch_article_page
 from vigie.logs import log_event
 from vigie.settings import Settings
@@ -70,17 +74,21 @@ def articles_for(rt: Runtime, items: Sequence[FeedItem]) -> list[Article]:
 # -- analyse -------------------------------------------------------------------------------------
 
 
+def analysed_article(article: Article, analysis: Analysis) -> AnalyzedArticle:
+    return AnalyzedArticle(article, analysis, signature=signature(analysis.text))
+
+
 def analyse(rt: Runtime, items: Sequence[FeedItem], articles: Sequence[Article]) -> list[AnalyzedArticle]:
     """Analyse the batch through nlp.pipe; an article that breaks the analyser goes to dead letters alone."""
     try:
         analyses = rt.analyzer.analyze_many(articles)
-        return [AnalyzedArticle(article, analysis) for article, analysis in zip(articles, analyses)]
+        return [analysed_article(article, analysis) for article, analysis in zip(articles, analyses)]
     except Exception:  # noqa: BLE001 - isolate the article that fails; the others go on
         log.exception("batch analysis failed; analysing one by one")
     done: list[AnalyzedArticle] = []
     for item, article in zip(items, articles):
         try:
-            done.append(AnalyzedArticle(article, rt.analyzer.analyze(article)))
+            done.append(analysed_article(article, rt.analyzer.analyze(article)))
         except Exception as error:  # noqa: BLE001
             rt.dead_letters.add(
                 task=process_items.name, payload=[item.to_dict()], article_ids=[item.article_id],
@@ -146,19 +154,45 @@ def defer(rt: Runtime, analysed: list[AnalyzedArticle], attempt: int, reason: st
 # -- tasks ---------------------------------------------------------------------------------------
 
 
+def _dead_letter_on_surprise(rt: Runtime, task: str, payload: list[dict[str, Any]], ids: list[str],
+                             error: Exception, attempt: int) -> dict[str, int]:
+    """An error nobody planned for (a bug, an unforeseen refusal) sends the payload to the dead-letter
+    list at once, rather than leaving it unacknowledged until the visibility timeout, again and again."""
+    log.exception("task failed unexpectedly; payload dead-lettered", extra={"task_name": task, "articles": len(ids)})
+    rt.dead_letters.add(task=task, payload=payload, article_ids=ids, error_kind="unexpected-error",
+                        error=f"{type(error).__name__}: {error}", attempts=attempt + 1)
+    return {"indexed": 0, "deferred": 0, "rejected": len(ids)}
+
+
+#: Broker trouble is not the payload's fault: let the task be delivered again.
+_BROKER_ERRORS = (redis.RedisError, OperationalError)
+
+
 @app.task(name="vigie.process_items", acks_on_failure_or_timeout=False)
 def process_items(items: list[dict[str, Any]]) -> dict[str, int]:
     """New feed items → full texts → analysis → index."""
     rt = _runtime()
-    feed_items = [FeedItem.from_dict(data) for data in items]
-    articles = articles_for(rt, feed_items)
-    analysed = analyse(rt, feed_items, articles)
-    return store(rt, analysed, attempt=0)
+    try:
+        feed_items = [FeedItem.from_dict(data) for data in items]
+        articles = articles_for(rt, feed_items)
+        analysed = analyse(rt, feed_items, articles)
+        return store(rt, analysed, attempt=0)
+    except _BROKER_ERRORS:
+        raise
+    except Exception as error:  # noqa: BLE001
+        ids = [str(data.get("article_id")) for data in items]
+        return _dead_letter_on_surprise(rt, process_items.name, items, ids, error, 0)
 
 
 @app.task(name="vigie.index_articles", acks_on_failure_or_timeout=False)
 def index_articles(payload: list[dict[str, Any]], attempt: int = 1) -> dict[str, int]:
     """Analysed articles waiting for Elasticsearch: try again, defer again, or dead-letter."""
     rt = _runtime()
-    analysed = [AnalyzedArticle.from_dict(data) for data in payload]
-    return store(rt, analysed, attempt=attempt)
+    try:
+        analysed = [AnalyzedArticle.from_dict(data) for data in payload]
+        return store(rt, analysed, attempt=attempt)
+    except _BROKER_ERRORS:
+        raise
+    except Exception as error:  # noqa: BLE001
+        ids = [str(data.get("article", {}).get("article_id")) for data in payload]
+        return _dead_letter_on_surprise(rt, index_articles.name, payload, ids, error, attempt)

@@ -75,3 +75,26 @@ def test_filters_sort_and_highlights(es: Elasticsearch, indexed: str) -> None:
     hit = search(es, indexed, SearchRequest(query="Idleb"), variants).hits[0]
     assert "<mark>Idleb</mark>" in hit.highlights["text"][0]
     assert hit.entities[0].text == "Vladimir Poutine" and hit.topics[0].name == "ceasefire"
+
+
+def test_syndicated_copies_share_a_cluster_and_collapse_to_one_hit(es: Elasticsearch, settings: Settings) -> None:
+    from ingest.fingerprint import signature
+
+    story = ("Le président turc a déclaré qu'il espérait obtenir un nouveau cessez-le-feu en Syrie, "
+             "accentuant la pression sur l'Europe qu'il a sommée de prendre sa part du fardeau dans "
+             "l'accueil de migrants. La Turquie accueille plus de quatre millions de réfugiés.")
+    other = "Une tempête a frappé la côte atlantique lundi; des milliers de foyers sont privés d'électricité."
+    store = ArticleStore(es, settings.index_prefix)
+    store.ensure_ready()
+    store.index_batch([analysed("wire", text=story, signature=signature(story))], refresh=True)
+    copy_text = "AFP — " + story + " Lire aussi notre dossier."
+    store.index_batch([
+        analysed("copy-1", text=copy_text, signature=signature(copy_text), url="https://other.example.com/1"),
+        analysed("storm", text=other, signature=signature(other)),
+    ], refresh=True)
+    clusters = {doc: store.get(doc)["cluster_id"] for doc in ("wire", "copy-1", "storm")}  # type: ignore[index]
+    assert clusters == {"wire": "wire", "copy-1": "wire", "storm": "storm"}
+    plain = search(es, settings.index_prefix, SearchRequest(query="cessez-le-feu"))
+    collapsed = search(es, settings.index_prefix, SearchRequest(query="cessez-le-feu", collapse=True))
+    assert plain.total == 2 and len(plain.hits) == 2
+    assert len(collapsed.hits) == 1

@@ -1,0 +1,52 @@
+"""Counts per topic, entity, language, feed and day: one aggregation request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from index.client import call
+from index.mappings import articles_alias
+from index.search import SearchFilters, SearchRequest, search_body
+
+
+def article_stats(es: Elasticsearch, prefix: str, filters: SearchFilters | None = None, query: str = "",
+                  top: int = 10, lemma_variants=None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Totals and top buckets; the same filters and query language as search."""
+    body = search_body(SearchRequest(query=query, filters=filters or SearchFilters(), limit=0), lemma_variants)
+    aggregations = {
+        "topics": {"terms": {"field": "topic_names", "size": top}},
+        "entities": {"terms": {"field": "entity_keys", "size": top}},
+        "people": {"terms": {"field": "entities.person.key", "size": top}},
+        "places": {"terms": {"field": "entities.location.key", "size": top}},
+        "organizations": {"terms": {"field": "entities.organization.key", "size": top}},
+        "languages": {"terms": {"field": "language", "size": 50}},
+        "feeds": {"terms": {"field": "feed", "size": top}},
+        "days": {"date_histogram": {"field": "published", "calendar_interval": "day", "min_doc_count": 1,
+                                    "format": "yyyy-MM-dd", "order": {"_key": "desc"}}},
+        "undated": {"missing": {"field": "published"}},
+        "clusters": {"cardinality": {"field": "cluster_id"}},
+    }
+    request = {"query": body["query"], "size": 0, "track_total_hits": True, "aggs": aggregations}
+    response = call(es, "computing article statistics",
+                    lambda: es.search(index=articles_alias(prefix), **request))
+    aggs = response["aggregations"]
+
+    def buckets(name: str) -> list[dict[str, Any]]:
+        return [{"key": bucket.get("key_as_string", bucket["key"]), "count": bucket["doc_count"]}
+                for bucket in aggs[name]["buckets"]]
+
+    return {
+        "total": int(response["hits"]["total"]["value"]),
+        "stories": int(aggs["clusters"]["value"]),  # near-duplicate clusters (approximate count)
+        "topics": buckets("topics"),
+        "entities": buckets("entities"),
+        "people": buckets("people"),
+        "places": buckets("places"),
+        "organizations": buckets("organizations"),
+        "languages": buckets("languages"),
+        "feeds": buckets("feeds"),
+        "days": buckets("days")[:60],
+        "undated": int(aggs["undated"]["doc_count"]),
+    }

@@ -1,0 +1,230 @@
+"""The whole analysis of an article: clean text, language, entities, topics and lemmas.
+
+``Analyzer.analyze`` is what ``vigie analyze`` and the worker task call; ``analyze_many`` gives the
+same results for a batch, faster, by running each language's texts through ``nlp.pipe`` together.
+
+Bad input never raises here: an article with nothing usable (no article in the page, no text left
+after cleaning, an undetermined language) comes back with the empty fields and a warning saying why,
+so a worker records it and moves on. Only ``article_from_file`` refuses input, with ExtractionError,
+when a file is empty or binary: there is then no article to build.
+
+Time and memory are bounded by ``max_text_chars``: plain text is cut at twice that before cleaning
+(cleaning only shortens text), HTML at ten times that (markup), and the clean text at that; a
+warning says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from ingest.clean import clean_line, clean_text, fold_key, headline_from_text, html_to_text
+from ingest.entities import entities_of
+from ingest.extract import main_text, page_title
+from ingest.files import decode_text, looks_like_html, split_title
+from ingest.language import DetectedLanguage, LanguageIdentifier
+from ingest.lemmas import Lemmatizer, Word
+from ingest.models import UNDETERMINED, Analysis, Article, Entity, TopicMatch
+from ingest.ner import load_ner_pipeline
+from ingest.topics import TopicClassifier, load_rules
+
+#: Characters of raw text, and of HTML, read per character of clean text kept.
+_RAW_TEXT_FACTOR = 2
+_HTML_FACTOR = 10
+_MAX_TITLE_CHARS = 500
+#: How far into an HTML file its title is looked for (the <head>, the <h1>).
+_TITLE_SEARCH_CHARS = 500_000
+#: Texts per nlp.pipe batch: enough to amortise, few enough that long articles stay in bounds.
+_PIPE_BATCH = 32
+#: Text sources that are whole web pages (trafilatura finds the article); the others are fragments.
+_PAGE_SOURCES = frozenset({"page", "file"})
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """An article's clean title and text, before language and NLP."""
+
+    title: str
+    text: str
+    title_is_separate: bool  # False when the text begins with the title (it is not read twice)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def analysed_text(self) -> str:
+        """What spaCy reads: the title, a paragraph break, the text (or the text alone)."""
+        return f"{self.title}\n\n{self.text}" if self.title_is_separate else self.text
+
+    @property
+    def text_start(self) -> int:
+        return len(self.title) + 2 if self.title_is_separate else 0
+
+
+class Analyzer:
+    """Analyses articles; keeps one spaCy pipeline per language, loaded on first use.
+
+    ``models``: spaCy package per language (``{"fr": "fr_core_news_sm"}``); ``languages``: what the
+    detector chooses from; ``topics_file``: rule file (the bundled one if None).
+    """
+
+    def __init__(self, models: Mapping[str, str], languages: Sequence[str],
+                 topics_file: Path | None = None, max_text_chars: int = 200_000) -> None:
+        if max_text_chars < 1:
+            raise ValueError(f"max_text_chars must be positive (got {max_text_chars})")
+        self.models = {language.lower(): model for language, model in models.items()}
+        self.max_text_chars = max_text_chars
+        self._identifier = LanguageIdentifier(languages)
+        self._lemmatizer = Lemmatizer()
+        self._topics = TopicClassifier(load_rules(topics_file), self._lemmatizer)
+        self._pipelines: dict[str, Language] = {}
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return self._identifier.languages
+
+    def pipeline(self, language: str) -> Language | None:
+        """The NER pipeline of a language, or None when no model is configured for it."""
+        if language not in self.models:
+            return None
+        if language not in self._pipelines:
+            # The title and its separator come on top of the longest text.
+            max_length = self.max_text_chars + _MAX_TITLE_CHARS + 2
+            self._pipelines[language] = load_ner_pipeline(self.models[language], language, max_length)
+        return self._pipelines[language]
+
+    def analyze(self, article: Article) -> Analysis:
+        return self.analyze_many([article])[0]
+
+    def analyze_many(self, articles: Sequence[Article]) -> list[Analysis]:
+        prepared = [self._prepare(article) for article in articles]
+        detected = [self._identifier.detect(_detection_text(item), article.language_hint)
+                    for item, article in zip(prepared, articles)]
+        docs: list[Doc | None] = [None] * len(prepared)
+        by_language: dict[str, list[int]] = {}
+        for index, item in enumerate(prepared):
+            # A title alone (a feed item with an empty summary) is still worth its lemmas and topics.
+            if item.analysed_text.strip():
+                by_language.setdefault(detected[index].code, []).append(index)
+        for language, indices in by_language.items():
+            texts = [prepared[index].analysed_text for index in indices]
+            nlp = self.pipeline(language)
+            parsed = (nlp.pipe(texts, batch_size=_PIPE_BATCH) if nlp is not None
+                      else self._lemmatizer.tokenizer(language).pipe(texts, batch_size=_PIPE_BATCH))
+            for index, doc in zip(indices, parsed):
+                docs[index] = doc
+        return [self._analysis(item, language, doc) for item, language, doc in zip(prepared, detected, docs)]
+
+    def _prepare(self, article: Article) -> _Prepared:
+        warnings: list[str] = []
+        body = article.body
+        if article.is_html:
+            body = self._bounded(body, self.max_text_chars * _HTML_FACTOR, warnings, article)
+            if article.text_source in _PAGE_SOURCES:
+                extracted = main_text(body, article.url)
+                if extracted is None:
+                    warnings.append("no article found in the HTML page")
+                text = clean_text(extracted) if extracted is not None else ""
+            else:
+                text = html_to_text(body)
+        else:
+            text = clean_text(self._bounded(body, self.max_text_chars * _RAW_TEXT_FACTOR, warnings, article))
+        if len(text) > self.max_text_chars:
+            if not warnings:
+                warnings.append(_truncation_warning(self.max_text_chars, article))
+            text = _cut_at_word(text, self.max_text_chars)
+        if not text and not warnings:
+            warnings.append("no text left after cleaning")
+        title = clean_line(article.title)[:_MAX_TITLE_CHARS] or (headline_from_text(text) if text else "")
+        return _Prepared(title, text, title_is_separate=bool(title) and not _begins_with(text, title),
+                         warnings=warnings)
+
+    def _bounded(self, body: str, limit: int, warnings: list[str], article: Article) -> str:
+        if len(body) <= limit:
+            return body
+        warnings.append(_truncation_warning(self.max_text_chars, article))
+        return body[:limit]
+
+    def _analysis(self, item: _Prepared, detected: DetectedLanguage, doc: Doc | None) -> Analysis:
+        warnings = list(item.warnings)
+        language = detected.code
+        if detected.note and item.text:  # with no text, the reason is already there
+            warnings.append(detected.note)
+        if doc is None:
+            return Analysis(language=language, language_confidence=detected.confidence, title=item.title,
+                            text=item.text, entities=(), topics=(), lemmas="", warnings=tuple(warnings))
+        tokens = [token.text for token in doc]
+        title_tokens = _title_token_count(doc, item.text_start)
+        title_words = self._lemmatizer.words(tokens[:title_tokens], language)
+        words = title_words + self._lemmatizer.words(tokens[title_tokens:], language)
+
+        entities: tuple[Entity, ...] = ()
+        topics: list[TopicMatch] = []
+        if language != UNDETERMINED:
+            if language in self.models:
+                entities = entities_of(doc, item.text_start)
+            else:
+                warnings.append(f"no entity model for {language!r}: entities not extracted")
+            if self._topics.has_lexicon(language):
+                topics = self._topics.topics(words, len(title_words), language)
+            else:
+                warnings.append(f"no topic lexicon for {language!r}: topics not assigned")
+        return Analysis(
+            language=language,
+            language_confidence=detected.confidence,
+            title=item.title,
+            text=item.text,
+            entities=entities,
+            topics=tuple(topics),
+            lemmas=_lemma_field(words),
+            warnings=tuple(warnings),
+        )
+
+
+def article_from_file(raw: bytes | str, source_name: str) -> Article:
+    """An article from a file's content: HTML page, or plain text with its title on the first line.
+
+    ExtractionError (naming ``source_name``) when the content is empty or binary.
+    """
+    text = decode_text(raw, source_name)
+    content = raw if isinstance(raw, bytes) else raw.encode("utf-8", errors="surrogatepass")
+    article_id = hashlib.sha256(content).hexdigest()[:32]
+    if looks_like_html(text):
+        title = page_title(text[:_TITLE_SEARCH_CHARS]) or ""
+        return Article(article_id=article_id, title=title, body=text, is_html=True, text_source="file")
+    title, body = split_title(text)
+    return Article(article_id=article_id, title=title, body=body, is_html=False, text_source="file")
+
+
+def _title_token_count(doc: Doc, text_start: int) -> int:
+    if text_start == 0:
+        return 0
+    span = doc.char_span(0, text_start, alignment_mode="contract")
+    return len(span) if span is not None else 0
+
+
+def _detection_text(item: _Prepared) -> str:
+    return f"{item.title}\n{item.text}" if item.title_is_separate else item.text
+
+
+def _begins_with(text: str, title: str) -> bool:
+    # A title derived from the text may end in "…" where it was shortened.
+    head = title.rstrip("…").strip()
+    return bool(head) and fold_key(text[: len(head)]) == fold_key(head)
+
+
+def _cut_at_word(text: str, limit: int) -> str:
+    space = text.rfind(" ", limit // 2, limit)
+    return text[: space if space > 0 else limit].rstrip()
+
+
+def _truncation_warning(limit: int, article: Article) -> str:
+    kind = "HTML" if article.is_html else "text"
+    return f"text truncated to its first {limit} characters (the {kind} had {len(article.body)})"
+
+
+def _lemma_field(words: Sequence[Word]) -> str:
+    return " ".join(lemma for _, lemma in words)

@@ -1,0 +1,83 @@
+"""Near-duplicate signatures: the same wire story syndicated by several outlets gets one cluster.
+
+MinHash over word 3-shingles estimates the Jaccard similarity of two texts from 64 numbers each.
+Banding (16 bands of 4 values) turns it into exact-match keys Elasticsearch can look up: two texts
+with Jaccard 0.8 share a band with probability 0.999, two unrelated texts almost never. Candidates are
+then confirmed on the estimated similarity (index.dedup).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+import numpy as np
+
+PERMUTATIONS = 64
+BANDS = 16
+ROWS = PERMUTATIONS // BANDS
+SHINGLE = 3
+#: Estimated Jaccard similarity from which two texts are the same story (a headline, a credit line
+#: or a cut final paragraph apart).
+THRESHOLD = 0.6
+
+_PRIME = np.uint64((1 << 31) - 1)
+_rng = np.random.default_rng(20260301)  # fixed seed: signatures must be comparable across processes
+_A = _rng.integers(1, int(_PRIME), size=PERMUTATIONS, dtype=np.uint64)
+_B = _rng.integers(0, int(_PRIME), size=PERMUTATIONS, dtype=np.uint64)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _words(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text.lower())
+    return _WORD.findall("".join(ch for ch in folded if not unicodedata.combining(ch)))
+
+
+def _shingle_hashes(text: str) -> np.ndarray:
+    words = _words(text)
+    shingles = {" ".join(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
+    values = [int.from_bytes(hashlib.blake2b(s.encode(), digest_size=4).digest(), "big") for s in shingles]
+    return np.fromiter(values, dtype=np.uint64, count=len(values))
+
+
+def minhash(text: str) -> np.ndarray | None:
+    """The 64 MinHash values of ``text``; None when it has too few words to compare (under 8)."""
+    hashes = _shingle_hashes(text)
+    if hashes.size < 6:
+        return None
+    # (a·x + b) mod p for every permutation and shingle; a < 2^31 and x < 2^32 keep it inside uint64.
+    permuted = (_A[:, None] * hashes[None, :] + _B[:, None]) % _PRIME
+    return permuted.min(axis=1)
+
+
+def signature(text: str) -> str:
+    """The hex signature stored with an article ('' when the text is too short)."""
+    values = minhash(text)
+    return "" if values is None else "".join(f"{int(v):08x}" for v in values)
+
+
+def _values(signature_hex: str) -> np.ndarray:
+    return np.array([int(signature_hex[i : i + 8], 16) for i in range(0, len(signature_hex), 8)], dtype=np.uint64)
+
+
+def bands(signature_hex: str) -> list[str]:
+    """The band keys of a signature, ``"<band>:<hash>"``: equal keys make candidates."""
+    if not signature_hex:
+        return []
+    width = ROWS * 8
+    return [
+        f"{band}:{hashlib.blake2b(signature_hex[band * width:(band + 1) * width].encode(), digest_size=6).hexdigest()}"
+        for band in range(BANDS)
+    ]
+
+
+def similarity(a: str, b: str) -> float:
+    """The estimated Jaccard similarity of the two texts behind two signatures."""
+    if not a or not b or len(a) != len(b):
+        return 0.0
+    return float(np.mean(_values(a) == _values(b)))
+
+
+def near_duplicates(a: str, b: str) -> bool:
+    return similarity(a, b) >= THRESHOLD

@@ -1,0 +1,175 @@
+"""The evaluation corpus (``tests/ingest/corpus``, described in its README) and how an analyser is
+scored on it. Used by test_quality.py and by bench/ner_models.py (the small/medium model comparison).
+
+- entity recall: expected names found. A found entity matches an expected name when the words of
+  one are a run of the words of the other, case and accents folded ("Erdogan" and "Recep Tayyip
+  Erdogan"), so a model that keeps the surname only is not punished twice;
+- label agreement: among the names found, those with an expected label;
+- entity precision (reported, not a gate): found entities that are expected or listed as acceptable;
+- topic accuracy: articles whose set of topics is exactly the expected one;
+- language accuracy: articles tagged with their language.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ingest.clean import fold_key
+from ingest.entities import entity_key
+from ingest.models import Analysis, Article, Entity
+
+CORPUS_DIR = Path(__file__).parent / "corpus"
+
+
+@dataclass(frozen=True)
+class ExpectedEntity:
+    text: str
+    labels: frozenset[str]
+
+
+@dataclass(frozen=True)
+class CorpusArticle:
+    name: str
+    language: str
+    title: str
+    text: str
+    entities: tuple[ExpectedEntity, ...] | None  # None: the language has no model, expect none
+    also_ok: tuple[str, ...]
+    topics: frozenset[str]
+
+    def article(self) -> Article:
+        return Article(article_id=self.name, title=self.title, body=self.text, is_html=False, text_source="content")
+
+
+def load_corpus(directory: Path = CORPUS_DIR) -> list[CorpusArticle]:
+    articles = []
+    for path in sorted(directory.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        entities = data.get("entities")
+        articles.append(CorpusArticle(
+            name=path.stem,
+            language=data["language"],
+            title=data["title"],
+            text=data["text"],
+            entities=None if entities is None else tuple(
+                ExpectedEntity(str(text), frozenset(str(labels).split("|"))) for text, labels in entities),
+            also_ok=tuple(str(name) for name in data.get("also_ok", ())),
+            topics=frozenset(data.get("topics", ())),
+        ))
+    return articles
+
+
+def _words(name: str) -> list[str]:
+    return re.findall(r"\w+", entity_key(name))
+
+
+def _run_of(longer: Sequence[str], shorter: Sequence[str]) -> bool:
+    size = len(shorter)
+    return size > 0 and any(list(longer[at:at + size]) == list(shorter) for at in range(len(longer) - size + 1))
+
+
+def names_match(a: str, b: str) -> bool:
+    words_a, words_b = _words(a), _words(b)
+    return _run_of(words_a, words_b) or _run_of(words_b, words_a)
+
+
+def _best_match(expected: str, found: Sequence[Entity]) -> Entity | None:
+    exact = [entity for entity in found if fold_key(entity.key) == entity_key(expected)]
+    if exact:
+        return exact[0]
+    return next((entity for entity in found if names_match(expected, entity.text)), None)
+
+
+@dataclass
+class Scores:
+    articles: int = 0
+    language_correct: int = 0
+    topic_correct: int = 0
+    entity_articles: int = 0
+    expected_entities: int = 0
+    found_entities: int = 0
+    label_agreements: int = 0
+    predicted_entities: int = 0
+    accounted_entities: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def language_accuracy(self) -> float:
+        return self.language_correct / self.articles
+
+    @property
+    def topic_accuracy(self) -> float:
+        return self.topic_correct / self.articles
+
+    @property
+    def entity_recall(self) -> float:
+        return self.found_entities / self.expected_entities
+
+    @property
+    def label_agreement(self) -> float:
+        return self.label_agreements / self.found_entities
+
+    @property
+    def entity_precision(self) -> float:
+        return self.accounted_entities / self.predicted_entities
+
+    def table(self) -> str:
+        rows = [
+            ("articles", f"{self.articles}"),
+            ("language accuracy", f"{self.language_accuracy:.3f} ({self.language_correct}/{self.articles})"),
+            ("topic accuracy (exact set per article)", f"{self.topic_accuracy:.3f} ({self.topic_correct}/{self.articles})"),
+            ("entity recall", f"{self.entity_recall:.3f} ({self.found_entities}/{self.expected_entities})"),
+            ("label agreement", f"{self.label_agreement:.3f} ({self.label_agreements}/{self.found_entities})"),
+            ("entity precision (not a gate)", f"{self.entity_precision:.3f} ({self.accounted_entities}/{self.predicted_entities})"),
+        ]
+        return "\n".join(f"| {name} | {value} |" for name, value in rows)
+
+
+def score(corpus: Sequence[CorpusArticle], analyses: Sequence[Analysis]) -> Scores:
+    scores = Scores()
+    for item, analysis in zip(corpus, analyses, strict=True):
+        scores.articles += 1
+        if analysis.language == item.language:
+            scores.language_correct += 1
+        else:
+            scores.failures.append(f"{item.name}: language {analysis.language!r}, expected {item.language!r}")
+        topics = {topic.name for topic in analysis.topics}
+        if topics == item.topics:
+            scores.topic_correct += 1
+        else:
+            scores.failures.append(f"{item.name}: topics {sorted(topics)}, expected {sorted(item.topics)}")
+        if item.entities is None:
+            if analysis.entities:
+                scores.failures.append(f"{item.name}: entities from a language without a model")
+            continue
+        scores.entity_articles += 1
+        _score_entities(item, analysis.entities, scores)
+    return scores
+
+
+def _score_entities(item: CorpusArticle, found: Sequence[Entity], scores: Scores) -> None:
+    assert item.entities is not None
+    for expected in item.entities:
+        scores.expected_entities += 1
+        match = _best_match(expected.text, found)
+        if match is None:
+            scores.failures.append(f"{item.name}: entity {expected.text!r} not found")
+            continue
+        scores.found_entities += 1
+        if match.label in expected.labels:
+            scores.label_agreements += 1
+        else:
+            scores.failures.append(f"{item.name}: {expected.text!r} labelled {match.label}, "
+                                   f"expected {'|'.join(sorted(expected.labels))}")
+    known = [expected.text for expected in item.entities] + list(item.also_ok)
+    for entity in found:
+        scores.predicted_entities += 1
+        if any(names_match(entity.text, name) for name in known):
+            scores.accounted_entities += 1
+        else:
+            scores.failures.append(f"{item.name}: unexpected entity {entity.text!r} ({entity.label})")

@@ -1,0 +1,71 @@
+"""Lemmas: the same words and lemmas at index time (Analysis.lemmas) and query time (QueryLemmatizer)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest.lemmas import LemmaTable, Lemmatizer, QueryLemmatizer, load_lemma_table, word_lemmas
+from ingest.models import Article
+from tests.ingest.analyzers import shipped_analyzer
+
+QUERY = QueryLemmatizer(["fr", "en", "de", "it", "uk"])
+
+
+def test_inflected_forms_share_a_lemma() -> None:
+    assert QUERY.lemmas("réfugiés", "fr") == QUERY.lemmas("réfugié", "fr") == QUERY.lemmas("Réfugiées", "fr")
+    assert QUERY.lemmas("refugees", "en") == ["refugee"]
+    assert QUERY.lemmas("Flüchtlinge", "de") == ["flüchtling"]
+
+
+def test_query_text_is_split_like_indexed_text() -> None:
+    assert QUERY.lemmas("L\u2019escalade du cessez-le-feu", "fr") == ["le", "escalade", "du", "cesser", "le", "feu"]
+    assert QUERY.lemmas("Erdogan's troops, 2024!", "en") == QUERY.lemmas("erdogan 's troop 2024", "en")
+
+
+def test_a_language_without_a_table_gets_lower_cased_words() -> None:
+    assert QUERY.lemmas("Біженці прибули до Києва", "uk") == ["біженці", "прибули", "до", "києва"]
+    assert QUERY.lemmas("Migranti sbarcati", "xx") == ["migranti", "sbarcati"]
+
+
+def test_variants_cover_each_language_that_has_a_table() -> None:
+    variants = QUERY.variants("migrants")
+    assert set(variants) == {"fr", "en", "de", "it"}  # Ukrainian has no lookup table
+    assert variants["fr"] == variants["en"] == ["migrant"]
+
+
+def test_query_lemmas_are_found_in_the_indexed_lemmas() -> None:
+    analysis = shipped_analyzer().analyze(Article(
+        article_id="lemmas", title="Les réfugiés arrivent", is_html=False, text_source="content",
+        body="Des milliers de réfugiées syriennes ont été accueillies dans les camps proches de la frontière turque."))
+    indexed = set(analysis.lemmas.split())
+    for query in ("réfugié", "Réfugiés", "accueillir", "camp", "frontières", "syrien"):
+        assert set(QUERY.lemmas(query, "fr")) <= indexed, query
+
+
+def test_lemma_table_keeps_the_lower_case_entry_of_a_form() -> None:
+    table = LemmaTable.from_lookups([{"Est": "Est", "est": "être", "Avions": "avion", "avions": ["avoir", "avion"]}])
+    assert table.get("est") == "être"
+    assert table.get("avions") == "avoir"
+    assert table.get("inconnu") is None
+    assert len(table) == 2  # forms that are their own lemma need no entry
+
+
+def test_polish_tables_split_by_part_of_speech_are_merged() -> None:
+    table = load_lemma_table("pl")
+    assert table is not None and table.get("uchodźców") == "uchodźca"
+    assert load_lemma_table("uk") is None
+
+
+def test_word_lemmas_split_hyphens_and_drop_punctuation() -> None:
+    assert word_lemmas("Saint-Denis", None) == [("saint", "saint"), ("denis", "denis")]
+    assert word_lemmas("«", None) == []
+    assert word_lemmas("'s", None) == [("s", "s")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=12), max_size=20))
+def test_words_are_lower_cased_and_never_empty(tokens: list[str]) -> None:
+    for surface, lemma in Lemmatizer().words(tokens, "en"):
+        assert surface and lemma
+        assert surface == surface.lower() and lemma == lemma.lower()

@@ -1,0 +1,208 @@
+"""Topic rules: the rule language (docs/topics.md), its errors, and topics that fire on the subject."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest.lemmas import Lemmatizer
+from ingest.models import TopicMatch
+from ingest.topics import TopicClassifier, TopicRuleError, TopicRules, load_rules, parse_rules
+
+LEMMATIZER = Lemmatizer()
+
+RULES = """
+# a small rule set for the tests
+topic ceasefire
+  label     Ceasefires
+  languages fr en
+  threshold 4
+  term 3: cessez-le-feu | ceasefire
+  term 2: trêve | truce
+  term -1: football
+  near 2 within 3: trêve | truce
+     ~ fragile | violé
+  all conflict: guerre | war | armée
+  not housing: trêve hivernale | locataire
+
+topic migration
+  label     Migration
+  languages fr
+  threshold 2
+  cap 2
+  term 1: migrant | réfugié | migra*
+"""
+
+
+def topics_of(text: str, language: str = "fr", title: str = "", rules: str = RULES) -> dict[str, TopicMatch]:
+    classifier = TopicClassifier(parse_rules(rules), LEMMATIZER)
+    tokens = [token.text for token in LEMMATIZER.tokenizer(language)(f"{title} {text}" if title else text)]
+    title_tokens = len(LEMMATIZER.tokenizer(language)(title)) if title else 0
+    title_words = LEMMATIZER.words(tokens[:title_tokens], language)
+    words = title_words + LEMMATIZER.words(tokens[title_tokens:], language)
+    return {match.name: match for match in classifier.topics(words, len(title_words), language)}
+
+
+def errors_of(rules: str) -> list[str]:
+    with pytest.raises(TopicRuleError) as raised:
+        parse_rules(rules, "rules.txt")
+    return list(raised.value.errors)
+
+
+# The language ------------------------------------------------------------------------------------
+
+
+def test_weighted_terms_reach_the_threshold_only_with_their_group() -> None:
+    assert "ceasefire" in topics_of("Un cessez-le-feu a été signé ; la trêve met fin à la guerre.")
+    assert "ceasefire" not in topics_of("Un cessez-le-feu a été signé ; la trêve tient.")  # no conflict word
+    assert "ceasefire" not in topics_of("La guerre continue, une trêve est évoquée.")  # 2 < 4
+
+
+def test_terms_match_inflections_through_lemmas_and_accents_are_folded() -> None:
+    assert "ceasefire" in topics_of("Les trêves successives n'ont pas arrêté la guerre, malgré les cessez-le-feu.")
+    assert "ceasefire" in topics_of("La guerre : l'ARMEE accepte un cessez-le-feu et une treve.")  # no accents
+
+
+def test_a_wildcard_matches_every_word_with_its_prefix() -> None:
+    match = topics_of("Les flux migratoires et la migration inquiètent.")["migration"]
+    assert match.evidence == ("migra*",)
+
+
+def test_exclusion_groups_veto_the_topic() -> None:
+    assert "ceasefire" not in topics_of("La guerre des loyers : la trêve hivernale protège le locataire. Cessez-le-feu !")
+
+
+def test_negative_weights_subtract() -> None:
+    text = "La guerre s'arrête : un cessez-le-feu est signé."
+    assert "ceasefire" not in topics_of(text + " Le football reprend.")  # 3 - 1 < 4 ... and without it:
+    assert "ceasefire" not in topics_of(text)  # 3 < 4
+    assert "ceasefire" in topics_of(text + " Un second cessez-le-feu suit.")
+
+
+def test_proximity_counts_only_within_the_window() -> None:
+    near = topics_of("La guerre continue mais la trêve reste fragile dans le nord.")
+    far = topics_of("La guerre continue mais la trêve tient pour le moment, même si tout est fragile.")
+    assert "trêve ~ fragile" in near["ceasefire"].evidence  # 2 + 2 for the proximity
+    assert "ceasefire" not in far  # 2 without it
+
+
+def test_title_occurrences_count_twice() -> None:
+    assert "ceasefire" in topics_of("La guerre continue.", title="Trêve")
+    assert "ceasefire" not in topics_of("Trêve. La guerre continue.")
+
+
+def test_each_line_counts_at_most_cap_occurrences() -> None:
+    rules = RULES.replace("threshold 2\n  cap 2", "threshold 3\n  cap 2")
+    assert "migration" not in topics_of("migrant migrant migrant migrant", rules=rules)
+    assert "migration" in topics_of("migrant migrant", rules=RULES)
+
+
+def test_score_is_in_0_1_and_grows_with_the_evidence() -> None:
+    weak = topics_of("La guerre : un cessez-le-feu, puis une trêve.")["ceasefire"]
+    strong = topics_of("La guerre : cessez-le-feu, cessez-le-feu, cessez-le-feu ; trêve, trêve fragile.")["ceasefire"]
+    assert 0.5 <= weak.score < strong.score < 1.0
+
+
+def test_evidence_names_the_terms_and_groups_that_fired() -> None:
+    match = topics_of("La guerre : l'armée accepte un cessez-le-feu et une trêve.")["ceasefire"]
+    assert match.evidence == ("cessez-le-feu", "trêve", "conflict: guerre, armée")
+
+
+def test_topics_apply_only_to_their_languages() -> None:
+    assert "migration" not in topics_of("migrant refugee migrant", language="en")
+    assert "ceasefire" in topics_of("The war goes on despite the ceasefire and the truce.", language="en")
+
+
+def test_continuation_lines_extend_lists() -> None:
+    rules = parse_rules("topic t\n languages fr\n threshold 1\n term 1: un\n  | deux\n  | trois quatre\n")
+    assert [alternative.text for alternative in rules.topics[0].terms[0].alternatives] == ["un", "deux", "trois quatre"]
+
+
+# Errors --------------------------------------------------------------------------------------------
+
+
+def test_errors_give_the_file_and_line() -> None:
+    errors = errors_of("topic a\n  languages fr\n  threshold deux\n  term 1: x\n  trem 1: y\n")
+    assert errors == [
+        "rules.txt:3: threshold must be a number (got 'deux')",
+        "rules.txt:5: unknown statement 'trem' (expected topic, label, languages, threshold, cap, term, near, all, "
+        "not, or '|' to continue a list)",
+        "rules.txt:1: topic 'a' has no 'threshold' line",
+    ]
+
+
+@pytest.mark.parametrize(("rules", "message"), [
+    ("term 1: x", "rules.txt:1: 'term' outside a topic"),
+    ("topic A\n languages fr\n threshold 1\n term 1: x", "rules.txt:1: topic name 'A' must be lower-case"),
+    ("topic a\n languages fr\n threshold 1\n term 1: x\ntopic a\n languages fr\n threshold 1\n term 1: y",
+     "rules.txt:5: topic 'a' is defined twice"),
+    ("topic a\n languages french\n threshold 1\n term 1: x", "rules.txt:2: 'languages' needs ISO 639-1 codes"),
+    ("topic a\n languages fr\n threshold 0\n term 1: x", "rules.txt:3: threshold must be positive"),
+    ("topic a\n languages fr\n threshold 1\n term 1: x ||y", "rules.txt:4: empty alternative"),
+    ("topic a\n languages fr\n threshold 1\n term 1: *gration", "rules.txt:4: wildcard '*gration'"),
+    ("topic a\n languages fr\n threshold 1\n term 1: mi*", "rules.txt:4: wildcard 'mi*'"),
+    ("topic a\n languages fr\n threshold 1\n term 1: a+b", "rules.txt:4: alternative 'a+b' has characters"),
+    ("topic a\n languages fr\n threshold 1\n term x: y", "rules.txt:4: term weight must be a number"),
+    ("topic a\n languages fr\n threshold 1\n | y", "rules.txt:4: a '|' line continues"),
+    ("topic a\n languages fr\n threshold 1\n term 1: x\n near 1 within 5: a", "rules.txt:5: near has no second list"),
+    ("topic a\n languages fr\n threshold 1\n term 1: x\n near 1 within 99: a ~ b", "rules.txt:5: near window"),
+    ("topic a\n languages fr\n threshold 1\n term -1: x", "rules.txt:1: topic 'a' has no term or near line with a positive"),
+    ("topic a\n languages fr\n threshold 1\n term 1: x\n all g: y\n not g: z", "rules.txt:6: group 'g' is defined twice"),
+    ("# nothing\n", "rules.txt:1: no topic defined"),
+])
+def test_each_mistake_is_reported_on_its_line(rules: str, message: str) -> None:
+    assert any(error.startswith(message) for error in errors_of(rules)), errors_of(rules)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([
+    "topic t", "topic u", "languages fr en", "threshold 2", "threshold -1", "cap 2", "term 1: a | b*",
+    "term x: a", "near 1 within 3: a ~ b", "near 1 within 3: a", "~ c", "all g: a", "not h: b", "| more",
+    "label Something", "bogus line", "term 2: \"cessez-le-feu\"", "", "# comment",
+]), max_size=12))
+def test_any_rule_text_parses_or_fails_with_located_errors(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    try:
+        rules = parse_rules(text, "r")
+    except TopicRuleError as error:
+        assert error.errors and all(re.match(r"r:\d+: ", line) for line in error.errors)
+    else:
+        assert isinstance(rules, TopicRules) and rules.topics
+
+
+# The rules Vigie ships -----------------------------------------------------------------------------
+
+
+def test_the_bundled_rules_define_the_topics_a_newsroom_follows() -> None:
+    rules = load_rules()
+    names = {topic.name for topic in rules.topics}
+    assert {"migration", "ceasefire", "elections", "natural-disaster", "terrorism", "epidemic", "energy",
+            "diplomacy"} <= names
+    assert all({"fr", "en"} <= set(topic.languages) for topic in rules.topics)
+
+
+@pytest.mark.parametrize(("text", "language", "not_expected"), [
+    ("La trêve hivernale a pris fin lundi : les expulsions locatives reprennent, malgré la guerre des loyers.",
+     "fr", "ceasefire"),
+    ("Pas de trêve des confiseurs : le gouvernement prépare l'offensive sur le budget, la guerre des chefs continue.",
+     "fr", "ceasefire"),
+    ("Les deux clubs de football signent une trêve après la guerre des mots ; les supporters sont appelés au calme "
+     "avant le match. La trêve est fragile.", "fr", "ceasefire"),
+    ("Manchester United and Manchester City agree a truce in their transfer war; the truce holds before the derby.",
+     "en", "ceasefire"),
+    ("La migration des cigognes commence : ces oiseaux migrateurs, des migrants ailés, traversent le Sahara.",
+     "fr", "migration"),
+    ("The migration of monarch butterflies to Mexico: millions of migrant insects crossed the border.",
+     "en", "migration"),
+    ("La banque achève la migration de ses données vers le cloud ; migrer les serveurs a pris quatre ans.",
+     "fr", "migration"),
+    ("The data migration to the cloud is complete: migrating 30 million accounts to new servers.",
+     "en", "migration"),
+])
+def test_look_alikes_do_not_fire_the_topic_they_resemble(text: str, language: str, not_expected: str) -> None:
+    classifier = TopicClassifier(load_rules(), LEMMATIZER)
+    words = LEMMATIZER.words([token.text for token in LEMMATIZER.tokenizer(language)(text)], language)
+    assert not_expected not in {match.name for match in classifier.topics(words, 0, language)}

@@ -1,0 +1,104 @@
+"""A local feed server for pipeline tests: RSS feeds and article pages on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from email.utils import format_datetime
+from datetime import datetime, timedelta, timezone
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+WORDS = (
+    "gouvernement accord frontière réfugiés ministre négociations armée région conseil sécurité "
+    "président sommet économie élection parlement crise aide humanitaire ville habitants pluie "
+    "entreprise marché énergie gaz électricité hôpital école police justice tribunal enquête"
+).split()
+
+
+@dataclass(frozen=True)
+class Story:
+    guid: str
+    title: str
+    text: str
+    published: datetime
+
+    def content_html(self) -> str:
+        return "".join(f"<p>{escape(paragraph)}</p>" for paragraph in self.text.split("\n\n"))
+
+
+def make_story(number: int, words: int = 120, prefix: str = "story") -> Story:
+    """A French-looking article with a unique title and text (deterministic)."""
+    seed = int(hashlib.sha256(f"{prefix}-{number}".encode()).hexdigest(), 16)
+    chosen = [WORDS[(seed >> (i % 200)) % len(WORDS) if i % 7 else (seed + i) % len(WORDS)] for i in range(words)]
+    sentences = [" ".join(chosen[i : i + 12]).capitalize() + "." for i in range(0, len(chosen), 12)]
+    text = f"Dépêche numéro {number} de {prefix}. " + " ".join(sentences)
+    paragraphs = "\n\n".join(text[i : i + 400] for i in range(0, len(text), 400))
+    return Story(guid=f"urn:test:{prefix}:{number}", title=f"Article {number} de {prefix}", text=paragraphs,
+                 published=datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(minutes=number))
+
+
+def rss(stories: list[Story], base: str) -> bytes:
+    items = "".join(
+        f"<item><title>{escape(s.title)}</title><link>{base}/page/{escape(s.guid)}</link>"
+        f"<guid isPermaLink=\"false\">{escape(s.guid)}</guid><pubDate>{format_datetime(s.published)}</pubDate>"
+        f"<description>{escape(s.text[:200])}</description>"
+        f"<content:encoded><![CDATA[{s.content_html()}]]></content:encoded></item>"
+        for s in stories
+    )
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+            f'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Test</title>'
+            f"<link>{base}/</link><description>t</description>{items}</channel></rss>").encode("utf-8")
+
+
+class FeedServer:
+    """Feeds at /feed/<name>.xml; each answers 304 when its ETag has not changed."""
+
+    def __init__(self) -> None:
+        self.feeds: dict[str, list[Story]] = {}
+        self.requests: dict[str, int] = {}
+        lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802
+                with lock:
+                    server.requests[self.path] = server.requests.get(self.path, 0) + 1
+                    name = self.path.removeprefix("/feed/").removesuffix(".xml")
+                    stories = list(server.feeds.get(name, [])) if self.path.startswith("/feed/") else None
+                if stories is None:
+                    self.send_error(404)
+                    return
+                body = rss(stories, server.base_url)
+                etag = '"' + hashlib.sha1(body).hexdigest() + '"'
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def publish(self, name: str, stories: list[Story]) -> str:
+        self.feeds[name] = stories
+        return f"{self.base_url}/feed/{name}.xml"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

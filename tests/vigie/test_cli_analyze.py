@@ -1,0 +1,97 @@
+"""`vigie analyze` and `vigie topics`, run as a user runs them: the real command, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT.parent / "shared" / "samples" / "erdogan-poutine-idleb.fr.txt"
+VIGIE = str(Path(sys.executable).parent / "vigie")
+# The shipped configuration: no VIGIE_* variable of the caller leaks in.
+ENV = {key: value for key, value in os.environ.items() if not key.startswith("VIGIE_")}
+
+
+def vigie(*args: str, input: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([VIGIE, *args], env=ENV, cwd=ROOT, input=input, capture_output=True, timeout=300)
+    return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode(), result.stderr.decode())
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and expected in result.stderr, result.stderr
+    assert result.stdout == ""
+
+
+def test_analyze_json_on_the_sample_finds_its_language_people_places_and_topics() -> None:
+    result = vigie("analyze", "--json", str(SAMPLE))
+    assert result.returncode == 0, result.stderr
+    analysis = json.loads(result.stdout)
+    assert analysis["language"] == "fr"
+    persons = [entity["text"] for entity in analysis["entities"] if entity["label"] == "PERSON"]
+    for person in ("Erdogan", "Poutine", "Peskov", "Merkel", "Borissov"):
+        assert any(person in text for text in persons), (person, persons)
+    locations = {entity["text"] for entity in analysis["entities"] if entity["label"] == "LOCATION"}
+    assert {"Russie", "Syrie", "Idleb", "Ankara", "Moscou", "Damas", "Turquie"} <= locations
+    topics = {topic["name"]: topic for topic in analysis["topics"]}
+    assert {"migration", "ceasefire"} <= set(topics)
+    assert "cessez-le-feu" in topics["ceasefire"]["evidence"]
+    erdogan = next(entity for entity in analysis["entities"] if entity["text"] == "Recep Tayyip Erdogan")
+    assert all(analysis["text"][start:end] in erdogan["text"] for start, end in erdogan["spans"])
+
+
+def test_analyze_reads_standard_input_and_prints_text_for_people() -> None:
+    article = ("Séisme au Maroc\n\nUn séisme de magnitude 6,8 a frappé le Maroc dans la nuit. Les secouristes "
+               "fouillent les décombres à Marrakech, où le roi Mohammed VI s'est rendu.")
+    result = vigie("analyze", "-", input=article.encode())
+    assert result.returncode == 0, result.stderr
+    assert "title:    Séisme au Maroc" in result.stdout
+    assert "language: fr" in result.stdout
+    assert "Marrakech" in result.stdout and "natural-disaster" in result.stdout
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"", "empty input"),
+    (bytes(range(256)) * 20, "binary data"),
+])
+def test_analyze_refuses_empty_and_binary_files_in_one_line(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "input.txt"
+    path.write_bytes(content)
+    assert_one_line_error(vigie("analyze", "--json", str(path)), f"{path}: {expected}")
+
+
+def test_analyze_of_a_missing_file_is_a_one_line_error(tmp_path: Path) -> None:
+    assert_one_line_error(vigie("analyze", str(tmp_path / "missing.txt")), "cannot read it")
+
+
+def test_topics_check_accepts_the_bundled_rules() -> None:
+    result = vigie("topics", "check", str(ROOT / "ingest" / "data" / "topics.rules"))
+    assert result.returncode == 0, result.stderr
+    assert "no error" in result.stdout and "ceasefire" in result.stdout
+
+
+def test_topics_check_lists_every_error_with_its_line(tmp_path: Path) -> None:
+    rules = tmp_path / "bad.rules"
+    rules.write_text("topic storms\n  languages fr\n  threshold two\n  term 2: tempête\n  tern 1: orage\n")
+    result = vigie("topics", "check", str(rules))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"{rules}:3: threshold must be a number (got 'two')",
+        f"{rules}:5: unknown statement 'tern' (expected topic, label, languages, threshold, cap, term, near, all, "
+        "not, or '|' to continue a list)",
+        f"{rules}:1: topic 'storms' has no 'threshold' line",
+    ]
+
+
+def test_topics_list_json_names_the_topics_in_use() -> None:
+    result = vigie("topics", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    topics = {topic["name"]: topic for topic in json.loads(result.stdout)}
+    assert {"migration", "ceasefire"} <= set(topics)
+    assert {"fr", "en"} <= set(topics["migration"]["languages"])

@@ -1,0 +1,108 @@
+"""Delivery guarantees with real processes: redelivery, a killed worker, Elasticsearch and Redis down."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+from celery import Celery
+from elasticsearch import Elasticsearch
+
+from tests.support.feeds import make_story
+from tests.support.processes import Background
+from tests.worker.conftest import count, feed_items, queue_length
+from vigie.services import embedded_services
+from vigie.settings import Settings
+from worker.app import create_app
+from worker.deadletter import DeadLetters
+
+pytestmark = pytest.mark.integration
+
+
+def _send(app: Celery, items, batch: int = 16) -> None:  # type: ignore[no-untyped-def]
+    """Queue items as the poller does: batches of ``batch`` for vigie.process_items."""
+    for i in range(0, len(items), batch):
+        app.send_task("vigie.process_items", args=[[item.to_dict() for item in items[i : i + batch]]])
+
+
+def _wait_for_count(es: Elasticsearch, settings: Settings, expected: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    seen = -1
+    while time.monotonic() < deadline:
+        seen = count(es, settings)
+        if seen >= expected:
+            return seen
+        time.sleep(1)
+    return seen
+
+
+@pytest.fixture()
+def app(settings: Settings) -> Iterator[Celery]:
+    """A Celery app on the test's Redis, to send tasks like the poller does."""
+    app = create_app(settings)
+    yield app
+    app.close()
+
+
+def test_same_task_delivered_twice_gives_one_document(
+    app: Celery, settings: Settings, es: Elasticsearch, workers: Callable[..., Background]
+) -> None:
+    items = feed_items([make_story(n, prefix="twice") for n in range(5)])
+    _send(app, items)
+    _send(app, items)  # the broker delivers the same articles again
+    workers()
+    assert _wait_for_count(es, settings, 5, timeout=120) == 5
+    time.sleep(3)  # the second delivery has been processed too
+    assert count(es, settings) == 5
+
+
+def test_worker_killed_mid_batch_loses_nothing(
+    app: Celery, settings: Settings, es: Elasticsearch, workers: Callable[..., Background]
+) -> None:
+    items = feed_items([make_story(n, words=400, prefix="killed") for n in range(160)])
+    _send(app, items)
+    worker = workers(VIGIE_VISIBILITY_TIMEOUT="10")
+    assert worker.wait_for_line("article.indexed", timeout=120)
+    worker.kill_group()  # kill -9 the worker and its pool while batches are in progress
+    interrupted = count(es, settings)
+    assert interrupted < 160, "the worker finished before it could be killed; the test proves nothing"
+    workers(VIGIE_VISIBILITY_TIMEOUT="10")  # a new worker takes the unacknowledged tasks back
+    assert _wait_for_count(es, settings, 160, timeout=300) == 160
+    ids = {hit["_id"] for hit in es.search(index=f"{settings.index_prefix}-articles", size=500, _source=False)["hits"]["hits"]}
+    assert ids == {item.article_id for item in items}
+
+
+def test_elasticsearch_down_for_30_seconds_while_500_articles_flow(
+    app: Celery, settings: Settings, es: Elasticsearch, redis_client: redis.Redis,
+    workers: Callable[..., Background],
+) -> None:
+    _, elasticsearch = embedded_services(settings)
+    items = feed_items([make_story(n, words=60, prefix="outage") for n in range(500)])
+    worker = workers(concurrency=2)
+    _send(app, items[:100])
+    assert _wait_for_count(es, settings, 1, timeout=120) >= 1
+    elasticsearch.stop()
+    _send(app, items[100:])  # the rest arrives while the index is down
+    try:
+        time.sleep(30)
+    finally:
+        elasticsearch.start()
+    assert _wait_for_count(es, settings, 500, timeout=300) == 500, worker.output()[-6000:]
+    assert DeadLetters(redis_client).entries() == []
+
+
+def test_redis_restart_keeps_queued_articles(
+    app: Celery, settings: Settings, es: Elasticsearch, redis_client: redis.Redis,
+    workers: Callable[..., Background],
+) -> None:
+    items = feed_items([make_story(n, words=60, prefix="restart") for n in range(200)])
+    _send(app, items)
+    assert queue_length(redis_client) == len(items) // 16 + 1
+    redis_service, _ = embedded_services(settings)
+    redis_service.stop()  # SIGTERM: Redis writes its append-only file and exits
+    redis_service.start()
+    assert queue_length(redis.Redis.from_url(settings.redis_url)) == len(items) // 16 + 1
+    workers()
+    assert _wait_for_count(es, settings, 200, timeout=300) == 200

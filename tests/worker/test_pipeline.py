@@ -1,0 +1,113 @@
+"""The whole pipeline with real processes: local feeds → `vigie scheduler` → `celery worker` → index."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import pytest
+import redis
+from elasticsearch import Elasticsearch
+
+from tests.support.feeds import FeedServer, make_story
+from tests.support.processes import VIGIE, Background, run_vigie
+from tests.worker.conftest import count
+from vigie.settings import Settings
+from worker.deadletter import DeadLetters
+from worker.seen import ACCEPTED_KEY
+
+pytestmark = pytest.mark.integration
+
+
+def _scheduler(env: dict[str, str]) -> Background:
+    scheduler = Background("scheduler", [VIGIE, "scheduler"], env).start()
+    assert scheduler.wait_for_line("poller.started", timeout=60), scheduler.output()
+    return scheduler
+
+
+def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(1)
+    return predicate()
+
+
+def test_feeds_polled_again_and_again_index_each_article_once(
+    env: dict[str, str], settings: Settings, es: Elasticsearch, redis_client: redis.Redis,
+    feed_server: FeedServer, workers: Callable[..., Background],
+) -> None:
+    shared = [make_story(n, prefix="shared") for n in range(5)]  # carried by both feeds
+    first = feed_server.publish("first", [make_story(n, prefix="first") for n in range(15)] + shared)
+    second = feed_server.publish("second", [make_story(n, prefix="second") for n in range(15)] + shared)
+    env = {**env, "VIGIE_POLL_MIN_INTERVAL": "1"}
+    for url in (first, second):
+        run_vigie(["feeds", "add", url, "--interval", "2"], env, check=True)
+    workers(concurrency=2)
+    scheduler = _scheduler(env)
+    try:
+        assert _wait(lambda: count(es, settings) >= 35, timeout=180), scheduler.output()[-3000:]
+        # Let both feeds be polled several more times (they answer 304 from now on).
+        assert _wait(lambda: min(feed_server.requests.get(f"/feed/{n}.xml", 0) for n in ("first", "second")) >= 4, 60)
+        time.sleep(3)
+        assert count(es, settings) == 35
+        assert int(redis_client.get(ACCEPTED_KEY) or 0) == 35
+        listed = json.loads(run_vigie(["feeds", "list", "--json"], env, check=True).stdout)
+        assert {feed["url"] for feed in listed} == {first, second}
+        for feed in listed:
+            assert feed["status"] == "ok" and feed["last_success"] and feed["items_seen"] == 20
+            assert feed["consecutive_failures"] == 0 and feed["last_error"] is None
+        assert "status=304" in scheduler.output()  # conditional GET: an unchanged feed costs a 304
+    finally:
+        scheduler.stop()
+
+
+def test_a_broken_feed_is_recorded_and_does_not_delay_the_others(
+    env: dict[str, str], settings: Settings, es: Elasticsearch,
+    feed_server: FeedServer, workers: Callable[..., Background],
+) -> None:
+    good = feed_server.publish("good", [make_story(n, prefix="good") for n in range(3)])
+    broken = f"{feed_server.base_url}/feed-that-does-not-exist.xml"
+    run_vigie(["feeds", "add", broken, "--name", "Broken"], env, check=True)
+    run_vigie(["feeds", "add", good], env, check=True)
+    workers()
+    scheduler = _scheduler(env)
+    try:
+        assert _wait(lambda: count(es, settings) == 3, timeout=120)
+    finally:
+        scheduler.stop()
+    listed = {feed["url"]: feed for feed in json.loads(run_vigie(["feeds", "list", "--json"], env, check=True).stdout)}
+    failing = listed[broken]
+    assert failing["status"] == "failing" and failing["consecutive_failures"] >= 1
+    assert failing["last_error"]["kind"] == "http-404" and broken in failing["last_error"]["message"]
+    assert failing["next_poll"] > listed[good]["last_success"]  # backed off, not hammered
+    assert "feed.failed" in scheduler.output() and f"feed={broken}" in scheduler.output()
+
+
+@pytest.mark.timeout(1500)
+def test_load_5000_articles_from_local_feeds(
+    env: dict[str, str], settings: Settings, es: Elasticsearch, redis_client: redis.Redis,
+    feed_server: FeedServer, workers: Callable[..., Background],
+) -> None:
+    urls = [feed_server.publish(f"load{f}", [make_story(f * 100 + n, words=60, prefix="load") for n in range(100)])
+            for f in range(50)]
+    opml = "".join(f'<outline type="rss" text="load {i}" xmlUrl="{url}"/>' for i, url in enumerate(urls))
+    path = f"{env['VIGIE_HOME']}/load.opml"
+    with open(path, "w") as handle:
+        handle.write(f'<?xml version="1.0"?><opml version="2.0"><head/><body>{opml}</body></opml>')
+    imported = json.loads(run_vigie(["feeds", "import", path, "--json"], env, check=True).stdout)
+    assert len(imported["added"]) == 50
+    workers(concurrency=2)
+    scheduler = _scheduler(env)
+    try:
+        assert _wait(lambda: count(es, settings) >= 5000, timeout=1200), scheduler.output()[-3000:]
+        time.sleep(5)
+    finally:
+        scheduler.stop()
+    accepted = int(redis_client.get(ACCEPTED_KEY) or 0)
+    indexed = count(es, settings)
+    dead = DeadLetters(redis_client).article_count()
+    assert indexed == 5000
+    assert accepted == indexed + dead == 5000

@@ -1,0 +1,138 @@
+"""`vigie analyze [--json] FILE|-` and `vigie topics check|list`: the analysis of one article, no
+service running, through the same ``Analyzer`` the worker uses.
+
+Exit codes: 0 analysed (an article with nothing usable still prints its result, with warnings saying
+why), 1 a clear one-line error (missing, empty, binary or oversized file; a model not installed;
+invalid topic rules), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ingest.models import Analysis
+from vigie.cli.output import emit, json_option, progress
+from vigie.settings import load_settings
+
+#: Largest input read; larger is refused rather than read into memory (the analysis itself keeps
+#: the first VIGIE_MAX_TEXT_CHARS characters of what it is given, and says so).
+MAX_INPUT_BYTES = 32 * 2**20
+_TEXT_PREVIEW_CHARS = 600
+
+
+def _read(source: str) -> tuple[bytes, str]:
+    """The bytes of FILE (or standard input for '-') and the name errors use."""
+    if source == "-":
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        name = "standard input"
+    else:
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+            if size > MAX_INPUT_BYTES:
+                raise click.ClickException(
+                    f"{source}: {size / 2**20:.1f} MB, larger than the {MAX_INPUT_BYTES // 2**20} MB vigie analyze reads")
+            data = path.read_bytes()
+        except OSError as error:
+            raise click.ClickException(f"{source}: cannot read it: {error.strerror or error}") from None
+        name = source
+    if len(data) > MAX_INPUT_BYTES:
+        raise click.ClickException(f"{name}: larger than the {MAX_INPUT_BYTES // 2**20} MB vigie analyze reads")
+    return data, name
+
+
+def _analysis_text(analysis: Analysis) -> str:
+    lines = [
+        f"title:    {analysis.title or '(none)'}",
+        f"language: {analysis.language} (confidence {analysis.language_confidence:.2f})",
+    ]
+    if analysis.entities:
+        lines.append("entities:")
+        lines.extend(f"  {entity.label:<13} {entity.text} ({entity.mentions})" for entity in analysis.entities)
+    if analysis.topics:
+        lines.append("topics:")
+        lines.extend(f"  {topic.name:<17} {topic.score:.2f}  {', '.join(topic.evidence)}" for topic in analysis.topics)
+    lines.extend(f"warning: {warning}" for warning in analysis.warnings)
+    preview = analysis.text[:_TEXT_PREVIEW_CHARS] + ("…" if len(analysis.text) > _TEXT_PREVIEW_CHARS else "")
+    lines.extend(["text:", preview])
+    return "\n".join(lines)
+
+
+@click.command()
+@json_option
+@click.argument("source", metavar="FILE|-")
+def analyze(as_json: bool, source: str) -> None:
+    """Analyse one article: clean text, language, entities and topics.
+
+    FILE is plain text with the title on its first line, or an HTML page; '-' reads standard input.
+    Models and topic rules come from VIGIE_MODELS, VIGIE_LANGUAGES and VIGIE_TOPICS_FILE.
+    """
+    # spaCy loads in seconds: imported here so that `vigie --help` and other commands stay fast.
+    from ingest.analyze import Analyzer, article_from_file
+    from ingest.topics import TopicRuleError
+
+    settings = load_settings()
+    data, name = _read(source)
+    article = article_from_file(data, name)
+    try:
+        analyzer = Analyzer(settings.models, settings.languages, settings.topics_file, settings.max_text_chars)
+    except ValueError as error:  # a language code the detector does not know
+        raise click.ClickException(f"configuration: {error}") from None
+    except TopicRuleError as error:
+        raise click.ClickException(f"{len(error.errors)} error(s) in the topic rules; "
+                                   f"`vigie topics check {error.source}` lists them") from None
+    analysis = analyzer.analyze(article)
+    if as_json:
+        emit({"article_id": article.article_id, **analysis.to_dict()}, as_json=True)
+    else:
+        click.echo(_analysis_text(analysis))
+
+
+@click.group()
+def topics() -> None:
+    """The topic rules: check a rule file, list the topics in use."""
+
+
+@topics.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def check(file: Path) -> None:
+    """Validate a topic rule file; every error is printed with its line."""
+    from ingest.topics import TopicRuleError, load_rules
+
+    try:
+        rules = load_rules(file)
+    except TopicRuleError as error:
+        for line in error.errors:
+            click.echo(line, err=True)
+        sys.exit(1)
+    names = ", ".join(topic.name for topic in rules.topics)
+    click.echo(f"{file}: {len(rules.topics)} topic(s), no error: {names}")
+
+
+@topics.command(name="list")
+@json_option
+def list_topics(as_json: bool) -> None:
+    """The topics of the rule file in use (VIGIE_TOPICS_FILE, or the bundled one)."""
+    from ingest.topics import TopicRuleError, load_rules
+
+    settings = load_settings()
+    try:
+        rules = load_rules(settings.topics_file)
+    except TopicRuleError as error:
+        for line in error.errors:
+            click.echo(line, err=True)
+        sys.exit(1)
+    if not as_json:
+        progress(f"topic rules from {rules.source}")
+    emit([topic.summary() for topic in rules.topics], as_json, _topics_text)
+
+
+def _topics_text(summaries: list[dict[str, object]]) -> str:
+    return "\n".join(
+        f"{summary['name']:<17} {summary['label']}  [{' '.join(summary['languages'])}]"  # type: ignore[arg-type]
+        f"  threshold {summary['threshold']}, {summary['terms']} terms"
+        for summary in summaries
+    )

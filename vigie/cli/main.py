@@ -1,0 +1,55 @@
+"""Entry point of the `vigie` command: the group and the errors every command may end with."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from vigie import __version__
+from vigie.cli.services import services, setup
+from vigie.cli.up import up
+from vigie.cli.search import search
+from vigie.cli.fetch import fetch
+from vigie.cli.run import scheduler, worker
+from vigie.cli.feeds import feeds
+from vigie.cli.dlq import dlq
+from vigie.cli.index import index_group, stats
+from vigie.cli.analyze import analyze, topics
+from ingest.errors import VigieError
+from vigie.services.errors import ServiceError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="vigie")
+def cli() -> None:
+    """Vigie: follow news feeds, find entities and topics, search them, get alerted.
+
+    Configuration comes from VIGIE_* environment variables (see README.md); every command has --help.
+    """
+
+
+for command in (setup, services, up, search, stats, index_group, dlq, worker, scheduler, feeds, fetch, analyze, topics):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Run the CLI; known failures end with their paragraph and exit code 1, never a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except ServiceError as error:
+        click.echo(error.paragraph(), err=True)
+        sys.exit(1)
+    except VigieError as error:
+        click.echo(f"vigie: {error}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,229 @@
+"""The feed registry: which feeds Vigie follows, their health and when each is polled next.
+
+Stored in Redis, which runs with append-only persistence, so the registry survives a restart of
+everything. One hash holds each feed as JSON; a sorted set orders feed ids by next poll time, which
+is all the poller needs to find what is due. The scheduling policy itself (backoff, adaptive interval,
+quiet detection) is pure and lives in worker.feed_schedule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from typing import Any
+
+import redis
+
+from ingest.errors import VigieError
+from ingest.fetch import validate_feed_url
+from ingest.identity import canonical_url
+from ingest.poll import FeedPoll
+from vigie.settings import Settings
+from worker.feed_schedule import (
+    FeedHealth,
+    ScheduleBounds,
+    after_failure,
+    after_not_modified,
+    after_success,
+    is_quiet,
+    new_health,
+)
+
+FEEDS_KEY = "vigie:feeds"
+DUE_KEY = "vigie:feeds:due"
+
+
+class FeedNotFound(VigieError):
+    kind = "feed-not-found"
+
+
+class FeedExists(VigieError):
+    kind = "feed-exists"
+
+
+def feed_id_for(url: str) -> str:
+    """A feed's id: a short hash of its canonical URL (so the same feed cannot be added twice)."""
+    return hashlib.sha1(canonical_url(url).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Feed:
+    feed_id: str
+    url: str
+    name: str | None
+    interval: float | None  # fixed by the user; None lets the interval adapt to the feed's rhythm
+    added_at: float
+    etag: str | None
+    last_modified: str | None
+    health: FeedHealth
+
+    @property
+    def quiet(self) -> bool:
+        return is_quiet(self.health, time.time())
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Feed:
+        values = dict(data)
+        values["health"] = FeedHealth.from_dict(values["health"])
+        return cls(**values)
+
+    def describe(self, now: float | None = None) -> dict[str, Any]:
+        """What `vigie feeds list` shows: the feed, its health and when it is polled next."""
+        now = time.time() if now is None else now
+        health = self.health
+
+        def stamp(value: float | None) -> str | None:
+            return datetime.fromtimestamp(value, timezone.utc).isoformat() if value else None
+
+        return {
+            "id": self.feed_id,
+            "url": self.url,
+            "name": self.name,
+            "interval": self.interval if self.interval is not None else health.interval,
+            "adaptive": self.interval is None,
+            "last_success": stamp(health.last_success),
+            "last_error": (
+                {"kind": health.last_error_kind, "message": health.last_error_message}
+                if health.last_error_kind else None
+            ),
+            "consecutive_failures": health.consecutive_failures,
+            "next_poll": stamp(health.next_poll),
+            "items_seen": health.items_seen,
+            "status": self.status(now),
+        }
+
+    def status(self, now: float) -> str:
+        if self.health.consecutive_failures:
+            return "failing"
+        if is_quiet(self.health, now):
+            return "quiet"
+        if self.health.last_success is None:
+            return "new"
+        return "ok"
+
+
+def bounds_from(settings: Settings) -> ScheduleBounds:
+    return ScheduleBounds(
+        min_interval=settings.poll_min_interval,
+        max_interval=settings.poll_max_interval,
+        default_interval=settings.poll_interval,
+        backoff_max=settings.backoff_max,
+    )
+
+
+class FeedRegistry:
+    def __init__(self, client: redis.Redis, bounds: ScheduleBounds, rng: random.Random | None = None) -> None:
+        self.redis = client
+        self.bounds = bounds
+        self.rng = rng or random.Random()
+
+    # -- people ------------------------------------------------------------------------------------
+
+    def add(self, url: str, *, name: str | None = None, interval: float | None = None,
+            exist_ok: bool = False, poll_now: bool = True) -> Feed:
+        """Follow ``url``. Raises FeedExists unless ``exist_ok``; then the feed is only made due now."""
+        validate_feed_url(url)
+        feed_id = feed_id_for(url)
+        now = time.time()
+        existing = self.get(feed_id)
+        if existing is not None:
+            if not exist_ok:
+                raise FeedExists(f"the feed {url} is already followed (id {feed_id}).")
+            if poll_now:
+                self.redis.zadd(DUE_KEY, {feed_id: now})
+            return existing
+        if interval is not None:
+            interval = min(max(interval, self.bounds.min_interval), self.bounds.max_interval)
+        health = new_health(self.bounds, now=now, interval=interval)
+        feed = Feed(feed_id=feed_id, url=url, name=name, interval=interval, added_at=now,
+                    etag=None, last_modified=None, health=health)
+        self._save(feed, next_poll=now if poll_now else health.next_poll)
+        return feed
+
+    def remove(self, url_or_id: str) -> Feed:
+        feed = self.find(url_or_id)
+        with self.redis.pipeline() as pipe:
+            pipe.hdel(FEEDS_KEY, feed.feed_id)
+            pipe.zrem(DUE_KEY, feed.feed_id)
+            pipe.execute()
+        return feed
+
+    def find(self, url_or_id: str) -> Feed:
+        feed = self.get(url_or_id) or self.get(feed_id_for(url_or_id) if "://" in url_or_id else url_or_id)
+        if feed is None:
+            raise FeedNotFound(f"no followed feed is {url_or_id!r} (see `vigie feeds list`).")
+        return feed
+
+    def get(self, feed_id: str) -> Feed | None:
+        raw = self.redis.hget(FEEDS_KEY, feed_id)
+        return Feed.from_dict(json.loads(raw)) if raw else None
+
+    def get_by_url(self, url: str) -> Feed | None:
+        return self.get(feed_id_for(url))
+
+    def all(self) -> list[Feed]:
+        feeds = [Feed.from_dict(json.loads(raw)) for raw in self.redis.hvals(FEEDS_KEY)]
+        return sorted(feeds, key=lambda feed: (feed.name or feed.url).lower())
+
+    # -- the poller ----------------------------------------------------------------------------------
+
+    def claim_due(self, now: float, limit: int, lease: float) -> list[Feed]:
+        """Feeds due by ``now``, at most ``limit``; each is pushed ``lease`` seconds ahead so that a
+        second poller (or this one, on its next tick) does not poll it again while it is in flight."""
+        ids = [value.decode() for value in self.redis.zrangebyscore(DUE_KEY, "-inf", now, start=0, num=limit)]
+        claimed: list[Feed] = []
+        for feed_id in ids:
+            # ZADD XX GT moves the score only forward: two pollers cannot both claim the same feed.
+            changed = self.redis.zadd(DUE_KEY, {feed_id: now + lease}, xx=True, gt=True, ch=True)
+            if changed:
+                feed = self.get(feed_id)
+                if feed is not None:
+                    claimed.append(feed)
+        return claimed
+
+    def next_due_in(self, now: float) -> float | None:
+        first = self.redis.zrange(DUE_KEY, 0, 0, withscores=True)
+        return max(0.0, first[0][1] - now) if first else None
+
+    def record(self, feed: Feed, poll: FeedPoll, *, new_items: int, now: float) -> Feed:
+        """Update ``feed`` after a poll: validators, health and next poll time."""
+        current = self.get(feed.feed_id)
+        if current is None:  # removed while it was being polled
+            return feed
+        if poll.not_modified:
+            health = after_not_modified(current.health, now=now, bounds=self.bounds, fixed_interval=current.interval)
+        elif poll.ok:
+            health = after_success(current.health, new_items=new_items, total_items=len(poll.items), now=now,
+                                   bounds=self.bounds, fixed_interval=current.interval)
+        else:
+            assert poll.error is not None
+            health = after_failure(current.health, error_kind=poll.error.kind, error_message=poll.error.message,
+                                   transient=poll.error.transient, retry_after=poll.retry_after, now=now,
+                                   bounds=self.bounds, rng=self.rng)
+        updated = replace(
+            current,
+            url=poll.permanent_redirect or current.url,
+            etag=poll.etag if poll.ok else current.etag,
+            last_modified=poll.last_modified if poll.ok else current.last_modified,
+            health=health,
+        )
+        self._save(updated, next_poll=health.next_poll)
+        return updated
+
+    def _save(self, feed: Feed, *, next_poll: float) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.hset(FEEDS_KEY, feed.feed_id, json.dumps(feed.to_dict()))
+            pipe.zadd(DUE_KEY, {feed.feed_id: next_poll})
+            pipe.execute()
+
+
+def registry_for(settings: Settings) -> FeedRegistry:
+    return FeedRegistry(redis.Redis.from_url(settings.redis_url), bounds_from(settings))
