@@ -99,3 +99,86 @@ def articles_template(prefix: str, version: int = ARTICLES_VERSION) -> dict[str,
         },
         "_meta": {"vigie_mapping_version": version, "description": "Vigie articles"},
     }
+
+
+# --- alerts and their notifications (index.alerts, index.notifications) ---------------------------
+
+#: Bump when the alert or notification mapping changes (recorded in each index's ``_meta``).
+ALERTS_VERSION = 1
+
+ALERT_PROPERTIES: dict[str, Any] = {
+    "alert_id": {"type": "keyword"},
+    "name": {"type": "keyword", "ignore_above": 200},
+    "name_key": {"type": "keyword", "ignore_above": 200},  # lower-cased: names are unique ignoring case
+    "topics": {"type": "keyword"},
+    "all_topics": {"type": "boolean"},
+    "query": {"type": "keyword", "index": False},
+    # The lemma variants of the query's words, computed once when the rule is stored, so that workers
+    # need no lemma tables: {word: [variant, ...]}.
+    "query_lemmas": {"type": "object", "enabled": False},
+    "entities": {"type": "keyword", "ignore_above": 512},
+    "languages": {"type": "keyword"},
+    "feeds": {"type": "keyword", "ignore_above": 2048},
+    "min_score": {"type": "float"},
+    "delivery": {
+        "properties": {
+            "webhook": {"type": "keyword", "index": False},
+            "secret": {"type": "keyword", "index": False},
+            "mode": {"type": "keyword"},  # immediate, hourly, daily
+        }
+    },
+    "paused": {"type": "boolean"},
+    "created_at": {"type": "date"},
+    "updated_at": {"type": "date"},
+}
+
+NOTIFICATION_PROPERTIES: dict[str, Any] = {
+    "notification_id": {"type": "keyword"},
+    "alert_id": {"type": "keyword"},
+    "alert_name": {"type": "keyword", "ignore_above": 200},
+    "article_id": {"type": "keyword"},
+    "title": {"type": "text", "analyzer": "standard"},
+    "url": {"type": "keyword", "index": False},
+    "feed": {"type": "keyword", "ignore_above": 2048},
+    "language": {"type": "keyword"},
+    "published": {"type": "date"},
+    # Why it matched, as sent to the receiver: kept whole, never searched.
+    "matched": {"type": "object", "enabled": False},
+    "mode": {"type": "keyword"},  # immediate, hourly, daily, or none (no webhook)
+    "state": {"type": "keyword"},  # pending, delivered, failed, stored
+    "attempts": {"type": "integer"},
+    "last_error": {"type": "keyword", "index": False},
+    "created_at": {"type": "date"},
+    "due_at": {"type": "date"},
+    "delivered_at": {"type": "date"},
+    "digest_id": {"type": "keyword"},
+}
+
+
+def alerts_index(prefix: str) -> str:
+    return f"{prefix}-alerts"
+
+
+def notifications_index(prefix: str) -> str:
+    return f"{prefix}-notifications"
+
+
+def _small_index(properties: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"},
+        "mappings": {
+            "dynamic": "strict",
+            "_meta": {"vigie_mapping_version": ALERTS_VERSION, "description": description},
+            "properties": properties,
+        },
+    }
+
+
+def alerts_index_body() -> dict[str, Any]:
+    """Settings and mappings of ``<prefix>-alerts``: one document per alert rule, by alert id."""
+    return _small_index(ALERT_PROPERTIES, "Vigie alert rules")
+
+
+def notifications_index_body() -> dict[str, Any]:
+    """Settings and mappings of ``<prefix>-notifications``: one document per (alert, article)."""
+    return _small_index(NOTIFICATION_PROPERTIES, "Vigie notifications")

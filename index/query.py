@@ -15,10 +15,18 @@ prefix is not a known field is an ordinary word (so "10:30" stays searchable).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Union
 
 from index.errors import QuerySyntaxError
+
+#: Bounds of one query, so that no request (an API call, an alert) makes Elasticsearch work without
+#: end or nests deeper than its bool queries allow: past them, parsing stops with a QuerySyntaxError.
+MAX_QUERY_CHARS = 2000
+MAX_TERMS = 64
+MAX_DEPTH = 10  # nested groups and NOTs
 
 #: Field prefixes and what they search (aliases map to the canonical name).
 FIELDS: dict[str, str] = {
@@ -148,8 +156,15 @@ def _phrase(query: str, i: int) -> tuple[str, int]:
 class _Parser:
     def __init__(self, query: str) -> None:
         self.query = query
+        if len(query) > MAX_QUERY_CHARS:
+            raise QuerySyntaxError(query[:MAX_QUERY_CHARS], MAX_QUERY_CHARS,
+                                   f"the query is longer than {MAX_QUERY_CHARS} characters")
         self.tokens = _tokenize(query)
+        terms = [token for token in self.tokens if token.kind in ("WORD", "PHRASE")]
+        if len(terms) > MAX_TERMS:
+            raise QuerySyntaxError(query, terms[MAX_TERMS].position, f"a query may hold at most {MAX_TERMS} terms")
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> _Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -187,8 +202,17 @@ class _Parser:
         token = self.peek()
         if token is not None and token.kind in ("NOT", "MINUS"):
             self.take()
-            return Not(self.not_expr())
+            with self.nested(token):
+                return Not(self.not_expr())
         return self.atom()
+
+    @contextmanager
+    def nested(self, token: _Token) -> Iterator[None]:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QuerySyntaxError(self.query, token.position, f"groups and NOTs nest at most {MAX_DEPTH} deep")
+        yield
+        self.depth -= 1
 
     def atom(self) -> Node:
         token = self.peek()
@@ -196,7 +220,8 @@ class _Parser:
             raise QuerySyntaxError(self.query, len(self.query), "the query ends where a term was expected")
         if token.kind == "LPAREN":
             self.take()
-            node = self.or_expr()
+            with self.nested(token):
+                node = self.or_expr()
             closing = self.peek()
             if closing is None or closing.kind != "RPAREN":
                 raise QuerySyntaxError(self.query, token.position, "this parenthesis is never closed")

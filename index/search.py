@@ -29,6 +29,8 @@ class SearchFilters:
     since: datetime | None = None
     until: datetime | None = None
     article_ids: tuple[str, ...] = ()
+    all_topics: bool = False  # every one of ``topics`` (default: any of them)
+    min_topic_score: float | None = None  # the topics count only with at least this score
 
 
 @dataclass(frozen=True)
@@ -144,12 +146,23 @@ def _term_query(term: Term, lemma_variants: LemmaVariants | None) -> dict[str, A
     raise ValueError(f"unknown field {name!r}")  # parse_query only produces the fields above
 
 
+def _topic_clause(names: list[str], min_score: float | None) -> dict[str, Any]:
+    """Any of ``names``; with ``min_score``, on one topic entry (nested), so the score is that topic's."""
+    if min_score is None:
+        return {"terms": {"topic_names": names}}
+    return {"nested": {"path": "topics", "query": {"bool": {"filter": [
+        {"terms": {"topics.name": names}}, {"range": {"topics.score": {"gte": min_score}}},
+    ]}}}}
+
+
 def _filters(filters: SearchFilters) -> list[dict[str, Any]]:
     clauses: list[dict[str, Any]] = []
     if filters.languages:
         clauses.append({"terms": {"language": list(filters.languages)}})
     if filters.topics:
-        clauses.append({"terms": {"topic_names": [topic.lower() for topic in filters.topics]}})
+        names = [topic.lower() for topic in filters.topics]
+        for group in ([[name] for name in names] if filters.all_topics else [names]):
+            clauses.append(_topic_clause(group, filters.min_topic_score))
     for entity in filters.entities:
         clauses.append({"bool": {"should": [
             {"term": {"entity_keys": entity.lower()}},

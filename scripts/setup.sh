@@ -42,4 +42,4 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 # System pieces and the Elasticsearch distribution (Python, for errors a person can act on).
-exec "$venv/bin/vigie" setup
+exec "$venv/bin/vigie" setup "$@"

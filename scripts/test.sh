@@ -4,5 +4,5 @@
 # VIGIE_HOME and free ports, so a running `vigie up` is not disturbed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --browser  # the browser tests drive Debian's chromium through chromedriver
 exec .venv/bin/python -m pytest "$@"

@@ -34,6 +34,7 @@ def vigie_env(home: Path, **overrides: str) -> dict[str, str]:
         VIGIE_ES_URL=f"http://127.0.0.1:{free_port()}",
         VIGIE_INDEX_PREFIX=f"test-{uuid.uuid4().hex[:8]}",
         VIGIE_DEMO_PORT=str(free_port()),
+        VIGIE_API_PORT=str(free_port()),
         VIGIE_LOG_LEVEL="INFO",
     )
     env.update(overrides)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ingest.fetch import FetchLimits
+from ingest.webhook import WebhookLimits
 from vigie.settings import Settings
 
 
@@ -17,3 +18,9 @@ def fetch_limits(settings: Settings) -> FetchLimits:
         max_redirects=settings.max_redirects,
         per_host_concurrency=settings.per_host_concurrency,
     )
+
+
+def webhook_limits(settings: Settings) -> WebhookLimits:
+    """The bounds of one webhook POST (alerts)."""
+    return WebhookLimits(user_agent=settings.user_agent, connect_timeout=settings.connect_timeout,
+                         total_timeout=settings.webhook_timeout)

@@ -155,6 +155,25 @@ def ensure_elasticsearch(settings: Settings, report: Report) -> Path:
     return target
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+def ensure_browser(report: Report) -> str:
+    """Debian's Chromium and its chromedriver, for the browser tests only (`vigie setup --browser`):
+    the tests drive this pair, so nothing downloads a browser of its own at test time."""
+    for package, binary in (("chromium", CHROMIUM), ("chromium-driver", CHROMEDRIVER)):
+        if not binary.exists():
+            _apt_install(package, "browser", report)
+            if not binary.exists():
+                raise ServiceError(
+                    "browser", f"apt-get installed {package} but {binary} is still missing.",
+                    f"Check `dpkg -L {package}`, then run scripts/test.sh again.",
+                )
+    result = subprocess.run([str(CHROMEDRIVER), "--version"], capture_output=True, text=True, check=False)
+    return result.stdout.strip() or f"{CHROMEDRIVER}"
+
+
 def provision(settings: Settings, report: Report) -> dict[str, str]:
     """Make everything the services need present. Returns what was found, for the summary line."""
     return {

@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing import Annotated
 
@@ -103,13 +103,30 @@ class Settings(BaseSettings):
     )
     seen_ttl_days: int = Field(90, description="Days an article id is remembered to skip re-polled items.")
 
+    # Alerts (index.alerts) and their delivery
+    webhook_timeout: float = Field(10.0, description="Seconds for one webhook POST, connecting included.")
+    webhook_max_attempts: int = Field(10, description="POST attempts before a notification is dead-lettered.")
+    webhook_backoff_max: float = Field(120.0, description="Longest wait (s) between two webhook attempts.")
+    digest_hourly_seconds: float = Field(3600.0, description="Length of an 'hourly' digest period (s).")
+    digest_daily_seconds: float = Field(86400.0, description="Length of a 'daily' digest period (s).")
+
     # The demo feed `vigie up` serves
     demo_feed: bool = Field(True, description="Serve and register the demo feed in `vigie up`.")
     demo_port: int = Field(8765, description="Port of the demo feed server on 127.0.0.1.")
 
+    # The HTTP API and web page (`vigie api`; `vigie up` starts it)
+    api_host: str = Field("127.0.0.1", description="Address the API and web page listen on.")
+    api_port: int = Field(8766, description="Port of the API and web page.")
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token of the write endpoints; if unset, one is generated into VIGIE_HOME/api-token.")
+    api_write_rate: float = Field(30.0, description="Write requests per minute one client may make (token bucket).")
+    api_write_burst: int = Field(10, description="Write requests one client may make in a burst.")
+    api_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Host headers the API answers; loopback names when it listens on loopback, any otherwise.")
+
     log_level: str = Field("INFO", description="Log level of every Vigie process.")
 
-    @field_validator("languages", mode="before")
+    @field_validator("languages", "api_allowed_hosts", mode="before")
     @classmethod
     def _split_languages(cls, value: object) -> object:
         return _csv(value)

@@ -1,8 +1,9 @@
 """`vigie up`: the whole service in the foreground, and a clean stop on Ctrl-C or SIGTERM.
 
 Order of start: Redis and Elasticsearch (unless already running), the articles index, the demo feed,
-then the Celery worker and the poller as child processes. Order of stop: the children (the worker
-finishes or gives back its current task), the demo feed, then the services this run started.
+then the Celery worker, the poller and the HTTP API (`vigie api`) as child processes. Order of stop:
+the children (the worker finishes or gives back its current task), the demo feed, then the services
+this run started.
 """
 
 from __future__ import annotations
@@ -69,6 +70,10 @@ def scheduler_command() -> list[str]:
     return [sys.executable, "-m", "vigie", "scheduler"]
 
 
+def api_command() -> list[str]:
+    return [sys.executable, "-m", "vigie", "api"]
+
+
 @dataclass
 class Supervisor:
     settings: Settings
@@ -95,12 +100,14 @@ class Supervisor:
             log_event(log, "index.ready", index=index)
             if self.demo and self.settings.demo_feed:
                 self._start_demo()
+            web, token_source = self._api_address()
             env = dict(os.environ)
-            for child in (Child("worker", worker_command(self.settings)), Child("scheduler", scheduler_command())):
+            for child in (Child("worker", worker_command(self.settings)), Child("scheduler", scheduler_command()),
+                          Child("api", api_command())):
                 child.start(env)
                 self.children.append(child)
             log_event(log, "vigie.ready", seconds=round(time.monotonic() - began, 1),
-                      search="vigie search Idleb", stop="Ctrl-C")
+                      search="vigie search Idleb", open=web, api_token=token_source, stop="Ctrl-C")
             code = self._watch()
         finally:
             self._shutdown()
@@ -135,6 +142,23 @@ class Supervisor:
         feed = registry_for(self.settings).add(self._demo_server.feed_url, name="Vigie demo wire",
                                                interval=60.0, exist_ok=True, poll_now=True)
         log_event(log, "demo.serving", feed=feed.url)
+
+    def _api_address(self) -> tuple[str, str]:
+        """The web page's URL and where its write token is, after checking the port is free."""
+        from vigie.api.token import api_token  # no web framework imported here
+
+        host, port = self.settings.api_host, self.settings.api_port
+        probe = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        if port_in_use(probe, port):
+            owner = port_owner(port)
+            raise ServiceError(
+                "api",
+                f"port {port} on {host} is already in use" + (f" by {owner}" if owner else "") + ".",
+                "Stop that program (another `vigie up`?) or choose another port with VIGIE_API_PORT.",
+            )
+        token = api_token(self.settings)
+        shown = probe if ":" not in probe else f"[{probe}]"
+        return f"http://{shown}:{port}/", token.source
 
     def _watch(self) -> int:
         while not self._stop.wait(0.5):

@@ -17,7 +17,8 @@ from vigie.settings import Settings, load_settings
 
 ANALYZE_QUEUE = "vigie.analyze"
 INDEX_QUEUE = "vigie.index"
-QUEUES = (ANALYZE_QUEUE, INDEX_QUEUE)
+NOTIFY_QUEUE = "vigie.notify"  # webhook deliveries and digests: short tasks, never behind a slow receiver's
+QUEUES = (ANALYZE_QUEUE, INDEX_QUEUE, NOTIFY_QUEUE)
 
 
 def create_app(settings: Settings) -> Celery:
@@ -30,7 +31,15 @@ def create_app(settings: Settings) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         task_default_queue=ANALYZE_QUEUE,
-        task_routes={"vigie.index_articles": {"queue": INDEX_QUEUE}},
+        task_routes={
+            "vigie.index_articles": {"queue": INDEX_QUEUE},
+            "vigie.evaluate_alerts": {"queue": INDEX_QUEUE},
+            "vigie.deliver_notification": {"queue": NOTIFY_QUEUE},
+            "vigie.redeliver_notifications": {"queue": NOTIFY_QUEUE},
+            "vigie.send_digests": {"queue": NOTIFY_QUEUE},
+            "vigie.send_digest": {"queue": NOTIFY_QUEUE},
+            "vigie.sweep_notifications": {"queue": NOTIFY_QUEUE},
+        },
         broker_transport_options={"visibility_timeout": settings.visibility_timeout},
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,  # a Redis restart must not end the worker

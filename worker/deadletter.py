@@ -14,6 +14,8 @@ from typing import Any
 
 import redis
 
+from worker.counters import count_stage
+
 DLQ_KEY = "vigie:dlq"
 
 
@@ -50,6 +52,7 @@ class DeadLetters:
             attempts=attempts,
         )
         self.redis.hset(self.key, entry.entry_id, json.dumps(entry.to_dict()))
+        count_stage(self.redis, "dead_lettered", len(article_ids))
         return entry
 
     def entries(self) -> list[DeadLetter]:

@@ -25,6 +25,8 @@ from ingest.poll import FeedPoll, fetch_feed
 from vigie.limits import fetch_limits
 from vigie.logs import log_event
 from vigie.settings import Settings
+from worker.counters import count_feed_error, count_stage
+from worker.digests import AlertClock
 from worker.registry import Feed, FeedRegistry, bounds_from
 from worker.seen import SeenArticles
 
@@ -84,6 +86,7 @@ class Poller:
         self.stop_event = threading.Event()
         self.in_flight: dict[str, Future[None]] = {}
         self.batcher = Batcher(self.queue, settings.batch_size, settings.batch_wait)
+        self.alert_clock = AlertClock(settings, self.queue_task)
 
     def queue(self, batch: list[FeedItem]) -> None:
         """Queue one batch for the workers, then remember its items as seen."""
@@ -99,6 +102,12 @@ class Poller:
         for item in batch:
             log_event(log, "article.queued", article=item.article_id, feed=item.feed_url, url=item.url)
 
+    def queue_task(self, name: str, args: list[object]) -> None:
+        """Queue a periodic alert task (worker.digests)."""
+        from worker.app import app  # Celery app import: only in the poller process
+
+        app.send_task(name, args=args)
+
     def poll(self, feed: Feed) -> FeedPoll:
         """Poll one feed: fetch, queue what is new, record health. Never raises for the feed."""
         poll = fetch_feed(self.fetcher, feed.url, etag=feed.etag, last_modified=feed.last_modified)
@@ -106,6 +115,10 @@ class Poller:
         if poll.ok and poll.items:
             new = self.seen.unseen(poll.items)
             self.batcher.add(new)
+        if poll.ok:
+            count_stage(self.registry.redis, "polled", len(poll.items))
+        elif poll.error is not None:
+            count_feed_error(self.registry.redis, feed.feed_id)
         updated = self.registry.record(feed, poll, new_items=len(new), now=time.time())
         if poll.ok:
             log_event(log, "feed.polled", feed=feed.url, status=poll.status,
@@ -145,6 +158,7 @@ class Poller:
                 for feed in due:
                     self.in_flight[feed.feed_id] = pool.submit(self._poll_safely, feed)
                 self.batcher.flush()
+                self.alert_clock.tick(time.time())
                 if not due:
                     wait = self.batcher.due_in()
                     self.stop_event.wait(TICK_SECONDS if wait is None else min(TICK_SECONDS, wait + 0.01))

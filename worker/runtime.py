@@ -13,12 +13,16 @@ from functools import cached_property
 import redis
 from elasticsearch import Elasticsearch
 
+from index.alerts import AlertStore
 from index.client import connect
+from index.notifications import NotificationStore
 from index.store import ArticleStore
 from ingest.analyze import Analyzer
 from ingest.fetch import Fetcher
-from vigie.limits import fetch_limits
+from ingest.webhook import WebhookSender
+from vigie.limits import fetch_limits, webhook_limits
 from vigie.settings import Settings
+from worker.alert_rules import VERSION_KEY, AlertRules
 from worker.deadletter import DeadLetters
 
 
@@ -57,6 +61,22 @@ class Runtime:
     @cached_property
     def dead_letters(self) -> DeadLetters:
         return DeadLetters(self.redis)
+
+    @cached_property
+    def alert_store(self) -> AlertStore:
+        return AlertStore(self.es, self.settings.index_prefix)
+
+    @cached_property
+    def alert_rules(self) -> AlertRules:
+        return AlertRules(self.alert_store, lambda: self.redis.get(VERSION_KEY))
+
+    @cached_property
+    def notifications(self) -> NotificationStore:
+        return NotificationStore(self.es, self.settings.index_prefix)
+
+    @cached_property
+    def webhooks(self) -> WebhookSender:
+        return WebhookSender(webhook_limits(self.settings))
 
 
 _lock = threading.Lock()

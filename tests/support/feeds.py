@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from dataclasses import dataclass
 from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
@@ -58,7 +59,9 @@ class FeedServer:
     def __init__(self) -> None:
         self.feeds: dict[str, list[Story]] = {}
         self.requests: dict[str, int] = {}
+        self.first_served: dict[str, float] = {}  # guid → when a feed response first carried it
         lock = threading.Lock()
+        self._lock = lock
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -80,6 +83,10 @@ class FeedServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                now = time.monotonic()
+                with lock:
+                    for story in stories:
+                        server.first_served.setdefault(story.guid, now)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
                 self.send_header("ETag", etag)
@@ -96,8 +103,14 @@ class FeedServer:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def publish(self, name: str, stories: list[Story]) -> str:
-        self.feeds[name] = stories
+        with self._lock:
+            self.feeds[name] = stories
         return f"{self.base_url}/feed/{name}.xml"
+
+    def append(self, name: str, story: Story, keep: int = 50) -> None:
+        """Add a story at the top of a feed, which keeps its ``keep`` newest items (as real feeds do)."""
+        with self._lock:
+            self.feeds[name] = [story, *self.feeds.get(name, [])][:keep]
 
     def close(self) -> None:
         self.httpd.shutdown()

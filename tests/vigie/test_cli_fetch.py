@@ -1,7 +1,10 @@
 """`vigie fetch URL --json`, the real command in a subprocess, against every case of the torture server.
 
 Each case checks the JSON contract (``ok``, ``error.kind``), the exit code, that stderr holds no
-traceback, and the child's peak resident memory (from ``wait4``, so it is that process's own peak).
+traceback, and the child's peak resident memory: its ``VmHWM`` (the high-water mark of its own memory
+since exec), sampled until it exits. Not ``ru_maxrss``: on Linux a child forked from this test process
+inherits the parent's high-water mark, so after another test loaded the spaCy models here it would
+report gigabytes the child never used.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,14 +48,29 @@ def run_fetch(*args: str, timeout: float = 60.0) -> Run:
             open(Path(workdir) / "out", "w+b") as out, open(Path(workdir) / "err", "w+b") as err:
         child = subprocess.Popen([str(VIGIE), "fetch", *args], stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                  env=env, cwd=workdir)
-        try:
-            _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, peak RSS included
-        finally:
-            child.returncode = 0  # reaped above; keeps Popen from waiting again
+        peak_kb = 0
+        deadline = time.monotonic() + timeout
+        while child.poll() is None and time.monotonic() < deadline:
+            peak_kb = max(peak_kb, _high_water_kb(child.pid))
+            time.sleep(0.005)
+        if child.poll() is None:
+            child.kill()
+        code = child.wait()
         out.seek(0)
         err.seek(0)
-        return Run(os.waitstatus_to_exitcode(status), out.read().decode(), err.read().decode(),
-                   usage.ru_maxrss / 1024)
+        return Run(code, out.read().decode(), err.read().decode(), peak_kb / 1024)
+
+
+def _high_water_kb(pid: int) -> int:
+    """The process's peak resident set so far (0 once it has become a zombie)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 @pytest.fixture(scope="module")

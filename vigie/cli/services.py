@@ -7,18 +7,21 @@ import time
 import click
 
 from vigie.cli.output import emit, json_option, progress
-from vigie.provision import provision
+from vigie.provision import ensure_browser, provision
 from vigie.services import ServiceError, embedded_services
 from vigie.settings import load_settings
 
 
 @click.command()
+@click.option("--browser", is_flag=True, help="Also Debian's chromium and chromium-driver, for the browser tests.")
 @json_option
-def setup(as_json: bool) -> None:
+def setup(browser: bool, as_json: bool) -> None:
     """Install what the services need (redis-server, Java, the Elasticsearch distribution). Idempotent."""
     settings = load_settings()
     started = time.monotonic()
     found = provision(settings, progress)
+    if browser:
+        found["browser"] = ensure_browser(progress)
     found["seconds"] = f"{time.monotonic() - started:.1f}"
     emit(found, as_json, lambda data: "setup: ready; " + "; ".join(f"{k}: {v}" for k, v in data.items()))
 

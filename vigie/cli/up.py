@@ -13,10 +13,11 @@ from vigie.settings import load_settings
 @click.command()
 @click.option("--no-demo", is_flag=True, help="Do not serve and register the local demo feed.")
 def up(no_demo: bool) -> None:
-    """Run everything in the foreground: Redis, Elasticsearch, a Celery worker and the poller.
+    """Run everything in the foreground: Redis, Elasticsearch, a Celery worker, the poller, the API.
 
     Starts the embedded services unless they already run, serves a demo feed on 127.0.0.1 carrying a
-    sample article, and stops every child cleanly on Ctrl-C or SIGTERM. Logs go to stderr.
+    sample article, serves the web page and API on http://127.0.0.1:8766/ (VIGIE_API_PORT), and
+    stops every child cleanly on Ctrl-C or SIGTERM. Logs go to stderr.
     """
     from vigie.supervisor import Supervisor  # imports Celery: only when needed
 

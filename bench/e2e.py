@@ -1,0 +1,142 @@
+"""Articles per second through the whole running service, against bare spaCy NER; then the latency
+from a feed item being fetched to it being searchable, at half that rate.
+
+    .venv/bin/python bench/e2e.py [--articles 5000] [--words 600] [--concurrency 2] [--json]
+
+1. bare NER: the same French and English models, loaded the way the worker loads them (NER only),
+   ``nlp.pipe`` over the texts of ``--ner-sample`` of the same articles, one process: the baseline;
+2. end to end: ``--articles`` articles of about ``--words`` words on 50 local feeds; a real poller
+   (`vigie scheduler`) and a real Celery worker (``--concurrency`` processes) on the project's own
+   Redis and Elasticsearch; timed from the feeds being registered to the last article searchable;
+3. latency: new items appear on 10 feeds polled every second, at half the rate measured in 2, for
+   ``--latency-seconds``; for each item, the time from the first feed response that carried it to the
+   moment a search finds it (the index refreshes every second, which is part of the latency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (  # noqa: E402
+    FeedServer,
+    articles,
+    measure_latency,
+    bench_services,
+    machine_load,
+    percentile,
+    start_pipeline,
+    write_result,
+)
+
+
+def bare_ner_rate(sample: list[tuple[str, str]]) -> tuple[float, float]:
+    """(articles/s, words/s) of NER alone over ``sample`` (language, text), one process."""
+    from ingest.ner import load_ner_pipeline
+    from vigie.settings import Settings
+
+    models = Settings().models
+    pipelines = {lang: load_ner_pipeline(models[lang], lang, 1_000_000) for lang in ("fr", "en")}
+    by_language: dict[str, list[str]] = {"fr": [], "en": []}
+    for language, text in sample:
+        by_language[language].append(text)
+    for language, texts in by_language.items():  # warm-up
+        list(pipelines[language].pipe(texts[:5]))
+    started = time.perf_counter()
+    for language, texts in by_language.items():
+        for _ in pipelines[language].pipe(texts, batch_size=16):
+            pass
+    seconds = time.perf_counter() - started
+    words = sum(len(text.split()) for _, text in sample)
+    return len(sample) / seconds, words / seconds
+
+
+def _count(es, alias: str) -> int:  # type: ignore[no-untyped-def]
+    return int(es.count(index=alias)["count"]) if es.indices.exists_alias(name=alias) else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=5000)
+    parser.add_argument("--words", type=int, default=600)
+    parser.add_argument("--feeds", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--ner-sample", type=int, default=600)
+    parser.add_argument("--latency-seconds", type=float, default=60.0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from elasticsearch import Elasticsearch
+
+    from worker.registry import registry_for
+
+    made = articles(args.articles + 2000, words=args.words)
+    load_set, latency_set = made[: args.articles], made[args.articles :]
+    words_per_article = sum(len(story.text.split()) for _, story in load_set) / len(load_set)
+    print(f"{len(load_set)} articles of {words_per_article:.0f} words on average; {machine_load()}")
+
+    sample = [(lang, story.title + "\n\n" + story.text) for lang, story in load_set[: args.ner_sample]]
+    ner_articles_s, ner_words_s = bare_ner_rate(sample)
+    print(f"bare NER, 1 process: {ner_articles_s:.1f} articles/s ({ner_words_s:,.0f} words/s)")
+
+    result: dict[str, object] = {"articles": len(load_set), "words_per_article": round(words_per_article),
+                                 "bare_ner_articles_s": round(ner_articles_s, 2),
+                                 "bare_ner_words_s": round(ner_words_s), "load_before": machine_load()}
+    with bench_services(VIGIE_POLL_MIN_INTERVAL="1", VIGIE_WORKER_CONCURRENCY=str(args.concurrency)) as services:
+        es = Elasticsearch(services.settings.es_url, request_timeout=30)
+        alias = f"{services.settings.index_prefix}-articles"
+        server = FeedServer()
+        worker, scheduler = start_pipeline(services.env, args.concurrency)
+        registry = registry_for(services.settings)
+        try:
+            # Warm-up: one article through the whole path, so model loading is not timed.
+            warm = server.publish("warmup", [story for _, story in latency_set[:1]])
+            registry.add(warm, interval=3600)
+            while _count(es, alias) < 1:
+                time.sleep(0.2)
+
+            per_feed = -(-len(load_set) // args.feeds)
+            urls = [server.publish(f"load{f}", [story for _, story in load_set[f * per_feed:(f + 1) * per_feed]])
+                    for f in range(args.feeds)]
+            started = time.monotonic()
+            for url in urls:
+                registry.add(url, interval=3600)
+            target = len(load_set) + 1
+            peak_rss = 0
+            while (indexed := _count(es, alias)) < target:
+                time.sleep(0.5)
+                rss = sum(p.memory_info().rss for p in [psutil.Process(worker.pid), *psutil.Process(worker.pid).children()])
+                peak_rss = max(peak_rss, rss)
+            seconds = time.monotonic() - started
+            rate = len(load_set) / seconds
+            print(f"end to end: {len(load_set)} articles in {seconds:.1f} s = {rate:.1f} articles/s "
+                  f"= {rate / ner_articles_s:.2f} × bare NER; worker RSS peak {peak_rss / 2**20:.0f} MB")
+            result.update(e2e_seconds=round(seconds, 1), e2e_articles_s=round(rate, 2),
+                          e2e_ratio_to_bare_ner=round(rate / ner_articles_s, 3),
+                          worker_peak_rss_mb=round(peak_rss / 2**20), load_after_e2e=machine_load())
+
+            # Latency at half the measured rate.
+            half = rate / 2
+            latency = measure_latency(es, alias, server, registry, [story for _, story in latency_set[1:]],
+                                      rate=half, seconds=args.latency_seconds)
+            print(f"latency fetched → searchable at {half:.1f} articles/s: p50 {latency['p50']:.2f} s, "
+                  f"p95 {latency['p95']:.2f} s ({latency['articles']} articles, {latency['missing']} not found within 30 s)")
+            result.update(latency_rate_articles_s=round(half, 2), latency_p50_s=round(latency["p50"], 2),
+                          latency_p95_s=round(latency["p95"], 2), latency_articles=latency["articles"],
+                          latency_missing=latency["missing"], load_end=machine_load())
+        finally:
+            scheduler.stop()
+            worker.stop()
+            server.close()
+    path = write_result("e2e", result)
+    print(f"written {path}")
+
+
+if __name__ == "__main__":
+    main()

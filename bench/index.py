@@ -1,0 +1,131 @@
+"""Documents per second bulk-indexed by Vigie, against a bare ``helpers.bulk`` of the same documents;
+then the latency from a feed item being fetched to it being searchable at a steady load.
+
+    .venv/bin/python bench/index.py [--docs 10000] [--rate 8] [--latency-seconds 60] [--json]
+
+1. ``--docs`` analysed articles of ~600 words (real news paragraphs, entities and topics attached,
+   MinHash signatures computed as the worker does) are built in memory first;
+2. Vigie: ``ArticleStore.index_batch`` — the worker's write path: near-duplicate lookup (one
+   msearch per batch), document shaping, one bulk request — in batches of 16 (what a worker task
+   carries) and of 256;
+3. bare: ``elasticsearch.helpers.bulk`` of the very same documents (already shaped) into an index of
+   the same mapping, with its default chunk of 500: the floor;
+4. latency: the whole running service (real poller, real worker with 2 processes) fed ``--rate`` new
+   articles per second on 10 local feeds polled every second, for ``--latency-seconds``.
+Each index run starts from an empty index; figures are docs/s including the final refresh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (  # noqa: E402
+    FeedServer,
+    articles,
+    bench_services,
+    machine_load,
+    measure_latency,
+    start_pipeline,
+    write_result,
+)
+
+
+def analysed_articles(count: int):  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    from ingest.fingerprint import signature
+    from ingest.models import AnalyzedArticle, Analysis, Article, Entity, TopicMatch
+
+    made = []
+    for number, (language, story) in enumerate(articles(count)):
+        article = Article(article_id=f"doc-{number}", title=story.title, body=story.text, is_html=False,
+                          text_source="content", feed_url=f"http://127.0.0.1/feed/{number % 50}.xml",
+                          url=f"https://news.example.org/{number}", published=story.published,
+                          fetched_at=datetime.now(timezone.utc))
+        entities = (Entity("Recep Tayyip Erdogan", "PERSON", 3, ((0, 5),), "recep tayyip erdogan"),
+                    Entity("Idleb", "LOCATION", 2, ((6, 11),), "idleb"))
+        analysis = Analysis(language=language, language_confidence=0.99, title=story.title, text=story.text,
+                            entities=entities, topics=(TopicMatch("migration", 0.8, ("migrant",)),),
+                            lemmas=story.text.lower())
+        made.append(AnalyzedArticle(article, analysis, signature=signature(story.text)))
+    return made
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=8.0, help="articles/s for the latency run")
+    parser.add_argument("--latency-seconds", type=float, default=60.0)
+    args = parser.parse_args()
+
+    from elasticsearch import Elasticsearch, helpers
+
+    from index.store import ArticleStore, article_document
+    from worker.registry import registry_for
+
+    print(f"building {args.docs} analysed articles; {machine_load()}")
+    items = analysed_articles(args.docs)
+    result: dict[str, object] = {"docs": args.docs, "load_before": machine_load()}
+    with bench_services(VIGIE_POLL_MIN_INTERVAL="1") as services:
+        es = Elasticsearch(services.settings.es_url, request_timeout=120)
+
+        def vigie_run(prefix: str, batch: int) -> float:
+            store = ArticleStore(es, prefix)
+            store.ensure_ready()
+            started = time.perf_counter()
+            for i in range(0, len(items), batch):
+                outcome = store.index_batch(items[i : i + batch])
+                assert not outcome.rejected and not outcome.retry, outcome
+            store.refresh()
+            seconds = time.perf_counter() - started
+            assert store.count() == len(items)
+            return len(items) / seconds
+
+        def bare_run(prefix: str) -> float:
+            store = ArticleStore(es, prefix)
+            index = store.ensure_ready()  # same template and mapping
+            documents = [article_document(item) for item in items]  # shaped beforehand: not timed
+            started = time.perf_counter()
+            helpers.bulk(es, ({"_index": index, "_id": doc["article_id"], "_source": doc} for doc in documents))
+            es.indices.refresh(index=index)
+            seconds = time.perf_counter() - started
+            assert store.count() == len(items)
+            return len(items) / seconds
+
+        bare = bare_run("bare")
+        vigie16 = vigie_run("vigie16", 16)
+        vigie256 = vigie_run("vigie256", 256)
+        print(f"bare helpers.bulk (chunks of 500): {bare:,.0f} docs/s")
+        print(f"Vigie index_batch, batches of 16:  {vigie16:,.0f} docs/s = {vigie16 / bare:.2f} × bare")
+        print(f"Vigie index_batch, batches of 256: {vigie256:,.0f} docs/s = {vigie256 / bare:.2f} × bare")
+        result.update(bare_docs_s=round(bare), vigie16_docs_s=round(vigie16), vigie256_docs_s=round(vigie256),
+                      vigie16_ratio=round(vigie16 / bare, 3), vigie256_ratio=round(vigie256 / bare, 3))
+        for prefix in ("bare", "vigie16", "vigie256"):
+            es.indices.delete(index=f"{prefix}-articles-v1")
+
+        server = FeedServer()
+        worker, scheduler = start_pipeline(services.env, 2)
+        try:
+            stories = [story for _, story in articles(int(args.rate * args.latency_seconds) + 50, prefix="latency")]
+            latency = measure_latency(es, f"{services.settings.index_prefix}-articles", server,
+                                      registry_for(services.settings), stories, rate=args.rate,
+                                      seconds=args.latency_seconds)
+        finally:
+            scheduler.stop()
+            worker.stop()
+            server.close()
+        print(f"latency fetched → searchable at {args.rate:.1f} articles/s: p50 {latency['p50']:.2f} s, "
+              f"p95 {latency['p95']:.2f} s ({latency['articles']} articles, {latency['missing']} not found)")
+        result.update(latency_rate=args.rate, latency_p50_s=round(latency["p50"], 2),
+                      latency_p95_s=round(latency["p95"], 2), latency_articles=latency["articles"],
+                      latency_missing=latency["missing"], load_end=machine_load())
+    print(f"written {write_result('index', result)}")
+
+
+if __name__ == "__main__":
+    main()

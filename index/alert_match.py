@@ -1,0 +1,566 @@
+"""Evaluating alerts on articles as they are indexed, in Python, without a request per batch.
+
+The local Elasticsearch has no percolator, so Vigie evaluates its saved searches itself. Two ways
+were measured (``bench/alerts.py``, docs/performance.md): one ``msearch`` of every rule restricted to
+the batch's ids (``msearch_matches``, kept for the bench and the agreement tests), and this module's
+compiled matcher, which is chosen: it needs no request and no refresh (a search sees an article only
+after a refresh, up to a second later), and its cost grows with the rules an article can match, not
+with all the rules.
+
+Agreement with `vigie search`: an alert is ``AlertRule.search_request`` and the matcher reproduces
+what ``index.search`` asks of Elasticsearch, clause by clause:
+
+- a word or phrase is a phrase of the ``standard`` analyzer's tokens (``index.tokens``) in the title
+  or the text, or one of its lemma variants (the same ``lemma_variants`` the search uses) as a phrase
+  in the lemmas; ``title:``/``text:`` without lemmas; ``person:``... within one entity of that kind;
+- ``topic:``, ``lang:``, ``feed:``, ``domain:`` compare with the keyword the index holds;
+- filters: any of the languages, the topics (any or all, with the minimum score compared as a 32-bit
+  float, as the ``float`` field stores it), each entity (by key or as a phrase of an entity), any
+  feed (by URL or domain).
+
+One known difference: Elasticsearch expands a ``word*`` prefix to the first 50 indexed words that
+start with it; the matcher accepts every such word. `tests/index/test_alert_match.py` checks the
+agreement against the real index on the evaluation corpus.
+
+Speed: each rule is compiled once, and indexed by a key the article must hold for the rule to match
+(a word of its query, one of its topics, ...): an article is tested only against the rules one of
+whose keys it holds, plus the few that have no such key (a purely negative query).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from index.alerts import AlertRule
+from index.client import call
+from index.mappings import articles_alias
+from index.notifications import PENDING, STORED, Matched, Notification, notification_id
+from index.query import And, MatchAll, Node, Not, Or, Term, parse_query, terms_of
+from index.search import LemmaVariants, search_body
+from index.tokens import standard_spans, standard_tokens
+from ingest.models import TopicMatch
+
+_ENTITY_KINDS = ("person", "location", "organization", "misc")
+#: ``ignore_above`` of the keyword fields compared (index.mappings): longer values are not indexed.
+_KEYWORD_LIMIT = 512
+_FEED_LIMIT = 2048
+_PREFIX_KEY = 3
+_FRAGMENT = 160
+_FRAGMENTS = 3
+_STEM = 4
+
+Key = tuple[str, str]
+"""(kind, value): something an article holds, by which rules are indexed: ("t", token),
+("p", first three letters of a token), ("topic", name), ("lang", code), ("feed", url), ("domain", host),
+("ekey", entity key)."""
+
+#: Cost of a key kind when choosing a rule's index key: a language is in most articles, a word in few.
+_KEY_COST = {"t": 1, "ekey": 1, "p": 3, "feed": 5, "domain": 5, "topic": 10, "lang": 100}
+
+
+def _float32(value: float) -> float:
+    """A value as Elasticsearch's ``float`` field holds it."""
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
+# -- the article side -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Field:
+    """One analysed field value: its tokens in order and where each token occurs."""
+
+    tokens: list[str]
+    positions: dict[str, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, text: str) -> _Field:
+        tokens = standard_tokens(text or "")
+        positions: dict[str, list[int]] = {}
+        for at, token in enumerate(tokens):
+            positions.setdefault(token, []).append(at)
+        return cls(tokens, positions)
+
+    def has_phrase(self, phrase: Sequence[str], prefix: bool = False) -> bool:
+        if not phrase:
+            return False
+        if prefix:
+            return self._has_prefix_phrase(phrase)
+        starts = self.positions.get(phrase[0])
+        if not starts:
+            return False
+        if len(phrase) == 1:
+            return True
+        tokens, size = self.tokens, len(phrase)
+        return any(tokens[at : at + size] == list(phrase) for at in starts)
+
+    def _has_prefix_phrase(self, phrase: Sequence[str]) -> bool:
+        *exact, last = phrase
+        if not exact:
+            return any(token.startswith(last) for token in self.positions)
+        tokens, size = self.tokens, len(exact)
+        for at in self.positions.get(exact[0], ()):
+            if tokens[at : at + size] == exact and at + size < len(tokens) and tokens[at + size].startswith(last):
+                return True
+        return False
+
+
+class ArticleView:
+    """An indexed article as the matcher sees it: its document (``index.store.article_document``, or
+    the ``_source`` read back) with every analysed field tokenised as Elasticsearch does."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.article_id: str = document["article_id"]
+        self.language: str = document.get("language") or "und"
+        self.feed: str | None = document.get("feed")
+        self.domain: str | None = (document.get("source_domain") or "").lower() or None
+        self.title = _Field.of(document.get("title") or "")
+        self.text = _Field.of(document.get("text") or "")
+        self.lemmas = _Field.of(document.get("lemmas") or "")
+        entities = document.get("entities") or {}
+        self.entities: dict[str, list[_Field]] = {
+            kind: [_Field.of(entity.get("text") or "") for entity in entities.get(kind) or ()]
+            for kind in _ENTITY_KINDS
+        }
+        self.entity_keys = frozenset(key for key in document.get("entity_keys") or () if len(key) <= _KEYWORD_LIMIT)
+        self.topics = tuple(TopicMatch.from_dict(topic) for topic in document.get("topics") or ())
+        self.topic_names = frozenset(document.get("topic_names") or (topic.name for topic in self.topics))
+        self._cache: dict[Any, bool] = {}
+
+    def words(self) -> set[str]:
+        """Every token of every analysed field (the keys by which rules are found)."""
+        words = set(self.title.positions) | set(self.text.positions) | set(self.lemmas.positions)
+        for values in self.entities.values():
+            for value in values:
+                words.update(value.positions)
+        return words
+
+    def keys(self) -> Iterable[Key]:
+        yield ("lang", self.language)
+        for name in self.topic_names:
+            yield ("topic", name)
+        if self.feed:
+            yield ("feed", self.feed)
+        if self.domain:
+            yield ("domain", self.domain)
+        for key in self.entity_keys:
+            yield ("ekey", key)
+
+
+# -- the rule side ----------------------------------------------------------------------------------
+
+
+Predicate = Callable[[ArticleView], bool]
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    """A query term compiled: the fields it is looked for in, as token phrases."""
+
+    fields: tuple[str, ...]  # "title", "text", "lemmas", "entities.<kind>"
+    phrases: tuple[tuple[str, tuple[str, ...]], ...]  # (field, tokens)
+    prefix: bool = False
+
+    def __call__(self, view: ArticleView) -> bool:
+        cached = view._cache.get(self)
+        if cached is not None:
+            return cached
+        found = any(_field_has(view, name, tokens, self.prefix) for name, tokens in self.phrases)
+        view._cache[self] = found
+        return found
+
+    def keys(self) -> frozenset[Key] | None:
+        """Keys one of which an article holds whenever this term matches it (None: no such keys)."""
+        keys: set[Key] = set()
+        for _, tokens in self.phrases:
+            if not tokens:
+                continue
+            if self.prefix and len(tokens) == 1:
+                if len(tokens[0]) < _PREFIX_KEY:
+                    return None
+                keys.add(("p", tokens[0][:_PREFIX_KEY]))
+            else:
+                exact = tokens[:-1] if self.prefix else tokens
+                keys.add(("t", max(exact, key=len)))
+        return frozenset(keys)
+
+
+def _field_has(view: ArticleView, name: str, tokens: tuple[str, ...], prefix: bool) -> bool:
+    if name == "title":
+        return view.title.has_phrase(tokens, prefix)
+    if name == "text":
+        return view.text.has_phrase(tokens, prefix)
+    if name == "lemmas":
+        return view.lemmas.has_phrase(tokens, prefix)
+    kind = name.removeprefix("entities.")
+    return any(value.has_phrase(tokens, prefix) for value in view.entities[kind])
+
+
+@dataclass(frozen=True)
+class _Keyword:
+    """``topic:``, ``lang:``, ``feed:``, ``domain:``: the keyword the index holds, compared exactly."""
+
+    kind: str
+    value: str
+
+    def __call__(self, view: ArticleView) -> bool:
+        if self.kind == "topic":
+            return self.value in view.topic_names
+        if self.kind == "lang":
+            return view.language == self.value
+        if self.kind == "feed":
+            return view.feed == self.value and len(self.value) <= _FEED_LIMIT
+        return view.domain == self.value
+
+    def keys(self) -> frozenset[Key]:
+        return frozenset({(self.kind, self.value)})
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A node of the query tree compiled into a predicate and its index keys."""
+
+    test: Predicate
+    keys: frozenset[Key] | None  # one of them is in every matching article; None: no such keys
+    terms: tuple[tuple[str, Predicate], ...] = ()  # (query text, predicate) of each positive term
+
+
+def _cost(keys: frozenset[Key]) -> int:
+    return sum(_KEY_COST[kind] for kind, _ in keys)
+
+
+def _cheapest(options: Iterable[frozenset[Key] | None]) -> frozenset[Key] | None:
+    usable = [keys for keys in options if keys is not None]
+    return min(usable, key=_cost) if usable else None
+
+
+def _union(options: Sequence[frozenset[Key] | None]) -> frozenset[Key] | None:
+    if any(keys is None for keys in options):
+        return None
+    return frozenset().union(*options)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=65536)
+def _analysed(text: str) -> tuple[str, ...]:
+    return tuple(standard_tokens(text))
+
+
+def _compile_term(term: Term, lemma_variants: LemmaVariants | None) -> _Compiled:
+    name = term.field
+    if name in ("topic", "language", "domain"):
+        kind = {"topic": "topic", "language": "lang", "domain": "domain"}[name]
+        keyword = _Keyword(kind, term.text.lower())
+        return _Compiled(keyword, keyword.keys(), ((term.text, keyword),))
+    if name == "feed":
+        keyword = _Keyword("feed", term.text)
+        return _Compiled(keyword, keyword.keys(), ((term.text, keyword),))
+    tokens = _analysed(term.text)
+    phrases: list[tuple[str, tuple[str, ...]]]
+    if name is None:
+        phrases = [("title", tokens), ("text", tokens)]
+        if not term.prefix and lemma_variants is not None:
+            phrases += [("lemmas", _analysed(variant)) for variant in dict.fromkeys(lemma_variants(term.text))
+                        if variant]
+    elif name in ("title", "text"):
+        phrases = [(name, tokens)]
+    elif name == "entity":
+        phrases = [(f"entities.{kind}", tokens) for kind in _ENTITY_KINDS]
+    else:
+        phrases = [(f"entities.{name}", tokens)]
+    phrase = _Phrase(tuple(name for name, _ in phrases), tuple(phrases), term.prefix)
+    label = f"{term.text}*" if term.prefix else term.text
+    return _Compiled(phrase, phrase.keys(), ((label, phrase),))
+
+
+def compile_node(node: Node, lemma_variants: LemmaVariants | None) -> _Compiled:
+    """The predicate of a parsed query, equivalent to ``index.search.compile_query``'s query."""
+    if isinstance(node, MatchAll):
+        return _Compiled(lambda view: True, None)
+    if isinstance(node, Term):
+        return _compile_term(node, lemma_variants)
+    if isinstance(node, Not):
+        inner = compile_node(node.item, lemma_variants)
+        return _Compiled(lambda view: not inner.test(view), None)
+    items = [compile_node(item, lemma_variants) for item in node.items]
+    tests = [item.test for item in items]
+    terms = tuple(term for item in items for term in item.terms)
+    if isinstance(node, And):
+        return _Compiled(lambda view: all(test(view) for test in tests), _cheapest(item.keys for item in items), terms)
+    assert isinstance(node, Or)
+    return _Compiled(lambda view: any(test(view) for test in tests), _union([item.keys for item in items]), terms)
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: AlertRule
+    test: Predicate
+    keys: frozenset[Key] | None
+    terms: tuple[tuple[str, Predicate], ...]
+    entity_tests: tuple[tuple[str, Predicate], ...]
+    variants: LemmaVariants | None = None
+
+
+def compile_rule(rule: AlertRule, lemma_variants: LemmaVariants | None) -> CompiledRule:
+    """The rule's query and filters as one predicate (``index.search._filters``, clause by clause)."""
+    variants = rule.lemma_variants(lemma_variants)
+    query = compile_node(parse_query(rule.query), variants)
+    tests: list[Predicate] = [query.test]
+    options: list[frozenset[Key] | None] = [query.keys]
+    if rule.languages:
+        languages = frozenset(rule.languages)
+        tests.append(lambda view: view.language in languages)
+        options.append(frozenset(("lang", code) for code in languages))
+    if rule.topics:
+        names = [topic.lower() for topic in rule.topics]
+        groups = [[name] for name in names] if rule.all_topics else [names]
+        for group in groups:
+            tests.append(_topic_test(frozenset(group), rule.min_score))
+            options.append(frozenset(("topic", name) for name in group))
+    entity_tests: list[tuple[str, Predicate]] = []
+    for entity in rule.entities:
+        test, keys = _entity_test(entity)
+        tests.append(test)
+        entity_tests.append((entity, test))
+        options.append(keys)
+    if rule.feeds:
+        feeds = frozenset(feed for feed in rule.feeds if len(feed) <= _FEED_LIMIT)
+        domains = frozenset(feed.lower() for feed in rule.feeds)
+        tests.append(lambda view: view.feed in feeds or view.domain in domains)
+        options.append(frozenset([*(("feed", feed) for feed in feeds), *(("domain", d) for d in domains)]))
+
+    def matches(view: ArticleView) -> bool:
+        return all(test(view) for test in tests)
+
+    return CompiledRule(rule, matches, _cheapest(options), query.terms, tuple(entity_tests), variants)
+
+
+def _topic_test(names: frozenset[str], min_score: float | None) -> Predicate:
+    if min_score is None:
+        return lambda view: not names.isdisjoint(view.topic_names)
+    floor = _float32(min_score)
+    return lambda view: any(topic.name in names and _float32(topic.score) >= floor for topic in view.topics)
+
+
+def _entity_test(entity: str) -> tuple[Predicate, frozenset[Key]]:
+    key = entity.lower()
+    phrase = _Phrase(tuple(f"entities.{kind}" for kind in _ENTITY_KINDS),
+                     tuple((f"entities.{kind}", _analysed(entity)) for kind in _ENTITY_KINDS))
+    phrase_keys = phrase.keys() or frozenset()
+
+    def test(view: ArticleView) -> bool:
+        return (key in view.entity_keys and len(key) <= _KEYWORD_LIMIT) or phrase(view)
+
+    return test, frozenset({("ekey", key), *phrase_keys})
+
+
+# -- the matcher ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertMatch:
+    rule: AlertRule
+    article: dict[str, Any]  # the article's document
+    matched: Matched
+
+    def notification(self, now: datetime) -> Notification:
+        """The notification this match makes: pending for a webhook (sent now, or in the next digest),
+        stored only when the alert has none."""
+        rule, article = self.rule, self.article
+        has_webhook = bool(rule.delivery.webhook)
+        return Notification(
+            notification_id=notification_id(rule.alert_id, article["article_id"]),
+            alert_id=rule.alert_id, alert_name=rule.name, article_id=article["article_id"],
+            title=article.get("title") or "", url=article.get("url"), feed=article.get("feed"),
+            language=article.get("language") or "und", published=article.get("published"),
+            matched=self.matched, mode=rule.delivery.mode if has_webhook else "none",
+            state=PENDING if has_webhook else STORED, created_at=now, due_at=now,
+        )
+
+
+class AlertMatcher:
+    """Compiled rules and the index over them. Build with ``AlertMatcher.build``; ``match`` is pure."""
+
+    def __init__(self, rules: Sequence[CompiledRule], lemma_variants: LemmaVariants | None) -> None:
+        self.rules = tuple(rules)
+        self.lemma_variants = lemma_variants
+        self._always: list[int] = []
+        self._by_kind: dict[str, dict[str, list[int]]] = {}
+        for number, compiled in enumerate(self.rules):
+            if compiled.keys is None:
+                self._always.append(number)
+                continue
+            for kind, value in compiled.keys:
+                self._by_kind.setdefault(kind, {}).setdefault(value, []).append(number)
+
+    @classmethod
+    def build(cls, rules: Iterable[AlertRule], lemma_variants: LemmaVariants | None,
+              previous: AlertMatcher | None = None) -> AlertMatcher:
+        """Compile ``rules``, reusing the compiled form of the rules ``previous`` already had unchanged."""
+        known = {(item.rule.alert_id, item.rule.updated_at): item for item in previous.rules} if previous else {}
+        compiled = [known.get((rule.alert_id, rule.updated_at)) or compile_rule(rule, lemma_variants)
+                    for rule in rules if not rule.paused]
+        return cls(compiled, lemma_variants)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def candidates(self, view: ArticleView) -> list[CompiledRule]:
+        """The rules the article holds a key of, and those without keys."""
+        numbers: set[int] = set(self._always)
+        words = self._by_kind.get("t")
+        all_words = view.words() if words or "p" in self._by_kind else set()
+        if words:
+            for word in all_words:
+                found = words.get(word)
+                if found:
+                    numbers.update(found)
+        prefixes = self._by_kind.get("p")
+        if prefixes:
+            for start in {word[:_PREFIX_KEY] for word in all_words if len(word) >= _PREFIX_KEY}:
+                found = prefixes.get(start)
+                if found:
+                    numbers.update(found)
+        for kind, value in view.keys():
+            found = self._by_kind.get(kind, {}).get(value)
+            if found:
+                numbers.update(found)
+        return [self.rules[number] for number in sorted(numbers)]
+
+    def match(self, documents: Iterable[dict[str, Any]]) -> list[AlertMatch]:
+        """Every (rule, article) pair that matches, with why."""
+        if not self.rules:
+            return []
+        matches: list[AlertMatch] = []
+        for document in documents:
+            view = ArticleView(document)
+            for compiled in self.candidates(view):
+                if compiled.test(view):
+                    matches.append(AlertMatch(compiled.rule, document, explain(compiled, view, compiled.variants)))
+        return matches
+
+
+# -- why it matched ---------------------------------------------------------------------------------
+
+
+def explain(compiled: CompiledRule, view: ArticleView, lemma_variants: LemmaVariants | None = None) -> Matched:
+    """The alert's topics the article has, the query terms found, the entities named, and highlights."""
+    rule = compiled.rule
+    terms = tuple(dict.fromkeys(label for label, test in compiled.terms if test(view)))
+    wanted = {topic.lower() for topic in rule.topics}
+    wanted |= {label.lower() for label, test in compiled.terms if isinstance(test, _Keyword) and test.kind == "topic"}
+    topics = tuple(topic for topic in view.topics if topic.name in wanted)
+    entity_list = view.document.get("entity_list") or []
+    names: list[str] = [entity for entity, test in compiled.entity_tests if test(view)]
+    phrases = [_analysed(label.rstrip("*")) for label, test in compiled.terms if isinstance(test, _Phrase)
+               and test(view)]
+    for entity in entity_list:
+        tokens = _analysed(entity.get("text") or "")
+        if any(_contains(tokens, phrase) for phrase in phrases if phrase):
+            names.append(entity["text"])
+    return Matched(topics=topics, terms=terms, entities=tuple(dict.fromkeys(names)),
+                   highlights=highlights(view, [label for label, test in compiled.terms if isinstance(test, _Phrase)
+                                                and test(view)], lemma_variants))
+
+
+def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
+    size = len(phrase)
+    return any(tuple(tokens[at : at + size]) == tuple(phrase) for at in range(len(tokens) - size + 1))
+
+
+def highlights(view: ArticleView, labels: Sequence[str], lemma_variants: LemmaVariants | None) -> dict[str, list[str]]:
+    """The title and up to three passages of the text with the matched words in ``<mark>``: the words
+    themselves, the words a ``prefix*`` covers, and inflections of a word that matched by its lemma
+    (recognised by the stem the word and its lemma share, "réfugi" for réfugiés/réfugier: the
+    worker holds no lemma tables)."""
+    if not labels:
+        return {}
+    exact: set[str] = set()
+    prefixes: set[str] = set()
+    for label in labels:
+        if label.endswith("*"):
+            tokens = _analysed(label[:-1])
+            prefixes.update(tokens[-1:])
+            exact.update(tokens[:-1])
+            continue
+        tokens = _analysed(label)
+        exact.update(tokens)
+        for variant in (lemma_variants(label) if lemma_variants is not None else ()):
+            lemmas = _analysed(variant)
+            if len(lemmas) == len(tokens):
+                for word, lemma in zip(tokens, lemmas):
+                    stem = os.path.commonprefix([word, lemma])
+                    if len(stem) >= _STEM or stem == word:
+                        prefixes.add(stem)
+
+    def wanted(token: str) -> bool:
+        return token in exact or any(token.startswith(prefix) for prefix in prefixes)
+
+    result: dict[str, list[str]] = {}
+    title = view.document.get("title") or ""
+    title_marks = [(start, end) for token, start, end in standard_spans(title) if wanted(token)]
+    if title_marks:
+        result["title"] = [_marked(title, title_marks, 0, len(title))]
+    text = view.document.get("text") or ""
+    marks = [(start, end) for token, start, end in standard_spans(text) if wanted(token)]
+    fragments: list[str] = []
+    covered = -1
+    for start, end in marks:
+        if start < covered or len(fragments) >= _FRAGMENTS:
+            continue
+        begin = max(0, text.rfind(" ", 0, max(0, start - _FRAGMENT // 2)) + 1)
+        finish = text.find(" ", min(len(text), begin + _FRAGMENT))
+        finish = len(text) if finish < 0 else finish
+        fragments.append(_marked(text, [mark for mark in marks if begin <= mark[0] and mark[1] <= finish], begin, finish))
+        covered = finish
+    if fragments:
+        result["text"] = fragments
+    return result
+
+
+def _marked(text: str, marks: Sequence[tuple[int, int]], begin: int, end: int) -> str:
+    parts: list[str] = []
+    at = begin
+    for start, stop in marks:
+        parts.append(text[at:start])
+        parts.append(f"<mark>{text[start:stop]}</mark>")
+        at = stop
+    parts.append(text[at:end])
+    return "".join(parts).strip()
+
+
+# -- the other way: one msearch per batch (measured in bench/alerts.py, used by the agreement tests) ----
+
+
+def rule_query(rule: AlertRule, lemma_variants: LemmaVariants | None = None) -> dict[str, Any]:
+    """The Elasticsearch query of the alert's saved search (``vigie search``'s own body)."""
+    return search_body(rule.search_request(), rule.lemma_variants(lemma_variants))["query"]
+
+
+def msearch_matches(es: Elasticsearch, prefix: str, queries: Sequence[tuple[str, dict[str, Any]]],
+                    article_ids: Sequence[str], chunk: int = 1000) -> set[tuple[str, str]]:
+    """(alert id, article id) pairs: every rule's query (``rule_query``) restricted to ``article_ids``,
+    in ``msearch`` requests of ``chunk`` searches. The articles must have been refreshed."""
+    pairs: set[tuple[str, str]] = set()
+    ids = list(article_ids)
+    for start in range(0, len(queries), chunk):
+        part = queries[start : start + chunk]
+        searches: list[dict[str, Any]] = []
+        for _, query in part:
+            searches.append({"index": articles_alias(prefix)})
+            searches.append({"query": {"bool": {"must": [query], "filter": [{"ids": {"values": ids}}]}},
+                             "size": len(ids), "_source": False})
+        response = call(es, f"evaluating {len(part)} alerts", lambda: es.msearch(searches=searches))
+        for (alert_id, _), result in zip(part, response["responses"]):
+            if "error" in result:
+                raise RuntimeError(f"alert {alert_id}: {result['error']}")
+            pairs.update((alert_id, hit["_id"]) for hit in result["hits"]["hits"])
+    return pairs

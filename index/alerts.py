@@ -1,0 +1,396 @@
+"""Alert rules: saved searches that fire once per matching article, stored in ``<prefix>-alerts``.
+
+An alert is a `vigie search` with a name and a delivery: the same query language (``index.query``),
+topics (any or all, with an optional minimum score), entities, languages and feeds as filters. Its
+``search_request`` is the search that `vigie alerts test` (the backtest) runs, and the matcher
+(``index.alert_match``) evaluates the same conditions on each newly indexed article.
+
+Every change goes through ``AlertStore``, which validates first (``validate_rule``: the query parses,
+the topics exist, the webhook is http(s)), writes with ``refresh=wait_for`` and then calls its
+``on_change`` hook, so the workers reload their rules before the next article (``worker.alert_rules``
+wires the hook to a version counter in Redis).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from elasticsearch import Elasticsearch
+
+from index.client import call
+from index.errors import IndexRejected, QuerySyntaxError
+from index.mappings import alerts_index, alerts_index_body
+from index.query import And, Node, Not, Or, Term, parse_query
+from index.search import LemmaVariants, SearchFilters, SearchRequest, SearchResult, search
+from ingest.errors import FetchError, VigieError
+from ingest.fetch import validate_feed_url
+
+DeliveryMode = Literal["immediate", "hourly", "daily"]
+DELIVERY_MODES: tuple[str, ...] = ("immediate", "hourly", "daily")
+
+MAX_NAME_CHARS = 200
+MIN_SECRET_CHARS = 16
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+_PAGE = 1000
+
+
+class AlertError(VigieError):
+    """An alert cannot be created, changed or found; the message names the alert."""
+
+    kind = "alert-error"
+
+
+class AlertInvalid(AlertError):
+    """A rule that cannot work: its query does not parse, a topic is unknown, the webhook is not http(s)."""
+
+    kind = "alert-invalid"
+
+
+class AlertNotFound(AlertError):
+    kind = "alert-not-found"
+
+
+class AlertExists(AlertError):
+    kind = "alert-exists"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where and how an alert's notifications go. No webhook: they are only stored (`vigie alerts
+    fired`, the Atom feed)."""
+
+    webhook: str | None = None
+    secret: str = ""  # HMAC-SHA256 key of the X-Vigie-Signature header
+    mode: DeliveryMode = "immediate"  # or a digest: one message per hour or per day
+
+    def to_dict(self, include_secret: bool = True) -> dict[str, Any]:
+        return {"webhook": self.webhook, "secret": self.secret if include_secret else _masked(self.secret),
+                "mode": self.mode}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Delivery:
+        return cls(webhook=data.get("webhook"), secret=data.get("secret") or "", mode=data.get("mode") or "immediate")
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    alert_id: str
+    name: str
+    topics: tuple[str, ...] = ()
+    all_topics: bool = False  # every topic (default: any of them)
+    query: str = ""  # Vigie's query language, as in `vigie search`
+    entities: tuple[str, ...] = ()  # each must be named (as in `vigie search --entity`)
+    languages: tuple[str, ...] = ()  # any of them
+    feeds: tuple[str, ...] = ()  # feed URLs or domains, any of them
+    min_score: float | None = None  # the topics count only with at least this score
+    delivery: Delivery = field(default_factory=Delivery)
+    paused: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    #: (word, its lemma variants) for each word of the query, fixed when the rule is stored
+    query_lemmas: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def lemma_variants(self, fallback: LemmaVariants | None = None) -> LemmaVariants:
+        """The lemma variants the rule was stored with (``fallback`` for a word it has none for)."""
+        stored = dict(self.query_lemmas)
+
+        def variants(text: str) -> list[str]:
+            if text in stored:
+                return list(stored[text])
+            return list(fallback(text)) if fallback is not None else []
+
+        return variants
+
+    def filters(self, since: datetime | None = None, until: datetime | None = None,
+                article_ids: tuple[str, ...] = ()) -> SearchFilters:
+        return SearchFilters(
+            languages=self.languages, topics=self.topics, entities=self.entities, feeds=self.feeds,
+            since=since, until=until, article_ids=article_ids, all_topics=self.all_topics,
+            min_topic_score=self.min_score,
+        )
+
+    def search_request(self, since: datetime | None = None, limit: int = 100,
+                       article_ids: tuple[str, ...] = ()) -> SearchRequest:
+        """The saved search: what `vigie search` would run for this alert."""
+        return SearchRequest(query=self.query, filters=self.filters(since, article_ids=article_ids),
+                             sort="date", limit=limit)
+
+    def to_dict(self, include_secret: bool = True) -> dict[str, Any]:
+        """The stored document (and the JSON of `vigie alerts show --json`, secret masked there)."""
+        return {
+            "alert_id": self.alert_id,
+            "name": self.name,
+            "name_key": self.name.lower(),
+            "topics": list(self.topics),
+            "all_topics": self.all_topics,
+            "query": self.query,
+            "entities": list(self.entities),
+            "languages": list(self.languages),
+            "feeds": list(self.feeds),
+            "min_score": self.min_score,
+            "delivery": self.delivery.to_dict(include_secret),
+            "paused": self.paused,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "query_lemmas": {word: list(variants) for word, variants in self.query_lemmas},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AlertRule:
+        return cls(
+            alert_id=data["alert_id"],
+            name=data["name"],
+            topics=tuple(data.get("topics") or ()),
+            all_topics=bool(data.get("all_topics")),
+            query=data.get("query") or "",
+            entities=tuple(data.get("entities") or ()),
+            languages=tuple(data.get("languages") or ()),
+            feeds=tuple(data.get("feeds") or ()),
+            min_score=data.get("min_score"),
+            delivery=Delivery.from_dict(data.get("delivery") or {}),
+            paused=bool(data.get("paused")),
+            created_at=_parse_time(data.get("created_at")),
+            updated_at=_parse_time(data.get("updated_at")),
+            query_lemmas=tuple((word, tuple(variants)) for word, variants in (data.get("query_lemmas") or {}).items()),
+        )
+
+
+def new_rule(name: str, *, topics: Collection[str] = (), all_topics: bool = False, query: str = "",
+             entities: Collection[str] = (), languages: Collection[str] = (), feeds: Collection[str] = (),
+             min_score: float | None = None, webhook: str | None = None, secret: str | None = None,
+             mode: str = "immediate", paused: bool = False) -> AlertRule:
+    """A rule with a fresh id (and a fresh secret when it has a webhook and none was given); not yet
+    validated nor stored: pass it to ``AlertStore.add``."""
+    return AlertRule(
+        alert_id=uuid.uuid4().hex[:16], name=name, topics=tuple(topics), all_topics=all_topics, query=query,
+        entities=tuple(entities), languages=tuple(languages), feeds=tuple(feeds), min_score=min_score,
+        delivery=Delivery(webhook=webhook, secret=secret if secret is not None else (secrets.token_hex(32) if webhook else ""),
+                          mode=mode),  # type: ignore[arg-type]
+        paused=paused,
+    )
+
+
+def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
+                  lemma_variants: LemmaVariants | None = None) -> AlertRule:
+    """``rule`` normalised (names trimmed, codes lower-cased, webhook URL normalised, the lemma variants
+    of its query's words computed with ``lemma_variants``), or AlertInvalid listing every problem found.
+    ``known_topics`` None: topics are not checked."""
+    problems: list[str] = []
+    name = rule.name.strip()
+    if not name:
+        problems.append("the alert needs a name")
+    elif len(name) > MAX_NAME_CHARS or any(ord(char) < 32 for char in name):
+        problems.append(f"the name must be at most {MAX_NAME_CHARS} printable characters")
+    label = f"alert {name!r}" if name else "the alert"
+
+    known = {topic.lower() for topic in known_topics or ()}
+    topics = tuple(dict.fromkeys(topic.strip().lower() for topic in rule.topics if topic.strip()))
+    unknown = [topic for topic in topics if topic not in known] if known_topics is not None else []
+    if unknown:
+        problems.append(f"unknown topic{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+                        f"(known: {', '.join(sorted(known)) or 'none'})")
+    query = rule.query.strip()
+    query_lemmas = rule.query_lemmas
+    if query:
+        try:
+            node = parse_query(query)
+        except QuerySyntaxError as error:
+            problems.append(f"the query does not parse: {error}")
+        else:
+            if lemma_variants is not None:
+                words = dict.fromkeys(term.text for term in _all_terms(node) if term.field is None and not term.prefix)
+                query_lemmas = tuple((word, tuple(dict.fromkeys(lemma_variants(word)))) for word in words)
+    entities = tuple(dict.fromkeys(entity.strip() for entity in rule.entities if entity.strip()))
+    languages = tuple(dict.fromkeys(code.strip().lower() for code in rule.languages if code.strip()))
+    bad_codes = [code for code in languages if not _LANGUAGE.match(code)]
+    if bad_codes:
+        problems.append(f"languages are ISO 639-1 codes such as fr or en (got {', '.join(bad_codes)})")
+    feeds = tuple(dict.fromkeys(feed.strip() for feed in rule.feeds if feed.strip()))
+    if not (topics or query or entities or feeds or languages):
+        problems.append("the alert needs something to match: a topic, a query, an entity, a language or a feed")
+    if rule.min_score is not None:
+        if not topics:
+            problems.append("a minimum topic score needs at least one topic")
+        if not 0 < rule.min_score <= 1:
+            problems.append(f"the minimum topic score is between 0 and 1 (got {rule.min_score})")
+    delivery = rule.delivery
+    webhook = delivery.webhook.strip() if delivery.webhook else None
+    if webhook:
+        try:
+            webhook = validate_feed_url(webhook)
+        except FetchError as error:
+            problems.append(f"the webhook URL cannot be used: {error}")
+        if len(delivery.secret) < MIN_SECRET_CHARS:
+            problems.append(f"the webhook secret must have at least {MIN_SECRET_CHARS} characters")
+    elif delivery.mode != "immediate":
+        problems.append(f"a {delivery.mode} digest needs a webhook to be sent to")
+    if delivery.mode not in DELIVERY_MODES:
+        problems.append(f"delivery is one of {', '.join(DELIVERY_MODES)} (got {delivery.mode!r})")
+    if problems:
+        raise AlertInvalid(f"{label} is not valid: " + "; ".join(problems))
+    return replace(rule, name=name, topics=topics, query=query, entities=entities, languages=languages,
+                   feeds=feeds, query_lemmas=query_lemmas if query else (), delivery=replace(delivery, webhook=webhook or None,
+                                                 secret=delivery.secret if webhook else ""))
+
+
+class AlertStore:
+    """The alert rules of one installation.
+
+    ``known_topics``: the topic names rules may use (``ingest.topics.load_rules(...)``; None: not
+    checked); ``lemma_variants``: the function `vigie search` uses (``vigie.queries.lemma_variants``),
+    applied to a rule's words when it is stored; ``on_change``: called after every successful change.
+    """
+
+    def __init__(self, es: Elasticsearch, prefix: str, *, known_topics: Collection[str] | None = None,
+                 lemma_variants: LemmaVariants | None = None, on_change: Callable[[], None] | None = None) -> None:
+        self.es = es
+        self.prefix = prefix
+        self.index = alerts_index(prefix)
+        self.known_topics = known_topics
+        self.lemma_variants = lemma_variants
+        self.on_change = on_change
+        self._ready = False
+
+    def ensure_ready(self) -> None:
+        """Create the alerts index when missing. Idempotent."""
+        if self._ready:
+            return
+        exists = call(self.es, f"looking up {self.index}", lambda: self.es.indices.exists(index=self.index))
+        if not exists:
+            created = call(self.es, f"creating {self.index}", lambda: self.es.options(ignore_status=400)
+                           .indices.create(index=self.index, **alerts_index_body()))
+            error = created.body.get("error") if isinstance(created.body, dict) else None
+            if error and error.get("type") != "resource_already_exists_exception":
+                raise IndexRejected(f"Elasticsearch refused creating {self.index}: {error.get('reason')}")
+        self._ready = True
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def find(self, name_or_id: str) -> AlertRule | None:
+        """The alert with this id, or else this name (ignoring case); None if there is none."""
+        self.ensure_ready()
+        key = name_or_id.strip()
+        found = call(self.es, f"reading alert {key}",
+                     lambda: self.es.options(ignore_status=404).get(index=self.index, id=key))
+        if found.body.get("found"):
+            return AlertRule.from_dict(found["_source"])
+        hits = call(self.es, f"looking up alert {key!r}", lambda: self.es.search(
+            index=self.index, query={"term": {"name_key": key.lower()}}, size=1))["hits"]["hits"]
+        return AlertRule.from_dict(hits[0]["_source"]) if hits else None
+
+    def get(self, name_or_id: str) -> AlertRule:
+        """Like ``find``, but AlertNotFound when there is no such alert."""
+        rule = self.find(name_or_id)
+        if rule is None:
+            raise AlertNotFound(f"there is no alert named {name_or_id!r} (see `vigie alerts list`)")
+        return rule
+
+    def list(self) -> list[AlertRule]:
+        """Every alert, by name."""
+        return list(self._all())
+
+    def active(self) -> list[AlertRule]:
+        """The alerts that are not paused: what the matcher evaluates."""
+        return [rule for rule in self._all() if not rule.paused]
+
+    def _all(self) -> Iterator[AlertRule]:
+        self.ensure_ready()
+        after: list[Any] | None = None
+        while True:
+            extra = {"search_after": after} if after else {}
+            hits = call(self.es, "listing alerts", lambda: self.es.search(
+                index=self.index, query={"match_all": {}}, size=_PAGE,
+                sort=[{"name_key": "asc"}, {"alert_id": "asc"}], **extra))["hits"]["hits"]
+            for hit in hits:
+                yield AlertRule.from_dict(hit["_source"])
+            if len(hits) < _PAGE:
+                return
+            after = hits[-1]["sort"]
+
+    # -- changing -----------------------------------------------------------------------------------
+
+    def add(self, rule: AlertRule) -> AlertRule:
+        """Validate and store a new rule (see ``new_rule``). AlertInvalid, or AlertExists for a name in use."""
+        rule = validate_rule(rule, self.known_topics, self.lemma_variants)
+        if self.find(rule.name) is not None:
+            raise AlertExists(f"an alert named {rule.name!r} already exists (`vigie alerts remove` it first)")
+        now = datetime.now(timezone.utc)
+        rule = replace(rule, created_at=now, updated_at=now)
+        response = call(self.es, f"storing alert {rule.name!r}", lambda: self.es.options(ignore_status=409).index(
+            index=self.index, id=rule.alert_id, document=rule.to_dict(), op_type="create", refresh="wait_for"))
+        if response.meta.status == 409:
+            raise AlertExists(f"an alert with id {rule.alert_id} already exists")
+        self._changed()
+        return rule
+
+    def update(self, name_or_id: str, **changes: Any) -> AlertRule:
+        """Change some fields of a rule (``query="..."``, ``topics=(...)``, ``delivery=Delivery(...)``...);
+        the new rule is validated as a whole and applies to the next article indexed."""
+        current = self.get(name_or_id)
+        fixed = {"alert_id", "created_at", "updated_at"}
+        if fixed & changes.keys():
+            raise AlertInvalid(f"{', '.join(sorted(fixed & changes.keys()))} cannot be changed")
+        rule = validate_rule(replace(current, **changes), self.known_topics, self.lemma_variants)
+        if rule.name.lower() != current.name.lower():
+            other = self.find(rule.name)
+            if other is not None and other.alert_id != current.alert_id:
+                raise AlertExists(f"an alert named {rule.name!r} already exists")
+        return self._write(replace(rule, updated_at=datetime.now(timezone.utc)))
+
+    def pause(self, name_or_id: str) -> AlertRule:
+        """Stop matching new articles (notifications already made are still delivered)."""
+        return self._write(replace(self.get(name_or_id), paused=True, updated_at=datetime.now(timezone.utc)))
+
+    def resume(self, name_or_id: str) -> AlertRule:
+        return self._write(replace(self.get(name_or_id), paused=False, updated_at=datetime.now(timezone.utc)))
+
+    def remove(self, name_or_id: str) -> AlertRule:
+        """Delete the rule (its notifications stay in the notifications index)."""
+        rule = self.get(name_or_id)
+        call(self.es, f"removing alert {rule.name!r}", lambda: self.es.options(ignore_status=404).delete(
+            index=self.index, id=rule.alert_id, refresh="wait_for"))
+        self._changed()
+        return rule
+
+    def _write(self, rule: AlertRule) -> AlertRule:
+        call(self.es, f"storing alert {rule.name!r}", lambda: self.es.index(
+            index=self.index, id=rule.alert_id, document=rule.to_dict(), refresh="wait_for"))
+        self._changed()
+        return rule
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
+
+def backtest(es: Elasticsearch, prefix: str, rule: AlertRule, since: datetime | None,
+             lemma_variants: LemmaVariants | None = None, limit: int = 100) -> SearchResult:
+    """What the alert would have matched among the articles published since ``since``, newest first:
+    the alert's saved search, run by `vigie search`'s code with the lemma variants the rule was stored
+    with (``lemma_variants`` for words it has none for)."""
+    return search(es, prefix, rule.search_request(since=since, limit=limit), rule.lemma_variants(lemma_variants))
+
+
+def _all_terms(node: Node) -> list[Term]:
+    """Every term of a query, negated ones included."""
+    if isinstance(node, Term):
+        return [node]
+    if isinstance(node, (And, Or)):
+        return [term for item in node.items for term in _all_terms(item)]
+    if isinstance(node, Not):
+        return _all_terms(node.item)
+    return []
+
+
+def _masked(secret: str) -> str:
+    return f"…{secret[-4:]}" if secret else ""
+
+
+def _parse_time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value

@@ -1,0 +1,350 @@
+"""Notifications: one document per (alert, article) in ``<prefix>-notifications``, and its delivery state.
+
+The id is derived from the pair (``notification_id``) and the document is written with
+``op_type=create``: whatever the retries, re-deliveries and re-indexings, an article matches an alert
+once; the second write answers 409 and the caller knows the notification already exists.
+
+States: ``pending`` (to be sent: immediately, or in the next digest), ``delivered`` (a receiver
+answered 2xx), ``failed`` (attempts spent: dead-lettered), ``stored`` (the alert has no webhook: the
+notification is for `vigie alerts fired` and the Atom feed only).
+
+The webhook body is built here (``match_payload``, ``digest_payload``, ``payload_bytes``): the same
+bytes for every attempt, so the signature and the ``Idempotency-Key`` of a retried POST are the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from index.client import TRANSIENT_STATUSES, call
+from index.errors import IndexRejected, IndexUnavailable
+from index.mappings import notifications_index, notifications_index_body
+from ingest.models import TopicMatch
+
+PENDING, DELIVERED, FAILED, STORED = "pending", "delivered", "failed", "stored"
+DIGEST_MODES = ("hourly", "daily")
+
+
+def notification_id(alert_id: str, article_id: str) -> str:
+    """The one id of the notification of ``article_id`` for ``alert_id``."""
+    return hashlib.sha256(f"{alert_id}\x00{article_id}".encode()).hexdigest()[:32]
+
+
+def digest_id(alert_id: str, period_end: datetime) -> str:
+    """The id (and Idempotency-Key) of the digest of ``alert_id`` for the period ending at ``period_end``."""
+    return hashlib.sha256(f"{alert_id}\x00digest\x00{period_end.isoformat()}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Matched:
+    """Why an article matched: the alert's topics it has, the query terms and the entities found,
+    and passages with the matched words in ``<mark>``."""
+
+    topics: tuple[TopicMatch, ...] = ()
+    terms: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+    highlights: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"topics": [topic.to_dict() for topic in self.topics], "terms": list(self.terms),
+                "entities": list(self.entities), "highlights": self.highlights}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Matched:
+        return cls(topics=tuple(TopicMatch.from_dict(topic) for topic in data.get("topics", ())),
+                   terms=tuple(data.get("terms", ())), entities=tuple(data.get("entities", ())),
+                   highlights={key: list(value) for key, value in (data.get("highlights") or {}).items()})
+
+
+@dataclass(frozen=True)
+class Notification:
+    notification_id: str
+    alert_id: str
+    alert_name: str
+    article_id: str
+    title: str
+    url: str | None
+    feed: str | None
+    language: str
+    published: str | None
+    matched: Matched
+    mode: str  # immediate, hourly, daily, or none (no webhook)
+    state: str
+    created_at: datetime
+    attempts: int = 0
+    last_error: str | None = None
+    due_at: datetime | None = None  # when the next attempt may be made
+    delivered_at: datetime | None = None
+    digest_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "notification_id": self.notification_id, "alert_id": self.alert_id, "alert_name": self.alert_name,
+            "article_id": self.article_id, "title": self.title, "url": self.url, "feed": self.feed,
+            "language": self.language, "published": self.published, "matched": self.matched.to_dict(),
+            "mode": self.mode, "state": self.state, "attempts": self.attempts, "last_error": self.last_error,
+            "created_at": _iso(self.created_at), "due_at": _iso(self.due_at),
+            "delivered_at": _iso(self.delivered_at), "digest_id": self.digest_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Notification:
+        return cls(
+            notification_id=data["notification_id"], alert_id=data["alert_id"], alert_name=data["alert_name"],
+            article_id=data["article_id"], title=data.get("title") or "", url=data.get("url"),
+            feed=data.get("feed"), language=data.get("language") or "und", published=data.get("published"),
+            matched=Matched.from_dict(data.get("matched") or {}), mode=data.get("mode") or "immediate",
+            state=data["state"], created_at=_time(data["created_at"]), attempts=int(data.get("attempts") or 0),
+            last_error=data.get("last_error"), due_at=_time(data.get("due_at")),
+            delivered_at=_time(data.get("delivered_at")), digest_id=data.get("digest_id"),
+        )
+
+
+# -- what the receiver gets ----------------------------------------------------------------------------
+
+
+def match_payload(notification: Notification) -> dict[str, Any]:
+    """The JSON of one match, as POSTed for an immediate alert and listed in a digest."""
+    matched = notification.matched
+    return {
+        "notification_id": notification.notification_id,
+        "alert": {"id": notification.alert_id, "name": notification.alert_name},
+        "article_id": notification.article_id,
+        "title": notification.title,
+        "url": notification.url,
+        "language": notification.language,
+        "feed": notification.feed,
+        "published": notification.published,
+        "matched_topics": [topic.to_dict() for topic in matched.topics],
+        "matched_terms": list(matched.terms),
+        "matched_entities": list(matched.entities),
+        "highlights": matched.highlights,
+        "matched_at": _iso(notification.created_at),
+    }
+
+
+def digest_payload(alert_id: str, alert_name: str, digest: str, period_end: datetime,
+                   notifications: Sequence[Notification]) -> dict[str, Any]:
+    """One message listing a digest alert's matches of a period, oldest first."""
+    ordered = sorted(notifications, key=lambda item: (item.created_at, item.notification_id))
+    return {
+        "type": "digest",
+        "digest_id": digest,
+        "alert": {"id": alert_id, "name": alert_name},
+        "period_end": _iso(period_end),
+        "count": len(ordered),
+        "matches": [match_payload(item) for item in ordered],
+    }
+
+
+def payload_bytes(payload: dict[str, Any]) -> bytes:
+    """The exact bytes POSTed and signed: canonical JSON, the same for every attempt."""
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+# -- the index -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreateOutcome:
+    created: tuple[Notification, ...] = ()
+    existing: tuple[str, ...] = ()  # ids that were already there (an article seen again)
+
+
+class NotificationStore:
+    def __init__(self, es: Elasticsearch, prefix: str) -> None:
+        self.es = es
+        self.index = notifications_index(prefix)
+        self._ready = False
+
+    def ensure_ready(self) -> None:
+        if self._ready:
+            return
+        exists = call(self.es, f"looking up {self.index}", lambda: self.es.indices.exists(index=self.index))
+        if not exists:
+            created = call(self.es, f"creating {self.index}", lambda: self.es.options(ignore_status=400)
+                           .indices.create(index=self.index, **notifications_index_body()))
+            error = created.body.get("error") if isinstance(created.body, dict) else None
+            if error and error.get("type") != "resource_already_exists_exception":
+                raise IndexRejected(f"Elasticsearch refused creating {self.index}: {error.get('reason')}")
+        self._ready = True
+
+    def create(self, notifications: Sequence[Notification]) -> CreateOutcome:
+        """Write each notification unless it exists (``op_type=create``). IndexUnavailable when any of
+        them could not be written for a transient reason: creating again is harmless."""
+        if not notifications:
+            return CreateOutcome()
+        self.ensure_ready()
+        operations: list[dict[str, Any]] = []
+        for item in notifications:
+            operations.append({"create": {"_index": self.index, "_id": item.notification_id}})
+            operations.append(item.to_dict())
+        response = call(self.es, f"writing {len(notifications)} notifications",
+                        lambda: self.es.bulk(operations=operations))
+        by_id = {item.notification_id: item for item in notifications}
+        created: list[Notification] = []
+        existing: list[str] = []
+        for entry in response["items"]:
+            result = entry["create"]
+            status = result.get("status", 500)
+            if status in (200, 201):
+                created.append(by_id[result["_id"]])
+            elif status == 409:
+                existing.append(result["_id"])
+            elif status in TRANSIENT_STATUSES:
+                raise IndexUnavailable(f"Elasticsearch was busy writing notification {result['_id']} ({status})")
+            else:
+                error = result.get("error", {})
+                raise IndexRejected(f"Elasticsearch refused notification {result['_id']} ({status}): "
+                                    f"{error.get('type')}: {error.get('reason')}")
+        return CreateOutcome(created=tuple(created), existing=tuple(existing))
+
+    def get(self, notification: str) -> Notification | None:
+        """One notification (real time: no refresh needed), or None."""
+        self.ensure_ready()
+        found = call(self.es, f"reading notification {notification}",
+                     lambda: self.es.options(ignore_status=404).get(index=self.index, id=notification))
+        return Notification.from_dict(found["_source"]) if found.body.get("found") else None
+
+    def get_many(self, ids: Sequence[str]) -> list[Notification]:
+        if not ids:
+            return []
+        self.ensure_ready()
+        found = call(self.es, f"reading {len(ids)} notifications",
+                     lambda: self.es.mget(index=self.index, ids=list(ids)))
+        return [Notification.from_dict(doc["_source"]) for doc in found["docs"] if doc.get("found")]
+
+    # -- delivery state ------------------------------------------------------------------------------
+
+    def mark_delivered(self, notification: str, attempts: int, digest: str | None = None,
+                       at: datetime | None = None) -> None:
+        self._update(notification, {"state": DELIVERED, "attempts": attempts, "last_error": None,
+                                    "delivered_at": _iso(at or _now()), "digest_id": digest})
+
+    def record_failure(self, notification: str, attempts: int, error: str, due_at: datetime) -> None:
+        """An attempt failed and another one is due at ``due_at``."""
+        self._update(notification, {"attempts": attempts, "last_error": error, "due_at": _iso(due_at)})
+
+    def mark_failed(self, notification: str, attempts: int, error: str) -> None:
+        """Attempts spent or a permanent refusal: the notification is dead-lettered."""
+        self._update(notification, {"state": FAILED, "attempts": attempts, "last_error": error})
+
+    def reset(self, notification: str) -> bool:
+        """A failed notification made pending again, its attempts from zero (a dead letter replayed).
+        False when it is not failed (delivered meanwhile, or unknown)."""
+        current = self.get(notification)
+        if current is None or current.state != FAILED:
+            return False
+        self._update(notification, {"state": PENDING, "attempts": 0, "due_at": _iso(_now())})
+        return True
+
+    def mark_many_delivered(self, ids: Iterable[str], digest: str, attempts: int) -> None:
+        """The notifications a digest listed, once its receiver acknowledged it."""
+        fields = {"state": DELIVERED, "attempts": attempts, "last_error": None, "delivered_at": _iso(_now()),
+                  "digest_id": digest}
+        operations: list[dict[str, Any]] = []
+        for item in ids:
+            operations.append({"update": {"_index": self.index, "_id": item}})
+            operations.append({"doc": fields})
+        if operations:
+            response = call(self.es, "marking a digest's notifications delivered",
+                            lambda: self.es.bulk(operations=operations, refresh="wait_for"))
+            if response.get("errors"):
+                raise IndexUnavailable("Elasticsearch did not mark every notification of a digest delivered")
+
+    def _update(self, notification: str, fields: dict[str, Any]) -> None:
+        call(self.es, f"updating notification {notification}",
+             lambda: self.es.update(index=self.index, id=notification, doc=fields))
+
+    # -- listing -------------------------------------------------------------------------------------
+
+    def recent(self, alert_id: str | None = None, limit: int = 20, since: datetime | None = None,
+               state: str | None = None) -> list[Notification]:
+        """The newest notifications first (of one alert, since a moment, in a state)."""
+        hits = self._search(self._query(alert_id, since, state), limit,
+                            [{"created_at": "desc"}, {"notification_id": "desc"}])
+        return [Notification.from_dict(hit["_source"]) for hit in hits]
+
+    def newer(self, after: tuple[str, str] | None, alert_id: str | None = None, since: datetime | None = None,
+              limit: int = 100) -> tuple[list[Notification], tuple[str, str] | None]:
+        """Notifications after the cursor ``after`` (created_at, id), oldest first, and the new cursor:
+        what `vigie alerts fired --follow` polls."""
+        extra: dict[str, Any] = {"search_after": list(after)} if after else {}
+        hits = self._search(self._query(alert_id, since, None), limit,
+                            [{"created_at": "asc"}, {"notification_id": "asc"}], **extra)
+        found = [Notification.from_dict(hit["_source"]) for hit in hits]
+        cursor = tuple(hits[-1]["sort"]) if hits else after
+        return found, cursor  # type: ignore[return-value]
+
+    def pending_digests(self, until: datetime) -> list[Notification]:
+        """Pending notifications of digest alerts created before ``until``."""
+        self.refresh()
+        query = {"bool": {"filter": [
+            {"term": {"state": PENDING}}, {"terms": {"mode": list(DIGEST_MODES)}},
+            {"range": {"created_at": {"lt": _iso(until)}}},
+        ]}}
+        return [Notification.from_dict(hit["_source"]) for hit in self._scan(query)]
+
+    def stale_pending(self, before: datetime) -> list[Notification]:
+        """Pending immediate notifications due before ``before``: their delivery task was lost."""
+        query = {"bool": {"filter": [
+            {"term": {"state": PENDING}}, {"term": {"mode": "immediate"}},
+            {"range": {"due_at": {"lt": _iso(before)}}},
+        ]}}
+        return [Notification.from_dict(hit["_source"]) for hit in self._scan(query)]
+
+    def refresh(self) -> None:
+        self.ensure_ready()
+        call(self.es, f"refreshing {self.index}", lambda: self.es.indices.refresh(index=self.index))
+
+    def _query(self, alert_id: str | None, since: datetime | None, state: str | None) -> dict[str, Any]:
+        clauses: list[dict[str, Any]] = []
+        if alert_id:
+            clauses.append({"term": {"alert_id": alert_id}})
+        if since:
+            clauses.append({"range": {"created_at": {"gte": _iso(since)}}})
+        if state:
+            clauses.append({"term": {"state": state}})
+        return {"bool": {"filter": clauses}}
+
+    def _search(self, query: dict[str, Any], size: int, sort: list[dict[str, str]],
+                **extra: Any) -> list[dict[str, Any]]:
+        self.ensure_ready()
+        return call(self.es, "listing notifications", lambda: self.es.search(
+            index=self.index, query=query, size=size, sort=sort, **extra))["hits"]["hits"]
+
+    def _scan(self, query: dict[str, Any], page: int = 500) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        after: list[Any] | None = None
+        while True:
+            extra = {"search_after": after} if after else {}
+            hits = self._search(query, page, [{"created_at": "asc"}, {"notification_id": "asc"}], **extra)
+            found.extend(hits)
+            if len(hits) < page:
+                return found
+            after = hits[-1]["sort"]
+
+
+def with_state(notification: Notification, state: str) -> Notification:
+    return replace(notification, state=state)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)

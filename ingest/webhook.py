@@ -1,0 +1,200 @@
+"""Sending one webhook: an HTTP POST of a JSON body, signed, bounded in time and size.
+
+Pure sending, like ``ingest.fetch`` for GET (whose total-deadline network backend it shares): no
+Celery, no Elasticsearch, no retry policy. The worker decides what to do with the outcome
+(``worker.tasks.deliver_notification``): a ``WebhookError`` says whether trying again may help.
+
+Headers: ``X-Vigie-Signature: sha256=<hex HMAC-SHA256 of the exact body with the alert's secret>``,
+``Idempotency-Key`` (the notification or digest id: the same on every attempt, so a receiver can
+recognise the rare second POST of a message it already acknowledged), ``X-Vigie-Alert`` (the alert id)
+and ``User-Agent``.
+
+Outcomes: 2xx acknowledges. 5xx, 408, 425, 429, a timeout, a refused or broken connection are
+transient. Any other answer (3xx: redirects are not followed, so a signed body never goes where the
+rule did not say; 4xx) is permanent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+
+import httpcore
+import httpx
+
+from ingest.errors import VigieError
+from ingest.fetch import _Deadline, _DeadlineBackend, parse_retry_after
+
+SIGNATURE_HEADER = "X-Vigie-Signature"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+ALERT_HEADER = "X-Vigie-Alert"
+_TRANSIENT_STATUSES = {408, 425, 429}
+_EXCERPT_BYTES = 512
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookLimits:
+    user_agent: str
+    connect_timeout: float = 5.0
+    total_timeout: float = 10.0  # the whole POST: connecting, sending, the answer's headers and body
+    max_response_bytes: int = 64 * 1024  # read at most this much of the answer, then hang up
+
+    def __post_init__(self) -> None:
+        if not self.user_agent.strip():
+            raise ValueError("user_agent must name the client")
+        if self.connect_timeout <= 0 or self.total_timeout <= 0 or self.max_response_bytes <= 0:
+            raise ValueError("timeouts and max_response_bytes must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookResult:
+    """A 2xx answer."""
+
+    status: int
+    elapsed: float
+
+
+class WebhookError(VigieError):
+    """A webhook POST that was not acknowledged; the message names the URL. ``kind``: ``timeout``,
+    ``connection-refused``, ``connection-failed``, ``dns``, ``tls-error``, ``protocol-error``,
+    ``server-error`` (5xx), ``rate-limited`` (429), ``http-<status>``."""
+
+    def __init__(self, url: str, message: str, *, kind: str, transient: bool, status: int | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, kind=kind, transient=transient)
+        self.url = url
+        self.status = status
+        self.retry_after = retry_after
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The ``X-Vigie-Signature`` value of ``body``: ``sha256=`` and the hex HMAC-SHA256 with ``secret``."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def signature_matches(secret: str, body: bytes, header: str | None) -> bool:
+    """What a receiver checks: the header is the signature of the exact body (constant-time compare)."""
+    return header is not None and hmac.compare_digest(signature(secret, body), header)
+
+
+def webhook_headers(body: bytes, *, secret: str, idempotency_key: str, alert: str, user_agent: str) -> list[tuple[str, str]]:
+    return [
+        ("Content-Type", "application/json; charset=utf-8"),
+        ("User-Agent", user_agent),
+        (SIGNATURE_HEADER, signature(secret, body)),
+        (IDEMPOTENCY_HEADER, idempotency_key),
+        (ALERT_HEADER, alert),  # the alert id (ASCII; its name, in any script, is in the body)
+    ]
+
+
+class WebhookSender:
+    """POSTs within ``WebhookLimits``; thread-safe, one per process, keeps connections alive."""
+
+    def __init__(self, limits: WebhookLimits) -> None:
+        self.limits = limits
+        self._deadline = _Deadline()
+        self._pool = httpcore.ConnectionPool(max_connections=None, keepalive_expiry=15.0,
+                                             network_backend=_DeadlineBackend(self._deadline))
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> WebhookSender:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def post(self, url: str, body: bytes, *, secret: str, idempotency_key: str, alert: str) -> WebhookResult:
+        """POST ``body`` to ``url``; a WebhookResult for 2xx, WebhookError otherwise."""
+        limits = self.limits
+        started = time.monotonic()
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, ValueError) as error:
+            raise WebhookError(url, f"{url!r} is not a valid webhook URL: {error}.", kind="invalid-url",
+                               transient=False) from None
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise WebhookError(url, f"{url} is not an http or https URL.", kind="unsupported-scheme", transient=False)
+        target = httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port, target=parsed.raw_path)
+        headers = webhook_headers(body, secret=secret, idempotency_key=idempotency_key, alert=alert,
+                                  user_agent=limits.user_agent)
+        timeouts = {"connect": limits.connect_timeout, "read": limits.total_timeout,
+                    "write": limits.total_timeout, "pool": limits.total_timeout}
+        try:
+            with self._deadline.running(limits.total_timeout):
+                with self._pool.stream("POST", target, headers=headers, content=body,
+                                       extensions={"timeout": timeouts}) as response:
+                    status = response.status
+                    excerpt = self._excerpt(response)
+                    retry_after = parse_retry_after(_header(response, b"retry-after"))
+        except httpcore.TimeoutException:
+            raise WebhookError(url, f"{url} did not answer the webhook within {limits.total_timeout:g} s.",
+                               kind="timeout", transient=True) from None
+        except httpcore.ConnectError as error:
+            raise _connect_error(url, parsed, error) from None
+        except (httpcore.ReadError, httpcore.WriteError, httpcore.RemoteProtocolError) as error:
+            raise WebhookError(url, f"The connection to {parsed.host} broke during the webhook POST to {url} "
+                                    f"({_reason(error)}).", kind="connection-lost", transient=True) from None
+        except httpcore.ProtocolError as error:
+            raise WebhookError(url, f"{parsed.host} did not answer {url} with valid HTTP ({_reason(error)}).",
+                               kind="protocol-error", transient=True) from None
+        if 200 <= status < 300:
+            return WebhookResult(status=status, elapsed=time.monotonic() - started)
+        said = f": {excerpt}" if excerpt else ""
+        if status >= 500:
+            raise WebhookError(url, f"{url} answered HTTP {status}{said}", kind="server-error", transient=True,
+                               status=status, retry_after=retry_after)
+        if status == 429:
+            raise WebhookError(url, f"{url} answered HTTP 429 Too Many Requests{said}", kind="rate-limited",
+                               transient=True, status=status, retry_after=retry_after)
+        if 300 <= status < 400:
+            raise WebhookError(url, f"{url} answered HTTP {status}, a redirect; webhooks do not follow redirects "
+                                    "(give the final URL in the alert).", kind=f"http-{status}", transient=False,
+                               status=status)
+        raise WebhookError(url, f"{url} answered HTTP {status}{said}", kind=f"http-{status}",
+                           transient=status in _TRANSIENT_STATUSES, status=status, retry_after=retry_after)
+
+    def _excerpt(self, response: httpcore.Response) -> str:
+        """The first bytes of the answer, for the error message; the rest is read up to the limit so
+        the connection can be reused, and past it the connection is dropped."""
+        seen, first = 0, b""
+        for chunk in response.iter_stream():
+            if len(first) < _EXCERPT_BYTES:
+                first += chunk[: _EXCERPT_BYTES - len(first)]
+            seen += len(chunk)
+            if seen > self.limits.max_response_bytes:
+                break
+        return " ".join(first.decode("utf-8", "replace").split())[:200]
+
+
+def _header(response: httpcore.Response, name: bytes) -> str | None:
+    for key, value in response.headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _reason(error: BaseException) -> str:
+    cause = error.__cause__ or error.__context__
+    return str(cause or error) or type(cause or error).__name__
+
+
+def _connect_error(url: str, parsed: httpx.URL, error: httpcore.ConnectError) -> WebhookError:
+    cause = error.__cause__ or error.__context__
+    host = f"{parsed.host}:{parsed.port}" if parsed.port else parsed.host
+    if isinstance(cause, socket.gaierror):
+        return WebhookError(url, f"The host name of {url} ({parsed.host}) could not be resolved ({cause}).",
+                            kind="dns", transient=True)
+    if isinstance(cause, ConnectionRefusedError):
+        return WebhookError(url, f"{host} refused the connection for the webhook {url} (nothing listens there).",
+                            kind="connection-refused", transient=True)
+    if isinstance(cause, ssl.SSLError):
+        return WebhookError(url, f"The TLS handshake with {host} failed for the webhook {url} ({cause}).",
+                            kind="tls-error", transient=False)
+    return WebhookError(url, f"Could not connect to {host} for the webhook {url} ({_reason(error)}).",
+                        kind="connection-failed", transient=True)

@@ -1,0 +1,79 @@
+"""``create_app(settings)``: the FastAPI application `vigie api` serves.
+
+    /api/search, /api/facets      routes/search.py     (index.search, index.stats)
+    /api/articles/{id}            routes/articles.py   (index.store)
+    /api/feeds[/{id}]             routes/feeds.py      (worker.registry)
+    /health, /metrics             routes/system.py
+    /, /articles/{id}, /feeds     routes/pages.py      (static/ files)
+    /openapi.json, /docs          FastAPI
+
+Phase 2 (alerts, notifications) adds its routers to ROUTERS and its page to routes/pages.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from vigie import __version__
+from vigie.api.context import ApiContext
+from vigie.api.errors import install_error_handlers
+from vigie.api.metrics import ApiMetrics, RequestTimer
+from vigie.api.routes import articles, feeds, pages, search, system
+from vigie.api.routes.pages import STATIC
+from vigie.api.security import SecurityHeaders, allowed_hosts
+from vigie.api.token import api_token
+from vigie.settings import Settings
+
+ROUTERS = (search.router, articles.router, feeds.router, system.router, pages.router)
+
+DESCRIPTION = """\
+Search the articles Vigie indexed, read one with its entities and topics, and manage the feeds it
+follows. Reads need no token; writes (POST, DELETE) need `Authorization: Bearer <token>`, the token
+being `VIGIE_API_TOKEN` or the one generated into `$VIGIE_HOME/api-token`. Every error is a JSON body
+with a stable `kind` and a `message`. The web page is at `/`.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    ctx = ApiContext(settings=settings, token=api_token(settings))
+    # Built now, in one thread: the routes share them from the thread pool.
+    ctx.es, ctx.health_es, ctx.redis, ctx.registry, ctx.write_limiter  # noqa: B018
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        ctx.start_loading_lemmas()
+        yield
+        ctx.es.close()
+        ctx.health_es.close()
+        ctx.redis.close()
+
+    app = FastAPI(
+        title="Vigie",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "search", "description": "The query language of `vigie search`, filters, facets."},
+            {"name": "articles", "description": "One article with its entities and topics."},
+            {"name": "feeds", "description": "The followed feeds and their health."},
+            {"name": "system", "description": "Health and Prometheus metrics."},
+        ],
+    )
+    app.state.context = ctx
+    app.state.metrics = ApiMetrics(ctx)
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Outermost last: every answer, the host check's refusals included, gets the headers and is timed.
+    hosts = allowed_hosts(settings.api_host, settings.api_allowed_hosts)
+    if hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestTimer, metrics=app.state.metrics)
+    return app

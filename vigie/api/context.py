@@ -1,0 +1,158 @@
+"""What the API process keeps between requests: clients, the feed registry, the lemma tables, the write
+limiter. Built once by ``create_app`` and reached from a route through ``Depends(context)``.
+
+Routes run in FastAPI's thread pool (the Elasticsearch and Redis clients are synchronous and
+thread-safe), so every lazy piece here is guarded by a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import redis
+from elasticsearch import Elasticsearch
+from fastapi import Request
+
+from index.client import connect
+from index.store import ArticleStore
+from vigie.api.errors import ApiProblem
+from vigie.api.security import TokenBucket
+from vigie.api.token import ApiToken
+from vigie.logs import log_event
+from vigie.settings import Settings
+from worker.registry import FeedRegistry, bounds_from
+
+log = logging.getLogger("vigie.api")
+
+#: Longest a search may take before the API answers 503 (Elasticsearch's own work is bounded by the
+#: query limits of index.query; this bounds a node that stopped answering).
+SEARCH_TIMEOUT = 15.0
+#: Health checks must answer fast, whatever the state of what they check.
+HEALTH_TIMEOUT = 2.0
+WORKER_PING_TIMEOUT = 0.5
+WORKER_PING_CACHE = 5.0
+LEMMA_WAIT = 120.0
+
+LemmaVariants = Callable[[str], Iterable[str]]
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    token: ApiToken
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _store_ready: bool = False
+    _lemmas_ready: threading.Event = field(default_factory=threading.Event)
+    _lemmas: LemmaVariants | None = None
+    _lemma_error: BaseException | None = None
+    _workers: tuple[float, list[str], str | None] | None = None  # (when, names, error)
+    _workers_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- clients ------------------------------------------------------------------------------------
+
+    @cached_property
+    def es(self) -> Elasticsearch:
+        return connect(self.settings.es_url, timeout=SEARCH_TIMEOUT)
+
+    @cached_property
+    def health_es(self) -> Elasticsearch:
+        return connect(self.settings.es_url, timeout=HEALTH_TIMEOUT)
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.settings.redis_url, socket_connect_timeout=HEALTH_TIMEOUT,
+                                    socket_timeout=5.0, health_check_interval=30)
+
+    @cached_property
+    def registry(self) -> FeedRegistry:
+        """The feed registry `vigie feeds` uses (``registry_for``), on a client with timeouts."""
+        return FeedRegistry(self.redis, bounds_from(self.settings))
+
+    @cached_property
+    def write_limiter(self) -> TokenBucket:
+        return TokenBucket(self.settings.api_write_rate, self.settings.api_write_burst)
+
+    @property
+    def prefix(self) -> str:
+        return self.settings.index_prefix
+
+    def store(self) -> ArticleStore:
+        """The articles store, its index created on first use if missing (as the worker does)."""
+        store = ArticleStore(self.es, self.prefix)
+        if not self._store_ready:
+            with self._lock:
+                if not self._store_ready:
+                    store.ensure_ready()  # IndexUnavailable (503) while Elasticsearch is down: tried again next time
+                    self._store_ready = True
+        return store
+
+    # -- query lemmas ---------------------------------------------------------------------------------
+
+    def start_loading_lemmas(self) -> None:
+        """Load the lemma tables in the background (seconds, per language) so the port opens at once."""
+        threading.Thread(target=self._load_lemmas, name="lemmas", daemon=True).start()
+
+    def _load_lemmas(self) -> None:
+        from vigie.queries import lemma_variants
+
+        began = time.monotonic()
+        try:
+            variants = lemma_variants(self.settings.languages)
+            variants("warm")  # loads every language's table now rather than in the first search
+            self._lemmas = variants
+            log_event(log, "api.lemmas_loaded", languages=",".join(self.settings.languages),
+                      seconds=round(time.monotonic() - began, 1))
+        except BaseException as error:  # noqa: BLE001 - reported by every search that needs them
+            self._lemma_error = error
+            log.exception("api.lemmas_failed")
+        finally:
+            self._lemmas_ready.set()
+
+    @property
+    def lemmas_loaded(self) -> bool:
+        return self._lemmas is not None
+
+    def lemma_variants(self) -> LemmaVariants:
+        if not self._lemmas_ready.wait(LEMMA_WAIT) or self._lemmas is None:
+            reason = f": {self._lemma_error}" if self._lemma_error else " yet"
+            raise ApiProblem(503, "lemmas-unavailable", f"the query lemma tables are not loaded{reason}",
+                             headers={"Retry-After": "10"}, retry_after=10)
+        return self._lemmas
+
+    # -- workers ------------------------------------------------------------------------------------
+
+    def alive_workers(self) -> tuple[list[str], str | None]:
+        """Celery workers answering a broadcast ping (cached a few seconds: a ping waits its timeout)."""
+        with self._workers_lock:
+            if self._workers is not None and time.monotonic() - self._workers[0] < WORKER_PING_CACHE:
+                return self._workers[1], self._workers[2]
+            names: list[str] = []
+            error: str | None = None
+            try:
+                replies: list[dict[str, Any]] = self.celery.control.ping(timeout=WORKER_PING_TIMEOUT) or []
+                names = sorted(name for reply in replies for name in reply)
+            except Exception as failure:  # noqa: BLE001 - the broker is down: reported, not raised
+                error = f"{type(failure).__name__}: {failure}"
+            self._workers = (time.monotonic(), names, error)
+            return names, error
+
+    @cached_property
+    def celery(self) -> Any:
+        from worker.app import create_app  # Celery: only for /health
+
+        return create_app(self.settings)
+
+
+def context_of(request: Request) -> ApiContext:
+    return request.app.state.context  # type: ignore[no-any-return]
+
+
+def context(request: Request) -> ApiContext:
+    """Dependency giving a route the process's ApiContext."""
+    return context_of(request)

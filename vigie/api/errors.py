@@ -1,0 +1,149 @@
+"""Vigie's errors as HTTP answers: every error is a ``Problem`` JSON body with a fitting status.
+
+    QuerySyntaxError          400  kind=query-syntax, with position and reason
+    missing or wrong token    401  (security.py)
+    unknown article or feed   404  kind=not-found / feed-not-found
+    feed already followed     409  kind=feed-exists
+    invalid parameter or body 422  kind=invalid-request, with one entry per field
+    too many writes           429  kind=rate-limited, Retry-After (security.py)
+    Elasticsearch refused     502  kind=index-rejected (a bug: the API sends only what index/ builds)
+    Elasticsearch or Redis down 503 kind=index-unavailable / redis-unavailable, Retry-After
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from index.errors import IndexRejected, IndexUnavailable, QuerySyntaxError
+from ingest.errors import FetchError, VigieError
+from vigie.api.schemas import Problem
+from vigie.logs import log_event
+from worker.registry import FeedExists, FeedNotFound
+
+log = logging.getLogger("vigie.api")
+
+#: Seconds a client is asked to wait when a service behind the API is down.
+UNAVAILABLE_RETRY_AFTER = 5
+
+_DESCRIPTIONS = {
+    400: "The query does not parse (see docs/query-language.md): `position` says where.",
+    401: "Missing or wrong bearer token (write endpoints need `Authorization: Bearer $VIGIE_API_TOKEN`).",
+    404: "No such resource.",
+    409: "The resource already exists.",
+    422: "A parameter or the body is invalid: `errors` names each field.",
+    429: "Too many write requests: wait `Retry-After` seconds.",
+    503: "Elasticsearch or Redis is unavailable: try again after `Retry-After` seconds.",
+}
+_KINDS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+          406: "not-acceptable", 409: "conflict", 413: "too-large", 415: "unsupported-media-type", 422: "invalid-request",
+          429: "rate-limited", 500: "internal-error", 502: "bad-gateway", 503: "unavailable"}
+
+
+class ApiProblem(Exception):
+    """Raise to answer with a Problem body."""
+
+    def __init__(self, status: int, kind: str, message: str, *, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.message = message
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of a route, for its OpenAPI description (FastAPI then adds no 422 of its own)."""
+    return {status: {"model": Problem, "description": _DESCRIPTIONS.get(status, "Error.")} for status in statuses}
+
+
+def problem_response(status: int, kind: str, message: str, headers: dict[str, str] | None = None,
+                     **extra: Any) -> JSONResponse:
+    body = {"kind": kind, "message": message, **{key: value for key, value in extra.items() if value is not None}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "request"
+
+
+def _validation_message(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":
+        return f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})"
+    if error.get("type") == "missing" and tuple(error.get("loc", ())) == ("body",):
+        return "a JSON body is required"
+    message = str(error.get("msg", "invalid"))
+    return message.removeprefix("Value error, ")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiProblem)
+    async def _problem(_: Request, error: ApiProblem) -> JSONResponse:
+        return problem_response(error.status, error.kind, error.message, error.headers, **error.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        fields = [{"location": _location(tuple(item.get("loc", ()))), "message": _validation_message(item)}
+                  for item in error.errors()]
+        summary = "; ".join(f"{item['location']}: {item['message']}" for item in fields[:5])
+        return problem_response(422, "invalid-request", f"invalid request: {summary}", errors=fields)
+
+    @app.exception_handler(QuerySyntaxError)
+    async def _syntax(_: Request, error: QuerySyntaxError) -> JSONResponse:
+        return problem_response(400, "query-syntax",
+                                f"cannot parse the query at character {error.position + 1}: {error.reason}",
+                                position=error.position, reason=error.reason)
+
+    @app.exception_handler(IndexUnavailable)
+    async def _index_down(_: Request, error: IndexUnavailable) -> JSONResponse:
+        log_event(log, "api.index_unavailable", logging.WARNING, error=str(error))
+        return problem_response(503, error.kind, str(error), {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+                                retry_after=UNAVAILABLE_RETRY_AFTER)
+
+    @app.exception_handler(redis.RedisError)
+    async def _redis_down(_: Request, error: redis.RedisError) -> JSONResponse:
+        log_event(log, "api.redis_unavailable", logging.WARNING, error=str(error))
+        return problem_response(503, "redis-unavailable", f"Redis is unavailable: {error}",
+                                {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}, retry_after=UNAVAILABLE_RETRY_AFTER)
+
+    @app.exception_handler(IndexRejected)
+    async def _index_refused(_: Request, error: IndexRejected) -> JSONResponse:
+        log_event(log, "api.index_rejected", logging.ERROR, error=str(error))
+        return problem_response(502, error.kind, str(error))
+
+    @app.exception_handler(FeedNotFound)
+    async def _no_feed(_: Request, error: FeedNotFound) -> JSONResponse:
+        return problem_response(404, error.kind, str(error))
+
+    @app.exception_handler(FeedExists)
+    async def _feed_exists(_: Request, error: FeedExists) -> JSONResponse:
+        return problem_response(409, error.kind, str(error))
+
+    @app.exception_handler(FetchError)
+    async def _bad_url(_: Request, error: FetchError) -> JSONResponse:
+        # validate_feed_url: the only fetch-layer check a request reaches (nothing is fetched here).
+        return problem_response(422, "invalid-request", f"invalid request: body.url: {error}",
+                                errors=[{"location": "body.url", "message": str(error)}])
+
+    @app.exception_handler(VigieError)
+    async def _vigie(_: Request, error: VigieError) -> JSONResponse:
+        log_event(log, "api.error", logging.ERROR, kind=error.kind, error=str(error))
+        return problem_response(500, error.kind, str(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        status = error.status_code
+        message = error.detail if isinstance(error.detail, str) else _KINDS.get(status, "error")
+        return problem_response(status, _KINDS.get(status, "error"), message, dict(error.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.exception("api.unexpected_error")
+        return problem_response(500, "internal-error", f"unexpected error: {type(error).__name__}")

@@ -1,0 +1,48 @@
+"""`GET /api/articles/{id}`: one article as stored, with its entities (and their spans in the text)
+and its topics (with their evidence)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+
+from vigie.api.context import ApiContext, context
+from vigie.api.errors import ApiProblem, problems
+from vigie.api.schemas import ArticleOut
+
+router = APIRouter(prefix="/api", tags=["articles"])
+
+ArticleId = Annotated[str, Path(min_length=1, max_length=512, description="The article id (`id` of a search hit).")]
+
+
+def article_out(article_id: str, source: dict[str, Any]) -> dict[str, Any]:
+    """The stored document, less what only search needs (lemmas, signatures)."""
+    return {
+        "id": source.get("article_id") or article_id,
+        "title": source.get("title") or "",
+        "url": source.get("url"),
+        "feed": source.get("feed"),
+        "source_domain": source.get("source_domain"),
+        "language": source.get("language") or "und",
+        "language_confidence": source.get("language_confidence"),
+        "text_source": source.get("text_source"),
+        "fetch_error": source.get("fetch_error"),
+        "published": source.get("published"),
+        "fetched_at": source.get("fetched_at"),
+        "indexed_at": source.get("indexed_at"),
+        "text": source.get("text") or "",
+        "entities": source.get("entity_list") or [],
+        "topics": source.get("topics") or [],
+        "cluster_id": source.get("cluster_id"),
+        "warnings": source.get("warnings") or [],
+    }
+
+
+@router.get("/articles/{article_id}", response_model=ArticleOut, responses=problems(404, 422, 503),
+            summary="One article with its entities and topics")
+def get_article(article_id: ArticleId, ctx: ApiContext = Depends(context)) -> dict[str, Any]:
+    source = ctx.store().get(article_id)
+    if source is None:
+        raise ApiProblem(404, "not-found", f"no article has the id {article_id!r}")
+    return article_out(article_id, source)

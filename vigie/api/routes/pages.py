@@ -1,0 +1,41 @@
+"""The web page: plain HTML, one small script per page and one stylesheet, served as files (no build
+step, no template engine). Each page fetches its data from the API with the same requests a program
+would make. Phase 2 adds `/alerts` here and its entry in static/app.js's NAV.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+#: The pages may load only their own scripts, styles and images; nothing inline, no frames, no plugins.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def page(name: str) -> FileResponse:
+    return FileResponse(STATIC / name, media_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-cache"})
+
+
+@router.get("/")
+def search_page() -> FileResponse:
+    return page("search.html")
+
+
+@router.get("/articles/{article_id}")
+def article_page(article_id: str) -> FileResponse:  # noqa: ARG001 - the script reads the id from the URL
+    return page("article.html")
+
+
+@router.get("/feeds")
+def feeds_page() -> FileResponse:
+    return page("feeds.html")

@@ -1,0 +1,98 @@
+"""`GET /api/search` and `GET /api/facets`: `vigie search` and `vigie stats` over HTTP.
+
+Same parameter names and meanings as the command line (``--lang`` is ``lang``, repeatable as
+``?lang=fr&lang=en``; ``since``/``until`` take ``7d``, ``12h`` or an ISO date). The query goes
+through the query language only (index.query): whatever ``q`` holds, Elasticsearch receives the
+request index.search builds from the parsed query, never text of the caller's as query DSL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import StringConstraints
+
+from index.search import SearchFilters, SearchRequest, search
+from index.stats import article_stats
+from vigie.api.context import ApiContext, context
+from vigie.api.errors import ApiProblem, problems
+from vigie.api.schemas import Facets, SearchResponse
+
+router = APIRouter(prefix="/api", tags=["search"])
+
+#: Elasticsearch's max_result_window: offset + limit beyond it is refused.
+MAX_WINDOW = 10_000
+
+Value = Annotated[str, StringConstraints(max_length=2048)]
+Values = Annotated[list[Value], Query(max_length=20)]
+QueryText = Annotated[str, Query(
+    description="Vigie's query language (docs/query-language.md): words, \"phrases\", AND/OR/NOT, -word, "
+                "(groups), prefix*, and fields such as person: topic: lang:. Empty: every article. "
+                "Longer than 2000 characters, more than 64 terms or groups nested more than 10 deep: 400.")]
+
+
+def _when(name: str, value: str | None) -> datetime | None:
+    if value is None or not value.strip():
+        return None
+    import click
+
+    from vigie.cli.options import parse_when  # the command line's own parser: the same meaning
+
+    try:
+        return parse_when(value)
+    except click.BadParameter as error:
+        raise ApiProblem(422, "invalid-request", f"invalid request: query.{name}: {error.message}",
+                         errors=[{"location": f"query.{name}", "message": error.message}]) from None
+    except (OverflowError, ValueError):
+        message = f"{value!r} is too far in the past or the future"
+        raise ApiProblem(422, "invalid-request", f"invalid request: query.{name}: {message}",
+                         errors=[{"location": f"query.{name}", "message": message}]) from None
+
+
+def search_filters(
+    lang: Annotated[Values, Query(description="Only articles in this language (ISO 639-1); repeatable.")] = [],  # noqa: B006
+    topic: Annotated[Values, Query(description="Only articles about this topic; repeatable.")] = [],  # noqa: B006
+    entity: Annotated[Values, Query(description="Only articles naming this entity; repeatable.")] = [],  # noqa: B006
+    feed: Annotated[Values, Query(description="Only articles from this feed URL or domain; repeatable.")] = [],  # noqa: B006
+    since: Annotated[str | None, Query(max_length=64, description="Published since: 7d, 12h, 30m or an ISO date.")] = None,
+    until: Annotated[str | None, Query(max_length=64, description="Published until: 7d, 12h, 30m or an ISO date.")] = None,
+) -> SearchFilters:
+    """The filters of `vigie search`, from query parameters."""
+    return SearchFilters(languages=tuple(lang), topics=tuple(topic), entities=tuple(entity), feeds=tuple(feed),
+                         since=_when("since", since), until=_when("until", until))
+
+
+@router.get("/search", response_model=SearchResponse, responses=problems(400, 422, 503),
+            summary="Search articles")
+def search_articles(
+    q: QueryText = "",
+    filters: SearchFilters = Depends(search_filters),
+    sort: Annotated[Literal["relevance", "date"], Query(description="relevance, or newest first.")] = "relevance",
+    collapse: Annotated[bool, Query(description="One hit per near-duplicate cluster.")] = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+    offset: Annotated[int, Query(ge=0, le=MAX_WINDOW - 1, description=f"Hits to skip; offset + limit <= {MAX_WINDOW}.")] = 0,
+    ctx: ApiContext = Depends(context),
+) -> dict[str, object]:
+    """Articles matching ``q`` and the filters, with highlights, topics and entities."""
+    if offset + limit > MAX_WINDOW:
+        raise ApiProblem(422, "invalid-request", f"invalid request: offset + limit must be at most {MAX_WINDOW}",
+                         errors=[{"location": "query.offset", "message": f"offset + limit must be at most {MAX_WINDOW}"}])
+    request = SearchRequest(query=q, filters=filters, sort=sort, collapse=collapse, limit=limit, offset=offset)
+    store = ctx.store()
+    result = search(store.es, ctx.prefix, request, ctx.lemma_variants() if q.strip() else None)
+    return {**result.to_dict(), "limit": limit, "offset": offset}
+
+
+@router.get("/facets", response_model=Facets, responses=problems(400, 422, 503),
+            summary="Counts per topic, entity, language, feed and day")
+def facets(
+    q: QueryText = "",
+    filters: SearchFilters = Depends(search_filters),
+    top: Annotated[int, Query(ge=1, le=100, description="Buckets per facet.")] = 10,
+    ctx: ApiContext = Depends(context),
+) -> dict[str, object]:
+    """What `vigie stats` prints, for the articles matching ``q`` and the filters."""
+    store = ctx.store()
+    return article_stats(store.es, ctx.prefix, filters, q, top, ctx.lemma_variants() if q.strip() else None)

@@ -1,0 +1,215 @@
+"""The shapes the API accepts and returns (they make the OpenAPI schema).
+
+Request bodies are untrusted: every model forbids unknown fields and bounds its strings. Response
+models mirror what ``index/`` and ``worker/`` return (``SearchResult.to_dict()``, ``article_stats``,
+``Feed.describe()``), so the routes hand those over as they are and FastAPI checks them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+EntityLabel = Literal["PERSON", "LOCATION", "ORGANIZATION", "MISC"]
+
+
+class FieldProblem(BaseModel):
+    location: str = Field(description="Where: 'query.limit', 'body.url', ...")
+    message: str
+
+
+class Problem(BaseModel):
+    """Every error answer: a stable ``kind`` for programs and a ``message`` for people."""
+
+    kind: str = Field(description="Stable, kebab-case: query-syntax, invalid-request, not-found, ...")
+    message: str
+    position: int | None = Field(None, description="query-syntax: character (0-based) where parsing stopped.")
+    reason: str | None = Field(None, description="query-syntax: what was wrong there.")
+    errors: list[FieldProblem] | None = Field(None, description="invalid-request: each invalid field.")
+    retry_after: float | None = Field(None, description="rate-limited, unavailable: seconds to wait.")
+
+
+# -- search ------------------------------------------------------------------------------------------
+
+
+class EntityOut(BaseModel):
+    text: str = Field(description="The longest form seen, e.g. 'Recep Tayyip Erdogan'.")
+    label: EntityLabel
+    mentions: int
+    spans: list[list[int]] = Field(description="[start, end) character offsets into the article text.")
+    key: str = Field(description="Normalised form, used by the entity filter and facets.")
+
+
+class TopicOut(BaseModel):
+    name: str
+    score: float
+    evidence: list[str] = Field(description="The terms, phrases and groups that fired.")
+
+
+class Hit(BaseModel):
+    id: str
+    title: str
+    url: str | None
+    feed: str | None
+    language: str
+    published: str | None
+    indexed_at: str | None
+    score: float | None
+    highlights: dict[str, list[str]] = Field(
+        description="Fragments of 'title' and 'text' with matches between <mark> and </mark>; the rest of "
+                    "each fragment is the article's text as stored, not HTML: escape it before display.")
+    topics: list[TopicOut]
+    entities: list[EntityOut]
+    cluster_id: str | None
+    text_source: str | None
+
+
+class SearchResponse(BaseModel):
+    query: str
+    total: int
+    took_ms: int
+    limit: int
+    offset: int
+    hits: list[Hit]
+
+
+class Bucket(BaseModel):
+    key: str
+    count: int
+
+
+class Facets(BaseModel):
+    total: int
+    stories: int = Field(description="Near-duplicate clusters (approximate).")
+    topics: list[Bucket]
+    entities: list[Bucket]
+    people: list[Bucket]
+    places: list[Bucket]
+    organizations: list[Bucket]
+    languages: list[Bucket]
+    feeds: list[Bucket]
+    days: list[Bucket]
+    undated: int
+
+    @field_validator("topics", "entities", "people", "places", "organizations", "languages", "feeds", "days",
+                     mode="before")
+    @classmethod
+    def _keys_as_text(cls, buckets: list[dict[str, object]]) -> list[dict[str, object]]:
+        return [{**bucket, "key": str(bucket["key"])} for bucket in buckets]
+
+
+# -- articles ----------------------------------------------------------------------------------------
+
+
+class ArticleOut(BaseModel):
+    id: str
+    title: str
+    url: str | None
+    feed: str | None
+    source_domain: str | None
+    language: str
+    language_confidence: float | None
+    text_source: str | None
+    fetch_error: str | None
+    published: str | None
+    fetched_at: str | None
+    indexed_at: str | None
+    text: str
+    entities: list[EntityOut]
+    topics: list[TopicOut]
+    cluster_id: str | None
+    warnings: list[str]
+
+
+# -- feeds -------------------------------------------------------------------------------------------
+
+
+class FeedErrorOut(BaseModel):
+    kind: str
+    message: str | None
+
+
+class FeedOut(BaseModel):
+    """``Feed.describe()``: the feed, its health and when it is polled next."""
+
+    id: str
+    url: str
+    name: str | None
+    interval: float = Field(description="Seconds between polls (adaptive unless fixed).")
+    adaptive: bool
+    last_success: str | None
+    last_error: FeedErrorOut | None
+    consecutive_failures: int
+    next_poll: str | None
+    items_seen: int
+    status: Literal["new", "ok", "failing", "quiet"]
+
+
+class FeedIn(BaseModel):
+    """A feed to follow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=2048, description="http or https URL of an RSS or Atom feed.",
+                     examples=["https://www.example.org/feed.xml"])
+    name: str | None = Field(None, min_length=1, max_length=200, description="A name people recognise.")
+    interval: float | None = Field(None, ge=1, le=7 * 86400,
+                                   description="Fixed poll interval in seconds (default: adaptive); "
+                                               "kept within VIGIE_POLL_MIN_INTERVAL..VIGIE_POLL_MAX_INTERVAL.")
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, url: str) -> str:
+        url = url.strip()
+        try:
+            parts = urlsplit(url)
+        except ValueError as error:
+            raise ValueError(f"not a valid URL: {error}") from None
+        if parts.scheme.lower() not in ("http", "https"):
+            raise ValueError("the URL must start with http:// or https://")
+        if not parts.hostname:
+            raise ValueError("the URL has no host name")
+        if any(ord(char) < 0x20 or char.isspace() for char in url):
+            raise ValueError("the URL holds spaces or control characters")
+        return url
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, name: str | None) -> str | None:
+        if name is None:
+            return None
+        if any(ord(char) < 0x20 for char in name):
+            raise ValueError("the name holds control characters")
+        return name.strip() or None
+
+
+# -- system ------------------------------------------------------------------------------------------
+
+
+class ComponentHealth(BaseModel):
+    ok: bool
+    latency_ms: float | None = None
+    error: str | None = None
+
+
+class ElasticsearchHealth(ComponentHealth):
+    documents: int | None = Field(None, description="Articles in the index.")
+
+
+class WorkersHealth(ComponentHealth):
+    alive: list[str] = Field(default_factory=list, description="Celery workers that answered a ping.")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded", "down"] = Field(
+        description="ok; degraded: no worker answers (articles wait in the queues); down: Redis or "
+                    "Elasticsearch unreachable (the answer is then a 503).")
+    version: str
+    redis: ComponentHealth
+    elasticsearch: ElasticsearchHealth
+    workers: WorkersHealth
+    queues: dict[str, int] = Field(description="Tasks waiting per Celery queue (Redis LLEN).")
+    dead_letters: int | None = Field(description="Entries in the dead-letter list.")
+    lemmas_loaded: bool = Field(description="Whether the query lemma tables are loaded (searches wait for them).")

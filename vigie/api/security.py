@@ -1,0 +1,146 @@
+"""What guards the API: the write token, a rate limit on writes, and headers for every answer.
+
+- Write endpoints (POST, DELETE; the alerts of phase 2 too) depend on ``write_access``: first a token
+  bucket per client address (``VIGIE_API_WRITE_RATE`` per minute, bursts of ``VIGIE_API_WRITE_BURST``;
+  429 with Retry-After), counted before the token is checked so guessing tokens is rate-limited as
+  well; then ``Authorization: Bearer <token>`` compared in constant time (401 otherwise).
+- Reads need no token: the API listens on 127.0.0.1 by default, answers only Host headers naming
+  loopback then (no DNS rebinding), and sends no CORS headers, so other sites' pages cannot read it.
+- Every answer carries nosniff, no-referrer and frame-deny headers; the pages also a strict
+  Content-Security-Policy (routes/pages.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vigie.api.errors import ApiProblem
+from vigie.api.token import ApiToken
+from vigie.logs import log_event
+
+log = logging.getLogger("vigie.api")
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="VIGIE_API_TOKEN, or the token `vigie api` generated into $VIGIE_HOME/api-token.",
+)
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class TokenBucket:
+    """``burst`` requests at once per client, refilled at ``per_minute`` per minute."""
+
+    MAX_CLIENTS = 10_000
+
+    def __init__(self, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = max(per_minute, 0.001) / 60.0
+        self.burst = max(1, burst)
+        self.clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> float:
+        """0 when ``client`` may go ahead (one token taken), else the seconds until it may."""
+        now = self.clock()
+        with self._lock:
+            bucket = self._buckets.get(client)
+            if bucket is None:
+                if len(self._buckets) >= self.MAX_CLIENTS:
+                    self._forget_full(now)
+                bucket = self._buckets[client] = _Bucket(float(self.burst), now)
+            bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.updated) * self.rate)
+            bucket.updated = now
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return 0.0
+            return (1.0 - bucket.tokens) / self.rate
+
+    def _forget_full(self, now: float) -> None:
+        """Drop the buckets that have refilled: they hold nothing a new bucket would not."""
+        for client, bucket in list(self._buckets.items()):
+            if bucket.tokens + (now - bucket.updated) * self.rate >= self.burst:
+                del self._buckets[client]
+        if len(self._buckets) >= self.MAX_CLIENTS:
+            self._buckets.clear()
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def write_access(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    """Dependency of every write endpoint: rate limit, then the bearer token."""
+    from vigie.api.context import context_of
+
+    ctx = context_of(request)
+    client = client_address(request)
+    wait = ctx.write_limiter.take(client)
+    if wait > 0:
+        retry_after = max(1, int(wait + 0.999))
+        log_event(log, "api.rate_limited", logging.WARNING, client=client, path=request.url.path,
+                  retry_after=retry_after)
+        raise ApiProblem(429, "rate-limited",
+                         f"too many write requests from {client}: at most {ctx.settings.api_write_burst} at once and "
+                         f"{ctx.settings.api_write_rate:g} a minute; try again in {retry_after} s",
+                         headers={"Retry-After": str(retry_after)}, retry_after=retry_after)
+    if credentials is None:
+        raise _unauthorized("this endpoint changes data and needs `Authorization: Bearer <token>`", ctx.token)
+    if not ctx.token.matches(credentials.credentials):
+        log_event(log, "api.bad_token", logging.WARNING, client=client, path=request.url.path)
+        raise _unauthorized("the bearer token is wrong", ctx.token)
+
+
+def _unauthorized(what: str, token: ApiToken) -> ApiProblem:
+    where = "VIGIE_API_TOKEN" if token.source == "VIGIE_API_TOKEN" else f"the file {token.source}"
+    return ApiProblem(401, "unauthorized", f"{what}; the token is in {where}",
+                      headers={"WWW-Authenticate": 'Bearer realm="vigie"'})
+
+
+def allowed_hosts(listen_host: str, configured: tuple[str, ...]) -> list[str] | None:
+    """Host headers to accept, or None for any: loopback names when listening on loopback."""
+    if configured:
+        return list(configured)
+    if listen_host in LOOPBACK_HOSTS or listen_host.startswith("127."):
+        return [*LOOPBACK_HOSTS, listen_host]
+    return None
+
+
+class SecurityHeaders:
+    """ASGI middleware adding the headers every answer carries."""
+
+    HEADERS = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+    ]
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

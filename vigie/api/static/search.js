@@ -1,0 +1,188 @@
+// The search page: the state lives in the URL (?q=…&lang=fr&topic=…), so a search can be shared,
+// bookmarked and gone back to. GET /api/search and GET /api/facets take the same parameters.
+"use strict";
+
+(function () {
+  const { el, marked, api, query, formatDate, hostOf, showError } = window.Vigie;
+  const LIMIT = 10;
+  // Facet → the filter parameter a click on one of its buckets adds.
+  const FACETS = [
+    ["topics", "Topics", "topic"],
+    ["languages", "Languages", "lang"],
+    ["people", "People", "entity"],
+    ["places", "Places", "entity"],
+    ["organizations", "Organisations", "entity"],
+    ["feeds", "Feeds", "feed"],
+  ];
+  const FILTERS = ["lang", "topic", "entity", "feed"];
+  let inFlight = null;
+
+  function stateFromUrl() {
+    const params = new URLSearchParams(location.search);
+    const state = {
+      q: params.get("q") || "",
+      since: params.get("since") || "",
+      until: params.get("until") || "",
+      sort: params.get("sort") || "",
+      collapse: params.get("collapse") === "true",
+      offset: Math.max(0, parseInt(params.get("offset") || "0", 10) || 0),
+    };
+    for (const name of FILTERS) state[name] = params.getAll(name);
+    return state;
+  }
+
+  function filled(state) {
+    return state.q.trim() || FILTERS.some((name) => state[name].length) || state.since || state.until;
+  }
+
+  // With nothing asked, the newest articles: relevance means nothing then.
+  function apiParams(state) {
+    const sort = state.sort || (filled(state) ? "relevance" : "date");
+    const params = { q: state.q, since: state.since, until: state.until, sort, collapse: state.collapse };
+    for (const name of FILTERS) params[name] = state[name];
+    return params;
+  }
+
+  function urlFor(state) {
+    const params = { q: state.q, since: state.since, until: state.until, sort: state.sort,
+      collapse: state.collapse ? "true" : "", offset: state.offset || "" };
+    for (const name of FILTERS) params[name] = state[name];
+    const text = query(params);
+    return text ? `/?${text}` : "/";
+  }
+
+  function go(state, push = true) {
+    if (push) history.pushState(null, "", urlFor(state));
+    fillForm(state);
+    run(state);
+  }
+
+  function fillForm(state) {
+    document.getElementById("q").value = state.q;
+    document.getElementById("since").value = state.since;
+    document.getElementById("until").value = state.until;
+    document.getElementById("sort").value = state.sort || "relevance";
+    document.getElementById("collapse").checked = state.collapse;
+    const chips = [];
+    for (const name of FILTERS) {
+      for (const value of state[name]) {
+        chips.push(el("button", {
+          type: "button", class: "chip", title: "Remove this filter",
+          onclick: () => go({ ...stateFromUrl(), [name]: state[name].filter((item) => item !== value), offset: 0 }),
+        }, `${name}: ${value}`, el("span", { class: "remove", "aria-hidden": "true", text: "×" })));
+      }
+    }
+    document.getElementById("filters").replaceChildren(...chips);
+  }
+
+  function readForm() {
+    const state = stateFromUrl();
+    return {
+      ...state,
+      q: document.getElementById("q").value,
+      since: document.getElementById("since").value.trim(),
+      until: document.getElementById("until").value.trim(),
+      sort: document.getElementById("sort").value === "relevance" ? "" : document.getElementById("sort").value,
+      collapse: document.getElementById("collapse").checked,
+      offset: 0,
+    };
+  }
+
+  async function run(state) {
+    if (inFlight) inFlight.abort();
+    inFlight = new AbortController();
+    const signal = inFlight.signal;
+    const params = apiParams(state);
+    const summary = document.getElementById("summary");
+    const results = document.getElementById("results");
+    summary.textContent = "Searching…";
+    try {
+      const [found, facets] = await Promise.all([
+        api(`/api/search?${query({ ...params, limit: LIMIT, offset: state.offset })}`, { signal }),
+        api(`/api/facets?${query({ q: params.q, since: params.since, until: params.until, lang: params.lang,
+          topic: params.topic, entity: params.entity, feed: params.feed, top: 8 })}`, { signal }),
+      ]);
+      renderResults(state, found);
+      renderFacets(state, facets);
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      summary.textContent = "";
+      showError(results, error);
+      document.getElementById("pager").replaceChildren();
+    }
+  }
+
+  function renderResults(state, found) {
+    const words = found.total === 1 ? "article" : "articles";
+    const what = state.q.trim() ? ` for “${state.q.trim()}”` : filled(state) ? "" : ", newest first";
+    document.getElementById("summary").textContent = `${found.total.toLocaleString()} ${words}${what} · ${found.took_ms} ms`;
+    document.getElementById("results").replaceChildren(...found.hits.map(renderHit));
+    const pager = [];
+    if (state.offset > 0) {
+      pager.push(el("button", { type: "button", class: "plain", text: "← Newer results",
+        onclick: () => go({ ...state, offset: Math.max(0, state.offset - LIMIT) }) }));
+    }
+    if (found.total > 0) {
+      pager.push(el("span", { class: "muted", text: `${state.offset + 1}–${state.offset + found.hits.length} of ${found.total}` }));
+    }
+    if (state.offset + LIMIT < found.total && state.offset + LIMIT < 10000) {
+      pager.push(el("button", { type: "button", class: "plain", text: "More results →",
+        onclick: () => go({ ...state, offset: state.offset + LIMIT }) }));
+    }
+    document.getElementById("pager").replaceChildren(...pager);
+  }
+
+  function renderHit(hit) {
+    const titleHighlight = hit.highlights.title && hit.highlights.title[0];
+    const title = titleHighlight ? marked(titleHighlight) : (hit.title || "(no title)");
+    const meta = [
+      el("span", { text: hit.language }),
+      el("span", { text: formatDate(hit.published || hit.indexed_at) }),
+      hit.url ? el("span", { text: hostOf(hit.url) }) : null,
+      ...hit.topics.map((topic) => el("span", { class: "chip", text: `${topic.name} ${Math.round(topic.score * 100)}%` })),
+    ];
+    const snippets = (hit.highlights.text || []).map((fragment) => el("p", { class: "snippet" }, "… ", marked(fragment), " …"));
+    const people = hit.entities.slice(0, 6).map((entity) =>
+      el("span", { class: `chip ${entity.label}`, title: entity.label, text: entity.text }));
+    return el("article", { class: "result", data: { id: hit.id } },
+      el("h2", { class: "result-title" }, el("a", { href: `/articles/${encodeURIComponent(hit.id)}` }, title)),
+      el("div", { class: "meta" }, meta),
+      snippets,
+      people.length ? el("div", { class: "chips" }, people) : null);
+  }
+
+  // A feed URL is long: its host and path say enough in a narrow column (the title has it whole).
+  function feedName(url) {
+    try {
+      const parsed = new URL(url);
+      return parsed.host + parsed.pathname;
+    } catch (_) {
+      return url;
+    }
+  }
+
+  function renderFacets(state, facets) {
+    const plural = (count, word) => `${count.toLocaleString()} ${word}${count === 1 ? "" : "s"}`;
+    const blocks = [el("p", { class: "muted", text: `${plural(facets.total, "article")} · ${plural(facets.stories, "story").replace(/storys$/, "stories")}` })];
+    for (const [key, label, filter] of FACETS) {
+      const buckets = facets[key] || [];
+      if (!buckets.length) continue;
+      blocks.push(el("h3", { text: label }), el("ul", { data: { facet: key } }, buckets.map((bucket) =>
+        el("li", {}, el("button", {
+          type: "button", title: `Only ${filter}: ${bucket.key}`, disabled: state[filter].includes(bucket.key),
+          onclick: () => go({ ...stateFromUrl(), [filter]: [...state[filter], bucket.key], offset: 0 }),
+        }, el("span", { text: key === "feeds" ? feedName(bucket.key) : bucket.key }),
+        el("span", { class: "count", text: bucket.count.toLocaleString() }))))));
+    }
+    document.getElementById("facets").replaceChildren(...blocks);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.getElementById("search-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      go(readForm());
+    });
+    window.addEventListener("popstate", () => go(stateFromUrl(), false));
+    go(stateFromUrl(), false);
+  });
+})();
