@@ -39,7 +39,6 @@ from ingest.entities import entities_of  # noqa: E402
 from ingest.language import LanguageIdentifier  # noqa: E402
 from ingest.lemmas import Lemmatizer  # noqa: E402
 from ingest.models import Article  # noqa: E402
-from ingest.ner import load_ner_pipeline  # noqa: E402
 from ingest.topics import TopicClassifier, load_rules  # noqa: E402
 from tests.ingest.quality_corpus import load_corpus  # noqa: E402
 from vigie.settings import load_settings  # noqa: E402

@@ -46,7 +46,7 @@ def bench_services(**overrides: str) -> Iterator[BenchServices]:
     env.update(
         VIGIE_HOME=str(home), VIGIE_CACHE_DIR=str(ROOT / ".cache"),
         VIGIE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", VIGIE_ES_URL=f"http://127.0.0.1:{free_port()}",
-        VIGIE_INDEX_PREFIX="bench", VIGIE_LOG_LEVEL="WARNING", VIGIE_ES_HEAP="1g",
+        VIGIE_INDEX_PREFIX="bench", VIGIE_LOG_LEVEL="INFO", VIGIE_ES_HEAP="1g",
     )
     env.update(overrides)
     subprocess.run([VIGIE, "services", "start"], env=env, check=True, capture_output=True)
@@ -94,7 +94,7 @@ def articles(count: int, words: int = 600, prefix: str = "bench") -> list[tuple[
         language = "fr" if number % 3 else "en"
         pool = pools[language]
         chosen, total, i = [], 0, number * 7
-        while total < words:
+        while total < words - 80:
             paragraph = pool[i % len(pool)]
             chosen.append(paragraph)
             total += len(paragraph.split())

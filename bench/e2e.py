@@ -27,10 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import (  # noqa: E402
     FeedServer,
     articles,
-    measure_latency,
     bench_services,
     machine_load,
-    percentile,
+    measure_latency,
     start_pipeline,
     write_result,
 )
@@ -109,7 +108,7 @@ def main() -> None:
                 registry.add(url, interval=3600)
             target = len(load_set) + 1
             peak_rss = 0
-            while (indexed := _count(es, alias)) < target:
+            while _count(es, alias) < target:
                 time.sleep(0.5)
                 rss = sum(p.memory_info().rss for p in [psutil.Process(worker.pid), *psutil.Process(worker.pid).children()])
                 peak_rss = max(peak_rss, rss)

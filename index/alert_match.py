@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import struct
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,7 +44,7 @@ from index.alerts import AlertRule
 from index.client import call
 from index.mappings import articles_alias
 from index.notifications import PENDING, STORED, Matched, Notification, notification_id
-from index.query import And, MatchAll, Node, Not, Or, Term, parse_query, terms_of
+from index.query import And, MatchAll, Node, Not, Or, Term, parse_query
 from index.search import LemmaVariants, search_body
 from index.tokens import standard_spans, standard_tokens
 from ingest.models import TopicMatch
@@ -80,6 +81,7 @@ class _Field:
 
     tokens: list[str]
     positions: dict[str, list[int]] = field(default_factory=dict)
+    sorted_tokens: list[str] | None = None  # for prefixes, made on first use
 
     @classmethod
     def of(cls, text: str) -> _Field:
@@ -105,7 +107,10 @@ class _Field:
     def _has_prefix_phrase(self, phrase: Sequence[str]) -> bool:
         *exact, last = phrase
         if not exact:
-            return any(token.startswith(last) for token in self.positions)
+            if self.sorted_tokens is None:
+                self.sorted_tokens = sorted(self.positions)
+            at = bisect_left(self.sorted_tokens, last)
+            return at < len(self.sorted_tokens) and self.sorted_tokens[at].startswith(last)
         tokens, size = self.tokens, len(exact)
         for at in self.positions.get(exact[0], ()):
             if tokens[at : at + size] == exact and at + size < len(tokens) and tokens[at + size].startswith(last):
@@ -134,7 +139,17 @@ class ArticleView:
         self.entity_keys = frozenset(key for key in document.get("entity_keys") or () if len(key) <= _KEYWORD_LIMIT)
         self.topics = tuple(TopicMatch.from_dict(topic) for topic in document.get("topics") or ())
         self.topic_names = frozenset(document.get("topic_names") or (topic.name for topic in self.topics))
-        self._cache: dict[Any, bool] = {}
+        self._cache: dict[int, bool] = {}
+        self._spans: dict[str, dict[str, list[tuple[int, int]]]] = {}
+
+    def spans(self, name: str) -> dict[str, list[tuple[int, int]]]:
+        """Where each token of the title or the text is (for highlights; computed once, on first match)."""
+        if name not in self._spans:
+            where: dict[str, list[tuple[int, int]]] = {}
+            for token, start, end in standard_spans(self.document.get(name) or ""):
+                where.setdefault(token, []).append((start, end))
+            self._spans[name] = where
+        return self._spans[name]
 
     def words(self) -> set[str]:
         """Every token of every analysed field (the keys by which rules are found)."""
@@ -171,11 +186,14 @@ class _Phrase:
     prefix: bool = False
 
     def __call__(self, view: ArticleView) -> bool:
-        cached = view._cache.get(self)
+        # Many rules share a word: each compiled term is tested once per article (keyed by identity,
+        # cheaper than hashing the phrases; compiled terms live as long as their rules).
+        key = id(self)
+        cached = view._cache.get(key)
         if cached is not None:
             return cached
         found = any(_field_has(view, name, tokens, self.prefix) for name, tokens in self.phrases)
-        view._cache[self] = found
+        view._cache[key] = found
         return found
 
     def keys(self) -> frozenset[Key] | None:
@@ -498,19 +516,25 @@ def highlights(view: ArticleView, labels: Sequence[str], lemma_variants: LemmaVa
             if len(lemmas) == len(tokens):
                 for word, lemma in zip(tokens, lemmas):
                     stem = os.path.commonprefix([word, lemma])
-                    if len(stem) >= _STEM or stem == word:
+                    if lemma != word and (len(stem) >= _STEM or stem == word):
                         prefixes.add(stem)
 
-    def wanted(token: str) -> bool:
-        return token in exact or any(token.startswith(prefix) for prefix in prefixes)
+    starts = tuple(prefixes)
+
+    def marks_in(name: str) -> list[tuple[int, int]]:
+        where = view.spans(name)
+        tokens = [token for token in exact if token in where]
+        if starts:
+            tokens += [token for token in where if token.startswith(starts) and token not in exact]
+        return sorted(span for token in tokens for span in where[token])
 
     result: dict[str, list[str]] = {}
     title = view.document.get("title") or ""
-    title_marks = [(start, end) for token, start, end in standard_spans(title) if wanted(token)]
+    title_marks = marks_in("title")
     if title_marks:
         result["title"] = [_marked(title, title_marks, 0, len(title))]
     text = view.document.get("text") or ""
-    marks = [(start, end) for token, start, end in standard_spans(text) if wanted(token)]
+    marks = marks_in("text")
     fragments: list[str] = []
     covered = -1
     for start, end in marks:

@@ -23,8 +23,8 @@ from typing import Any, Literal
 
 from elasticsearch import Elasticsearch
 
-from index.client import call
-from index.errors import IndexRejected, QuerySyntaxError
+from index.client import call, create_index
+from index.errors import QuerySyntaxError
 from index.mappings import alerts_index, alerts_index_body
 from index.query import And, Node, Not, Or, Term, parse_query
 from index.search import LemmaVariants, SearchFilters, SearchRequest, SearchResult, search
@@ -261,13 +261,7 @@ class AlertStore:
         """Create the alerts index when missing. Idempotent."""
         if self._ready:
             return
-        exists = call(self.es, f"looking up {self.index}", lambda: self.es.indices.exists(index=self.index))
-        if not exists:
-            created = call(self.es, f"creating {self.index}", lambda: self.es.options(ignore_status=400)
-                           .indices.create(index=self.index, **alerts_index_body()))
-            error = created.body.get("error") if isinstance(created.body, dict) else None
-            if error and error.get("type") != "resource_already_exists_exception":
-                raise IndexRejected(f"Elasticsearch refused creating {self.index}: {error.get('reason')}")
+        create_index(self.es, self.index, **alerts_index_body())
         self._ready = True
 
     # -- reading ------------------------------------------------------------------------------------

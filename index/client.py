@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout, TransportError
@@ -52,6 +52,18 @@ def call(es: Elasticsearch, action: str, function: Callable[[], T]) -> T:
     url = _url(es)
     with translated_errors(url, action):
         return function()
+
+
+def create_index(es: Elasticsearch, index: str, **body: Any) -> bool:
+    """Create ``index`` unless it exists. Several processes may bootstrap at the same moment, so
+    "already exists" is success. True when this call created it."""
+    if call(es, f"looking up {index}", lambda: es.indices.exists(index=index)):
+        return False
+    created = call(es, f"creating {index}", lambda: es.options(ignore_status=400).indices.create(index=index, **body))
+    error = created.body.get("error") if isinstance(created.body, dict) else None
+    if error and error.get("type") != "resource_already_exists_exception":
+        raise IndexRejected(f"Elasticsearch refused creating {index}: {error.get('reason')}")
+    return not error
 
 
 def _url(es: Elasticsearch) -> str:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from index.client import TRANSIENT_STATUSES, call
+from index.client import TRANSIENT_STATUSES, call, create_index
 from index.errors import IndexRejected, IndexUnavailable
 from index.mappings import notifications_index, notifications_index_body
 from ingest.models import TopicMatch
@@ -167,13 +167,7 @@ class NotificationStore:
     def ensure_ready(self) -> None:
         if self._ready:
             return
-        exists = call(self.es, f"looking up {self.index}", lambda: self.es.indices.exists(index=self.index))
-        if not exists:
-            created = call(self.es, f"creating {self.index}", lambda: self.es.options(ignore_status=400)
-                           .indices.create(index=self.index, **notifications_index_body()))
-            error = created.body.get("error") if isinstance(created.body, dict) else None
-            if error and error.get("type") != "resource_already_exists_exception":
-                raise IndexRejected(f"Elasticsearch refused creating {self.index}: {error.get('reason')}")
+        create_index(self.es, self.index, **notifications_index_body())
         self._ready = True
 
     def create(self, notifications: Sequence[Notification]) -> CreateOutcome:
@@ -330,10 +324,6 @@ class NotificationStore:
             if len(hits) < page:
                 return found
             after = hits[-1]["sort"]
-
-
-def with_state(notification: Notification, state: str) -> Notification:
-    return replace(notification, state=state)
 
 
 def _now() -> datetime:

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from elasticsearch import Elasticsearch
 
-from index.client import TRANSIENT_STATUSES, call
+from index.client import TRANSIENT_STATUSES, call, create_index
 from index.dedup import assign_clusters
-from index.errors import IndexRejected, IndexUnavailable
+from index.errors import IndexUnavailable
 from index.mappings import (
     ARTICLES_VERSION,
     articles_alias,
@@ -112,16 +112,8 @@ class ArticleStore:
             current = call(self.es, "reading the articles alias", lambda: self.es.indices.get_alias(name=self.alias))
             return next(iter(current.body))
         index = articles_index(self.prefix, ARTICLES_VERSION)
-        # Several worker processes may bootstrap at the same moment: "already exists" is success.
-        created = call(
-            self.es, f"creating index {index}",
-            lambda: self.es.options(ignore_status=400).indices.create(
-                index=index, aliases={self.alias: {"is_write_index": True}}),
-        )
-        error = created.body.get("error") if isinstance(created.body, dict) else None
-        if error and error.get("type") != "resource_already_exists_exception":
-            raise IndexRejected(f"Elasticsearch refused creating index {index}: {error.get('reason')}")
-        if error:
+        if not create_index(self.es, index, aliases={self.alias: {"is_write_index": True}}):
+            # Another process created it (or it was left without its alias): point the alias at it.
             call(self.es, f"pointing {self.alias} at {index}",
                  lambda: self.es.indices.put_alias(index=index, name=self.alias, is_write_index=True))
         call(self.es, "waiting for the articles index",

@@ -18,6 +18,7 @@ import redis
 from index.alert_match import AlertMatcher
 from index.alerts import AlertStore
 from index.client import connect
+from index.errors import IndexUnavailable
 from ingest.topics import load_rules
 from vigie.settings import Settings
 
@@ -38,7 +39,7 @@ def alert_store_for(settings: Settings, client: redis.Redis | None = None) -> Al
     return AlertStore(
         connect(settings.es_url), settings.index_prefix,
         known_topics=[topic.name for topic in load_rules(settings.topics_file).topics],
-        lemma_variants=lemma_variants(settings.languages),
+        lemma_variants=lemma_variants(settings.query_lemma_languages),
         on_change=lambda: bump_rules_version(redis_client),
     )
 
@@ -62,7 +63,13 @@ class AlertRules:
             current = self.version()  # read before loading: a change made meanwhile reloads next time
             stale = time.monotonic() - self._loaded > self.max_age
             if self._matcher is None or current != self._version or stale:
-                self._matcher = AlertMatcher.build(self.store.active(), None, previous=self._matcher)
+                try:
+                    rules = self.store.active()
+                except IndexUnavailable:
+                    if self._matcher is not None and current == self._version:
+                        return self._matcher  # only the periodic reload failed: the rules are unchanged
+                    raise
+                self._matcher = AlertMatcher.build(rules, None, previous=self._matcher)
                 self._version = current
                 self._loaded = time.monotonic()
             return self._matcher

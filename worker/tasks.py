@@ -319,6 +319,12 @@ def deliver_notification(notification_id: str, attempt: int = 0) -> str:
         log_event(log, "notification.deferred", logging.WARNING, notification=notification_id,
                   retry_in_s=round(delay, 1), reason=str(error))
         return "deferred"
+    except Exception as error:  # noqa: BLE001 - a bug must not bring the message back forever
+        log.exception("notification.failed_unexpectedly", extra={"notification": notification_id})
+        rt.dead_letters.add(task=redeliver_notifications.name, payload=[{"notification_id": notification_id}],
+                            article_ids=[], error_kind="unexpected-error", error=f"{type(error).__name__}: {error}",
+                            attempts=attempt + 1)
+        return "dead-lettered"
 
 
 def deliver(rt: Runtime, notification_id: str) -> str:
@@ -335,7 +341,7 @@ def deliver(rt: Runtime, notification_id: str) -> str:
         log_event(log, "notification.dropped", logging.WARNING, notification=notification_id,
                   alert=item.alert_name, article=item.article_id, reason=reason)
         return "dropped"
-    with _lease(rt, notification_id, retry=lambda wait: deliver_notification.apply_async(
+    with _Lease(rt, notification_id, retry=lambda wait: deliver_notification.apply_async(
             args=[notification_id], countdown=wait, queue=NOTIFY_QUEUE)) as held:
         if not held:
             return "busy"
@@ -378,7 +384,7 @@ def _failed_attempt(rt: Runtime, item: Notification, error: WebhookError) -> str
     return "failed"
 
 
-class _lease:
+class _Lease:
     """Hold ``LEASE_PREFIX + key`` while POSTing; ``held`` is False when another process holds it,
     and ``retry`` is then called with the seconds until the lease ends (a worker killed mid-POST
     leaves its lease to expire: the task given back to the queue waits for that, then POSTs)."""
@@ -425,7 +431,11 @@ def sweep_notifications() -> int:
     """Queue again the pending immediate notifications whose delivery task was lost (the poller
     queues this every minute)."""
     rt = _runtime()
-    return requeue_lost(rt, rt.notifications.stale_pending(stale_before(rt)))
+    try:
+        return requeue_lost(rt, rt.notifications.stale_pending(stale_before(rt)))
+    except Exception:  # noqa: BLE001 - the next sweep, a minute later, tries again
+        log.exception("notifications.sweep_failed")
+        return 0
 
 
 # -- digests -------------------------------------------------------------------------------------
@@ -436,7 +446,11 @@ def send_digests(mode: str, period_end: str) -> int:
     """A digest period ended (the poller says so): one digest task per alert with pending matches."""
     rt = _runtime()
     end = datetime.fromisoformat(period_end)
-    alerts = sorted({item.alert_id for item in rt.notifications.pending_digests(end) if item.mode == mode})
+    try:
+        alerts = sorted({item.alert_id for item in rt.notifications.pending_digests(end) if item.mode == mode})
+    except Exception:  # noqa: BLE001 - Elasticsearch down or a bug: the next period catches up
+        log.exception("digests.failed", extra={"mode": mode, "period_end": period_end})
+        return 0
     for alert_id in alerts:
         send_digest.apply_async(args=[alert_id, period_end], queue=NOTIFY_QUEUE)
     return len(alerts)
@@ -458,7 +472,7 @@ def send_digest(alert_id: str, period_end: str, attempt: int = 0) -> str:
                 rt.notifications.mark_failed(item.notification_id, item.attempts, "the alert was removed")
             return "dropped"
         digest = digest_id(alert_id, end)
-        with _lease(rt, digest, retry=lambda wait: send_digest.apply_async(
+        with _Lease(rt, digest, retry=lambda wait: send_digest.apply_async(
                 args=[alert_id, period_end, attempt], countdown=wait, queue=NOTIFY_QUEUE)) as held:
             if not held:
                 return "busy"
@@ -479,6 +493,9 @@ def send_digest(alert_id: str, period_end: str, attempt: int = 0) -> str:
         send_digest.apply_async(args=[alert_id, period_end, attempt + 1], countdown=delay, queue=NOTIFY_QUEUE)
         log_event(log, "digest.deferred", logging.WARNING, alert=alert_id, retry_in_s=round(delay, 1), reason=str(error))
         return "deferred"
+    except Exception:  # noqa: BLE001 - the matches stay pending: the next period's digest lists them
+        log.exception("digest.failed_unexpectedly", extra={"alert": alert_id, "period_end": period_end})
+        return "failed"
 
 
 def _failed_digest(rt: Runtime, alert_id: str, period_end: str, attempt: int, items: Sequence[Notification],

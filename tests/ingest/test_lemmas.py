@@ -69,3 +69,26 @@ def test_words_are_lower_cased_and_never_empty(tokens: list[str]) -> None:
     for surface, lemma in Lemmatizer().words(tokens, "en"):
         assert surface and lemma
         assert surface == surface.lower() and lemma == lemma.lower()
+
+
+def test_query_tokens_agree_with_spacy_on_every_corpus_sentence() -> None:
+    """Queries are cut by light rules (building spaCy's French tokenizer costs 2 s per process);
+    after Elasticsearch's analysis (a trailing '.' or '+' is dropped there) they give the same
+    lemmas as the indexing side on every sentence of the evaluation corpus."""
+    import re
+
+    from ingest.clean import normalize_characters
+    from ingest.lemmas import Lemmatizer, QueryLemmatizer
+    from tests.ingest.quality_corpus import load_corpus
+
+    indexing, query = Lemmatizer(), QueryLemmatizer(["fr", "en"])
+    sentences = 0
+    for article in load_corpus():
+        if article.language not in ("fr", "en"):
+            continue
+        for sentence in re.split(r"(?<=[.!?])\s+", article.title + " " + article.text):
+            sentences += 1
+            indexed = [lemma.rstrip(".+") for _, lemma in
+                       indexing.words_of_text(normalize_characters(sentence), article.language)]
+            assert query.lemmas(sentence, article.language) == indexed, sentence
+    assert sentences > 200

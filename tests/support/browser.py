@@ -107,7 +107,10 @@ class Browser:
         shot = self._call("POST", self._path("/goog/cdp/execute"), {"cmd": "Page.captureScreenshot", "params": {
             "format": "png", "captureBeyondViewport": True, "clip": clip}})
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(shot["data"]))
+        png = base64.b64decode(shot["data"])
+        if not png.startswith(b"\x89PNG"):
+            raise BrowserError(f"Chromium's screenshot of {self.url} is not a PNG")
+        path.write_bytes(png)
         return path
 
     # -- elements -------------------------------------------------------------------------------------

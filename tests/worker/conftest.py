@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 import redis
+from celery import Celery
 from elasticsearch import Elasticsearch
 
 from ingest.models import FeedItem
@@ -13,6 +15,7 @@ from tests.conftest import TEST_HOME
 from tests.support.feeds import FeedServer, Story, make_story
 from tests.support.processes import Background, start_worker
 from vigie.settings import Settings
+from worker.app import create_app
 
 
 @pytest.fixture()
@@ -61,4 +64,29 @@ def queue_length(client: redis.Redis, queue: str = "vigie.analyze") -> int:
     return int(client.llen(queue))
 
 
-__all__ = ["count", "feed_items", "make_story", "queue_length"]
+def wait_for_count(es: Elasticsearch, settings: Settings, expected: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    seen = -1
+    while time.monotonic() < deadline:
+        seen = count(es, settings)
+        if seen >= expected:
+            return seen
+        time.sleep(1)
+    return seen
+
+
+def send(app: Celery, items: list[FeedItem], batch: int = 16) -> None:
+    """Queue items as the poller does: batches of ``batch`` for vigie.process_items."""
+    for i in range(0, len(items), batch):
+        app.send_task("vigie.process_items", args=[[item.to_dict() for item in items[i : i + batch]]])
+
+
+@pytest.fixture()
+def app(settings: Settings) -> Iterator[Celery]:
+    """A Celery app on the test's Redis, to send tasks like the poller does."""
+    app = create_app(settings)
+    yield app
+    app.close()
+
+
+__all__ = ["count", "feed_items", "make_story", "queue_length", "send", "wait_for_count"]

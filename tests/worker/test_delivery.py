@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import redis
@@ -12,38 +12,12 @@ from elasticsearch import Elasticsearch
 
 from tests.support.feeds import make_story
 from tests.support.processes import Background
-from tests.worker.conftest import count, feed_items, queue_length
+from tests.worker.conftest import count, feed_items, queue_length, send as _send, wait_for_count as _wait_for_count
 from vigie.services import embedded_services
 from vigie.settings import Settings
-from worker.app import create_app
 from worker.deadletter import DeadLetters
 
 pytestmark = pytest.mark.integration
-
-
-def _send(app: Celery, items, batch: int = 16) -> None:  # type: ignore[no-untyped-def]
-    """Queue items as the poller does: batches of ``batch`` for vigie.process_items."""
-    for i in range(0, len(items), batch):
-        app.send_task("vigie.process_items", args=[[item.to_dict() for item in items[i : i + batch]]])
-
-
-def _wait_for_count(es: Elasticsearch, settings: Settings, expected: int, timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    seen = -1
-    while time.monotonic() < deadline:
-        seen = count(es, settings)
-        if seen >= expected:
-            return seen
-        time.sleep(1)
-    return seen
-
-
-@pytest.fixture()
-def app(settings: Settings) -> Iterator[Celery]:
-    """A Celery app on the test's Redis, to send tasks like the poller does."""
-    app = create_app(settings)
-    yield app
-    app.close()
 
 
 def test_same_task_delivered_twice_gives_one_document(

@@ -103,7 +103,7 @@ class ApiContext:
 
         began = time.monotonic()
         try:
-            variants = lemma_variants(self.settings.languages)
+            variants = lemma_variants(self.settings.query_lemma_languages)
             variants("warm")  # loads every language's table now rather than in the first search
             self._lemmas = variants
             log_event(log, "api.lemmas_loaded", languages=",".join(self.settings.languages),

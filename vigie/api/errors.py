@@ -42,8 +42,22 @@ _DESCRIPTIONS = {
     503: "Elasticsearch or Redis is unavailable: try again after `Retry-After` seconds.",
 }
 _KINDS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
-          406: "not-acceptable", 409: "conflict", 413: "too-large", 415: "unsupported-media-type", 422: "invalid-request",
-          429: "rate-limited", 500: "internal-error", 502: "bad-gateway", 503: "unavailable"}
+          406: "not-acceptable", 409: "conflict", 413: "too-large", 415: "unsupported-media-type",
+          422: "invalid-request", 429: "rate-limited", 500: "internal-error", 502: "bad-gateway", 503: "unavailable"}
+
+
+#: What FastAPI says when it cannot decode a request body at all.
+_UNREADABLE_BODY = "There was an error parsing the body"
+
+
+def _methods_of(request: Request) -> list[str]:
+    from fastapi.routing import APIRoute
+
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, APIRoute) and route.path_regex.match(request.url.path):
+            methods |= route.methods
+    return sorted(methods)
 
 
 class ApiProblem(Exception):
@@ -138,10 +152,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(500, error.kind, str(error))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         status = error.status_code
         message = error.detail if isinstance(error.detail, str) else _KINDS.get(status, "error")
-        return problem_response(status, _KINDS.get(status, "error"), message, dict(error.headers or {}))
+        headers = dict(error.headers or {})
+        if status == 400 and message == _UNREADABLE_BODY:
+            # FastAPI's answer to a body that is not even text: an invalid body, like malformed JSON.
+            return problem_response(422, "invalid-request", "invalid request: body: the body is not valid JSON",
+                                    errors=[{"location": "body", "message": "the body is not valid JSON"}])
+        if status == 405:
+            # Starlette names the methods of the one route it matched; a path served by several routes
+            # (GET and POST /api/feeds) allows all of theirs.
+            headers["Allow"] = ", ".join(_methods_of(request))
+        return problem_response(status, _KINDS.get(status, "error"), message, headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, error: Exception) -> JSONResponse:

@@ -89,7 +89,8 @@ class PipelineCollector(Collector):
         failed_polls = CounterMetricFamily("vigie_feed_errors", "Failed polls per feed since it was followed.",
                                            labels=["feed_id", "url"])
         for feed in feeds:
-            counts[feed.status(now)] = counts.get(feed.status(now), 0) + 1
+            status = feed.status(now)
+            counts[status] = counts.get(status, 0) + 1
             failures.add_metric([feed.feed_id, feed.url], feed.health.consecutive_failures)
             failed_polls.add_metric([feed.feed_id, feed.url], errors.get(feed.feed_id, 0))
         for status, count in counts.items():

@@ -7,12 +7,28 @@ models mirror what ``index/`` and ``worker/`` return (``SearchResult.to_dict()``
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import lru_cache
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from starlette.responses import Response
 
 EntityLabel = Literal["PERSON", "LOCATION", "ORGANIZATION", "MISC"]
+
+
+@lru_cache(maxsize=None)
+def _adapter(shape: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(shape)
+
+
+def checked_json(shape: Any, data: Any, status_code: int = 200) -> Response:
+    """``data`` checked against ``shape`` (a model, or ``list[Model]``) and written as JSON by pydantic
+    in one pass: what FastAPI's ``response_model`` does, at less than half its cost on a page of hits.
+    Routes still declare ``response_model`` for the OpenAPI schema."""
+    adapter = _adapter(shape)
+    return Response(adapter.dump_json(adapter.validate_python(data)), status_code=status_code,
+                    media_type="application/json")
 
 
 class FieldProblem(BaseModel):

@@ -30,13 +30,23 @@ def api(host: str | None, port: int | None) -> None:
         overrides["api_port"] = port
     settings = load_settings(**overrides)
     configure_logging(settings.log_level)
+    logging.getLogger("uvicorn.error").addFilter(_without_colours)
     app = create_app(settings)
     token = app.state.context.token
-    log_event(logging.getLogger("vigie.api"), "api.starting", url=f"http://{_netloc(settings.api_host, settings.api_port)}/",
-              token=token.source, docs="/docs")
+    log_event(logging.getLogger("vigie.api"), "api.starting",
+              url=f"http://{_netloc(settings.api_host, settings.api_port)}/", token=token.source, docs="/docs")
+    # Request lines up to 1 MiB reach the application, which answers an over-long parameter with a
+    # JSON 422 (h11's own limit, 16 KiB, would answer a bare "Invalid HTTP request").
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None, access_log=False,
-                server_header=False, proxy_headers=False, timeout_graceful_shutdown=5)
+                server_header=False, proxy_headers=False, timeout_graceful_shutdown=5,
+                h11_max_incomplete_event_size=2**20)
 
 
 def _netloc(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _without_colours(record: object) -> bool:
+    """uvicorn attaches a coloured copy of each message; the key=value log lines need only one."""
+    vars(record).pop("color_message", None)
+    return True

@@ -73,7 +73,7 @@ def stats(query, languages, topics, feeds, since, until, top, as_json) -> None: 
     filters = SearchFilters(languages=tuple(languages), topics=tuple(topics), feeds=tuple(feeds),
                             since=since, until=until)
     data = article_stats(connect(settings.es_url), settings.index_prefix, filters, query, top,
-                         lemma_variants(settings.languages) if query else None)
+                         lemma_variants(settings.query_lemma_languages) if query else None)
 
     def text(d: dict) -> str:  # type: ignore[type-arg]
         lines = [f"{d['total']} articles, {d['stories']} stories (near-duplicates grouped), {d['undated']} undated"]

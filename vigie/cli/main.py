@@ -16,6 +16,7 @@ from vigie.cli.feeds import feeds
 from vigie.cli.dlq import dlq
 from vigie.cli.index import index_group, stats
 from vigie.cli.analyze import analyze, topics
+from vigie.cli.alerts import alerts
 from vigie.cli.api import api
 from ingest.errors import VigieError
 from vigie.services.errors import ServiceError
@@ -30,7 +31,7 @@ def cli() -> None:
     """
 
 
-for command in (setup, services, up, search, stats, index_group, dlq, worker, scheduler, feeds, fetch, analyze, topics, api):
+for command in (setup, services, up, search, stats, index_group, dlq, worker, scheduler, feeds, fetch, analyze, topics, api, alerts):
     cli.add_command(command)
 
 

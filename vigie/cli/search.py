@@ -52,5 +52,5 @@ def search(query: str, languages, topics, entities, feeds, since, until, sort, c
         ),
         sort=sort, collapse=collapse, limit=limit,
     )
-    result = run_search(connect(settings.es_url), settings.index_prefix, request, lemma_variants(settings.languages))
+    result = run_search(connect(settings.es_url), settings.index_prefix, request, lemma_variants(settings.query_lemma_languages))
     emit(result.to_dict(), as_json, lambda _: _text(result))

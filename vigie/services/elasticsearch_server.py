@@ -8,9 +8,11 @@ root, so under root it runs as an unprivileged system user (VIGIE_ES_USER) that 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import urllib.error
 import urllib.request
@@ -20,8 +22,8 @@ from pathlib import Path
 from vigie.services.errors import ServiceError, log_tail
 from vigie.services.java import MIN_JAVA, find_java
 from vigie.services.processes import (
+    down_status,
     ensure_dir,
-    pid_alive,
     port_in_use,
     port_owner,
     read_pid,
@@ -30,6 +32,7 @@ from vigie.services.processes import (
 )
 
 NAME = "elasticsearch"
+log = logging.getLogger("vigie.services")
 CLUSTER_NAME = "vigie"
 
 
@@ -183,19 +186,7 @@ class ElasticsearchService:
         return self.status()
 
     def status(self) -> dict[str, object]:
-        pid = self.pid()
-        info: dict[str, object] = {
-            "service": NAME,
-            "running": pid is not None and pid_alive(pid),
-            "pid": pid,
-            "host": self.host,
-            "port": self.port,
-            "url": self.url,
-            "data": str(self.data_dir),
-            "log": str(self.logfile),
-            "version": None,
-            "health": "down",
-        }
+        info = down_status(NAME, self.pidfile, self.host, self.port, self.url, self.data_dir, self.logfile)
         health = self.health()
         if health:
             info["health"] = health
@@ -237,22 +228,36 @@ class ElasticsearchService:
             )
         return self.user
 
-    def _check_readable(self, run_as: str | None) -> None:
-        if run_as is None:
-            return
-        probe = subprocess.run(
+    def _probe(self, run_as: str) -> bool:
+        return subprocess.run(
             ["setpriv", f"--reuid={run_as}", f"--regid={run_as}", "--init-groups",
              "test", "-x", str(self.dist / "bin" / "elasticsearch"), "-a", "-w", str(self.data_dir)],
             capture_output=True, check=False,
+        ).returncode == 0
+
+    def _check_readable(self, run_as: str | None) -> None:
+        """The unprivileged user must reach the distribution and its data. A checkout in a private
+        folder (``mktemp -d`` makes them 0700) is made traversable, never readable, for others."""
+        if run_as is None or self._probe(run_as):
+            return
+        opened: list[str] = []
+        for target in (self.dist, self.root):
+            for folder in reversed(target.resolve().parents):
+                mode = folder.stat().st_mode
+                if folder.stat().st_uid == 0 and not mode & stat.S_IXOTH:
+                    folder.chmod(mode | stat.S_IXOTH)
+                    opened.append(str(folder))
+        if opened and self._probe(run_as):
+            log.warning("made %s traversable (o+x) so that the user %s can reach Elasticsearch's files",
+                        ", ".join(opened), run_as)
+            return
+        raise ServiceError(
+            NAME,
+            f"the user {run_as!r} that Elasticsearch runs as cannot read {self.dist} or write "
+            f"{self.data_dir} (a parent folder is probably private to another user).",
+            "Put the checkout, VIGIE_CACHE_DIR and VIGIE_HOME where other users can traverse "
+            "(for example under /srv or /work), or run Vigie as a normal user.",
         )
-        if probe.returncode != 0:
-            raise ServiceError(
-                NAME,
-                f"the user {run_as!r} that Elasticsearch runs as cannot read {self.dist} or write "
-                f"{self.data_dir} (a parent folder is probably private to root).",
-                "Put the checkout, VIGIE_CACHE_DIR and VIGIE_HOME where other users can traverse "
-                "(for example under /srv or /work), or run Vigie as a normal user.",
-            )
 
     def _write_config(self) -> None:
         """Our own config folder: the distribution's files plus Vigie's node settings."""

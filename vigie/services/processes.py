@@ -110,3 +110,20 @@ def ensure_dir(path: Path, owner: str | None = None) -> Path:
             for name in files:
                 os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
     return path
+
+
+def down_status(service: str, pidfile: Path, host: str, port: int, url: str, data: Path, log: Path) -> dict[str, object]:
+    """A service's status before asking it anything: what runs (from its pid file) and where."""
+    pid = read_pid(pidfile)
+    return {
+        "service": service,
+        "running": pid is not None and pid_alive(pid),
+        "pid": pid,
+        "host": host,
+        "port": port,
+        "url": url,
+        "data": str(data),
+        "log": str(log),
+        "version": None,
+        "health": "down",
+    }

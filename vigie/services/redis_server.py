@@ -11,8 +11,8 @@ import redis
 
 from vigie.services.errors import ServiceError
 from vigie.services.processes import (
+    down_status,
     ensure_dir,
-    pid_alive,
     port_in_use,
     port_owner,
     read_pid,
@@ -127,19 +127,7 @@ class RedisService:
         return self.status()
 
     def status(self) -> dict[str, object]:
-        pid = self.pid()
-        info: dict[str, object] = {
-            "service": NAME,
-            "running": pid is not None and pid_alive(pid),
-            "pid": pid,
-            "host": self.host,
-            "port": self.port,
-            "url": self.url,
-            "data": str(self.directory),
-            "log": str(self.logfile),
-            "version": None,
-            "health": "down",
-        }
+        info = down_status(NAME, self.pidfile, self.host, self.port, self.url, self.directory, self.logfile)
         try:
             server = self._client().info("server")
             persistence = self._client().info("persistence")

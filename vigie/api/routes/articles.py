@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 
 from vigie.api.context import ApiContext, context
 from vigie.api.errors import ApiProblem, problems
-from vigie.api.schemas import ArticleOut
+from vigie.api.schemas import ArticleOut, checked_json
 
 router = APIRouter(prefix="/api", tags=["articles"])
 
@@ -41,8 +41,8 @@ def article_out(article_id: str, source: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/articles/{article_id}", response_model=ArticleOut, responses=problems(404, 422, 503),
             summary="One article with its entities and topics")
-def get_article(article_id: ArticleId, ctx: ApiContext = Depends(context)) -> dict[str, Any]:
+def get_article(article_id: ArticleId, ctx: ApiContext = Depends(context)) -> Response:
     source = ctx.store().get(article_id)
     if source is None:
         raise ApiProblem(404, "not-found", f"no article has the id {article_id!r}")
-    return article_out(article_id, source)
+    return checked_json(ArticleOut, article_out(article_id, source))

@@ -11,22 +11,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import StringConstraints
 
+from index.query import parse_query
 from index.search import SearchFilters, SearchRequest, search
 from index.stats import article_stats
 from vigie.api.context import ApiContext, context
 from vigie.api.errors import ApiProblem, problems
-from vigie.api.schemas import Facets, SearchResponse
+from vigie.api.schemas import Facets, SearchResponse, checked_json
 
 router = APIRouter(prefix="/api", tags=["search"])
 
 #: Elasticsearch's max_result_window: offset + limit beyond it is refused.
 MAX_WINDOW = 10_000
 
-Value = Annotated[str, StringConstraints(max_length=2048)]
-Values = Annotated[list[Value], Query(max_length=20)]
+Name = Annotated[str, StringConstraints(max_length=64)]
+EntityName = Annotated[str, StringConstraints(max_length=256)]
+FeedName = Annotated[str, StringConstraints(max_length=2048)]
 QueryText = Annotated[str, Query(
     description="Vigie's query language (docs/query-language.md): words, \"phrases\", AND/OR/NOT, -word, "
                 "(groups), prefix*, and fields such as person: topic: lang:. Empty: every article. "
@@ -52,12 +54,18 @@ def _when(name: str, value: str | None) -> datetime | None:
 
 
 def search_filters(
-    lang: Annotated[Values, Query(description="Only articles in this language (ISO 639-1); repeatable.")] = [],  # noqa: B006
-    topic: Annotated[Values, Query(description="Only articles about this topic; repeatable.")] = [],  # noqa: B006
-    entity: Annotated[Values, Query(description="Only articles naming this entity; repeatable.")] = [],  # noqa: B006
-    feed: Annotated[Values, Query(description="Only articles from this feed URL or domain; repeatable.")] = [],  # noqa: B006
-    since: Annotated[str | None, Query(max_length=64, description="Published since: 7d, 12h, 30m or an ISO date.")] = None,
-    until: Annotated[str | None, Query(max_length=64, description="Published until: 7d, 12h, 30m or an ISO date.")] = None,
+    lang: Annotated[list[Name], Query(max_length=20, description="Only articles in this language (ISO 639-1); "
+                                                               "repeatable.")] = [],  # noqa: B006
+    topic: Annotated[list[Name], Query(max_length=20, description="Only articles about this topic; "
+                                                                "repeatable.")] = [],  # noqa: B006
+    entity: Annotated[list[EntityName], Query(max_length=20, description="Only articles naming this entity; "
+                                                                        "repeatable.")] = [],  # noqa: B006
+    feed: Annotated[list[FeedName], Query(max_length=10, description="Only articles from this feed URL or domain; "
+                                                                    "repeatable.")] = [],  # noqa: B006
+    since: Annotated[str | None, Query(max_length=64, description="Published since: 7d, 12h, 30m or an ISO "
+                                                                  "date.")] = None,
+    until: Annotated[str | None, Query(max_length=64, description="Published until: 7d, 12h, 30m or an ISO "
+                                                                  "date.")] = None,
 ) -> SearchFilters:
     """The filters of `vigie search`, from query parameters."""
     return SearchFilters(languages=tuple(lang), topics=tuple(topic), entities=tuple(entity), feeds=tuple(feed),
@@ -72,17 +80,20 @@ def search_articles(
     sort: Annotated[Literal["relevance", "date"], Query(description="relevance, or newest first.")] = "relevance",
     collapse: Annotated[bool, Query(description="One hit per near-duplicate cluster.")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
-    offset: Annotated[int, Query(ge=0, le=MAX_WINDOW - 1, description=f"Hits to skip; offset + limit <= {MAX_WINDOW}.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_WINDOW - 1,
+                                 description=f"Hits to skip; offset + limit <= {MAX_WINDOW}.")] = 0,
     ctx: ApiContext = Depends(context),
-) -> dict[str, object]:
+) -> Response:
     """Articles matching ``q`` and the filters, with highlights, topics and entities."""
     if offset + limit > MAX_WINDOW:
-        raise ApiProblem(422, "invalid-request", f"invalid request: offset + limit must be at most {MAX_WINDOW}",
-                         errors=[{"location": "query.offset", "message": f"offset + limit must be at most {MAX_WINDOW}"}])
+        message = f"offset + limit must be at most {MAX_WINDOW}"
+        raise ApiProblem(422, "invalid-request", f"invalid request: query.offset: {message}",
+                         errors=[{"location": "query.offset", "message": message}])
+    parse_query(q)  # a query that does not parse is a 400, whatever the state of Elasticsearch
     request = SearchRequest(query=q, filters=filters, sort=sort, collapse=collapse, limit=limit, offset=offset)
     store = ctx.store()
     result = search(store.es, ctx.prefix, request, ctx.lemma_variants() if q.strip() else None)
-    return {**result.to_dict(), "limit": limit, "offset": offset}
+    return checked_json(SearchResponse, {**result.to_dict(), "limit": limit, "offset": offset})
 
 
 @router.get("/facets", response_model=Facets, responses=problems(400, 422, 503),
@@ -92,7 +103,9 @@ def facets(
     filters: SearchFilters = Depends(search_filters),
     top: Annotated[int, Query(ge=1, le=100, description="Buckets per facet.")] = 10,
     ctx: ApiContext = Depends(context),
-) -> dict[str, object]:
+) -> Response:
     """What `vigie stats` prints, for the articles matching ``q`` and the filters."""
+    parse_query(q)
     store = ctx.store()
-    return article_stats(store.es, ctx.prefix, filters, q, top, ctx.lemma_variants() if q.strip() else None)
+    return checked_json(Facets, article_stats(store.es, ctx.prefix, filters, q, top,
+                                              ctx.lemma_variants() if q.strip() else None))

@@ -1,0 +1,250 @@
+"""Alerts end to end: a real `celery worker`, real Redis and Elasticsearch, a local webhook receiver.
+
+Articles go through the real path (``vigie.process_items``: analysis, index, alerts, delivery); alerts
+are made with the real `vigie alerts` command while the worker runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import datetime, timezone
+from html import escape
+
+import pytest
+import redis
+from celery import Celery
+from elasticsearch import Elasticsearch
+
+from index.notifications import notification_id
+from ingest.models import FeedItem
+from ingest.webhook import signature_matches
+from tests.conftest import TEST_HOME
+from tests.support.feeds import make_story
+from tests.support.processes import Background, run_vigie, start_worker
+from tests.support.webhooks import WebhookReceiver
+from tests.worker.conftest import count, feed_items
+from vigie.demo_feed import demo_story
+from vigie.settings import Settings
+from worker.app import create_app
+from worker.deadletter import DeadLetters
+
+pytestmark = pytest.mark.integration
+
+
+def sample_item(article_id: str = "sample-erdogan") -> FeedItem:
+    """The sample wire story as a feed item carrying its whole text (no page to fetch)."""
+    story = demo_story()
+    return FeedItem(article_id=article_id, feed_url="http://127.0.0.1:1/feed.xml",
+                    url=f"https://wire.example.org/{article_id}", title=story.title, summary=story.summary,
+                    content="".join(f"<p>{escape(paragraph)}</p>" for paragraph in story.paragraphs),
+                    published=datetime.now(timezone.utc), guid=f"urn:test:{article_id}")
+
+
+@pytest.fixture()
+def app(settings: Settings) -> Iterator[Celery]:
+    app = create_app(settings)
+    yield app
+    app.close()
+
+
+@pytest.fixture()
+def receiver() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture()
+def workers(env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[Callable[..., Background]]:
+    started: list[Background] = []
+
+    def start(**overrides: str) -> Background:
+        worker = start_worker({**env, **overrides}, name=f"worker-{len(started)}")
+        started.append(worker)
+        return worker
+
+    yield start
+    logs = TEST_HOME / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    for worker in started:
+        worker.stop(timeout=30)
+        (logs / f"{request.node.name}-{worker.name}.log").write_text(worker.output())
+
+
+def add_alert(env: dict[str, str], name: str, *args: str) -> dict:  # type: ignore[type-arg]
+    result = run_vigie(["alerts", "add", name, *args, "--json"], env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def send(app: Celery, items: list[FeedItem]) -> None:
+    app.send_task("vigie.process_items", args=[[item.to_dict() for item in items]])
+
+
+def notifications(es: Elasticsearch, settings: Settings, alert_id: str | None = None) -> list[dict]:  # type: ignore[type-arg]
+    index = f"{settings.index_prefix}-notifications"
+    if not es.indices.exists(index=index):
+        return []
+    es.indices.refresh(index=index)
+    query = {"term": {"alert_id": alert_id}} if alert_id else {"match_all": {}}
+    return [hit["_source"] for hit in es.search(index=index, query=query, size=100)["hits"]["hits"]]
+
+
+def wait(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return predicate()
+
+
+def test_alert_on_migration_and_turquie_posts_the_sample_exactly_once(
+    env: dict[str, str], settings: Settings, es: Elasticsearch, app: Celery, receiver: WebhookReceiver,
+    workers: Callable[..., Background],
+) -> None:
+    worker = workers()
+    # Made while the worker runs: it applies to the next article, no restart.
+    alert = add_alert(env, "Migration Turquie", "--topic", "migration", "--query", "Turquie",
+                      "--webhook", receiver.url)
+    add_alert(env, "Migration Liban", "--topic", "migration", "--query", "Liban", "--webhook", receiver.url + "/liban")
+    item = sample_item()
+    send(app, [item])
+    posts = receiver.wait_for(1, timeout=120)
+    assert len(posts) == 1, worker.output()[-4000:]
+    send(app, [item])  # the same article delivered again (a re-polled feed, a redelivered task)
+    send(app, [replace(item, title=item.title + " (mis à jour)")])  # and changed: indexed again, same id
+    assert wait(lambda: worker.output().count("article.indexed") >= 3, timeout=120), worker.output()[-4000:]
+    time.sleep(3)  # time for any second delivery to show up
+
+    (post,) = receiver.posts()
+    assert post.path == "/hook" and post.acknowledged
+    assert signature_matches(alert["delivery"]["secret"], post.body, post.headers["x-vigie-signature"])
+    expected_id = notification_id(alert["alert_id"], item.article_id)
+    assert post.headers["idempotency-key"] == expected_id
+    body = post.json
+    assert body["alert"] == {"id": alert["alert_id"], "name": "Migration Turquie"}
+    assert body["article_id"] == item.article_id and body["url"] == item.url and body["language"] == "fr"
+    assert body["title"].startswith("Le président turc Recep Tayyip Erdogan")
+    assert [topic["name"] for topic in body["matched_topics"]] == ["migration"]
+    assert body["matched_terms"] == ["Turquie"] and "Turquie" in body["matched_entities"]
+    assert "<mark>Turquie</mark>" in body["highlights"]["text"][0]
+
+    stored = notifications(es, settings)
+    assert [(n["notification_id"], n["state"], n["attempts"]) for n in stored] == [(expected_id, "delivered", 1)]
+    fired = json.loads(run_vigie(["alerts", "fired", "--json"], env, check=True).stdout)
+    assert [n["notification_id"] for n in fired] == [expected_id]
+    backtest = json.loads(run_vigie(["alerts", "test", "Migration Turquie", "--since", "1d", "--json"], env,
+                                    check=True).stdout)
+    assert [hit["id"] for hit in backtest["hits"]] == [item.article_id]  # the alert and its backtest agree
+
+
+def test_worker_killed_mid_delivery_gives_one_notification_and_one_acknowledged_post(
+    env: dict[str, str], settings: Settings, es: Elasticsearch, app: Celery, workers: Callable[..., Background],
+) -> None:
+    receiver = WebhookReceiver(hold_first=True)  # holds the first POST open, answers nothing
+    try:
+        fast = {"VIGIE_VISIBILITY_TIMEOUT": "5", "VIGIE_WEBHOOK_TIMEOUT": "3"}
+        alert = add_alert(env, "Migration Turquie", "--topic", "migration", "--query", "Turquie",
+                          "--webhook", receiver.url)
+        worker = workers(**fast)
+        send(app, [sample_item()])
+        assert receiver.holding.wait(120), worker.output()[-4000:]
+        worker.kill_group()  # SIGKILL the worker and its pool while it waits for the receiver's answer
+        receiver.release()
+        workers(**fast)  # a new worker takes the unacknowledged delivery back
+        acknowledged = receiver.wait_for(1, timeout=120, acknowledged=True)
+        time.sleep(3)
+        posts = receiver.posts()
+        assert len(acknowledged) == 1 and len(receiver.acknowledged()) == 1
+        expected_id = notification_id(alert["alert_id"], "sample-erdogan")
+        assert {post.headers["idempotency-key"] for post in posts} == {expected_id}  # a repeat is recognisable
+        assert all(signature_matches(alert["delivery"]["secret"], post.body, post.headers["x-vigie-signature"])
+                   for post in posts)
+        assert len({post.body for post in posts}) == 1  # the same message, byte for byte
+        stored = notifications(es, settings)
+        assert [(n["notification_id"], n["state"]) for n in stored] == [(expected_id, "delivered")]
+    finally:
+        receiver.close()
+
+
+def test_paused_alert_receives_nothing_and_resumed_it_fires_on_the_next_article(
+    env: dict[str, str], settings: Settings, es: Elasticsearch, app: Celery, receiver: WebhookReceiver,
+    workers: Callable[..., Background],
+) -> None:
+    paused = add_alert(env, "Migration Turquie", "--topic", "migration", "--query", "Turquie",
+                       "--webhook", receiver.url + "/paused")
+    add_alert(env, "Turquie", "--query", "Turquie", "--webhook", receiver.url + "/active")
+    run_vigie(["alerts", "pause", "Migration Turquie"], env, check=True)
+    worker = workers()
+    send(app, [sample_item("first")])
+    assert [post.path for post in receiver.wait_for(1, timeout=120)] == ["/hook/active"], worker.output()[-3000:]
+    time.sleep(3)
+    assert [post.path for post in receiver.posts()] == ["/hook/active"]  # the paused alert received nothing
+    assert [n["alert_name"] for n in notifications(es, settings)] == ["Turquie"]
+
+    run_vigie(["alerts", "resume", "Migration Turquie"], env, check=True)
+    send(app, [sample_item("second")])
+    receiver.wait_for(3, timeout=60)
+    assert sorted((post.path, post.json["article_id"]) for post in receiver.posts()) == [
+        ("/hook/active", "first"), ("/hook/active", "second"), ("/hook/paused", "second")]
+    assert [n["article_id"] for n in notifications(es, settings, paused["alert_id"])] == ["second"]
+
+
+def test_failing_receivers_are_retried_then_dead_lettered_and_never_block_indexing(
+    env: dict[str, str], settings: Settings, es: Elasticsearch, app: Celery, receiver: WebhookReceiver,
+    redis_client: redis.Redis, workers: Callable[..., Background],
+) -> None:
+    receiver.status = 500
+    add_alert(env, "Erreur", "--query", "Turquie", "--webhook", receiver.url)
+    add_alert(env, "Personne", "--query", "Turquie", "--webhook", "http://127.0.0.1:9/nobody")  # refused
+    fast = {"VIGIE_WEBHOOK_MAX_ATTEMPTS": "3", "VIGIE_WEBHOOK_BACKOFF_MAX": "1", "VIGIE_WEBHOOK_TIMEOUT": "2"}
+    worker = workers(**fast)
+    send(app, [sample_item()])
+    others = feed_items([make_story(n, prefix="flow") for n in range(40)])
+    for start in range(0, len(others), 8):
+        send(app, others[start : start + 8])
+    # The pipeline keeps indexing while the receivers fail.
+    assert wait(lambda: count(es, settings) == 41, timeout=240), worker.output()[-4000:]
+    letters = DeadLetters(redis_client)
+    assert wait(lambda: len(letters.entries()) == 2, timeout=120), worker.output()[-4000:]
+    kinds = sorted(entry.error_kind for entry in letters.entries())
+    assert kinds == ["webhook-connection-refused", "webhook-server-error"]
+    posts = receiver.posts()
+    assert len(posts) == 3 and len({post.headers["idempotency-key"] for post in posts}) == 1  # 3 attempts, one message
+    assert sorted((n["alert_name"], n["state"], n["attempts"]) for n in notifications(es, settings)) == [
+        ("Erreur", "failed", 3), ("Personne", "failed", 3)]
+
+    receiver.status = 200  # the receiver is fixed: replaying the dead letters delivers
+    run_vigie(["dlq", "retry", "--all"], env, check=True)
+    assert len(receiver.wait_for(1, timeout=60, acknowledged=True)) == 1
+    assert wait(lambda: sorted(n["state"] for n in notifications(es, settings)) == ["delivered", "failed"], 30)
+
+
+def test_a_digest_alert_sends_one_message_listing_the_period_matches(
+    env: dict[str, str], settings: Settings, es: Elasticsearch, app: Celery, receiver: WebhookReceiver,
+    workers: Callable[..., Background],
+) -> None:
+    alert = add_alert(env, "Résumé", "--topic", "migration", "--webhook", receiver.url, "--digest", "hourly")
+    workers()
+    send(app, [sample_item("one"), sample_item("two")])
+    assert wait(lambda: len(notifications(es, settings)) == 2, timeout=120)
+    time.sleep(2)
+    assert receiver.posts() == []  # nothing one by one
+    period_end = datetime.now(timezone.utc).isoformat()
+    app.send_task("vigie.send_digests", args=["hourly", period_end])  # what the scheduler queues when an hour ends
+    (post,) = receiver.wait_for(1, timeout=60)
+    body = post.json
+    assert body["type"] == "digest" and body["alert"]["id"] == alert["alert_id"] and body["count"] == 2
+    assert sorted(match["article_id"] for match in body["matches"]) == ["one", "two"]
+    assert signature_matches(alert["delivery"]["secret"], post.body, post.headers["x-vigie-signature"])
+    assert post.headers["idempotency-key"] == body["digest_id"]
+    assert wait(lambda: {n["state"] for n in notifications(es, settings)} == {"delivered"}, 30)
+    app.send_task("vigie.send_digests", args=["hourly", period_end])  # the same period again: nothing to send
+    time.sleep(3)
+    assert len(receiver.posts()) == 1
+    feed = run_vigie(["alerts", "feed", "Résumé"], env, check=True).stdout
+    assert feed.count("<entry>") == 2

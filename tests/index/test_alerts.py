@@ -1,0 +1,97 @@
+"""Alert rules: clear errors at creation, stored durably, changes seen at once, the backtest."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from index.alerts import AlertExists, AlertInvalid, AlertNotFound, AlertStore, Delivery, backtest, new_rule, validate_rule
+from index.store import ArticleStore
+from tests.index.factories import analysed, place, topic
+from vigie.settings import Settings
+
+TOPICS = ["migration", "ceasefire", "diplomacy"]
+
+
+def invalid(**kwargs) -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(AlertInvalid) as error:
+        validate_rule(new_rule(kwargs.pop("name", "watch"), **kwargs), TOPICS)
+    return str(error.value)
+
+
+def test_bad_rules_are_refused_with_a_clear_reason() -> None:
+    assert "unknown topic migrations (known: ceasefire, diplomacy, migration)" in invalid(topics=["migrations"])
+    message = invalid(query="Turquie AND (Syrie")
+    assert "the query does not parse" in message and "parenthesis is never closed" in message
+    assert "only http and https" in invalid(topics=["migration"], webhook="ftp://example.org/hook")
+    assert "has no host name" in invalid(topics=["migration"], webhook="http://")
+    assert "needs something to match" in invalid()
+    assert "needs a name" in invalid(name="  ", topics=["migration"])
+    assert "between 0 and 1" in invalid(topics=["migration"], min_score=1.5)
+    assert "needs at least one topic" in invalid(query="Turquie", min_score=0.5)
+    assert "digest needs a webhook" in invalid(topics=["migration"], mode="daily")
+    assert "at least 16 characters" in invalid(topics=["migration"], webhook="https://example.org/h", secret="short")
+    assert "ISO 639-1" in invalid(topics=["migration"], languages=["french"])
+    # every problem at once, so a person fixes them in one go
+    message = invalid(topics=["nope"], query='"open', webhook="file:///etc/passwd")
+    assert "unknown topic nope" in message and "never closed" in message and "uses file" in message
+
+
+def test_a_valid_rule_is_normalised_and_gets_a_secret_and_lemmas() -> None:
+    rule = validate_rule(new_rule(" Migration Turquie ", topics=["Migration"], query="réfugiés -football",
+                                  languages=["FR"], webhook="HTTPS://Example.org/hook"),
+                         TOPICS, lambda word: [word.rstrip("s")])
+    assert rule.name == "Migration Turquie" and rule.topics == ("migration",) and rule.languages == ("fr",)
+    assert rule.delivery.webhook == "https://example.org/hook"
+    assert len(rule.delivery.secret) == 64  # 32 random bytes, hex
+    assert dict(rule.query_lemmas) == {"réfugiés": ("réfugié",), "football": ("football",)}
+    assert rule.lemma_variants()("réfugiés") == ["réfugié"]
+    assert validate_rule(new_rule("n", topics=["migration"]), TOPICS).delivery == Delivery()  # stored only
+
+
+@pytest.mark.integration
+def test_store_add_list_show_pause_resume_remove(es: Elasticsearch, settings: Settings) -> None:
+    changes: list[str] = []
+    store = AlertStore(es, settings.index_prefix, known_topics=TOPICS, on_change=lambda: changes.append("x"))
+    added = store.add(new_rule("Migration Turquie", topics=["migration"], query="Turquie",
+                               webhook="http://127.0.0.1:9/hook", secret="s" * 20))
+    assert store.get("migration turquie") == added == store.get(added.alert_id)  # by name (any case) or id
+    with pytest.raises(AlertExists):
+        store.add(new_rule("MIGRATION TURQUIE", topics=["ceasefire"]))
+    store.add(new_rule("Trêves", topics=["ceasefire"]))
+    assert [rule.name for rule in store.list()] == ["Migration Turquie", "Trêves"]
+    paused = store.pause("Trêves")
+    assert paused.paused and [rule.name for rule in store.active()] == ["Migration Turquie"]
+    assert not store.resume("Trêves").paused
+    edited = store.update("Migration Turquie", query="Turquie OR Turkey", languages=("fr", "en"))
+    assert store.get(added.alert_id).query == "Turquie OR Turkey" and edited.created_at == added.created_at
+    with pytest.raises(AlertInvalid):
+        store.update("Migration Turquie", topics=("unknown",))
+    assert store.remove("Trêves").name == "Trêves"
+    with pytest.raises(AlertNotFound):
+        store.get("Trêves")
+    assert len(changes) == 6  # two adds, pause, resume, update, remove: the workers were told each time
+    # Durable: a new store (another process) reads the same rules.
+    assert [rule.query for rule in AlertStore(es, settings.index_prefix).list()] == ["Turquie OR Turkey"]
+
+
+@pytest.mark.integration
+def test_backtest_lists_what_the_alert_would_have_matched(es: Elasticsearch, settings: Settings) -> None:
+    now = datetime.now(timezone.utc)
+    articles = ArticleStore(es, settings.index_prefix)
+    articles.ensure_ready()
+    articles.index_batch([
+        analysed("recent", text="La Turquie accueille des réfugiés.", entities=(place("Turquie"),),
+                 topics=(topic("migration"),), published=now - timedelta(days=2)),
+        analysed("old", text="La Turquie accueille des réfugiés.", topics=(topic("migration"),),
+                 published=now - timedelta(days=30)),
+        analysed("other", text="La Grèce accueille des réfugiés.", topics=(topic("migration"),),
+                 published=now - timedelta(days=1)),
+    ], refresh=True)
+    rule = validate_rule(new_rule("mt", topics=["migration"], query="Turquie"), TOPICS)
+    result = backtest(es, settings.index_prefix, rule, now - timedelta(days=7))
+    assert [hit.article_id for hit in result.hits] == ["recent"]
+    assert [hit.article_id for hit in backtest(es, settings.index_prefix, rule, now - timedelta(days=60)).hits] == [
+        "recent", "old"]

@@ -1,0 +1,231 @@
+"""`vigie alerts`: saved searches that notify once per matching article (see docs/alerts.md)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import click
+
+from vigie.cli.options import When
+from vigie.cli.output import emit, json_option, progress
+from vigie.settings import Settings, load_settings
+
+DEFAULT_FEED_BASE = "http://127.0.0.1:8766"
+FOLLOW_POLL_SECONDS = 1.0
+#: How far back each poll of `fired --follow` looks: notifications become visible to a search up to a
+#: second after they are written, not always in the order they were made.
+FOLLOW_WINDOW_SECONDS = 30.0
+
+
+def _store(settings: Settings, for_changes: bool = False):  # type: ignore[no-untyped-def]
+    """Reading needs Elasticsearch only; changes also tell the workers (Redis) and validate topics."""
+    if for_changes:
+        from worker.alert_rules import alert_store_for
+
+        return alert_store_for(settings)
+    from index.alerts import AlertStore
+    from index.client import connect
+
+    return AlertStore(connect(settings.es_url), settings.index_prefix)
+
+
+def _notifications(settings: Settings):  # type: ignore[no-untyped-def]
+    from index.client import connect
+    from index.notifications import NotificationStore
+
+    return NotificationStore(connect(settings.es_url), settings.index_prefix)
+
+
+def _rule_text(rule, show_secret: bool = False) -> str:  # type: ignore[no-untyped-def]
+    from index.alert_feed import describe
+
+    delivery = rule.delivery
+    where = (f"{delivery.webhook} ({delivery.mode})" if delivery.webhook else "stored only (no webhook)")
+    lines = [f"{rule.name}{'  [paused]' if rule.paused else ''}  id={rule.alert_id}",
+             f"  matches: {describe(rule)}", f"  delivery: {where}"]
+    if delivery.webhook:
+        lines.append(f"  secret: {delivery.secret if show_secret else delivery.to_dict(False)['secret']}")
+    return "\n".join(lines)
+
+
+def _rule_json(rule, show_secret: bool = False) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    data = rule.to_dict(include_secret=show_secret)
+    data.pop("name_key", None)
+    data.pop("query_lemmas", None)
+    return data
+
+
+@click.group()
+def alerts() -> None:
+    """Alerts: a saved search evaluated on every new article, notified once per match (webhook,
+    digest, Atom feed)."""
+
+
+@alerts.command("add")
+@click.argument("name")
+@click.option("--topic", "topics", multiple=True, help="A topic (see `vigie topics list`); repeatable: any of them.")
+@click.option("--all-topics", is_flag=True, help="Every --topic, not any of them.")
+@click.option("--query", default="", help="Words in `vigie search`'s query language, e.g. 'Turquie OR Turkey'.")
+@click.option("--entity", "entities", multiple=True, help="A name the article must mention; repeatable: all of them.")
+@click.option("--lang", "languages", multiple=True, help="Only articles in this language; repeatable: any of them.")
+@click.option("--feed", "feeds", multiple=True, help="Only articles from this feed URL or domain; repeatable.")
+@click.option("--min-score", type=float, help="The topics count only with at least this score (0-1).")
+@click.option("--webhook", help="http(s) URL that receives a signed JSON POST per match.")
+@click.option("--secret", help="HMAC-SHA256 key of the signature (generated when not given).")
+@click.option("--digest", type=click.Choice(["hourly", "daily"]), help="One message per period instead of one per match.")
+@click.option("--paused", is_flag=True, help="Create it paused.")
+@json_option
+def add(name, topics, all_topics, query, entities, languages, feeds, min_score, webhook, secret, digest,  # type: ignore[no-untyped-def]
+        paused, as_json) -> None:
+    """Create the alert NAME. Its query must parse, its topics exist and its webhook be http(s); it
+    applies to the next article indexed. The secret is printed here, in full, once."""
+    from index.alerts import new_rule
+
+    rule = new_rule(name, topics=topics, all_topics=all_topics, query=query, entities=entities,
+                    languages=languages, feeds=feeds, min_score=min_score, webhook=webhook, secret=secret,
+                    mode=digest or "immediate", paused=paused)
+    stored = _store(load_settings(), for_changes=True).add(rule)
+    progress(f"alert {stored.name!r} created")
+    emit(_rule_json(stored, show_secret=True), as_json, lambda _: _rule_text(stored, show_secret=True))
+
+
+@alerts.command("list")
+@json_option
+def list_(as_json: bool) -> None:
+    """Every alert."""
+    rules = _store(load_settings()).list()
+    emit([_rule_json(rule) for rule in rules], as_json,
+         lambda _: "\n".join(_rule_text(rule) for rule in rules) if rules else "no alerts (see `vigie alerts add --help`)")
+
+
+@alerts.command("show")
+@click.argument("name")
+@click.option("--show-secret", is_flag=True, help="Print the webhook secret in full.")
+@json_option
+def show(name: str, show_secret: bool, as_json: bool) -> None:
+    """One alert, by name or id."""
+    rule = _store(load_settings()).get(name)
+    emit(_rule_json(rule, show_secret), as_json, lambda _: _rule_text(rule, show_secret))
+
+
+def _change(name: str, action: str, as_json: bool) -> None:
+    store = _store(load_settings(), for_changes=True)
+    rule = getattr(store, action)(name)
+    done = {"remove": "removed", "pause": "paused", "resume": "resumed"}[action]
+    progress(f"alert {rule.name!r} {done}")
+    emit(_rule_json(rule), as_json, lambda _: _rule_text(rule))
+
+
+@alerts.command("remove")
+@click.argument("name")
+@json_option
+def remove(name: str, as_json: bool) -> None:
+    """Delete an alert (its notifications are kept)."""
+    _change(name, "remove", as_json)
+
+
+@alerts.command("pause")
+@click.argument("name")
+@json_option
+def pause(name: str, as_json: bool) -> None:
+    """Stop matching new articles until `vigie alerts resume`."""
+    _change(name, "pause", as_json)
+
+
+@alerts.command("resume")
+@click.argument("name")
+@json_option
+def resume(name: str, as_json: bool) -> None:
+    """Match new articles again."""
+    _change(name, "resume", as_json)
+
+
+@alerts.command("test")
+@click.argument("name")
+@click.option("--since", type=When(), default="7d", show_default=True, help="Articles published since: 7d, 12h, or an ISO date.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@json_option
+def test(name: str, since: datetime, limit: int, as_json: bool) -> None:
+    """Backtest: what the alert would have matched (its saved search over the index)."""
+    from index.alerts import backtest
+    from index.client import connect
+    from vigie.queries import lemma_variants
+
+    settings = load_settings()
+    rule = _store(settings).get(name)
+    result = backtest(connect(settings.es_url), settings.index_prefix, rule, since,
+                      lemma_variants(settings.query_lemma_languages), limit=limit)
+
+    def text(_: object) -> str:
+        lines = [f"{result.total} article(s) since {since.isoformat(timespec='minutes')} for alert {rule.name!r}"]
+        for hit in result.hits:
+            topics = ", ".join(f"{t.name} {t.score:.2f}" for t in hit.topics) or "-"
+            lines.append(f"\n{hit.title}\n  id={hit.article_id} lang={hit.language} published={hit.published or '-'}"
+                         f"\n  url={hit.url or '-'}\n  topics: {topics}")
+        return "\n".join(lines)
+
+    emit({"alert": rule.name, "since": since, **result.to_dict()}, as_json, text)
+
+
+def _notification_line(item) -> str:  # type: ignore[no-untyped-def]
+    why = ", ".join([*(topic.name for topic in item.matched.topics), *item.matched.terms]) or "-"
+    return (f"{item.created_at.isoformat(timespec='seconds')}  {item.alert_name}  {item.state}"
+            f"{f' ({item.attempts} attempts)' if item.attempts > 1 else ''}  {item.title}\n"
+            f"    {item.url or item.article_id}  matched: {why}")
+
+
+@alerts.command("fired")
+@click.option("--alert", "alert_name", help="Only this alert's notifications.")
+@click.option("--follow", is_flag=True, help="Keep printing new notifications as they come (Ctrl-C ends).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@json_option
+def fired(alert_name: str | None, follow: bool, limit: int, as_json: bool) -> None:
+    """The notifications made, newest last; with --follow, then each new one as it comes (one JSON
+    object per line with --json)."""
+    settings = load_settings()
+    alert_id = _store(settings).get(alert_name).alert_id if alert_name else None
+    store = _notifications(settings)
+    items = list(reversed(store.recent(alert_id, limit=limit)))
+    if not follow:
+        emit([item.to_dict() for item in items], as_json,
+             lambda _: "\n".join(_notification_line(item) for item in items) or "no notifications yet")
+        return
+    seen: dict[str, datetime] = {}
+
+    def show_new(found) -> None:  # type: ignore[no-untyped-def]
+        for item in found:
+            if item.notification_id in seen:
+                continue
+            seen[item.notification_id] = item.created_at
+            line = json.dumps(item.to_dict(), ensure_ascii=False) if as_json else _notification_line(item)
+            click.echo(line)
+
+    show_new(items)
+    try:
+        while True:
+            time.sleep(FOLLOW_POLL_SECONDS)
+            window = datetime.now(timezone.utc) - timedelta(seconds=FOLLOW_WINDOW_SECONDS)
+            found, _ = store.newer(None, alert_id, since=window, limit=1000)
+            show_new(found)
+            for key in [key for key, moment in seen.items() if moment < window]:
+                del seen[key]
+    except KeyboardInterrupt:
+        return
+
+
+@alerts.command("feed")
+@click.argument("name")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--base-url", default=DEFAULT_FEED_BASE, show_default=True,
+              help="Base URL of the API that serves the feed (its self link).")
+def feed(name: str, limit: int, base_url: str) -> None:
+    """The alert's matches as an Atom feed, newest first, on stdout."""
+    from index.alert_feed import alert_atom
+
+    settings = load_settings()
+    rule = _store(settings).get(name)
+    items = _notifications(settings).recent(rule.alert_id, limit=limit)
+    click.echo(alert_atom(rule, items, base_url).decode("utf-8"))
