@@ -2,7 +2,7 @@
 
 Pure sending, like ``ingest.fetch`` for GET (whose total-deadline network backend it shares): no
 Celery, no Elasticsearch, no retry policy. The worker decides what to do with the outcome
-(``worker.tasks.deliver_notification``): a ``WebhookError`` says whether trying again may help.
+(``worker.alert_tasks.deliver_notification``): a ``WebhookError`` says whether trying again may help.
 
 Headers: ``X-Vigie-Signature: sha256=<hex HMAC-SHA256 of the exact body with the alert's secret>``,
 ``Idempotency-Key`` (the notification or digest id: the same on every attempt, so a receiver can

@@ -22,7 +22,7 @@ QUEUES = (ANALYZE_QUEUE, INDEX_QUEUE, NOTIFY_QUEUE)
 
 
 def create_app(settings: Settings) -> Celery:
-    app = Celery("vigie", broker=settings.redis_url, include=["worker.tasks"])
+    app = Celery("vigie", broker=settings.redis_url, include=["worker.tasks", "worker.alert_tasks"])
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,

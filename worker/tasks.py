@@ -1,52 +1,36 @@
-"""The tasks. Each reads like a sentence: fetch the full texts, analyse, store (or defer), log.
+"""The article tasks. Each reads like a sentence: fetch the full texts, analyse, store (or defer), alert.
 
 ``process_items`` takes a batch of new feed items from the poller; ``index_articles`` carries analysed
 articles that could not be stored yet (Elasticsearch down or busy) and retries with capped
-exponential backoff before handing them to the dead-letter list.
+exponential backoff before handing them to the dead-letter list. What happens after a write (alert
+matching, notifications, webhooks, digests) is in worker.alert_tasks.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
-import redis
-from kombu.exceptions import OperationalError
-
 from index.errors import IndexUnavailable
-from index.notifications import PENDING, Notification, digest_id, digest_payload, match_payload, payload_bytes
 from index.store import article_document
 from ingest.articles import article_from_item, needs_page
 from ingest.extract import main_text
 from ingest.fingerprint import signature
 from ingest.models import Analysis, AnalyzedArticle, Article, FeedItem
 from ingest.poll import fetch_article_page
-from ingest.webhook import WebhookError
 from vigie.logs import log_event
-from vigie.settings import Settings
-from worker.app import INDEX_QUEUE, NOTIFY_QUEUE, app
+from worker.app import INDEX_QUEUE, app
 from worker.counters import count_indexed
-from worker.runtime import Runtime, runtime
+from worker.alert_tasks import alert
+from worker.retries import BROKER_ERRORS, backoff_seconds, current_runtime
+from worker.runtime import Runtime
 
 log = logging.getLogger("vigie.worker")
 
 PAGE_THREADS = 4
-
-
-def _runtime() -> Runtime:
-    settings: Settings = app.conf.vigie_settings
-    return runtime(settings)
-
-
-def backoff_seconds(attempt: int, cap: float, rng: random.Random | None = None) -> float:
-    """Exponential backoff with jitter: about 1, 2, 4 ... seconds, never more than ``cap``."""
-    base = min(cap, 2.0 ** attempt)
-    return (rng or random).uniform(base / 2, base)
 
 
 # -- fetch ---------------------------------------------------------------------------------------
@@ -172,20 +156,16 @@ def _dead_letter_on_surprise(rt: Runtime, task: str, payload: list[dict[str, Any
     return {"indexed": 0, "deferred": 0, "rejected": len(ids)}
 
 
-#: Broker trouble is not the payload's fault: let the task be delivered again.
-_BROKER_ERRORS = (redis.RedisError, OperationalError)
-
-
 @app.task(name="vigie.process_items", acks_on_failure_or_timeout=False)
 def process_items(items: list[dict[str, Any]]) -> dict[str, int]:
     """New feed items → full texts → analysis → index."""
-    rt = _runtime()
+    rt = current_runtime()
     try:
         feed_items = [FeedItem.from_dict(data) for data in items]
         articles = articles_for(rt, feed_items)
         analysed = analyse(rt, feed_items, articles)
         return store(rt, analysed, attempt=0)
-    except _BROKER_ERRORS:
+    except BROKER_ERRORS:
         raise
     except Exception as error:  # noqa: BLE001
         ids = [str(data.get("article_id")) for data in items]
@@ -195,324 +175,14 @@ def process_items(items: list[dict[str, Any]]) -> dict[str, int]:
 @app.task(name="vigie.index_articles", acks_on_failure_or_timeout=False)
 def index_articles(payload: list[dict[str, Any]], attempt: int = 1) -> dict[str, int]:
     """Analysed articles waiting for Elasticsearch: try again, defer again, or dead-letter."""
-    rt = _runtime()
+    rt = current_runtime()
     try:
         analysed = [AnalyzedArticle.from_dict(data) for data in payload]
         return store(rt, analysed, attempt=attempt)
-    except _BROKER_ERRORS:
+    except BROKER_ERRORS:
         raise
     except Exception as error:  # noqa: BLE001
         ids = [str(data.get("article", {}).get("article_id")) for data in payload]
         return _dead_letter_on_surprise(rt, index_articles.name, payload, ids, error, attempt)
 
 
-# -- alerts --------------------------------------------------------------------------------------
-#
-# fetch, analyse, store, then alert: the rules are matched in this process against the articles just
-# indexed (index.alert_match), each match becomes one notification (created once, whatever the
-# retries: index.notifications), and each new immediate notification one delivery task on the
-# vigie.notify queue. Nothing here may fail the indexing: errors are logged with the article ids,
-# and an Elasticsearch outage is retried like indexing (evaluate_alerts).
-
-#: Lease on a notification (or digest) while one process POSTs it, so two copies of a task never
-#: POST at the same time; it outlives the POST's own timeout, and expires if the process dies.
-LEASE_PREFIX = "vigie:notify:lease:"
-LEASE_MARGIN_SECONDS = 5.0
-
-
-def alert(rt: Runtime, article_ids: list[str], documents: Callable[[], list[dict[str, Any]]],
-          attempt: int = 0) -> int:
-    """Match the alerts against indexed articles and queue what fired. Never raises; returns the
-    number of new notifications."""
-    try:
-        matcher = rt.alert_rules.matcher()
-        if not len(matcher):
-            return 0
-        return notify(rt, matcher.match(documents()))
-    except IndexUnavailable as error:
-        defer_alerts(rt, article_ids, attempt, str(error))
-    except Exception as error:  # noqa: BLE001 - indexing is done; alerting must not undo it
-        log.exception("alerts.evaluation_failed", extra={"articles": ",".join(article_ids), "error_": str(error)})
-    return 0
-
-
-def notify(rt: Runtime, matches: Sequence[Any]) -> int:
-    """Store the notifications of ``matches`` (each once) and queue the deliveries of the new ones."""
-    if not matches:
-        return 0
-    now = datetime.now(timezone.utc)
-    outcome = rt.notifications.create([match.notification(now) for match in matches])
-    for item in outcome.created:
-        log_event(log, "notification.created", notification=item.notification_id, alert=item.alert_name,
-                  article=item.article_id, mode=item.mode)
-        if item.state == PENDING and item.mode == "immediate":
-            deliver_notification.apply_async(args=[item.notification_id], queue=NOTIFY_QUEUE)
-    if outcome.existing:
-        # The article was seen again (a re-delivered task, a changed item): its notification exists.
-        # If it is still pending long after it was due, the worker that should deliver it died
-        # between creating and queueing it: queue it again (a second task finds it delivered or leased).
-        requeue_lost(rt, rt.notifications.get_many(outcome.existing))
-    return len(outcome.created)
-
-
-def stale_before(rt: Runtime) -> datetime:
-    """Pending immediate notifications due before this have lost their delivery task."""
-    return datetime.now(timezone.utc) - timedelta(seconds=2 * rt.settings.webhook_timeout + 60)
-
-
-def requeue_lost(rt: Runtime, notifications: Sequence[Notification]) -> int:
-    limit = stale_before(rt)
-    lost = [item for item in notifications if item.state == PENDING and item.mode == "immediate"
-            and (item.due_at is None or item.due_at < limit)]
-    for item in lost:
-        deliver_notification.apply_async(args=[item.notification_id], queue=NOTIFY_QUEUE)
-        log_event(log, "notification.requeued", logging.WARNING, notification=item.notification_id,
-                  alert=item.alert_name, article=item.article_id, due_at=item.due_at)
-    return len(lost)
-
-
-def defer_alerts(rt: Runtime, article_ids: list[str], attempt: int, reason: str) -> None:
-    """Evaluate the alerts on these (indexed) articles later, or dead-letter them once retries are spent."""
-    payload = [{"article_id": article_id} for article_id in article_ids]
-    if attempt >= rt.settings.max_retries:
-        rt.dead_letters.add(task=evaluate_alerts.name, payload=payload, article_ids=article_ids,
-                            error_kind="alerts-unavailable", error=reason, attempts=attempt + 1)
-        log_event(log, "alerts.dead_lettered", logging.ERROR, articles=",".join(article_ids), error=reason)
-        return
-    delay = backoff_seconds(attempt, rt.settings.retry_backoff_max)
-    evaluate_alerts.apply_async(args=[payload, attempt + 1], countdown=delay, queue=INDEX_QUEUE)
-    log_event(log, "alerts.deferred", logging.WARNING, articles=",".join(article_ids), attempt=attempt + 1,
-              retry_in_s=round(delay, 1), reason=reason)
-
-
-@app.task(name="vigie.evaluate_alerts", acks_on_failure_or_timeout=False)
-def evaluate_alerts(articles: list[dict[str, Any]], attempt: int = 0) -> int:
-    """Indexed articles whose alerts could not be evaluated (Elasticsearch was down): read them back
-    and evaluate."""
-    rt = _runtime()
-    ids = [str(data.get("article_id")) for data in articles]
-
-    def documents() -> list[dict[str, Any]]:
-        found = [rt.store.get(article_id) for article_id in ids]
-        return [document for document in found if document is not None]
-
-    return alert(rt, ids, documents, attempt)
-
-
-@app.task(name="vigie.deliver_notification", acks_on_failure_or_timeout=False)
-def deliver_notification(notification_id: str, attempt: int = 0) -> str:
-    """POST one notification to its alert's webhook: delivered on 2xx; on a transient failure, again
-    later with capped exponential backoff; after the last attempt or a permanent refusal, failed and
-    dead-lettered. ``attempt`` counts tries of this task that Elasticsearch was down for."""
-    rt = _runtime()
-    try:
-        return deliver(rt, notification_id)
-    except _BROKER_ERRORS:
-        raise
-    except IndexUnavailable as error:
-        if attempt >= rt.settings.max_retries:
-            rt.dead_letters.add(task=redeliver_notifications.name, payload=[{"notification_id": notification_id}],
-                                article_ids=[], error_kind="index-unavailable", error=str(error), attempts=attempt + 1)
-            return "dead-lettered"
-        delay = backoff_seconds(attempt, rt.settings.retry_backoff_max)
-        deliver_notification.apply_async(args=[notification_id, attempt + 1], countdown=delay, queue=NOTIFY_QUEUE)
-        log_event(log, "notification.deferred", logging.WARNING, notification=notification_id,
-                  retry_in_s=round(delay, 1), reason=str(error))
-        return "deferred"
-    except Exception as error:  # noqa: BLE001 - a bug must not bring the message back forever
-        log.exception("notification.failed_unexpectedly", extra={"notification": notification_id})
-        rt.dead_letters.add(task=redeliver_notifications.name, payload=[{"notification_id": notification_id}],
-                            article_ids=[], error_kind="unexpected-error", error=f"{type(error).__name__}: {error}",
-                            attempts=attempt + 1)
-        return "dead-lettered"
-
-
-def deliver(rt: Runtime, notification_id: str) -> str:
-    item = rt.notifications.get(notification_id)
-    now = datetime.now(timezone.utc)
-    if item is None or item.state != PENDING:
-        return "done"  # delivered, failed, or stored only: a second copy of the task
-    if item.due_at is not None and item.due_at > now + timedelta(seconds=1):
-        return "not-due"  # a copy of the task; the retry scheduled for due_at will come
-    rule = rt.alert_store.find(item.alert_id)
-    if rule is None or not rule.delivery.webhook:
-        reason = "the alert was removed" if rule is None else "the alert has no webhook any more"
-        rt.notifications.mark_failed(notification_id, item.attempts, reason)
-        log_event(log, "notification.dropped", logging.WARNING, notification=notification_id,
-                  alert=item.alert_name, article=item.article_id, reason=reason)
-        return "dropped"
-    with _Lease(rt, notification_id, retry=lambda wait: deliver_notification.apply_async(
-            args=[notification_id], countdown=wait, queue=NOTIFY_QUEUE)) as held:
-        if not held:
-            return "busy"
-        body = payload_bytes(match_payload(item))
-        try:
-            result = rt.webhooks.post(rule.delivery.webhook, body, secret=rule.delivery.secret,
-                                      idempotency_key=notification_id, alert=rule.alert_id)
-        except WebhookError as error:
-            return _failed_attempt(rt, item, error)
-    rt.notifications.mark_delivered(notification_id, item.attempts + 1)
-    log_event(log, "notification.delivered", notification=notification_id, alert=item.alert_name,
-              article=item.article_id, status=result.status, attempts=item.attempts + 1,
-              ms=round(result.elapsed * 1000), webhook=rule.delivery.webhook)
-    return "delivered"
-
-
-def _failed_attempt(rt: Runtime, item: Notification, error: WebhookError) -> str:
-    attempts = item.attempts + 1
-    settings = rt.settings
-    if error.transient and attempts < settings.webhook_max_attempts:
-        delay = backoff_seconds(attempts - 1, settings.webhook_backoff_max)
-        if error.retry_after:
-            delay = max(delay, min(error.retry_after, settings.webhook_backoff_max))
-        due = datetime.now(timezone.utc) + timedelta(seconds=delay)
-        # State first: a worker dying after this line leaves a pending notification the sweep requeues.
-        rt.notifications.record_failure(item.notification_id, attempts, f"{error.kind}: {error}", due)
-        deliver_notification.apply_async(args=[item.notification_id], countdown=delay, queue=NOTIFY_QUEUE)
-        log_event(log, "notification.retry", logging.WARNING, notification=item.notification_id,
-                  alert=item.alert_name, article=item.article_id, attempt=attempts, kind=error.kind,
-                  retry_in_s=round(delay, 1), error=str(error))
-        return "retry"
-    rt.notifications.mark_failed(item.notification_id, attempts, f"{error.kind}: {error}")
-    rt.dead_letters.add(
-        task=redeliver_notifications.name,
-        payload=[{"notification_id": item.notification_id, "alert_id": item.alert_id, "article_id": item.article_id}],
-        article_ids=[item.article_id], error_kind=f"webhook-{error.kind}", error=str(error), attempts=attempts,
-    )
-    log_event(log, "notification.dead_lettered", logging.ERROR, notification=item.notification_id,
-              alert=item.alert_name, article=item.article_id, attempts=attempts, kind=error.kind, error=str(error))
-    return "failed"
-
-
-class _Lease:
-    """Hold ``LEASE_PREFIX + key`` while POSTing; ``held`` is False when another process holds it,
-    and ``retry`` is then called with the seconds until the lease ends (a worker killed mid-POST
-    leaves its lease to expire: the task given back to the queue waits for that, then POSTs)."""
-
-    def __init__(self, rt: Runtime, key: str, retry: Callable[[float], None] | None = None) -> None:
-        self.rt = rt
-        self.key = LEASE_PREFIX + key
-        self.token = uuid.uuid4().hex
-        self.seconds = rt.settings.webhook_timeout + LEASE_MARGIN_SECONDS
-        self.retry = retry
-
-    def __enter__(self) -> bool:
-        held = bool(self.rt.redis.set(self.key, self.token, nx=True, px=int(self.seconds * 1000)))
-        if not held:
-            left = max(0.5, (self.rt.redis.pttl(self.key) or 0) / 1000)
-            log_event(log, "notification.leased", key=self.key, retry_in_s=round(left, 1))
-            if self.retry is not None:
-                self.retry(left + 0.5)
-        return held
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.rt.redis.get(self.key) == self.token.encode():
-            self.rt.redis.delete(self.key)
-
-
-@app.task(name="vigie.redeliver_notifications", acks_on_failure_or_timeout=False)
-def redeliver_notifications(payload: list[dict[str, Any]]) -> int:
-    """A dead letter replayed (`vigie dlq retry`): the failed notifications become pending with their
-    attempts from zero; immediate ones are queued, digest ones wait for the next digest."""
-    rt = _runtime()
-    queued = 0
-    for entry in payload:
-        notification = str(entry.get("notification_id"))
-        rt.notifications.reset(notification)
-        item = rt.notifications.get(notification)
-        if item is not None and item.state == PENDING and item.mode == "immediate":
-            deliver_notification.apply_async(args=[notification], queue=NOTIFY_QUEUE)
-            queued += 1
-    return queued
-
-
-@app.task(name="vigie.sweep_notifications", acks_on_failure_or_timeout=False)
-def sweep_notifications() -> int:
-    """Queue again the pending immediate notifications whose delivery task was lost (the poller
-    queues this every minute)."""
-    rt = _runtime()
-    try:
-        return requeue_lost(rt, rt.notifications.stale_pending(stale_before(rt)))
-    except Exception:  # noqa: BLE001 - the next sweep, a minute later, tries again
-        log.exception("notifications.sweep_failed")
-        return 0
-
-
-# -- digests -------------------------------------------------------------------------------------
-
-
-@app.task(name="vigie.send_digests", acks_on_failure_or_timeout=False)
-def send_digests(mode: str, period_end: str) -> int:
-    """A digest period ended (the poller says so): one digest task per alert with pending matches."""
-    rt = _runtime()
-    end = datetime.fromisoformat(period_end)
-    try:
-        alerts = sorted({item.alert_id for item in rt.notifications.pending_digests(end) if item.mode == mode})
-    except Exception:  # noqa: BLE001 - Elasticsearch down or a bug: the next period catches up
-        log.exception("digests.failed", extra={"mode": mode, "period_end": period_end})
-        return 0
-    for alert_id in alerts:
-        send_digest.apply_async(args=[alert_id, period_end], queue=NOTIFY_QUEUE)
-    return len(alerts)
-
-
-@app.task(name="vigie.send_digest", acks_on_failure_or_timeout=False)
-def send_digest(alert_id: str, period_end: str, attempt: int = 0) -> str:
-    """One message listing an alert's pending matches made before ``period_end``; they are delivered
-    when the receiver acknowledges it. Same body and Idempotency-Key (the digest id) on every attempt."""
-    rt = _runtime()
-    end = datetime.fromisoformat(period_end)
-    try:
-        items = [item for item in rt.notifications.pending_digests(end) if item.alert_id == alert_id]
-        if not items:
-            return "done"
-        rule = rt.alert_store.find(alert_id)
-        if rule is None or not rule.delivery.webhook:
-            for item in items:
-                rt.notifications.mark_failed(item.notification_id, item.attempts, "the alert was removed")
-            return "dropped"
-        digest = digest_id(alert_id, end)
-        with _Lease(rt, digest, retry=lambda wait: send_digest.apply_async(
-                args=[alert_id, period_end, attempt], countdown=wait, queue=NOTIFY_QUEUE)) as held:
-            if not held:
-                return "busy"
-            body = payload_bytes(digest_payload(alert_id, rule.name, digest, end, items))
-            try:
-                result = rt.webhooks.post(rule.delivery.webhook, body, secret=rule.delivery.secret,
-                                          idempotency_key=digest, alert=alert_id)
-            except WebhookError as error:
-                return _failed_digest(rt, alert_id, period_end, attempt, items, error)
-        rt.notifications.mark_many_delivered([item.notification_id for item in items], digest, attempt + 1)
-        log_event(log, "digest.delivered", alert=rule.name, digest=digest, matches=len(items),
-                  status=result.status, attempts=attempt + 1)
-        return "delivered"
-    except _BROKER_ERRORS:
-        raise
-    except IndexUnavailable as error:
-        delay = backoff_seconds(attempt, rt.settings.retry_backoff_max)
-        send_digest.apply_async(args=[alert_id, period_end, attempt + 1], countdown=delay, queue=NOTIFY_QUEUE)
-        log_event(log, "digest.deferred", logging.WARNING, alert=alert_id, retry_in_s=round(delay, 1), reason=str(error))
-        return "deferred"
-    except Exception:  # noqa: BLE001 - the matches stay pending: the next period's digest lists them
-        log.exception("digest.failed_unexpectedly", extra={"alert": alert_id, "period_end": period_end})
-        return "failed"
-
-
-def _failed_digest(rt: Runtime, alert_id: str, period_end: str, attempt: int, items: Sequence[Notification],
-                   error: WebhookError) -> str:
-    settings = rt.settings
-    if error.transient and attempt + 1 < settings.webhook_max_attempts:
-        delay = backoff_seconds(attempt, settings.webhook_backoff_max)
-        send_digest.apply_async(args=[alert_id, period_end, attempt + 1], countdown=delay, queue=NOTIFY_QUEUE)
-        log_event(log, "digest.retry", logging.WARNING, alert=alert_id, attempt=attempt + 1, kind=error.kind,
-                  retry_in_s=round(delay, 1), error=str(error))
-        return "retry"
-    for item in items:
-        rt.notifications.mark_failed(item.notification_id, attempt + 1, f"{error.kind}: {error}")
-    rt.dead_letters.add(task=redeliver_notifications.name,
-                        payload=[{"notification_id": item.notification_id} for item in items],
-                        article_ids=[item.article_id for item in items], error_kind=f"webhook-{error.kind}",
-                        error=str(error), attempts=attempt + 1)
-    log_event(log, "digest.dead_lettered", logging.ERROR, alert=alert_id, matches=len(items), kind=error.kind,
-              error=str(error))
-    return "failed"
