@@ -40,7 +40,13 @@ def create_app(settings: Settings) -> Celery:
             "vigie.send_digest": {"queue": NOTIFY_QUEUE},
             "vigie.sweep_notifications": {"queue": NOTIFY_QUEUE},
         },
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout,
+            # Look for the tasks of dead workers every 10 s (kombu's default is every 100 s), so one
+            # comes back about ``visibility_timeout`` after its worker died, not minutes later.
+            "unacked_restore_interval": 10,
+            "unacked_restore_throttle": 1,
+        },
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,  # a Redis restart must not end the worker
         worker_hijack_root_logger=False,
