@@ -114,6 +114,8 @@ def measure_latency(es, alias: str, server: FeedServer, registry, stories: list[
     import threading
     import time
 
+    from elasticsearch import ApiError, TransportError
+
     from ingest.identity import article_id
 
     for f in range(feeds):
@@ -137,8 +139,14 @@ def measure_latency(es, alias: str, server: FeedServer, registry, stories: list[
         while not watching.is_set():
             pending = unfound()
             if pending:
-                hits = es.search(index=alias, query={"ids": {"values": [ids[g] for g in pending]}},
-                                 size=len(pending), _source=False)["hits"]["hits"]
+                # Before the worker's first batch the index does not exist, then its shard starts:
+                # nothing is found yet, and the watch goes on.
+                try:
+                    hits = es.search(index=alias, query={"ids": {"values": [ids[g] for g in pending]}},
+                                     size=len(pending), _source=False, ignore_unavailable=True,
+                                     allow_no_indices=True)["hits"]["hits"]
+                except (ApiError, TransportError):
+                    hits = []
                 now = time.monotonic()
                 hit_ids = {hit["_id"] for hit in hits}
                 for guid in pending:

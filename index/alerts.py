@@ -176,6 +176,23 @@ def new_rule(name: str, *, topics: Collection[str] = (), all_topics: bool = Fals
     )
 
 
+_KEEP: Any = object()
+
+
+def changed_delivery(current: Delivery, *, webhook: Any = _KEEP, secret: Any = _KEEP,
+                     mode: Any = _KEEP) -> tuple[Delivery, bool]:
+    """``current`` with the fields given changed (``secret=None``: a new random one), and whether its
+    secret is a new one nobody has seen: a webhook given to an alert without a secret gets one, as
+    ``new_rule`` does. Left out, a field keeps its value."""
+    webhook = current.webhook if webhook is _KEEP else webhook
+    mode = current.mode if mode is _KEEP else mode
+    secret = current.secret if secret is _KEEP else (secret or "")
+    generated = False
+    if webhook and not secret:
+        secret, generated = secrets.token_hex(32), True
+    return Delivery(webhook=webhook, secret=secret, mode=mode), generated
+
+
 def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
                   lemma_variants: LemmaVariants | None = None) -> AlertRule:
     """``rule`` normalised (names trimmed, codes lower-cased, webhook URL normalised, the lemma variants

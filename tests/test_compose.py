@@ -15,8 +15,8 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 
 
-def test_the_four_services_are_there() -> None:
-    assert {"redis", "elasticsearch", "worker", "scheduler"} <= set(SERVICES)
+def test_the_five_services_are_there() -> None:
+    assert {"redis", "elasticsearch", "worker", "scheduler", "api"} <= set(SERVICES)
 
 
 def test_elasticsearch_is_the_official_image_of_the_local_version() -> None:
@@ -58,3 +58,23 @@ def test_worker_and_scheduler_are_built_from_the_dockerfile_and_configured_by_vi
 def test_worker_can_be_scaled() -> None:
     worker = SERVICES["worker"]
     assert "container_name" not in worker and "ports" not in worker
+
+
+def test_the_api_is_published_on_loopback_only_with_its_token_kept() -> None:
+    api = SERVICES["api"]
+    assert api["build"] == "." and api["command"] == ["vigie", "api"]
+    env = api["environment"]
+    fields = set(Settings.model_fields)
+    for key in env:
+        assert key.startswith("VIGIE_") and key[len("VIGIE_"):].lower() in fields, key
+    port = env["VIGIE_API_PORT"]
+    assert int(port) == Settings().api_port
+    # Listening on every interface inside the container, published on the host's loopback alone.
+    assert env["VIGIE_API_HOST"] == "0.0.0.0"
+    assert api["ports"] == [f"127.0.0.1:{port}:{port}"]
+    assert set(env["VIGIE_API_ALLOWED_HOSTS"].split(",")) == {"localhost", "127.0.0.1"}
+    # The generated token lives in VIGIE_HOME, on a volume: it survives a restart of the container.
+    home = SERVICES["worker"]["environment"]["VIGIE_HOME"]
+    assert env["VIGIE_HOME"] == home and any(volume.endswith(f":{home}") for volume in api["volumes"])
+    assert env["VIGIE_REDIS_URL"].startswith("redis://redis:") and env["VIGIE_ES_URL"].startswith("http://elasticsearch:")
+    assert set(api["depends_on"]) == {"redis", "elasticsearch"}

@@ -14,11 +14,13 @@ import time
 from collections.abc import Callable
 
 import redis
+from elasticsearch import Elasticsearch
 
 from index.alert_match import AlertMatcher
 from index.alerts import AlertStore
 from index.client import connect
 from index.errors import IndexUnavailable
+from index.search import LemmaVariants
 from ingest.topics import load_rules
 from vigie.settings import Settings
 
@@ -30,16 +32,18 @@ def bump_rules_version(client: redis.Redis) -> None:
     client.incr(VERSION_KEY)
 
 
-def alert_store_for(settings: Settings, client: redis.Redis | None = None) -> AlertStore:
+def alert_store_for(settings: Settings, client: redis.Redis | None = None, *, es: Elasticsearch | None = None,
+                    lemma_variants: LemmaVariants | None = None) -> AlertStore:
     """The alert store of the CLI and the HTTP API: topics checked against the rules in use, the
-    query's lemma variants computed as `vigie search` does, workers told of every change."""
-    from vigie.queries import lemma_variants  # loads lemma tables when a rule with words is stored
+    query's lemma variants computed as `vigie search` does, workers told of every change. ``es`` and
+    ``lemma_variants``: the caller's own (the API shares its client and the tables it loaded)."""
+    from vigie.queries import lemma_variants as query_lemmas  # loads lemma tables when a rule with words is stored
 
     redis_client = client or redis.Redis.from_url(settings.redis_url)
     return AlertStore(
-        connect(settings.es_url), settings.index_prefix,
+        es or connect(settings.es_url), settings.index_prefix,
         known_topics=[topic.name for topic in load_rules(settings.topics_file).topics],
-        lemma_variants=lemma_variants(settings.query_lemma_languages),
+        lemma_variants=lemma_variants or query_lemmas(settings.query_lemma_languages),
         on_change=lambda: bump_rules_version(redis_client),
     )
 

@@ -12,12 +12,15 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import redis
+from celery import Celery
 from elasticsearch import Elasticsearch
 
-from tests.conftest import settings_from
-from tests.support.processes import VIGIE, Background
+from tests.conftest import TEST_HOME, settings_from
+from tests.support.browser import Browser
+from tests.support.processes import VIGIE, Background, start_worker
 from vigie.services.processes import free_port
 from vigie.settings import Settings
+from worker.app import create_app
 from worker.registry import DUE_KEY, FEEDS_KEY
 
 TOKEN = "test-token-" + "x" * 24
@@ -104,3 +107,30 @@ def no_feeds(module_redis: redis.Redis) -> Callable[[], None]:
 
     clear()
     return clear
+
+
+@pytest.fixture(scope="module")
+def pipeline_worker(api_server: ApiServer, request: pytest.FixtureRequest) -> Iterator[Background]:
+    """A real `celery worker` on the module's server settings; its log is kept in .vigie-test/logs."""
+    process = start_worker(api_server.env, name=f"{request.module.__name__.rsplit('.', 1)[-1]}-worker")
+    yield process
+    process.stop(timeout=30)
+    logs = TEST_HOME / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / f"{process.name}.log").write_text(process.output())
+
+
+@pytest.fixture(scope="module")
+def celery_app(api_server: ApiServer) -> Iterator[Celery]:
+    """What the poller sends tasks with, on the module's settings."""
+    app = create_app(api_server.settings)
+    yield app
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Debian Chromium through chromedriver, one per module."""
+    chromium = Browser(width=1280, height=1000)
+    yield chromium
+    chromium.quit()

@@ -8,6 +8,7 @@ Two checks are narrowed, for reasons the schema cannot express:
   that does not parse rightly gets a 400 or 422;
 - ``negative_data_rejection`` on search and facets: a query string has no types, so "null" or an
   "object" sent as a query parameter arrives as the text it is, which is a valid filter value.
+The live notification stream is left out (it never ends by itself).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ checks.negative_data_rejection.enabled = false
 
 @pytest.fixture(scope="module")
 def fuzzed_api(service_env: dict[str, str]) -> Iterator[ApiServer]:
-    server = start_api(api_env(service_env))
+    # Thousands of writes in a minute: the write limit (tested in test_security.py) would turn the
+    # checks of authentication and validation into 429s.
+    server = start_api(api_env(service_env, VIGIE_API_WRITE_RATE="1000000", VIGIE_API_WRITE_BURST="100000"))
     yield server
     server.stop()
     drop_indices(server.settings)
@@ -53,6 +56,9 @@ def test_every_answer_conforms_to_the_schema(fuzzed_api: ApiServer, tmp_path: Pa
         "--max-examples", str(EXAMPLES), "--seed", str(SEED), "--workers", "2",
         "--request-timeout", "30", "--suppress-health-check", "all", "--max-failures", "20",
         "--output-truncate", "true", "--no-color",
+        # An open stream answers until the client leaves: every valid request would end in the
+        # request timeout. Its parameters and errors are tested in test_notification_stream.py.
+        "--exclude-path", "/api/notifications/stream",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     report = result.stdout + result.stderr

@@ -64,13 +64,6 @@ def site(service_env: dict[str, str]) -> Iterator[ApiServer]:
     drop_indices(server.settings)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    chromium = Browser(width=1280, height=1000)
-    yield chromium
-    chromium.quit()
-
-
 def search(browser: Browser, site: ApiServer, query: str) -> None:
     browser.get(f"{site.base_url}/")
     box = browser.wait_for("#q")

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
-from html import escape
 
 import pytest
 import redis
@@ -24,23 +23,14 @@ from ingest.webhook import signature_matches
 from tests.conftest import TEST_HOME
 from tests.support.feeds import make_story
 from tests.support.processes import Background, run_vigie, start_worker
+from tests.support.samples import sample_item
 from tests.support.webhooks import WebhookReceiver
 from tests.worker.conftest import count, feed_items
-from vigie.demo_feed import demo_story
 from vigie.settings import Settings
 from worker.app import create_app
 from worker.deadletter import DeadLetters
 
 pytestmark = pytest.mark.integration
-
-
-def sample_item(article_id: str = "sample-erdogan") -> FeedItem:
-    """The sample wire story as a feed item carrying its whole text (no page to fetch)."""
-    story = demo_story()
-    return FeedItem(article_id=article_id, feed_url="http://127.0.0.1:1/feed.xml",
-                    url=f"https://wire.example.org/{article_id}", title=story.title, summary=story.summary,
-                    content="".join(f"<p>{escape(paragraph)}</p>" for paragraph in story.paragraphs),
-                    published=datetime.now(timezone.utc), guid=f"urn:test:{article_id}")
 
 
 @pytest.fixture()

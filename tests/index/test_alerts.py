@@ -7,7 +7,17 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from elasticsearch import Elasticsearch
 
-from index.alerts import AlertExists, AlertInvalid, AlertNotFound, AlertStore, Delivery, backtest, new_rule, validate_rule
+from index.alerts import (
+    AlertExists,
+    AlertInvalid,
+    AlertNotFound,
+    AlertStore,
+    Delivery,
+    backtest,
+    changed_delivery,
+    new_rule,
+    validate_rule,
+)
 from index.store import ArticleStore
 from tests.index.factories import analysed, place, topic
 from vigie.settings import Settings
@@ -49,6 +59,22 @@ def test_a_valid_rule_is_normalised_and_gets_a_secret_and_lemmas() -> None:
     assert dict(rule.query_lemmas) == {"réfugiés": ("réfugié",), "football": ("football",)}
     assert rule.lemma_variants()("réfugiés") == ["réfugié"]
     assert validate_rule(new_rule("n", topics=["migration"]), TOPICS).delivery == Delivery()  # stored only
+
+
+def test_a_delivery_change_keeps_what_is_not_given_and_makes_a_secret_only_when_needed() -> None:
+    hooked = Delivery("https://example.org/hook", "k" * 20, "daily")
+    assert changed_delivery(hooked) == (hooked, False)
+    assert changed_delivery(hooked, mode="immediate") == (Delivery("https://example.org/hook", "k" * 20), False)
+    assert changed_delivery(hooked, webhook="https://example.org/other") == (
+        Delivery("https://example.org/other", "k" * 20, "daily"), False)
+    assert changed_delivery(hooked, secret="s" * 20)[0].secret == "s" * 20
+    renewed, new = changed_delivery(hooked, secret=None)  # asked for a new random one
+    assert new and len(renewed.secret) == 64 and renewed.secret != "k" * 20
+    # A webhook given to an alert that had none gets a secret, flagged as never shown.
+    given, new = changed_delivery(Delivery(), webhook="https://example.org/hook")
+    assert new and len(given.secret) == 64 and given.webhook == "https://example.org/hook"
+    # Without a webhook no secret is made up.
+    assert changed_delivery(Delivery(), mode="hourly") == (Delivery(mode="hourly"), False)
 
 
 @pytest.mark.integration

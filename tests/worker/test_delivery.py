@@ -42,8 +42,11 @@ def test_worker_killed_mid_batch_loses_nothing(
     worker.kill_group()  # kill -9 the worker and its pool while batches are in progress
     interrupted = count(es, settings)
     assert interrupted < 160, "the worker finished before it could be killed; the test proves nothing"
+    restarted = time.monotonic()
     workers(VIGIE_VISIBILITY_TIMEOUT="10")  # a new worker takes the unacknowledged tasks back
     assert _wait_for_count(es, settings, 160, timeout=300) == 160
+    print(f"FIGURES killed worker: {interrupted}/160 indexed at kill -9; 160/160, each once, "
+          f"{time.monotonic() - restarted:.1f} s after a new worker started")
     ids = {hit["_id"] for hit in es.search(index=f"{settings.index_prefix}-articles", size=500, _source=False)["hits"]["hits"]}
     assert ids == {item.article_id for item in items}
 
@@ -63,8 +66,13 @@ def test_elasticsearch_down_for_30_seconds_while_500_articles_flow(
         time.sleep(30)
     finally:
         elasticsearch.start()
+    back = time.monotonic()
+    before = count(es, settings)
     assert _wait_for_count(es, settings, 500, timeout=300) == 500, worker.output()[-6000:]
     assert DeadLetters(redis_client).entries() == []
+    print(f"FIGURES Elasticsearch down 30 s: {before}/500 indexed when it came back, 500/500 "
+          f"{time.monotonic() - back:.1f} s later, dead letters 0, retries logged "
+          f"{worker.output().count('retry')}")
 
 
 def test_redis_restart_keeps_queued_articles(
@@ -78,5 +86,8 @@ def test_redis_restart_keeps_queued_articles(
     redis_service.stop()  # SIGTERM: Redis writes its append-only file and exits
     redis_service.start()
     assert queue_length(redis.Redis.from_url(settings.redis_url)) == len(items) // 16 + 1
+    started = time.monotonic()
     workers()
     assert _wait_for_count(es, settings, 200, timeout=300) == 200
+    print(f"FIGURES Redis restart: {len(items) // 16 + 1} queued tasks before and after; 200/200 indexed "
+          f"{time.monotonic() - started:.1f} s after a worker started")

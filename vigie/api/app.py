@@ -1,13 +1,13 @@
 """``create_app(settings)``: the FastAPI application `vigie api` serves.
 
-    /api/search, /api/facets      routes/search.py     (index.search, index.stats)
-    /api/articles/{id}            routes/articles.py   (index.store)
-    /api/feeds[/{id}]             routes/feeds.py      (worker.registry)
-    /health, /metrics             routes/system.py
-    /, /articles/{id}, /feeds     routes/pages.py      (static/ files)
-    /openapi.json, /docs          FastAPI
-
-Phase 2 (alerts, notifications) adds its routers to ROUTERS and its page to routes/pages.py.
+    /api/search, /api/facets            routes/search.py         (index.search, index.stats)
+    /api/articles/{id}                  routes/articles.py       (index.store)
+    /api/feeds[/{id}]                   routes/feeds.py          (worker.registry)
+    /api/alerts[/{key}[/...]], /api/topics  routes/alerts.py     (index.alerts, worker.alert_rules)
+    /api/notifications[/stream]         routes/notifications.py  (index.notifications, Server-Sent Events)
+    /health, /metrics                   routes/system.py
+    /, /articles/{id}, /feeds, /alerts  routes/pages.py          (static/ files)
+    /openapi.json, /docs                FastAPI
 """
 
 from __future__ import annotations
@@ -23,17 +23,19 @@ from vigie import __version__
 from vigie.api.context import ApiContext
 from vigie.api.errors import install_error_handlers
 from vigie.api.metrics import ApiMetrics, RequestTimer
-from vigie.api.routes import articles, feeds, pages, search, system
+from vigie.api.routes import alerts, articles, feeds, notifications, pages, search, system
 from vigie.api.routes.pages import STATIC
 from vigie.api.security import SecurityHeaders, allowed_hosts
 from vigie.api.token import api_token
 from vigie.settings import Settings
 
-ROUTERS = (search.router, articles.router, feeds.router, system.router, pages.router)
+ROUTERS = (search.router, articles.router, feeds.router, alerts.router, notifications.router, system.router,
+           pages.router)
 
 DESCRIPTION = """\
-Search the articles Vigie indexed, read one with its entities and topics, and manage the feeds it
-follows. Reads need no token; writes (POST, DELETE) need `Authorization: Bearer <token>`, the token
+Search the articles Vigie indexed, read one with its entities and topics, manage the feeds it
+follows and the alerts it evaluates on every new article, and follow their notifications live. Reads
+need no token; writes (POST, PATCH, DELETE) need `Authorization: Bearer <token>`, the token
 being `VIGIE_API_TOKEN` or the one generated into `$VIGIE_HOME/api-token`. Every error is a JSON body
 with a stable `kind` and a `message`. The web page is at `/`.
 """
@@ -61,6 +63,10 @@ def create_app(settings: Settings) -> FastAPI:
             {"name": "search", "description": "The query language of `vigie search`, filters, facets."},
             {"name": "articles", "description": "One article with its entities and topics."},
             {"name": "feeds", "description": "The followed feeds and their health."},
+            {"name": "alerts", "description": "Saved searches notified once per matching article "
+                                              "(`vigie alerts`, docs/alerts.md): CRUD, pause, backtest, Atom feed."},
+            {"name": "notifications", "description": "What the alerts matched and its delivery; live over "
+                                                     "Server-Sent Events."},
             {"name": "system", "description": "Health and Prometheus metrics."},
         ],
     )

@@ -1,5 +1,6 @@
-"""What the API process keeps between requests: clients, the feed registry, the lemma tables, the write
-limiter. Built once by ``create_app`` and reached from a route through ``Depends(context)``.
+"""What the API process keeps between requests: clients, the feed registry, the alert and notification
+stores, the lemma tables, the write limiter. Built once by ``create_app`` and reached from a route
+through ``Depends(context)``.
 
 Routes run in FastAPI's thread pool (the Elasticsearch and Redis clients are synchronous and
 thread-safe), so every lazy piece here is guarded by a lock.
@@ -19,8 +20,11 @@ import redis
 from elasticsearch import Elasticsearch
 from fastapi import Request
 
+from index.alerts import AlertStore
 from index.client import connect
+from index.notifications import NotificationStore
 from index.store import ArticleStore
+from ingest.topics import TopicRules, load_rules
 from vigie.api.errors import ApiProblem
 from vigie.api.security import TokenBucket
 from vigie.api.token import ApiToken
@@ -73,6 +77,26 @@ class ApiContext:
     def registry(self) -> FeedRegistry:
         """The feed registry `vigie feeds` uses (``registry_for``), on a client with timeouts."""
         return FeedRegistry(self.redis, bounds_from(self.settings))
+
+    @cached_property
+    def alerts(self) -> AlertStore:
+        """The alert store `vigie alerts` changes rules through (``alert_store_for``: topics checked,
+        the query's lemmas computed with the tables this process loaded, workers told of each change),
+        on this process's clients."""
+        from worker.alert_rules import alert_store_for
+
+        store = alert_store_for(self.settings, self.redis, es=self.es,
+                                lemma_variants=lambda text: self.lemma_variants()(text))
+        store.on_change = _logged_on_failure(store.on_change)
+        return store
+
+    @cached_property
+    def notifications(self) -> NotificationStore:
+        return NotificationStore(self.es, self.prefix)
+
+    @cached_property
+    def topic_rules(self) -> TopicRules:
+        return load_rules(self.settings.topics_file)
 
     @cached_property
     def write_limiter(self) -> TokenBucket:
@@ -147,6 +171,20 @@ class ApiContext:
         from worker.app import create_app  # Celery: only for /health
 
         return create_app(self.settings)
+
+
+def _logged_on_failure(bump: Callable[[], None] | None) -> Callable[[], None]:
+    """The workers' reload signal, which must not turn a stored change into an error: without it they
+    still reload the rules within a minute (worker.alert_rules.MAX_AGE_SECONDS)."""
+    def guarded() -> None:
+        if bump is None:
+            return
+        try:
+            bump()
+        except redis.RedisError as error:
+            log_event(log, "api.alerts_reload_not_signalled", logging.WARNING, error=str(error))
+
+    return guarded
 
 
 def context_of(request: Request) -> ApiContext:

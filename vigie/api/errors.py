@@ -3,8 +3,11 @@
     QuerySyntaxError          400  kind=query-syntax, with position and reason
     missing or wrong token    401  (security.py)
     unknown article or feed   404  kind=not-found / feed-not-found
+    unknown alert             404  kind=alert-not-found
     feed already followed     409  kind=feed-exists
+    alert name in use         409  kind=alert-exists
     invalid parameter or body 422  kind=invalid-request, with one entry per field
+    alert rule that cannot work 422 kind=alert-invalid, its message listing every problem
     too many writes           429  kind=rate-limited, Retry-After (security.py)
     Elasticsearch refused     502  kind=index-rejected (a bug: the API sends only what index/ builds)
     Elasticsearch or Redis down 503 kind=index-unavailable / redis-unavailable, Retry-After
@@ -21,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from index.alerts import AlertExists, AlertInvalid, AlertNotFound
 from index.errors import IndexRejected, IndexUnavailable, QuerySyntaxError
 from ingest.errors import FetchError, VigieError
 from vigie.api.schemas import Problem
@@ -37,7 +41,8 @@ _DESCRIPTIONS = {
     401: "Missing or wrong bearer token (write endpoints need `Authorization: Bearer $VIGIE_API_TOKEN`).",
     404: "No such resource.",
     409: "The resource already exists.",
-    422: "A parameter or the body is invalid: `errors` names each field.",
+    422: "A parameter or the body is invalid: `errors` names each field (kind `alert-invalid`: the message "
+         "lists every problem of the alert rule).",
     429: "Too many write requests: wait `Retry-After` seconds.",
     503: "Elasticsearch or Redis is unavailable: try again after `Retry-After` seconds.",
 }
@@ -139,6 +144,20 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FeedExists)
     async def _feed_exists(_: Request, error: FeedExists) -> JSONResponse:
         return problem_response(409, error.kind, str(error))
+
+    @app.exception_handler(AlertNotFound)
+    async def _no_alert(_: Request, error: AlertNotFound) -> JSONResponse:
+        return problem_response(404, error.kind, str(error))
+
+    @app.exception_handler(AlertExists)
+    async def _alert_exists(_: Request, error: AlertExists) -> JSONResponse:
+        return problem_response(409, error.kind, str(error))
+
+    @app.exception_handler(AlertInvalid)
+    async def _alert_invalid(_: Request, error: AlertInvalid) -> JSONResponse:
+        # A well-formed body whose rule cannot work (unknown topic, digest without webhook...): the
+        # message lists every problem at once, as `vigie alerts add` prints it.
+        return problem_response(422, error.kind, str(error))
 
     @app.exception_handler(FetchError)
     async def _bad_url(_: Request, error: FetchError) -> JSONResponse:

@@ -31,6 +31,22 @@ def checked_json(shape: Any, data: Any, status_code: int = 200) -> Response:
                     media_type="application/json")
 
 
+def http_url(url: str) -> str:
+    """``url`` stripped, or ValueError unless it is an http(s) URL with a host (feeds, webhooks)."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:
+        raise ValueError(f"not a valid URL: {error}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError("the URL must start with http:// or https://")
+    if not parts.hostname:
+        raise ValueError("the URL has no host name")
+    if any(ord(char) < 0x20 or char.isspace() for char in url):
+        raise ValueError("the URL holds spaces or control characters")
+    return url
+
+
 class FieldProblem(BaseModel):
     location: str = Field(description="Where: 'query.limit', 'body.url', ...")
     message: str
@@ -178,18 +194,7 @@ class FeedIn(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_only(cls, url: str) -> str:
-        url = url.strip()
-        try:
-            parts = urlsplit(url)
-        except ValueError as error:
-            raise ValueError(f"not a valid URL: {error}") from None
-        if parts.scheme.lower() not in ("http", "https"):
-            raise ValueError("the URL must start with http:// or https://")
-        if not parts.hostname:
-            raise ValueError("the URL has no host name")
-        if any(ord(char) < 0x20 or char.isspace() for char in url):
-            raise ValueError("the URL holds spaces or control characters")
-        return url
+        return http_url(url)
 
     @field_validator("name")
     @classmethod

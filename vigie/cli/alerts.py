@@ -92,6 +92,71 @@ def add(name, topics, all_topics, query, entities, languages, feeds, min_score, 
     emit(_rule_json(stored, show_secret=True), as_json, lambda _: _rule_text(stored, show_secret=True))
 
 
+@alerts.command("edit")
+@click.argument("name")
+@click.option("--rename", help="A new name (unique, whatever the case).")
+@click.option("--topic", "topics", multiple=True, help="Replace the topics with these; repeatable.")
+@click.option("--all-topics/--any-topic", default=None, help="Every topic, or any of them.")
+@click.option("--query", help="Replace the query ('' removes it).")
+@click.option("--entity", "entities", multiple=True, help="Replace the entities with these; repeatable.")
+@click.option("--lang", "languages", multiple=True, help="Replace the languages with these; repeatable.")
+@click.option("--feed", "feeds", multiple=True, help="Replace the feeds with these; repeatable.")
+@click.option("--clear", "cleared", multiple=True, type=click.Choice(["topics", "entities", "languages", "feeds"]),
+              help="Remove every topic, entity, language or feed; repeatable.")
+@click.option("--min-score", type=float, help="The topics count only with at least this score (0-1).")
+@click.option("--no-min-score", is_flag=True, help="Remove the minimum score.")
+@click.option("--webhook", help="A new webhook URL (an alert without a secret gets one, printed once).")
+@click.option("--no-webhook", is_flag=True, help="No webhook: the matches are only stored.")
+@click.option("--secret", help="A new HMAC-SHA256 key for the signature.")
+@click.option("--new-secret", is_flag=True, help="Generate a new random secret (printed once).")
+@click.option("--digest", type=click.Choice(["hourly", "daily", "none"]), help="A digest per period, or none: each match.")
+@json_option
+def edit(name, rename, topics, all_topics, query, entities, languages, feeds, cleared, min_score,  # type: ignore[no-untyped-def]
+         no_min_score, webhook, no_webhook, secret, new_secret, digest, as_json) -> None:
+    """Change the alert NAME (its name or id): only the options given change. The rule is checked as
+    a whole, as by `add`, and applies to the next article indexed."""
+    from index.alerts import changed_delivery
+
+    for first, second, what in ((min_score is not None, no_min_score, "--min-score and --no-min-score"),
+                                (webhook is not None, no_webhook, "--webhook and --no-webhook"),
+                                (secret is not None, new_secret, "--secret and --new-secret")):
+        if first and second:
+            raise click.UsageError(f"{what} contradict each other")
+    for field, values in (("topics", topics), ("entities", entities), ("languages", languages), ("feeds", feeds)):
+        if field in cleared and values:
+            raise click.UsageError(f"--clear {field} and new {field} contradict each other")
+    store = _store(load_settings(), for_changes=True)
+    current = store.get(name)
+    changes: dict[str, Any] = {}
+    if rename is not None:
+        changes["name"] = rename
+    if query is not None:
+        changes["query"] = query
+    if all_topics is not None:
+        changes["all_topics"] = all_topics
+    for field, values in (("topics", topics), ("entities", entities), ("languages", languages), ("feeds", feeds)):
+        if values or field in cleared:
+            changes[field] = tuple(values)
+    if min_score is not None or no_min_score:
+        changes["min_score"] = None if no_min_score else min_score
+    delivery_changes: dict[str, Any] = {}
+    if webhook is not None or no_webhook:
+        delivery_changes["webhook"] = None if no_webhook else webhook
+    if secret is not None or new_secret:
+        delivery_changes["secret"] = None if new_secret else secret
+    if digest is not None:
+        delivery_changes["mode"] = "immediate" if digest == "none" else digest
+    delivery, new = changed_delivery(current.delivery, **delivery_changes)
+    if delivery != current.delivery:
+        changes["delivery"] = delivery
+    if not changes:
+        raise click.UsageError("nothing to change: give at least one option (see --help)")
+    rule = store.update(current.alert_id, **changes)
+    shown = new and bool(rule.delivery.secret)
+    progress(f"alert {rule.name!r} changed: {', '.join(sorted(changes))}")
+    emit(_rule_json(rule, show_secret=shown), as_json, lambda _: _rule_text(rule, show_secret=shown))
+
+
 @alerts.command("list")
 @json_option
 def list_(as_json: bool) -> None:

@@ -1,6 +1,6 @@
 """The web page: plain HTML, one small script per page and one stylesheet, served as files (no build
 step, no template engine). Each page fetches its data from the API with the same requests a program
-would make. Phase 2 adds `/alerts` here and its entry in static/app.js's NAV.
+would make.
 """
 
 from __future__ import annotations
@@ -39,3 +39,8 @@ def article_page(article_id: str) -> FileResponse:  # noqa: ARG001 - the script 
 @router.get("/feeds")
 def feeds_page() -> FileResponse:
     return page("feeds.html")
+
+
+@router.get("/alerts")
+def alerts_page() -> FileResponse:
+    return page("alerts.html")

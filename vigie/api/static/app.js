@@ -6,10 +6,10 @@
 "use strict";
 
 (function () {
-  // The navigation; phase 2 adds { href: "/alerts", label: "Alerts", current: (p) => p.startsWith("/alerts") }.
   const NAV = [
     { href: "/", label: "Search", current: (p) => p === "/" || p.startsWith("/articles/") },
     { href: "/feeds", label: "Feeds", current: (p) => p.startsWith("/feeds") },
+    { href: "/alerts", label: "Alerts", current: (p) => p.startsWith("/alerts") },
   ];
   const TOKEN_KEY = "vigie.apiToken";
 
@@ -139,7 +139,17 @@
     node.replaceChildren(el("p", { class: "error", role: "alert", text }));
   }
 
-  // Server-Sent Events (the live notifications of phase 2): calls onEvent(type, data) for each
+  // A write's error in words for the person who made it: which field is wrong, or what to do.
+  function explain(error) {
+    if (error.status === 401) return `${error.message}. Paste the token in the “API token” field.`;
+    if (error.status === 429) return `${error.message}.`;
+    if (error.body && Array.isArray(error.body.errors)) {
+      return error.body.errors.map((item) => (item.location ? `${item.location}: ${item.message}` : item.message)).join("; ");
+    }
+    return error.message;
+  }
+
+  // Server-Sent Events (the live notifications of the alerts page): calls onEvent(type, data) for each
   // event of `types`; the browser reconnects by itself. Returns the EventSource (close() to stop).
   function subscribe(url, types, onEvent, onState) {
     const source = new EventSource(url);
@@ -169,6 +179,6 @@
       ...NAV.map((item) => el("a", { href: item.href, text: item.label, "aria-current": item.current(path) ? "page" : null })));
   }
 
-  window.Vigie = { el, marked, safeHref, api, ApiError, query, token, setToken, formatDate, relative, hostOf, showError, subscribe };
+  window.Vigie = { el, marked, safeHref, api, ApiError, query, token, setToken, formatDate, relative, hostOf, showError, explain, subscribe };
   document.addEventListener("DOMContentLoaded", renderNav);
 })();

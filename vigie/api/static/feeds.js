@@ -3,18 +3,11 @@
 "use strict";
 
 (function () {
-  const { el, api, relative, formatDate, showError, token, setToken } = window.Vigie;
+  const { el, api, relative, formatDate, showError, explain, token, setToken } = window.Vigie;
   const REFRESH_MS = 15000;
 
   function message(text, kind) {
     document.getElementById("feed-message").replaceChildren(el("p", { class: kind, role: kind === "error" ? "alert" : null, text }));
-  }
-
-  function explain(error) {
-    if (error.status === 401) return `${error.message}. Paste the token in the “API token” field.`;
-    if (error.status === 429) return `${error.message}.`;
-    if (error.body && Array.isArray(error.body.errors)) return error.body.errors.map((item) => item.message).join("; ");
-    return error.message;
   }
 
   function row(feed) {

@@ -1,0 +1,65 @@
+"""`vigie alerts add|edit|show` as a person types them, on the real services: `edit` changes only the
+options given, prints a new secret once, refuses contradictions and unknown alerts in one line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.processes import run_vigie, vigie_json
+
+pytestmark = pytest.mark.integration
+
+
+def test_edit_changes_only_what_is_given(env: dict[str, str]) -> None:
+    added = vigie_json(["alerts", "add", "Migration", "--topic", "migration", "--query", "Turquie",
+                       "--lang", "fr"], env)
+    assert isinstance(added, dict) and added["delivery"]["webhook"] is None
+
+    edited = vigie_json(["alerts", "edit", "MIGRATION", "--query", "Turquie OR Turkey", "--lang", "fr",
+                         "--lang", "en", "--all-topics", "--min-score", "0.5"], env)
+    assert isinstance(edited, dict)
+    assert (edited["query"], edited["languages"], edited["all_topics"], edited["min_score"]) == (
+        "Turquie OR Turkey", ["fr", "en"], True, 0.5)
+    assert edited["topics"] == ["migration"] and edited["alert_id"] == added["alert_id"]
+    assert edited["created_at"] == added["created_at"] and edited["updated_at"] > added["updated_at"]
+
+    # A webhook given to an alert without one: a new secret, printed in full this once.
+    hooked = run_vigie(["alerts", "edit", added["alert_id"], "--webhook", "http://127.0.0.1:9/hook",
+                        "--digest", "daily"], env, check=True)
+    secret = next(line.split(": ", 1)[1] for line in hooked.stdout.splitlines() if "secret:" in line)
+    assert len(secret) == 64
+    assert "changed: delivery" in hooked.stderr
+    shown = vigie_json(["alerts", "show", "migration"], env)
+    assert isinstance(shown, dict) and shown["delivery"] == {
+        "webhook": "http://127.0.0.1:9/hook", "secret": f"…{secret[-4:]}", "mode": "daily"}
+
+    renamed = vigie_json(["alerts", "edit", "migration", "--rename", "Migration Turquie", "--clear", "languages",
+                          "--no-min-score", "--any-topic", "--digest", "none"], env)
+    assert isinstance(renamed, dict)
+    assert (renamed["name"], renamed["languages"], renamed["min_score"], renamed["all_topics"]) == (
+        "Migration Turquie", [], None, False)
+    assert renamed["delivery"]["mode"] == "immediate" and renamed["delivery"]["secret"] == f"…{secret[-4:]}"
+    unhooked = vigie_json(["alerts", "edit", "Migration Turquie", "--no-webhook"], env)
+    assert isinstance(unhooked, dict) and unhooked["delivery"]["webhook"] is None
+    listed = vigie_json(["alerts", "list"], env)
+    assert [item["name"] for item in listed] == ["Migration Turquie"]  # type: ignore[union-attr]
+
+
+def test_edit_refuses_what_cannot_work_and_changes_nothing(env: dict[str, str]) -> None:
+    added = vigie_json(["alerts", "add", "Trêves", "--topic", "ceasefire"], env)
+    for args, message in ((["--topic", "nope"], "unknown topic nope"),
+                          (["--query", "(Idleb"], "never closed"),
+                          (["--digest", "daily"], "digest needs a webhook"),
+                          (["--webhook", "file:///etc/passwd"], "uses file"),
+                          (["--min-score", "0.5", "--no-min-score"], "contradict"),
+                          (["--clear", "topics", "--topic", "migration"], "contradict"),
+                          ([], "nothing to change")):
+        result = run_vigie(["alerts", "edit", "Trêves", *args], env)
+        assert result.returncode != 0, args
+        assert message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    unknown = run_vigie(["alerts", "edit", "personne", "--query", "x"], env)
+    assert unknown.returncode != 0 and "personne" in unknown.stderr and "Traceback" not in unknown.stderr
+    assert json.loads(run_vigie(["alerts", "show", "Trêves", "--json"], env, check=True).stdout) == added
