@@ -4,7 +4,8 @@ Everything a hostile or broken server can do is bounded here, so the parsers abo
 limited number of bytes that arrived in a limited time:
 
 - only ``http`` and ``https``, checked again on every redirect hop (a ``Location: file:///…`` is refused);
-- connect and read timeouts per operation, and a *total* deadline that every socket operation of the
+- host names resolved within the connect timeout (``_resolve``); connect and read timeouts per
+  operation, and a *total* deadline that every socket operation of the
   fetch consults (see ``_DeadlineBackend``), so a server dripping one byte every few seconds, in the
   headers or in the body, is cut off at ``total_timeout``;
 - a body limit on the bytes received *and* on the bytes after decompression; gzip and deflate are
@@ -19,12 +20,15 @@ parser for IDNA hosts and percent-encoding. One ``Fetcher`` is shared by all the
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import socket
 import ssl
 import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -155,6 +159,31 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
+#: Resolves host names for every Fetcher, so that a fetch can stop waiting for a resolver that hangs
+#: (the thread finishes in the background, bounded by the system resolver's own timeouts).
+_RESOLVER = ThreadPoolExecutor(max_workers=8, thread_name_prefix="vigie-resolve")
+
+
+def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
+    """The addresses of ``host`` (itself when it is one), in the resolver's order, within ``timeout``."""
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    future = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = future.result(timeout)
+    except FutureTimeout:
+        future.cancel()
+        raise httpcore.ConnectTimeout(f"resolving {host} took more than {timeout:g} s") from None
+    except (socket.gaierror, UnicodeError) as error:
+        raise httpcore.ConnectError(str(error)) from error
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise httpcore.ConnectError(f"{host} has no address") from socket.gaierror(f"{host} has no address")
+    return addresses
+
+
 class _DeadlineBackend(httpcore.NetworkBackend):
     """httpcore's synchronous sockets, with every timeout shortened to the fetch's remaining time."""
 
@@ -165,9 +194,21 @@ class _DeadlineBackend(httpcore.NetworkBackend):
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Iterable[tuple[int, int, int | bytes | None]] | None = None,
                     ) -> httpcore.NetworkStream:
-        bounded = self._deadline.bound(timeout, httpcore.ConnectTimeout)
-        stream = self._inner.connect_tcp(host, port, bounded, local_address, socket_options)  # type: ignore[arg-type]
-        return _DeadlineStream(stream, self._deadline)
+        # The host name is resolved here, within the connect timeout and the deadline: the system's
+        # resolver (getaddrinfo) takes no timeout and would otherwise hold a fetch as long as it likes.
+        addresses = _resolve(host, port, self._deadline.bound(timeout, httpcore.ConnectTimeout))
+        last: httpcore.ConnectError | None = None
+        for address in addresses:
+            bounded = self._deadline.bound(timeout, httpcore.ConnectTimeout)
+            try:
+                stream = self._inner.connect_tcp(address, port, bounded, local_address,
+                                                 socket_options)  # type: ignore[arg-type]
+            except httpcore.ConnectError as error:
+                last = error  # the next address of the host, as socket.create_connection does
+                continue
+            return _DeadlineStream(stream, self._deadline)
+        assert last is not None  # _resolve answers at least one address
+        raise last
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
                             socket_options: Iterable[tuple[int, int, int | bytes | None]] | None = None,

@@ -182,6 +182,51 @@ def test_name_resolution_failure_is_dns() -> None:
     assert mapped.kind == "dns" and mapped.transient and "nowhere.invalid" in str(mapped)
 
 
+def _resolver(answer: object, delay: float = 0.0):  # type: ignore[no-untyped-def]
+    """A stand-in for the system resolver (no name outside this machine is looked up)."""
+    def getaddrinfo(host: str, port: int, *args: object, **kwargs: object) -> object:
+        time.sleep(delay)
+        if isinstance(answer, BaseException):
+            raise answer
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)) for address in answer]  # type: ignore[union-attr]
+    return getaddrinfo
+
+
+def test_a_resolver_that_hangs_is_cut_by_the_connect_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", _resolver(["127.0.0.1"], delay=5.0))
+    limits = FetchLimits(user_agent="Vigie/test", connect_timeout=0.5, total_timeout=3.0)
+    started = time.monotonic()
+    with Fetcher(limits) as fetcher:
+        error = fetch_error(fetcher, "http://slow-resolver.test/feed.xml")
+    assert error.kind == "timeout" and error.transient and "slow-resolver.test" in str(error)
+    assert time.monotonic() - started < 2.0  # not the resolver's 5 s
+
+
+def test_a_resolver_slower_than_the_total_timeout_is_cut_by_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", _resolver(["127.0.0.1"], delay=5.0))
+    limits = FetchLimits(user_agent="Vigie/test", connect_timeout=10.0, total_timeout=1.0)
+    started = time.monotonic()
+    with Fetcher(limits) as fetcher:
+        error = fetch_error(fetcher, "http://slow-resolver.test/feed.xml")
+    assert error.kind == "timeout" and "1 s in total" in str(error)
+    assert time.monotonic() - started < 2.0
+
+
+def test_an_unknown_host_through_the_fetcher_is_dns(monkeypatch: pytest.MonkeyPatch, fetcher: Fetcher) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", _resolver(socket.gaierror(socket.EAI_NONAME, "Name or service not known")))
+    error = fetch_error(fetcher, "http://nowhere.invalid/feed.xml")
+    assert error.kind == "dns" and error.transient and "nowhere.invalid" in str(error)
+
+
+def test_every_address_of_a_host_is_tried_in_turn(monkeypatch: pytest.MonkeyPatch, server: TortureServer,
+                                                   fetcher: Fetcher) -> None:
+    port = httpx.URL(server.url("/")).port
+    # The first address refuses (nothing listens on 127.0.0.2), the second is the torture server.
+    monkeypatch.setattr(socket, "getaddrinfo", _resolver(["127.0.0.2", "127.0.0.1"]))
+    result = fetcher.fetch(f"http://two-addresses.test:{port}/feed/conditional")
+    assert result.status == 200 and result.body == rss20(3)
+
+
 def test_unknown_content_encoding_is_refused(server: TortureServer, fetcher: Fetcher) -> None:
     assert fetch_error(fetcher, server.url("/feed/brotli")).kind == "unsupported-encoding"
 
