@@ -4,6 +4,9 @@ Everything a hostile or broken server can do is bounded here, so the parsers abo
 limited number of bytes that arrived in a limited time:
 
 - only ``http`` and ``https``, checked again on every redirect hop (a ``Location: file:///…`` is refused);
+- never a link-local address (169.254.169.254 is where cloud metadata services answer), and no
+  loopback or private address when ``private_addresses`` is off; checked on the resolved addresses
+  of every connection, redirects included;
 - host names resolved within the connect timeout (``_resolve``); connect and read timeouts per
   operation, and a *total* deadline that every socket operation of the
   fetch consults (see ``_DeadlineBackend``), so a server dripping one byte every few seconds, in the
@@ -67,6 +70,10 @@ class FetchLimits:
     max_body_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
     per_host_concurrency: int = 2
+    #: Loopback and private networks (127/8, 10/8, 172.16/12, 192.168/16, fc00::/7...): allowed for
+    #: feeds on this machine or an intranet; False for a service that follows feeds it does not trust,
+    #: whose article links could otherwise point at internal services.
+    private_addresses: bool = True
 
     def __post_init__(self) -> None:
         if not self.user_agent.strip():
@@ -164,6 +171,36 @@ class _DeadlineStream(httpcore.NetworkStream):
 _RESOLVER = ThreadPoolExecutor(max_workers=8, thread_name_prefix="vigie-resolve")
 
 
+class _BlockedAddress(httpcore.ConnectError):
+    """The host is, or resolves to, an address Vigie does not fetch from."""
+
+
+def _refused_network(address: str, private_allowed: bool) -> str | None:
+    """Why ``address`` is not fetched from, or None. Link-local (169.254/16, where cloud metadata
+    services answer, and fe80::/10), unspecified, multicast and reserved addresses never are;
+    loopback and private networks only when allowed."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_link_local:
+        return "a link-local address (where cloud metadata services answer)"
+    if ip.is_unspecified or ip.is_multicast or ip.is_reserved:
+        return "an unspecified, multicast or reserved address"
+    if not private_allowed and (ip.is_loopback or ip.is_private):
+        return "a loopback or private address (VIGIE_FETCH_PRIVATE_ADDRESSES is off)"
+    return None
+
+
+def _checked(host: str, addresses: list[str], private_allowed: bool) -> list[str]:
+    """``addresses`` without the refused ones; _BlockedAddress when none is left."""
+    allowed = [address for address in addresses if _refused_network(address, private_allowed) is None]
+    if not allowed:
+        why = _refused_network(addresses[0], private_allowed)
+        shown = host if host == addresses[0] else f"{host} ({addresses[0]})"
+        raise _BlockedAddress(f"{shown} is {why}, which Vigie does not fetch from")
+    return allowed
+
+
 def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
     """The addresses of ``host`` (itself when it is one), in the resolver's order, within ``timeout``."""
     try:
@@ -187,16 +224,20 @@ def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
 class _DeadlineBackend(httpcore.NetworkBackend):
     """httpcore's synchronous sockets, with every timeout shortened to the fetch's remaining time."""
 
-    def __init__(self, deadline: _Deadline) -> None:
+    def __init__(self, deadline: _Deadline, private_addresses: bool = True) -> None:
         self._inner = httpcore.SyncBackend()
         self._deadline = deadline
+        self._private_addresses = private_addresses
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Iterable[tuple[int, int, int | bytes | None]] | None = None,
                     ) -> httpcore.NetworkStream:
         # The host name is resolved here, within the connect timeout and the deadline: the system's
         # resolver (getaddrinfo) takes no timeout and would otherwise hold a fetch as long as it likes.
-        addresses = _resolve(host, port, self._deadline.bound(timeout, httpcore.ConnectTimeout))
+        # The addresses are checked, then connected to as checked: a name that resolves differently
+        # a second time (DNS rebinding) cannot slip through.
+        addresses = _checked(host, _resolve(host, port, self._deadline.bound(timeout, httpcore.ConnectTimeout)),
+                             self._private_addresses)
         last: httpcore.ConnectError | None = None
         for address in addresses:
             bounded = self._deadline.bound(timeout, httpcore.ConnectTimeout)
@@ -356,7 +397,7 @@ class Fetcher:
         self._pool = httpcore.ConnectionPool(
             max_connections=None,
             keepalive_expiry=15.0,
-            network_backend=_DeadlineBackend(self._deadline),
+            network_backend=_DeadlineBackend(self._deadline, limits.private_addresses),
         )
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._hosts_lock = threading.Lock()
@@ -573,6 +614,8 @@ def _reason(error: BaseException) -> str:
 
 
 def _connect_error(feed_url: str, url: httpx.URL, error: httpcore.ConnectError) -> FetchError:
+    if isinstance(error, _BlockedAddress):
+        return FetchError(feed_url, f"{feed_url} was not fetched: {error}.", kind="blocked-address")
     cause = error.__cause__ or error.__context__
     host = f"{url.host}:{url.port}" if url.port else url.host
     if isinstance(cause, socket.gaierror):

@@ -17,6 +17,7 @@ def fetch_limits(settings: Settings) -> FetchLimits:
         max_body_bytes=settings.max_body_bytes,
         max_redirects=settings.max_redirects,
         per_host_concurrency=settings.per_host_concurrency,
+        private_addresses=settings.fetch_private_addresses,
     )
 
 

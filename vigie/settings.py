@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(10 * 1024 * 1024, description="Largest response body, decompressed.")
     max_redirects: int = Field(5, description="Redirects followed per fetch.")
     per_host_concurrency: int = Field(2, description="Simultaneous fetches per host.")
+    fetch_private_addresses: bool = Field(
+        True, description="Fetch feeds and pages on loopback and private networks (this machine, an intranet); "
+                          "false when following feeds you do not trust. Link-local addresses are never fetched.")
     fetch_full_text: bool = Field(True, description="Fetch the article page when a feed has a summary only.")
 
     # Polling

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 import time
@@ -15,7 +16,15 @@ import httpx
 import pytest
 
 from ingest.errors import FetchError
-from ingest.fetch import PAGE_ACCEPT, Fetcher, FetchLimits, _connect_error, parse_retry_after, validate_feed_url
+from ingest.fetch import (
+    PAGE_ACCEPT,
+    Fetcher,
+    FetchLimits,
+    _checked,
+    _connect_error,
+    parse_retry_after,
+    validate_feed_url,
+)
 from tests.ingest.torture_server import ETAG, LAST_MODIFIED, TortureServer, closed_port, rss20
 
 LIMITS = FetchLimits(user_agent="Vigie/0.1 (+https://github.com/vigie-news/vigie; tests)", total_timeout=3.0)
@@ -183,8 +192,16 @@ def test_name_resolution_failure_is_dns() -> None:
 
 
 def _resolver(answer: object, delay: float = 0.0):  # type: ignore[no-untyped-def]
-    """A stand-in for the system resolver (no name outside this machine is looked up)."""
+    """A stand-in for the system resolver for host names (no name outside this machine is looked up);
+    addresses go to the real one, as when the connection is made to the address chosen."""
+    real = socket.getaddrinfo
+
     def getaddrinfo(host: str, port: int, *args: object, **kwargs: object) -> object:
+        try:
+            ipaddress.ip_address(host)
+            return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+        except ValueError:
+            pass
         time.sleep(delay)
         if isinstance(answer, BaseException):
             raise answer
@@ -225,6 +242,43 @@ def test_every_address_of_a_host_is_tried_in_turn(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(socket, "getaddrinfo", _resolver(["127.0.0.2", "127.0.0.1"]))
     result = fetcher.fetch(f"http://two-addresses.test:{port}/feed/conditional")
     assert result.status == 200 and result.body == rss20(3)
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/feed.xml",
+                                 "http://0.0.0.0/feed.xml", "http://[::ffff:169.254.169.254]/"])
+def test_link_local_and_unspecified_addresses_are_never_fetched(fetcher: Fetcher, url: str) -> None:
+    error = fetch_error(fetcher, url)
+    assert error.kind == "blocked-address" and not error.transient and "does not fetch from" in str(error)
+
+
+def test_a_name_resolving_to_the_metadata_address_is_refused(monkeypatch: pytest.MonkeyPatch, fetcher: Fetcher) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", _resolver(["169.254.169.254"]))
+    error = fetch_error(fetcher, "http://metadata.test/computeMetadata/v1/")
+    assert error.kind == "blocked-address" and "metadata.test (169.254.169.254) is a link-local address" in str(error)
+
+
+def test_a_redirect_to_the_metadata_address_is_refused_on_the_hop(server: TortureServer, fetcher: Fetcher) -> None:
+    error = fetch_error(fetcher, server.url("/redirect/metadata"))
+    assert error.kind == "blocked-address" and "169.254.169.254" in str(error)
+
+
+def test_private_addresses_are_refused_when_turned_off(monkeypatch: pytest.MonkeyPatch, server: TortureServer) -> None:
+    limits = FetchLimits(user_agent="Vigie/test", private_addresses=False)
+    with Fetcher(limits) as guarded:
+        assert fetch_error(guarded, server.url("/feed/rss20")).kind == "blocked-address"  # 127.0.0.1
+        for address in ("10.1.2.3", "192.168.1.1", "172.16.0.1", "fd00::1"):
+            monkeypatch.setattr(socket, "getaddrinfo", _resolver([address]))
+            error = fetch_error(guarded, "http://intranet.test/feed.xml")
+            assert error.kind == "blocked-address" and "VIGIE_FETCH_PRIVATE_ADDRESSES" in str(error), address
+    # On by default: this machine's own feeds are fetched.
+    with Fetcher(FetchLimits(user_agent="Vigie/test")) as open_fetcher:
+        assert open_fetcher.fetch(server.url("/feed/rss20")).status == 200
+
+
+def test_a_name_with_public_and_private_addresses_keeps_the_public_ones() -> None:
+    # (Checked without connecting: this machine reaches no public address.)
+    assert _checked("mixed.test", ["10.1.2.3", "93.184.215.14", "169.254.1.1"], False) == ["93.184.215.14"]
+    assert _checked("mixed.test", ["10.1.2.3", "93.184.215.14", "169.254.1.1"], True) == ["10.1.2.3", "93.184.215.14"]
 
 
 def test_unknown_content_encoding_is_refused(server: TortureServer, fetcher: Fetcher) -> None:

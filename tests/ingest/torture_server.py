@@ -399,6 +399,7 @@ ROUTES: dict[str, Handler] = {
     "/redirect/loop-a": lambda h: h.redirect(302, "/redirect/loop-b"),
     "/redirect/loop-b": lambda h: h.redirect(302, "/redirect/loop-a"),
     "/redirect/file": lambda h: h.redirect(302, "file:///etc/passwd"),
+    "/redirect/metadata": lambda h: h.redirect(302, "http://169.254.169.254/latest/meta-data/"),
     "/redirect/moved": lambda h: h.redirect(301, "/feed/rss20"),
     "/redirect/relative": lambda h: h.redirect(307, "../feed/atom"),
     # slow, big, bombs

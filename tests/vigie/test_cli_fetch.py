@@ -41,9 +41,10 @@ class Run:
         return json.loads(self.stdout)
 
 
-def run_fetch(*args: str, timeout: float = 60.0) -> Run:
+def run_fetch(*args: str, timeout: float = 60.0, **settings: str) -> Run:
     env = {key: value for key, value in os.environ.items() if not key.startswith("VIGIE_")}
     env["VIGIE_TOTAL_TIMEOUT"] = TOTAL_TIMEOUT
+    env.update(settings)
     with tempfile.TemporaryDirectory() as workdir, \
             open(Path(workdir) / "out", "w+b") as out, open(Path(workdir) / "err", "w+b") as err:
         child = subprocess.Popen([str(VIGIE), "fetch", *args], stdout=out, stderr=err, stdin=subprocess.DEVNULL,
@@ -112,6 +113,7 @@ FAILURES = [
     ("/json", "not-a-feed"),
     ("/path-body", "not-a-feed"),
     ("/feed/brotli", "unsupported-encoding"),
+    ("/redirect/metadata", "blocked-address"),
 ]
 
 
@@ -125,6 +127,15 @@ def test_closed_port(server: TortureServer) -> None:
     url = f"http://127.0.0.1:{closed_port()}/feed.xml"
     data = check(run_fetch(url, "--json"), ok=False, kind="connection-refused", url=url)
     assert data["status"] is None
+
+
+def test_private_addresses_are_refused_when_configured(server: TortureServer) -> None:
+    url = server.url("/feed/rss20")
+    before = len(server.requests_to("/feed/rss20"))
+    run = run_fetch(url, "--json", VIGIE_FETCH_PRIVATE_ADDRESSES="false")
+    data = check(run, ok=False, kind="blocked-address", url=url)
+    assert "VIGIE_FETCH_PRIVATE_ADDRESSES" in data["error"]["message"] and data["status"] is None
+    assert len(server.requests_to("/feed/rss20")) == before  # no connection was made
 
 
 def test_file_url_is_refused_without_reading_it() -> None:
