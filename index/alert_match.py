@@ -141,6 +141,24 @@ class ArticleView:
         self.topic_names = frozenset(document.get("topic_names") or (topic.name for topic in self.topics))
         self._cache: dict[int, bool] = {}
         self._spans: dict[str, dict[str, list[tuple[int, int]]]] = {}
+        self._entity_tokens: list[tuple[str, tuple[str, ...]]] | None = None
+        self._sorted: dict[str, list[str]] = {}
+        #: highlights already made for this article, by (words, prefixes) marked
+        self.highlighted: dict[tuple[frozenset[str], tuple[str, ...]], dict[str, list[str]]] = {}
+
+    def sorted_tokens(self, name: str) -> list[str]:
+        """The distinct tokens of the title or the text, sorted (to find those with a prefix)."""
+        key = f"sorted:{name}"
+        if key not in self._sorted:
+            self._sorted[key] = sorted(self.spans(name))
+        return self._sorted[key]
+
+    def entity_tokens(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Each entity's text and its tokens (to tell which names a matched phrase covers)."""
+        if self._entity_tokens is None:
+            self._entity_tokens = [(entity["text"], _analysed(entity.get("text") or ""))
+                                   for entity in self.document.get("entity_list") or [] if entity.get("text")]
+        return self._entity_tokens
 
     def spans(self, name: str) -> dict[str, list[tuple[int, int]]]:
         """Where each token of the title or the text is (for highlights; computed once, on first match)."""
@@ -472,21 +490,18 @@ class AlertMatcher:
 def explain(compiled: CompiledRule, view: ArticleView, lemma_variants: LemmaVariants | None = None) -> Matched:
     """The alert's topics the article has, the query terms found, the entities named, and highlights."""
     rule = compiled.rule
-    terms = tuple(dict.fromkeys(label for label, test in compiled.terms if test(view)))
+    found = [(label, test) for label, test in compiled.terms if test(view)]  # each test run once
+    terms = tuple(dict.fromkeys(label for label, _ in found))
     wanted = {topic.lower() for topic in rule.topics}
     wanted |= {label.lower() for label, test in compiled.terms if isinstance(test, _Keyword) and test.kind == "topic"}
     topics = tuple(topic for topic in view.topics if topic.name in wanted)
-    entity_list = view.document.get("entity_list") or []
     names: list[str] = [entity for entity, test in compiled.entity_tests if test(view)]
-    phrases = [_analysed(label.rstrip("*")) for label, test in compiled.terms if isinstance(test, _Phrase)
-               and test(view)]
-    for entity in entity_list:
-        tokens = _analysed(entity.get("text") or "")
-        if any(_contains(tokens, phrase) for phrase in phrases if phrase):
-            names.append(entity["text"])
+    labels = [label for label, test in found if isinstance(test, _Phrase)]
+    phrases = [phrase for phrase in (_analysed(label.rstrip("*")) for label in labels) if phrase]
+    if phrases:
+        names.extend(text for text, tokens in view.entity_tokens() if any(_contains(tokens, phrase) for phrase in phrases))
     return Matched(topics=topics, terms=terms, entities=tuple(dict.fromkeys(names)),
-                   highlights=highlights(view, [label for label, test in compiled.terms if isinstance(test, _Phrase)
-                                                and test(view)], lemma_variants))
+                   highlights=highlights(view, labels, lemma_variants))
 
 
 def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
@@ -519,13 +534,26 @@ def highlights(view: ArticleView, labels: Sequence[str], lemma_variants: LemmaVa
                     if lemma != word and (len(stem) >= _STEM or stem == word):
                         prefixes.add(stem)
 
-    starts = tuple(prefixes)
+    starts = tuple(sorted(prefixes))
+    key = (frozenset(exact), starts)
+    if key not in view.highlighted:  # many alerts of one article mark the same words
+        view.highlighted[key] = _passages(view, exact, starts)
+    return {name: list(passages) for name, passages in view.highlighted[key].items()}
 
+
+def _passages(view: ArticleView, exact: set[str], starts: tuple[str, ...]) -> dict[str, list[str]]:
+    """The title and up to three passages of the text, with ``exact`` words and words beginning with one
+    of ``starts`` marked."""
     def marks_in(name: str) -> list[tuple[int, int]]:
         where = view.spans(name)
-        tokens = [token for token in exact if token in where]
+        tokens = {token for token in exact if token in where}
         if starts:
-            tokens += [token for token in where if token.startswith(starts) and token not in exact]
+            ordered = view.sorted_tokens(name)
+            for start in starts:  # the article's words beginning with it sit together in sorted order
+                at = bisect_left(ordered, start)
+                while at < len(ordered) and ordered[at].startswith(start):
+                    tokens.add(ordered[at])
+                    at += 1
         return sorted(span for token in tokens for span in where[token])
 
     result: dict[str, list[str]] = {}
