@@ -6,7 +6,7 @@ article (same id, new content) replaces it: one document per article, whatever t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -40,6 +40,8 @@ class BulkOutcome:
     created: int = 0
     updated: int = 0
     took_ms: int = 0
+    #: the documents written, by article id, as stored (what alerts are matched against)
+    documents: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -127,10 +129,12 @@ class ArticleStore:
         now = datetime.now(timezone.utc)
         clusters = assign_clusters(self.es, self.prefix, items)
         operations: list[dict[str, Any]] = []
+        documents: dict[str, dict[str, Any]] = {}
         for item in items:
             article_id = item.article.article_id
+            documents[article_id] = article_document(item, now, clusters[article_id])
             operations.append({"index": {"_index": self.alias, "_id": article_id}})
-            operations.append(article_document(item, now, clusters[article_id]))
+            operations.append(documents[article_id])
         response = call(
             self.es, f"bulk-indexing {len(items)} articles",
             lambda: self.es.bulk(operations=operations, refresh="wait_for" if refresh else False),
@@ -158,6 +162,7 @@ class ArticleStore:
             created=counts.created,
             updated=counts.updated,
             took_ms=int(response.get("took", 0)),
+            documents={article_id: documents[article_id] for article_id in counts.indexed},
         )
 
     def get(self, article_id: str) -> dict[str, Any] | None:

@@ -483,10 +483,10 @@ class Fetcher:
             raise _connect_error(feed_url, url, error) from None
         except (httpcore.ReadError, httpcore.WriteError) as error:
             raise FetchError(feed_url, f"The connection to {url.host} broke while fetching {feed_url} "
-                                       f"({_reason(error)}).", kind="connection-lost", transient=True) from None
+                                       f"({reason(error)}).", kind="connection-lost", transient=True) from None
         except (httpcore.RemoteProtocolError, httpcore.LocalProtocolError) as error:
             raise FetchError(feed_url, f"{url.host} did not answer {feed_url} with valid HTTP "
-                                       f"({_reason(error)}).", kind="protocol-error", transient=True) from None
+                                       f"({reason(error)}).", kind="protocol-error", transient=True) from None
         except httpcore.UnsupportedProtocol as error:
             raise FetchError(feed_url, f"{url} cannot be fetched: {error}.", kind="unsupported-scheme") from None
 
@@ -607,25 +607,28 @@ def _too_large(feed_url: str, url: httpx.URL, limit: int, why: str) -> FetchErro
     return FetchError(feed_url, f"{where} is larger than the {limit:,}-byte limit: {why}.", kind="too-large")
 
 
-def _reason(error: BaseException) -> str:
+def reason(error: BaseException) -> str:
+    """What went wrong under an httpcore error, in the words of its cause."""
     cause = error.__cause__ or error.__context__
-    text = str(cause or error) or type(cause or error).__name__
-    return text
+    return str(cause or error) or type(cause or error).__name__
 
 
-def _connect_error(feed_url: str, url: httpx.URL, error: httpcore.ConnectError) -> FetchError:
+def connect_failure(error: httpcore.ConnectError, url: httpx.URL, subject: str) -> tuple[str, str, bool]:
+    """(message, kind, transient) for a connection to ``url`` that could not be made; ``subject`` names
+    what it was for ("http://…/feed.xml", "the webhook http://…"). Shared by fetching and webhooks."""
     if isinstance(error, _BlockedAddress):
-        return FetchError(feed_url, f"{feed_url} was not fetched: {error}.", kind="blocked-address")
+        return f"Vigie did not connect for {subject}: {error}.", "blocked-address", False
     cause = error.__cause__ or error.__context__
     host = f"{url.host}:{url.port}" if url.port else url.host
     if isinstance(cause, socket.gaierror):
-        return FetchError(feed_url, f"The host name of {feed_url} ({url.host}) could not be resolved ({cause}).",
-                          kind="dns", transient=True)
+        return f"The host name of {subject} ({url.host}) could not be resolved ({cause}).", "dns", True
     if isinstance(cause, ConnectionRefusedError):
-        return FetchError(feed_url, f"{host} refused the connection for {feed_url} (nothing listens there).",
-                          kind="connection-refused", transient=True)
+        return f"{host} refused the connection for {subject} (nothing listens there).", "connection-refused", True
     if isinstance(cause, ssl.SSLError):
-        return FetchError(feed_url, f"The TLS handshake with {host} failed for {feed_url} ({cause}).",
-                          kind="tls-error")
-    return FetchError(feed_url, f"Could not connect to {host} for {feed_url} ({_reason(error)}).",
-                      kind="connection-failed", transient=True)
+        return f"The TLS handshake with {host} failed for {subject} ({cause}).", "tls-error", False
+    return f"Could not connect to {host} for {subject} ({reason(error)}).", "connection-failed", True
+
+
+def _connect_error(feed_url: str, url: httpx.URL, error: httpcore.ConnectError) -> FetchError:
+    message, kind, transient = connect_failure(error, url, feed_url)
+    return FetchError(feed_url, message, kind=kind, transient=transient)

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import socket
-import ssl
 import time
 from dataclasses import dataclass
 
@@ -27,7 +25,7 @@ import httpcore
 import httpx
 
 from ingest.errors import VigieError
-from ingest.fetch import _Deadline, _DeadlineBackend, parse_retry_after
+from ingest.fetch import _Deadline, _DeadlineBackend, connect_failure, parse_retry_after, reason
 
 SIGNATURE_HEADER = "X-Vigie-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -139,9 +137,9 @@ class WebhookSender:
             raise _connect_error(url, parsed, error) from None
         except (httpcore.ReadError, httpcore.WriteError, httpcore.RemoteProtocolError) as error:
             raise WebhookError(url, f"The connection to {parsed.host} broke during the webhook POST to {url} "
-                                    f"({_reason(error)}).", kind="connection-lost", transient=True) from None
+                                    f"({reason(error)}).", kind="connection-lost", transient=True) from None
         except httpcore.ProtocolError as error:
-            raise WebhookError(url, f"{parsed.host} did not answer {url} with valid HTTP ({_reason(error)}).",
+            raise WebhookError(url, f"{parsed.host} did not answer {url} with valid HTTP ({reason(error)}).",
                                kind="protocol-error", transient=True) from None
         if 200 <= status < 300:
             return WebhookResult(status=status, elapsed=time.monotonic() - started)
@@ -179,22 +177,6 @@ def _header(response: httpcore.Response, name: bytes) -> str | None:
     return None
 
 
-def _reason(error: BaseException) -> str:
-    cause = error.__cause__ or error.__context__
-    return str(cause or error) or type(cause or error).__name__
-
-
 def _connect_error(url: str, parsed: httpx.URL, error: httpcore.ConnectError) -> WebhookError:
-    cause = error.__cause__ or error.__context__
-    host = f"{parsed.host}:{parsed.port}" if parsed.port else parsed.host
-    if isinstance(cause, socket.gaierror):
-        return WebhookError(url, f"The host name of {url} ({parsed.host}) could not be resolved ({cause}).",
-                            kind="dns", transient=True)
-    if isinstance(cause, ConnectionRefusedError):
-        return WebhookError(url, f"{host} refused the connection for the webhook {url} (nothing listens there).",
-                            kind="connection-refused", transient=True)
-    if isinstance(cause, ssl.SSLError):
-        return WebhookError(url, f"The TLS handshake with {host} failed for the webhook {url} ({cause}).",
-                            kind="tls-error", transient=False)
-    return WebhookError(url, f"Could not connect to {host} for the webhook {url} ({_reason(error)}).",
-                        kind="connection-failed", transient=True)
+    message, kind, transient = connect_failure(error, parsed, f"the webhook {url}")
+    return WebhookError(url, message, kind=kind, transient=transient)

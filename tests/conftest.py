@@ -10,16 +10,18 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from celery import Celery
 from elasticsearch import Elasticsearch
 
-from tests.support.processes import ROOT, run_vigie
+from tests.support.processes import ROOT, Background, run_vigie, start_worker
 from vigie.services.processes import free_port
 from vigie.settings import Settings
+from worker.app import create_app
 
 TEST_HOME = ROOT / ".vigie-test"
 
@@ -91,3 +93,30 @@ def es(settings: Settings) -> Iterator[Elasticsearch]:
 @pytest.fixture()
 def redis_client(settings: Settings) -> redis.Redis:
     return redis.Redis.from_url(settings.redis_url)
+
+
+@pytest.fixture()
+def workers(env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[Callable[..., Background]]:
+    """Start real workers on the test's services; every one is stopped at the end and its output kept
+    in .vigie-test/logs/ for whoever reads a failure."""
+    started: list[Background] = []
+
+    def start(concurrency: int = 1, **overrides: str) -> Background:
+        worker = start_worker({**env, **overrides}, concurrency=concurrency, name=f"worker-{len(started)}")
+        started.append(worker)
+        return worker
+
+    yield start
+    logs = TEST_HOME / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    for worker in started:
+        worker.stop(timeout=30)
+        (logs / f"{request.node.name}-{worker.name}.log").write_text(worker.output())
+
+
+@pytest.fixture()
+def app(settings: Settings) -> Iterator[Celery]:
+    """A Celery app on the test's Redis, to send tasks like the poller does."""
+    app = create_app(settings)
+    yield app
+    app.close()

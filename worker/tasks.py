@@ -15,7 +15,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from index.errors import IndexUnavailable
-from index.store import article_document
 from ingest.articles import article_from_item, needs_page
 from ingest.extract import main_text
 from ingest.fingerprint import signature
@@ -120,7 +119,8 @@ def store(rt: Runtime, analysed: Sequence[AnalyzedArticle], attempt: int) -> dic
         log_event(log, "article.dead_lettered", logging.ERROR, article=article_id,
                   feed=item.article.feed_url, kind="index-rejected", error=reason)
     if outcome.indexed:
-        alert(rt, list(outcome.indexed), lambda: [article_document(by_id[article_id]) for article_id in outcome.indexed])
+        # Matched against the very documents written (no second shaping).
+        alert(rt, list(outcome.indexed), lambda: [outcome.documents[article_id] for article_id in outcome.indexed])
     return {"indexed": len(outcome.indexed), "deferred": len(outcome.retry), "rejected": len(outcome.rejected)}
 
 

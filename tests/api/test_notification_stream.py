@@ -17,7 +17,8 @@ from tests.support.processes import Background
 from tests.support.samples import sample_item
 from tests.support.sse import EventReader, ServerEvent
 from tests.support.webhooks import WebhookReceiver
-from vigie.api.notification_stream import DeliveryWatch, Position, Unsent
+from index.notification_follow import Position, Unsent
+from vigie.api.notification_stream import DeliveryWatch
 
 PIPELINE_TIMEOUT = 180  # the first article loads the French model in the worker
 

@@ -20,24 +20,15 @@ from elasticsearch import Elasticsearch
 from index.notifications import notification_id
 from ingest.models import FeedItem
 from ingest.webhook import signature_matches
-from tests.conftest import TEST_HOME
 from tests.support.feeds import make_story
-from tests.support.processes import Background, run_vigie, start_worker
+from tests.support.processes import Background, run_vigie, wait_until
 from tests.support.samples import sample_item
 from tests.support.webhooks import WebhookReceiver
 from tests.worker.conftest import count, feed_items
 from vigie.settings import Settings
-from worker.app import create_app
 from worker.deadletter import DeadLetters
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture()
-def app(settings: Settings) -> Iterator[Celery]:
-    app = create_app(settings)
-    yield app
-    app.close()
 
 
 @pytest.fixture()
@@ -45,23 +36,6 @@ def receiver() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver()
     yield receiver
     receiver.close()
-
-
-@pytest.fixture()
-def workers(env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[Callable[..., Background]]:
-    started: list[Background] = []
-
-    def start(**overrides: str) -> Background:
-        worker = start_worker({**env, **overrides}, name=f"worker-{len(started)}")
-        started.append(worker)
-        return worker
-
-    yield start
-    logs = TEST_HOME / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    for worker in started:
-        worker.stop(timeout=30)
-        (logs / f"{request.node.name}-{worker.name}.log").write_text(worker.output())
 
 
 def add_alert(env: dict[str, str], name: str, *args: str) -> dict:  # type: ignore[type-arg]
@@ -83,15 +57,6 @@ def notifications(es: Elasticsearch, settings: Settings, alert_id: str | None = 
     return [hit["_source"] for hit in es.search(index=index, query=query, size=100)["hits"]["hits"]]
 
 
-def wait(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return predicate()
-
-
 def test_alert_on_migration_and_turquie_posts_the_sample_exactly_once(
     env: dict[str, str], settings: Settings, es: Elasticsearch, app: Celery, receiver: WebhookReceiver,
     workers: Callable[..., Background],
@@ -107,7 +72,7 @@ def test_alert_on_migration_and_turquie_posts_the_sample_exactly_once(
     assert len(posts) == 1, worker.output()[-4000:]
     send(app, [item])  # the same article delivered again (a re-polled feed, a redelivered task)
     send(app, [replace(item, title=item.title + " (mis à jour)")])  # and changed: indexed again, same id
-    assert wait(lambda: worker.output().count("article.indexed") >= 3, timeout=120), worker.output()[-4000:]
+    assert wait_until(lambda: worker.output().count("article.indexed") >= 3, timeout=120), worker.output()[-4000:]
     time.sleep(3)  # time for any second delivery to show up
 
     (post,) = receiver.posts()
@@ -198,9 +163,9 @@ def test_failing_receivers_are_retried_then_dead_lettered_and_never_block_indexi
     for start in range(0, len(others), 8):
         send(app, others[start : start + 8])
     # The pipeline keeps indexing while the receivers fail.
-    assert wait(lambda: count(es, settings) == 41, timeout=240), worker.output()[-4000:]
+    assert wait_until(lambda: count(es, settings) == 41, timeout=240), worker.output()[-4000:]
     letters = DeadLetters(redis_client)
-    assert wait(lambda: len(letters.entries()) == 2, timeout=120), worker.output()[-4000:]
+    assert wait_until(lambda: len(letters.entries()) == 2, timeout=120), worker.output()[-4000:]
     kinds = sorted(entry.error_kind for entry in letters.entries())
     assert kinds == ["webhook-connection-refused", "webhook-server-error"]
     posts = receiver.posts()
@@ -211,7 +176,7 @@ def test_failing_receivers_are_retried_then_dead_lettered_and_never_block_indexi
     receiver.status = 200  # the receiver is fixed: replaying the dead letters delivers
     run_vigie(["dlq", "retry", "--all"], env, check=True)
     assert len(receiver.wait_for(1, timeout=60, acknowledged=True)) == 1
-    assert wait(lambda: sorted(n["state"] for n in notifications(es, settings)) == ["delivered", "failed"], 30)
+    assert wait_until(lambda: sorted(n["state"] for n in notifications(es, settings)) == ["delivered", "failed"], 30)
 
 
 def test_a_digest_alert_sends_one_message_listing_the_period_matches(
@@ -221,7 +186,7 @@ def test_a_digest_alert_sends_one_message_listing_the_period_matches(
     alert = add_alert(env, "Résumé", "--topic", "migration", "--webhook", receiver.url, "--digest", "hourly")
     workers()
     send(app, [sample_item("one"), sample_item("two")])
-    assert wait(lambda: len(notifications(es, settings)) == 2, timeout=120)
+    assert wait_until(lambda: len(notifications(es, settings)) == 2, timeout=120)
     time.sleep(2)
     assert receiver.posts() == []  # nothing one by one
     period_end = datetime.now(timezone.utc).isoformat()
@@ -232,7 +197,7 @@ def test_a_digest_alert_sends_one_message_listing_the_period_matches(
     assert sorted(match["article_id"] for match in body["matches"]) == ["one", "two"]
     assert signature_matches(alert["delivery"]["secret"], post.body, post.headers["x-vigie-signature"])
     assert post.headers["idempotency-key"] == body["digest_id"]
-    assert wait(lambda: {n["state"] for n in notifications(es, settings)} == {"delivered"}, 30)
+    assert wait_until(lambda: {n["state"] for n in notifications(es, settings)} == {"delivered"}, 30)
     app.send_task("vigie.send_digests", args=["hourly", period_end])  # the same period again: nothing to send
     time.sleep(3)
     assert len(receiver.posts()) == 1

@@ -112,6 +112,14 @@ def test_nothing_listening_is_a_refused_connection(sender: WebhookSender) -> Non
     assert error.value.kind == "connection-refused" and error.value.transient
 
 
+def test_a_webhook_on_the_metadata_address_is_refused_for_good(sender: WebhookSender) -> None:
+    # The shared connection guard of ingest.fetch: never POSTed, and not worth retrying.
+    with pytest.raises(WebhookError) as error:
+        post(sender, "http://169.254.169.254/latest/meta-data/")
+    assert error.value.kind == "blocked-address" and not error.value.transient
+    assert "the webhook http://169.254.169.254/latest/meta-data/" in str(error.value)
+
+
 def test_only_http_and_https(sender: WebhookSender) -> None:
     with pytest.raises(WebhookError) as error:
         post(sender, "ftp://127.0.0.1/hook")

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,16 @@ def run_vigie(args: list[str], env: dict[str, str], timeout: float = 180, check:
 def vigie_json(args: list[str], env: dict[str, str], timeout: float = 180) -> object:
     result = run_vigie([*args, "--json"], env, timeout=timeout, check=True)
     return json.loads(result.stdout)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
+    """Whether ``predicate`` became true within ``timeout`` seconds (asked every ``interval``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
 
 
 @dataclass

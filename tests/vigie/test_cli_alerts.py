@@ -1,13 +1,19 @@
-"""`vigie alerts add|edit|show` as a person types them, on the real services: `edit` changes only the
-options given, prints a new secret once, refuses contradictions and unknown alerts in one line."""
+"""`vigie alerts add|edit|show|fired` as a person types them, on the real services: `edit` changes only
+the options given, prints a new secret once, refuses contradictions and unknown alerts in one line;
+`fired --follow` prints each new notification once."""
 
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from elasticsearch import Elasticsearch
 
-from tests.support.processes import run_vigie, vigie_json
+from index.notifications import Matched, Notification, NotificationStore, notification_id
+from tests.support.processes import VIGIE, Background, run_vigie, vigie_json, wait_until
+from vigie.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -63,3 +69,36 @@ def test_edit_refuses_what_cannot_work_and_changes_nothing(env: dict[str, str]) 
     unknown = run_vigie(["alerts", "edit", "personne", "--query", "x"], env)
     assert unknown.returncode != 0 and "personne" in unknown.stderr and "Traceback" not in unknown.stderr
     assert json.loads(run_vigie(["alerts", "show", "Trêves", "--json"], env, check=True).stdout) == added
+
+
+def _note(alert: dict, article: str, made: datetime) -> Notification:  # type: ignore[type-arg]
+    return Notification(notification_id=notification_id(alert["alert_id"], article), alert_id=alert["alert_id"],
+                        alert_name=alert["name"], article_id=article, title=f"Article {article}", url=None,
+                        feed=None, language="fr", published=None, matched=Matched(), mode="none", state="stored",
+                        created_at=made)
+
+
+def test_fired_follow_prints_each_new_notification_once_late_ones_too(
+        env: dict[str, str], settings: Settings, es: Elasticsearch) -> None:
+    alert = vigie_json(["alerts", "add", "Suivi", "--query", "Idleb"], env)
+    assert isinstance(alert, dict)
+    store = NotificationStore(es, settings.index_prefix)
+    now = datetime.now(timezone.utc)
+    store.create([_note(alert, "old", now - timedelta(hours=1)), _note(alert, "before", now - timedelta(minutes=1))])
+    store.refresh()
+    follower = Background("fired", [VIGIE, "alerts", "fired", "--follow", "--json", "--limit", "1"], env).start()
+
+    def printed() -> list[str]:
+        return [json.loads(line)["article_id"] for line in follower.output().splitlines() if line.startswith("{")]
+
+    try:
+        assert wait_until(lambda: printed() == ["before"], 60), follower.output()
+        store.create([_note(alert, "new", datetime.now(timezone.utc))])
+        assert wait_until(lambda: printed() == ["before", "new"], 30), follower.output()
+        # Made before the follower's position but written only now (a slow worker): printed too, once.
+        store.create([_note(alert, "late", datetime.now(timezone.utc) - timedelta(seconds=5))])
+        assert wait_until(lambda: printed() == ["before", "new", "late"], 30), follower.output()
+        time.sleep(3)  # a few more looks: nothing is printed twice
+        assert printed() == ["before", "new", "late"]
+    finally:
+        follower.stop(timeout=10)

@@ -11,7 +11,7 @@ import redis
 from elasticsearch import Elasticsearch
 
 from tests.support.feeds import FeedServer, make_story
-from tests.support.processes import VIGIE, Background, run_vigie
+from tests.support.processes import VIGIE, Background, run_vigie, wait_until
 from tests.worker.conftest import count
 from vigie.settings import Settings
 from worker.deadletter import DeadLetters
@@ -24,15 +24,6 @@ def _scheduler(env: dict[str, str]) -> Background:
     scheduler = Background("scheduler", [VIGIE, "scheduler"], env).start()
     assert scheduler.wait_for_line("poller.started", timeout=60), scheduler.output()
     return scheduler
-
-
-def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(1)
-    return predicate()
 
 
 def test_feeds_polled_again_and_again_index_each_article_once(
@@ -48,9 +39,9 @@ def test_feeds_polled_again_and_again_index_each_article_once(
     workers(concurrency=2)
     scheduler = _scheduler(env)
     try:
-        assert _wait(lambda: count(es, settings) >= 35, timeout=180), scheduler.output()[-3000:]
+        assert wait_until(lambda: count(es, settings) >= 35, timeout=180), scheduler.output()[-3000:]
         # Let both feeds be polled several more times (they answer 304 from now on).
-        assert _wait(lambda: min(feed_server.requests.get(f"/feed/{n}.xml", 0) for n in ("first", "second")) >= 4, 60)
+        assert wait_until(lambda: min(feed_server.requests.get(f"/feed/{n}.xml", 0) for n in ("first", "second")) >= 4, 60)
         time.sleep(3)
         assert count(es, settings) == 35
         assert int(redis_client.get(ACCEPTED_KEY) or 0) == 35
@@ -77,7 +68,7 @@ def test_a_broken_feed_is_recorded_and_does_not_delay_the_others(
     workers()
     scheduler = _scheduler(env)
     try:
-        assert _wait(lambda: count(es, settings) == 3, timeout=120)
+        assert wait_until(lambda: count(es, settings) == 3, timeout=120)
     finally:
         scheduler.stop()
     listed = {feed["url"]: feed for feed in json.loads(run_vigie(["feeds", "list", "--json"], env, check=True).stdout)}
@@ -105,7 +96,7 @@ def test_load_5000_articles_from_local_feeds(
     started = time.monotonic()
     scheduler = _scheduler(env)
     try:
-        assert _wait(lambda: count(es, settings) >= 5000, timeout=1200), scheduler.output()[-3000:]
+        assert wait_until(lambda: count(es, settings) >= 5000, timeout=1200), scheduler.output()[-3000:]
         seconds = time.monotonic() - started
         time.sleep(5)
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import click
@@ -15,9 +15,6 @@ from vigie.settings import Settings, load_settings
 
 DEFAULT_FEED_BASE = "http://127.0.0.1:8766"
 FOLLOW_POLL_SECONDS = 1.0
-#: How far back each poll of `fired --follow` looks: notifications become visible to a search up to a
-#: second after they are written, not always in the order they were made.
-FOLLOW_WINDOW_SECONDS = 30.0
 
 
 def _store(settings: Settings, for_changes: bool = False):  # type: ignore[no-untyped-def]
@@ -253,30 +250,24 @@ def fired(alert_name: str | None, follow: bool, limit: int, as_json: bool) -> No
     settings = load_settings()
     alert_id = _store(settings).get(alert_name).alert_id if alert_name else None
     store = _notifications(settings)
-    items = list(reversed(store.recent(alert_id, limit=limit)))
     if not follow:
+        items = list(reversed(store.recent(alert_id, limit=limit)))
         emit([item.to_dict() for item in items], as_json,
              lambda _: "\n".join(_notification_line(item) for item in items) or "no notifications yet")
         return
-    seen: dict[str, datetime] = {}
+    from index.notification_follow import start, window
 
-    def show_new(found) -> None:  # type: ignore[no-untyped-def]
+    def show(found) -> None:  # type: ignore[no-untyped-def]
         for item in found:
-            if item.notification_id in seen:
-                continue
-            seen[item.notification_id] = item.created_at
-            line = json.dumps(item.to_dict(), ensure_ascii=False) if as_json else _notification_line(item)
-            click.echo(line)
+            click.echo(json.dumps(item.to_dict(), ensure_ascii=False) if as_json else _notification_line(item))
 
-    show_new(items)
+    # The same bookkeeping as the live stream of the API: each notification once, late ones too.
+    first, unsent = start(store, alert_id, None, backlog=limit)
+    show(first)
     try:
         while True:
             time.sleep(FOLLOW_POLL_SECONDS)
-            window = datetime.now(timezone.utc) - timedelta(seconds=FOLLOW_WINDOW_SECONDS)
-            found, _ = store.newer(None, alert_id, since=window, limit=1000)
-            show_new(found)
-            for key in [key for key, moment in seen.items() if moment < window]:
-                del seen[key]
+            show(item for item, _ in unsent.take(window(store, alert_id, unsent.window_start)))
     except KeyboardInterrupt:
         return
 

@@ -20,7 +20,7 @@ from index.query import parse_query
 from vigie.api.alert_schemas import AlertChanges, AlertIn, AlertOut, BacktestOut, TopicSummary
 from vigie.api.context import ApiContext, context
 from vigie.api.errors import problems
-from vigie.api.routes.search import _when as parse_moment  # `since` as /api/search reads it
+from vigie.api.routes.search import parse_moment
 from vigie.api.schemas import checked_json
 from vigie.api.security import write_access
 from vigie.logs import log_event

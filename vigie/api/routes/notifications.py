@@ -9,12 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from starlette.responses import StreamingResponse
 
+from index.notification_follow import POSITION_PATTERN, Position
 from vigie.api.alert_schemas import NotificationOut, NotificationState
 from vigie.api.context import ApiContext, context
 from vigie.api.errors import problems
-from vigie.api.notification_stream import POSITION_PATTERN, Position, notification_events
+from vigie.api.notification_stream import notification_events
 from vigie.api.routes.alerts import find_rule
-from vigie.api.routes.search import _when as parse_moment
+from vigie.api.routes.search import parse_moment
 from vigie.api.schemas import checked_json
 from vigie.api.sse import event_stream
 

@@ -35,7 +35,8 @@ QueryText = Annotated[str, Query(
                 "Longer than 2000 characters, more than 64 terms or groups nested more than 10 deep: 400.")]
 
 
-def _when(name: str, value: str | None) -> datetime | None:
+def parse_moment(name: str, value: str | None) -> datetime | None:
+    """A `since`/`until` query parameter (7d, 12h, 30m or an ISO date) as `vigie search` reads it; empty: None."""
     if value is None or not value.strip():
         return None
     import click
@@ -69,7 +70,7 @@ def search_filters(
 ) -> SearchFilters:
     """The filters of `vigie search`, from query parameters."""
     return SearchFilters(languages=tuple(lang), topics=tuple(topic), entities=tuple(entity), feeds=tuple(feed),
-                         since=_when("since", since), until=_when("until", until))
+                         since=parse_moment("since", since), until=parse_moment("until", until))
 
 
 @router.get("/search", response_model=SearchResponse, responses=problems(400, 422, 503),
