@@ -6,6 +6,8 @@ WORKDIR /app
 COPY requirements.lock ./
 RUN pip install --no-cache-dir -r requirements.lock
 COPY pyproject.toml README.md ./
+COPY conf ./conf
+COPY state ./state
 COPY vigie ./vigie
 COPY ingest ./ingest
 COPY index ./index

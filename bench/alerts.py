@@ -41,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from conf.settings import load_settings  # noqa: E402
 from index.alert_match import AlertMatcher, msearch_matches, rule_query  # noqa: E402
 from index.alerts import AlertRule, AlertStore, new_rule, validate_rule  # noqa: E402
 from index.client import connect  # noqa: E402
@@ -51,7 +52,6 @@ from ingest.models import AnalyzedArticle, Article  # noqa: E402
 from ingest.topics import load_rules  # noqa: E402
 from tests.ingest.quality_corpus import load_corpus  # noqa: E402
 from vigie.queries import lemma_variants  # noqa: E402
-from vigie.settings import load_settings  # noqa: E402
 
 BATCH = 16
 SAMPLE = ROOT / "vigie" / "data" / "erdogan-poutine-idleb.fr.txt"

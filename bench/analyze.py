@@ -33,6 +33,7 @@ import spacy
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from conf.settings import load_settings  # noqa: E402
 from ingest.analyze import Analyzer, article_from_file  # noqa: E402
 from ingest.clean import clean_line, clean_text  # noqa: E402
 from ingest.entities import entities_of  # noqa: E402
@@ -41,7 +42,6 @@ from ingest.lemmas import Lemmatizer  # noqa: E402
 from ingest.models import Article  # noqa: E402
 from ingest.topics import TopicClassifier, load_rules  # noqa: E402
 from tests.ingest.quality_corpus import load_corpus  # noqa: E402
-from vigie.settings import load_settings  # noqa: E402
 
 SAMPLE = ROOT.parent / "shared" / "samples" / "erdogan-poutine-idleb.fr.txt"
 BATCH = 32

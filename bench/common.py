@@ -22,10 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from conf.settings import Settings  # noqa: E402
 from tests.support.feeds import FeedServer, Story  # noqa: E402  (benches reuse the test feed server)
 from tests.support.processes import VIGIE, Background, start_worker  # noqa: E402
 from vigie.services.processes import free_port  # noqa: E402
-from vigie.settings import Settings  # noqa: E402
 
 BENCH_HOME = ROOT / ".vigie-bench"
 CORPUS = ROOT / "tests" / "ingest" / "corpus"

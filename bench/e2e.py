@@ -38,7 +38,7 @@ from bench.common import (  # noqa: E402
 def bare_ner_rate(sample: list[tuple[str, str]]) -> tuple[float, float]:
     """(articles/s, words/s) of NER alone over ``sample`` (language, text), one process."""
     from ingest.ner import load_ner_pipeline
-    from vigie.settings import Settings
+    from conf.settings import Settings
 
     models = Settings().models
     pipelines = {lang: load_ner_pipeline(models[lang], lang, 1_000_000) for lang in ("fr", "en")}
@@ -73,7 +73,7 @@ def main() -> None:
 
     from elasticsearch import Elasticsearch
 
-    from worker.registry import registry_for
+    from state.registry import registry_for
 
     made = articles(args.articles + 2000, words=args.words)
     load_set, latency_set = made[: args.articles], made[args.articles :]

@@ -66,7 +66,7 @@ def main() -> None:
     from elasticsearch import Elasticsearch, helpers
 
     from index.store import ArticleStore, article_document
-    from worker.registry import registry_for
+    from state.registry import registry_for
 
     print(f"building {args.docs} analysed articles; {machine_load()}")
     items = analysed_articles(args.docs)

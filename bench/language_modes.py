@@ -26,7 +26,7 @@ def measure(mode: str) -> dict[str, object]:
 
     from ingest.language import lingua_language
     from tests.ingest.quality_corpus import load_corpus
-    from vigie.settings import DEFAULT_LANGUAGES
+    from conf.settings import DEFAULT_LANGUAGES
 
     process = psutil.Process()
     before = process.memory_info().rss

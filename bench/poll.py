@@ -36,8 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import feedparser  # noqa: E402
 
+from conf.limits import FetchLimits  # noqa: E402
 from ingest.feeds import parse_feed  # noqa: E402
-from ingest.fetch import Fetcher, FetchLimits  # noqa: E402
+from ingest.fetch import Fetcher  # noqa: E402
 from ingest.poll import FeedPoll, fetch_feed  # noqa: E402
 
 

@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 import httpcore
 import httpx
 
+from conf.limits import FetchLimits
 from ingest.errors import FetchError
 
 #: What a feed poll asks for: feed types first, anything else accepted (many feeds are served as text/html).
@@ -57,32 +58,6 @@ _TRANSIENT_CLIENT_ERRORS = {408, 425, 429}
 #: Content-Encoding layers inflated here; we only advertise these two.
 _INFLATABLE = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
 _MAX_ENCODING_LAYERS = 2
-
-
-@dataclass(frozen=True, slots=True)
-class FetchLimits:
-    """Every bound of a fetch, passed in explicitly (built from ``vigie.settings`` by the caller)."""
-
-    user_agent: str
-    connect_timeout: float = 5.0
-    read_timeout: float = 10.0
-    total_timeout: float = 30.0
-    max_body_bytes: int = 10 * 1024 * 1024
-    max_redirects: int = 5
-    per_host_concurrency: int = 2
-    #: Loopback and private networks (127/8, 10/8, 172.16/12, 192.168/16, fc00::/7...): allowed for
-    #: feeds on this machine or an intranet; False for a service that follows feeds it does not trust,
-    #: whose article links could otherwise point at internal services.
-    private_addresses: bool = True
-
-    def __post_init__(self) -> None:
-        if not self.user_agent.strip():
-            raise ValueError("user_agent must name the client")
-        for name in ("connect_timeout", "read_timeout", "total_timeout"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive")
-        if self.max_body_bytes <= 0 or self.per_host_concurrency <= 0 or self.max_redirects < 0:
-            raise ValueError("max_body_bytes and per_host_concurrency must be positive, max_redirects >= 0")
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
+from conf.limits import WebhookLimits
 from ingest.errors import VigieError
 from ingest.fetch import _Deadline, _DeadlineBackend, connect_failure, parse_retry_after, reason
 
@@ -32,20 +33,6 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 ALERT_HEADER = "X-Vigie-Alert"
 _TRANSIENT_STATUSES = {408, 425, 429}
 _EXCERPT_BYTES = 512
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookLimits:
-    user_agent: str
-    connect_timeout: float = 5.0
-    total_timeout: float = 10.0  # the whole POST: connecting, sending, the answer's headers and body
-    max_response_bytes: int = 64 * 1024  # read at most this much of the answer, then hang up
-
-    def __post_init__(self) -> None:
-        if not self.user_agent.strip():
-            raise ValueError("user_agent must name the client")
-        if self.connect_timeout <= 0 or self.total_timeout <= 0 or self.max_response_bytes <= 0:
-            raise ValueError("timeouts and max_response_bytes must be positive")
 
 
 @dataclass(frozen=True, slots=True)

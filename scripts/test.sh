@@ -5,4 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --browser  # the browser tests drive Debian's chromium through chromedriver
+.venv/bin/lint-imports  # every import points down the layers (pyproject.toml [tool.importlinter])
 exec .venv/bin/python -m pytest "$@"

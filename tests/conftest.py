@@ -18,9 +18,9 @@ import redis
 from celery import Celery
 from elasticsearch import Elasticsearch
 
+from conf.settings import Settings
 from tests.support.processes import ROOT, Background, run_vigie, start_worker
 from vigie.services.processes import free_port
-from vigie.settings import Settings
 from worker.app import create_app
 
 TEST_HOME = ROOT / ".vigie-test"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from vigie.settings import ELASTICSEARCH_VERSION, REDIS_IMAGE, Settings
+from conf.settings import ELASTICSEARCH_VERSION, REDIS_IMAGE, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -18,9 +18,9 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from conf.settings import Settings
 from vigie.services.errors import ServiceError
 from vigie.services.java import MIN_JAVA, find_java
-from vigie.settings import Settings
 
 ES_ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 

@@ -17,14 +17,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from conf.logs import log_event
+from conf.settings import Settings
 from index.client import connect
 from index.store import ArticleStore
+from state.registry import registry_for
+from vigie.api.token import api_token
 from vigie.demo_feed import DemoFeedServer
-from vigie.logs import log_event
 from vigie.services import ServiceError, embedded_services
 from vigie.services.processes import port_in_use, port_owner, terminate
-from vigie.settings import Settings
-from worker.app import QUEUES
+from worker.queues import QUEUES
 
 log = logging.getLogger("vigie.up")
 
@@ -127,8 +129,6 @@ class Supervisor:
                       port=status["port"], seconds=round(time.monotonic() - began, 1))
 
     def _start_demo(self) -> None:
-        from worker.registry import registry_for
-
         port = self.settings.demo_port
         if port_in_use("127.0.0.1", port):
             owner = port_owner(port)
@@ -145,8 +145,6 @@ class Supervisor:
 
     def _api_address(self) -> tuple[str, str]:
         """The web page's URL and where its write token is, after checking the port is free."""
-        from vigie.api.token import api_token  # no web framework imported here
-
         host, port = self.settings.api_host, self.settings.api_port
         probe = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         if port_in_use(probe, port):

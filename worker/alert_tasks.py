@@ -15,11 +15,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from conf.logs import log_event
 from index.errors import IndexUnavailable
 from index.notifications import PENDING, Notification, digest_id, digest_payload, match_payload, payload_bytes
 from ingest.webhook import WebhookError
-from vigie.logs import log_event
-from worker.app import INDEX_QUEUE, NOTIFY_QUEUE, app
+from worker.app import app
+from worker.queues import INDEX_QUEUE, NOTIFY_QUEUE
 from worker.retries import BROKER_ERRORS, backoff_seconds, current_runtime
 from worker.runtime import Runtime
 

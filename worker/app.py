@@ -12,13 +12,11 @@ from __future__ import annotations
 from celery import Celery
 from celery.signals import setup_logging, worker_process_init
 
-from vigie.logs import configure_logging
-from vigie.settings import Settings, load_settings
+from conf.logs import configure_logging
+from conf.settings import Settings, load_settings
+from worker.queues import ANALYZE_QUEUE, INDEX_QUEUE, NOTIFY_QUEUE
+from worker.runtime import runtime
 
-ANALYZE_QUEUE = "vigie.analyze"
-INDEX_QUEUE = "vigie.index"
-NOTIFY_QUEUE = "vigie.notify"  # webhook deliveries and digests: short tasks, never behind a slow receiver's
-QUEUES = (ANALYZE_QUEUE, INDEX_QUEUE, NOTIFY_QUEUE)
 
 
 def create_app(settings: Settings) -> Celery:
@@ -72,8 +70,6 @@ def _configure_logging(**_: object) -> None:
 @worker_process_init.connect
 def _load_models(**_: object) -> None:
     """Load the spaCy models when a pool process starts, not when its first article arrives."""
-    from worker.runtime import runtime
-
     analyzer = runtime(app.conf.vigie_settings).analyzer
     for language in app.conf.vigie_settings.models:
         analyzer.pipeline(language)

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from vigie.logs import log_event
-from vigie.settings import Settings
+from conf.logs import log_event
+from conf.settings import Settings
 
 log = logging.getLogger("vigie.poller")
 

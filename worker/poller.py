@@ -19,16 +19,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import redis
 
+from conf.limits import fetch_limits
+from conf.logs import log_event
+from conf.settings import Settings
 from ingest.fetch import Fetcher
 from ingest.models import FeedItem
 from ingest.poll import FeedPoll, fetch_feed
-from vigie.limits import fetch_limits
-from vigie.logs import log_event
-from vigie.settings import Settings
-from worker.counters import count_feed_error, count_stage
+from state.counters import count_feed_error, count_stage
+from state.registry import Feed, FeedRegistry, bounds_from
+from state.seen import SeenArticles
+from worker.app import app
 from worker.digests import AlertClock
-from worker.registry import Feed, FeedRegistry, bounds_from
-from worker.seen import SeenArticles
+from worker.queues import PROCESS_ITEMS
 
 log = logging.getLogger("vigie.poller")
 
@@ -90,10 +92,8 @@ class Poller:
 
     def queue(self, batch: list[FeedItem]) -> None:
         """Queue one batch for the workers, then remember its items as seen."""
-        from worker.tasks import process_items  # Celery app import: only in the poller process
-
         try:
-            process_items.apply_async(args=[[item.to_dict() for item in batch]])
+            app.send_task(PROCESS_ITEMS, args=[[item.to_dict() for item in batch]])
         except Exception as error:  # noqa: BLE001 - broker down: the items stay unseen and come back
             log_event(log, "articles.queue_failed", logging.ERROR, articles=len(batch), error=str(error),
                       first_article=batch[0].article_id)
@@ -104,8 +104,6 @@ class Poller:
 
     def queue_task(self, name: str, args: list[object]) -> None:
         """Queue a periodic alert task (worker.digests)."""
-        from worker.app import app  # Celery app import: only in the poller process
-
         app.send_task(name, args=args)
 
     def poll(self, feed: Feed) -> FeedPoll:

@@ -11,19 +11,19 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import redis
-from elasticsearch import Elasticsearch
 
+from conf.limits import fetch_limits, webhook_limits
+from conf.settings import Settings
 from index.alerts import AlertStore
-from index.client import connect
+from index.client import Elasticsearch, connect
 from index.notifications import NotificationStore
 from index.store import ArticleStore
 from ingest.analyze import Analyzer
 from ingest.fetch import Fetcher
 from ingest.webhook import WebhookSender
-from vigie.limits import fetch_limits, webhook_limits
-from vigie.settings import Settings
-from worker.alert_rules import VERSION_KEY, AlertRules
-from worker.deadletter import DeadLetters
+from state.alert_version import rules_version
+from state.deadletter import DeadLetters
+from worker.alert_rules import AlertRules
 
 
 @dataclass
@@ -68,7 +68,7 @@ class Runtime:
 
     @cached_property
     def alert_rules(self) -> AlertRules:
-        return AlertRules(self.alert_store, lambda: self.redis.get(VERSION_KEY))
+        return AlertRules(self.alert_store, lambda: rules_version(self.redis))
 
     @cached_property
     def notifications(self) -> NotificationStore:

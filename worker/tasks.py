@@ -14,16 +14,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
+from conf.logs import log_event
 from index.errors import IndexUnavailable
 from ingest.articles import article_from_item, needs_page
 from ingest.extract import main_text
 from ingest.fingerprint import signature
 from ingest.models import Analysis, AnalyzedArticle, Article, FeedItem
 from ingest.poll import fetch_article_page
-from vigie.logs import log_event
-from worker.app import INDEX_QUEUE, app
-from worker.counters import count_indexed
+from state.counters import count_indexed
 from worker.alert_tasks import alert
+from worker.app import app
+from worker.queues import INDEX_QUEUE, PROCESS_ITEMS
 from worker.retries import BROKER_ERRORS, backoff_seconds, current_runtime
 from worker.runtime import Runtime
 
@@ -156,7 +157,7 @@ def _dead_letter_on_surprise(rt: Runtime, task: str, payload: list[dict[str, Any
     return {"indexed": 0, "deferred": 0, "rejected": len(ids)}
 
 
-@app.task(name="vigie.process_items", acks_on_failure_or_timeout=False)
+@app.task(name=PROCESS_ITEMS, acks_on_failure_or_timeout=False)
 def process_items(items: list[dict[str, Any]]) -> dict[str, int]:
     """New feed items → full texts → analysis → index."""
     rt = current_runtime()

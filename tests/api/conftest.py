@@ -15,13 +15,13 @@ import redis
 from celery import Celery
 from elasticsearch import Elasticsearch
 
+from conf.settings import Settings
+from state.registry import DUE_KEY, FEEDS_KEY
 from tests.conftest import TEST_HOME, settings_from
 from tests.support.browser import Browser
 from tests.support.processes import VIGIE, Background, start_worker
 from vigie.services.processes import free_port
-from vigie.settings import Settings
 from worker.app import create_app
-from worker.registry import DUE_KEY, FEEDS_KEY
 
 TOKEN = "test-token-" + "x" * 24
 

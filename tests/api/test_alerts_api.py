@@ -19,10 +19,10 @@ from index.notifications import Matched, Notification, NotificationStore, notifi
 from index.store import ArticleStore
 from ingest.feeds import parse_feed
 from ingest.models import TopicMatch
+from state.alert_version import VERSION_KEY
 from tests.api.conftest import ApiServer, api_env, drop_indices, start_api
 from tests.index.factories import analysed, person
 from tests.support.processes import run_vigie
-from worker.alert_rules import VERSION_KEY
 
 pytestmark = pytest.mark.integration
 

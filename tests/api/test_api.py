@@ -12,14 +12,14 @@ import httpx
 import pytest
 import redis
 
-from index.store import ArticleStore
 from index.client import connect
+from index.store import ArticleStore
 from ingest.models import Entity, TopicMatch
+from state.counters import count_feed_error, count_indexed, count_stage
 from tests.api.conftest import ApiServer
 from tests.index.factories import analysed
 from tests.support.processes import run_vigie
-from worker.app import QUEUES
-from worker.counters import count_feed_error, count_indexed, count_stage
+from worker.queues import QUEUES
 
 pytestmark = pytest.mark.integration
 

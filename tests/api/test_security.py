@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from vigie.api.security import TokenBucket, allowed_hosts
+from conf.settings import Settings
+from vigie.api.rate_limit import TokenBucket
+from vigie.api.security import allowed_hosts
 from vigie.api.token import TokenError, api_token, token_path
-from vigie.settings import Settings
 
 
 def test_a_token_is_generated_once_private_and_then_reused(tmp_path: Path) -> None:

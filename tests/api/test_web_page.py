@@ -12,6 +12,7 @@ from importlib import resources
 
 import pytest
 
+from conf.limits import fetch_limits
 from index.client import connect
 from index.store import ArticleStore
 from ingest.analyze import Analyzer, article_from_file
@@ -19,14 +20,13 @@ from ingest.fetch import Fetcher
 from ingest.fingerprint import signature
 from ingest.models import AnalyzedArticle
 from ingest.poll import fetch_feed
+from state.registry import FeedRegistry, bounds_from
 from tests.api.conftest import ApiServer, api_env, drop_indices, start_api
 from tests.index.factories import analysed
 from tests.support.browser import ELEMENT, Browser
 from tests.support.feeds import FeedServer, make_story
 from tests.support.processes import ROOT
-from vigie.limits import fetch_limits
 from vigie.services.processes import free_port
-from worker.registry import FeedRegistry, bounds_from
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,7 @@ HOSTILE_TEXT = ('Zanzibar </mark><img src=x onerror="window.__xss=3"> <a href="j
 
 def sample_article() -> AnalyzedArticle:
     """The sample wire story through the real analysis (the worker's Analyzer, the shipped models)."""
-    from vigie.settings import Settings
+    from conf.settings import Settings
 
     settings = Settings()
     analyzer = Analyzer(settings.models, ("fr", "en"), settings.topics_file, settings.max_text_chars)

@@ -17,16 +17,16 @@ import redis
 from celery import Celery
 from elasticsearch import Elasticsearch
 
+from conf.settings import Settings
 from index.notifications import notification_id
 from ingest.models import FeedItem
 from ingest.webhook import signature_matches
+from state.deadletter import DeadLetters
 from tests.support.feeds import make_story
 from tests.support.processes import Background, run_vigie, wait_until
 from tests.support.samples import sample_item
 from tests.support.webhooks import WebhookReceiver
 from tests.worker.conftest import count, feed_items
-from vigie.settings import Settings
-from worker.deadletter import DeadLetters
 
 pytestmark = pytest.mark.integration
 

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from elasticsearch import Elasticsearch
 
+from conf.settings import Settings
 from index.alert_match import AlertMatcher, ArticleView, msearch_matches, rule_query
 from index.alerts import AlertRule, new_rule
 from index.search import SearchFilters, SearchRequest, search
 from index.store import ArticleStore, article_document
 from tests.index.factories import analysed, person, place, topic
 from tests.ingest.quality_corpus import load_corpus
-from vigie.settings import Settings
 
 LEMMAS = {"réfugiés": "réfugier", "réfugié": "réfugier", "migrants": "migrant", "armées": "armée"}
 
@@ -154,7 +154,7 @@ def corpus_documents() -> list[dict]:  # type: ignore[type-arg]
     """The evaluation corpus analysed for real (spaCy, topics, lemmas), as the worker indexes it."""
     from ingest.analyze import Analyzer
     from ingest.models import AnalyzedArticle
-    from vigie.settings import load_settings
+    from conf.settings import load_settings
 
     settings = load_settings()
     analyzer = Analyzer(settings.models, settings.languages)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from elasticsearch import Elasticsearch
 
+from conf.settings import Settings
 from index.alerts import (
     AlertExists,
     AlertInvalid,
@@ -20,7 +21,6 @@ from index.alerts import (
 )
 from index.store import ArticleStore
 from tests.index.factories import analysed, place, topic
-from vigie.settings import Settings
 
 TOPICS = ["migration", "ceasefire", "diplomacy"]
 

@@ -8,12 +8,12 @@ from datetime import datetime, timezone
 import pytest
 from elasticsearch import Elasticsearch
 
+from conf.settings import Settings
 from index.mappings import ARTICLES_VERSION, articles_alias, articles_index
 from index.migrate import current_index, migrate
 from index.stats import article_stats
 from index.store import ArticleStore
 from tests.index.factories import analysed, person, place, topic
-from vigie.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from elasticsearch import Elasticsearch
 
+from conf.settings import Settings
 from index.notifications import (
     Matched,
     Notification,
@@ -17,7 +18,6 @@ from index.notifications import (
     payload_bytes,
 )
 from ingest.models import TopicMatch
-from vigie.settings import Settings
 
 
 def make(alert: str, article: str, *, mode: str = "immediate", created: datetime | None = None) -> Notification:

@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 import pytest
 from elasticsearch import Elasticsearch
 
+from conf.settings import Settings
 from index.search import SearchFilters, SearchRequest, search
 from index.store import ArticleStore
 from tests.index.factories import analysed, person, place, topic
-from vigie.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from elasticsearch import Elasticsearch
 
+from conf.settings import Settings
 from index.client import connect
 from index.errors import IndexUnavailable
 from index.mappings import ARTICLES_VERSION, articles_alias, articles_index
 from index.store import ArticleStore
 from tests.index.factories import analysed, person, place, topic
-from vigie.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from conf.settings import load_settings
 from ingest.analyze import Analyzer
-from vigie.settings import load_settings
 
 
 @cache

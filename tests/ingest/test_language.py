@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from conf.settings import DEFAULT_LANGUAGES
 from ingest.language import LanguageIdentifier
 from ingest.models import UNDETERMINED
-from vigie.settings import DEFAULT_LANGUAGES
 
 SENTENCES = {
     "fr": "Le gouvernement a présenté mercredi son projet de loi sur l'immigration devant le Conseil des ministres.",

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ingest.fetch import Fetcher, FetchLimits
+from conf.limits import FetchLimits
+from ingest.fetch import Fetcher
 from ingest.poll import FeedPoll, decode_page, fetch_article_page, fetch_feed, poll_to_dict
 from tests.ingest.torture_server import ETAG, FRENCH_TITLE, LAST_MODIFIED, TortureServer, closed_port
 

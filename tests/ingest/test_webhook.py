@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ingest.webhook import WebhookError, WebhookLimits, WebhookSender, signature, signature_matches
+from conf.limits import WebhookLimits
+from ingest.webhook import WebhookError, WebhookSender, signature, signature_matches
 from tests.support.webhooks import WebhookReceiver
 
 SECRET = "s3cret-s3cret-s3cret"

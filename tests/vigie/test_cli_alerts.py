@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from elasticsearch import Elasticsearch
 
+from conf.settings import Settings
 from index.notifications import Matched, Notification, NotificationStore, notification_id
 from tests.support.processes import VIGIE, Background, run_vigie, vigie_json, wait_until
-from vigie.settings import Settings
 
 pytestmark = pytest.mark.integration
 

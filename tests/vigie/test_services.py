@@ -12,9 +12,9 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
+from conf.settings import ELASTICSEARCH_VERSION
 from tests.conftest import TEST_HOME, vigie_env
 from tests.support.processes import run_vigie
-from vigie.settings import ELASTICSEARCH_VERSION
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,9 @@ import redis
 from celery import Celery
 from elasticsearch import Elasticsearch
 
+from conf.settings import Settings
 from ingest.models import FeedItem
 from tests.support.feeds import FeedServer, Story, make_story
-from vigie.settings import Settings
 
 
 @pytest.fixture()

@@ -10,12 +10,12 @@ import redis
 from celery import Celery
 from elasticsearch import Elasticsearch
 
+from conf.settings import Settings
+from state.deadletter import DeadLetters
 from tests.support.feeds import make_story
 from tests.support.processes import Background
 from tests.worker.conftest import count, feed_items, queue_length, send as _send, wait_for_count as _wait_for_count
 from vigie.services import embedded_services
-from vigie.settings import Settings
-from worker.deadletter import DeadLetters
 
 pytestmark = pytest.mark.integration
 

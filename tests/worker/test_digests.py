@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from vigie.settings import Settings
+from conf.settings import Settings
 from worker.digests import AlertClock
 
 

@@ -10,11 +10,11 @@ import pytest
 from celery import Celery
 from elasticsearch import Elasticsearch
 
+from conf.settings import Settings
 from index.store import ArticleStore
 from ingest.models import FeedItem
 from tests.support.processes import Background
 from tests.worker.conftest import send, wait_for_count
-from vigie.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -10,12 +10,12 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
+from conf.settings import Settings
+from state.deadletter import DeadLetters
+from state.seen import ACCEPTED_KEY
 from tests.support.feeds import FeedServer, make_story
 from tests.support.processes import VIGIE, Background, run_vigie, wait_until
 from tests.worker.conftest import count
-from vigie.settings import Settings
-from worker.deadletter import DeadLetters
-from worker.seen import ACCEPTED_KEY
 
 pytestmark = pytest.mark.integration
 

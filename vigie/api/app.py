@@ -2,7 +2,7 @@
 
     /api/search, /api/facets            routes/search.py         (index.search, index.stats)
     /api/articles/{id}                  routes/articles.py       (index.store)
-    /api/feeds[/{id}]                   routes/feeds.py          (worker.registry)
+    /api/feeds[/{id}]                   routes/feeds.py          (state.registry)
     /api/alerts[/{key}[/...]], /api/topics  routes/alerts.py     (index.alerts, worker.alert_rules)
     /api/notifications[/stream]         routes/notifications.py  (index.notifications, Server-Sent Events)
     /health, /metrics                   routes/system.py
@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from conf.settings import Settings
 from vigie import __version__
 from vigie.api.context import ApiContext
 from vigie.api.errors import install_error_handlers
@@ -27,7 +28,6 @@ from vigie.api.routes import alerts, articles, feeds, notifications, pages, sear
 from vigie.api.routes.pages import STATIC
 from vigie.api.security import SecurityHeaders, allowed_hosts
 from vigie.api.token import api_token
-from vigie.settings import Settings
 
 ROUTERS = (search.router, articles.router, feeds.router, alerts.router, notifications.router, system.router,
            pages.router)

@@ -18,18 +18,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from conf.logs import log_event
 from index.alerts import AlertExists, AlertInvalid, AlertNotFound
 from index.errors import IndexRejected, IndexUnavailable, QuerySyntaxError
 from ingest.errors import FetchError, VigieError
+from state.client import RedisError
+from state.registry import FeedExists, FeedNotFound
 from vigie.api.schemas import Problem
-from vigie.logs import log_event
-from worker.registry import FeedExists, FeedNotFound
 
 log = logging.getLogger("vigie.api")
 
@@ -126,8 +126,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(503, error.kind, str(error), {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
                                 retry_after=UNAVAILABLE_RETRY_AFTER)
 
-    @app.exception_handler(redis.RedisError)
-    async def _redis_down(_: Request, error: redis.RedisError) -> JSONResponse:
+    @app.exception_handler(RedisError)
+    async def _redis_down(_: Request, error: RedisError) -> JSONResponse:
         log_event(log, "api.redis_unavailable", logging.WARNING, error=str(error))
         return problem_response(503, "redis-unavailable", f"Redis is unavailable: {error}",
                                 {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}, retry_after=UNAVAILABLE_RETRY_AFTER)

@@ -2,7 +2,7 @@
 
 In this process: the latency of every API request (a histogram per method, route template and
 status). Read at each scrape, cheaply: articles per stage and the fetched-to-indexed latency
-(``worker.counters``), documents in the index, tasks waiting per queue, dead-letter entries, feeds
+(``state.counters``), documents in the index, tasks waiting per queue, dead-letter entries, feeds
 per status, failed polls and failures in a row per feed. A source that cannot be read is skipped
 and reported by ``vigie_component_up{component=...} 0``, so a scrape never fails for it.
 """
@@ -17,9 +17,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from state.counters import read_feed_errors, read_index_latency, read_stage_counts
+from state.deadletter import DLQ_KEY
 from vigie.api.context import ApiContext
-from worker.counters import read_feed_errors, read_index_latency, read_stage_counts
-from worker.deadletter import DLQ_KEY
+from worker.queues import QUEUES
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 REQUEST_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -51,8 +52,6 @@ class PipelineCollector(Collector):
         yield up
 
     def _from_redis(self) -> Iterator[Metric]:
-        from worker.app import QUEUES  # the queue names; Celery itself is not started
-
         client = self.ctx.redis
         stages = read_stage_counts(client)
         articles = CounterMetricFamily(

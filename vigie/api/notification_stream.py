@@ -18,11 +18,11 @@ from collections.abc import AsyncIterator, Iterable
 
 from starlette.concurrency import run_in_threadpool
 
+from conf.logs import log_event
 from index.errors import IndexRejected, IndexUnavailable
 from index.notification_follow import Position, Unsent, start, window
 from index.notifications import PENDING, Notification, NotificationStore
 from vigie.api.sse import Event
-from vigie.logs import log_event
 
 log = logging.getLogger("vigie.api")
 

@@ -13,18 +13,15 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from conf.logs import log_event
+from vigie.api.context import context_of
 from vigie.api.errors import ApiProblem
 from vigie.api.token import ApiToken
-from vigie.logs import log_event
 
 log = logging.getLogger("vigie.api")
 
@@ -37,57 +34,12 @@ bearer = HTTPBearer(
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
-
-
-class TokenBucket:
-    """``burst`` requests at once per client, refilled at ``per_minute`` per minute."""
-
-    MAX_CLIENTS = 10_000
-
-    def __init__(self, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = max(per_minute, 0.001) / 60.0
-        self.burst = max(1, burst)
-        self.clock = clock
-        self._buckets: dict[str, _Bucket] = {}
-        self._lock = threading.Lock()
-
-    def take(self, client: str) -> float:
-        """0 when ``client`` may go ahead (one token taken), else the seconds until it may."""
-        now = self.clock()
-        with self._lock:
-            bucket = self._buckets.get(client)
-            if bucket is None:
-                if len(self._buckets) >= self.MAX_CLIENTS:
-                    self._forget_full(now)
-                bucket = self._buckets[client] = _Bucket(float(self.burst), now)
-            bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.updated) * self.rate)
-            bucket.updated = now
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
-                return 0.0
-            return (1.0 - bucket.tokens) / self.rate
-
-    def _forget_full(self, now: float) -> None:
-        """Drop the buckets that have refilled: they hold nothing a new bucket would not."""
-        for client, bucket in list(self._buckets.items()):
-            if bucket.tokens + (now - bucket.updated) * self.rate >= self.burst:
-                del self._buckets[client]
-        if len(self._buckets) >= self.MAX_CLIENTS:
-            self._buckets.clear()
-
-
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
 def write_access(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
     """Dependency of every write endpoint: rate limit, then the bearer token."""
-    from vigie.api.context import context_of
-
     ctx = context_of(request)
     client = client_address(request)
     wait = ctx.write_limiter.take(client)

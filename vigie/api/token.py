@@ -13,8 +13,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conf.settings import Settings
 from ingest.errors import VigieError
-from vigie.settings import Settings
 
 MIN_TOKEN_CHARS = 16
 TOKEN_FILE = "api-token"

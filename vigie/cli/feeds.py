@@ -6,14 +6,13 @@ from pathlib import Path
 
 import click
 
+from conf.settings import load_settings
 from ingest.opml import Subscription, parse_opml, render_opml
+from state.registry import registry_for
 from vigie.cli.output import emit, json_option, progress
-from vigie.settings import load_settings
 
 
 def _registry():  # type: ignore[no-untyped-def]
-    from worker.registry import registry_for
-
     return registry_for(load_settings())
 
 

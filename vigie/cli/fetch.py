@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 import click
 from pydantic import ValidationError
 
+from conf.limits import fetch_limits
+from conf.settings import load_settings
 from ingest.fetch import Fetcher
 from ingest.poll import FeedPoll, PollError, fetch_feed, poll_to_dict
 from vigie.cli.output import emit, json_option
-from vigie.limits import fetch_limits
-from vigie.settings import load_settings
 
 
 def _feed_url(ctx: click.Context, param: click.Parameter, value: str) -> str:

@@ -6,19 +6,19 @@ import sys
 
 import click
 
+from ingest.errors import VigieError
 from vigie import __version__
+from vigie.cli.alerts import alerts
+from vigie.cli.analyze import analyze, topics
+from vigie.cli.api import api
+from vigie.cli.dlq import dlq
+from vigie.cli.feeds import feeds
+from vigie.cli.fetch import fetch
+from vigie.cli.index import index_group, stats
+from vigie.cli.run import scheduler, worker
+from vigie.cli.search import search
 from vigie.cli.services import services, setup
 from vigie.cli.up import up
-from vigie.cli.search import search
-from vigie.cli.fetch import fetch
-from vigie.cli.run import scheduler, worker
-from vigie.cli.feeds import feeds
-from vigie.cli.dlq import dlq
-from vigie.cli.index import index_group, stats
-from vigie.cli.analyze import analyze, topics
-from vigie.cli.alerts import alerts
-from vigie.cli.api import api
-from ingest.errors import VigieError
 from vigie.services.errors import ServiceError
 
 

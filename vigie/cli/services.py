@@ -6,10 +6,10 @@ import time
 
 import click
 
+from conf.settings import load_settings
 from vigie.cli.output import emit, json_option, progress
 from vigie.provision import ensure_browser, provision
 from vigie.services import ServiceError, embedded_services
-from vigie.settings import load_settings
 
 
 @click.command()

@@ -6,8 +6,9 @@ import sys
 
 import click
 
-from vigie.logs import configure_logging
-from vigie.settings import load_settings
+from conf.logs import configure_logging
+from conf.settings import load_settings
+from vigie.supervisor import Supervisor
 
 
 @click.command()
@@ -19,8 +20,6 @@ def up(no_demo: bool) -> None:
     sample article, serves the web page and API on http://127.0.0.1:8766/ (VIGIE_API_PORT), and
     stops every child cleanly on Ctrl-C or SIGTERM. Logs go to stderr.
     """
-    from vigie.supervisor import Supervisor  # imports Celery: only when needed
-
     settings = load_settings()
     configure_logging(settings.log_level)
     sys.exit(Supervisor(settings, demo=not no_demo).run())

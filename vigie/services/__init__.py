@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from conf.settings import Settings
 from vigie.services.elasticsearch_server import ElasticsearchService
 from vigie.services.errors import ServiceError
 from vigie.services.redis_server import RedisService
-from vigie.settings import Settings
 
 __all__ = ["ElasticsearchService", "RedisService", "ServiceError", "embedded_services"]
 

@@ -7,8 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis
-
+from state.client import Redis, RedisError, connect_host
 from vigie.services.errors import ServiceError
 from vigie.services.processes import (
     down_status,
@@ -46,13 +45,13 @@ class RedisService:
     def url(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
 
-    def _client(self) -> redis.Redis:
-        return redis.Redis(host=self.host, port=self.port, socket_connect_timeout=1, socket_timeout=2)
+    def _client(self) -> Redis:
+        return connect_host(self.host, self.port, connect_timeout=1, timeout=2)
 
     def ping(self) -> bool:
         try:
             return bool(self._client().ping())
-        except redis.RedisError:
+        except RedisError:
             return False
 
     def pid(self) -> int | None:
@@ -134,6 +133,6 @@ class RedisService:
             info["version"] = server.get("redis_version")
             info["appendonly"] = bool(persistence.get("aof_enabled"))
             info["health"] = "ok"
-        except redis.RedisError:
+        except RedisError:
             pass
         return info

@@ -1,7 +1,7 @@
 """`/api/alerts`: `vigie alerts add|list|show|pause|resume|remove|test|feed` over HTTP, and `/api/topics`.
 
 Every change goes through the store `vigie alerts` uses (``ApiContext.alerts``, from
-``worker.alert_rules.alert_store_for``): the rule is validated as a whole (its query parses, its
+``vigie.alert_store.alert_store_for``): the rule is validated as a whole (its query parses, its
 topics exist, its webhook is http(s)...), written, and the workers are told, so it applies to the
 next article indexed. An alert is reached by its id or its name (any case). Its webhook secret is
 answered in full once, by the request that made it; every other answer shows its last characters.
@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from conf.logs import log_event
 from index.alert_feed import alert_atom
 from index.alerts import MAX_NAME_CHARS, AlertNotFound, AlertRule, Delivery, backtest, changed_delivery, new_rule
 from index.query import parse_query
@@ -23,7 +24,6 @@ from vigie.api.errors import problems
 from vigie.api.routes.search import parse_moment
 from vigie.api.schemas import checked_json
 from vigie.api.security import write_access
-from vigie.logs import log_event
 
 log = logging.getLogger("vigie.api")
 

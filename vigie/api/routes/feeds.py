@@ -1,6 +1,6 @@
 """`/api/feeds`: the followed feeds and their health, as `vigie feeds add|list|remove` shows them.
 
-The registry is the one the poller reads (worker.registry): a feed added here is polled at once by
+The registry is the one the poller reads (state.registry): a feed added here is polled at once by
 the running `vigie scheduler`; a feed removed stops being polled, its articles stay in the index.
 """
 
@@ -11,11 +11,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response
 
+from conf.logs import log_event
 from vigie.api.context import ApiContext, context
 from vigie.api.errors import problems
 from vigie.api.schemas import FeedIn, FeedOut
 from vigie.api.security import write_access
-from vigie.logs import log_event
 
 log = logging.getLogger("vigie.api")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+import click
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import StringConstraints
 
@@ -20,6 +21,7 @@ from index.stats import article_stats
 from vigie.api.context import ApiContext, context
 from vigie.api.errors import ApiProblem, problems
 from vigie.api.schemas import Facets, SearchResponse, checked_json
+from vigie.cli.options import parse_when  # the command line's own parser: the same meaning
 
 router = APIRouter(prefix="/api", tags=["search"])
 
@@ -39,10 +41,6 @@ def parse_moment(name: str, value: str | None) -> datetime | None:
     """A `since`/`until` query parameter (7d, 12h, 30m or an ISO date) as `vigie search` reads it; empty: None."""
     if value is None or not value.strip():
         return None
-    import click
-
-    from vigie.cli.options import parse_when  # the command line's own parser: the same meaning
-
     try:
         return parse_when(value)
     except click.BadParameter as error:

@@ -8,11 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from index.store import ArticleStore
+from state.deadletter import DLQ_KEY
 from vigie import __version__
 from vigie.api.context import ApiContext, context
 from vigie.api.metrics import CONTENT_TYPE
 from vigie.api.schemas import Health
-from worker.deadletter import DLQ_KEY
+from worker.queues import QUEUES
 
 router = APIRouter(tags=["system"])
 
@@ -27,9 +29,6 @@ def _timed(check: Any) -> tuple[Any, float, str | None]:
 
 
 def health_report(ctx: ApiContext) -> dict[str, Any]:
-    from index.store import ArticleStore
-    from worker.app import QUEUES
-
     def queue_depths() -> list[int]:
         with ctx.redis.pipeline(transaction=False) as pipe:
             for queue in QUEUES:

@@ -1,4 +1,4 @@
-"""worker.feed_schedule: intervals stay in bounds, failures back off and recover, silence is noticed."""
+"""state.feed_schedule: intervals stay in bounds, failures back off and recover, silence is noticed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worker.feed_schedule import (
+from state.feed_schedule import (
     QUIET_FLOOR,
     FeedHealth,
     ScheduleBounds,

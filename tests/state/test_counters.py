@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from ingest.models import FeedItem
-from worker.counters import (
+from state.counters import (
     count_feed_error,
     count_indexed,
     count_stage,
@@ -16,8 +16,8 @@ from worker.counters import (
     read_index_latency,
     read_stage_counts,
 )
-from worker.deadletter import DeadLetters
-from worker.seen import SeenArticles
+from state.deadletter import DeadLetters
+from state.seen import SeenArticles
 
 pytestmark = pytest.mark.integration
 

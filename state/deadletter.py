@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from worker.counters import count_stage
+from state.counters import count_stage
 
 DLQ_KEY = "vigie:dlq"
 
@@ -70,24 +70,3 @@ class DeadLetters:
 
     def article_count(self) -> int:
         return sum(len(entry.article_ids) for entry in self.entries())
-
-
-def replay(letters: DeadLetters, entry_ids: list[str] | None = None) -> list[DeadLetter]:
-    """Send entries back to their task (all when ``entry_ids`` is None); each leaves the list once queued."""
-    from worker.app import app  # the Celery app: only when replaying
-
-    wanted = entry_ids if entry_ids is not None else [entry.entry_id for entry in letters.entries()]
-    replayed: list[DeadLetter] = []
-    for entry_id in wanted:
-        entry = letters.take(entry_id)
-        if entry is None:
-            continue
-        try:
-            # Attempts start again from zero: a person decided the cause is fixed.
-            args: list[Any] = [entry.payload, 0] if entry.task == "vigie.index_articles" else [entry.payload]
-            app.send_task(entry.task, args=args)
-        except Exception:
-            letters.redis.hset(letters.key, entry.entry_id, json.dumps(entry.to_dict()))  # not lost
-            raise
-        replayed.append(entry)
-    return replayed

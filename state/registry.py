@@ -3,7 +3,7 @@
 Stored in Redis, which runs with append-only persistence, so the registry survives a restart of
 everything. One hash holds each feed as JSON; a sorted set orders feed ids by next poll time, which
 is all the poller needs to find what is due. The scheduling policy itself (backoff, adaptive interval,
-quiet detection) is pure and lives in worker.feed_schedule.
+quiet detection) is pure and lives in state.feed_schedule.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from typing import Any
 
 import redis
 
+from conf.settings import Settings
 from ingest.errors import VigieError
 from ingest.fetch import validate_feed_url
 from ingest.identity import canonical_url
 from ingest.poll import FeedPoll
-from vigie.settings import Settings
-from worker.feed_schedule import (
+from state.feed_schedule import (
     FeedHealth,
     ScheduleBounds,
     after_failure,

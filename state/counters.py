@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 
 import redis
 
-from worker.seen import ACCEPTED_KEY
+from state.seen import ACCEPTED_KEY
 
 log = logging.getLogger("vigie.counters")
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from conf.settings import Settings
 from ingest.opml import OpmlError, parse_opml
 from tests.support.processes import run_vigie
 from vigie.services import embedded_services
-from vigie.settings import Settings
 
 pytestmark = pytest.mark.integration
 
