@@ -7,13 +7,14 @@ needs as arguments; only the CLI, the worker bootstrap and the poller build a ``
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing import Annotated
 
 #: The Elasticsearch version Vigie runs locally, pins in docker-compose.yml and matches in the client.
 ELASTICSEARCH_VERSION = "8.19.21"
@@ -34,8 +35,6 @@ def _mapping(value: object) -> object:
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("{"):
-            import json
-
             return json.loads(text)
         pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
         return {key.strip(): name.strip() for key, name in pairs}
@@ -132,9 +131,9 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO", description="Log level of every Vigie process.")
 
-    @field_validator("languages", "api_allowed_hosts", mode="before")
+    @field_validator("languages", "query_languages", "api_allowed_hosts", mode="before")
     @classmethod
-    def _split_languages(cls, value: object) -> object:
+    def _split_lists(cls, value: object) -> object:
         return _csv(value)
 
     @field_validator("models", mode="before")
