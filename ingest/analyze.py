@@ -42,7 +42,6 @@ _TITLE_SEARCH_CHARS = 500_000
 #: Texts per nlp.pipe batch: enough to amortise, few enough that long articles stay in bounds.
 _PIPE_BATCH = 32
 #: Text sources that are whole web pages (trafilatura finds the article); the others are fragments.
-_PAGE_SOURCES = frozenset({"page", "file"})
 
 
 @dataclass(slots=True)
@@ -123,7 +122,7 @@ class Analyzer:
         body = article.body
         if article.is_html:
             body = self._bounded(body, self.max_text_chars * _HTML_FACTOR, warnings, article)
-            if article.text_source in _PAGE_SOURCES:
+            if article.text_source == "file":  # an HTML page given to `vigie analyze`
                 extracted = main_text(body, article.url)
                 if extracted is None:
                     warnings.append("no article found in the HTML page")

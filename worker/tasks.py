@@ -16,11 +16,8 @@ from typing import Any
 
 from conf.logs import log_event
 from index.errors import IndexUnavailable
-from ingest.articles import article_from_item, needs_page
-from ingest.extract import main_text
-from ingest.fingerprint import signature
-from ingest.models import Analysis, AnalyzedArticle, Article, FeedItem
-from ingest.poll import fetch_article_page
+from ingest.articles import analysed_article, article_for
+from ingest.models import AnalyzedArticle, Article, FeedItem
 from state.counters import count_indexed
 from worker.alert_tasks import alert
 from worker.app import app
@@ -36,35 +33,15 @@ PAGE_THREADS = 4
 # -- fetch ---------------------------------------------------------------------------------------
 
 
-def _article(rt: Runtime, item: FeedItem, fetched_at: datetime) -> Article:
-    if not (rt.settings.fetch_full_text and needs_page(item)):
-        return article_from_item(item, fetched_at=fetched_at)
-    assert item.url is not None
-    page = fetch_article_page(rt.fetcher, item.url)
-    if page.error is not None:
-        log_event(log, "article.page_failed", logging.WARNING, article=item.article_id, url=item.url,
-                  kind=page.error.kind, error=page.error.message)
-        return article_from_item(item, fetched_at=fetched_at, page_error=f"{page.error.kind}: {page.error.message}")
-    text = main_text(page.html or "", item.url)
-    if not text:
-        reason = "no article text found in the page"
-        log_event(log, "article.page_empty", logging.WARNING, article=item.article_id, url=item.url)
-        return article_from_item(item, fetched_at=fetched_at, page_error=reason)
-    return article_from_item(item, fetched_at=fetched_at, page_text=text)
-
-
 def articles_for(rt: Runtime, items: Sequence[FeedItem]) -> list[Article]:
     """The article of each item, fetching article pages (a few at a time) where the feed has no text."""
     fetched_at = datetime.now(timezone.utc)
     with ThreadPoolExecutor(max_workers=PAGE_THREADS) as pool:
-        return list(pool.map(lambda item: _article(rt, item, fetched_at), items))
+        fetcher = rt.fetcher if rt.settings.fetch_full_text else None
+        return list(pool.map(lambda item: article_for(item, fetcher, fetched_at=fetched_at), items))
 
 
 # -- analyse -------------------------------------------------------------------------------------
-
-
-def analysed_article(article: Article, analysis: Analysis) -> AnalyzedArticle:
-    return AnalyzedArticle(article, analysis, signature=signature(analysis.text))
 
 
 def analyse(rt: Runtime, items: Sequence[FeedItem], articles: Sequence[Article]) -> list[AnalyzedArticle]:
