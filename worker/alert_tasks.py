@@ -21,7 +21,16 @@ from index.notifications import PENDING, Notification, digest_id, digest_payload
 from ingest.webhook import WebhookError
 from worker.app import app
 from worker.queues import INDEX_QUEUE, NOTIFY_QUEUE
-from worker.retries import BROKER_ERRORS, backoff_seconds, current_runtime
+from worker.retries import (
+    BROKER_ERRORS,
+    Letter,
+    after_outage,
+    current_runtime,
+    dead_letter,
+    retry_later,
+    unexpected,
+    webhook_budget,
+)
 from worker.runtime import Runtime
 
 log = logging.getLogger("vigie.worker")
@@ -86,15 +95,9 @@ def requeue_lost(rt: Runtime, notifications: Sequence[Notification]) -> int:
 def defer_alerts(rt: Runtime, article_ids: list[str], attempt: int, reason: str) -> None:
     """Evaluate the alerts on these (indexed) articles later, or dead-letter them once retries are spent."""
     payload = [{"article_id": article_id} for article_id in article_ids]
-    if attempt >= rt.settings.max_retries:
-        rt.dead_letters.add(task=evaluate_alerts.name, payload=payload, article_ids=article_ids,
-                            error_kind="alerts-unavailable", error=reason, attempts=attempt + 1)
-        log_event(log, "alerts.dead_lettered", logging.ERROR, articles=",".join(article_ids), error=reason)
-        return
-    delay = backoff_seconds(attempt, rt.settings.retry_backoff_max)
-    evaluate_alerts.apply_async(args=[payload, attempt + 1], countdown=delay, queue=INDEX_QUEUE)
-    log_event(log, "alerts.deferred", logging.WARNING, articles=",".join(article_ids), attempt=attempt + 1,
-              retry_in_s=round(delay, 1), reason=reason)
+    after_outage(rt, attempt, letter=Letter(evaluate_alerts.name, payload, article_ids), error=reason,
+                 kind="alerts-unavailable", event="alerts.deferred",
+                 again=lambda delay: retry_later(evaluate_alerts, [payload, attempt + 1], delay, INDEX_QUEUE))
 
 
 @app.task(name="vigie.evaluate_alerts", acks_on_failure_or_timeout=False)
@@ -122,20 +125,14 @@ def deliver_notification(notification_id: str, attempt: int = 0) -> str:
     except BROKER_ERRORS:
         raise
     except IndexUnavailable as error:
-        if attempt >= rt.settings.max_retries:
-            rt.dead_letters.add(task=redeliver_notifications.name, payload=[{"notification_id": notification_id}],
-                                article_ids=[], error_kind="index-unavailable", error=str(error), attempts=attempt + 1)
-            return "dead-lettered"
-        delay = backoff_seconds(attempt, rt.settings.retry_backoff_max)
-        deliver_notification.apply_async(args=[notification_id, attempt + 1], countdown=delay, queue=NOTIFY_QUEUE)
-        log_event(log, "notification.deferred", logging.WARNING, notification=notification_id,
-                  retry_in_s=round(delay, 1), reason=str(error))
-        return "deferred"
+        # Elasticsearch down spends the outage budget (``attempt``), never the webhook attempts.
+        return after_outage(
+            rt, attempt, letter=Letter(redeliver_notifications.name, [{"notification_id": notification_id}], []),
+            error=str(error), event="notification.deferred", notification=notification_id,
+            again=lambda delay: retry_later(deliver_notification, [notification_id, attempt + 1], delay, NOTIFY_QUEUE))
     except Exception as error:  # noqa: BLE001 - a bug must not bring the message back forever
-        log.exception("notification.failed_unexpectedly", extra={"notification": notification_id})
-        rt.dead_letters.add(task=redeliver_notifications.name, payload=[{"notification_id": notification_id}],
-                            article_ids=[], error_kind="unexpected-error", error=f"{type(error).__name__}: {error}",
-                            attempts=attempt + 1)
+        unexpected(rt, Letter(redeliver_notifications.name, [{"notification_id": notification_id}], []), error,
+                   attempts=attempt + 1, notification=notification_id)
         return "dead-lettered"
 
 
@@ -153,8 +150,8 @@ def deliver(rt: Runtime, notification_id: str) -> str:
         log_event(log, "notification.dropped", logging.WARNING, notification=notification_id,
                   alert=item.alert_name, article=item.article_id, reason=reason)
         return "dropped"
-    with _Lease(rt, notification_id, retry=lambda wait: deliver_notification.apply_async(
-            args=[notification_id], countdown=wait, queue=NOTIFY_QUEUE)) as held:
+    with _Lease(rt, notification_id, retry=lambda wait: retry_later(
+            deliver_notification, [notification_id], wait, NOTIFY_QUEUE)) as held:
         if not held:
             return "busy"
         body = payload_bytes(match_payload(item))
@@ -172,27 +169,22 @@ def deliver(rt: Runtime, notification_id: str) -> str:
 
 def _failed_attempt(rt: Runtime, item: Notification, error: WebhookError) -> str:
     attempts = item.attempts + 1
-    settings = rt.settings
-    if error.transient and attempts < settings.webhook_max_attempts:
-        delay = backoff_seconds(attempts - 1, settings.webhook_backoff_max)
-        if error.retry_after:
-            delay = max(delay, min(error.retry_after, settings.webhook_backoff_max))
+    budget = webhook_budget(rt.settings)
+    if error.transient and not budget.spent(attempts):
+        delay = budget.delay(attempts - 1, error.retry_after)
         due = datetime.now(timezone.utc) + timedelta(seconds=delay)
         # State first: a worker dying after this line leaves a pending notification the sweep requeues.
         rt.notifications.record_failure(item.notification_id, attempts, f"{error.kind}: {error}", due)
-        deliver_notification.apply_async(args=[item.notification_id], countdown=delay, queue=NOTIFY_QUEUE)
+        retry_later(deliver_notification, [item.notification_id], delay, NOTIFY_QUEUE)
         log_event(log, "notification.retry", logging.WARNING, notification=item.notification_id,
                   alert=item.alert_name, article=item.article_id, attempt=attempts, kind=error.kind,
                   retry_in_s=round(delay, 1), error=str(error))
         return "retry"
     rt.notifications.mark_failed(item.notification_id, attempts, f"{error.kind}: {error}")
-    rt.dead_letters.add(
-        task=redeliver_notifications.name,
-        payload=[{"notification_id": item.notification_id, "alert_id": item.alert_id, "article_id": item.article_id}],
-        article_ids=[item.article_id], error_kind=f"webhook-{error.kind}", error=str(error), attempts=attempts,
-    )
-    log_event(log, "notification.dead_lettered", logging.ERROR, notification=item.notification_id,
-              alert=item.alert_name, article=item.article_id, attempts=attempts, kind=error.kind, error=str(error))
+    payload = [{"notification_id": item.notification_id, "alert_id": item.alert_id, "article_id": item.article_id}]
+    dead_letter(rt, Letter(redeliver_notifications.name, payload, [item.article_id]), kind=f"webhook-{error.kind}",
+                error=str(error), attempts=attempts, event="notification.dead_lettered",
+                notification=item.notification_id, alert=item.alert_name)
     return "failed"
 
 
@@ -269,9 +261,11 @@ def send_digests(mode: str, period_end: str) -> int:
 
 
 @app.task(name="vigie.send_digest", acks_on_failure_or_timeout=False)
-def send_digest(alert_id: str, period_end: str, attempt: int = 0) -> str:
+def send_digest(alert_id: str, period_end: str, attempt: int = 0, outages: int = 0) -> str:
     """One message listing an alert's pending matches made before ``period_end``; they are delivered
-    when the receiver acknowledges it. Same body and Idempotency-Key (the digest id) on every attempt."""
+    when the receiver acknowledges it. Same body and Idempotency-Key (the digest id) on every attempt.
+    ``attempt``: the POSTs made so far (the webhook budget); ``outages``: the tries Elasticsearch was
+    down for (the outage budget, capped like every task's)."""
     rt = current_runtime()
     end = datetime.fromisoformat(period_end)
     try:
@@ -284,8 +278,8 @@ def send_digest(alert_id: str, period_end: str, attempt: int = 0) -> str:
                 rt.notifications.mark_failed(item.notification_id, item.attempts, "the alert was removed")
             return "dropped"
         digest = digest_id(alert_id, end)
-        with _Lease(rt, digest, retry=lambda wait: send_digest.apply_async(
-                args=[alert_id, period_end, attempt], countdown=wait, queue=NOTIFY_QUEUE)) as held:
+        with _Lease(rt, digest, retry=lambda wait: retry_later(
+                send_digest, [alert_id, period_end, attempt, outages], wait, NOTIFY_QUEUE)) as held:
             if not held:
                 return "busy"
             body = payload_bytes(digest_payload(alert_id, rule.name, digest, end, items))
@@ -293,7 +287,7 @@ def send_digest(alert_id: str, period_end: str, attempt: int = 0) -> str:
                 result = rt.webhooks.post(rule.delivery.webhook, body, secret=rule.delivery.secret,
                                           idempotency_key=digest, alert=alert_id)
             except WebhookError as error:
-                return _failed_digest(rt, alert_id, period_end, attempt, items, error)
+                return _failed_digest(rt, alert_id, period_end, attempt, outages, items, error)
         rt.notifications.mark_many_delivered([item.notification_id for item in items], digest, attempt + 1)
         log_event(log, "digest.delivered", alert=rule.name, digest=digest, matches=len(items),
                   status=result.status, attempts=attempt + 1)
@@ -301,30 +295,40 @@ def send_digest(alert_id: str, period_end: str, attempt: int = 0) -> str:
     except BROKER_ERRORS:
         raise
     except IndexUnavailable as error:
-        delay = backoff_seconds(attempt, rt.settings.retry_backoff_max)
-        send_digest.apply_async(args=[alert_id, period_end, attempt + 1], countdown=delay, queue=NOTIFY_QUEUE)
-        log_event(log, "digest.deferred", logging.WARNING, alert=alert_id, retry_in_s=round(delay, 1), reason=str(error))
-        return "deferred"
+        # Spends the outage budget only: the receiver gets its webhook attempts once Elasticsearch is back.
+        letter = Letter(redeliver_digests.name, [{"alert_id": alert_id, "period_end": period_end, "attempt": attempt}], [])
+        return after_outage(
+            rt, outages, letter=letter, error=str(error), event="digest.deferred", alert=alert_id,
+            again=lambda delay: retry_later(send_digest, [alert_id, period_end, attempt, outages + 1], delay,
+                                            NOTIFY_QUEUE))
     except Exception:  # noqa: BLE001 - the matches stay pending: the next period's digest lists them
         log.exception("digest.failed_unexpectedly", extra={"alert": alert_id, "period_end": period_end})
         return "failed"
 
 
-def _failed_digest(rt: Runtime, alert_id: str, period_end: str, attempt: int, items: Sequence[Notification],
-                   error: WebhookError) -> str:
-    settings = rt.settings
-    if error.transient and attempt + 1 < settings.webhook_max_attempts:
-        delay = backoff_seconds(attempt, settings.webhook_backoff_max)
-        send_digest.apply_async(args=[alert_id, period_end, attempt + 1], countdown=delay, queue=NOTIFY_QUEUE)
+def _failed_digest(rt: Runtime, alert_id: str, period_end: str, attempt: int, outages: int,
+                   items: Sequence[Notification], error: WebhookError) -> str:
+    budget = webhook_budget(rt.settings)
+    if error.transient and not budget.spent(attempt + 1):
+        delay = budget.delay(attempt)
+        retry_later(send_digest, [alert_id, period_end, attempt + 1, outages], delay, NOTIFY_QUEUE)
         log_event(log, "digest.retry", logging.WARNING, alert=alert_id, attempt=attempt + 1, kind=error.kind,
                   retry_in_s=round(delay, 1), error=str(error))
         return "retry"
     for item in items:
         rt.notifications.mark_failed(item.notification_id, attempt + 1, f"{error.kind}: {error}")
-    rt.dead_letters.add(task=redeliver_notifications.name,
-                        payload=[{"notification_id": item.notification_id} for item in items],
-                        article_ids=[item.article_id for item in items], error_kind=f"webhook-{error.kind}",
-                        error=str(error), attempts=attempt + 1)
-    log_event(log, "digest.dead_lettered", logging.ERROR, alert=alert_id, matches=len(items), kind=error.kind,
-              error=str(error))
+    letter = Letter(redeliver_notifications.name, [{"notification_id": item.notification_id} for item in items],
+                    [item.article_id for item in items])
+    dead_letter(rt, letter, kind=f"webhook-{error.kind}", error=str(error), attempts=attempt + 1,
+                event="digest.dead_lettered", alert=alert_id, matches=len(items))
     return "failed"
+
+
+@app.task(name="vigie.redeliver_digests", acks_on_failure_or_timeout=False)
+def redeliver_digests(payload: list[dict[str, Any]]) -> int:
+    """A dead letter replayed (`vigie dlq retry`): digests that Elasticsearch was down for, sent again
+    with the webhook attempts they had left and a fresh outage budget."""
+    for entry in payload:
+        retry_later(send_digest, [str(entry["alert_id"]), str(entry["period_end"]), int(entry.get("attempt", 0))],
+                    0, NOTIFY_QUEUE)
+    return len(payload)

@@ -34,6 +34,7 @@ def create_app(settings: Settings) -> Celery:
             "vigie.evaluate_alerts": {"queue": INDEX_QUEUE},
             "vigie.deliver_notification": {"queue": NOTIFY_QUEUE},
             "vigie.redeliver_notifications": {"queue": NOTIFY_QUEUE},
+            "vigie.redeliver_digests": {"queue": NOTIFY_QUEUE},
             "vigie.send_digests": {"queue": NOTIFY_QUEUE},
             "vigie.send_digest": {"queue": NOTIFY_QUEUE},
             "vigie.sweep_notifications": {"queue": NOTIFY_QUEUE},

@@ -1,19 +1,41 @@
-"""What every task shares: this process's runtime, backoff between retries, and which errors are the
-broker's (the task is then delivered again) rather than the payload's."""
+"""The one retry and dead-letter policy of every task.
+
+Two budgets, never mixed:
+
+- **outages**: Elasticsearch unavailable or busy. A task tries again ``VIGIE_MAX_RETRIES`` times, with
+  capped exponential backoff (``VIGIE_RETRY_BACKOFF_MAX``), then its payload goes to the dead-letter
+  list. Articles being indexed, alerts being evaluated, notifications and digests waiting to be
+  delivered all spend this budget, never the next one.
+- **webhook attempts**: a receiver that fails transiently is POSTed again, up to
+  ``VIGIE_WEBHOOK_MAX_ATTEMPTS`` POSTs in all, waits capped at ``VIGIE_WEBHOOK_BACKOFF_MAX`` (longer
+  when the receiver sends Retry-After, within that cap), then the notification fails and is
+  dead-lettered.
+
+Broker errors are not the payload's fault: the task is delivered again. Anything else unforeseen
+dead-letters the payload at once (``dead_letter``), rather than bringing the message back forever.
+Every dead letter goes through ``dead_letter``, every delayed retry through ``retry_later``.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import redis
+from celery import Task
 from kombu.exceptions import OperationalError
 
+from conf.logs import log_event
 from conf.settings import Settings
 from state.deadletter import DeadLetter, DeadLetters
 from worker.app import app
 from worker.runtime import Runtime, runtime
+
+log = logging.getLogger("vigie.worker")
 
 #: Broker trouble is not the payload's fault: let the task be delivered again.
 BROKER_ERRORS = (redis.RedisError, OperationalError)
@@ -29,6 +51,81 @@ def backoff_seconds(attempt: int, cap: float, rng: random.Random | None = None) 
     """Exponential backoff with jitter: about 1, 2, 4 ... seconds, never more than ``cap``."""
     base = min(cap, 2.0 ** attempt)
     return (rng or random).uniform(base / 2, base)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """How many tries a kind of failure gets, and the longest wait between two."""
+
+    limit: int
+    backoff_max: float
+
+    def spent(self, used: int) -> bool:
+        """True when ``used`` tries (retries of an outage, POSTs of a webhook) are the last allowed."""
+        return used >= self.limit
+
+    def delay(self, used: int, retry_after: float | None = None) -> float:
+        """Seconds before the next try: backoff, or the receiver's Retry-After when longer (both capped)."""
+        delay = backoff_seconds(used, self.backoff_max)
+        if retry_after:
+            delay = max(delay, min(retry_after, self.backoff_max))
+        return delay
+
+
+def outage_budget(settings: Settings) -> Budget:
+    return Budget(settings.max_retries, settings.retry_backoff_max)
+
+
+def webhook_budget(settings: Settings) -> Budget:
+    return Budget(settings.webhook_max_attempts, settings.webhook_backoff_max)
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """What a dead letter keeps: the task that takes ``payload`` back, and the articles concerned."""
+
+    task: str
+    payload: list[dict[str, Any]]
+    article_ids: list[str]
+
+
+def dead_letter(rt: Runtime, letter: Letter, *, kind: str, error: str, attempts: int,
+                event: str = "dead_letter.added", **fields: Any) -> DeadLetter:
+    """Keep ``letter`` in the dead-letter list until a person replays it (`vigie dlq retry`), and log
+    ``event`` with ``fields`` (the feed, alert or notification concerned)."""
+    entry = rt.dead_letters.add(task=letter.task, payload=letter.payload, article_ids=letter.article_ids,
+                                error_kind=kind, error=error, attempts=attempts)
+    log_event(log, event, logging.ERROR, entry=entry.entry_id, task=letter.task, kind=kind,
+              articles=",".join(letter.article_ids) or "-", attempts=attempts, error=error, **fields)
+    return entry
+
+
+def retry_later(task: Task, args: list[Any], delay: float, queue: str) -> None:
+    task.apply_async(args=args, countdown=delay, queue=queue)
+
+
+def after_outage(rt: Runtime, used: int, *, again: Callable[[float], None], letter: Letter, error: str,
+                 kind: str = "index-unavailable", event: str, **fields: Any) -> str:
+    """Elasticsearch could not be reached, ``used`` retries so far: ``again(delay)`` queues the next
+    try and ``event`` is logged, or, the budget spent, the letter is dead-lettered. Returns "deferred"
+    or "dead-lettered"."""
+    budget = outage_budget(rt.settings)
+    if budget.spent(used):
+        dead_letter(rt, letter, kind=kind, error=error, attempts=used + 1, **fields)
+        return "dead-lettered"
+    delay = budget.delay(used)
+    again(delay)
+    log_event(log, event, logging.WARNING, attempt=used + 1, retry_in_s=round(delay, 1), reason=error, **fields)
+    return "deferred"
+
+
+def unexpected(rt: Runtime, letter: Letter, error: BaseException, attempts: int, **fields: Any) -> None:
+    """An error nobody planned for (a bug, an unforeseen refusal): the payload is dead-lettered at once,
+    rather than left unacknowledged until the visibility timeout, again and again."""
+    log.exception("task failed unexpectedly; payload dead-lettered",
+                  extra={"task_name": letter.task, "articles": ",".join(letter.article_ids) or "-"})
+    dead_letter(rt, letter, kind="unexpected-error", error=f"{type(error).__name__}: {error}", attempts=attempts,
+                **fields)
 
 
 def replay(letters: DeadLetters, entry_ids: list[str] | None = None) -> list[DeadLetter]:

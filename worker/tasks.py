@@ -22,7 +22,7 @@ from state.counters import count_indexed
 from worker.alert_tasks import alert
 from worker.app import app
 from worker.queues import INDEX_QUEUE, PROCESS_ITEMS
-from worker.retries import BROKER_ERRORS, backoff_seconds, current_runtime
+from worker.retries import BROKER_ERRORS, Letter, after_outage, current_runtime, dead_letter, retry_later, unexpected
 from worker.runtime import Runtime
 
 log = logging.getLogger("vigie.worker")
@@ -56,12 +56,9 @@ def analyse(rt: Runtime, items: Sequence[FeedItem], articles: Sequence[Article])
         try:
             done.append(analysed_article(article, rt.analyzer.analyze(article)))
         except Exception as error:  # noqa: BLE001
-            rt.dead_letters.add(
-                task=process_items.name, payload=[item.to_dict()], article_ids=[item.article_id],
-                error_kind="analysis-failed", error=f"{type(error).__name__}: {error}", attempts=1,
-            )
-            log_event(log, "article.dead_lettered", logging.ERROR, article=item.article_id,
-                      feed=item.feed_url, kind="analysis-failed", error=str(error))
+            dead_letter(rt, Letter(process_items.name, [item.to_dict()], [item.article_id]),
+                        kind="analysis-failed", error=f"{type(error).__name__}: {error}", attempts=1,
+                        event="article.dead_lettered", feed=item.feed_url)
     return done
 
 
@@ -90,12 +87,8 @@ def store(rt: Runtime, analysed: Sequence[AnalyzedArticle], attempt: int) -> dic
         defer(rt, [by_id[article_id] for article_id in outcome.retry], attempt, "Elasticsearch was busy (429)")
     for article_id, reason in outcome.rejected:
         item = by_id[article_id]
-        rt.dead_letters.add(
-            task=index_articles.name, payload=[item.to_dict()], article_ids=[article_id],
-            error_kind="index-rejected", error=reason, attempts=attempt + 1,
-        )
-        log_event(log, "article.dead_lettered", logging.ERROR, article=article_id,
-                  feed=item.article.feed_url, kind="index-rejected", error=reason)
+        dead_letter(rt, Letter(index_articles.name, [item.to_dict()], [article_id]), kind="index-rejected",
+                    error=reason, attempts=attempt + 1, event="article.dead_lettered", feed=item.article.feed_url)
     if outcome.indexed:
         # Matched against the very documents written (no second shaping).
         alert(rt, list(outcome.indexed), lambda: [outcome.documents[article_id] for article_id in outcome.indexed])
@@ -106,32 +99,13 @@ def defer(rt: Runtime, analysed: list[AnalyzedArticle], attempt: int, reason: st
     """Queue ``analysed`` for another try later, or dead-letter it once the retries are spent."""
     ids = [item.article.article_id for item in analysed]
     payload = [item.to_dict() for item in analysed]
-    if attempt >= rt.settings.max_retries:
-        rt.dead_letters.add(
-            task=index_articles.name, payload=payload, article_ids=ids,
-            error_kind="index-unavailable", error=reason, attempts=attempt + 1,
-        )
-        for item in analysed:
-            log_event(log, "article.dead_lettered", logging.ERROR, article=item.article.article_id,
-                      feed=item.article.feed_url, kind="index-unavailable", error=reason)
-        return
-    delay = backoff_seconds(attempt, rt.settings.retry_backoff_max)
-    index_articles.apply_async(args=[payload, attempt + 1], countdown=delay, queue=INDEX_QUEUE)
-    log_event(log, "articles.deferred", logging.WARNING, articles=len(ids), attempt=attempt + 1,
-              retry_in_s=round(delay, 1), reason=reason, first_article=ids[0])
+    after_outage(rt, attempt, letter=Letter(index_articles.name, payload, ids), error=reason,
+                 again=lambda delay: retry_later(index_articles, [payload, attempt + 1], delay, INDEX_QUEUE),
+                 event="articles.deferred", articles=len(ids), first_article=ids[0],
+                 feeds=",".join(sorted({item.article.feed_url for item in analysed})))
 
 
 # -- tasks ---------------------------------------------------------------------------------------
-
-
-def _dead_letter_on_surprise(rt: Runtime, task: str, payload: list[dict[str, Any]], ids: list[str],
-                             error: Exception, attempt: int) -> dict[str, int]:
-    """An error nobody planned for (a bug, an unforeseen refusal) sends the payload to the dead-letter
-    list at once, rather than leaving it unacknowledged until the visibility timeout, again and again."""
-    log.exception("task failed unexpectedly; payload dead-lettered", extra={"task_name": task, "articles": len(ids)})
-    rt.dead_letters.add(task=task, payload=payload, article_ids=ids, error_kind="unexpected-error",
-                        error=f"{type(error).__name__}: {error}", attempts=attempt + 1)
-    return {"indexed": 0, "deferred": 0, "rejected": len(ids)}
 
 
 @app.task(name=PROCESS_ITEMS, acks_on_failure_or_timeout=False)
@@ -147,7 +121,8 @@ def process_items(items: list[dict[str, Any]]) -> dict[str, int]:
         raise
     except Exception as error:  # noqa: BLE001
         ids = [str(data.get("article_id")) for data in items]
-        return _dead_letter_on_surprise(rt, process_items.name, items, ids, error, 0)
+        unexpected(rt, Letter(process_items.name, items, ids), error, attempts=1)
+        return {"indexed": 0, "deferred": 0, "rejected": len(ids)}
 
 
 @app.task(name="vigie.index_articles", acks_on_failure_or_timeout=False)
@@ -161,6 +136,7 @@ def index_articles(payload: list[dict[str, Any]], attempt: int = 1) -> dict[str,
         raise
     except Exception as error:  # noqa: BLE001
         ids = [str(data.get("article", {}).get("article_id")) for data in payload]
-        return _dead_letter_on_surprise(rt, index_articles.name, payload, ids, error, attempt)
+        unexpected(rt, Letter(index_articles.name, payload, ids), error, attempts=attempt + 1)
+        return {"indexed": 0, "deferred": 0, "rejected": len(ids)}
 
 
