@@ -29,7 +29,7 @@ from index.mappings import alerts_index, alerts_index_body
 from index.query import And, Node, Not, Or, Term, parse_query
 from index.search import LemmaVariants, SearchFilters, SearchRequest, SearchResult, search
 from ingest.errors import FetchError, VigieError
-from ingest.fetch import validate_feed_url
+from ingest.webhook import validate_webhook_url
 
 DeliveryMode = Literal["immediate", "hourly", "daily"]
 DELIVERY_MODES: tuple[str, ...] = ("immediate", "hourly", "daily")
@@ -240,7 +240,7 @@ def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
     webhook = delivery.webhook.strip() if delivery.webhook else None
     if webhook:
         try:
-            webhook = validate_feed_url(webhook)
+            webhook = validate_webhook_url(webhook)
         except FetchError as error:
             problems.append(f"the webhook URL cannot be used: {error}")
         if len(delivery.secret) < MIN_SECRET_CHARS:

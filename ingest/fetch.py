@@ -1,4 +1,5 @@
-"""HTTP fetching of feeds and article pages: the only network code in ingest/.
+"""HTTP fetching of feeds and article pages (with ingest.transport and ingest.webhook, the only
+network code in ingest/).
 
 Everything a hostile or broken server can do is bounded here, so the parsers above only ever see a
 limited number of bytes that arrived in a limited time:
@@ -7,12 +8,12 @@ limited number of bytes that arrived in a limited time:
 - never a link-local address (169.254.169.254 is where cloud metadata services answer), and no
   loopback or private address when ``private_addresses`` is off; checked on the resolved addresses
   of every connection, redirects included;
-- host names resolved within the connect timeout (``_resolve``); connect and read timeouts per
+- host names resolved within the connect timeout (``ingest.transport.resolve``); connect and read timeouts per
   operation, and a *total* deadline that every socket operation of the
-  fetch consults (see ``_DeadlineBackend``), so a server dripping one byte every few seconds, in the
+  fetch consults (see ``ingest.transport.DeadlineBackend``), so a server dripping one byte every few seconds, in the
   headers or in the body, is cut off at ``total_timeout``;
 - a body limit on the bytes received *and* on the bytes after decompression; gzip and deflate are
-  inflated here with bounded ``decompressobj`` calls, so a gzip bomb never grows past the limit in memory;
+  inflated with bounded ``decompressobj`` calls (``ingest.decompress``), so a gzip bomb never grows past the limit in memory;
 - bounded redirects followed by hand, conditional GET (ETag, Last-Modified), ``Retry-After`` parsed;
 - at most ``per_host_concurrency`` fetches at a time to one host, whatever the number of threads.
 
@@ -22,25 +23,26 @@ parser for IDNA hosts and percent-encoding. One ``Fetcher`` is shared by all the
 
 from __future__ import annotations
 
-import email.utils
-import ipaddress
-import socket
-import ssl
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 import httpcore
 import httpx
 
 from conf.limits import FetchLimits
+from ingest.decompress import Inflater, TooLarge, content_encodings
 from ingest.errors import FetchError
+from ingest.transport import (
+    ALLOWED_SCHEMES,
+    Deadline,
+    DeadlineBackend,
+    connect_failure,
+    parse_http_url,
+    parse_retry_after,
+    reason,
+)
 
 #: What a feed poll asks for: feed types first, anything else accepted (many feeds are served as text/html).
 FEED_ACCEPT = (
@@ -50,14 +52,11 @@ FEED_ACCEPT = (
 #: What an article page fetch asks for.
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 
-_ALLOWED_SCHEMES = ("http", "https")
 _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 _PERMANENT_REDIRECTS = {301, 308}
 #: 4xx answers worth retrying later: request timeout, too early, too many requests.
 _TRANSIENT_CLIENT_ERRORS = {408, 425, 429}
 #: Content-Encoding layers inflated here; we only advertise these two.
-_INFLATABLE = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
-_MAX_ENCODING_LAYERS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,221 +76,6 @@ class FetchResult:
     permanent_redirect: str | None = None  # the final URL when every redirect hop was 301/308
 
 
-# --- the total deadline -----------------------------------------------------------------------------
-
-
-class _Deadline:
-    """The deadline of the fetch running in the current thread, consulted by every socket operation.
-
-    Per-operation timeouts alone cannot stop a server that sends one byte every few seconds: each read
-    succeeds. Bounding each operation by the time left until the deadline does, in the headers as well
-    as the body. The deadline is per thread because a connection serves one request at a time, and a
-    synchronous request runs start to end in the thread that made it.
-    """
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    @contextmanager
-    def running(self, seconds: float) -> Iterator[None]:
-        self._local.at = time.monotonic() + seconds
-        try:
-            yield
-        finally:
-            self._local.at = None
-
-    def remaining(self) -> float | None:
-        at = getattr(self._local, "at", None)
-        return None if at is None else at - time.monotonic()
-
-    def expired(self) -> bool:
-        left = self.remaining()
-        return left is not None and left <= 0
-
-    def bound(self, timeout: float | None, expired: type[Exception]) -> float | None:
-        left = self.remaining()
-        if left is None:
-            return timeout
-        if left <= 0:
-            raise expired("total timeout exceeded")
-        return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream, deadline: _Deadline) -> None:
-        self._inner = inner
-        self._deadline = deadline
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, self._deadline.bound(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, self._deadline.bound(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        inner = self._inner.start_tls(ssl_context, server_hostname,
-                                      self._deadline.bound(timeout, httpcore.ConnectTimeout))
-        return _DeadlineStream(inner, self._deadline)
-
-    def get_extra_info(self, info: str) -> object:
-        return self._inner.get_extra_info(info)
-
-
-#: Resolves host names for every Fetcher, so that a fetch can stop waiting for a resolver that hangs
-#: (the thread finishes in the background, bounded by the system resolver's own timeouts).
-_RESOLVER = ThreadPoolExecutor(max_workers=8, thread_name_prefix="vigie-resolve")
-
-
-class _BlockedAddress(httpcore.ConnectError):
-    """The host is, or resolves to, an address Vigie does not fetch from."""
-
-
-def _refused_network(address: str, private_allowed: bool) -> str | None:
-    """Why ``address`` is not fetched from, or None. Link-local (169.254/16, where cloud metadata
-    services answer, and fe80::/10), unspecified, multicast and reserved addresses never are;
-    loopback and private networks only when allowed."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.is_link_local:
-        return "a link-local address (where cloud metadata services answer)"
-    if ip.is_unspecified or ip.is_multicast or ip.is_reserved:
-        return "an unspecified, multicast or reserved address"
-    if not private_allowed and (ip.is_loopback or ip.is_private):
-        return "a loopback or private address (VIGIE_FETCH_PRIVATE_ADDRESSES is off)"
-    return None
-
-
-def _checked(host: str, addresses: list[str], private_allowed: bool) -> list[str]:
-    """``addresses`` without the refused ones; _BlockedAddress when none is left."""
-    allowed = [address for address in addresses if _refused_network(address, private_allowed) is None]
-    if not allowed:
-        why = _refused_network(addresses[0], private_allowed)
-        shown = host if host == addresses[0] else f"{host} ({addresses[0]})"
-        raise _BlockedAddress(f"{shown} is {why}, which Vigie does not fetch from")
-    return allowed
-
-
-def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
-    """The addresses of ``host`` (itself when it is one), in the resolver's order, within ``timeout``."""
-    try:
-        return [str(ipaddress.ip_address(host.strip("[]")))]
-    except ValueError:
-        pass
-    future = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
-    try:
-        infos = future.result(timeout)
-    except FutureTimeout:
-        future.cancel()
-        raise httpcore.ConnectTimeout(f"resolving {host} took more than {timeout:g} s") from None
-    except (socket.gaierror, UnicodeError) as error:
-        raise httpcore.ConnectError(str(error)) from error
-    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    if not addresses:
-        raise httpcore.ConnectError(f"{host} has no address") from socket.gaierror(f"{host} has no address")
-    return addresses
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """httpcore's synchronous sockets, with every timeout shortened to the fetch's remaining time."""
-
-    def __init__(self, deadline: _Deadline, private_addresses: bool = True) -> None:
-        self._inner = httpcore.SyncBackend()
-        self._deadline = deadline
-        self._private_addresses = private_addresses
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Iterable[tuple[int, int, int | bytes | None]] | None = None,
-                    ) -> httpcore.NetworkStream:
-        # The host name is resolved here, within the connect timeout and the deadline: the system's
-        # resolver (getaddrinfo) takes no timeout and would otherwise hold a fetch as long as it likes.
-        # The addresses are checked, then connected to as checked: a name that resolves differently
-        # a second time (DNS rebinding) cannot slip through.
-        addresses = _checked(host, _resolve(host, port, self._deadline.bound(timeout, httpcore.ConnectTimeout)),
-                             self._private_addresses)
-        last: httpcore.ConnectError | None = None
-        for address in addresses:
-            bounded = self._deadline.bound(timeout, httpcore.ConnectTimeout)
-            try:
-                stream = self._inner.connect_tcp(address, port, bounded, local_address,
-                                                 socket_options)  # type: ignore[arg-type]
-            except httpcore.ConnectError as error:
-                last = error  # the next address of the host, as socket.create_connection does
-                continue
-            return _DeadlineStream(stream, self._deadline)
-        assert last is not None  # _resolve answers at least one address
-        raise last
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[tuple[int, int, int | bytes | None]] | None = None,
-                            ) -> httpcore.NetworkStream:
-        raise httpcore.UnsupportedProtocol("unix sockets are not fetched")
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-# --- bounded decompression --------------------------------------------------------------------------
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class _Inflater:
-    """One Content-Encoding layer (gzip or deflate), never producing more than it is allowed to."""
-
-    def __init__(self, kind: str) -> None:
-        self._kind = kind
-        # 32+15 accepts both gzip and zlib headers; servers mislabel one as the other.
-        self._z = zlib.decompressobj(47)
-        self._started = False
-        self._finished = False
-
-    def feed(self, data: bytes, allowance: int) -> bytes:
-        """Inflate ``data``; raise ``_TooLarge`` past ``allowance`` bytes of output (for this call)."""
-        parts: list[bytes] = []
-        produced = 0
-        while data and not self._finished:
-            try:
-                # max_length bounds the memory a bomb can take: at most allowance + 1 bytes per call.
-                out = self._z.decompress(data, allowance - produced + 1)
-            except zlib.error:
-                if self._kind == "deflate" and not self._started:
-                    # "deflate" is sometimes sent raw, without the zlib header the RFC asks for.
-                    self._z = zlib.decompressobj(-15)
-                    self._started = True
-                    continue
-                raise
-            self._started = True
-            produced += len(out)
-            if produced > allowance:
-                raise _TooLarge
-            parts.append(out)
-            data = self._z.unconsumed_tail
-            if self._z.eof:
-                data = self._z.unused_data
-                if data and data.startswith(b"\x1f\x8b"):
-                    self._z = zlib.decompressobj(47)  # concatenated gzip members
-                else:
-                    self._finished = True  # trailing padding after the stream is ignored, as browsers do
-        return b"".join(parts)
-
-
-def _content_encodings(value: str | None, url: str) -> list[str]:
-    layers = [part.strip().lower() for part in (value or "").split(",") if part.strip()]
-    layers = [layer for layer in layers if layer != "identity"]
-    unknown = [layer for layer in layers if layer not in _INFLATABLE]
-    if unknown or len(layers) > _MAX_ENCODING_LAYERS:
-        raise FetchError(url, f"{url} answered with Content-Encoding {value!r}, which Vigie does not decode "
-                              f"(it asks for gzip or deflate only).", kind="unsupported-encoding")
-    return [_INFLATABLE[layer] for layer in layers]
-
-
 # --- small header helpers ---------------------------------------------------------------------------
 
 
@@ -306,22 +90,6 @@ def _media_type(content_type: str | None) -> tuple[str | None, str | None]:
         if key.strip().lower() == "charset":
             charset = value.strip().strip("\"'").strip() or None
     return (media.strip().lower() or None), charset
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (delay-seconds or an HTTP-date); None if unusable."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(int(text))
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class _Headers:
@@ -340,26 +108,12 @@ class _Headers:
 # --- the fetcher ------------------------------------------------------------------------------------
 
 
-def _parse_url(url: str, *, context: str) -> httpx.URL:
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, UnicodeError, ValueError) as error:
-        raise FetchError(url, f"{url!r} is not a valid URL{context}: {error}.", kind="invalid-url") from None
-    if parsed.scheme not in _ALLOWED_SCHEMES:
-        scheme = parsed.scheme or "no scheme"
-        raise FetchError(url, f"{url} uses {scheme}{context}; Vigie fetches only http and https URLs.",
-                         kind="unsupported-scheme")
-    if not parsed.host:
-        raise FetchError(url, f"{url!r} has no host name{context}.", kind="invalid-url")
-    return parsed
-
-
 def validate_feed_url(url: str) -> str:
     """``url`` normalised (IDNA host, percent-encoding) if Vigie can fetch it; ``FetchError`` if not.
 
     Kinds: ``invalid-url`` (no host, unparsable) or ``unsupported-scheme`` (anything but http/https).
     """
-    return str(_parse_url(url.strip(), context=""))
+    return str(parse_http_url(url.strip(), context=""))
 
 
 class Fetcher:
@@ -367,12 +121,12 @@ class Fetcher:
 
     def __init__(self, limits: FetchLimits) -> None:
         self.limits = limits
-        self._deadline = _Deadline()
+        self._deadline = Deadline()
         # The pool itself is unbounded: the caller's threads and the per-host semaphores bound it.
         self._pool = httpcore.ConnectionPool(
             max_connections=None,
             keepalive_expiry=15.0,
-            network_backend=_DeadlineBackend(self._deadline, limits.private_addresses),
+            network_backend=DeadlineBackend(self._deadline, limits.private_addresses),
         )
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._hosts_lock = threading.Lock()
@@ -394,7 +148,7 @@ class Fetcher:
               accept: str = FEED_ACCEPT) -> FetchResult:
         """GET ``url`` following redirects; a 2xx or 304 is returned, anything else raises ``FetchError``."""
         started = time.monotonic()
-        current = _parse_url(url, context="")
+        current = parse_http_url(url, context="")
         headers = [("User-Agent", self.limits.user_agent), ("Accept", accept),
                    ("Accept-Encoding", "gzip, deflate")]
         if etag:
@@ -471,7 +225,7 @@ class Fetcher:
         declared = got.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             raise _too_large(feed_url, url, limit, f"it announces {int(declared):,} bytes")
-        layers = [_Inflater(kind) for kind in reversed(_content_encodings(got.get("content-encoding"), feed_url))]
+        layers = [Inflater(kind) for kind in reversed(content_encodings(got.get("content-encoding"), feed_url))]
         parts: list[bytes] = []
         wire = produced = 0
         try:
@@ -483,7 +237,7 @@ class Fetcher:
                     chunk = layer.feed(chunk, limit - produced if layer is layers[-1] else limit)
                 produced += len(chunk)
                 parts.append(chunk)
-        except _TooLarge:
+        except TooLarge:
             raise _too_large(feed_url, url, limit, "it inflates past that once decompressed") from None
         except zlib.error as error:
             raise FetchError(feed_url, f"{url} sent a body that is not valid {got.get('content-encoding')} "
@@ -503,11 +257,11 @@ class Fetcher:
         except (httpx.InvalidURL, UnicodeError, ValueError):
             raise FetchError(feed_url, f"{feed_url} redirects to {location!r}, which is not a valid URL.",
                              kind="invalid-url") from None
-        if following.scheme not in _ALLOWED_SCHEMES:
+        if following.scheme not in ALLOWED_SCHEMES:
             # Checked on every hop: an http feed must not be able to send us to file:// or ftp://.
             raise FetchError(feed_url, f"{feed_url} redirects to {location.strip()}, which is not an http or "
                                        "https URL; Vigie refuses to follow it.", kind="unsupported-scheme")
-        following = _parse_url(str(following), context=f" (a redirect from {feed_url})")
+        following = parse_http_url(str(following), context=f" (a redirect from {feed_url})")
         if str(following) in visited:
             chain = " -> ".join([*visited[visited.index(str(following)):], str(following)])
             raise FetchError(feed_url, f"{feed_url} redirects in a loop: {chain}.", kind="too-many-redirects")
@@ -580,28 +334,6 @@ def _with_redirect_info(result: FetchResult, visited: list[str], all_permanent: 
 def _too_large(feed_url: str, url: httpx.URL, limit: int, why: str) -> FetchError:
     where = feed_url if str(url) == feed_url else f"{feed_url} (at {url})"
     return FetchError(feed_url, f"{where} is larger than the {limit:,}-byte limit: {why}.", kind="too-large")
-
-
-def reason(error: BaseException) -> str:
-    """What went wrong under an httpcore error, in the words of its cause."""
-    cause = error.__cause__ or error.__context__
-    return str(cause or error) or type(cause or error).__name__
-
-
-def connect_failure(error: httpcore.ConnectError, url: httpx.URL, subject: str) -> tuple[str, str, bool]:
-    """(message, kind, transient) for a connection to ``url`` that could not be made; ``subject`` names
-    what it was for ("http://…/feed.xml", "the webhook http://…"). Shared by fetching and webhooks."""
-    if isinstance(error, _BlockedAddress):
-        return f"Vigie did not connect for {subject}: {error}.", "blocked-address", False
-    cause = error.__cause__ or error.__context__
-    host = f"{url.host}:{url.port}" if url.port else url.host
-    if isinstance(cause, socket.gaierror):
-        return f"The host name of {subject} ({url.host}) could not be resolved ({cause}).", "dns", True
-    if isinstance(cause, ConnectionRefusedError):
-        return f"{host} refused the connection for {subject} (nothing listens there).", "connection-refused", True
-    if isinstance(cause, ssl.SSLError):
-        return f"The TLS handshake with {host} failed for {subject} ({cause}).", "tls-error", False
-    return f"Could not connect to {host} for {subject} ({reason(error)}).", "connection-failed", True
 
 
 def _connect_error(feed_url: str, url: httpx.URL, error: httpcore.ConnectError) -> FetchError:

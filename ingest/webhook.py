@@ -26,13 +26,18 @@ import httpx
 
 from conf.limits import WebhookLimits
 from ingest.errors import VigieError
-from ingest.fetch import _Deadline, _DeadlineBackend, connect_failure, parse_retry_after, reason
+from ingest.transport import Deadline, DeadlineBackend, connect_failure, parse_http_url, parse_retry_after, reason
 
 SIGNATURE_HEADER = "X-Vigie-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 ALERT_HEADER = "X-Vigie-Alert"
 _TRANSIENT_STATUSES = {408, 425, 429}
 _EXCERPT_BYTES = 512
+
+
+def validate_webhook_url(url: str) -> str:
+    """``url`` normalised if Vigie can POST to it (http or https, with a host); ``FetchError`` if not."""
+    return str(parse_http_url(url.strip(), context=" (a webhook)"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +86,9 @@ class WebhookSender:
 
     def __init__(self, limits: WebhookLimits) -> None:
         self.limits = limits
-        self._deadline = _Deadline()
+        self._deadline = Deadline()
         self._pool = httpcore.ConnectionPool(max_connections=None, keepalive_expiry=15.0,
-                                             network_backend=_DeadlineBackend(self._deadline))
+                                             network_backend=DeadlineBackend(self._deadline))
 
     def close(self) -> None:
         self._pool.close()

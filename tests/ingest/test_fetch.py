@@ -15,16 +15,10 @@ import httpcore
 import httpx
 import pytest
 
+from conf.limits import FetchLimits
 from ingest.errors import FetchError
-from ingest.fetch import (
-    PAGE_ACCEPT,
-    Fetcher,
-    FetchLimits,
-    _checked,
-    _connect_error,
-    parse_retry_after,
-    validate_feed_url,
-)
+from ingest.fetch import PAGE_ACCEPT, Fetcher, _connect_error, validate_feed_url
+from ingest.transport import allowed_addresses, parse_retry_after
 from tests.ingest.torture_server import ETAG, LAST_MODIFIED, TortureServer, closed_port, rss20
 
 LIMITS = FetchLimits(user_agent="Vigie/0.1 (+https://github.com/vigie-news/vigie; tests)", total_timeout=3.0)
@@ -277,8 +271,8 @@ def test_private_addresses_are_refused_when_turned_off(monkeypatch: pytest.Monke
 
 def test_a_name_with_public_and_private_addresses_keeps_the_public_ones() -> None:
     # (Checked without connecting: this machine reaches no public address.)
-    assert _checked("mixed.test", ["10.1.2.3", "93.184.215.14", "169.254.1.1"], False) == ["93.184.215.14"]
-    assert _checked("mixed.test", ["10.1.2.3", "93.184.215.14", "169.254.1.1"], True) == ["10.1.2.3", "93.184.215.14"]
+    assert allowed_addresses("mixed.test", ["10.1.2.3", "93.184.215.14", "169.254.1.1"], False) == ["93.184.215.14"]
+    assert allowed_addresses("mixed.test", ["10.1.2.3", "93.184.215.14", "169.254.1.1"], True) == ["10.1.2.3", "93.184.215.14"]
 
 
 def test_unknown_content_encoding_is_refused(server: TortureServer, fetcher: Fetcher) -> None:
