@@ -16,11 +16,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from conf.logs import log_event
@@ -56,8 +58,6 @@ _UNREADABLE_BODY = "There was an error parsing the body"
 
 
 def _methods_of(request: Request) -> list[str]:
-    from fastapi.routing import APIRoute
-
     methods: set[str] = set()
     for route in request.app.routes:
         if isinstance(route, APIRoute) and route.path_regex.match(request.url.path):
@@ -102,6 +102,46 @@ def _validation_message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """How the API answers one type of error: its status; its kind (None: the error's own ``kind``);
+    a message prefix; Retry-After when a service is down; the log event and level, if logged."""
+
+    status: int
+    kind: str | None = None
+    prefix: str = ""
+    retry_after: bool = False
+    event: str | None = None
+    level: int = logging.WARNING
+
+    async def handler(self, _: Request, error: Exception) -> JSONResponse:
+        kind = self.kind or getattr(error, "kind", "error")
+        if self.event is not None:
+            log_event(log, self.event, self.level, kind=kind, error=str(error))
+        if self.retry_after:
+            return problem_response(self.status, kind, f"{self.prefix}{error}",
+                                    {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}, retry_after=UNAVAILABLE_RETRY_AFTER)
+        return problem_response(self.status, kind, f"{self.prefix}{error}")
+
+
+#: Exception -> HTTP answer. Starlette picks the entry of the most specific class of an error, so a
+#: ``FeedNotFound`` is a 404 while any other ``VigieError`` is a 500.
+STATUS_OF: dict[type[Exception], Answer] = {
+    FeedNotFound: Answer(404),
+    AlertNotFound: Answer(404),
+    FeedExists: Answer(409),
+    AlertExists: Answer(409),
+    # A well-formed body whose rule cannot work (unknown topic, digest without webhook...): the message
+    # lists every problem at once, as `vigie alerts add` prints it.
+    AlertInvalid: Answer(422),
+    IndexRejected: Answer(502, event="api.index_rejected", level=logging.ERROR),
+    IndexUnavailable: Answer(503, retry_after=True, event="api.index_unavailable"),
+    RedisError: Answer(503, kind="redis-unavailable", prefix="Redis is unavailable: ", retry_after=True,
+                       event="api.redis_unavailable"),
+    VigieError: Answer(500, event="api.error", level=logging.ERROR),
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def _problem(_: Request, error: ApiProblem) -> JSONResponse:
@@ -120,55 +160,14 @@ def install_error_handlers(app: FastAPI) -> None:
                                 f"cannot parse the query at character {error.position + 1}: {error.reason}",
                                 position=error.position, reason=error.reason)
 
-    @app.exception_handler(IndexUnavailable)
-    async def _index_down(_: Request, error: IndexUnavailable) -> JSONResponse:
-        log_event(log, "api.index_unavailable", logging.WARNING, error=str(error))
-        return problem_response(503, error.kind, str(error), {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
-                                retry_after=UNAVAILABLE_RETRY_AFTER)
-
-    @app.exception_handler(RedisError)
-    async def _redis_down(_: Request, error: RedisError) -> JSONResponse:
-        log_event(log, "api.redis_unavailable", logging.WARNING, error=str(error))
-        return problem_response(503, "redis-unavailable", f"Redis is unavailable: {error}",
-                                {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}, retry_after=UNAVAILABLE_RETRY_AFTER)
-
-    @app.exception_handler(IndexRejected)
-    async def _index_refused(_: Request, error: IndexRejected) -> JSONResponse:
-        log_event(log, "api.index_rejected", logging.ERROR, error=str(error))
-        return problem_response(502, error.kind, str(error))
-
-    @app.exception_handler(FeedNotFound)
-    async def _no_feed(_: Request, error: FeedNotFound) -> JSONResponse:
-        return problem_response(404, error.kind, str(error))
-
-    @app.exception_handler(FeedExists)
-    async def _feed_exists(_: Request, error: FeedExists) -> JSONResponse:
-        return problem_response(409, error.kind, str(error))
-
-    @app.exception_handler(AlertNotFound)
-    async def _no_alert(_: Request, error: AlertNotFound) -> JSONResponse:
-        return problem_response(404, error.kind, str(error))
-
-    @app.exception_handler(AlertExists)
-    async def _alert_exists(_: Request, error: AlertExists) -> JSONResponse:
-        return problem_response(409, error.kind, str(error))
-
-    @app.exception_handler(AlertInvalid)
-    async def _alert_invalid(_: Request, error: AlertInvalid) -> JSONResponse:
-        # A well-formed body whose rule cannot work (unknown topic, digest without webhook...): the
-        # message lists every problem at once, as `vigie alerts add` prints it.
-        return problem_response(422, error.kind, str(error))
+    for error_type, answer in STATUS_OF.items():
+        app.add_exception_handler(error_type, answer.handler)
 
     @app.exception_handler(FetchError)
     async def _bad_url(_: Request, error: FetchError) -> JSONResponse:
         # validate_feed_url: the only fetch-layer check a request reaches (nothing is fetched here).
         return problem_response(422, "invalid-request", f"invalid request: body.url: {error}",
                                 errors=[{"location": "body.url", "message": str(error)}])
-
-    @app.exception_handler(VigieError)
-    async def _vigie(_: Request, error: VigieError) -> JSONResponse:
-        log_event(log, "api.error", logging.ERROR, kind=error.kind, error=str(error))
-        return problem_response(500, error.kind, str(error))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -21,15 +21,8 @@ from pathlib import Path
 
 from vigie.services.errors import ServiceError, log_tail
 from vigie.services.java import MIN_JAVA, find_java
-from vigie.services.processes import (
-    down_status,
-    ensure_dir,
-    port_in_use,
-    port_owner,
-    read_pid,
-    terminate,
-    wait_for,
-)
+from vigie.services.base import EmbeddedService
+from vigie.services.processes import ensure_dir
 
 NAME = "elasticsearch"
 log = logging.getLogger("vigie.services")
@@ -37,7 +30,7 @@ CLUSTER_NAME = "vigie"
 
 
 @dataclass(frozen=True)
-class ElasticsearchService:
+class ElasticsearchService(EmbeddedService):
     home: Path  # VIGIE_HOME
     dist: Path  # the unpacked distribution
     host: str
@@ -46,6 +39,13 @@ class ElasticsearchService:
     java_home: Path | None = None
     user: str = "vigie-es"
     timeout: float = 90.0
+
+    NAME = NAME
+    DISPLAY = "Elasticsearch"
+    PROCESS = "node"
+    PORT_SETTING = "VIGIE_ES_URL=http://127.0.0.1:<port>"
+    STOP_TIMEOUT = 60.0
+    STOP_KILLED_HINT = "Its data is recovered from the translog at the next start."
 
     @property
     def root(self) -> Path:
@@ -62,6 +62,10 @@ class ElasticsearchService:
     @property
     def logs_dir(self) -> Path:
         return self.root / "logs"
+
+    @property
+    def data_directory(self) -> Path:
+        return self.data_dir
 
     @property
     def pidfile(self) -> Path:
@@ -97,33 +101,25 @@ class ElasticsearchService:
     def ready(self) -> bool:
         return self.health() in ("green", "yellow")
 
-    def pid(self) -> int | None:
-        return read_pid(self.pidfile)
+    # -- lifecycle (start, stop and status: EmbeddedService) ---------------------------------------
 
-    # -- lifecycle -------------------------------------------------------------------------------
+    @property
+    def launcher(self) -> Path:
+        return self.dist / "bin" / "elasticsearch"
 
-    def start(self) -> dict[str, object]:
-        """Start the node unless ours already runs; wait until the cluster is yellow or green."""
-        if self.pid() is not None and self.ready():
-            return self.status()
-        launcher = self.dist / "bin" / "elasticsearch"
-        if not launcher.is_file():
+    def _check_installed(self) -> None:
+        if not self.launcher.is_file():
             raise ServiceError(
                 NAME,
                 f"the Elasticsearch distribution is not unpacked at {self.dist} (no bin/elasticsearch).",
                 "Run scripts/setup.sh, which resolves it from Maven Central into the cache folder "
                 "(VIGIE_CACHE_DIR).",
             )
+        find_java(self.java_home, MIN_JAVA)
+
+    def _launch(self) -> None:
         java = find_java(self.java_home, MIN_JAVA)
-        if port_in_use(self.host, self.port):
-            owner = port_owner(self.port)
-            raise ServiceError(
-                NAME,
-                f"port {self.port} on {self.host} is already in use"
-                + (f" by {owner}" if owner else " by another program")
-                + f", so Vigie's Elasticsearch cannot listen there (pid file {self.pidfile} names no node of ours).",
-                "Stop that program, or choose another port with VIGIE_ES_URL=http://127.0.0.1:<port>.",
-            )
+        launcher = self.launcher
         run_as = self._run_as_user()
         self._write_config()
         for directory in (self.config_dir, self.data_dir, self.logs_dir, self.pidfile.parent):
@@ -164,29 +160,18 @@ class ElasticsearchService:
                 f"heap {self.heap}); fix it and run `vigie services start` again.",
                 log,
             )
-        if not wait_for(self.ready, self.timeout, interval=0.5, alive=lambda: self.pid() is not None):
-            pid = self.pid()
-            raise ServiceError(
-                NAME,
-                f"Elasticsearch on {self.host}:{self.port} was not ready within {self.timeout:.0f} s"
-                + (f" (pid {pid} still runs)" if pid else " and its process has exited") + ".",
-                "Read the log below; raise VIGIE_SERVICE_TIMEOUT on a slow machine.",
-                self.logfile,
-            )
-        return self.status()
 
-    def stop(self) -> dict[str, object]:
+    def _not_ready(self) -> ServiceError:
         pid = self.pid()
-        if pid is not None and not terminate(pid, timeout=60):
-            raise ServiceError(
-                NAME, f"Elasticsearch (pid {pid}) did not stop within 60 s and was killed.",
-                "Its data is recovered from the translog at the next start.", self.logfile,
-            )
-        self.pidfile.unlink(missing_ok=True)
-        return self.status()
+        return ServiceError(
+            NAME,
+            f"Elasticsearch on {self.host}:{self.port} was not ready within {self.timeout:.0f} s"
+            + (f" (pid {pid} still runs)" if pid else " and its process has exited") + ".",
+            "Read the log below; raise VIGIE_SERVICE_TIMEOUT on a slow machine.",
+            self.logfile,
+        )
 
-    def status(self) -> dict[str, object]:
-        info = down_status(NAME, self.pidfile, self.host, self.port, self.url, self.data_dir, self.logfile)
+    def _details(self, info: dict[str, object]) -> None:
         health = self.health()
         if health:
             info["health"] = health
@@ -195,7 +180,6 @@ class ElasticsearchService:
                 node = next(iter(nodes["nodes"].values()))
                 info["version"] = node.get("version")
                 info["java"] = node.get("jvm", {}).get("version")
-        return info
 
     # -- helpers ---------------------------------------------------------------------------------
 

@@ -8,30 +8,36 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from state.client import Redis, RedisError, connect_host
+from vigie.services.base import EmbeddedService
 from vigie.services.errors import ServiceError
-from vigie.services.processes import (
-    down_status,
-    ensure_dir,
-    port_in_use,
-    port_owner,
-    read_pid,
-    terminate,
-    wait_for,
-)
+from vigie.services.processes import ensure_dir
 
 NAME = "redis"
 
 
 @dataclass(frozen=True)
-class RedisService:
+class RedisService(EmbeddedService):
     home: Path  # VIGIE_HOME
     host: str
     port: int
     timeout: float = 30.0
 
+    NAME = NAME
+    DISPLAY = "Redis"
+    PROCESS = "running Redis"
+    PORT_SETTING = "VIGIE_REDIS_URL=redis://127.0.0.1:<port>/0"
+    # SIGTERM makes Redis flush its append-only file before it exits.
+    STOP_TIMEOUT = 30.0
+    STOP_KILLED_HINT = "Its append-only file is still valid; start it again."
+    READY_INTERVAL = 0.25
+
     @property
     def directory(self) -> Path:
         return self.home / "redis"
+
+    @property
+    def data_directory(self) -> Path:
+        return self.directory
 
     @property
     def pidfile(self) -> Path:
@@ -54,35 +60,27 @@ class RedisService:
         except RedisError:
             return False
 
-    def pid(self) -> int | None:
-        return read_pid(self.pidfile)
+    def ready(self) -> bool:
+        return self.ping()
 
-    def start(self) -> dict[str, object]:
-        """Start Redis unless ours already runs; wait until it answers PING."""
-        if self.pid() is not None and self.ping():
-            return self.status()
-        binary = shutil.which("redis-server")
-        if binary is None:
+    def _alive(self) -> bool:
+        return self.pid() is not None or not self.pidfile.exists()
+
+    def _check_installed(self) -> None:
+        if shutil.which("redis-server") is None:
             raise ServiceError(
                 NAME,
                 "the redis-server program is not installed (not found on PATH).",
                 "Run scripts/setup.sh, which installs Debian's redis-server (as root or with sudo), "
                 "or install it yourself with `apt-get install redis-server`.",
             )
-        if port_in_use(self.host, self.port):
-            owner = port_owner(self.port)
-            raise ServiceError(
-                NAME,
-                f"port {self.port} on {self.host} is already in use"
-                + (f" by {owner}" if owner else " by another program")
-                + f", so Vigie's Redis cannot listen there (pid file {self.pidfile} names no running Redis of ours).",
-                "Stop that program, or choose another port with VIGIE_REDIS_URL=redis://127.0.0.1:<port>/0.",
-            )
+
+    def _launch(self) -> None:
         ensure_dir(self.directory)
         ensure_dir(self.pidfile.parent)
         ensure_dir(self.logfile.parent)
         command = [
-            binary,
+            str(shutil.which("redis-server")),
             "--bind", self.host,
             "--port", str(self.port),
             "--dir", str(self.directory),
@@ -104,29 +102,16 @@ class RedisService:
                 "Read the log below, fix the cause and run `vigie services start` again.",
                 self.logfile,
             )
-        if not wait_for(self.ping, self.timeout, alive=lambda: self.pid() is not None or not self.pidfile.exists()):
-            raise ServiceError(
-                NAME,
-                f"Redis did not answer PING on {self.host}:{self.port} within {self.timeout:.0f} s.",
-                "Read the log below; check the disk under VIGIE_HOME is writable and not full.",
-                self.logfile,
-            )
-        return self.status()
 
-    def stop(self) -> dict[str, object]:
-        pid = self.pid()
-        if pid is not None:
-            # SIGTERM makes Redis flush its append-only file before it exits.
-            if not terminate(pid, timeout=30):
-                raise ServiceError(
-                    NAME, f"Redis (pid {pid}) did not stop within 30 s and was killed.",
-                    "Its append-only file is still valid; start it again.", self.logfile,
-                )
-        self.pidfile.unlink(missing_ok=True)
-        return self.status()
+    def _not_ready(self) -> ServiceError:
+        return ServiceError(
+            NAME,
+            f"Redis did not answer PING on {self.host}:{self.port} within {self.timeout:.0f} s.",
+            "Read the log below; check the disk under VIGIE_HOME is writable and not full.",
+            self.logfile,
+        )
 
-    def status(self) -> dict[str, object]:
-        info = down_status(NAME, self.pidfile, self.host, self.port, self.url, self.directory, self.logfile)
+    def _details(self, info: dict[str, object]) -> None:
         try:
             server = self._client().info("server")
             persistence = self._client().info("persistence")
@@ -135,4 +120,3 @@ class RedisService:
             info["health"] = "ok"
         except RedisError:
             pass
-        return info
