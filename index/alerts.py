@@ -23,11 +23,12 @@ from typing import Any, Literal
 
 from elasticsearch import Elasticsearch
 
-from index.client import call, create_index
+from index.client import call
 from index.errors import QuerySyntaxError
 from index.mappings import alerts_index, alerts_index_body
 from index.query import And, Node, Not, Or, Term, parse_query
 from index.search import LemmaVariants, SearchFilters, SearchRequest, SearchResult, search
+from index.stores import IndexStore
 from ingest.errors import FetchError, VigieError
 from ingest.webhook import validate_webhook_url
 
@@ -256,7 +257,7 @@ def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
                                                  secret=delivery.secret if webhook else ""))
 
 
-class AlertStore:
+class AlertStore(IndexStore):
     """The alert rules of one installation.
 
     ``known_topics``: the topic names rules may use (``ingest.topics.load_rules(...)``; None: not
@@ -266,20 +267,11 @@ class AlertStore:
 
     def __init__(self, es: Elasticsearch, prefix: str, *, known_topics: Collection[str] | None = None,
                  lemma_variants: LemmaVariants | None = None, on_change: Callable[[], None] | None = None) -> None:
-        self.es = es
+        super().__init__(es, alerts_index(prefix), alerts_index_body, "alerts")
         self.prefix = prefix
-        self.index = alerts_index(prefix)
         self.known_topics = known_topics
         self.lemma_variants = lemma_variants
         self.on_change = on_change
-        self._ready = False
-
-    def ensure_ready(self) -> None:
-        """Create the alerts index when missing. Idempotent."""
-        if self._ready:
-            return
-        create_index(self.es, self.index, **alerts_index_body())
-        self._ready = True
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -311,18 +303,8 @@ class AlertStore:
         return [rule for rule in self._all() if not rule.paused]
 
     def _all(self) -> Iterator[AlertRule]:
-        self.ensure_ready()
-        after: list[Any] | None = None
-        while True:
-            extra = {"search_after": after} if after else {}
-            hits = call(self.es, "listing alerts", lambda: self.es.search(
-                index=self.index, query={"match_all": {}}, size=_PAGE,
-                sort=[{"name_key": "asc"}, {"alert_id": "asc"}], **extra))["hits"]["hits"]
-            for hit in hits:
-                yield AlertRule.from_dict(hit["_source"])
-            if len(hits) < _PAGE:
-                return
-            after = hits[-1]["sort"]
+        for hit in self.scan({"match_all": {}}, [{"name_key": "asc"}, {"alert_id": "asc"}], page=_PAGE):
+            yield AlertRule.from_dict(hit["_source"])
 
     # -- changing -----------------------------------------------------------------------------------
 

@@ -23,9 +23,10 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from index.client import TRANSIENT_STATUSES, call, create_index
+from index.client import TRANSIENT_STATUSES, call
 from index.errors import IndexRejected, IndexUnavailable
 from index.mappings import notifications_index, notifications_index_body
+from index.stores import IndexStore
 from ingest.models import TopicMatch
 
 PENDING, DELIVERED, FAILED, STORED = "pending", "delivered", "failed", "stored"
@@ -158,17 +159,13 @@ class CreateOutcome:
     existing: tuple[str, ...] = ()  # ids that were already there (an article seen again)
 
 
-class NotificationStore:
-    def __init__(self, es: Elasticsearch, prefix: str) -> None:
-        self.es = es
-        self.index = notifications_index(prefix)
-        self._ready = False
+#: Oldest first; the id breaks ties, so paging never skips or repeats one.
+_OLDEST_FIRST = [{"created_at": "asc"}, {"notification_id": "asc"}]
 
-    def ensure_ready(self) -> None:
-        if self._ready:
-            return
-        create_index(self.es, self.index, **notifications_index_body())
-        self._ready = True
+
+class NotificationStore(IndexStore):
+    def __init__(self, es: Elasticsearch, prefix: str) -> None:
+        super().__init__(es, notifications_index(prefix), notifications_index_body, "notifications")
 
     def create(self, notifications: Sequence[Notification]) -> CreateOutcome:
         """Write each notification unless it exists (``op_type=create``). IndexUnavailable when any of
@@ -262,8 +259,8 @@ class NotificationStore:
     def recent(self, alert_id: str | None = None, limit: int = 20, since: datetime | None = None,
                state: str | None = None) -> list[Notification]:
         """The newest notifications first (of one alert, since a moment, in a state)."""
-        hits = self._search(self._query(alert_id, since, state), limit,
-                            [{"created_at": "desc"}, {"notification_id": "desc"}])
+        hits = self.search(self._query(alert_id, since, state), limit,
+                           [{"created_at": "desc"}, {"notification_id": "desc"}])
         return [Notification.from_dict(hit["_source"]) for hit in hits]
 
     def newer(self, after: tuple[str, str] | None, alert_id: str | None = None, since: datetime | None = None,
@@ -271,8 +268,7 @@ class NotificationStore:
         """Notifications after the cursor ``after`` (created_at, id), oldest first, and the new cursor:
         what `vigie alerts fired --follow` polls."""
         extra: dict[str, Any] = {"search_after": list(after)} if after else {}
-        hits = self._search(self._query(alert_id, since, None), limit,
-                            [{"created_at": "asc"}, {"notification_id": "asc"}], **extra)
+        hits = self.search(self._query(alert_id, since, None), limit, _OLDEST_FIRST, **extra)
         found = [Notification.from_dict(hit["_source"]) for hit in hits]
         cursor = tuple(hits[-1]["sort"]) if hits else after
         return found, cursor  # type: ignore[return-value]
@@ -284,7 +280,7 @@ class NotificationStore:
             {"term": {"state": PENDING}}, {"terms": {"mode": list(DIGEST_MODES)}},
             {"range": {"created_at": {"lt": _iso(until)}}},
         ]}}
-        return [Notification.from_dict(hit["_source"]) for hit in self._scan(query)]
+        return [Notification.from_dict(hit["_source"]) for hit in self.scan(query, _OLDEST_FIRST)]
 
     def stale_pending(self, before: datetime) -> list[Notification]:
         """Pending immediate notifications due before ``before``: their delivery task was lost."""
@@ -292,7 +288,7 @@ class NotificationStore:
             {"term": {"state": PENDING}}, {"term": {"mode": "immediate"}},
             {"range": {"due_at": {"lt": _iso(before)}}},
         ]}}
-        return [Notification.from_dict(hit["_source"]) for hit in self._scan(query)]
+        return [Notification.from_dict(hit["_source"]) for hit in self.scan(query, _OLDEST_FIRST)]
 
     def refresh(self) -> None:
         self.ensure_ready()
@@ -307,23 +303,6 @@ class NotificationStore:
         if state:
             clauses.append({"term": {"state": state}})
         return {"bool": {"filter": clauses}}
-
-    def _search(self, query: dict[str, Any], size: int, sort: list[dict[str, str]],
-                **extra: Any) -> list[dict[str, Any]]:
-        self.ensure_ready()
-        return call(self.es, "listing notifications", lambda: self.es.search(
-            index=self.index, query=query, size=size, sort=sort, **extra))["hits"]["hits"]
-
-    def _scan(self, query: dict[str, Any], page: int = 500) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        after: list[Any] | None = None
-        while True:
-            extra = {"search_after": after} if after else {}
-            hits = self._search(query, page, [{"created_at": "asc"}, {"notification_id": "asc"}], **extra)
-            found.extend(hits)
-            if len(hits) < page:
-                return found
-            after = hits[-1]["sort"]
 
 
 def _now() -> datetime:

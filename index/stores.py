@@ -1,0 +1,48 @@
+"""What the alert and notification stores share: an index created when first needed, searches that
+translate Elasticsearch's errors, and reading a whole result page by page (``search_after``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from index.client import call, create_index
+
+PAGE = 500
+
+
+class IndexStore:
+    """One index of records. ``body``: the index's settings and mappings (``index.mappings``)."""
+
+    def __init__(self, es: Elasticsearch, index: str, body: Callable[[], dict[str, Any]], what: str) -> None:
+        self.es = es
+        self.index = index
+        self._body = body
+        self._what = what  # "alerts", "notifications": in error messages
+        self._ready = False
+
+    def ensure_ready(self) -> None:
+        """Create the index when missing. Idempotent."""
+        if self._ready:
+            return
+        create_index(self.es, self.index, **self._body())
+        self._ready = True
+
+    def search(self, query: dict[str, Any], size: int, sort: list[dict[str, str]],
+               **extra: Any) -> list[dict[str, Any]]:
+        """One page of hits; IndexUnavailable while Elasticsearch is down."""
+        self.ensure_ready()
+        return call(self.es, f"listing {self._what}", lambda: self.es.search(
+            index=self.index, query=query, size=size, sort=sort, **extra))["hits"]["hits"]
+
+    def scan(self, query: dict[str, Any], sort: list[dict[str, str]], page: int = PAGE) -> Iterator[dict[str, Any]]:
+        """Every hit of ``query`` in ``sort`` order (which must end on a unique field), a page at a time."""
+        after: list[Any] | None = None
+        while True:
+            hits = self.search(query, page, sort, **({"search_after": after} if after else {}))
+            yield from hits
+            if len(hits) < page:
+                return
+            after = hits[-1]["sort"]
