@@ -42,7 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from conf.settings import load_settings  # noqa: E402
-from index.alert_match import AlertMatcher, msearch_matches, rule_query  # noqa: E402
+from index.alert_match import AlertMatcher  # noqa: E402
+from index.alert_msearch import msearch_matches, rule_query  # noqa: E402
 from index.alerts import AlertRule, AlertStore, new_rule, validate_rule  # noqa: E402
 from index.client import connect  # noqa: E402
 from index.store import ArticleStore, article_document  # noqa: E402

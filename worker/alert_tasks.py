@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from conf.logs import log_event
+from index.alert_match import AlertMatch
 from index.errors import IndexUnavailable
 from index.notifications import PENDING, Notification, digest_id, digest_payload, match_payload, payload_bytes
 from ingest.webhook import WebhookError
@@ -57,7 +58,7 @@ def alert(rt: Runtime, article_ids: list[str], documents: Callable[[], list[dict
     return 0
 
 
-def notify(rt: Runtime, matches: Sequence[Any]) -> int:
+def notify(rt: Runtime, matches: Sequence[AlertMatch]) -> int:
     """Store the notifications of ``matches`` (each once) and queue the deliveries of the new ones."""
     if not matches:
         return 0

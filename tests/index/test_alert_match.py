@@ -9,7 +9,9 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from conf.settings import Settings
-from index.alert_match import AlertMatcher, ArticleView, msearch_matches, rule_query
+from index.alert_compile import ArticleView
+from index.alert_match import AlertMatcher
+from index.alert_msearch import msearch_matches, rule_query
 from index.alerts import AlertRule, new_rule
 from index.search import SearchFilters, SearchRequest, search
 from index.store import ArticleStore, article_document
