@@ -50,7 +50,7 @@ from index.store import ArticleStore, article_document  # noqa: E402
 from index.tokens import standard_tokens  # noqa: E402
 from ingest.analyze import Analyzer, article_from_file  # noqa: E402
 from ingest.models import AnalyzedArticle, Article  # noqa: E402
-from ingest.topics import load_rules  # noqa: E402
+from ingest.topic_rules import load_rules  # noqa: E402
 from tests.ingest.quality_corpus import load_corpus  # noqa: E402
 from vigie.queries import lemma_variants  # noqa: E402
 

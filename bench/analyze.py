@@ -40,7 +40,8 @@ from ingest.entities import entities_of  # noqa: E402
 from ingest.language import LanguageIdentifier  # noqa: E402
 from ingest.lemmas import Lemmatizer  # noqa: E402
 from ingest.models import Article  # noqa: E402
-from ingest.topics import TopicClassifier, load_rules  # noqa: E402
+from ingest.topic_rules import load_rules  # noqa: E402
+from ingest.topics import TopicClassifier  # noqa: E402
 from tests.ingest.quality_corpus import load_corpus  # noqa: E402
 
 SAMPLE = ROOT.parent / "shared" / "samples" / "erdogan-poutine-idleb.fr.txt"

@@ -31,7 +31,8 @@ from ingest.language import DetectedLanguage, LanguageIdentifier
 from ingest.lemmas import Lemmatizer, Word
 from ingest.models import UNDETERMINED, Analysis, Article, Entity, TopicMatch
 from ingest.ner import load_ner_pipeline
-from ingest.topics import TopicClassifier, load_rules
+from ingest.topic_rules import load_rules
+from ingest.topics import TopicClassifier
 
 #: Characters of raw text, and of HTML, read per character of clean text kept.
 _RAW_TEXT_FACTOR = 2

@@ -8,7 +8,7 @@ from conf.settings import Settings
 from index.alerts import AlertStore
 from index.client import Elasticsearch, connect
 from index.search import LemmaVariants
-from ingest.topics import load_rules
+from ingest.topic_rules import load_rules
 from state.alert_version import bump_rules_version
 from state.client import Redis
 from state.client import connect as connect_redis

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from ingest.lemmas import Lemmatizer
 from ingest.models import TopicMatch
-from ingest.topics import TopicClassifier, TopicRuleError, TopicRules, load_rules, parse_rules
+from ingest.topic_rules import TopicRuleError, TopicRules, load_rules, parse_rules
+from ingest.topics import TopicClassifier
 
 LEMMATIZER = Lemmatizer()
 

@@ -24,7 +24,7 @@ from index.alerts import AlertStore
 from index.client import Elasticsearch, connect
 from index.notifications import NotificationStore
 from index.store import ArticleStore
-from ingest.topics import TopicRules, load_rules
+from ingest.topic_rules import TopicRules, load_rules
 from state.client import Redis, RedisError
 from state.client import connect as connect_redis
 from state.registry import FeedRegistry, bounds_from

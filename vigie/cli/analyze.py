@@ -15,6 +15,7 @@ import click
 
 from conf.settings import load_settings
 from ingest.models import Analysis
+from ingest.topic_rules import TopicRuleError, load_rules
 from vigie.cli.output import emit, json_option, progress
 
 #: Largest input read; larger is refused rather than read into memory (the analysis itself keeps
@@ -72,7 +73,6 @@ def analyze(as_json: bool, source: str) -> None:
     """
     # spaCy and the lemma tables: 0.44 s of every command's start-up (measured with -X importtime).
     from ingest.analyze import Analyzer, article_from_file
-    from ingest.topics import TopicRuleError
 
     settings = load_settings()
     data, name = _read(source)
@@ -100,8 +100,6 @@ def topics() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def check(file: Path) -> None:
     """Validate a topic rule file; every error is printed with its line."""
-    from ingest.topics import TopicRuleError, load_rules  # spaCy: 0.33 s of start-up (measured)
-
     try:
         rules = load_rules(file)
     except TopicRuleError as error:
@@ -116,8 +114,6 @@ def check(file: Path) -> None:
 @json_option
 def list_topics(as_json: bool) -> None:
     """The topics of the rule file in use (VIGIE_TOPICS_FILE, or the bundled one)."""
-    from ingest.topics import TopicRuleError, load_rules  # spaCy: 0.33 s of start-up (measured)
-
     settings = load_settings()
     try:
         rules = load_rules(settings.topics_file)
