@@ -44,7 +44,8 @@ sys.path.insert(0, str(ROOT))
 from conf.settings import load_settings  # noqa: E402
 from index.alert_match import AlertMatcher  # noqa: E402
 from index.alert_msearch import msearch_matches, rule_query  # noqa: E402
-from index.alerts import AlertRule, AlertStore, new_rule, validate_rule  # noqa: E402
+from index.alert_store import AlertStore  # noqa: E402
+from index.alerts import AlertRule, new_rule, validate_rule  # noqa: E402
 from index.client import connect  # noqa: E402
 from index.store import ArticleStore, article_document  # noqa: E402
 from index.tokens import standard_tokens  # noqa: E402

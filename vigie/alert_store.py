@@ -5,7 +5,7 @@ use, the query's lemma variants computed as `vigie search` does, the workers tol
 from __future__ import annotations
 
 from conf.settings import Settings
-from index.alerts import AlertStore
+from index.alert_store import AlertStore
 from index.client import Elasticsearch, connect
 from index.search import LemmaVariants
 from ingest.topic_rules import load_rules

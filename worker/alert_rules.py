@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from index.alert_match import AlertMatcher
-from index.alerts import AlertStore
+from index.alert_store import AlertStore
 from index.errors import IndexUnavailable
 
 MAX_AGE_SECONDS = 60.0

@@ -14,7 +14,7 @@ import redis
 
 from conf.limits import fetch_limits, webhook_limits
 from conf.settings import Settings
-from index.alerts import AlertStore
+from index.alert_store import AlertStore
 from index.client import Elasticsearch, connect
 from index.notifications import NotificationStore
 from index.store import ArticleStore

@@ -8,17 +8,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from conf.settings import Settings
-from index.alerts import (
-    AlertExists,
-    AlertInvalid,
-    AlertNotFound,
-    AlertStore,
-    Delivery,
-    backtest,
-    changed_delivery,
-    new_rule,
-    validate_rule,
-)
+from index.alert_store import AlertStore, backtest
+from index.alerts import AlertExists, AlertInvalid, AlertNotFound, Delivery, changed_delivery, new_rule, validate_rule
 from index.store import ArticleStore
 from tests.index.factories import analysed, place, topic
 

@@ -20,7 +20,7 @@ from fastapi import Request
 
 from conf.logs import log_event
 from conf.settings import Settings
-from index.alerts import AlertStore
+from index.alert_store import AlertStore
 from index.client import Elasticsearch, connect
 from index.notifications import NotificationStore
 from index.store import ArticleStore

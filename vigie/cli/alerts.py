@@ -11,7 +11,8 @@ import click
 
 from conf.settings import Settings, load_settings
 from index.alert_feed import alert_atom, describe
-from index.alerts import AlertStore, backtest, changed_delivery, new_rule
+from index.alert_store import AlertStore, backtest
+from index.alerts import changed_delivery, new_rule
 from index.client import connect
 from index.notification_follow import start, window
 from index.notifications import NotificationStore

@@ -16,7 +16,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from conf.logs import log_event
 from index.alert_feed import alert_atom
-from index.alerts import MAX_NAME_CHARS, AlertNotFound, AlertRule, Delivery, backtest, changed_delivery, new_rule
+from index.alert_store import backtest
+from index.alerts import MAX_NAME_CHARS, AlertNotFound, AlertRule, Delivery, changed_delivery, new_rule
 from index.query import parse_query
 from vigie.api.alert_schemas import AlertChanges, AlertIn, AlertOut, BacktestOut, TopicSummary
 from vigie.api.context import ApiContext, context
