@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from index.alerts import MAX_NAME_CHARS, MIN_SECRET_CHARS
-from vigie.api.schemas import Hit, TopicOut, http_url
+from index.notifications import Notification
+from vigie.api.schemas import Hit, TopicOut, http_url, record_schema
 
 MAX_QUERY_CHARS = 2000  # as `q` of /api/search: index.query refuses longer queries anyway
 MAX_SECRET_CHARS = 512
@@ -155,24 +156,11 @@ class MatchedOut(BaseModel):
                     "text, not HTML.")
 
 
-class NotificationOut(BaseModel):
-    """One (alert, article) match and its delivery, as `vigie alerts fired --json` prints it."""
+NotificationOut = record_schema(
+    Notification, "NotificationOut",
+    "One (alert, article) match and its delivery, as `vigie alerts fired --json` prints it.",
+    json_types={"matched": MatchedOut, "state": NotificationState},
+    descriptions={"mode": "immediate, hourly, daily, or none (no webhook).",
+                  "state": "pending, delivered, failed (dead-lettered), or stored (no webhook)."},
+)
 
-    notification_id: str
-    alert_id: str
-    alert_name: str
-    article_id: str
-    title: str
-    url: str | None
-    feed: str | None
-    language: str
-    published: str | None
-    matched: MatchedOut
-    mode: str = Field(description="immediate, hourly, daily, or none (no webhook).")
-    state: NotificationState = Field(description="pending, delivered, failed (dead-lettered), or stored (no webhook).")
-    attempts: int
-    last_error: str | None
-    created_at: str
-    due_at: str | None
-    delivered_at: str | None
-    digest_id: str | None

@@ -7,12 +7,18 @@ models mirror what ``index/`` and ``worker/`` return (``SearchResult.to_dict()``
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model, field_validator
 from starlette.responses import Response
+
+from index.search import SearchHit
 
 EntityLabel = Literal["PERSON", "LOCATION", "ORGANIZATION", "MISC"]
 
@@ -29,6 +35,31 @@ def checked_json(shape: Any, data: Any, status_code: int = 200) -> Response:
     adapter = _adapter(shape)
     return Response(adapter.dump_json(adapter.validate_python(data)), status_code=status_code,
                     media_type="application/json")
+
+
+def _json_form(annotation: Any) -> Any:
+    """A record field's type as its ``to_dict()`` writes it: a datetime is an ISO string."""
+    if annotation is datetime:
+        return str
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.Union[tuple(_json_form(arg) for arg in typing.get_args(annotation))]
+    return annotation
+
+
+def record_schema(record: type, name: str, doc: str | None, *, json_types: dict[str, Any] | None = None,
+                  descriptions: dict[str, str] | None = None, rename: dict[str, str] | None = None) -> type[BaseModel]:
+    """The response model of a record dataclass, derived from it rather than copied: one field per
+    field of the record, in its order, as its ``to_dict()`` writes it. ``json_types``: the JSON form of the
+    fields that hold other records (their own response models); ``rename``: fields ``to_dict()``
+    writes under another name."""
+    hints = typing.get_type_hints(record)
+    fields: dict[str, Any] = {}
+    for item in dataclasses.fields(record):
+        key = (rename or {}).get(item.name, item.name)
+        annotation = (json_types or {}).get(item.name, _json_form(hints[item.name]))
+        description = (descriptions or {}).get(item.name)
+        fields[key] = (annotation, Field(description=description) if description else ...)
+    return create_model(name, __doc__=doc, **fields)  # type: ignore[call-overload, no-any-return]
 
 
 def http_url(url: str) -> str:
@@ -80,22 +111,13 @@ class TopicOut(BaseModel):
     evidence: list[str] = Field(description="The terms, phrases and groups that fired.")
 
 
-class Hit(BaseModel):
-    id: str
-    title: str
-    url: str | None
-    feed: str | None
-    language: str
-    published: str | None
-    indexed_at: str | None
-    score: float | None
-    highlights: dict[str, list[str]] = Field(
-        description="Fragments of 'title' and 'text' with matches between <mark> and </mark>; the rest of "
-                    "each fragment is the article's text as stored, not HTML: escape it before display.")
-    topics: list[TopicOut]
-    entities: list[EntityOut]
-    cluster_id: str | None
-    text_source: str | None
+Hit = record_schema(
+    SearchHit, "Hit", None,
+    rename={"article_id": "id"}, json_types={"topics": list[TopicOut], "entities": list[EntityOut]},
+    descriptions={"highlights": "Fragments of 'title' and 'text' with matches between <mark> and </mark>; the "
+                                "rest of each fragment is the article's text as stored, not HTML: escape it "
+                                "before display."},
+)
 
 
 class SearchResponse(BaseModel):
