@@ -8,6 +8,7 @@ resolves the token before it starts the API child.
 
 from __future__ import annotations
 
+import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -31,8 +32,6 @@ class ApiToken:
 
     def matches(self, presented: str) -> bool:
         """Constant-time comparison (the time taken says nothing about how much of it was right)."""
-        import hmac
-
         return hmac.compare_digest(presented.encode("utf-8"), self.value.encode("utf-8"))
 
 

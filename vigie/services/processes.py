@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import pwd
 import signal
 import socket
 import time
@@ -102,8 +103,6 @@ def ensure_dir(path: Path, owner: str | None = None) -> Path:
     """Create ``path``; give it to ``owner`` (a user name) when we run as root."""
     path.mkdir(parents=True, exist_ok=True)
     if owner and os.geteuid() == 0:
-        import pwd
-
         entry = pwd.getpwnam(owner)
         for root, dirs, files in os.walk(path):
             os.chown(root, entry.pw_uid, entry.pw_gid)
