@@ -11,13 +11,29 @@ import pytest
 import redis
 from celery import Celery
 
+from conf.settings import Settings
 from state.deadletter import DeadLetters
 from tests.support.processes import Background, wait_until
 from vigie.services.processes import free_port
+from worker.retries import Budget, outage_budget, webhook_budget
 
-pytestmark = pytest.mark.integration
+
+def test_the_two_budgets_come_from_their_own_settings() -> None:
+    settings = Settings(max_retries=3, retry_backoff_max=20, webhook_max_attempts=5, webhook_backoff_max=90)
+    assert outage_budget(settings) == Budget(3, 20.0)
+    assert webhook_budget(settings) == Budget(5, 90.0)
+    assert [outage_budget(settings).spent(used) for used in range(5)] == [False, False, False, True, True]
 
 
+def test_waits_grow_capped_and_a_longer_retry_after_is_honoured_within_the_cap() -> None:
+    budget = Budget(10, 30.0)
+    for used in range(10):
+        assert min(30.0, 2.0 ** used) / 2 <= budget.delay(used) <= min(30.0, 2.0 ** used)
+    assert budget.delay(0, retry_after=12) == 12.0  # the receiver asked for more than the backoff
+    assert budget.delay(0, retry_after=3600) == 30.0  # never past the cap
+
+
+@pytest.mark.integration
 def test_a_digest_while_elasticsearch_is_down_is_capped_and_keeps_its_webhook_attempts(
     app: Celery, redis_client: redis.Redis, workers: Callable[..., Background]
 ) -> None:
