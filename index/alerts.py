@@ -26,6 +26,7 @@ from index.errors import QuerySyntaxError
 from index.query import And, Node, Not, Or, Term, parse_query
 from index.search import LemmaVariants, SearchFilters, SearchRequest
 from ingest.errors import FetchError, VigieError
+from ingest.models import parse_time
 from ingest.webhook import validate_webhook_url
 
 DeliveryMode = Literal["immediate", "hourly", "daily"]
@@ -151,8 +152,8 @@ class AlertRule:
             min_score=data.get("min_score"),
             delivery=Delivery.from_dict(data.get("delivery") or {}),
             paused=bool(data.get("paused")),
-            created_at=_parse_time(data.get("created_at")),
-            updated_at=_parse_time(data.get("updated_at")),
+            created_at=parse_time(data.get("created_at")),
+            updated_at=parse_time(data.get("updated_at")),
             query_lemmas=tuple((word, tuple(variants)) for word, variants in (data.get("query_lemmas") or {}).items()),
         )
 
@@ -265,7 +266,3 @@ def _all_terms(node: Node) -> list[Term]:
 
 def _masked(secret: str) -> str:
     return f"…{secret[-4:]}" if secret else ""
-
-
-def _parse_time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value

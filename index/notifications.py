@@ -27,7 +27,7 @@ from index.client import TRANSIENT_STATUSES, call
 from index.errors import IndexRejected, IndexUnavailable
 from index.mappings import notifications_index, notifications_index_body
 from index.stores import IndexStore
-from ingest.models import TopicMatch
+from ingest.models import TopicMatch, iso_time, parse_time
 
 PENDING, DELIVERED, FAILED, STORED = "pending", "delivered", "failed", "stored"
 DIGEST_MODES = ("hourly", "daily")
@@ -91,8 +91,8 @@ class Notification:
             "article_id": self.article_id, "title": self.title, "url": self.url, "feed": self.feed,
             "language": self.language, "published": self.published, "matched": self.matched.to_dict(),
             "mode": self.mode, "state": self.state, "attempts": self.attempts, "last_error": self.last_error,
-            "created_at": _iso(self.created_at), "due_at": _iso(self.due_at),
-            "delivered_at": _iso(self.delivered_at), "digest_id": self.digest_id,
+            "created_at": iso_time(self.created_at), "due_at": iso_time(self.due_at),
+            "delivered_at": iso_time(self.delivered_at), "digest_id": self.digest_id,
         }
 
     @classmethod
@@ -102,9 +102,9 @@ class Notification:
             article_id=data["article_id"], title=data.get("title") or "", url=data.get("url"),
             feed=data.get("feed"), language=data.get("language") or "und", published=data.get("published"),
             matched=Matched.from_dict(data.get("matched") or {}), mode=data.get("mode") or "immediate",
-            state=data["state"], created_at=_time(data["created_at"]), attempts=int(data.get("attempts") or 0),
-            last_error=data.get("last_error"), due_at=_time(data.get("due_at")),
-            delivered_at=_time(data.get("delivered_at")), digest_id=data.get("digest_id"),
+            state=data["state"], created_at=parse_time(data["created_at"]), attempts=int(data.get("attempts") or 0),
+            last_error=data.get("last_error"), due_at=parse_time(data.get("due_at")),
+            delivered_at=parse_time(data.get("delivered_at")), digest_id=data.get("digest_id"),
         )
 
 
@@ -127,7 +127,7 @@ def match_payload(notification: Notification) -> dict[str, Any]:
         "matched_terms": list(matched.terms),
         "matched_entities": list(matched.entities),
         "highlights": matched.highlights,
-        "matched_at": _iso(notification.created_at),
+        "matched_at": iso_time(notification.created_at),
     }
 
 
@@ -139,7 +139,7 @@ def digest_payload(alert_id: str, alert_name: str, digest: str, period_end: date
         "type": "digest",
         "digest_id": digest,
         "alert": {"id": alert_id, "name": alert_name},
-        "period_end": _iso(period_end),
+        "period_end": iso_time(period_end),
         "count": len(ordered),
         "matches": [match_payload(item) for item in ordered],
     }
@@ -217,11 +217,11 @@ class NotificationStore(IndexStore):
     def mark_delivered(self, notification: str, attempts: int, digest: str | None = None,
                        at: datetime | None = None) -> None:
         self._update(notification, {"state": DELIVERED, "attempts": attempts, "last_error": None,
-                                    "delivered_at": _iso(at or _now()), "digest_id": digest})
+                                    "delivered_at": iso_time(at or _now()), "digest_id": digest})
 
     def record_failure(self, notification: str, attempts: int, error: str, due_at: datetime) -> None:
         """An attempt failed and another one is due at ``due_at``."""
-        self._update(notification, {"attempts": attempts, "last_error": error, "due_at": _iso(due_at)})
+        self._update(notification, {"attempts": attempts, "last_error": error, "due_at": iso_time(due_at)})
 
     def mark_failed(self, notification: str, attempts: int, error: str) -> None:
         """Attempts spent or a permanent refusal: the notification is dead-lettered."""
@@ -233,12 +233,12 @@ class NotificationStore(IndexStore):
         current = self.get(notification)
         if current is None or current.state != FAILED:
             return False
-        self._update(notification, {"state": PENDING, "attempts": 0, "due_at": _iso(_now())})
+        self._update(notification, {"state": PENDING, "attempts": 0, "due_at": iso_time(_now())})
         return True
 
     def mark_many_delivered(self, ids: Iterable[str], digest: str, attempts: int) -> None:
         """The notifications a digest listed, once its receiver acknowledged it."""
-        fields = {"state": DELIVERED, "attempts": attempts, "last_error": None, "delivered_at": _iso(_now()),
+        fields = {"state": DELIVERED, "attempts": attempts, "last_error": None, "delivered_at": iso_time(_now()),
                   "digest_id": digest}
         operations: list[dict[str, Any]] = []
         for item in ids:
@@ -278,7 +278,7 @@ class NotificationStore(IndexStore):
         self.refresh()
         query = {"bool": {"filter": [
             {"term": {"state": PENDING}}, {"terms": {"mode": list(DIGEST_MODES)}},
-            {"range": {"created_at": {"lt": _iso(until)}}},
+            {"range": {"created_at": {"lt": iso_time(until)}}},
         ]}}
         return [Notification.from_dict(hit["_source"]) for hit in self.scan(query, _OLDEST_FIRST)]
 
@@ -286,7 +286,7 @@ class NotificationStore(IndexStore):
         """Pending immediate notifications due before ``before``: their delivery task was lost."""
         query = {"bool": {"filter": [
             {"term": {"state": PENDING}}, {"term": {"mode": "immediate"}},
-            {"range": {"due_at": {"lt": _iso(before)}}},
+            {"range": {"due_at": {"lt": iso_time(before)}}},
         ]}}
         return [Notification.from_dict(hit["_source"]) for hit in self.scan(query, _OLDEST_FIRST)]
 
@@ -299,7 +299,7 @@ class NotificationStore(IndexStore):
         if alert_id:
             clauses.append({"term": {"alert_id": alert_id}})
         if since:
-            clauses.append({"range": {"created_at": {"gte": _iso(since)}}})
+            clauses.append({"range": {"created_at": {"gte": iso_time(since)}}})
         if state:
             clauses.append({"term": {"state": state}})
         return {"bool": {"filter": clauses}}
@@ -307,13 +307,3 @@ class NotificationStore(IndexStore):
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _time(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value)

@@ -21,11 +21,13 @@ TextSource = Literal["content", "page", "summary", "file"]
 UNDETERMINED = "und"
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso_time(value: datetime | None) -> str | None:
+    """A moment as every record writes it (ISO 8601); None stays None."""
     return value.isoformat() if value is not None else None
 
 
-def _parse_dt(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
+    """A moment as every record reads it back: ISO 8601 text, a datetime, or None."""
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(value)
@@ -48,14 +50,14 @@ class FeedItem:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["published"] = _iso(self.published)
+        data["published"] = iso_time(self.published)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeedItem:
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
-        values["published"] = _parse_dt(values.get("published"))
+        values["published"] = parse_time(values.get("published"))
         return cls(**values)
 
 
@@ -77,16 +79,16 @@ class Article:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["published"] = _iso(self.published)
-        data["fetched_at"] = _iso(self.fetched_at)
+        data["published"] = iso_time(self.published)
+        data["fetched_at"] = iso_time(self.fetched_at)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Article:
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
-        values["published"] = _parse_dt(values.get("published"))
-        values["fetched_at"] = _parse_dt(values.get("fetched_at"))
+        values["published"] = parse_time(values.get("published"))
+        values["fetched_at"] = parse_time(values.get("fetched_at"))
         return cls(**values)
 
 
