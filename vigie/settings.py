@@ -132,7 +132,7 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO", description="Log level of every Vigie process.")
 
-    @field_validator("languages", "api_allowed_hosts", mode="before")
+    @field_validator("languages", "query_languages", "api_allowed_hosts", mode="before")
     @classmethod
     def _split_languages(cls, value: object) -> object:
         return _csv(value)
