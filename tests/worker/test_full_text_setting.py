@@ -41,10 +41,16 @@ def _item(pages: PageServer) -> FeedItem:
                     title="La Loire en crue", summary=SUMMARY)
 
 
-@pytest.mark.parametrize("full_text", ["false", "true"])
+PAGE_WORDS, SUMMARY_WORDS = "Météo-France", "selon le résumé du flux"
+
+
+@pytest.mark.parametrize(("full_text", "page_requests", "source", "present", "absent"), [
+    ("false", 0, "summary", SUMMARY_WORDS, PAGE_WORDS),
+    ("true", 1, "page", PAGE_WORDS, SUMMARY_WORDS),
+])
 def test_a_summary_only_item_is_followed_to_its_page_only_when_full_text_is_on(
-    full_text: str, app: Celery, settings: Settings, es: Elasticsearch, pages: PageServer,
-    workers: Callable[..., Background],
+    full_text: str, page_requests: int, source: str, present: str, absent: str, app: Celery, settings: Settings,
+    es: Elasticsearch, pages: PageServer, workers: Callable[..., Background],
 ) -> None:
     workers(VIGIE_FETCH_FULL_TEXT=full_text)
     send(app, [_item(pages)])
@@ -52,11 +58,6 @@ def test_a_summary_only_item_is_followed_to_its_page_only_when_full_text_is_on(
     assert wait_for_count(es, settings, 1, timeout=120) == 1
     document = ArticleStore(es, settings.index_prefix).get("crue")
     assert document is not None
-    if full_text == "false":
-        assert pages.requests["/crue.html"] == 0
-        assert document["text_source"] == "summary" and document["fetch_error"] is None
-        assert "selon le résumé du flux" in document["text"] and "Météo-France" not in document["text"]
-    else:
-        assert pages.requests["/crue.html"] == 1
-        assert document["text_source"] == "page" and document["fetch_error"] is None
-        assert "Météo-France" in document["text"] and "selon le résumé du flux" not in document["text"]
+    assert pages.requests["/crue.html"] == page_requests
+    assert document["text_source"] == source and document["fetch_error"] is None
+    assert present in document["text"] and absent not in document["text"]
