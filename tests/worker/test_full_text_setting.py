@@ -47,7 +47,7 @@ PAGE_WORDS, SUMMARY_WORDS = "Météo-France", "selon le résumé du flux"
 @pytest.mark.parametrize(("full_text", "page_requests", "source", "present", "absent"), [
     ("false", 0, "summary", SUMMARY_WORDS, PAGE_WORDS),
     ("true", 1, "page", PAGE_WORDS, SUMMARY_WORDS),
-])
+], ids=["off", "on"])
 def test_a_summary_only_item_is_followed_to_its_page_only_when_full_text_is_on(
     full_text: str, page_requests: int, source: str, present: str, absent: str, app: Celery, settings: Settings,
     es: Elasticsearch, pages: PageServer, workers: Callable[..., Background],
