@@ -39,6 +39,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   pip install --no-deps -e . \
     || { tail -n 15 "$venv/pip.log" >&2; die "pip could not install the vigie package itself; see $venv/pip.log."; }
   echo "$want" > "$stamp"
+else
+  say "Python dependencies up to date (requirements.lock and pyproject.toml unchanged): nothing installed"
 fi
 
 # System pieces and the Elasticsearch distribution (Python, for errors a person can act on).

@@ -19,9 +19,16 @@ def setup(browser: bool, as_json: bool) -> None:
     """Install what the services need (redis-server, Java, the Elasticsearch distribution). Idempotent."""
     settings = load_settings()
     started = time.monotonic()
-    found = provision(settings, progress)
+    steps: list[str] = []
+
+    def report(step: str) -> None:  # every install, download or unpacking is reported here
+        steps.append(step)
+        progress(step)
+
+    found = provision(settings, report)
     if browser:
-        found["browser"] = ensure_browser(progress)
+        found["browser"] = ensure_browser(report)
+    found["installed"] = "; ".join(steps) or "nothing"
     found["seconds"] = f"{time.monotonic() - started:.1f}"
     emit(found, as_json, lambda data: "setup: ready; " + "; ".join(f"{k}: {v}" for k, v in data.items()))
 
