@@ -11,7 +11,7 @@ from elasticsearch import Elasticsearch
 from index.store import ArticleStore
 from tests.index.factories import analysed, person, place, topic
 from tests.support.processes import run_vigie, vigie_json
-from vigie.settings import Settings
+from conf.settings import Settings
 
 pytestmark = pytest.mark.integration
 

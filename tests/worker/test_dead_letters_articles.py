@@ -15,7 +15,7 @@ from index.store import ArticleStore
 from tests.support.processes import Background, run_vigie, vigie_json, wait_until
 from tests.support.tcp_gate import TcpGate
 from tests.worker.conftest import count, feed_items, make_story, send
-from vigie.settings import Settings
+from conf.settings import Settings
 
 pytestmark = pytest.mark.integration
 

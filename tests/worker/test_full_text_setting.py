@@ -14,7 +14,7 @@ from ingest.models import FeedItem
 from tests.support.pages import PageServer
 from tests.support.processes import Background
 from tests.worker.conftest import send, wait_for_count
-from vigie.settings import Settings
+from conf.settings import Settings
 
 pytestmark = pytest.mark.integration
 

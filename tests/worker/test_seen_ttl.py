@@ -12,8 +12,8 @@ import redis
 
 from tests.support.feeds import FeedServer, make_story
 from tests.support.processes import VIGIE, Background, run_vigie, wait_until
-from worker.app import ANALYZE_QUEUE
-from worker.seen import ACCEPTED_KEY, SEEN_PREFIX
+from state.seen import ACCEPTED_KEY, SEEN_PREFIX
+from worker.queues import ANALYZE_QUEUE
 
 pytestmark = pytest.mark.integration
 
