@@ -95,8 +95,11 @@ def dead_letter(rt: Runtime, letter: Letter, *, kind: str, error: str, attempts:
     ``event`` with ``fields`` (the feed, alert or notification concerned)."""
     entry = rt.dead_letters.add(task=letter.task, payload=letter.payload, article_ids=letter.article_ids,
                                 error_kind=kind, error=error, attempts=attempts)
-    log_event(log, event, logging.ERROR, entry=entry.entry_id, task=letter.task, kind=kind,
-              articles=",".join(letter.article_ids) or "-", attempts=attempts, error=error, **fields)
+    # The caller's fields (the feed, alert or notification) first: what the letter itself says wins,
+    # so a caller's ``articles=<count>`` cannot collide with the letter's article ids.
+    details = {**fields, "entry": entry.entry_id, "task": letter.task, "kind": kind,
+               "articles": ",".join(letter.article_ids) or "-", "attempts": attempts, "error": error}
+    log_event(log, event, logging.ERROR, **details)
     return entry
 
 
