@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 import redis
 from celery import Celery
@@ -24,6 +25,11 @@ from vigie.settings import Settings
 from worker.app import create_app
 
 TEST_HOME = ROOT / ".vigie-test"
+
+# One Hypothesis profile for the whole suite: no per-example deadline (a loaded 2-core machine makes
+# the default 200 ms one fail at random); each test still sets its own number of examples.
+hypothesis.settings.register_profile("vigie", deadline=None)
+hypothesis.settings.load_profile("vigie")
 
 
 def vigie_env(home: Path, **overrides: str) -> dict[str, str]:

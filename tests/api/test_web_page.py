@@ -1,6 +1,7 @@
 """The web page in headless Debian Chromium (through chromedriver), served by a real `vigie api` over
 the real index: search for Idleb, read the sample with Erdogan marked as a person, follow a feed.
-The screenshots in docs/screenshots/ are taken here."""
+The screenshots of docs/screenshots/ are taken here (into .vigie-test/screenshots/; scripts/screenshots.sh
+copies them)."""
 
 from __future__ import annotations
 
@@ -21,16 +22,15 @@ from ingest.models import AnalyzedArticle
 from ingest.poll import fetch_feed
 from tests.api.conftest import ApiServer, api_env, drop_indices, start_api
 from tests.index.factories import analysed
-from tests.support.browser import ELEMENT, Browser
+from tests.support.browser import ELEMENT, Browser, screenshot_dir
 from tests.support.feeds import FeedServer, make_story
-from tests.support.processes import ROOT
 from vigie.limits import fetch_limits
 from vigie.services.processes import free_port
 from worker.registry import FeedRegistry, bounds_from
 
 pytestmark = pytest.mark.integration
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = screenshot_dir()  # copied into docs/screenshots/ by scripts/screenshots.sh
 SAMPLE_START = "Le président turc Recep Tayyip Erdogan se rendra jeudi en Russie"
 HOSTILE_TITLE = 'Zanzibar <img src=x onerror="window.__xss=1"> <script>window.__xss=2</script>'
 HOSTILE_TEXT = ('Zanzibar </mark><img src=x onerror="window.__xss=3"> <a href="javascript:window.__xss=4">lien</a> '

@@ -369,13 +369,13 @@ def check_outcome(body: bytes) -> None:
         assert item.url is None or item.url.startswith(("http://", "https://"))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2048))
 def test_random_bytes_never_raise_anything_but_feed_error(body: bytes) -> None:
     check_outcome(body)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_feeds())
 def test_mutated_feeds_never_raise_anything_but_feed_error(body: bytes) -> None:
     check_outcome(body)
