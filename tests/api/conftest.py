@@ -1,9 +1,12 @@
 """A real `vigie api` process on the session's Redis and Elasticsearch, for the API, schema and
 browser tests. One server per test module (the lemma tables take seconds to load), with its own
-index prefix; the languages are cut to French and English so the tables load fast."""
+index prefix and its own Redis database (1 to 15, emptied when handed out: the per-test ``env``
+fixture empties database 0, and workers other tests start there never answer this server's pings);
+the languages are cut to French and English so the tables load fast."""
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -45,10 +48,26 @@ class ApiServer:
         self.process.stop(timeout=30)
 
 
+_DATABASES = itertools.cycle(range(1, 16))  # Redis' 16 databases; 0 is the per-test one
+
+
+def own_database(redis_url: str) -> str:
+    """``redis_url`` on the next of databases 1-15, emptied first."""
+    url = f"{redis_url.rsplit('/', 1)[0]}/{next(_DATABASES)}"
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return url
+
+
 def api_env(base: dict[str, str], **overrides: str) -> dict[str, str]:
     env = dict(base)
     env.update(VIGIE_INDEX_PREFIX=f"test-{uuid.uuid4().hex[:8]}", VIGIE_API_TOKEN=TOKEN, VIGIE_API_PORT=str(free_port()),
                VIGIE_LANGUAGES="fr,en", VIGIE_API_WRITE_RATE="600", VIGIE_API_WRITE_BURST="100")
+    if "VIGIE_REDIS_URL" not in overrides:
+        env["VIGIE_REDIS_URL"] = own_database(base["VIGIE_REDIS_URL"])
     env.update(overrides)
     return env
 
@@ -101,7 +120,7 @@ def module_redis(api_server: ApiServer) -> Iterator[redis.Redis]:
 
 @pytest.fixture()
 def no_feeds(module_redis: redis.Redis) -> Callable[[], None]:
-    """Start with no followed feed (other tests of the session share the Redis database)."""
+    """Start with no followed feed (the module's tests share its Redis database)."""
     def clear() -> None:
         module_redis.delete(FEEDS_KEY, DUE_KEY)
 

@@ -123,4 +123,5 @@ def test_a_webhook_on_the_metadata_address_is_refused_for_good(sender: WebhookSe
 def test_only_http_and_https(sender: WebhookSender) -> None:
     with pytest.raises(WebhookError) as error:
         post(sender, "ftp://127.0.0.1/hook")
-    assert not error.value.transient
+    assert error.value.kind == "unsupported-scheme" and not error.value.transient
+    assert "ftp://127.0.0.1/hook is not an http or https URL" in str(error.value)

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -29,7 +30,7 @@ def run_vigie(args: list[str], env: dict[str, str], timeout: float = 180, check:
     return result
 
 
-def vigie_json(args: list[str], env: dict[str, str], timeout: float = 180) -> object:
+def vigie_json(args: list[str], env: dict[str, str], timeout: float = 180) -> Any:
     result = run_vigie([*args, "--json"], env, timeout=timeout, check=True)
     return json.loads(result.stdout)
 
