@@ -20,7 +20,7 @@ from index.store import ArticleStore
 from ingest.feeds import parse_feed
 from ingest.models import TopicMatch
 from tests.api.conftest import ApiServer, api_env, drop_indices, start_api
-from tests.index.factories import analysed, person
+from tests.index.factories import analysed, make_notification, person
 from tests.support.processes import run_vigie
 from worker.alert_rules import VERSION_KEY
 
@@ -82,15 +82,13 @@ def create(client: httpx.Client, server: ApiServer, **body: object) -> dict:  # 
 
 def made(alert: dict, article: str, *, state: str = "pending", ago: timedelta = timedelta(0),  # type: ignore[type-arg]
          title: str | None = None) -> Notification:
-    return Notification(
-        notification_id=notification_id(alert["alert_id"], article), alert_id=alert["alert_id"],
-        alert_name=alert["name"], article_id=article, title=title or f"Article {article}",
-        url=f"https://news.example.org/{article}?a=1&b=2", feed="http://127.0.0.1/feed.xml", language="fr",
-        published=(NOW - ago).isoformat(),
+    return make_notification(
+        alert, article, title=title, url=f"https://news.example.org/{article}?a=1&b=2",
+        feed="http://127.0.0.1/feed.xml", published=(NOW - ago).isoformat(),
         matched=Matched(topics=(TopicMatch("migration", 0.8, ("réfugié",)),), terms=("Turquie",),
                         entities=("Turquie",), highlights={"text": ["en <mark>Turquie</mark> & <b>ailleurs</b>"]}),
         mode="immediate" if alert["delivery"]["webhook"] else "none", state=state, created_at=NOW - ago,
-        attempts=1 if state == "delivered" else 0,
+        due_at=None, attempts=1 if state == "delivered" else 0,
     )
 
 

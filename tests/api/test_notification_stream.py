@@ -11,8 +11,9 @@ import httpx
 import pytest
 from celery import Celery
 
-from index.notifications import Matched, Notification, notification_id
+from index.notifications import Notification, notification_id
 from tests.api.conftest import ApiServer
+from tests.index.factories import make_notification
 from tests.support.processes import Background, wait_until
 from tests.support.samples import sample_item
 from tests.support.sse import EventReader, ServerEvent
@@ -103,9 +104,8 @@ T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
 
 def note(name: str, seconds: float, state: str = "pending", attempts: int = 0) -> Notification:
-    return Notification(notification_id=notification_id("a", name), alert_id="a", alert_name="A", article_id=name,
-                        title=name, url=None, feed=None, language="fr", published=None, matched=Matched(),
-                        mode="immediate", state=state, created_at=T0 + timedelta(seconds=seconds), attempts=attempts)
+    return make_notification("a", name, alert_name="A", title=name, state=state,
+                             created_at=T0 + timedelta(seconds=seconds), due_at=None, attempts=attempts)
 
 
 def test_positions_follow_the_index_order_and_round_trip_as_event_ids() -> None:

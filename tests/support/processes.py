@@ -123,3 +123,20 @@ def start_worker(env: dict[str, str], concurrency: int = 1, name: str = "worker"
         worker.stop()
         raise AssertionError(f"the Celery worker did not become ready:\n{output[-4000:]}")
     return worker
+
+
+def start_scheduler(env: dict[str, str], name: str = "scheduler") -> Background:
+    """The real `vigie scheduler` (feed poller and alert clock), once it has started polling."""
+    scheduler = Background(name, [VIGIE, "scheduler"], env).start()
+    if not scheduler.wait_for_line("poller.started", timeout=60):
+        output = scheduler.output()
+        scheduler.stop()
+        raise AssertionError(f"`vigie scheduler` did not start:\n{output[-4000:]}")
+    return scheduler
+
+
+def task_results(worker: Background, task: str) -> list[str]:
+    """What a real worker's ``task`` runs returned, in order, from Celery's "succeeded" log lines."""
+    marker = f"Task {task}["
+    return [line.rsplit(": ", 1)[-1] for line in worker.output().splitlines()
+            if marker in line and " succeeded in " in line]
