@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from celery import Celery
 
-from tests.api.conftest import ApiServer
+from tests.support.api import ApiServer
 from tests.support.browser import Browser, screenshot_dir
 from tests.support.processes import Background
 from tests.support.samples import sample_item

@@ -3,7 +3,6 @@ endpoint answers, the errors a client can cause, the write token and the injecti
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -15,9 +14,9 @@ import redis
 from index.store import ArticleStore
 from index.client import connect
 from ingest.models import Entity, TopicMatch
-from tests.api.conftest import ApiServer
+from tests.support.api import ApiServer
 from tests.index.factories import analysed
-from tests.support.processes import run_vigie
+from tests.support.processes import vigie_json
 from worker.app import QUEUES
 from worker.counters import count_feed_error, count_indexed, count_stage
 
@@ -63,12 +62,6 @@ def articles(api_server: ApiServer) -> Iterator[ArticleStore]:
     yield store
 
 
-@pytest.fixture(scope="module")
-def client(api_server: ApiServer) -> Iterator[httpx.Client]:
-    with api_server.client() as http:
-        yield http
-
-
 def ids(response: httpx.Response) -> list[str]:
     assert response.status_code == 200, response.text
     return sorted(hit["id"] for hit in response.json()["hits"])
@@ -98,9 +91,8 @@ def test_search_parameters_mean_what_the_command_line_options_mean(api_server: A
         ("bulletin", ["--until", "2026-10-01T05:00:00", "--collapse"], [("until", "2026-10-01T05:00:00"), ("collapse", "true")]),
     ]
     for query, options, params in cases:
-        command = run_vigie(["search", *options, "--limit", "50", "--json", "--", query], api_server.env, timeout=120)
-        assert command.returncode == 0, command.stderr
-        expected = sorted(hit["id"] for hit in json.loads(command.stdout)["hits"])
+        found = vigie_json(["search", *options, "--limit", "50", "--", query], api_server.env, timeout=120)
+        expected = sorted(hit["id"] for hit in found["hits"])
         got = ids(client.get("/api/search", params=[("q", query), *params, ("limit", "50")]))
         assert got == expected, (query, options)
         assert got, (query, options)  # each case finds something: the comparison says something
@@ -265,7 +257,7 @@ def test_feeds_follow_list_and_remove_with_the_token(api_server: ApiServer, clie
     assert created.headers["location"] == f"/api/feeds/{feed['id']}"
     assert client.get(f"/api/feeds/{feed['id']}").json() == client.get("/api/feeds").json()[0]
     # The same registry as the command line's.
-    listed = json.loads(run_vigie(["feeds", "list", "--json"], api_server.env, check=True).stdout)
+    listed = vigie_json(["feeds", "list"], api_server.env)
     assert [item["id"] for item in listed] == [feed["id"]]
 
     again = client.post("/api/feeds", json={"url": url}, headers=api_server.auth)

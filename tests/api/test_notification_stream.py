@@ -12,7 +12,7 @@ import pytest
 from celery import Celery
 
 from index.notifications import Notification, notification_id
-from tests.api.conftest import ApiServer
+from tests.support.api import ApiServer
 from tests.index.factories import make_notification
 from tests.support.processes import Background, wait_until
 from tests.support.samples import sample_item

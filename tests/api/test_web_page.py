@@ -9,21 +9,23 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
-from importlib import resources
 
 import pytest
 
 from index.client import connect
 from index.store import ArticleStore
-from ingest.analyze import Analyzer, article_from_file
+from ingest.analyze import article_from_file
 from ingest.fetch import Fetcher
 from ingest.fingerprint import signature
 from ingest.models import AnalyzedArticle
 from ingest.poll import fetch_feed
-from tests.api.conftest import ApiServer, api_env, drop_indices, start_api
+from tests.support.api import ApiServer, api_env, start_api
+from tests.support.services import drop_indices
 from tests.index.factories import analysed
+from tests.ingest.analyzers import shipped_analyzer
 from tests.support.browser import ELEMENT, Browser, screenshot_dir
 from tests.support.feeds import FeedServer, make_story
+from tests.support.samples import SAMPLE_PATH
 from vigie.limits import fetch_limits
 from vigie.services.processes import free_port
 from worker.registry import FeedRegistry, bounds_from
@@ -38,16 +40,11 @@ HOSTILE_TEXT = ('Zanzibar </mark><img src=x onerror="window.__xss=3"> <a href="j
 
 
 def sample_article() -> AnalyzedArticle:
-    """The sample wire story through the real analysis (the worker's Analyzer, the shipped models)."""
-    from vigie.settings import Settings
-
-    settings = Settings()
-    analyzer = Analyzer(settings.models, ("fr", "en"), settings.topics_file, settings.max_text_chars)
-    raw = resources.files("vigie").joinpath("data", "erdogan-poutine-idleb.fr.txt").read_bytes()
-    article = replace(article_from_file(raw, "sample"), url="https://wire.example.org/2020/03/erdogan-poutine-idleb",
+    """The sample wire story through the real analysis (the session's Analyzer, configured as shipped)."""
+    article = replace(article_from_file(SAMPLE_PATH.read_bytes(), "sample"), url="https://wire.example.org/2020/03/erdogan-poutine-idleb",
                       feed_url="http://127.0.0.1:8765/feed.xml", fetched_at=datetime.now(timezone.utc),
                       published=datetime(2020, 3, 3, 9, 30, tzinfo=timezone.utc))
-    analysis = analyzer.analyze(article)
+    analysis = shipped_analyzer().analyze(article)
     return AnalyzedArticle(article, analysis, signature=signature(analysis.text))
 
 
@@ -61,7 +58,7 @@ def site(service_env: dict[str, str]) -> Iterator[ApiServer]:
     assert len(outcome.indexed) == 2, outcome
     yield server
     server.stop()
-    drop_indices(server.settings)
+    drop_indices(server.settings.es_url, server.settings.index_prefix)
 
 
 def search(browser: Browser, site: ApiServer, query: str) -> None:

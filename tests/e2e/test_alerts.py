@@ -6,7 +6,6 @@ are made with the real `vigie alerts` command while the worker runs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -17,15 +16,14 @@ from celery import Celery
 from elasticsearch import Elasticsearch
 
 from index.notifications import NotificationStore, notification_id
-from ingest.models import FeedItem
 from ingest.webhook import signature_matches
 from tests.index.factories import make_notification
 from tests.support.feeds import make_story
-from tests.support.processes import Background, run_vigie, start_scheduler, task_results, wait_until
+from tests.support.processes import Background, run_vigie, start_scheduler, task_results, vigie_json, wait_until
 from tests.support.quiescence import broker_backlog, settled
 from tests.support.samples import sample_item
 from tests.support.webhooks import WebhookReceiver
-from tests.worker.conftest import count, feed_items
+from tests.support.pipeline import count, feed_items, send
 from vigie.settings import Settings
 from worker.deadletter import DeadLetters
 
@@ -40,13 +38,7 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 def add_alert(env: dict[str, str], name: str, *args: str) -> dict:  # type: ignore[type-arg]
-    result = run_vigie(["alerts", "add", name, *args, "--json"], env, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def send(app: Celery, items: list[FeedItem]) -> None:
-    app.send_task("vigie.process_items", args=[[item.to_dict() for item in items]])
+    return vigie_json(["alerts", "add", name, *args], env, timeout=300)
 
 
 def notifications(es: Elasticsearch, settings: Settings, alert_id: str | None = None) -> list[dict]:  # type: ignore[type-arg]
@@ -92,10 +84,9 @@ def test_alert_on_migration_and_turquie_posts_the_sample_exactly_once(
 
     stored = notifications(es, settings)
     assert [(n["notification_id"], n["state"], n["attempts"]) for n in stored] == [(expected_id, "delivered", 1)]
-    fired = json.loads(run_vigie(["alerts", "fired", "--json"], env, check=True).stdout)
+    fired = vigie_json(["alerts", "fired"], env)
     assert [n["notification_id"] for n in fired] == [expected_id]
-    backtest = json.loads(run_vigie(["alerts", "test", "Migration Turquie", "--since", "1d", "--json"], env,
-                                    check=True).stdout)
+    backtest = vigie_json(["alerts", "test", "Migration Turquie", "--since", "1d"], env)
     assert [hit["id"] for hit in backtest["hits"]] == [item.article_id]  # the alert and its backtest agree
 
 

@@ -9,7 +9,6 @@ import sys
 import time
 import tracemalloc
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from ingest.errors import FeedError
 from ingest.feeds import ParsedFeed, parse_feed
 from ingest.identity import article_id
 from tests.ingest import torture_server as docs
+from tests.support.html import assert_safe_html
 from tests.support.processes import ROOT
 
 FEED_URL = "http://news.example.org/dir/feed.xml"
@@ -355,28 +355,6 @@ def mutated_feeds(draw: st.DrawFn) -> bytes:
         elif action == "duplicate":
             body[position:position] = body[position:position + draw(st.integers(1, 200))]
     return bytes(body)
-
-
-class _Markup(HTMLParser):
-    """Tags and attributes of sanitised HTML, as a browser would see them."""
-
-    def __init__(self, markup: str) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
-        self.feed(markup)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, attrs))
-
-
-def assert_safe_html(markup: str) -> None:
-    for tag, attrs in _Markup(markup).tags:
-        assert tag not in {"script", "style", "iframe", "object", "embed", "form", "svg"}, tag
-        for name, value in attrs:
-            assert not name.startswith("on"), name
-            if name in {"href", "src"}:
-                assert (value or "").startswith(("http://", "https://", "mailto:")), value
 
 
 def check_outcome(body: bytes) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.services import TEST_HOME
 from vigie.services.processes import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -43,8 +44,7 @@ def screenshot_dir() -> Path:
     .vigie-test/screenshots/ of the checkout, never the tracked docs/screenshots/ (a test run leaves the
     checkout clean). `scripts/screenshots.sh` copies them into docs/screenshots/ when asked."""
     configured = os.environ.get(SCREENSHOTS_ENV)
-    root = Path(__file__).resolve().parents[2]
-    return Path(configured) if configured else root / ".vigie-test" / "screenshots"
+    return Path(configured) if configured else TEST_HOME / "screenshots"
 
 
 class Browser:

@@ -30,9 +30,15 @@ def run_vigie(args: list[str], env: dict[str, str], timeout: float = 180, check:
     return result
 
 
-def vigie_json(args: list[str], env: dict[str, str], timeout: float = 180) -> Any:
-    result = run_vigie([*args, "--json"], env, timeout=timeout, check=True)
-    return json.loads(result.stdout)
+def vigie_json(args: list[str], env: dict[str, str], timeout: float = 180, check: bool = True) -> Any:
+    """What `vigie ARGS --json` printed, parsed (the command must succeed unless ``check`` is False)."""
+    split = args.index("--") if "--" in args else len(args)  # options before a "--" that ends them
+    result = run_vigie([*args[:split], "--json", *args[split:]], env, timeout=timeout, check=check)
+    try:
+        return json.loads(result.stdout)
+    except ValueError:
+        raise AssertionError(f"vigie {' '.join(args)} --json printed no JSON ({result.returncode}):\n"
+                             f"{result.stdout}\n{result.stderr}") from None
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:

@@ -35,6 +35,7 @@ class WebhookReceiver:
     delay: float = 0.0
     hold_first: bool = False  # keep the first POST open until release(), then hang up
     answer_on_release: bool = False  # keep every POST open until release(), then answer ``status``
+    drip: bool = False  # answer a status line, then a header byte every 0.1 s for 4 s: never a whole answer
     received: list[Received] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -61,6 +62,17 @@ class WebhookReceiver:
                     receiver._release.wait(120)
                     self.close_connection = True
                     return  # no answer: the sender never learns whether it arrived
+                if receiver.drip:
+                    try:
+                        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                        for _ in range(40):  # each read gets a byte, the whole never ends
+                            self.wfile.write(b"X")
+                            self.wfile.flush()
+                            time.sleep(0.1)
+                    except OSError:
+                        pass  # the sender hung up, as it should
+                    self.close_connection = True
+                    return
                 if receiver.answer_on_release:
                     receiver.holding.set()
                     receiver._release.wait(120)

@@ -68,7 +68,7 @@ def test_edit_refuses_what_cannot_work_and_changes_nothing(env: dict[str, str]) 
         assert "Traceback" not in result.stderr
     unknown = run_vigie(["alerts", "edit", "personne", "--query", "x"], env)
     assert unknown.returncode != 0 and "personne" in unknown.stderr and "Traceback" not in unknown.stderr
-    assert json.loads(run_vigie(["alerts", "show", "Trêves", "--json"], env, check=True).stdout) == added
+    assert vigie_json(["alerts", "show", "Trêves"], env) == added
 
 
 def _note(alert: dict, article: str, made: datetime) -> Notification:  # type: ignore[type-arg]

@@ -13,7 +13,7 @@ from elasticsearch import Elasticsearch
 from tests.support.feeds import make_story
 from tests.support.processes import Background
 from tests.support.quiescence import settled
-from tests.worker.conftest import count, feed_items, queue_length, send as _send, wait_for_count as _wait_for_count
+from tests.support.pipeline import count, feed_items, queue_length, send as _send, wait_for_count as _wait_for_count
 from vigie.services import embedded_services
 from vigie.settings import Settings
 from worker.deadletter import DeadLetters

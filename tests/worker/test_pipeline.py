@@ -12,7 +12,7 @@ from elasticsearch import Elasticsearch
 from tests.support.feeds import FeedServer, make_story
 from tests.support.processes import Background, run_vigie, start_scheduler, vigie_json, wait_until
 from tests.support.quiescence import settled
-from tests.worker.conftest import count
+from tests.support.pipeline import count
 from vigie.settings import Settings
 from worker.deadletter import DeadLetters
 from worker.seen import ACCEPTED_KEY
