@@ -199,7 +199,7 @@ def latency(args: argparse.Namespace, settings, es, prefix: str, documents: list
 
     from tests.support.feeds import make_story
     from tests.support.webhooks import WebhookReceiver
-    from tests.worker.conftest import feed_items
+    from tests.support.pipeline import feed_items
     from worker.app import create_app
 
     receiver = WebhookReceiver()

@@ -56,13 +56,16 @@ def call(es: Elasticsearch, action: str, function: Callable[[], T]) -> T:
 
 def create_index(es: Elasticsearch, index: str, **body: Any) -> bool:
     """Create ``index`` unless it exists. Several processes may bootstrap at the same moment, so
-    "already exists" is success. True when this call created it."""
+    "already exists" is success. True when this call created it. A created index is ready when this
+    returns (its primary shard started): a read right after creating it does not meet a 503
+    ``no_shard_available_action_exception`` on a busy node."""
     if call(es, f"looking up {index}", lambda: es.indices.exists(index=index)):
         return False
     created = call(es, f"creating {index}", lambda: es.options(ignore_status=400).indices.create(index=index, **body))
     error = created.body.get("error") if isinstance(created.body, dict) else None
     if error and error.get("type") != "resource_already_exists_exception":
         raise IndexRejected(f"Elasticsearch refused creating {index}: {error.get('reason')}")
+    call(es, f"waiting for {index}", lambda: es.cluster.health(index=index, wait_for_status="yellow", timeout="30s"))
     return not error
 
 

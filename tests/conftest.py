@@ -11,41 +11,22 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
+import hypothesis
 import pytest
 import redis
 from celery import Celery
 from elasticsearch import Elasticsearch
 
+from tests.support.processes import Background, run_vigie, start_worker
+from tests.support.services import TEST_HOME, drop_indices, settings_from, vigie_env
 from conf.settings import Settings
-from tests.support.processes import ROOT, Background, run_vigie, start_worker
-from vigie.services.processes import free_port
 from worker.app import create_app
 
-TEST_HOME = ROOT / ".vigie-test"
-
-
-def vigie_env(home: Path, **overrides: str) -> dict[str, str]:
-    """The environment of a Vigie process in tests: private home, free ports, own index prefix."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("VIGIE_")}
-    env.update(
-        VIGIE_HOME=str(home),
-        VIGIE_CACHE_DIR=str(ROOT / ".cache"),
-        VIGIE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
-        VIGIE_ES_URL=f"http://127.0.0.1:{free_port()}",
-        VIGIE_INDEX_PREFIX=f"test-{uuid.uuid4().hex[:8]}",
-        VIGIE_DEMO_PORT=str(free_port()),
-        VIGIE_API_PORT=str(free_port()),
-        VIGIE_LOG_LEVEL="INFO",
-    )
-    env.update(overrides)
-    return env
-
-
-def settings_from(env: dict[str, str]) -> Settings:
-    values = {key[len("VIGIE_"):].lower(): value for key, value in env.items() if key.startswith("VIGIE_")}
-    return Settings(**values)  # type: ignore[arg-type]
+# One Hypothesis profile for the whole suite: no per-example deadline (a loaded 2-core machine makes
+# the default 200 ms one fail at random); each test still sets its own number of examples.
+hypothesis.settings.register_profile("vigie", deadline=None)
+hypothesis.settings.load_profile("vigie")
 
 
 @pytest.fixture(scope="session")
@@ -82,11 +63,7 @@ def settings(env: dict[str, str]) -> Settings:
 def es(settings: Settings) -> Iterator[Elasticsearch]:
     client = Elasticsearch(settings.es_url, request_timeout=30)
     yield client
-    # Wildcard deletes are refused (destructive_requires_name); delete what the test created by name.
-    names = list(client.indices.get(index=f"{settings.index_prefix}-*", allow_no_indices=True).keys())
-    if names:
-        client.indices.delete(index=",".join(names))
-    client.options(ignore_status=404).indices.delete_index_template(name=f"{settings.index_prefix}-*")
+    drop_indices(client, settings.index_prefix)
     client.close()
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from importlib.metadata import version
-from pathlib import Path
 
 import yaml
 
+from tests.support.processes import ROOT
 from conf.settings import ELASTICSEARCH_VERSION, REDIS_IMAGE, Settings
 
-ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 

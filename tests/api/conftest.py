@@ -1,87 +1,22 @@
-"""A real `vigie api` process on the session's Redis and Elasticsearch, for the API, schema and
-browser tests. One server per test module (the lemma tables take seconds to load), with its own
-index prefix; the languages are cut to French and English so the tables load fast."""
+"""Fixtures of the API, schema and browser tests: one real `vigie api` per test module (the lemma tables
+take seconds to load; see tests/support/api.py), its Redis, a worker and a Celery app on its
+settings, one HTTP client, one Chromium."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
 import redis
 from celery import Celery
-from elasticsearch import Elasticsearch
 
-from conf.settings import Settings
 from state.registry import DUE_KEY, FEEDS_KEY
-from tests.conftest import TEST_HOME, settings_from
+from tests.support.api import ApiServer, api_env, start_api
 from tests.support.browser import Browser
-from tests.support.processes import VIGIE, Background, start_worker
-from vigie.services.processes import free_port
+from tests.support.processes import Background, start_worker
+from tests.support.services import TEST_HOME, drop_indices
 from worker.app import create_app
-
-TOKEN = "test-token-" + "x" * 24
-
-
-@dataclass
-class ApiServer:
-    process: Background
-    env: dict[str, str]
-    settings: Settings
-    base_url: str
-    token: str
-
-    def client(self, **kwargs: object) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=30, **kwargs)  # type: ignore[arg-type]
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def stop(self) -> None:
-        self.process.stop(timeout=30)
-
-
-def api_env(base: dict[str, str], **overrides: str) -> dict[str, str]:
-    env = dict(base)
-    env.update(VIGIE_INDEX_PREFIX=f"test-{uuid.uuid4().hex[:8]}", VIGIE_API_TOKEN=TOKEN, VIGIE_API_PORT=str(free_port()),
-               VIGIE_LANGUAGES="fr,en", VIGIE_API_WRITE_RATE="600", VIGIE_API_WRITE_BURST="100")
-    env.update(overrides)
-    return env
-
-
-def start_api(env: dict[str, str], timeout: float = 90) -> ApiServer:
-    """`vigie api` on ``env``, once it answers /health (whatever the health) and its lemmas are loaded."""
-    process = Background("api", [VIGIE, "api"], env).start()
-    base_url = f"http://127.0.0.1:{env['VIGIE_API_PORT']}"
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=base_url, timeout=10) as client:
-        while time.monotonic() < deadline:
-            if process.process is not None and process.process.poll() is not None:
-                raise AssertionError(f"`vigie api` exited with {process.process.returncode}:\n{process.output()[-4000:]}")
-            try:
-                if client.get("/health").json().get("lemmas_loaded"):
-                    return ApiServer(process, env, settings_from(env), base_url, env.get("VIGIE_API_TOKEN", ""))
-            except (httpx.HTTPError, ValueError):
-                pass
-            time.sleep(0.2)
-    output = process.output()
-    process.stop()
-    raise AssertionError(f"`vigie api` did not answer within {timeout} s:\n{output[-4000:]}")
-
-
-def drop_indices(settings: Settings) -> None:
-    client = Elasticsearch(settings.es_url, request_timeout=30)
-    try:
-        names = list(client.indices.get(index=f"{settings.index_prefix}-*", allow_no_indices=True).keys())
-        if names:
-            client.indices.delete(index=",".join(names))
-        client.options(ignore_status=404).indices.delete_index_template(name=f"{settings.index_prefix}-*")
-    finally:
-        client.close()
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +24,7 @@ def api_server(service_env: dict[str, str]) -> Iterator[ApiServer]:
     server = start_api(api_env(service_env))
     yield server
     server.stop()
-    drop_indices(server.settings)
+    drop_indices(server.settings.es_url, server.settings.index_prefix)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +36,7 @@ def module_redis(api_server: ApiServer) -> Iterator[redis.Redis]:
 
 @pytest.fixture()
 def no_feeds(module_redis: redis.Redis) -> Callable[[], None]:
-    """Start with no followed feed (other tests of the session share the Redis database)."""
+    """Start with no followed feed (the module's tests share its Redis database)."""
     def clear() -> None:
         module_redis.delete(FEEDS_KEY, DUE_KEY)
 
@@ -118,6 +53,13 @@ def pipeline_worker(api_server: ApiServer, request: pytest.FixtureRequest) -> It
     logs = TEST_HOME / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     (logs / f"{process.name}.log").write_text(process.output())
+
+
+@pytest.fixture(scope="module")
+def client(api_server: ApiServer) -> Iterator[httpx.Client]:
+    """One HTTP client on the module's server."""
+    with api_server.client() as http:
+        yield http
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ shown once, and agreement with `vigie alerts` (the same store, the same backtest
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -19,22 +18,17 @@ from index.notifications import Matched, Notification, NotificationStore, notifi
 from index.store import ArticleStore
 from ingest.feeds import parse_feed
 from ingest.models import TopicMatch
+from tests.support.api import ApiServer, api_env, start_api
+from tests.support.services import drop_indices
+from tests.index.factories import analysed, make_notification, person
+from tests.support.processes import vigie_json
 from state.alert_version import VERSION_KEY
-from tests.api.conftest import ApiServer, api_env, drop_indices, start_api
-from tests.index.factories import analysed, person
-from tests.support.processes import run_vigie
 
 pytestmark = pytest.mark.integration
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 HOOK = "http://127.0.0.1:9/hook"
 NOW = datetime.now(timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def client(api_server: ApiServer) -> Iterator[httpx.Client]:
-    with api_server.client() as http:
-        yield http
 
 
 @pytest.fixture(scope="module")
@@ -82,15 +76,13 @@ def create(client: httpx.Client, server: ApiServer, **body: object) -> dict:  # 
 
 def made(alert: dict, article: str, *, state: str = "pending", ago: timedelta = timedelta(0),  # type: ignore[type-arg]
          title: str | None = None) -> Notification:
-    return Notification(
-        notification_id=notification_id(alert["alert_id"], article), alert_id=alert["alert_id"],
-        alert_name=alert["name"], article_id=article, title=title or f"Article {article}",
-        url=f"https://news.example.org/{article}?a=1&b=2", feed="http://127.0.0.1/feed.xml", language="fr",
-        published=(NOW - ago).isoformat(),
+    return make_notification(
+        alert, article, title=title, url=f"https://news.example.org/{article}?a=1&b=2",
+        feed="http://127.0.0.1/feed.xml", published=(NOW - ago).isoformat(),
         matched=Matched(topics=(TopicMatch("migration", 0.8, ("réfugié",)),), terms=("Turquie",),
                         entities=("Turquie",), highlights={"text": ["en <mark>Turquie</mark> & <b>ailleurs</b>"]}),
         mode="immediate" if alert["delivery"]["webhook"] else "none", state=state, created_at=NOW - ago,
-        attempts=1 if state == "delivered" else 0,
+        due_at=None, attempts=1 if state == "delivered" else 0,
     )
 
 
@@ -121,7 +113,7 @@ def test_an_alert_is_created_and_read_back_with_its_secret_shown_once(
     masked = {**alert, "delivery": {**alert["delivery"], "secret": f"…{secret[-4:]}"}}
     assert listed.json() == [masked] and one.json() == masked and by_name.json() == masked
     # The command line reads the same store, and says the same.
-    shown = json.loads(run_vigie(["alerts", "show", alert["alert_id"], "--json"], api_server.env, check=True).stdout)
+    shown = vigie_json(["alerts", "show", alert["alert_id"]], api_server.env)
     assert shown == masked
 
     chosen = create(client, api_server, name="Avec secret", query="Idleb", webhook=HOOK + "/2", secret="s" * 20,
@@ -164,7 +156,7 @@ def test_changes_pause_resume_and_removal_reach_the_store_and_tell_the_workers(
     paused = client.post("/api/alerts/MIGRATION RÉFUGIÉS/pause", headers=api_server.auth)
     assert paused.status_code == 200 and paused.json()["paused"] is True
     assert client.post(f"{path}/pause", headers=api_server.auth).json()["paused"] is True  # idempotent
-    listed = json.loads(run_vigie(["alerts", "list", "--json"], api_server.env, check=True).stdout)
+    listed = vigie_json(["alerts", "list"], api_server.env)
     assert {item["name"]: item["paused"] for item in listed} == {"Autre": False, "Migration réfugiés": True}
     assert client.post(f"{path}/resume", headers=api_server.auth).json()["paused"] is False
 
@@ -285,7 +277,7 @@ def test_writes_beyond_the_rate_limit_are_429(service_env: dict[str, str]) -> No
             assert [alert["name"] for alert in http.get("/api/alerts").json()] == ["un"]
     finally:
         server.stop()
-        drop_indices(server.settings)
+        drop_indices(server.settings.es_url, server.settings.index_prefix)
 
 
 # -- backtest, Atom feed, notifications --------------------------------------------------------------
@@ -298,10 +290,8 @@ def test_the_backtest_finds_what_vigie_alerts_test_finds(api_server: ApiServer, 
         response = client.get(f"/api/alerts/{alert['alert_id']}/test", params={"since": since, "limit": 10})
         assert response.status_code == 200, response.text
         found = response.json()
-        command = run_vigie(["alerts", "test", "Réfugiés en Turquie", "--since", since, "--limit", "10", "--json"],
-                            api_server.env, timeout=120)
-        assert command.returncode == 0, command.stderr
-        expected = json.loads(command.stdout)
+        expected = vigie_json(["alerts", "test", "Réfugiés en Turquie", "--since", since, "--limit", "10"],
+                              api_server.env, timeout=120)
         assert [hit["id"] for hit in found["hits"]] == [hit["id"] for hit in expected["hits"]], since
         assert (found["alert"], found["total"], found["query"]) == (expected["alert"], expected["total"], expected["query"])
         assert abs(datetime.fromisoformat(found["since"]) - datetime.fromisoformat(expected["since"])) < timedelta(minutes=1)
@@ -372,7 +362,7 @@ def test_notifications_are_listed_newest_first_with_filters_as_vigie_alerts_fire
     first = client.get("/api/notifications", params={"limit": 1}).json()[0]
     assert first == made(alert, "a-pending", ago=timedelta(minutes=1)).to_dict()
     assert first["matched"]["highlights"] == {"text": ["en <mark>Turquie</mark> & <b>ailleurs</b>"]}
-    fired = json.loads(run_vigie(["alerts", "fired", "--alert", "Migration", "--json"], api_server.env, check=True).stdout)
+    fired = vigie_json(["alerts", "fired", "--alert", "Migration"], api_server.env)
     assert [item["notification_id"] for item in reversed(fired)] == [
         item["notification_id"] for item in client.get("/api/notifications", params={"alert": "migration"}).json()]
 

@@ -2,21 +2,21 @@
 `celery worker`: an alert created on the page, then a matching article fed through the pipeline
 (``vigie.process_items``: analysis, index, alerts), appears in the page's live notifications; the
 page's Test button backtests it and its Pause button pauses it. docs/screenshots/alerts.png is taken
-here."""
+here (into .vigie-test/screenshots/; scripts/screenshots.sh copies it)."""
 
 from __future__ import annotations
 
 import pytest
 from celery import Celery
 
-from tests.api.conftest import ApiServer
-from tests.support.browser import Browser
-from tests.support.processes import ROOT, Background
+from tests.support.api import ApiServer
+from tests.support.browser import Browser, screenshot_dir
+from tests.support.processes import Background
 from tests.support.samples import sample_item
 
 pytestmark = pytest.mark.integration
 
-SCREENSHOT = ROOT / "docs" / "screenshots" / "alerts.png"
+SCREENSHOT = screenshot_dir() / "alerts.png"  # copied into docs/screenshots/ by scripts/screenshots.sh
 PIPELINE_TIMEOUT = 180  # the first article loads the French model in the worker
 SAMPLE_START = "Le président turc Recep Tayyip Erdogan"
 

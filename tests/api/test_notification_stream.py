@@ -11,9 +11,10 @@ import httpx
 import pytest
 from celery import Celery
 
-from index.notifications import Matched, Notification, notification_id
-from tests.api.conftest import ApiServer
-from tests.support.processes import Background
+from index.notifications import Notification, notification_id
+from tests.support.api import ApiServer
+from tests.index.factories import make_notification
+from tests.support.processes import Background, wait_until
 from tests.support.samples import sample_item
 from tests.support.sse import EventReader, ServerEvent
 from tests.support.webhooks import WebhookReceiver
@@ -34,7 +35,8 @@ def notification_of(reader: EventReader, article_id: str, timeout: float, worker
 @pytest.mark.integration
 def test_a_match_made_by_the_pipeline_arrives_live_and_a_resumed_stream_does_not_repeat_it(
         api_server: ApiServer, pipeline_worker: Background, celery_app: Celery) -> None:
-    receiver = WebhookReceiver(delay=2.0)  # answers after 2 s: the stream sees the notification pending first
+    # Answers only once the test has seen the notification pending on the stream: both steps are seen.
+    receiver = WebhookReceiver(answer_on_release=True)
     stream_url = f"{api_server.base_url}/api/notifications/stream"
     try:
         with httpx.Client(base_url=api_server.base_url, timeout=30) as client:
@@ -52,13 +54,14 @@ def test_a_match_made_by_the_pipeline_arrives_live_and_a_resumed_stream_does_not
                 assert data["matched"]["terms"] == ["Turquie"] and "Turquie" in data["matched"]["entities"]
                 assert any("<mark>Turquie</mark>" in text for text in data["matched"]["highlights"]["text"])
                 assert first.id == Position.of(Notification.from_dict(data)).encode()
-                # Its delivery, as it moves: pending, then delivered once the receiver answered.
-                if data["state"] == "pending":
-                    update = live.wait_for(lambda item: item.event == "notification-update", timeout=60)
-                    assert update.id is None and update.data["notification_id"] == data["notification_id"]
-                    assert (update.data["state"], update.data["attempts"]) == ("delivered", 1)
-                else:
-                    assert data["state"] == "delivered"
+                # Its delivery, as it moves: pending while the receiver holds the POST, then delivered once
+                # it answered.
+                assert data["state"] == "pending", data
+                assert receiver.acknowledged() == []
+                receiver.release()
+                update = live.wait_for(lambda item: item.event == "notification-update", timeout=60)
+                assert update.id is None and update.data["notification_id"] == data["notification_id"]
+                assert (update.data["state"], update.data["attempts"]) == ("delivered", 1)
                 assert len(receiver.acknowledged()) == 1
 
             # Reconnecting after the first event: the next match comes, the first does not again.
@@ -75,7 +78,10 @@ def test_a_match_made_by_the_pipeline_arrives_live_and_a_resumed_stream_does_not
             # And the list says the same, newest first, both delivered in the end.
             listed = client.get("/api/notifications", params={"alert": "migration turquie"}).json()
             assert [item["article_id"] for item in listed] == ["live-2", "live-1"]
-            receiver.wait_for(2, timeout=60, acknowledged=True)
+            assert [post.json["article_id"] for post in receiver.wait_for(2, timeout=60, acknowledged=True)] == [
+                "live-1", "live-2"]
+            assert wait_until(lambda: [item["state"] for item in client.get(
+                "/api/notifications", params={"alert": "migration turquie"}).json()] == ["delivered", "delivered"], 60)
     finally:
         receiver.close()
 
@@ -98,9 +104,8 @@ T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
 
 def note(name: str, seconds: float, state: str = "pending", attempts: int = 0) -> Notification:
-    return Notification(notification_id=notification_id("a", name), alert_id="a", alert_name="A", article_id=name,
-                        title=name, url=None, feed=None, language="fr", published=None, matched=Matched(),
-                        mode="immediate", state=state, created_at=T0 + timedelta(seconds=seconds), attempts=attempts)
+    return make_notification("a", name, alert_name="A", title=name, state=state,
+                             created_at=T0 + timedelta(seconds=seconds), due_at=None, attempts=attempts)
 
 
 def test_positions_follow_the_index_order_and_round_trip_as_event_ids() -> None:

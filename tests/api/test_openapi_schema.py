@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import ApiServer, api_env, drop_indices, start_api
+from tests.support.api import ApiServer, api_env, start_api
+from tests.support.services import drop_indices
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +45,7 @@ def fuzzed_api(service_env: dict[str, str]) -> Iterator[ApiServer]:
     server = start_api(api_env(service_env, VIGIE_API_WRITE_RATE="1000000", VIGIE_API_WRITE_BURST="100000"))
     yield server
     server.stop()
-    drop_indices(server.settings)
+    drop_indices(server.settings.es_url, server.settings.index_prefix)
 
 
 def test_every_answer_conforms_to_the_schema(fuzzed_api: ApiServer, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.api.conftest import ApiServer, api_env, start_api
+from tests.support.api import ApiServer, api_env, start_api
 from vigie.services.processes import free_port
 
 pytestmark = pytest.mark.integration

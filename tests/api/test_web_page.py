@@ -1,6 +1,7 @@
 """The web page in headless Debian Chromium (through chromedriver), served by a real `vigie api` over
 the real index: search for Idleb, read the sample with Erdogan marked as a person, follow a feed.
-The screenshots in docs/screenshots/ are taken here."""
+The screenshots of docs/screenshots/ are taken here (into .vigie-test/screenshots/; scripts/screenshots.sh
+copies them)."""
 
 from __future__ import annotations
 
@@ -8,29 +9,30 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
-from importlib import resources
 
 import pytest
 
 from conf.limits import fetch_limits
 from index.client import connect
 from index.store import ArticleStore
-from ingest.analyze import Analyzer, article_from_file
+from ingest.analyze import article_from_file
 from ingest.fetch import Fetcher
 from ingest.fingerprint import signature
 from ingest.models import AnalyzedArticle
 from ingest.poll import fetch_feed
 from state.registry import FeedRegistry, bounds_from
-from tests.api.conftest import ApiServer, api_env, drop_indices, start_api
+from tests.support.api import ApiServer, api_env, start_api
+from tests.support.services import drop_indices
 from tests.index.factories import analysed
-from tests.support.browser import ELEMENT, Browser
+from tests.ingest.analyzers import shipped_analyzer
+from tests.support.browser import ELEMENT, Browser, screenshot_dir
 from tests.support.feeds import FeedServer, make_story
-from tests.support.processes import ROOT
+from tests.support.samples import SAMPLE_PATH
 from vigie.services.processes import free_port
 
 pytestmark = pytest.mark.integration
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = screenshot_dir()  # copied into docs/screenshots/ by scripts/screenshots.sh
 SAMPLE_START = "Le président turc Recep Tayyip Erdogan se rendra jeudi en Russie"
 HOSTILE_TITLE = 'Zanzibar <img src=x onerror="window.__xss=1"> <script>window.__xss=2</script>'
 HOSTILE_TEXT = ('Zanzibar </mark><img src=x onerror="window.__xss=3"> <a href="javascript:window.__xss=4">lien</a> '
@@ -38,16 +40,11 @@ HOSTILE_TEXT = ('Zanzibar </mark><img src=x onerror="window.__xss=3"> <a href="j
 
 
 def sample_article() -> AnalyzedArticle:
-    """The sample wire story through the real analysis (the worker's Analyzer, the shipped models)."""
-    from conf.settings import Settings
-
-    settings = Settings()
-    analyzer = Analyzer(settings.models, ("fr", "en"), settings.topics_file, settings.max_text_chars)
-    raw = resources.files("vigie").joinpath("data", "erdogan-poutine-idleb.fr.txt").read_bytes()
-    article = replace(article_from_file(raw, "sample"), url="https://wire.example.org/2020/03/erdogan-poutine-idleb",
+    """The sample wire story through the real analysis (the session's Analyzer, configured as shipped)."""
+    article = replace(article_from_file(SAMPLE_PATH.read_bytes(), "sample"), url="https://wire.example.org/2020/03/erdogan-poutine-idleb",
                       feed_url="http://127.0.0.1:8765/feed.xml", fetched_at=datetime.now(timezone.utc),
                       published=datetime(2020, 3, 3, 9, 30, tzinfo=timezone.utc))
-    analysis = analyzer.analyze(article)
+    analysis = shipped_analyzer().analyze(article)
     return AnalyzedArticle(article, analysis, signature=signature(analysis.text))
 
 
@@ -61,7 +58,7 @@ def site(service_env: dict[str, str]) -> Iterator[ApiServer]:
     assert len(outcome.indexed) == 2, outcome
     yield server
     server.stop()
-    drop_indices(server.settings)
+    drop_indices(server.settings.es_url, server.settings.index_prefix)
 
 
 def search(browser: Browser, site: ApiServer, query: str) -> None:
@@ -124,8 +121,7 @@ def test_the_feeds_page_shows_health_and_follows_a_feed_with_the_token(browser: 
 
     client = redis.Redis.from_url(site.settings.redis_url)
     registry = FeedRegistry(client, bounds_from(site.settings))
-    for feed in registry.all():
-        registry.remove(feed.feed_id)
+    assert registry.all() == []  # the module's own Redis database: no other test's feeds to wipe
     server = FeedServer()
     try:
         # Two feeds polled once through the poller's own fetch: one answers, one is down.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import signal
 import time
@@ -11,8 +10,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import TEST_HOME, vigie_env
-from tests.support.processes import VIGIE, Background, run_vigie
+from tests.support.services import TEST_HOME, vigie_env
+from tests.support.processes import VIGIE, Background, vigie_json
 
 pytestmark = pytest.mark.integration
 
@@ -20,9 +19,7 @@ SAMPLE_START = "Le président turc Recep Tayyip Erdogan se rendra jeudi en Russi
 
 
 def _search(env: dict[str, str], query: str) -> dict:  # type: ignore[type-arg]
-    result = run_vigie(["search", query, "--json"], env, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return vigie_json(["search", query], env, timeout=60)
 
 
 def _check_web(env: dict[str, str], article_id: str) -> None:
@@ -110,7 +107,7 @@ def test_up_makes_the_sample_searchable_and_ctrl_c_stops_everything(home: Path) 
     assert "child.stopped child=api" in output
     assert f"open=http://127.0.0.1:{env['VIGIE_API_PORT']}/" in output  # where to open the web page
     assert all(not child.is_running() or child.status() == psutil.STATUS_ZOMBIE for child in children)
-    statuses = json.loads(run_vigie(["services", "status", "--json"], env).stdout)
+    statuses = vigie_json(["services", "status"], env, check=False)
     assert all(status["health"] == "down" for status in statuses)  # the services it started are stopped
 
 
@@ -127,5 +124,5 @@ def test_sigterm_stops_children_and_leaves_services_it_did_not_start(service_env
     finally:
         up.stop()
     assert all(not child.is_running() or child.status() == psutil.STATUS_ZOMBIE for child in children)
-    statuses = json.loads(run_vigie(["services", "status", "--json"], service_env).stdout)
+    statuses = vigie_json(["services", "status"], service_env, check=False)
     assert all(status["health"] in ("ok", "green", "yellow") for status in statuses)

@@ -1,9 +1,11 @@
-"""Analysed articles built by hand, for index tests that need no spaCy."""
+"""Analysed articles and notifications built by hand, for tests that need no spaCy and no worker."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
+from index.notifications import Matched, Notification, notification_id
 from ingest.models import AnalyzedArticle, Analysis, Article, Entity, TopicMatch
 
 
@@ -44,3 +46,23 @@ def place(name: str) -> Entity:
 
 def topic(name: str, score: float = 0.9) -> TopicMatch:
     return TopicMatch(name=name, score=score, evidence=(name,))
+
+
+_UNSET: Any = object()
+
+
+def make_notification(alert: str | dict[str, Any], article: str, *, alert_name: str | None = None,
+                      title: str | None = None, created_at: datetime | None = None, due_at: datetime | None = _UNSET,
+                      matched: Matched | None = None, **fields: Any) -> Notification:
+    """A notification of ``alert`` (its id, or the alert as `vigie alerts add --json` prints it) for
+    ``article``: pending, immediate, made now and due at once unless told otherwise; any other field of
+    Notification (state, mode, url, feed, language, published, attempts...) by keyword."""
+    alert_id = alert if isinstance(alert, str) else str(alert["alert_id"])
+    name = alert_name or (f"alert {alert_id}" if isinstance(alert, str) else str(alert["name"]))
+    made = created_at or datetime.now(timezone.utc)
+    values: dict[str, Any] = {"url": None, "feed": None, "language": "fr", "published": None, "mode": "immediate",
+                              "state": "pending"}
+    values.update(fields)
+    return Notification(notification_id=notification_id(alert_id, article), alert_id=alert_id, alert_name=name,
+                        article_id=article, title=title or f"Article {article}", matched=matched or Matched(),
+                        created_at=made, due_at=made if due_at is _UNSET else due_at, **values)

@@ -6,19 +6,19 @@ from datetime import datetime, timezone
 
 from index.alert_feed import alert_atom, describe
 from index.alerts import new_rule
-from index.notifications import Matched, Notification, notification_id
+from index.notifications import Matched, Notification
 from ingest.feeds import parse_feed
 from ingest.models import TopicMatch
+from tests.index.factories import make_notification
 
 
 def notification(article: str, title: str) -> Notification:
-    return Notification(
-        notification_id=notification_id("a1", article), alert_id="a1", alert_name="Migration & Turquie",
-        article_id=article, title=title, url=f"https://example.org/{article}?a=1&b=2", feed=None, language="fr",
+    return make_notification(
+        "a1", article, alert_name="Migration & Turquie", title=title, url=f"https://example.org/{article}?a=1&b=2",
         published="2026-11-20T08:00:00+00:00",
         matched=Matched(topics=(TopicMatch("migration", 0.84, ()),), terms=("Turquie",),
                         highlights={"text": ["la <mark>Turquie</mark> & <b>l'Europe</b>"]}),
-        mode="immediate", state="delivered", created_at=datetime(2026, 11, 25, 12, tzinfo=timezone.utc),
+        state="delivered", created_at=datetime(2026, 11, 25, 12, tzinfo=timezone.utc), due_at=None,
     )
 
 

@@ -154,12 +154,10 @@ FILTERS = [
 @pytest.fixture(scope="module")
 def corpus_documents() -> list[dict]:  # type: ignore[type-arg]
     """The evaluation corpus analysed for real (spaCy, topics, lemmas), as the worker indexes it."""
-    from ingest.analyze import Analyzer
     from ingest.models import AnalyzedArticle
-    from conf.settings import load_settings
+    from tests.ingest.analyzers import shipped_analyzer
 
-    settings = load_settings()
-    analyzer = Analyzer(settings.models, settings.languages)
+    analyzer = shipped_analyzer()  # the session's: the models are loaded once
     articles = [item.article() for item in load_corpus()]
     articles = [replace(article, feed_url=f"https://{article.article_id[:2]}.example.org/rss",
                         url=f"https://{article.article_id[:2]}.example.org/{article.article_id}",

@@ -27,23 +27,43 @@ def test_migration_moves_every_document_while_writes_continue(es: Elasticsearch,
     store = ArticleStore(es, prefix)
     store.index_batch([analysed(f"old-{i}", title=f"Ancien {i}") for i in range(1200)], refresh=True)
 
-    writes_done = threading.Event()
-    written: list[str] = []
+    # A worker that keeps indexing during the migration: half its writes while the copy runs (the
+    # migration's progress hook holds the copy until they are in), the rest while it goes on.
+    copy_started = threading.Event()
+    first_half_written = threading.Event()
+    errors: list[BaseException] = []
 
-    def writer() -> None:  # a worker that keeps indexing during the migration
-        for i in range(60):
-            store.index_batch([analysed(f"live-{i}", title=f"Pendant {i}")])
-            written.append(f"live-{i}")
-        writes_done.set()
+    def writer() -> None:
+        try:
+            assert copy_started.wait(120), "the migration never started copying"
+            for i in range(60):
+                store.index_batch([analysed(f"live-{i}", title=f"Pendant {i}")])
+                if i == 29:
+                    first_half_written.set()
+        except BaseException as error:  # reported by the test, not lost in the thread
+            errors.append(error)
+            first_half_written.set()
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if phase == "copy" and not copy_started.is_set():
+            copy_started.set()
+            assert first_half_written.wait(120), "the writer did not write while the copy ran"
 
     thread = threading.Thread(target=writer)
     thread.start()
-    report = migrate(es, prefix)
-    thread.join()
-    assert writes_done.is_set()
+    report = migrate(es, prefix, progress=progress)
+    thread.join(120)
+    assert not thread.is_alive() and errors == []
     assert report is not None and report.source == old and report.target == articles_index(prefix, ARTICLES_VERSION)
     assert current_index(es, prefix) == report.target
+    # The writes overlapped the copy, as the indices show: the first 30 landed in the old index after
+    # the copy's snapshot was taken (the copy moved only the 1200 older ones), and the catch-up moved them.
+    es.indices.refresh(index=old)
+    during = [f"live-{i}" for i in range(30)]
+    assert es.count(index=old, query={"ids": {"values": during}})["count"] == 30
+    assert report.copied == 1200 and report.caught_up >= 30, report
     es.indices.refresh(index=report.target)
+    assert es.count(index=report.target, query={"ids": {"values": during}})["count"] == 30
     assert store.count() == 1200 + 60  # nothing lost, nothing twice
     assert store.get("live-59") is not None and store.get("old-0")["title"] == "Ancien 0"  # type: ignore[index]
     assert migrate(es, prefix) is None  # already there: nothing to do

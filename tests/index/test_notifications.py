@@ -18,16 +18,14 @@ from index.notifications import (
     payload_bytes,
 )
 from ingest.models import TopicMatch
+from tests.index.factories import make_notification
 
 
 def make(alert: str, article: str, *, mode: str = "immediate", created: datetime | None = None) -> Notification:
-    now = created or datetime.now(timezone.utc)
-    return Notification(
-        notification_id=notification_id(alert, article), alert_id=alert, alert_name=f"alert {alert}",
-        article_id=article, title=f"Article {article}", url=f"https://example.org/{article}", feed=None,
-        language="fr", published=None, matched=Matched(topics=(TopicMatch("migration", 0.8, ("migrant",)),),
-                                                        terms=("Turquie",), highlights={"text": ["la <mark>Turquie</mark>"]}),
-        mode=mode, state="pending", created_at=now, due_at=now,
+    return make_notification(
+        alert, article, url=f"https://example.org/{article}", created_at=created, mode=mode,
+        matched=Matched(topics=(TopicMatch("migration", 0.8, ("migrant",)),), terms=("Turquie",),
+                        highlights={"text": ["la <mark>Turquie</mark>"]}),
     )
 
 

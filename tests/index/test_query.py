@@ -83,7 +83,7 @@ def test_negation_only_query_keeps_everything_else() -> None:
     assert compiled["bool"]["must_not"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(st.text(alphabet=st.sampled_from(list('ab c()"-*:ORANDNOT person title é')), max_size=40))
 def test_any_input_parses_or_fails_with_a_query_error(query: str) -> None:
     try:

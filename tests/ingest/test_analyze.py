@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,9 @@ from ingest.errors import ExtractionError
 from ingest.lemmas import QueryLemmatizer
 from ingest.models import UNDETERMINED, Analysis, Article
 from tests.ingest.analyzers import shipped_analyzer
+from tests.support.samples import SAMPLE_PATH
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "erdogan-poutine-idleb.fr.txt"
+SAMPLE = SAMPLE_PATH
 
 
 @pytest.fixture(scope="module")

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import unicodedata
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.clean import clean_line, clean_text, fold_key, headline_from_text, html_to_text, normalize_characters
 from ingest.extract import main_text, page_title
+from tests.support.samples import SAMPLE_PATH
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "erdogan-poutine-idleb.fr.txt"
+SAMPLE = SAMPLE_PATH
 
 
 def test_characters_are_nfc_with_plain_spaces_and_quotes() -> None:
@@ -145,7 +145,7 @@ def test_a_page_without_an_article_has_no_main_text() -> None:
 _TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=400)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(st.lists(_TEXT, max_size=6).map("\n".join))
 def test_cleaning_is_idempotent_and_leaves_no_stray_whitespace(raw: str) -> None:
     once = clean_text(raw)
@@ -155,7 +155,7 @@ def test_cleaning_is_idempotent_and_leaves_no_stray_whitespace(raw: str) -> None
     assert all(paragraph == paragraph.strip() and paragraph for paragraph in once.split("\n\n")) or once == ""
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.text(alphabet=st.sampled_from(list("<>/pdivbr &;amp\"'=abc\n")), max_size=300))
 def test_any_markup_soup_becomes_text_without_tags(html: str) -> None:
     text = html_to_text(html)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import resource
+import json
+import socket
+import subprocess
+import sys
 import time
 import tracemalloc
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,8 @@ from ingest.errors import FeedError
 from ingest.feeds import ParsedFeed, parse_feed
 from ingest.identity import article_id
 from tests.ingest import torture_server as docs
+from tests.support.html import assert_safe_html
+from tests.support.processes import ROOT
 
 FEED_URL = "http://news.example.org/dir/feed.xml"
 
@@ -124,12 +128,10 @@ def test_broken_feed_with_nothing_readable_is_malformed() -> None:
 
 def test_billion_laughs_is_defused_fast_and_small() -> None:
     tracemalloc.start()
-    started = time.perf_counter()
     feed = parse(docs.BILLION_LAUGHS)
-    took = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert took < 1.0 and peak < 5_000_000  # fully expanded it would be 3 GB of "lol"
+    assert peak < 5_000_000  # fully expanded it would be 3 GB of "lol": it never was, so it was fast too
     assert len(everything(feed)) < 2_000 and "lollol" not in everything(feed)
     assert feed.items[0].url == "http://laughs.example.org/1"
     assert any("DOCTYPE removed" in warning for warning in feed.warnings)
@@ -145,10 +147,15 @@ def test_xxe_never_reads_a_local_file(tmp_path: Path) -> None:
 
 
 def test_external_dtd_is_never_fetched() -> None:
-    # An unreachable address: if the parser tried to load it, the parse would stall or fail.
-    started = time.perf_counter()
-    feed = parse(docs.xxe_parameter("http://127.0.0.1:9/evil.dtd"))
-    assert time.perf_counter() - started < 1.0
+    # A listening socket that accepts nothing itself: a connection the parser opened to load the DTD
+    # would complete in the kernel and wait in the backlog, where accept() finds it.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.setblocking(False)
+        feed = parse(docs.xxe_parameter(f"http://127.0.0.1:{listener.getsockname()[1]}/evil.dtd"))
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody connected
     assert feed.items[0].url == "http://xxe.example.org/2" and "root:" not in everything(feed)
 
 
@@ -292,12 +299,34 @@ def test_pathological_documents_are_bounded(body: bytes) -> None:
     assert time.perf_counter() - started < 10.0
 
 
+# Measured in a fresh interpreter: in this process, once another test loaded the spaCy models, the peak
+# resident set is already far above anything parsing needs, so a growth of it could never show. The child
+# builds the feed, resets its own peak (``/proc/self/clear_refs``), parses, and reports the new peak.
+MEMORY_PROBE = """
+import gc, json, re
+from ingest.feeds import parse_feed
+from tests.ingest import torture_server as docs
+
+def peak_kb():
+    with open("/proc/self/status") as status:
+        return int(re.search(r"VmHWM:\\s+(\\d+)", status.read()).group(1))
+
+body = docs.big_valid_feed()
+gc.collect()
+with open("/proc/self/clear_refs", "w") as clear:
+    clear.write("5")  # the peak resident set starts again from the current one
+before = peak_kb()
+feed = parse_feed(body, feed_url="http://news.example.org/dir/feed.xml")
+print(json.dumps({"items": len(feed.items), "grown_mb": (peak_kb() - before) / 1024}))
+"""
+
+
 def test_a_nearly_10mb_feed_parses_within_memory() -> None:
-    body = docs.big_valid_feed()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    feed = parse(body)
-    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
-    assert len(feed.items) >= 4_000 and grown_mb < 250
+    result = subprocess.run([sys.executable, "-c", MEMORY_PROBE], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    measured = json.loads(result.stdout)
+    assert measured["items"] >= 4_000 and measured["grown_mb"] < 250, measured
 
 
 # --- property-based ----------------------------------------------------------------------------------
@@ -328,28 +357,6 @@ def mutated_feeds(draw: st.DrawFn) -> bytes:
     return bytes(body)
 
 
-class _Markup(HTMLParser):
-    """Tags and attributes of sanitised HTML, as a browser would see them."""
-
-    def __init__(self, markup: str) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
-        self.feed(markup)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, attrs))
-
-
-def assert_safe_html(markup: str) -> None:
-    for tag, attrs in _Markup(markup).tags:
-        assert tag not in {"script", "style", "iframe", "object", "embed", "form", "svg"}, tag
-        for name, value in attrs:
-            assert not name.startswith("on"), name
-            if name in {"href", "src"}:
-                assert (value or "").startswith(("http://", "https://", "mailto:")), value
-
-
 def check_outcome(body: bytes) -> None:
     started = time.perf_counter()
     try:
@@ -358,7 +365,7 @@ def check_outcome(body: bytes) -> None:
         assert error.kind in {"not-a-feed", "malformed-feed"} and FEED_URL in str(error)
         return
     finally:
-        assert time.perf_counter() - started < 2.0
+        assert time.perf_counter() - started < 10.0  # as bounded as the pathological documents above
     ids = [item.article_id for item in feed.items]
     assert len(ids) == len(set(ids))
     assert "lollollol" not in everything(feed)
@@ -369,13 +376,13 @@ def check_outcome(body: bytes) -> None:
         assert item.url is None or item.url.startswith(("http://", "https://"))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2048))
 def test_random_bytes_never_raise_anything_but_feed_error(body: bytes) -> None:
     check_outcome(body)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_feeds())
 def test_mutated_feeds_never_raise_anything_but_feed_error(body: bytes) -> None:
     check_outcome(body)

@@ -19,7 +19,7 @@ from conf.limits import FetchLimits
 from ingest.errors import FetchError
 from ingest.fetch import PAGE_ACCEPT, Fetcher, _connect_error, validate_feed_url
 from ingest.transport import allowed_addresses, parse_retry_after
-from tests.ingest.torture_server import ETAG, LAST_MODIFIED, TortureServer, closed_port, rss20
+from tests.ingest.torture_server import BIG_BYTES, ETAG, LAST_MODIFIED, TortureServer, closed_port, rss20
 
 LIMITS = FetchLimits(user_agent="Vigie/0.1 (+https://github.com/vigie-news/vigie; tests)", total_timeout=3.0)
 
@@ -299,7 +299,7 @@ def test_read_timeout_fires_before_the_total(server: TortureServer) -> None:
     with Fetcher(limits) as fetcher:
         error = fetch_error(fetcher, server.url("/drip"))
     assert error.kind == "timeout" and "sent nothing for 0.5 s" in str(error)
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < limits.total_timeout  # the read timeout, not the total, ended it
 
 
 def _peak_while(fn: object) -> tuple[int, object]:
@@ -314,10 +314,12 @@ def _peak_while(fn: object) -> tuple[int, object]:
 
 
 def test_announced_60mb_body_is_refused_before_reading(server: TortureServer, fetcher: Fetcher) -> None:
-    started = time.monotonic()
+    server.reset()
     peak, error = _peak_while(lambda: fetcher.fetch(server.url("/big")))
     assert isinstance(error, FetchError) and error.kind == "too-large" and "62,914,560" in str(error)
-    assert peak < 3_000_000 and time.monotonic() - started < 1.0  # the server thread holds a 1 MB chunk
+    assert peak < 3_000_000  # the server thread holds a 1 MB chunk
+    # The client hung up at the headers: the server got out only what the sockets' buffers took.
+    assert server.streamed("/big") < BIG_BYTES // 4
 
 
 def test_unannounced_60mb_body_is_cut_at_the_limit(server: TortureServer) -> None:
@@ -329,11 +331,10 @@ def test_unannounced_60mb_body_is_cut_at_the_limit(server: TortureServer) -> Non
 
 
 def test_gzip_bomb_never_inflates_past_the_limit(server: TortureServer, fetcher: Fetcher) -> None:
-    started = time.monotonic()
     peak, error = _peak_while(lambda: fetcher.fetch(server.url("/gzip-bomb")))
+    # Cut by the size limit, not by the total timeout (that would be kind "timeout"): it stopped inflating.
     assert isinstance(error, FetchError) and error.kind == "too-large" and "decompressed" in str(error)
     assert peak < 2 * LIMITS.max_body_bytes + 1_000_000  # 10 GB announced by the compression ratio
-    assert time.monotonic() - started < 2.0
 
 
 # --- concurrency -------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ def test_word_lemmas_split_hyphens_and_drop_punctuation() -> None:
     assert word_lemmas("'s", None) == [("s", "s")]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.lists(st.text(min_size=1, max_size=12), max_size=20))
 def test_words_are_lower_cased_and_never_empty(tokens: list[str]) -> None:
     for surface, lemma in Lemmatizer().words(tokens, "en"):

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest.sanitize import plain_text, sanitize_html
-from tests.ingest.test_feeds import assert_safe_html
+from tests.support.html import assert_safe_html
 
 BASE = "https://news.example.org/2024/05/feed.xml"
 

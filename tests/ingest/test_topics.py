@@ -158,7 +158,7 @@ def test_each_mistake_is_reported_on_its_line(rules: str, message: str) -> None:
     assert any(error.startswith(message) for error in errors_of(rules)), errors_of(rules)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(st.lists(st.sampled_from([
     "topic t", "topic u", "languages fr en", "threshold 2", "threshold -1", "cap 2", "term 1: a | b*",
     "term x: a", "near 1 within 3: a ~ b", "near 1 within 3: a", "~ c", "all g: a", "not h: b", "| more",

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -78,30 +76,14 @@ def test_a_slow_receiver_is_cut_off_at_the_total_timeout(sender: WebhookSender, 
 
 
 def test_a_receiver_dripping_its_answer_is_cut_off_too(sender: WebhookSender) -> None:
-    class Drip(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            self.rfile.read(int(self.headers["Content-Length"]))
-            try:
-                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
-                for _ in range(40):  # a header byte every 0.1 s: each read succeeds, the whole never ends
-                    self.wfile.write(b"X")
-                    self.wfile.flush()
-                    threading.Event().wait(0.1)
-            except OSError:
-                pass  # the sender hung up, as it should
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    dripping = WebhookReceiver(drip=True)
     try:
         with pytest.raises(WebhookError) as error:
-            post(sender, f"http://127.0.0.1:{server.server_address[1]}/hook")
+            post(sender, dripping.url)
         assert error.value.kind == "timeout"
+        assert len(dripping.posts()) == 1  # it did reach the receiver: cut off while reading the answer
     finally:
-        server.shutdown()
-        server.server_close()
+        dripping.close()
 
 
 def test_nothing_listening_is_a_refused_connection(sender: WebhookSender) -> None:
@@ -124,4 +106,5 @@ def test_a_webhook_on_the_metadata_address_is_refused_for_good(sender: WebhookSe
 def test_only_http_and_https(sender: WebhookSender) -> None:
     with pytest.raises(WebhookError) as error:
         post(sender, "ftp://127.0.0.1/hook")
-    assert not error.value.transient
+    assert error.value.kind == "unsupported-scheme" and not error.value.transient
+    assert "ftp://127.0.0.1/hook is not an http or https URL" in str(error.value)

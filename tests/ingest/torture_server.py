@@ -221,6 +221,7 @@ class _State:
     requests: list[Recorded] = field(default_factory=list)
     in_flight: dict[str, int] = field(default_factory=dict)
     peak_in_flight: dict[str, int] = field(default_factory=dict)
+    streamed: dict[str, int] = field(default_factory=dict)  # body bytes a finished stream got out, per path
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -276,9 +277,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.close_connection = True
-        for chunk in chunks:
-            self.wfile.write(chunk)
-            self.wfile.flush()
+        sent = 0
+        try:
+            for chunk in chunks:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                sent += len(chunk)
+        finally:  # the client hung up (the write failed) or took it all: either way, say how much left
+            state = self.server.state
+            with state.lock:
+                state.streamed[urlsplit(self.path).path] = sent
 
     def redirect(self, status: int, location: str) -> None:
         self.reply(status, b"", "text/plain", {"Location": location})
@@ -471,10 +479,22 @@ class TortureServer:
         with self._server.state.lock:
             return self._server.state.peak_in_flight.get(path, 0)
 
+    def streamed(self, path: str, timeout: float = 60) -> int:
+        """How many body bytes the stream answering ``path`` got out (into the socket's buffers or to the
+        client) before it ended, once it has ended: far less than the body when the client hung up."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._server.state.lock:
+                if path in self._server.state.streamed:
+                    return self._server.state.streamed[path]
+            time.sleep(0.02)
+        raise AssertionError(f"the stream answering {path} did not end within {timeout} s")
+
     def reset(self) -> None:
         with self._server.state.lock:
             self._server.state.requests.clear()
             self._server.state.peak_in_flight.clear()
+            self._server.state.streamed.clear()
 
 
 @contextmanager

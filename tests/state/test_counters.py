@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -19,9 +20,8 @@ from state.counters import (
 from state.deadletter import DeadLetters
 from state.seen import SeenArticles
 
-pytestmark = pytest.mark.integration
 
-
+@pytest.mark.integration
 def test_stages_add_up_across_calls(redis_client: redis.Redis) -> None:
     count_stage(redis_client, "polled", 5)
     count_stage(redis_client, "polled", 2)
@@ -33,6 +33,7 @@ def test_stages_add_up_across_calls(redis_client: redis.Redis) -> None:
     assert read_stage_counts(redis_client) == {"polled": 7, "queued": 1, "indexed": 0, "dead_lettered": 2}
 
 
+@pytest.mark.integration
 def test_indexed_articles_fill_the_latency_histogram(redis_client: redis.Redis) -> None:
     now = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
     count_indexed(redis_client, [now - timedelta(seconds=0.1), now - timedelta(seconds=1.5),
@@ -44,16 +45,23 @@ def test_indexed_articles_fill_the_latency_histogram(redis_client: redis.Redis) 
     assert read_stage_counts(redis_client)["indexed"] == 4  # the undated one is counted, not timed
 
 
-def test_a_redis_failure_is_logged_not_raised() -> None:
+def test_a_redis_failure_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
-    count_stage(dead, "polled", 3)  # logged and swallowed: an article is never held back for a counter
-    count_feed_error(dead, "f1")
-    count_indexed(dead, [datetime.now(timezone.utc)])
+    with caplog.at_level(logging.WARNING):
+        count_stage(dead, "polled", 3)  # logged and swallowed: an article is never held back for a counter
+        count_feed_error(dead, "f1")
+        count_indexed(dead, [datetime.now(timezone.utc)])
+    lost = [record.getMessage() for record in caplog.records
+            if record.levelno == logging.WARNING and record.getMessage().startswith("counter.lost")]
+    assert [message.split(" error=")[0] for message in lost] == [
+        "counter.lost stage=polled amount=3", "counter.lost feed=f1", "counter.lost stage=indexed amount=1"]
+    assert all(message.split(" error=")[1] for message in lost), lost  # each says why
 
 
+@pytest.mark.integration
 def test_feed_errors_are_counted_per_feed(redis_client: redis.Redis) -> None:
     for _ in range(3):
         count_feed_error(redis_client, "feed-a")

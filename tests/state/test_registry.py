@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from conf.settings import Settings
 from ingest.opml import OpmlError, parse_opml
-from tests.support.processes import run_vigie
+from tests.support.processes import run_vigie, vigie_json
 from vigie.services import embedded_services
-
-pytestmark = pytest.mark.integration
 
 OPML = """<?xml version="1.0"?>
 <opml version="2.0"><head><title>Newsroom</title></head><body>
@@ -25,12 +22,13 @@ OPML = """<?xml version="1.0"?>
 
 
 def _list(env: dict[str, str]) -> dict[str, dict]:  # type: ignore[type-arg]
-    return {feed["url"]: feed for feed in json.loads(run_vigie(["feeds", "list", "--json"], env, check=True).stdout)}
+    return {feed["url"]: feed for feed in vigie_json(["feeds", "list"], env)}
 
 
+@pytest.mark.integration
 def test_add_list_remove_and_survive_a_redis_restart(env: dict[str, str], settings: Settings) -> None:
-    added = json.loads(run_vigie(["feeds", "add", "https://wire.example.org/rss.xml", "--name", "Le Wire",
-                                  "--interval", "120", "--json"], env, check=True).stdout)
+    added = vigie_json(["feeds", "add", "https://wire.example.org/rss.xml", "--name", "Le Wire",
+                        "--interval", "120"], env)
     assert added["name"] == "Le Wire" and added["interval"] == 120 and added["adaptive"] is False
     again = run_vigie(["feeds", "add", "https://WIRE.example.org/rss.xml#top"], env)
     assert again.returncode == 1 and "already followed" in again.stderr  # same canonical URL
@@ -50,13 +48,14 @@ def test_add_list_remove_and_survive_a_redis_restart(env: dict[str, str], settin
     assert missing.returncode == 1 and "no followed feed" in missing.stderr
 
 
+@pytest.mark.integration
 def test_import_and_export_opml(env: dict[str, str], tmp_path: Path) -> None:
     source = tmp_path / "newsroom.opml"
     source.write_text(OPML)
-    result = json.loads(run_vigie(["feeds", "import", str(source), "--json"], env, check=True).stdout)
+    result = vigie_json(["feeds", "import", str(source)], env)
     assert result["added"] == ["https://wire.example.org/rss.xml", "https://world.example.com/atom"]
     assert [item["url"] for item in result["refused"]] == ["file:///etc/passwd"]
-    again = json.loads(run_vigie(["feeds", "import", str(source), "--json"], env, check=True).stdout)
+    again = vigie_json(["feeds", "import", str(source)], env)
     assert again["added"] == [] and len(again["already_followed"]) == 2
     exported = run_vigie(["feeds", "export"], env, check=True).stdout
     assert [(s.url, s.name) for s in parse_opml(exported.encode(), "export")] == [

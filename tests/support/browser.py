@@ -9,6 +9,7 @@ machine refuses such connections, and tests must not depend on them) and let it 
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import subprocess
 import tempfile
@@ -18,9 +19,11 @@ from typing import Any
 
 import httpx
 
+from tests.support.services import TEST_HOME
 from vigie.services.processes import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS_ENV = "VIGIE_TEST_SCREENSHOTS"
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C key of an element reference
 
@@ -34,6 +37,14 @@ CHROMIUM_FLAGS = (
 
 class BrowserError(AssertionError):
     pass
+
+
+def screenshot_dir() -> Path:
+    """Where the browser tests write their screenshots: ``$VIGIE_TEST_SCREENSHOTS`` or the ignored
+    .vigie-test/screenshots/ of the checkout, never the tracked docs/screenshots/ (a test run leaves the
+    checkout clean). `scripts/screenshots.sh` copies them into docs/screenshots/ when asked."""
+    configured = os.environ.get(SCREENSHOTS_ENV)
+    return Path(configured) if configured else TEST_HOME / "screenshots"
 
 
 class Browser:

@@ -54,11 +54,13 @@ def rss(stories: list[Story], base: str) -> bytes:
 
 
 class FeedServer:
-    """Feeds at /feed/<name>.xml; each answers 304 when its ETag has not changed."""
+    """Feeds at /feed/<name>.xml (each answers 304 when its ETag has not changed) and article pages at
+    /pages/<name> (404 for a page never published)."""
 
     def __init__(self) -> None:
         self.feeds: dict[str, list[Story]] = {}
         self.requests: dict[str, int] = {}
+        self.pages: dict[str, str] = {}
         self.first_served: dict[str, float] = {}  # guid → when a feed response first carried it
         lock = threading.Lock()
         self._lock = lock
@@ -72,6 +74,15 @@ class FeedServer:
                     server.requests[self.path] = server.requests.get(self.path, 0) + 1
                     name = self.path.removeprefix("/feed/").removesuffix(".xml")
                     stories = list(server.feeds.get(name, [])) if self.path.startswith("/feed/") else None
+                    page = server.pages.get(self.path.removeprefix("/pages/")) if self.path.startswith("/pages/") else None
+                if page is not None:
+                    body = page.encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 if stories is None:
                     self.send_error(404)
                     return
@@ -106,6 +117,12 @@ class FeedServer:
         with self._lock:
             self.feeds[name] = stories
         return f"{self.base_url}/feed/{name}.xml"
+
+    def page(self, name: str, html: str) -> str:
+        """Serve ``html`` as an article page; its URL."""
+        with self._lock:
+            self.pages[name] = html
+        return f"{self.base_url}/pages/{name}"
 
     def append(self, name: str, story: Story, keep: int = 50) -> None:
         """Add a story at the top of a feed, which keeps its ``keep`` newest items (as real feeds do)."""

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -29,9 +30,15 @@ def run_vigie(args: list[str], env: dict[str, str], timeout: float = 180, check:
     return result
 
 
-def vigie_json(args: list[str], env: dict[str, str], timeout: float = 180) -> object:
-    result = run_vigie([*args, "--json"], env, timeout=timeout, check=True)
-    return json.loads(result.stdout)
+def vigie_json(args: list[str], env: dict[str, str], timeout: float = 180, check: bool = True) -> Any:
+    """What `vigie ARGS --json` printed, parsed (the command must succeed unless ``check`` is False)."""
+    split = args.index("--") if "--" in args else len(args)  # options before a "--" that ends them
+    result = run_vigie([*args[:split], "--json", *args[split:]], env, timeout=timeout, check=check)
+    try:
+        return json.loads(result.stdout)
+    except ValueError:
+        raise AssertionError(f"vigie {' '.join(args)} --json printed no JSON ({result.returncode}):\n"
+                             f"{result.stdout}\n{result.stderr}") from None
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
@@ -122,3 +129,20 @@ def start_worker(env: dict[str, str], concurrency: int = 1, name: str = "worker"
         worker.stop()
         raise AssertionError(f"the Celery worker did not become ready:\n{output[-4000:]}")
     return worker
+
+
+def start_scheduler(env: dict[str, str], name: str = "scheduler") -> Background:
+    """The real `vigie scheduler` (feed poller and alert clock), once it has started polling."""
+    scheduler = Background(name, [VIGIE, "scheduler"], env).start()
+    if not scheduler.wait_for_line("poller.started", timeout=60):
+        output = scheduler.output()
+        scheduler.stop()
+        raise AssertionError(f"`vigie scheduler` did not start:\n{output[-4000:]}")
+    return scheduler
+
+
+def task_results(worker: Background, task: str) -> list[str]:
+    """What a real worker's ``task`` runs returned, in order, from Celery's "succeeded" log lines."""
+    marker = f"Task {task}["
+    return [line.rsplit(": ", 1)[-1] for line in worker.output().splitlines()
+            if marker in line and " succeeded in " in line]

@@ -1,13 +1,27 @@
-"""The sample wire story (vigie/data/erdogan-poutine-idleb.fr.txt) as a feed item, to send through the
-real pipeline (``vigie.process_items``): it carries its whole text, so no page is fetched."""
+"""The sample wire story shipped in the package (vigie/data/erdogan-poutine-idleb.fr.txt): its path, for
+tests that read the file as a user would pass it, and as a feed item, to send through the real pipeline
+(``vigie.process_items``): it carries its whole text, so no page is fetched. Nothing outside the
+repository is read."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from html import escape
+from importlib import resources
+from pathlib import Path
 
 from ingest.models import FeedItem
-from vigie.demo_feed import demo_story
+from vigie.demo_feed import SAMPLE, demo_story
+
+
+def sample_path() -> Path:
+    """The sample text file as installed with the package (the checkout's vigie/data/ in an editable install)."""
+    path = Path(str(resources.files("vigie").joinpath("data", SAMPLE)))
+    assert path.is_file(), f"the sample {SAMPLE} is missing from the vigie package data"
+    return path
+
+
+SAMPLE_PATH = sample_path()
 
 
 def sample_item(article_id: str = "sample-erdogan", url: str | None = None, published: datetime | None = None) -> FeedItem:

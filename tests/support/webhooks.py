@@ -1,5 +1,6 @@
 """A local webhook receiver for alert tests: records every POST (body, headers, when) and answers as
-told: 2xx, a 500, slowly, or not at all (holding a POST until the test releases it, then hanging up)."""
+told: 2xx, a 500, slowly, only once the test releases it, or not at all (holding a POST until the test
+releases it, then hanging up)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ class WebhookReceiver:
     status: int = 200
     delay: float = 0.0
     hold_first: bool = False  # keep the first POST open until release(), then hang up
+    answer_on_release: bool = False  # keep every POST open until release(), then answer ``status``
+    drip: bool = False  # answer a status line, then a header byte every 0.1 s for 4 s: never a whole answer
     received: list[Received] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -59,6 +62,20 @@ class WebhookReceiver:
                     receiver._release.wait(120)
                     self.close_connection = True
                     return  # no answer: the sender never learns whether it arrived
+                if receiver.drip:
+                    try:
+                        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                        for _ in range(40):  # each read gets a byte, the whole never ends
+                            self.wfile.write(b"X")
+                            self.wfile.flush()
+                            time.sleep(0.1)
+                    except OSError:
+                        pass  # the sender hung up, as it should
+                    self.close_connection = True
+                    return
+                if receiver.answer_on_release:
+                    receiver.holding.set()
+                    receiver._release.wait(120)
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 status = receiver.status
@@ -90,14 +107,19 @@ class WebhookReceiver:
         return [post for post in self.posts() if post.acknowledged]
 
     def wait_for(self, count: int, timeout: float, acknowledged: bool = False) -> list[Received]:
-        """Wait until ``count`` POSTs (acknowledged ones only, if asked) arrived; return them all."""
+        """Wait until ``count`` POSTs (acknowledged ones only, if asked) arrived; return them all.
+
+        Raises AssertionError, saying what did arrive, if fewer than ``count`` came within ``timeout``."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             found = self.acknowledged() if acknowledged else self.posts()
             if len(found) >= count:
                 return found
+            if time.monotonic() > deadline:
+                kind = "acknowledged POSTs" if acknowledged else "POSTs"
+                raise AssertionError(f"{len(found)} {kind} of {count} reached {self.url} within {timeout} s: "
+                                     f"{[(post.path, post.status) for post in self.posts()]}")
             time.sleep(0.05)
-        return self.acknowledged() if acknowledged else self.posts()
 
     def close(self) -> None:
         self._release.set()

@@ -5,14 +5,14 @@ the options given, prints a new secret once, refuses contradictions and unknown 
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from elasticsearch import Elasticsearch
 
 from conf.settings import Settings
-from index.notifications import Matched, Notification, NotificationStore, notification_id
+from index.notifications import Notification, NotificationStore
+from tests.index.factories import make_notification
 from tests.support.processes import VIGIE, Background, run_vigie, vigie_json, wait_until
 
 pytestmark = pytest.mark.integration
@@ -68,14 +68,11 @@ def test_edit_refuses_what_cannot_work_and_changes_nothing(env: dict[str, str]) 
         assert "Traceback" not in result.stderr
     unknown = run_vigie(["alerts", "edit", "personne", "--query", "x"], env)
     assert unknown.returncode != 0 and "personne" in unknown.stderr and "Traceback" not in unknown.stderr
-    assert json.loads(run_vigie(["alerts", "show", "Trêves", "--json"], env, check=True).stdout) == added
+    assert vigie_json(["alerts", "show", "Trêves"], env) == added
 
 
 def _note(alert: dict, article: str, made: datetime) -> Notification:  # type: ignore[type-arg]
-    return Notification(notification_id=notification_id(alert["alert_id"], article), alert_id=alert["alert_id"],
-                        alert_name=alert["name"], article_id=article, title=f"Article {article}", url=None,
-                        feed=None, language="fr", published=None, matched=Matched(), mode="none", state="stored",
-                        created_at=made)
+    return make_notification(alert, article, mode="none", state="stored", created_at=made, due_at=None)
 
 
 def test_fired_follow_prints_each_new_notification_once_late_ones_too(
@@ -98,7 +95,10 @@ def test_fired_follow_prints_each_new_notification_once_late_ones_too(
         # Made before the follower's position but written only now (a slow worker): printed too, once.
         store.create([_note(alert, "late", datetime.now(timezone.utc) - timedelta(seconds=5))])
         assert wait_until(lambda: printed() == ["before", "new", "late"], 30), follower.output()
-        time.sleep(3)  # a few more looks: nothing is printed twice
-        assert printed() == ["before", "new", "late"]
+        # Two more looks, each proven by a new notification it prints: nothing was printed twice meanwhile.
+        for sentinel in ("after-1", "after-2"):
+            store.create([_note(alert, sentinel, datetime.now(timezone.utc))])
+            assert wait_until(lambda: printed()[-1:] == [sentinel], 30), follower.output()
+        assert printed() == ["before", "new", "late", "after-1", "after-2"]
     finally:
         follower.stop(timeout=10)

@@ -11,7 +11,7 @@ from celery import Celery
 
 from tests.support.processes import Background, run_vigie, vigie_json, wait_until
 from tests.support.samples import sample_item
-from tests.worker.conftest import send
+from tests.support.pipeline import send
 
 pytestmark = pytest.mark.integration
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT.parent / "shared" / "samples" / "erdogan-poutine-idleb.fr.txt"
-VIGIE = str(Path(sys.executable).parent / "vigie")
+from tests.support.processes import ROOT, VIGIE
+from tests.support.samples import SAMPLE_PATH
+
+SAMPLE = SAMPLE_PATH
 # The shipped configuration: no VIGIE_* variable of the caller leaks in.
 ENV = {key: value for key, value in os.environ.items() if not key.startswith("VIGIE_")}
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -23,8 +22,8 @@ from typing import Any
 import pytest
 
 from tests.ingest.torture_server import FRENCH_TITLE, TortureServer, closed_port
+from tests.support.processes import VIGIE
 
-VIGIE = Path(sys.executable).parent / "vigie"
 PEAK_RSS_LIMIT_MB = 300
 TOTAL_TIMEOUT = "3"  # seconds: the drip case must fail fast here
 
@@ -47,7 +46,7 @@ def run_fetch(*args: str, timeout: float = 60.0, **settings: str) -> Run:
     env.update(settings)
     with tempfile.TemporaryDirectory() as workdir, \
             open(Path(workdir) / "out", "w+b") as out, open(Path(workdir) / "err", "w+b") as err:
-        child = subprocess.Popen([str(VIGIE), "fetch", *args], stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+        child = subprocess.Popen([VIGIE, "fetch", *args], stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                  env=env, cwd=workdir)
         peak_kb = 0
         deadline = time.monotonic() + timeout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import stat
@@ -12,9 +11,9 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
+from tests.support.services import TEST_HOME, vigie_env
+from tests.support.processes import run_vigie, vigie_json
 from conf.settings import ELASTICSEARCH_VERSION
-from tests.conftest import TEST_HOME, vigie_env
-from tests.support.processes import run_vigie
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +32,7 @@ def private_home(request: pytest.FixtureRequest):
 
 
 def test_status_reports_versions_ports_and_health(service_env: dict[str, str]) -> None:
-    statuses = json.loads(run_vigie(["services", "status", "--json"], service_env, check=True).stdout)
+    statuses = vigie_json(["services", "status"], service_env)
     by_name = {status["service"]: status for status in statuses}
     assert by_name["redis"]["health"] == "ok"
     assert by_name["redis"]["version"].startswith("7.")
@@ -50,9 +49,9 @@ def test_status_reports_versions_ports_and_health(service_env: dict[str, str]) -
 def test_start_is_idempotent_and_data_survives_stop_and_start(private_home: Path) -> None:
     env = vigie_env(private_home)
     try:
-        first = json.loads(run_vigie(["services", "start", "--json"], env, timeout=300, check=True).stdout)
+        first = vigie_json(["services", "start"], env, timeout=300)
         pids = {status["service"]: status["pid"] for status in first}
-        again = json.loads(run_vigie(["services", "start", "--json"], env, timeout=300, check=True).stdout)
+        again = vigie_json(["services", "start"], env, timeout=300)
         assert {status["service"]: status["pid"] for status in again} == pids  # nothing started twice
 
         es = Elasticsearch(env["VIGIE_ES_URL"])
@@ -60,7 +59,7 @@ def test_start_is_idempotent_and_data_survives_stop_and_start(private_home: Path
         es.index(index="survivor", id="1", document={"t": "still here"}, refresh=True)
         redis.Redis.from_url(env["VIGIE_REDIS_URL"]).rpush("survivor", "queued article")
 
-        stopped = json.loads(run_vigie(["services", "stop", "--json"], env, timeout=120, check=True).stdout)
+        stopped = vigie_json(["services", "stop"], env, timeout=120)
         assert all(not status["running"] and status["health"] == "down" for status in stopped)
         down = run_vigie(["services", "status"], env)
         assert down.returncode == 1  # status says so when a service is down

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 from ingest.models import FeedItem
+from tests.support.processes import wait_until
 from worker.poller import Batcher
 
 
@@ -14,13 +13,14 @@ def item(n: int) -> FeedItem:
 
 def test_full_batches_leave_at_once_and_the_rest_after_the_wait() -> None:
     sent: list[list[str]] = []
-    batcher = Batcher(lambda batch: sent.append([i.article_id for i in batch]), size=3, wait=0.2)
+    # A window wide enough that a loaded machine cannot pass it between add() and the first flush().
+    batcher = Batcher(lambda batch: sent.append([i.article_id for i in batch]), size=3, wait=5.0)
     batcher.add([item(n) for n in range(7)])
     assert sent == [["a0", "a1", "a2"], ["a3", "a4", "a5"]]
     batcher.flush()
     assert len(sent) == 2  # a6 has not waited long enough
-    assert 0 < (batcher.due_in() or 0) <= 0.2
-    time.sleep(0.25)
+    assert 0 < (batcher.due_in() or 0) <= 5.0
+    assert wait_until(lambda: batcher.due_in() == 0, timeout=30, interval=0.1)
     batcher.flush()
     assert sent[-1] == ["a6"] and batcher.due_in() is None
 

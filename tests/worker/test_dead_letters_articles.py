@@ -14,7 +14,8 @@ from elasticsearch import Elasticsearch
 from index.store import ArticleStore
 from tests.support.processes import Background, run_vigie, vigie_json, wait_until
 from tests.support.tcp_gate import TcpGate
-from tests.worker.conftest import count, feed_items, make_story, send
+from tests.support.feeds import make_story
+from tests.support.pipeline import count, feed_items, send
 from conf.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -14,22 +14,24 @@ from conf.settings import Settings
 from state.deadletter import DeadLetters
 from tests.support.feeds import make_story
 from tests.support.processes import Background
-from tests.worker.conftest import count, feed_items, queue_length, send as _send, wait_for_count as _wait_for_count
+from tests.support.quiescence import settled
+from tests.support.pipeline import count, feed_items, queue_length, send as _send, wait_for_count as _wait_for_count
 from vigie.services import embedded_services
 
 pytestmark = pytest.mark.integration
 
 
 def test_same_task_delivered_twice_gives_one_document(
-    app: Celery, settings: Settings, es: Elasticsearch, workers: Callable[..., Background]
+    app: Celery, settings: Settings, es: Elasticsearch, redis_client: redis.Redis,
+    workers: Callable[..., Background],
 ) -> None:
     items = feed_items([make_story(n, prefix="twice") for n in range(5)])
     _send(app, items)
     _send(app, items)  # the broker delivers the same articles again
     workers()
     assert _wait_for_count(es, settings, 5, timeout=120) == 5
-    time.sleep(3)  # the second delivery has been processed too
-    assert count(es, settings) == 5
+    # Both deliveries processed: no task queued or held by the worker, the count settled.
+    assert settled(redis_client, lambda: count(es, settings)) == (5,)
 
 
 def test_worker_killed_mid_batch_loses_nothing(

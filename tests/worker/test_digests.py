@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
+
+import pytest
 
 from conf.settings import Settings
 from worker.digests import AlertClock
@@ -26,8 +29,14 @@ def test_digests_are_queued_once_per_period_and_at_start() -> None:
     assert sent == [("vigie.sweep_notifications", [])]
 
 
-def test_a_broker_outage_is_logged_not_raised() -> None:
+def test_a_broker_outage_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
     def down(name: str, args: list[object]) -> None:
         raise ConnectionError("Redis is down")
 
-    AlertClock(Settings(), down).tick(1_000_000.0)
+    with caplog.at_level(logging.ERROR, logger="vigie.poller"):
+        AlertClock(Settings(), down).tick(1_000_000.0)
+    failed = [(record.getMessage(), getattr(record, "task", None), getattr(record, "error", None))
+              for record in caplog.records if record.levelno == logging.ERROR]
+    assert failed == [("alerts.queue_failed", "vigie.send_digests", "Redis is down"),
+                      ("alerts.queue_failed", "vigie.send_digests", "Redis is down"),
+                      ("alerts.queue_failed", "vigie.sweep_notifications", "Redis is down")]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 
 import pytest
 from celery import Celery
@@ -14,7 +12,8 @@ from conf.settings import Settings
 from index.store import ArticleStore
 from ingest.models import FeedItem
 from tests.support.processes import Background
-from tests.worker.conftest import send, wait_for_count
+from tests.support.feeds import FeedServer
+from tests.support.pipeline import send, wait_for_count
 
 pytestmark = pytest.mark.integration
 
@@ -28,35 +27,13 @@ lente à partir de jeudi. Le ministre de l'Intérieur s'est rendu sur place.</p>
 <footer>Partager sur Facebook · Twitter</footer></body></html>"""
 
 
-@pytest.fixture()
-def pages() -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            if self.path == "/crue.html":
-                body = PAGE.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            else:
-                self.send_error(404)
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
 def test_page_fetched_when_the_feed_has_a_summary_only_and_summary_kept_when_it_fails(
-    app: Celery, settings: Settings, es: Elasticsearch, pages: str, workers: Callable[..., Background],
+    app: Celery, settings: Settings, es: Elasticsearch, feed_server: FeedServer, workers: Callable[..., Background],
 ) -> None:
-    fetched = FeedItem(article_id="crue", feed_url=f"{pages}/feed.xml", url=f"{pages}/crue.html",
+    feed = f"{feed_server.base_url}/feed/crue.xml"
+    fetched = FeedItem(article_id="crue", feed_url=feed, url=feed_server.page("crue.html", PAGE),
                        title="La Loire en crue", summary="<p>La Loire est sortie de son lit.</p>")
-    missing = FeedItem(article_id="gone", feed_url=f"{pages}/feed.xml", url=f"{pages}/gone.html",
+    missing = FeedItem(article_id="gone", feed_url=feed, url=f"{feed_server.base_url}/pages/gone.html",
                        title="Un article disparu", summary="<p>Le résumé seul reste : la Loire déborde à Tours.</p>")
     send(app, [fetched, missing])
     workers()

@@ -13,7 +13,7 @@ from index.store import ArticleStore
 from ingest.models import FeedItem
 from tests.support.pages import PageServer
 from tests.support.processes import Background
-from tests.worker.conftest import send, wait_for_count
+from tests.support.pipeline import send, wait_for_count
 from conf.settings import Settings
 
 pytestmark = pytest.mark.integration

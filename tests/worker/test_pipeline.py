@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 
@@ -14,16 +13,16 @@ from conf.settings import Settings
 from state.deadletter import DeadLetters
 from state.seen import ACCEPTED_KEY
 from tests.support.feeds import FeedServer, make_story
-from tests.support.processes import VIGIE, Background, run_vigie, wait_until
-from tests.worker.conftest import count
+from tests.support.processes import Background, run_vigie, start_scheduler, vigie_json, wait_until
+from tests.support.quiescence import settled
+from tests.support.pipeline import count
 
 pytestmark = pytest.mark.integration
 
 
-def _scheduler(env: dict[str, str]) -> Background:
-    scheduler = Background("scheduler", [VIGIE, "scheduler"], env).start()
-    assert scheduler.wait_for_line("poller.started", timeout=60), scheduler.output()
-    return scheduler
+def accepted(client: redis.Redis) -> int:
+    """Articles the poller accepted as new and queued."""
+    return int(client.get(ACCEPTED_KEY) or 0)
 
 
 def test_feeds_polled_again_and_again_index_each_article_once(
@@ -37,17 +36,16 @@ def test_feeds_polled_again_and_again_index_each_article_once(
     for url in (first, second):
         run_vigie(["feeds", "add", url, "--interval", "2"], env, check=True)
     workers(concurrency=2)
-    scheduler = _scheduler(env)
+    scheduler = start_scheduler(env)
     try:
         assert wait_until(lambda: count(es, settings) >= 35, timeout=180), scheduler.output()[-3000:]
         # Let both feeds be polled several more times (they answer 304 from now on).
         assert wait_until(lambda: min(feed_server.requests.get(f"/feed/{n}.xml", 0) for n in ("first", "second")) >= 4, 60)
-        time.sleep(3)
-        assert count(es, settings) == 35
-        assert int(redis_client.get(ACCEPTED_KEY) or 0) == 35
+        # Nothing in flight: no task queued or held, the documents and the poller's accepted count settled.
+        assert settled(redis_client, lambda: count(es, settings), lambda: accepted(redis_client)) == (35, 35)
         polls = {n: feed_server.requests.get(f"/feed/{n}.xml", 0) for n in ("first", "second")}
         print(f"FIGURES polled again: 40 items (5 on both feeds), polls {polls}, 35 documents, accepted 35")
-        listed = json.loads(run_vigie(["feeds", "list", "--json"], env, check=True).stdout)
+        listed = vigie_json(["feeds", "list"], env)
         assert {feed["url"] for feed in listed} == {first, second}
         for feed in listed:
             assert feed["status"] == "ok" and feed["last_success"] and feed["items_seen"] == 20
@@ -66,12 +64,12 @@ def test_a_broken_feed_is_recorded_and_does_not_delay_the_others(
     run_vigie(["feeds", "add", broken, "--name", "Broken"], env, check=True)
     run_vigie(["feeds", "add", good], env, check=True)
     workers()
-    scheduler = _scheduler(env)
+    scheduler = start_scheduler(env)
     try:
         assert wait_until(lambda: count(es, settings) == 3, timeout=120)
     finally:
         scheduler.stop()
-    listed = {feed["url"]: feed for feed in json.loads(run_vigie(["feeds", "list", "--json"], env, check=True).stdout)}
+    listed = {feed["url"]: feed for feed in vigie_json(["feeds", "list"], env)}
     failing = listed[broken]
     assert failing["status"] == "failing" and failing["consecutive_failures"] >= 1
     assert failing["last_error"]["kind"] == "http-404" and broken in failing["last_error"]["message"]
@@ -90,21 +88,19 @@ def test_load_5000_articles_from_local_feeds(
     path = f"{env['VIGIE_HOME']}/load.opml"
     with open(path, "w") as handle:
         handle.write(f'<?xml version="1.0"?><opml version="2.0"><head/><body>{opml}</body></opml>')
-    imported = json.loads(run_vigie(["feeds", "import", path, "--json"], env, check=True).stdout)
+    imported = vigie_json(["feeds", "import", path], env)
     assert len(imported["added"]) == 50
     workers(concurrency=2)
     started = time.monotonic()
-    scheduler = _scheduler(env)
+    scheduler = start_scheduler(env)
     try:
         assert wait_until(lambda: count(es, settings) >= 5000, timeout=1200), scheduler.output()[-3000:]
         seconds = time.monotonic() - started
-        time.sleep(5)
+        taken, indexed, dead = settled(redis_client, lambda: accepted(redis_client), lambda: count(es, settings),
+                                       lambda: DeadLetters(redis_client).article_count(), timeout=300)
     finally:
         scheduler.stop()
-    accepted = int(redis_client.get(ACCEPTED_KEY) or 0)
-    indexed = count(es, settings)
-    dead = DeadLetters(redis_client).article_count()
     assert indexed == 5000
-    assert accepted == indexed + dead == 5000
-    print(f"FIGURES load: 50 feeds x 100 items, accepted {accepted}, indexed {indexed}, dead letters {dead}, "
+    assert taken == indexed + dead == 5000
+    print(f"FIGURES load: 50 feeds x 100 items, accepted {taken}, indexed {indexed}, dead letters {dead}, "
           f"{seconds:.0f} s from the poller's start to 5000 searchable")
