@@ -39,6 +39,8 @@ _ALTERNATE = 1 << 6  # a city's alternate name (not its main one): weaker eviden
 _FLAG_BITS = 8
 CURATED_FILES = ("persons.tsv", "organizations.tsv", "places.tsv")
 GENERATED_FILES = ("countries.tsv", "cities.tsv.gz")
+#: Rows that add names to an entity of another file (same columns as the curated files).
+EXTRA_NAMES_FILE = "extra_names.tsv"
 _ID = re.compile(r"^(Q[1-9][0-9]*|v:[a-z0-9][a-z0-9-]*|gn:[0-9]+)$")
 _LABELS = frozenset(get_args(EntityLabel))
 #: Priors: curated persons and organisations, then countries, then curated places, then cities by
@@ -107,10 +109,13 @@ def validate_rows(files: Iterable[tuple[str, Iterable[dict[str, str]]]]) -> list
     seen: dict[str, str] = {}
     countries: set[str] = set()
     pending: list[tuple[str, int, str]] = []
+    extra: list[tuple[str, str]] = []
     for file_name, rows in files:
         for number, row in enumerate(rows, 2):
             where = f"{file_name}:{number}"
-            if not _ID.match(row.get("id", "")):
+            if file_name == EXTRA_NAMES_FILE:
+                extra.append((where, row.get("id", "")))
+            elif not _ID.match(row.get("id", "")):
                 problems.append(f"{where}: malformed id {row.get('id')!r}")
             elif row["id"] in seen:
                 problems.append(f"{where}: id {row['id']} already in {seen[row['id']]}")
@@ -130,6 +135,9 @@ def validate_rows(files: Iterable[tuple[str, Iterable[dict[str, str]]]]) -> list
                 countries.add(row["country"])
             if row.get("country"):
                 pending.append((where, number, row["country"]))
+    for where, identity in extra:
+        if identity not in seen:
+            problems.append(f"{where}: names for an unknown id {identity!r}")
     for where, _, country in pending:
         if countries and country not in countries:
             problems.append(f"{where}: unknown country code {country!r}")
@@ -159,6 +167,11 @@ class KnowledgeBase:
                     for name, _ in row_variants(row):
                         shadowed.setdefault((phrase_key(name), row["country"]), index)
             self.counts[file_name.split(".")[0]] = count
+        for row in read_table(directory / EXTRA_NAMES_FILE):
+            # More names for an entity of another file (common country names ISO lacks: "Russie").
+            index = self.entities.index(self.by_id[row["id"]])
+            for name, languages in row_variants(row):
+                self._index_name(name, index, languages)
         if cities:
             self.counts["cities"] = self._add_cities(directory / "cities.tsv.gz", shadowed)
 

@@ -67,7 +67,8 @@ def countries() -> list[list[str]]:
         for name in names:
             name = _clean(name or "")
             # "Syrienne, République arabe": ISO's inverted forms are no way to write a name in a text.
-            if not name or "," in name or "(" in name or name.casefold() in seen or not _script_ok(name):
+            if (not name or "," in name or "(" in name or name.casefold() in seen or not _script_ok(name)
+                    or name[0].islower()):
                 continue
             seen.add(name.casefold())
             variants.append(name)
