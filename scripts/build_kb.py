@@ -49,10 +49,14 @@ def countries() -> list[list[str]]:
         except OSError:
             pass
     index = get_index()
+    # A territory a curated file describes (US states, the EU, cities that are territories) is left
+    # to that file: one row per id.
+    curated = {line.split("\t", 1)[0] for name in ("persons.tsv", "organizations.tsv", "places.tsv")
+               for line in (OUT / name).read_text(encoding="utf-8").splitlines()[1:]}
     rows = []
     for data in iter_jsonl_text(territories_jsonl()):
         territory = index[data["code"]]
-        if territory.is_historical or not territory.qid:
+        if territory.is_historical or not territory.qid or territory.qid in curated:
             continue
         names = [territory.name, territory.full_name, *data.get("names_strong", [])]
         iso = pycountry.countries.get(alpha_2=territory.code.upper()) if len(territory.code) == 2 else None
