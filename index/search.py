@@ -12,7 +12,7 @@ from elasticsearch import Elasticsearch
 from index.client import call
 from index.mappings import articles_alias
 from index.query import And, MatchAll, Node, Not, Or, Term, parse_query
-from ingest.clean import fold_key
+from ingest.name_keys import search_fold
 from ingest.models import Entity, TopicMatch
 
 #: Lemma phrases of a piece of query text, one per language that lemmatises it differently.
@@ -133,7 +133,7 @@ def _term_query(term: Term, lemma_variants: LemmaVariants | None) -> dict[str, A
         if not term.prefix:
             # Accents and case folded ("Etats-Unis" finds "États-Unis"), and a known entity's other
             # names ("Putin" finds "Poutine", "Idlib" finds "Idleb").
-            query["bool"]["should"].append(_phrase("folded", fold_key(term.text), 0.9))
+            query["bool"]["should"].append(_phrase("folded", search_fold(term.text), 0.9))
             query["bool"]["should"].extend(_identity_clauses(term.text))
         return query
     if name in ("title", "text"):
@@ -171,7 +171,7 @@ def _identity_clauses(text: str) -> list[dict[str, Any]]:
 
 def _entity_identity(text: str) -> list[dict[str, Any]]:
     """``entity:`` and ``--entity``: by id ("Q7747"), by any known name, by a folded name seen."""
-    return [{"term": {"entity_ids": text}}, *_identity_clauses(text), _phrase("entity_names", fold_key(text))]
+    return [{"term": {"entity_ids": text}}, *_identity_clauses(text), _phrase("entity_names", search_fold(text))]
 
 
 def _topic_clause(names: list[str], min_score: float | None) -> dict[str, Any]:

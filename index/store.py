@@ -25,7 +25,7 @@ from index.mappings import (
     articles_template_name,
 )
 from ingest.fingerprint import bands
-from ingest.clean import fold_key
+from ingest.name_keys import search_fold
 from ingest.models import AnalyzedArticle
 
 _ENTITY_FIELD = {"PERSON": "person", "LOCATION": "location", "ORGANIZATION": "organization", "MISC": "misc"}
@@ -83,9 +83,9 @@ def article_document(item: AnalyzedArticle, indexed_at: datetime | None = None,
         "entities": entities,
         "entity_keys": sorted({entity.key for entity in analysis.entities if entity.key}),
         "entity_ids": sorted({entity.id for entity in analysis.entities if entity.id}),
-        "entity_names": [fold_key(" | ".join(dict.fromkeys((entity.name or entity.text, *entity.variants))))
+        "entity_names": [search_fold(" | ".join(dict.fromkeys((entity.name or entity.text, *entity.variants))))
                          for entity in analysis.entities],
-        "folded": fold_key(f"{analysis.title or article.title}\n\n{analysis.text}"),
+        "folded": search_fold(f"{analysis.title or article.title}\n\n{analysis.text}"),
         "topics": [topic.to_dict() for topic in analysis.topics],
         "topic_names": [topic.name for topic in analysis.topics],
         "signature": item.signature or None,

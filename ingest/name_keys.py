@@ -104,3 +104,12 @@ def key_distance(first: str, second: str, limit: int = 2) -> int:
             return limit + 1
         previous = current
     return min(previous[-1], limit + 1)
+
+
+_APOSTROPHES = str.maketrans({"'": " ", "’": " ", "ʼ": " "})
+
+
+def search_fold(text: str) -> str:
+    """Text as the folded search fields hold it: case and accents folded, elisions cut ("d'Ousmane
+    Dembélé" → "d ousmane dembele", so the word "dembele" or "ousmane" finds it)."""
+    return fold_key(text).translate(_APOSTROPHES)

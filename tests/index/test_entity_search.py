@@ -41,6 +41,7 @@ def indexed(es: Elasticsearch, settings: Settings, analyzer: Analyzer) -> str:
     result = store.index_batch([AnalyzedArticle(article, analysis)
                        for article, analysis in zip(articles, analyzer.analyze_many(articles))], refresh=True)
     assert not result.rejected and not result.retry, result
+    es.indices.refresh(index=f"{settings.index_prefix}-articles")
     return settings.index_prefix
 
 
@@ -61,3 +62,9 @@ def test_entity_field_and_filter_match_by_id_or_any_name(es: Elasticsearch, inde
     assert ids(es, indexed, 'entity:"Владимир Путин"') == ["sample"]
     assert ids(es, indexed, "", entities=("Dmitri Peskov",)) == ["moscow-ru", "sample"]
     assert ids(es, indexed, "", entities=("Vladimir Putin",)) == ["sample"]
+
+
+def test_accents_and_case_are_folded(es: Elasticsearch, indexed: str) -> None:
+    assert ids(es, indexed, "Lille") == ["football-fr"]
+    assert ids(es, indexed, "Etats-Unis") == ["football-fr"]
+    assert ids(es, indexed, "ousmane dembele") == ["football-fr"]
