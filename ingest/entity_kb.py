@@ -46,6 +46,7 @@ _LABELS = frozenset(get_args(EntityLabel))
 #: Priors: curated persons and organisations, then countries, then curated places, then cities by
 #: population (no city reaches 1e9).
 _PRIORS = {"persons.tsv": 4e9, "organizations.tsv": 3e9, "countries.tsv": 2e9, "places.tsv": 1.5e9}
+_TERRITORY_PRIOR = 1e6
 _ACRONYM = re.compile(r"^[A-ZА-Я0-9.]{2,6}$")
 
 
@@ -161,7 +162,10 @@ class KnowledgeBase:
         for file_name in ("persons.tsv", "organizations.tsv", "countries.tsv", "places.tsv"):
             count = 0
             for row in read_table(directory / file_name):
-                index = self._add(row, _PRIORS[file_name], curated=True)
+                # A territory that is not a country (an oblast, a US state) ranks below the big
+                # cities named like it: "в Новосибирске" is the city, not the oblast.
+                prior = _TERRITORY_PRIOR if row.get("prior") == "territory" else _PRIORS[file_name]
+                index = self._add(row, prior, curated=True)
                 count += 1
                 if file_name == "places.tsv":
                     for name, _ in row_variants(row):

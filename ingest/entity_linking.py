@@ -24,6 +24,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from ingest.clean import fold_key
 from ingest.entities import Mention
 from ingest.entity_kb import Candidate, KBEntity, KnowledgeBase, choose
 from ingest.name_keys import key_distance, lookup_token, name_key, phrase_key
@@ -36,6 +37,8 @@ _SCORE = re.compile(r"^[\s\d:–—-]*$")
 _MIN_CITY_POPULATION = 50_000
 _MIN_ALTERNATE_POPULATION = 300_000
 _FUZZY_MIN_KEY = 8
+#: Languages whose names take a genitive -s ("Frankreichs Präsident").
+_GENITIVE_S = frozenset({"de", "nl"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,7 @@ def text_words(text: str) -> list[Word]:
             for match in _WORD.finditer(text)]
 
 
-def find_matches(words: Sequence[Word], text: str, kb: KnowledgeBase) -> list[Match]:
+def find_matches(words: Sequence[Word], text: str, kb: KnowledgeBase, *, genitive_s: bool = False) -> list[Match]:
     """The longest known phrases, left to right, not overlapping, each beginning with a capital
     (or a word of a script without case). Acronyms ("EU", "ООН") only as written."""
     matches: list[Match] = []
@@ -75,6 +78,8 @@ def find_matches(words: Sequence[Word], text: str, kb: KnowledgeBase) -> list[Ma
             if acronyms:
                 found = Match(word.start, word.end, index, index + 1, tuple(acronyms))
             longest = kb.max_words(word.token)
+            if genitive_s and not longest and word.token.endswith("s"):
+                longest = 1 if kb.max_words(word.token[:-1]) else 0
             for size in range(min(longest, len(words) - index), 0, -1):
                 if found is not None and size == 1:
                     break
@@ -82,7 +87,10 @@ def find_matches(words: Sequence[Word], text: str, kb: KnowledgeBase) -> list[Ma
                 if not all(_JOINER.match(text[words[at - 1].end:words[at].start])
                            for at in range(index + 1, last)):
                     continue
-                candidates = kb.phrase(" ".join(w.token for w in words[index:last]))
+                key = " ".join(w.token for w in words[index:last])
+                candidates = kb.phrase(key)
+                if not candidates and genitive_s and key.endswith("s") and len(words[last - 1].token) > 4:
+                    candidates = kb.phrase(key[:-1])  # German genitive: "Frankreichs", "Syriens"
                 if candidates:
                     found = Match(word.start, words[last - 1].end, index, last, tuple(candidates))
                     break
@@ -99,7 +107,7 @@ def _capitalised(word: str) -> bool:
     return first.isupper() or (first.isalpha() and not first.islower())
 
 
-def free_text_allowed(match: Match, chosen: Candidate, *, every_entity: bool) -> bool:
+def free_text_allowed(match: Match, chosen: Candidate, *, every_entity: bool, match_text: str = "") -> bool:
     """Whether a phrase found outside the model's mentions may be an entity."""
     entity = chosen.entity
     if entity.curated:
@@ -108,8 +116,24 @@ def free_text_allowed(match: Match, chosen: Candidate, *, every_entity: bool) ->
         return False
     if match.last_word - match.first_word == 1 and match.end - match.start < 4:
         return False
-    floor = _MIN_ALTERNATE_POPULATION if chosen.alternate else _MIN_CITY_POPULATION
+    # A Latin-script alternate name may be a common word somewhere ("Terminus"); one in another
+    # script is a transliteration ("Идлиб"), as safe as the main name.
+    latin = any("a" <= char <= "z" for char in fold_key(match_text))
+    floor = _MIN_ALTERNATE_POPULATION if chosen.alternate and latin else _MIN_CITY_POPULATION
     return entity.prior >= floor
+
+
+def _evident(match: Match) -> KBEntity | None:
+    """The entity a phrase names beyond doubt: its only candidate, or one far heavier than the rest."""
+    ranked = sorted(match.candidates, key=lambda candidate: -candidate.entity.prior)
+    if len({candidate.entity.id for candidate in ranked}) == 1:
+        return ranked[0].entity
+    if ranked[0].entity.prior >= _EVIDENT_RATIO * ranked[1].entity.prior:
+        return ranked[0].entity
+    return None
+
+
+_EVIDENT_RATIO = 20
 
 
 def context_of(entities: Sequence[KBEntity]) -> frozenset[str]:
@@ -147,11 +171,9 @@ def link_mentions(mentions: Sequence[Mention], text: str, language: str, kb: Kno
     """The article's mentions with their identity, and the known entities the model missed
     (``every_entity``: every known entity, for a language without a model; else curated ones)."""
     words = text_words(text)
-    matches = find_matches(words, text, kb)
+    matches = find_matches(words, text, kb, genitive_s=language in _GENITIVE_S)
     # First pass: the evident entities give the article's countries (context for homonyms).
-    evident = [match.candidates[0].entity for match in matches
-               if len({candidate.entity.id for candidate in match.candidates}) == 1]
-    context = context_of(evident)
+    context = context_of([entity for entity in map(_evident, matches) if entity is not None])
 
     linked: list[Mention] = []
     for mention in mentions:
@@ -164,7 +186,8 @@ def link_mentions(mentions: Sequence[Mention], text: str, language: str, kb: Kno
         if any(start < match.end and match.start < end for start, end in covered):
             continue
         chosen = choose(list(match.candidates), language, context)
-        if chosen is None or not free_text_allowed(match, chosen, every_entity=every_entity):
+        if chosen is None or not free_text_allowed(match, chosen, every_entity=every_entity,
+                                                   match_text=text[match.start:match.end]):
             continue
         linked.append(Mention(text[match.start:match.end], chosen.entity.label, match.start, match.end,
                               entity_id=chosen.entity.id, name=chosen.entity.name, link="kb"))

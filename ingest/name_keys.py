@@ -54,9 +54,15 @@ def russian_stem(word: str) -> str:
     """A folded Cyrillic word without its case ending ("киеве" → "киев"); other words unchanged."""
     if not _CYRILLIC.search(word):
         return word
-    for ending in _RUSSIAN_ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
-            return word[: -len(ending)]
+    # Twice: "Фридрихом" → "фридрих" → "фридр", as "Фридрих" → "фридр" (a base form may itself end
+    # like a case ending); the same function on both sides keeps them equal.
+    for _ in range(2):
+        for ending in _RUSSIAN_ENDINGS:
+            if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
+                word = word[: -len(ending)]
+                break
+        else:
+            break
     return word
 
 
