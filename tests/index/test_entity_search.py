@@ -68,3 +68,14 @@ def test_accents_and_case_are_folded(es: Elasticsearch, indexed: str) -> None:
     assert ids(es, indexed, "Lille") == ["football-fr"]
     assert ids(es, indexed, "Etats-Unis") == ["football-fr"]
     assert ids(es, indexed, "ousmane dembele") == ["football-fr"]
+
+
+def test_facets_show_canonical_names_grouped_by_id(es: Elasticsearch, indexed: str) -> None:
+    from index.stats import article_stats
+
+    stats = article_stats(es, indexed)
+    people = {bucket["key"]: bucket for bucket in stats["people"]}
+    # "Dmitri Peskov" (French sample) and "Дмитрий Песков" (Russian article): one row, its name.
+    assert people["Dmitry Peskov"] == {"key": "Dmitry Peskov", "id": "v:dmitry-peskov", "count": 2}
+    places = {bucket["key"]: bucket for bucket in stats["places"]}
+    assert places["Moscow"]["count"] == 2 and places["United States"]["id"] == "Q30"

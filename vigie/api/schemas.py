@@ -110,6 +110,8 @@ class SearchResponse(BaseModel):
 class Bucket(BaseModel):
     key: str
     count: int
+    id: str | None = Field(default=None, description="Entity facets: the entity's id (Wikidata QID or Vigie id); "
+                                                      "key is then its canonical name.")
 
 
 class Facets(BaseModel):
