@@ -79,3 +79,17 @@ def test_facets_show_canonical_names_grouped_by_id(es: Elasticsearch, indexed: s
     assert people["Dmitry Peskov"] == {"key": "Dmitry Peskov", "id": "v:dmitry-peskov", "count": 2}
     places = {bucket["key"]: bucket for bucket in stats["places"]}
     assert places["Moscow"]["count"] == 2 and places["United States"]["id"] == "Q30"
+
+
+def test_an_entity_page_gathers_its_spellings_languages_and_company(es: Elasticsearch, indexed: str) -> None:
+    from index.entities import entity_profile
+
+    profile = entity_profile(es, indexed, "Песков")
+    assert profile is not None and (profile["id"], profile["name"], profile["articles"]) == (
+        "v:dmitry-peskov", "Dmitry Peskov", 2)
+    assert {variant["text"] for variant in profile["variants"]} == {"Dmitri Peskov", "Дмитрий Песков", "Песков"}
+    assert {row["language"] for row in profile["languages"]} == {"fr", "ru"}
+    assert {"Moscow", "Kremlin"} <= {row["name"] for row in profile["co_occurring"]}
+    assert "Dmitry Peskov" not in {row["name"] for row in profile["co_occurring"]}
+    assert {article["id"] for article in profile["latest"]} == {"sample", "moscow-ru"}
+    assert entity_profile(es, indexed, "Jacques Chirac") is None
