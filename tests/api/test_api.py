@@ -397,3 +397,10 @@ def test_a_foreign_host_header_is_refused(client: httpx.Client) -> None:
     was pointed at 127.0.0.1 (DNS rebinding) cannot read it."""
     assert client.get("/health", headers={"Host": "evil.example.com"}).status_code == 400
     assert client.get("/health", headers={"Host": "localhost"}).status_code in (200, 503)
+
+
+def test_an_entity_no_article_names_is_404(client: httpx.Client, articles: ArticleStore) -> None:
+    # The page itself (variants, languages, company) is tested on the index: tests/index/test_entity_search.py.
+    response = client.get("/api/entities/Jacques Chirac")
+    assert response.status_code == 404
+    assert response.json()["kind"] == "not-found" and "Jacques Chirac" in response.json()["message"]

@@ -134,6 +134,49 @@ class Facets(BaseModel):
         return [{**bucket, "key": str(bucket["key"])} for bucket in buckets]
 
 
+class EntityVariant(BaseModel):
+    text: str
+    articles: int
+
+
+class EntityLanguage(BaseModel):
+    language: str
+    articles: int
+
+
+class EntityDay(BaseModel):
+    day: str
+    articles: int
+
+
+class CoOccurring(BaseModel):
+    id: str | None
+    name: str
+    articles: int
+
+
+class EntityArticle(BaseModel):
+    id: str
+    title: str | None
+    url: str | None
+    language: str | None
+    published: str | None
+
+
+class EntityProfile(BaseModel):
+    """An entity's page (``vigie entities show``): by identity, whatever the spelling or the script."""
+
+    id: str = Field(description="Wikidata QID where known (Q7747), else a Vigie id (v:..., gn:...).")
+    name: str = Field(description="Canonical display name.")
+    label: str
+    articles: int
+    variants: list[EntityVariant] = Field(description="The forms the articles wrote it in.")
+    languages: list[EntityLanguage]
+    days: list[EntityDay]
+    co_occurring: list[CoOccurring]
+    latest: list[EntityArticle]
+
+
 # -- articles ----------------------------------------------------------------------------------------
 
 
