@@ -22,12 +22,12 @@ def _adapter(shape: Any) -> TypeAdapter[Any]:
     return TypeAdapter(shape)
 
 
-def checked_json(shape: Any, data: Any, status_code: int = 200) -> Response:
+def checked_json(shape: Any, data: Any, status_code: int = 200, *, exclude_none: bool = False) -> Response:
     """``data`` checked against ``shape`` (a model, or ``list[Model]``) and written as JSON by pydantic
     in one pass: what FastAPI's ``response_model`` does, at less than half its cost on a page of hits.
     Routes still declare ``response_model`` for the OpenAPI schema."""
     adapter = _adapter(shape)
-    return Response(adapter.dump_json(adapter.validate_python(data)), status_code=status_code,
+    return Response(adapter.dump_json(adapter.validate_python(data), exclude_none=exclude_none), status_code=status_code,
                     media_type="application/json")
 
 
@@ -110,18 +110,21 @@ class SearchResponse(BaseModel):
 class Bucket(BaseModel):
     key: str
     count: int
-    id: str | None = Field(default=None, description="Entity facets: the entity's id (Wikidata QID or Vigie id); "
-                                                      "key is then its canonical name.")
+
+
+class EntityBucket(Bucket):
+    id: str | None = Field(default=None, description="The entity's id (Wikidata QID or Vigie id), key then being "
+                                                      "its canonical name; absent for articles indexed without ids.")
 
 
 class Facets(BaseModel):
     total: int
     stories: int = Field(description="Near-duplicate clusters (approximate).")
     topics: list[Bucket]
-    entities: list[Bucket]
-    people: list[Bucket]
-    places: list[Bucket]
-    organizations: list[Bucket]
+    entities: list[EntityBucket]
+    people: list[EntityBucket]
+    places: list[EntityBucket]
+    organizations: list[EntityBucket]
     languages: list[Bucket]
     feeds: list[Bucket]
     days: list[Bucket]

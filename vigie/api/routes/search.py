@@ -109,7 +109,8 @@ def facets(
     parse_query(q)
     store = ctx.store()
     return checked_json(Facets, article_stats(store.es, ctx.prefix, filters, q, top,
-                                              ctx.lemma_variants() if q.strip() else None))
+                                              ctx.lemma_variants() if q.strip() else None),
+                        exclude_none=True)
 
 
 @router.get("/entities/{name}", response_model=EntityProfile, responses=problems(404, 422, 503),
