@@ -37,6 +37,7 @@ from conf.settings import load_settings  # noqa: E402
 from ingest.analyze import Analyzer, article_from_file  # noqa: E402
 from ingest.clean import clean_line, clean_text  # noqa: E402
 from ingest.entities import entities_of  # noqa: E402
+from ingest.entity_kb import default_kb  # noqa: E402
 from ingest.language import LanguageIdentifier  # noqa: E402
 from ingest.lemmas import Lemmatizer  # noqa: E402
 from ingest.models import Article  # noqa: E402
@@ -106,7 +107,7 @@ def main() -> None:
             assert nlp is not None
             docs[language] = list(nlp.pipe(by_language[language], batch_size=BATCH))
             for doc, title_length in zip(docs[language], title_lengths[language]):
-                entities_of(doc, title_length + 2)
+                entities_of(doc, title_length + 2, default_kb())
 
     entities_time = best(args.rounds, entities)
 

@@ -16,7 +16,9 @@ from index.alerts import AlertRule
 from index.query import And, MatchAll, Node, Not, Or, Term, parse_query
 from index.search import LemmaVariants
 from index.tokens import standard_spans, standard_tokens
+from ingest.entity_kb import default_kb
 from ingest.models import TopicMatch
+from ingest.name_keys import search_fold
 
 _ENTITY_KINDS = ("person", "location", "organization", "misc")
 #: ``ignore_above`` of the keyword fields compared (index.mappings): longer values are not indexed.
@@ -30,7 +32,7 @@ Key = tuple[str, str]
 ("ekey", entity key)."""
 
 #: Cost of a key kind when choosing a rule's index key: a language is in most articles, a word in few.
-_KEY_COST = {"t": 1, "ekey": 1, "p": 3, "feed": 5, "domain": 5, "topic": 10, "lang": 100}
+_KEY_COST = {"t": 1, "ekey": 1, "eid": 1, "p": 3, "feed": 5, "domain": 5, "topic": 10, "lang": 100}
 
 
 def _float32(value: float) -> float:
@@ -97,12 +99,15 @@ class ArticleView:
         self.title = _Field.of(document.get("title") or "")
         self.text = _Field.of(document.get("text") or "")
         self.lemmas = _Field.of(document.get("lemmas") or "")
+        self.folded = _Field.of(document.get("folded") or "")
+        self.entity_names = [_Field.of(name) for name in document.get("entity_names") or ()]
         entities = document.get("entities") or {}
         self.entities: dict[str, list[_Field]] = {
             kind: [_Field.of(entity.get("text") or "") for entity in entities.get(kind) or ()]
             for kind in _ENTITY_KINDS
         }
         self.entity_keys = frozenset(key for key in document.get("entity_keys") or () if len(key) <= _KEYWORD_LIMIT)
+        self.entity_ids = frozenset(document.get("entity_ids") or ())
         self.topics = tuple(TopicMatch.from_dict(topic) for topic in document.get("topics") or ())
         self.topic_names = frozenset(document.get("topic_names") or (topic.name for topic in self.topics))
         self._cache: dict[int, bool] = {}
@@ -137,7 +142,10 @@ class ArticleView:
 
     def words(self) -> set[str]:
         """Every token of every analysed field (the keys by which rules are found)."""
-        words = set(self.title.positions) | set(self.text.positions) | set(self.lemmas.positions)
+        words = (set(self.title.positions) | set(self.text.positions) | set(self.lemmas.positions)
+                 | set(self.folded.positions))
+        for value in self.entity_names:
+            words.update(value.positions)
         for values in self.entities.values():
             for value in values:
                 words.update(value.positions)
@@ -153,6 +161,8 @@ class ArticleView:
             yield ("domain", self.domain)
         for key in self.entity_keys:
             yield ("ekey", key)
+        for identity in self.entity_ids:
+            yield ("eid", identity)
 
 
 # -- the rule side ----------------------------------------------------------------------------------
@@ -168,6 +178,7 @@ class Phrase:
     fields: tuple[str, ...]  # "title", "text", "lemmas", "entities.<kind>"
     phrases: tuple[tuple[str, tuple[str, ...]], ...]  # (field, tokens)
     prefix: bool = False
+    identities: frozenset[str] = frozenset()  # entity ids that match too (a known entity's other names)
 
     def __call__(self, view: ArticleView) -> bool:
         # Many rules share a word: each compiled term is tested once per article (keyed by identity,
@@ -176,7 +187,8 @@ class Phrase:
         cached = view._cache.get(key)
         if cached is not None:
             return cached
-        found = any(_field_has(view, name, tokens, self.prefix) for name, tokens in self.phrases)
+        found = (not self.identities.isdisjoint(view.entity_ids)
+                 or any(_field_has(view, name, tokens, self.prefix) for name, tokens in self.phrases))
         view._cache[key] = found
         return found
 
@@ -193,6 +205,7 @@ class Phrase:
             else:
                 exact = tokens[:-1] if self.prefix else tokens
                 keys.add(("t", max(exact, key=len)))
+        keys.update(("eid", identity) for identity in self.identities)
         return frozenset(keys)
 
 
@@ -203,6 +216,10 @@ def _field_has(view: ArticleView, name: str, tokens: tuple[str, ...], prefix: bo
         return view.text.has_phrase(tokens, prefix)
     if name == "lemmas":
         return view.lemmas.has_phrase(tokens, prefix)
+    if name == "folded":
+        return view.folded.has_phrase(tokens, prefix)
+    if name == "entity_names":
+        return any(value.has_phrase(tokens, prefix) for value in view.entity_names)
     kind = name.removeprefix("entities.")
     return any(value.has_phrase(tokens, prefix) for value in view.entities[kind])
 
@@ -267,18 +284,25 @@ def _compile_term(term: Term, lemma_variants: LemmaVariants | None) -> _Compiled
         return _Compiled(keyword, keyword.keys(), ((term.text, keyword),))
     tokens = analysed_tokens(term.text)
     phrases: list[tuple[str, tuple[str, ...]]]
+    identities: frozenset[str] = frozenset()
     if name is None:
         phrases = [("title", tokens), ("text", tokens)]
         if not term.prefix and lemma_variants is not None:
             phrases += [("lemmas", analysed_tokens(variant)) for variant in dict.fromkeys(lemma_variants(term.text))
                         if variant]
+        if not term.prefix:
+            # As index.search: accents and case folded, and the known entity the words name.
+            phrases.append(("folded", analysed_tokens(search_fold(term.text))))
+            identities = frozenset(filter(None, (_known_entity_id(term.text),)))
     elif name in ("title", "text"):
         phrases = [(name, tokens)]
     elif name == "entity":
         phrases = [(f"entities.{kind}", tokens) for kind in _ENTITY_KINDS]
+        phrases.append(("entity_names", analysed_tokens(search_fold(term.text))))
+        identities = frozenset(filter(None, (term.text, _known_entity_id(term.text))))
     else:
         phrases = [(f"entities.{name}", tokens)]
-    phrase = Phrase(tuple(name for name, _ in phrases), tuple(phrases), term.prefix)
+    phrase = Phrase(tuple(name for name, _ in phrases), tuple(phrases), term.prefix, identities)
     label = f"{term.text}*" if term.prefix else term.text
     return _Compiled(phrase, phrase.keys(), ((label, phrase),))
 
@@ -354,11 +378,22 @@ def _topic_test(names: frozenset[str], min_score: float | None) -> Predicate:
 
 def _entity_test(entity: str) -> tuple[Predicate, frozenset[Key]]:
     key = entity.lower()
-    phrase = Phrase(tuple(f"entities.{kind}" for kind in _ENTITY_KINDS),
-                     tuple((f"entities.{kind}", analysed_tokens(entity)) for kind in _ENTITY_KINDS))
+    phrase = Phrase(tuple(f"entities.{kind}" for kind in _ENTITY_KINDS) + ("entity_names",),
+                    tuple((f"entities.{kind}", analysed_tokens(entity)) for kind in _ENTITY_KINDS)
+                    + (("entity_names", analysed_tokens(search_fold(entity))),))
     phrase_keys = phrase.keys() or frozenset()
 
-    def test(view: ArticleView) -> bool:
-        return (key in view.entity_keys and len(key) <= _KEYWORD_LIMIT) or phrase(view)
+    # By identity too: an id as given ("Q7747"), or the known entity the name designates, whatever
+    # the article's spelling ("Putin" matches "Vladimir Poutine").
+    identities = frozenset(filter(None, (entity, _known_entity_id(entity))))
 
-    return test, frozenset({("ekey", key), *phrase_keys})
+    def test(view: ArticleView) -> bool:
+        return ((key in view.entity_keys and len(key) <= _KEYWORD_LIMIT) or phrase(view)
+                or not identities.isdisjoint(view.entity_ids))
+
+    return test, frozenset({("ekey", key), *phrase_keys, *(("eid", identity) for identity in identities)})
+
+
+def _known_entity_id(name: str) -> str | None:
+    found = default_kb().lookup(name)
+    return found.id if found is not None else None

@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 #: Bump when the article mapping changes; `vigie index migrate` moves data to the new version.
-ARTICLES_VERSION = 1
+ARTICLES_VERSION = 2  # 2: entity_ids, entity_names, folded (issue 13)
 
 LOWERCASE_NORMALIZER = {"lowercase": {"type": "custom", "filter": ["lowercase"]}}
 
 _TEXT = {"type": "text", "analyzer": "standard"}
 _KEYWORD = {"type": "keyword", "ignore_above": 512}
-_ENTITY = {"properties": {"text": _TEXT, "key": _KEYWORD, "mentions": {"type": "integer"}}}
+# ref: "id<TAB>canonical name" when the entity has an id (facets grouped by identity), else its key.
+_ENTITY = {"properties": {"text": _TEXT, "key": _KEYWORD, "ref": _KEYWORD, "mentions": {"type": "integer"}}}
 
 ARTICLE_PROPERTIES: dict[str, Any] = {
     "article_id": {"type": "keyword"},
@@ -49,6 +50,13 @@ ARTICLE_PROPERTIES: dict[str, Any] = {
         }
     },
     "entity_keys": _KEYWORD,  # every entity key of any type, for --entity filters and facets
+    # Identity (ingest.entity_kb): every entity's id (Wikidata QID or Vigie id), and its canonical
+    # name and the forms the article writes it in, folded in Python (no asciifolding here).
+    "entity_ids": _KEYWORD,
+    "entity_refs": _KEYWORD,  # every entity's ref (see _ENTITY), for facets by identity
+    "entity_names": _TEXT,
+    # Title and text folded (case and accents), so "Etats-Unis" finds "États-Unis".
+    "folded": _TEXT,
     # Nested so that "migration with score >= 0.5" is one condition on one topic.
     "topics": {
         "type": "nested",

@@ -12,6 +12,7 @@ from elasticsearch import Elasticsearch
 from index.client import call
 from index.mappings import articles_alias
 from index.query import And, MatchAll, Node, Not, Or, Term, parse_query
+from ingest.name_keys import search_fold
 from ingest.models import Entity, TopicMatch
 
 #: Lemma phrases of a piece of query text, one per language that lemmatises it differently.
@@ -128,13 +129,21 @@ def compile_query(node: Node, lemma_variants: LemmaVariants | None = None) -> di
 def _term_query(term: Term, lemma_variants: LemmaVariants | None) -> dict[str, Any]:
     name = term.field
     if name is None:
-        return _word_query(term, (("title", 2.0), ("text", 1.0)), lemma_variants, lemmas=True)
+        query = _word_query(term, (("title", 2.0), ("text", 1.0)), lemma_variants, lemmas=True)
+        if not term.prefix:
+            # Accents and case folded ("Etats-Unis" finds "États-Unis"), and a known entity's other
+            # names ("Putin" finds "Poutine", "Idlib" finds "Idleb").
+            query["bool"]["should"].append(_phrase("folded", search_fold(term.text), 0.9))
+            query["bool"]["should"].extend(_identity_clauses(term.text))
+        return query
     if name in ("title", "text"):
         return _word_query(term, ((name, 1.0),), lemma_variants, lemmas=False)
     if name in _ENTITY_TYPES:
         return _word_query(term, ((f"entities.{name}.text", 1.0),), None, lemmas=False)
     if name == "entity":
-        return _word_query(term, tuple((f"entities.{kind}.text", 1.0) for kind in _ENTITY_TYPES), None, lemmas=False)
+        query = _word_query(term, tuple((f"entities.{kind}.text", 1.0) for kind in _ENTITY_TYPES), None, lemmas=False)
+        query["bool"]["should"].extend(_entity_identity(term.text))
+        return query
     if name == "topic":
         return {"term": {"topic_names": term.text.lower()}}
     if name == "language":
@@ -144,6 +153,25 @@ def _term_query(term: Term, lemma_variants: LemmaVariants | None) -> dict[str, A
     if name == "domain":
         return {"term": {"source_domain": term.text.lower()}}
     raise ValueError(f"unknown field {name!r}")  # parse_query only produces the fields above
+
+
+def _known_entity_id(text: str) -> str | None:
+    """The id of the known entity a query word or phrase names, if any (the bundled knowledge base,
+    loaded once per process)."""
+    from ingest.entity_kb import default_kb
+
+    found = default_kb().lookup(text)
+    return found.id if found is not None else None
+
+
+def _identity_clauses(text: str) -> list[dict[str, Any]]:
+    identity = _known_entity_id(text)
+    return [{"term": {"entity_ids": {"value": identity, "boost": 1.5}}}] if identity else []
+
+
+def _entity_identity(text: str) -> list[dict[str, Any]]:
+    """``entity:`` and ``--entity``: by id ("Q7747"), by any known name, by a folded name seen."""
+    return [{"term": {"entity_ids": text}}, *_identity_clauses(text), _phrase("entity_names", search_fold(text))]
 
 
 def _topic_clause(names: list[str], min_score: float | None) -> dict[str, Any]:
@@ -167,6 +195,7 @@ def _filters(filters: SearchFilters) -> list[dict[str, Any]]:
         clauses.append({"bool": {"should": [
             {"term": {"entity_keys": entity.lower()}},
             *(_phrase(f"entities.{kind}.text", entity) for kind in _ENTITY_TYPES),
+            *_entity_identity(entity),
         ], "minimum_should_match": 1}})
     if filters.feeds:
         clauses.append({"bool": {"should": [
@@ -197,7 +226,7 @@ def search_body(request: SearchRequest, lemma_variants: LemmaVariants | None = N
         "size": request.limit,
         "from": request.offset,
         "track_total_hits": True,
-        "_source": {"excludes": ["lemmas", "text", "signature_bands"]},
+        "_source": {"excludes": ["lemmas", "text", "signature_bands", "folded", "entity_names"]},
         "highlight": {
             "pre_tags": ["<mark>"],
             "post_tags": ["</mark>"],

@@ -17,10 +17,11 @@ def article_stats(es: Elasticsearch, prefix: str, filters: SearchFilters | None 
     body = search_body(SearchRequest(query=query, filters=filters or SearchFilters(), limit=0), lemma_variants)
     aggregations = {
         "topics": {"terms": {"field": "topic_names", "size": top}},
-        "entities": {"terms": {"field": "entity_keys", "size": top}},
-        "people": {"terms": {"field": "entities.person.key", "size": top}},
-        "places": {"terms": {"field": "entities.location.key", "size": top}},
-        "organizations": {"terms": {"field": "entities.organization.key", "size": top}},
+        # By identity: "Vladimir Poutine" and "Владимир Путин" are one row, named "Vladimir Putin".
+        "entities": {"terms": {"field": "entity_refs", "size": top}},
+        "people": {"terms": {"field": "entities.person.ref", "size": top}},
+        "places": {"terms": {"field": "entities.location.ref", "size": top}},
+        "organizations": {"terms": {"field": "entities.organization.ref", "size": top}},
         "languages": {"terms": {"field": "language", "size": 50}},
         "feeds": {"terms": {"field": "feed", "size": top}},
         "days": {"date_histogram": {"field": "published", "calendar_interval": "day", "min_doc_count": 1,
@@ -37,14 +38,22 @@ def article_stats(es: Elasticsearch, prefix: str, filters: SearchFilters | None 
         return [{"key": bucket.get("key_as_string", bucket["key"]), "count": bucket["doc_count"]}
                 for bucket in aggs[name]["buckets"]]
 
+    def entity_buckets(name: str) -> list[dict[str, Any]]:
+        rows = []
+        for bucket in aggs[name]["buckets"]:
+            identity, tab, display = str(bucket["key"]).partition("\t")
+            rows.append({"key": display, "id": identity, "count": bucket["doc_count"]} if tab
+                        else {"key": identity, "count": bucket["doc_count"]})
+        return rows
+
     return {
         "total": int(response["hits"]["total"]["value"]),
         "stories": int(aggs["clusters"]["value"]),  # near-duplicate clusters (approximate count)
         "topics": buckets("topics"),
-        "entities": buckets("entities"),
-        "people": buckets("people"),
-        "places": buckets("places"),
-        "organizations": buckets("organizations"),
+        "entities": entity_buckets("entities"),
+        "people": entity_buckets("people"),
+        "places": entity_buckets("places"),
+        "organizations": entity_buckets("organizations"),
         "languages": buckets("languages"),
         "feeds": buckets("feeds"),
         "days": buckets("days")[:60],

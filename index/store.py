@@ -25,7 +25,8 @@ from index.mappings import (
     articles_template_name,
 )
 from ingest.fingerprint import bands
-from ingest.models import AnalyzedArticle
+from ingest.name_keys import search_fold
+from ingest.models import AnalyzedArticle, Entity
 
 _ENTITY_FIELD = {"PERSON": "person", "LOCATION": "location", "ORGANIZATION": "organization", "MISC": "misc"}
 
@@ -53,6 +54,12 @@ class _Counts:
     updated: int = 0
 
 
+def entity_ref(entity: Entity) -> str:
+    """What entity facets count: "id<TAB>canonical name" (one row per real-world entity, shown by its
+    name), or the key of an entity analysed before identities existed."""
+    return f"{entity.id}\t{entity.name or entity.text}" if entity.id else entity.key
+
+
 def article_document(item: AnalyzedArticle, indexed_at: datetime | None = None,
                      cluster_id: str | None = None) -> dict[str, Any]:
     """The Elasticsearch document of one analysed article (the only place that shapes it)."""
@@ -60,7 +67,7 @@ def article_document(item: AnalyzedArticle, indexed_at: datetime | None = None,
     entities: dict[str, list[dict[str, Any]]] = {name: [] for name in _ENTITY_FIELD.values()}
     for entity in analysis.entities:
         entities[_ENTITY_FIELD[entity.label]].append(
-            {"text": entity.text, "key": entity.key, "mentions": entity.mentions}
+            {"text": entity.text, "key": entity.key, "ref": entity_ref(entity), "mentions": entity.mentions}
         )
     host = urlsplit(article.url).hostname if article.url else None
     return {
@@ -81,6 +88,11 @@ def article_document(item: AnalyzedArticle, indexed_at: datetime | None = None,
         "entity_list": [entity.to_dict() for entity in analysis.entities],
         "entities": entities,
         "entity_keys": sorted({entity.key for entity in analysis.entities if entity.key}),
+        "entity_ids": sorted({entity.id for entity in analysis.entities if entity.id}),
+        "entity_refs": sorted({entity_ref(entity) for entity in analysis.entities if entity_ref(entity)}),
+        "entity_names": [search_fold(" | ".join(dict.fromkeys((entity.name or entity.text, *entity.variants))))
+                         for entity in analysis.entities],
+        "folded": search_fold(f"{analysis.title or article.title}\n\n{analysis.text}"),
         "topics": [topic.to_dict() for topic in analysis.topics],
         "topic_names": [topic.name for topic in analysis.topics],
         "signature": item.signature or None,

@@ -24,7 +24,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ingest.clean import clean_line, clean_text, fold_key, headline_from_text, html_to_text
-from ingest.entities import entities_of
+from ingest.entities import entities_of, known_entities_of
+from ingest.entity_kb import KnowledgeBase, default_kb
 from ingest.extract import main_text, page_title
 from ingest.files import decode_text, looks_like_html, split_title
 from ingest.language import DetectedLanguage, LanguageIdentifier
@@ -72,7 +73,8 @@ class Analyzer:
     """
 
     def __init__(self, models: Mapping[str, str], languages: Sequence[str],
-                 topics_file: Path | None = None, max_text_chars: int = 200_000) -> None:
+                 topics_file: Path | None = None, max_text_chars: int = 200_000,
+                 knowledge_base: KnowledgeBase | None | bool = True) -> None:
         if max_text_chars < 1:
             raise ValueError(f"max_text_chars must be positive (got {max_text_chars})")
         self.models = {language.lower(): model for language, model in models.items()}
@@ -81,6 +83,8 @@ class Analyzer:
         self._lemmatizer = Lemmatizer()
         self._topics = TopicClassifier(load_rules(topics_file), self._lemmatizer)
         self._pipelines: dict[str, Language] = {}
+        #: Entity identity (ingest.entity_kb): True for the bundled knowledge base, False or None for none.
+        self._kb = default_kb() if knowledge_base is True else (knowledge_base or None)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -165,7 +169,10 @@ class Analyzer:
         topics: list[TopicMatch] = []
         if language != UNDETERMINED:
             if language in self.models:
-                entities = entities_of(doc, item.text_start)
+                entities = entities_of(doc, item.text_start, self._kb)
+            elif self._kb is not None:
+                entities = known_entities_of(doc.text, language, self._kb, item.text_start)
+                warnings.append(f"no entity model for {language!r}: known entities only")
             else:
                 warnings.append(f"no entity model for {language!r}: entities not extracted")
             if self._topics.has_lexicon(language):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 
@@ -35,6 +35,7 @@ from spacy.tokens import Doc, Span, Token
 from spacy.util import get_lang_class
 
 from ingest.clean import fold_key
+from ingest.entity_kb import KnowledgeBase
 from ingest.models import Entity, EntityLabel
 
 #: Model label → Vigie label; None: not a named entity for Vigie (dates, quantities).
@@ -68,6 +69,9 @@ class Mention:
     start: int
     end: int
     votes: int = 1  # weight of this mention's label in its entity's majority vote
+    entity_id: str = ""  # the knowledge base's id when linked (ingest.entity_linking)
+    name: str = ""  # the knowledge base's canonical name when linked
+    link: str = ""  # how it was linked, the evidence of a merge ("kb", "key:vladimir putin", ...)
 
     @property
     def key(self) -> str:
@@ -104,15 +108,28 @@ def entity_key(text: str) -> str:
     return key[2:] if key.startswith("l'") and len(key) > 2 else key
 
 
-def entities_of(doc: Doc, text_start: int = 0) -> tuple[Entity, ...]:
+def entities_of(doc: Doc, text_start: int = 0, kb: KnowledgeBase | None = None) -> tuple[Entity, ...]:
     """The entities of a parsed article.
 
     ``doc`` is the title and the text (or the text alone); ``text_start`` is where the text begins
     in it. Spans index into the text; a mention in the title counts in ``mentions`` but has no span.
+    With a knowledge base, every entity gets its identity (``ingest.entity_linking``).
     """
     text = doc.text  # built from the tokens on each access: once
     mentions = split_compounds(tidy_mentions(doc.ents, text), text)
+    if kb is not None:
+        from ingest.entity_linking import link_mentions
+
+        mentions = link_mentions(mentions, text, doc.lang_, kb, every_entity=False)
     return merge_mentions(mentions, text_start)
+
+
+def known_entities_of(text: str, language: str, kb: KnowledgeBase, text_start: int = 0) -> tuple[Entity, ...]:
+    """The knowledge base's entities named in a text of a language without an NER model
+    (places, countries, known persons and organisations; Russian case endings understood)."""
+    from ingest.entity_linking import link_mentions
+
+    return merge_mentions(link_mentions([], text, language, kb, every_entity=True), text_start)
 
 
 def tidy_mentions(spans: Iterable[Span], text: str) -> list[Mention]:
@@ -312,21 +329,42 @@ def _split_leading_name(mention: Mention, standalone: dict[str, EntityLabel]) ->
 
 
 def merge_mentions(mentions: Sequence[Mention], text_start: int = 0) -> tuple[Entity, ...]:
-    """One entity per name (see the module docstring), most mentioned first."""
+    """One entity per name (see the module docstring), most mentioned first. Linked mentions group
+    by their entity's id; the others by key, then persons' shorter forms join their longer ones, and
+    names with the same romanised key join (an unknown name's id comes from that key)."""
     groups: dict[str, list[Mention]] = {}
     for mention in mentions:
-        groups.setdefault(mention.key, []).append(mention)
+        groups.setdefault(mention.entity_id or mention.key, []).append(mention)
     labels = {key: _majority_label(group, text_start) for key, group in groups.items()}
     _merge_person_aliases(groups, labels)
 
-    entities = []
+    by_id: dict[str, list[Mention]] = {}
     for key, group in groups.items():
+        linked = next((mention for mention in group if mention.entity_id), None)
+        label = linked.label if linked is not None else labels[key]
         longest = max(group, key=_display_rank)
+        identity = linked.entity_id if linked is not None else _unknown_id(label, longest.text)
+        by_id.setdefault(identity, []).extend(replace(mention, label=label) if linked is None else mention
+                                              for mention in group)
+
+    entities = []
+    for identity, group in by_id.items():
+        linked = next((mention for mention in group if mention.entity_id), None)
+        longest = max(group, key=_display_rank)
+        label = linked.label if linked is not None else _majority_label(group, text_start)
         spans = tuple(sorted((m.start - text_start, m.end - text_start) for m in group if m.start >= text_start))
-        entities.append(Entity(text=longest.text, label=labels[key], mentions=len(group), spans=spans,
-                               key=entity_key(longest.text)))
-    first_seen = {entity.key: min((span[0] for span in entity.spans), default=-1) for entity in entities}
-    return tuple(sorted(entities, key=lambda entity: (-entity.mentions, first_seen[entity.key], entity.key)))
+        variants = tuple(dict.fromkeys(mention.text for mention in group))
+        entities.append(Entity(text=longest.text, label=label, mentions=len(group), spans=spans,
+                               key=entity_key(longest.text), id=identity,
+                               name=linked.name if linked is not None else longest.text, variants=variants))
+    first_seen = {entity.id: min((span[0] for span in entity.spans), default=-1) for entity in entities}
+    return tuple(sorted(entities, key=lambda entity: (-entity.mentions, first_seen[entity.id], entity.key)))
+
+
+def _unknown_id(label: str, text: str) -> str:
+    from ingest.entity_linking import unknown_id
+
+    return unknown_id(label, text)
 
 
 def _display_rank(mention: Mention) -> tuple[int, bool, int]:

@@ -101,6 +101,12 @@ class Entity:
     mentions: int
     spans: tuple[tuple[int, int], ...]  # character offsets into Analysis.text
     key: str = ""  # normalised form used to match and aggregate ("recep tayyip erdogan")
+    #: Identity: the Wikidata QID where the knowledge base knows the entity ("Q7747"), else a stable
+    #: Vigie id ("v:dmitry-peskov" for a curated row, "gn:169389" for a GeoNames city, "v:" + a hash
+    #: of the label and romanised key for an unknown name). Same entity, same id, in every article.
+    id: str = ""
+    name: str = ""  # canonical display name with its accents ("Vladimir Putin"); ``text`` as written
+    variants: tuple[str, ...] = ()  # the forms this article writes it in ("Vladimir Poutine", "Poutine")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +115,9 @@ class Entity:
             "mentions": self.mentions,
             "spans": [list(span) for span in self.spans],
             "key": self.key,
+            "id": self.id,
+            "name": self.name,
+            "variants": list(self.variants),
         }
 
     @classmethod
@@ -119,6 +128,9 @@ class Entity:
             mentions=int(data["mentions"]),
             spans=tuple(tuple(span) for span in data.get("spans", ())),  # type: ignore[misc]
             key=data.get("key", ""),
+            id=data.get("id", ""),
+            name=data.get("name", ""),
+            variants=tuple(data.get("variants", ())),
         )
 
 

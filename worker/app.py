@@ -10,7 +10,7 @@ notifications by (alert, article)), so a second delivery changes nothing.
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import setup_logging, worker_init, worker_process_init
 
 from conf.logs import configure_logging
 from conf.settings import Settings, load_settings
@@ -66,6 +66,19 @@ app = create_app(load_settings())
 def _configure_logging(**_: object) -> None:
     """Vigie's key=value log lines in the worker too (Celery then leaves logging alone)."""
     configure_logging(app.conf.vigie_settings.log_level)
+
+
+@worker_init.connect
+def _load_knowledge_base(**_: object) -> None:
+    """Load the entity knowledge base (about 60 MB) in the main worker process, before the pool
+    forks: its children share the pages instead of each building its own copy. gc.freeze keeps the
+    collector from touching (and so copying) them."""
+    import gc
+
+    from ingest.entity_kb import default_kb
+
+    default_kb()
+    gc.freeze()
 
 
 @worker_process_init.connect

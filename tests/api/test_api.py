@@ -394,3 +394,10 @@ def test_a_foreign_host_header_is_refused(client: httpx.Client) -> None:
     assert client.get("/health", headers={"Host": "evil.example.com"}).status_code == 400
     local = client.get("/health", headers={"Host": "localhost"})
     assert local.status_code == 200 and local.json()["redis"]["ok"], local.text  # answered, not refused
+
+
+def test_an_entity_no_article_names_is_404(client: httpx.Client, articles: ArticleStore) -> None:
+    # The page itself (variants, languages, company) is tested on the index: tests/index/test_entity_search.py.
+    response = client.get("/api/entities/Jacques Chirac")
+    assert response.status_code == 404
+    assert response.json()["kind"] == "not-found" and "Jacques Chirac" in response.json()["message"]

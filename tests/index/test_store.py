@@ -54,7 +54,8 @@ def test_document_carries_entities_by_type_topics_and_times(store: ArticleStore)
     )], refresh=True)
     document = store.get("a2")
     assert document is not None
-    assert document["entities"]["person"] == [{"text": "Vladimir Poutine", "key": "vladimir poutine", "mentions": 1}]
+    assert document["entities"]["person"] == [{"text": "Vladimir Poutine", "key": "vladimir poutine",
+                                               "ref": "vladimir poutine", "mentions": 1}]
     assert document["entities"]["location"][0]["text"] == "Idleb"
     assert document["entity_keys"] == ["idleb", "vladimir poutine"]
     assert document["topics"] == [{"name": "ceasefire", "score": 0.93, "evidence": ["ceasefire"]}]

@@ -79,7 +79,9 @@ def test_a_language_without_a_model_is_tagged_indexed_and_given_its_topics(analy
     analysis = analyzer.analyze(text_article(
         "Die Bundesregierung will abgelehnte Asylbewerber schneller abschieben. Flüchtlinge und Migranten "
         "protestieren in Berlin gegen die neue Asylpolitik.", "Asylbewerber sollen schneller gehen"))
-    assert analysis.language == "de" and analysis.entities == ()
+    # No German model: the knowledge base still finds the places and known names (issue 13).
+    assert analysis.language == "de"
+    assert [(entity.id, entity.name, entity.label) for entity in analysis.entities] == [("Q64", "Berlin", "LOCATION")]
     assert any("no entity model for 'de'" in warning for warning in analysis.warnings)
     assert [topic.name for topic in analysis.topics] == ["migration"]
     assert "flüchtling" in analysis.lemmas.split()
@@ -89,7 +91,8 @@ def test_a_language_without_a_lexicon_gets_no_topics_and_says_why(analyzer: Anal
     analysis = analyzer.analyze(text_article(
         "Più di mille migranti sono sbarcati a Lampedusa nella notte, a bordo di piccole imbarcazioni partite "
         "dalla Tunisia. Il sindaco chiede aiuto al governo.", "Lampedusa, sbarchi record"))
-    assert (analysis.language, analysis.topics, analysis.entities) == ("it", (), ())
+    assert (analysis.language, analysis.topics) == ("it", ())
+    assert [(entity.id, entity.label) for entity in analysis.entities] == [("Q948", "LOCATION")]  # Tunisia, known
     assert any("no topic lexicon for 'it'" in warning for warning in analysis.warnings)
     # Indexed with the Italian lookup table's lemmas, so a search for "migrante" finds it.
     assert set(QueryLemmatizer(["it"]).lemmas("migrante sindaco", "it")) <= set(analysis.lemmas.split())

@@ -95,3 +95,35 @@ def test_topics_list_json_names_the_topics_in_use() -> None:
     topics = {topic["name"]: topic for topic in json.loads(result.stdout)}
     assert {"migration", "ceasefire"} <= set(topics)
     assert {"fr", "en"} <= set(topics["migration"]["languages"])
+
+
+def _entities(text: str) -> list[dict[str, object]]:
+    result = vigie("analyze", "--json", "-", input=text.encode())
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["entities"]
+
+
+def test_analyze_gives_one_putin_in_french_english_and_russian() -> None:
+    result = vigie("analyze", "--json", str(SAMPLE))
+    assert result.returncode == 0, result.stderr
+    french = {entity["text"]: entity for entity in json.loads(result.stdout)["entities"]}
+    english = {entity["text"]: entity for entity in _entities(
+        "Putin meets Erdogan\nRussian President Vladimir Putin met his Turkish counterpart in Moscow on Thursday "
+        "to discuss the fighting in Syria's north-west.")}
+    russian = {entity["name"]: entity for entity in _entities(
+        "Путин встретился с Эрдоганом\nПрезидент России Владимир Путин провёл в Москве переговоры "
+        "с президентом Турции о ситуации в Сирии.")}
+    assert {"text", "label", "id", "name"} <= set(french["Vladimir Poutine"])
+    assert french["Vladimir Poutine"]["id"] == english["Vladimir Putin"]["id"] == russian["Vladimir Putin"]["id"]
+    assert french["Vladimir Poutine"]["name"] == "Vladimir Putin" and french["Vladimir Poutine"]["label"] == "PERSON"
+    assert "Владимир Путин" in russian["Vladimir Putin"]["variants"]
+    assert french["Idleb"]["id"] == _entities("Idlib under fire\nShelling hit Idlib again on Friday.")[0]["id"]
+
+
+def test_a_german_text_gets_its_persons_and_places() -> None:
+    entities = _entities(
+        "Merz empfängt Selenskyj\nBundeskanzler Friedrich Merz hat den ukrainischen Präsidenten Wolodymyr "
+        "Selenskyj in Berlin empfangen. Danach reiste Selenskyj nach Paris weiter.")
+    found = {(entity["name"], entity["label"]) for entity in entities}
+    assert {("Friedrich Merz", "PERSON"), ("Volodymyr Zelensky", "PERSON"), ("Berlin", "LOCATION"),
+            ("Paris", "LOCATION")} <= found

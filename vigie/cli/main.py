@@ -12,6 +12,7 @@ from vigie.cli.alerts import alerts
 from vigie.cli.analyze import analyze, topics
 from vigie.cli.api import api
 from vigie.cli.dlq import dlq
+from vigie.cli.entities import entities
 from vigie.cli.feeds import feeds
 from vigie.cli.fetch import fetch
 from vigie.cli.index import index_group, stats
@@ -31,7 +32,7 @@ def cli() -> None:
     """
 
 
-for command in (setup, services, up, search, stats, index_group, dlq, worker, scheduler, feeds, fetch, analyze, topics, api, alerts):
+for command in (setup, services, up, search, stats, index_group, dlq, worker, scheduler, feeds, fetch, analyze, topics, api, alerts, entities):
     cli.add_command(command)
 
 

@@ -20,7 +20,7 @@ from index.search import SearchFilters, SearchRequest, search
 from index.stats import article_stats
 from vigie.api.context import ApiContext, context
 from vigie.api.errors import ApiProblem, problems
-from vigie.api.schemas import Facets, SearchResponse, checked_json
+from vigie.api.schemas import EntityProfile, Facets, SearchResponse, checked_json
 from vigie.cli.options import parse_when  # the command line's own parser: the same meaning
 
 router = APIRouter(prefix="/api", tags=["search"])
@@ -107,4 +107,19 @@ def facets(
     parse_query(q)
     store = ctx.store()
     return checked_json(Facets, article_stats(store.es, ctx.prefix, filters, q, top,
-                                              ctx.lemma_variants() if q.strip() else None))
+                                              ctx.lemma_variants() if q.strip() else None),
+                        exclude_none=True)
+
+
+@router.get("/entities/{name}", response_model=EntityProfile, responses=problems(404, 422, 503),
+            summary="An entity by any of its names or its id: variants, languages, days, company, latest articles")
+def entity(name: EntityName, latest: Annotated[int, Query(ge=1, le=100)] = 10,
+           ctx: ApiContext = Depends(context)) -> Response:
+    """What `vigie entities show NAME --json` prints ("Poutine", "Путин" and "Q7747" are one page)."""
+    from index.entities import entity_profile
+
+    store = ctx.store()
+    profile = entity_profile(store.es, ctx.prefix, name, latest=latest)
+    if profile is None:
+        raise ApiProblem(404, "not-found", f"no article names {name!r}")
+    return checked_json(EntityProfile, profile)

@@ -1,0 +1,50 @@
+"""Entity identity on the labelled multilingual set, per language, dev and held-out apart.
+
+    .venv/bin/python bench/entity_quality.py [--misses]
+
+Prints the Markdown table of docs/quality.md ("Entity identity"), computed as
+tests/ingest/test_entity_identity.py computes it, with the shipped configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.ingest.analyzers import shipped_analyzer  # noqa: E402
+from tests.ingest.entity_identity_set import load_set, observe, score  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--misses", action="store_true", help="list every mention missed or mislabelled")
+    args = parser.parse_args()
+    items = load_set()
+    analyzer = shipped_analyzer()
+    analyses = analyzer.analyze_many([item.article() for item in items])
+    print("| split | language | articles | mentions | found | same-id precision | same-id recall "
+          "| label agreement | known places LOCATION | articles with an entity |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    misses: list[str] = []
+    for split in ("dev", "heldout"):
+        part = [(item, analysis) for item, analysis in zip(items, analyses) if item.split == split]
+        pool = observe([item for item, _ in part], [analysis for _, analysis in part])
+        rows = [("all", part)] + [(language, [(i, a) for i, a in part if i.language == language])
+                                  for language in ("fr", "en", "de", "es", "it", "ru")]
+        for language, pairs in rows:
+            scores = score([i for i, _ in pairs], [a for _, a in pairs], None if language == "all" else pool)
+            print(f"| {split} | {language} | {scores.articles} | {scores.mentions} | {scores.found:.3f} "
+                  f"| {scores.pair_precision:.3f} | {scores.pair_recall:.3f} | {scores.label_agreement:.3f} "
+                  f"| {scores.known_places:.3f} | {scores.coverage:.3f} |")
+            if language == "all":
+                misses.extend(scores.misses)
+    if args.misses:
+        print("\n" + "\n".join(misses))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""Entity linking: every mention gets the identity of the real-world entity it names.
+
+Input: the tidied mentions of one article (``ingest.entities``; none for a language without an NER
+model) and its text. In one pass over the text's words and one dictionary lookup per candidate
+phrase (``ingest.entity_kb``):
+
+1. a mention the knowledge base knows takes its entity: id, canonical name and label (a city is a
+   LOCATION whatever the model said); a mention that only contains a known person ("Conseil Giorgia
+   Meloni") or a known name followed by a score ("Manchester City 2-1") is cut to it;
+2. a word of the article's own persons stands for them ("Leyen" beside "Ursula von der Leyen",
+   "Jordan" beside "Michael Jordan", before "Jordan" could be the country);
+3. the knowledge base's names the model missed are added: every known entity in a language without
+   a model, curated entities otherwise;
+4. an unknown name whose romanised key (``ingest.name_keys.name_key``) is a known person's key is
+   that person ("Wladimir Putin"); one a letter away is that person only when the article confirms
+   it (the person's country is among the article's entities); every such merge keeps its evidence
+   in ``Mention.link``;
+5. homonyms are settled by the article's language and the countries of its other entities.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from ingest.clean import fold_key
+from ingest.entities import Mention
+from ingest.entity_kb import Candidate, KBEntity, KnowledgeBase, choose
+from ingest.name_keys import key_distance, lookup_token, name_key, phrase_key
+
+_WORD = re.compile(r"[^\W_]+")
+_JOINER = re.compile(r"^[ \u00a0'’-]?$")  # what may stand between two words of one name
+_SCORE = re.compile(r"^[\s\d:–—-]*$")
+#: Free-text matches of cities not curated: the least population, for a city's main name and for
+#: one of its alternate names (alternate names include old and foreign forms: stronger prior).
+_MIN_CITY_POPULATION = 50_000
+_MIN_ALTERNATE_POPULATION = 300_000
+_FUZZY_MIN_KEY = 8
+#: Languages whose names take a genitive -s ("Frankreichs Präsident").
+_GENITIVE_S = frozenset({"de", "nl"})
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    text: str
+    token: str  # ingest.name_keys.lookup_token
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A phrase of the text the knowledge base knows."""
+
+    start: int
+    end: int
+    first_word: int
+    last_word: int  # exclusive
+    candidates: tuple[Candidate, ...]
+
+
+def text_words(text: str) -> list[Word]:
+    return [Word(match.group(), lookup_token(match.group()), match.start(), match.end())
+            for match in _WORD.finditer(text)]
+
+
+def find_matches(words: Sequence[Word], text: str, kb: KnowledgeBase, *, genitive_s: bool = False) -> list[Match]:
+    """The longest known phrases, left to right, not overlapping, each beginning with a capital
+    (or a word of a script without case). Acronyms ("EU", "ООН") only as written."""
+    matches: list[Match] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        found = None
+        if _capitalised(word.text):
+            acronyms = kb.acronym(word.text) if word.text.isupper() else []
+            if acronyms:
+                found = Match(word.start, word.end, index, index + 1, tuple(acronyms))
+            longest = kb.max_words(word.token)
+            if genitive_s and not longest and word.token.endswith("s"):
+                longest = 1 if kb.max_words(word.token[:-1]) else 0
+            for size in range(min(longest, len(words) - index), 0, -1):
+                if found is not None and size == 1:
+                    break
+                last = index + size
+                if not all(_JOINER.match(text[words[at - 1].end:words[at].start])
+                           for at in range(index + 1, last)):
+                    continue
+                key = " ".join(w.token for w in words[index:last])
+                candidates = kb.phrase(key)
+                if not candidates and genitive_s and key.endswith("s") and len(words[last - 1].token) > 4:
+                    candidates = kb.phrase(key[:-1])  # German genitive: "Frankreichs", "Syriens"
+                if candidates:
+                    found = Match(word.start, words[last - 1].end, index, last, tuple(candidates))
+                    break
+        if found is not None:
+            matches.append(found)
+            index = found.last_word
+        else:
+            index += 1
+    return matches
+
+
+def _capitalised(word: str) -> bool:
+    first = word[0]
+    return first.isupper() or (first.isalpha() and not first.islower())
+
+
+def free_text_allowed(match: Match, chosen: Candidate, *, every_entity: bool, match_text: str = "") -> bool:
+    """Whether a phrase found outside the model's mentions may be an entity."""
+    entity = chosen.entity
+    if entity.curated:
+        return True
+    if not every_entity:
+        return False
+    if match.last_word - match.first_word == 1 and match.end - match.start < 4:
+        return False
+    # A Latin-script alternate name may be a common word somewhere ("Terminus"); one in another
+    # script is a transliteration ("Идлиб"), as safe as the main name.
+    latin = any("a" <= char <= "z" for char in fold_key(match_text))
+    floor = _MIN_ALTERNATE_POPULATION if chosen.alternate and latin else _MIN_CITY_POPULATION
+    return entity.prior >= floor
+
+
+def _evident(match: Match) -> KBEntity | None:
+    """The entity a phrase names beyond doubt: its only candidate, or one far heavier than the rest."""
+    ranked = sorted(match.candidates, key=lambda candidate: -candidate.entity.prior)
+    if len({candidate.entity.id for candidate in ranked}) == 1:
+        return ranked[0].entity
+    if ranked[0].entity.prior >= _EVIDENT_RATIO * ranked[1].entity.prior:
+        return ranked[0].entity
+    return None
+
+
+_EVIDENT_RATIO = 20
+
+
+def context_of(entities: Sequence[KBEntity]) -> frozenset[str]:
+    return frozenset(entity.country for entity in entities if entity.country)
+
+
+def unknown_id(label: str, text: str) -> str:
+    """The stable Vigie id of a name the knowledge base lacks: same romanised key, same id."""
+    import hashlib
+
+    key = name_key(text) or text.casefold()
+    return "v:" + hashlib.sha1(f"{label}|{key}".encode()).hexdigest()[:12]
+
+
+def fuzzy_person(text: str, kb: KnowledgeBase, persons: Sequence[KBEntity],
+                 context: frozenset[str]) -> tuple[KBEntity, str] | None:
+    """A known person an unknown multi-word name is a spelling of, with the evidence: the same
+    romanised key, or one letter away from a person of this article or of a country it names."""
+    key = name_key(text)
+    if " " not in key:
+        return None
+    exact = [candidate for candidate in kb.by_name_key(key) if candidate.entity.label == "PERSON"]
+    if len({candidate.entity.id for candidate in exact}) == 1:
+        return exact[0].entity, f"key:{key}"
+    if len(key) < _FUZZY_MIN_KEY:
+        return None
+    for person in persons:
+        if key_distance(key, name_key(person.name), 1) <= 1:
+            return person, f"key~{name_key(person.name)}; same article"
+    return None
+
+
+def link_mentions(mentions: Sequence[Mention], text: str, language: str, kb: KnowledgeBase,
+                  *, every_entity: bool) -> list[Mention]:
+    """The article's mentions with their identity, and the known entities the model missed
+    (``every_entity``: every known entity, for a language without a model; else curated ones)."""
+    words = text_words(text)
+    matches = find_matches(words, text, kb, genitive_s=language in _GENITIVE_S)
+    # First pass: the evident entities give the article's countries (context for homonyms).
+    context = context_of([entity for entity in map(_evident, matches) if entity is not None])
+
+    linked: list[Mention] = []
+    for mention in mentions:
+        inside = [match for match in matches if match.start >= mention.start and match.end <= mention.end]
+        linked.append(_link_one(mention, inside, text, language, context, kb))
+    linked = _prefer_known_persons(linked, matches, text, language, context)
+    covered = [(mention.start, mention.end) for mention in linked]
+
+    for match in matches:
+        if any(start < match.end and match.start < end for start, end in covered):
+            continue
+        chosen = choose(list(match.candidates), language, context)
+        if chosen is None or not free_text_allowed(match, chosen, every_entity=every_entity,
+                                                   match_text=text[match.start:match.end]):
+            continue
+        linked.append(Mention(text[match.start:match.end], chosen.entity.label, match.start, match.end,
+                              entity_id=chosen.entity.id, name=chosen.entity.name, link="kb"))
+    linked.sort(key=lambda mention: mention.start)
+    return _join_article_persons(linked, kb, context)
+
+
+def _link_one(mention: Mention, inside: list[Match], text: str, language: str,
+              context: frozenset[str], kb: KnowledgeBase) -> Mention:
+    whole = kb.acronym(mention.text) or kb.phrase(phrase_key(mention.text))
+    if whole:
+        chosen = choose(whole, language, context)
+        if chosen is not None:
+            return replace(mention, entity_id=chosen.entity.id, name=chosen.entity.name,
+                           label=chosen.entity.label, votes=mention.votes + 2, link="kb")
+    for match in inside:
+        chosen = choose(list(match.candidates), language, context)
+        if chosen is None:
+            continue
+        before, after = text[mention.start:match.start], text[match.end:mention.end]
+        person_inside = (chosen.entity.label == "PERSON" and match.last_word - match.first_word >= 2
+                         and match.end == mention.end)
+        score_after = not before and after and _SCORE.match(after)
+        if person_inside or score_after:
+            # "Conseil Giorgia Meloni" → "Giorgia Meloni"; "Manchester City 2-1" → "Manchester City".
+            return Mention(text[match.start:match.end], chosen.entity.label, match.start, match.end,
+                           mention.votes + 2, entity_id=chosen.entity.id, name=chosen.entity.name, link="kb-span")
+    return mention
+
+
+def _prefer_known_persons(mentions: list[Mention], matches: list[Match], text: str, language: str,
+                          context: frozenset[str]) -> list[Mention]:
+    """A known name of two words or more that the model cut or ran over ("Ursula von der" +
+    "Leyen") replaces the mentions it overlaps, unless one of them already holds it whole."""
+    result = mentions
+    for match in matches:
+        if match.last_word - match.first_word < 2:
+            continue
+        overlapping = [m for m in result if m.start < match.end and match.start < m.end]
+        if not overlapping or any(m.start <= match.start and m.end >= match.end for m in overlapping):
+            continue
+        chosen = choose(list(match.candidates), language, context)
+        if chosen is None or not chosen.entity.curated:
+            continue
+        result = [m for m in result if m not in overlapping]
+        result.append(Mention(text[match.start:match.end], chosen.entity.label, match.start, match.end,
+                              max(m.votes for m in overlapping) + 2, entity_id=chosen.entity.id,
+                              name=chosen.entity.name, link="kb-span"))
+    return sorted(result, key=lambda mention: mention.start)
+
+
+def _join_article_persons(mentions: list[Mention], kb: KnowledgeBase, context: frozenset[str]) -> list[Mention]:
+    """A lone word that ends one of the article's persons' names is that person; unknown names that
+    spell a known person otherwise join it (see ``fuzzy_person``)."""
+    persons: dict[str, Mention] = {}  # last lookup token → the person's longest mention
+    for mention in mentions:
+        tokens = [lookup_token(word) for word in _WORD.findall(mention.text)]
+        if mention.label == "PERSON" and len(tokens) >= 2:
+            current = persons.get(tokens[-1])
+            if current is None or len(mention.text) > len(current.text):
+                persons[tokens[-1]] = mention
+    known_persons = [kb.by_id[m.entity_id] for m in mentions if m.entity_id and m.label == "PERSON" and m.entity_id in kb.by_id]
+    result = []
+    for mention in mentions:
+        words = _WORD.findall(mention.text)
+        if len(words) == 1 and lookup_token(words[0]) in persons:
+            person = persons[lookup_token(words[0])]
+            if person is not mention:
+                result.append(replace(mention, label="PERSON", entity_id=person.entity_id, name=person.name,
+                                      link=f"alias of {person.text!r}"))
+                continue
+        if not mention.entity_id and mention.label == "PERSON":
+            found = fuzzy_person(mention.text, kb, known_persons, context)
+            if found is not None:
+                person_entity, evidence = found
+                result.append(replace(mention, entity_id=person_entity.id, name=person_entity.name, link=evidence))
+                continue
+        result.append(mention)
+    return result

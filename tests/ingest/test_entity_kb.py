@@ -1,0 +1,64 @@
+"""The knowledge base's data files are sound, and its lookups settle names the way news writes them."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.entity_kb import CURATED_FILES, EXTRA_NAMES_FILE, GENERATED_FILES, KnowledgeBase, kb_dir, read_table, validate_rows
+from ingest.name_keys import key_distance, name_key, phrase_key
+
+
+def test_every_data_file_has_unique_ids_known_labels_and_countries_and_a_source_per_row() -> None:
+    files = [(name, list(read_table(kb_dir() / name)))
+             for name in ("countries.tsv", *CURATED_FILES, EXTRA_NAMES_FILE, *GENERATED_FILES[1:])]
+    assert validate_rows(files) == []
+    assert sum(len(rows) for name, rows in files if name in CURATED_FILES) >= 300
+
+
+def test_the_validator_names_each_defect_with_its_file_and_line() -> None:
+    rows = [{"id": "Q1", "label": "PERSON", "name": "A", "country": "", "source": "x"},
+            {"id": "Q1", "label": "PEOPLE", "name": "B", "country": "ZZ", "source": ""},
+            {"id": "bad id", "label": "PERSON", "name": "", "country": "", "source": "x"}]
+    problems = validate_rows([("countries.tsv", [{"id": "Q142", "label": "LOCATION", "name": "France",
+                                                  "country": "FR", "source": "x"}]),
+                              ("persons.tsv", rows), (EXTRA_NAMES_FILE, [{"id": "Q999", "label": "LOCATION",
+                                                                         "name": "X", "source": "x"}])])
+    assert "persons.tsv:3: id Q1 already in persons.tsv:2" in problems
+    assert "persons.tsv:3: unknown label 'PEOPLE'" in problems
+    assert "persons.tsv:3: no source" in problems
+    assert "persons.tsv:3: unknown country code 'ZZ'" in problems
+    assert "persons.tsv:4: malformed id 'bad id'" in problems
+    assert "persons.tsv:4: no name" in problems
+    assert f"{EXTRA_NAMES_FILE}:2: names for an unknown id 'Q999'" in problems
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase()
+
+
+@pytest.mark.parametrize(("name", "language", "context", "expected"), [
+    ("Poutine", "fr", (), "Q7747"), ("Путиным", "ru", (), "Q7747"), ("Wladimir Putin", "de", (), "Q7747"),
+    ("Etats-Unis", "fr", (), "Q30"), ("États-Unis", "fr", (), "Q30"), ("США", "ru", (), "Q30"),
+    ("Idleb", "fr", (), "gn:169389"), ("Идлибе", "ru", (), "gn:169389"), ("Pékin", "fr", (), "Q956"),
+    ("Киеве", "ru", (), "Q1899"), ("Georgia", "en", (), "Q230"), ("Georgia", "en", ("US",), "Q1428"),
+    ("Paris", "en", ("US",), "Q90"), ("Bayern", "de", (), "Q980"), ("Bayern", "fr", (), "v:bayern-munich"),
+    ("EU", "de", (), "Q458"),
+])
+def test_a_name_designates_one_entity_whatever_its_language_script_and_inflection(
+        kb: KnowledgeBase, name: str, language: str, context: tuple[str, ...], expected: str) -> None:
+    found = kb.lookup(name, language, frozenset(context))
+    assert found is not None and found.id == expected
+
+
+def test_lower_case_words_are_not_acronyms(kb: KnowledgeBase) -> None:
+    assert kb.lookup("eu", "fr") is None and kb.lookup("Us", "en") is None
+
+
+def test_name_keys_fold_the_spellings_of_each_language() -> None:
+    assert name_key("Vladimir Poutine") == name_key("Wladimir Putin") == name_key("Владимир Путин")
+    assert name_key("Dmitri Peskov") == name_key("Dmitry Peskow") == name_key("Дмитрий Песков")
+    assert name_key("Benjamin Netanjahu") == name_key("Benyamin Netanyahou")
+    assert key_distance(name_key("Selenskyj"), name_key("Zelensky")) == 1
+    assert phrase_key("в Киеве") == phrase_key("в Киев")
+    assert name_key("Vladimir Putin") != name_key("Vladimir Padin")
