@@ -74,7 +74,12 @@ def documented_variables() -> set[str]:
     """Every VIGIE_* variable named in the README and the docs."""
     texts = [(ROOT / "README.md").read_text(encoding="utf-8")]
     texts += [path.read_text(encoding="utf-8") for path in sorted((ROOT / "docs").glob("*.md"))]
-    return {name for text in texts for name in re.findall(r"\bVIGIE_[A-Z][A-Z_]*[A-Z]\b", text)}
+    names = {name for text in texts for name in re.findall(r"\bVIGIE_[A-Z][A-Z_]*[A-Z]\b", text)}
+    return names - TEST_SUITE_VARIABLES
+
+
+#: Variables of the test suite itself (where the browser tests write screenshots), not of Vigie.
+TEST_SUITE_VARIABLES = {"VIGIE_TEST_SCREENSHOTS"}
 
 
 def readme_table_variables() -> set[str]:
