@@ -66,6 +66,11 @@ ARTICLE_PROPERTIES: dict[str, Any] = {
     "warnings": {"type": "keyword", "index": False},
 }
 
+# --- stories (index.stories): the article's story, a copy of its membership ----------------------
+# Additive: StoryStore.ensure_ready puts it on an existing articles index too.
+ARTICLE_STORY_PROPERTIES: dict[str, Any] = {"story_id": {"type": "keyword"}}
+ARTICLE_PROPERTIES.update(ARTICLE_STORY_PROPERTIES)
+
 
 def articles_alias(prefix: str) -> str:
     return f"{prefix}-articles"

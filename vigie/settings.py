@@ -117,6 +117,7 @@ class Settings(BaseSettings):
     digest_daily_seconds: float = Field(86400.0, description="Length of a 'daily' digest period (s).")
 
     # Stories (ingest.stories, index.stories) and what is breaking (ingest.trends)
+    stories: bool = Field(True, description="Put each indexed article into a story (worker.story_tasks).")
     story_window_hours: float = Field(72.0, description="Hours a story stays open to new articles (time decay).")
     story_threshold: float = Field(0.24, description="Least similarity for an article to join a story.")
     story_merge_threshold: float = Field(0.45, description="Similarity to a second story that merges the two.")

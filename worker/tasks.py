@@ -24,6 +24,7 @@ from vigie.logs import log_event
 from worker.app import INDEX_QUEUE, app
 from worker.counters import count_indexed
 from worker.alert_tasks import alert
+from worker.story_tasks import assign_stories
 from worker.retries import BROKER_ERRORS, backoff_seconds, current_runtime
 from worker.runtime import Runtime
 
@@ -119,6 +120,7 @@ def store(rt: Runtime, analysed: Sequence[AnalyzedArticle], attempt: int) -> dic
         log_event(log, "article.dead_lettered", logging.ERROR, article=article_id,
                   feed=item.article.feed_url, kind="index-rejected", error=reason)
     if outcome.indexed:
+        assign_stories(rt, [by_id[article_id] for article_id in outcome.indexed], outcome.documents)
         # Matched against the very documents written (no second shaping).
         alert(rt, list(outcome.indexed), lambda: [outcome.documents[article_id] for article_id in outcome.indexed])
     return {"indexed": len(outcome.indexed), "deferred": len(outcome.retry), "rejected": len(outcome.rejected)}
