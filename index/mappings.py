@@ -67,8 +67,10 @@ ARTICLE_PROPERTIES: dict[str, Any] = {
 }
 
 # --- stories (index.stories): the article's story, a copy of its membership ----------------------
-# Additive: StoryStore.ensure_ready puts it on an existing articles index too.
-ARTICLE_STORY_PROPERTIES: dict[str, Any] = {"story_id": {"type": "keyword"}}
+# Additive: ArticleStore.ensure_ready puts them on an existing articles index too. ``story_key`` is
+# what search collapses on: the near-duplicate cluster when the article is written, its story once
+# assigned (the local Elasticsearch has no scripting, so no runtime field can choose between them).
+ARTICLE_STORY_PROPERTIES: dict[str, Any] = {"story_id": {"type": "keyword"}, "story_key": {"type": "keyword"}}
 ARTICLE_PROPERTIES.update(ARTICLE_STORY_PROPERTIES)
 
 

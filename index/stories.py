@@ -244,7 +244,7 @@ class StoryStore:
         create_index(self.es, self.members, **_body(MEMBER_PROPERTIES, "Vigie story memberships"))
         alias = articles_alias(self.prefix)
         if call(self.es, "looking up the articles alias", lambda: self.es.indices.exists_alias(name=alias)):
-            call(self.es, "adding story_id to the articles mapping",
+            call(self.es, "adding the story fields to the articles mapping",
                  lambda: self.es.indices.put_mapping(index=alias, properties=ARTICLE_STORY_PROPERTIES))
         for index in (self.index, self.members):
             call(self.es, f"waiting for {index}",
@@ -411,5 +411,39 @@ class StoryStore:
         alias = articles_alias(self.prefix)
         operations: list[dict[str, Any]] = []
         for article_id, story in stories.items():
-            operations += [{"update": {"_index": alias, "_id": article_id}}, {"doc": {"story_id": story}}]
+            operations += [{"update": {"_index": alias, "_id": article_id}},
+                           {"doc": {"story_id": story, "story_key": story}}]
         call(self.es, f"marking the story of {len(stories)} articles", lambda: self.es.bulk(operations=operations))
+
+
+# -- search hits and their stories ---------------------------------------------------------------
+
+#: The field search collapses on: the article's story, its near-duplicate cluster until it has one.
+COLLAPSE_FIELD = "story_key"
+
+
+def attach_stories(es: Elasticsearch, prefix: str, hits: Sequence[Any]) -> tuple[Any, ...]:
+    """The hits, each with ``story`` = {"id", "headline", "size"} of its (living) story, or None."""
+    from dataclasses import replace
+
+    ids = sorted({hit.story_id for hit in hits if getattr(hit, "story_id", None)})
+    if not ids:
+        return tuple(hits)
+    response = call(es, f"reading the stories of {len(ids)} hits", lambda: es.options(ignore_status=404).mget(
+        index=stories_index(prefix), ids=ids, source=["story_id", "headline", "size", "merged_into"]))
+    sources = {doc["_id"]: doc["_source"] for doc in response.body.get("docs", []) if doc.get("found")}
+    moved = sorted({source["merged_into"] for source in sources.values() if source.get("merged_into")} - set(sources))
+    if moved:
+        sources.update(StoryStore(es, prefix)._sources(moved, ["story_id", "headline", "size", "merged_into"]))
+
+    def summary(story_id: str) -> dict[str, Any] | None:
+        for _ in range(10):
+            source = sources.get(story_id)
+            if source is None:
+                return None
+            if not source.get("merged_into"):
+                return {"id": story_id, "headline": source.get("headline") or "", "size": int(source.get("size") or 0)}
+            story_id = source["merged_into"]
+        return None
+
+    return tuple(replace(hit, story=summary(hit.story_id)) if hit.story_id else hit for hit in hits)

@@ -126,6 +126,8 @@ class Settings(BaseSettings):
     trend_min_articles: int = Field(4, description="Fewest articles in the recent period to flag anything.")
     trend_tail_probability: float = Field(
         0.001, description="Poisson tail probability under the baseline below which a rate is breaking.")
+    trend_trending_probability: float = Field(
+        0.02, description="Poisson tail probability below which a rate is trending (not yet breaking).")
 
     # The demo feed `vigie up` serves
     demo_feed: bool = Field(True, description="Serve and register the demo feed in `vigie up`.")

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from starlette.responses import Response
 
+from vigie.api.story_schemas import StorySummary
+
 EntityLabel = Literal["PERSON", "LOCATION", "ORGANIZATION", "MISC"]
 
 
@@ -96,6 +98,7 @@ class Hit(BaseModel):
     entities: list[EntityOut]
     cluster_id: str | None
     text_source: str | None
+    story: StorySummary | None = Field(None, description="The article's story (id, headline, size), if it has one.")
 
 
 class SearchResponse(BaseModel):

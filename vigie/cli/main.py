@@ -18,6 +18,7 @@ from vigie.cli.index import index_group, stats
 from vigie.cli.analyze import analyze, topics
 from vigie.cli.alerts import alerts
 from vigie.cli.api import api
+from vigie.cli.stories import stories
 from ingest.errors import VigieError
 from vigie.services.errors import ServiceError
 
@@ -31,7 +32,7 @@ def cli() -> None:
     """
 
 
-for command in (setup, services, up, search, stats, index_group, dlq, worker, scheduler, feeds, fetch, analyze, topics, api, alerts):
+for command in (setup, services, up, search, stats, index_group, dlq, worker, scheduler, feeds, fetch, analyze, topics, api, alerts, stories):
     cli.add_command(command)
 
 
