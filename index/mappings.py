@@ -137,6 +137,10 @@ ALERT_PROPERTIES: dict[str, Any] = {
     "paused": {"type": "boolean"},
     "created_at": {"type": "date"},
     "updated_at": {"type": "date"},
+    # Per-story alerts (index.story_alerts)
+    "per_story": {"type": "boolean"},
+    "story_updates": {"type": "integer"},
+    "story_new_language": {"type": "boolean"},
 }
 
 NOTIFICATION_PROPERTIES: dict[str, Any] = {
@@ -159,6 +163,9 @@ NOTIFICATION_PROPERTIES: dict[str, Any] = {
     "due_at": {"type": "date"},
     "delivered_at": {"type": "date"},
     "digest_id": {"type": "keyword"},
+    # The story of a per-story notification (index.story_alerts): id, headline, size, languages, why.
+    "story_id": {"type": "keyword"},
+    "story": {"type": "object", "enabled": False},
 }
 
 

@@ -83,6 +83,7 @@ class Notification:
     due_at: datetime | None = None  # when the next attempt may be made
     delivered_at: datetime | None = None
     digest_id: str | None = None
+    story: dict[str, Any] | None = None  # per-story alerts: {id, headline, size, languages, reason}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +93,7 @@ class Notification:
             "mode": self.mode, "state": self.state, "attempts": self.attempts, "last_error": self.last_error,
             "created_at": _iso(self.created_at), "due_at": _iso(self.due_at),
             "delivered_at": _iso(self.delivered_at), "digest_id": self.digest_id,
+            "story_id": self.story["id"] if self.story else None, "story": self.story,
         }
 
     @classmethod
@@ -104,6 +106,7 @@ class Notification:
             state=data["state"], created_at=_time(data["created_at"]), attempts=int(data.get("attempts") or 0),
             last_error=data.get("last_error"), due_at=_time(data.get("due_at")),
             delivered_at=_time(data.get("delivered_at")), digest_id=data.get("digest_id"),
+            story=data.get("story"),
         )
 
 
@@ -127,6 +130,7 @@ def match_payload(notification: Notification) -> dict[str, Any]:
         "matched_entities": list(matched.entities),
         "highlights": matched.highlights,
         "matched_at": _iso(notification.created_at),
+        "story": notification.story,
     }
 
 
@@ -141,7 +145,22 @@ def digest_payload(alert_id: str, alert_name: str, digest: str, period_end: date
         "period_end": _iso(period_end),
         "count": len(ordered),
         "matches": [match_payload(item) for item in ordered],
+        "stories": _by_story(ordered),
     }
+
+
+def _by_story(notifications: Sequence[Notification]) -> list[dict[str, Any]]:
+    """The digest's matches grouped by story (an article without one is a story of its own)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for item in notifications:
+        story = item.story or {}
+        key = story.get("id") or f"article:{item.article_id}"
+        group = groups.setdefault(key, {"id": story.get("id"), "headline": story.get("headline") or item.title,
+                                        "notifications": []})
+        group["notifications"].append(item.notification_id)
+        if story.get("size"):
+            group["size"] = story["size"]
+    return list(groups.values())
 
 
 def payload_bytes(payload: dict[str, Any]) -> bytes:
@@ -167,7 +186,10 @@ class NotificationStore:
     def ensure_ready(self) -> None:
         if self._ready:
             return
-        create_index(self.es, self.index, **notifications_index_body())
+        if not create_index(self.es, self.index, **notifications_index_body()):
+            # Fields added since the index was made are additive: the story of per-story alerts.
+            call(self.es, "updating the notifications mapping", lambda: self.es.indices.put_mapping(
+                index=self.index, properties=notifications_index_body()["mappings"]["properties"]))
         self._ready = True
 
     def create(self, notifications: Sequence[Notification]) -> CreateOutcome:

@@ -22,6 +22,7 @@ from vigie.logs import log_event
 from worker.app import INDEX_QUEUE, NOTIFY_QUEUE, app
 from worker.retries import BROKER_ERRORS, backoff_seconds, current_runtime
 from worker.runtime import Runtime
+from worker.story_tasks import story_alert_matches
 
 log = logging.getLogger("vigie.worker")
 
@@ -39,7 +40,7 @@ def alert(rt: Runtime, article_ids: list[str], documents: Callable[[], list[dict
         matcher = rt.alert_rules.matcher()
         if not len(matcher):
             return 0
-        return notify(rt, matcher.match(documents()))
+        return notify(rt, story_alert_matches(rt, matcher.match(documents())))
     except IndexUnavailable as error:
         defer_alerts(rt, article_ids, attempt, str(error))
     except Exception as error:  # noqa: BLE001 - indexing is done; alerting must not undo it

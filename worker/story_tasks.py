@@ -216,13 +216,28 @@ def assign_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: 
         return []
     clusters = {article_id: str(document.get("cluster_id") or "") for article_id, document in documents.items()}
     try:
-        return assign(rt, analysed, clusters)
+        assignments = assign(rt, analysed, clusters)
+        for assignment in assignments:
+            # The documents as stored now hold their story: what per-story alerts read next.
+            document = documents.get(assignment.article_id)
+            if isinstance(document, dict):
+                document["story_id"] = document["story_key"] = assignment.story_id
+        return assignments
     except (IndexUnavailable, StoryLockBusy, redis.RedisError) as error:
         defer_stories(rt, analysed, clusters, attempt, str(error))
     except Exception as error:  # noqa: BLE001 - indexing is done; stories must not undo it
         log.exception("stories.assignment_failed", extra={
             "articles": ",".join(item.article.article_id for item in analysed), "error_": str(error)})
     return []
+
+
+def story_alert_matches(rt: Runtime, matches: Sequence[Any]) -> list[Any]:
+    """Alert matches with per-story rules' matches made story notifications (index.story_alerts)."""
+    if not any(match.rule.per_story for match in matches):
+        return list(matches)
+    from index.story_alerts import story_matches
+
+    return story_matches(matches, story_store(rt), rt.notifications)
 
 
 def defer_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], clusters: Mapping[str, str], attempt: int,

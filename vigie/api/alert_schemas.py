@@ -68,6 +68,11 @@ class AlertIn(BaseModel):
     digest: Literal["hourly", "daily"] | None = Field(None, description="One message per period instead of one "
                                                                          "per match; needs a webhook.")
     paused: bool = Field(False, description="Create it paused.")
+    per_story: bool = Field(False, description="Notify once per story (its first matching article), not per article.")
+    story_updates: int = Field(0, ge=0, le=100_000, description="With per_story: notify again each time the story "
+                                                                "has grown by this many articles (0: never).")
+    story_new_language: bool = Field(False, description="With per_story: notify again when the story reaches a "
+                                                        "new language.")
 
     @field_validator("webhook")
     @classmethod
@@ -126,6 +131,9 @@ class AlertOut(BaseModel):
     paused: bool
     created_at: str | None
     updated_at: str | None
+    per_story: bool = False
+    story_updates: int = 0
+    story_new_language: bool = False
 
 
 class BacktestOut(BaseModel):
@@ -176,3 +184,5 @@ class NotificationOut(BaseModel):
     due_at: str | None
     delivered_at: str | None
     digest_id: str | None
+    story: dict[str, Any] | None = Field(None, description="Per-story alerts: the story (id, headline, size, "
+                                                           "languages) and why it was notified.")
