@@ -184,5 +184,6 @@ class NotificationOut(BaseModel):
     due_at: str | None
     delivered_at: str | None
     digest_id: str | None
+    story_id: str | None = Field(None, description="Per-story alerts: the story's id.")
     story: dict[str, Any] | None = Field(None, description="Per-story alerts: the story (id, headline, size, "
                                                            "languages) and why it was notified.")
