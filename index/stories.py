@@ -32,7 +32,7 @@ from ingest.stories import Merge, StoryCentroid, StoryFeatures
 
 STORIES_VERSION = 1
 #: Candidate stories fetched per article: the best by shared names and words within the window.
-CANDIDATES = 25
+CANDIDATES = 12
 #: Names, words and numbers of an article used to look for candidates.
 _QUERY_NAMES = 20
 _QUERY_TERMS = 30
@@ -289,8 +289,8 @@ class StoryStore:
         return {story: StoryDraft.from_source(source) for story, source in self._sources(story_ids).items()
                 if not source.get("merged_into")}
 
-    def candidates(self, features: StoryFeatures, window_hours: float, limit: int = CANDIDATES) -> dict[str, StoryDraft]:
-        """Stories seen within the window that share names, words or figures with the article."""
+    @staticmethod
+    def _candidate_query(features: StoryFeatures, window_hours: float) -> dict[str, Any] | None:
         names = [name for name, _ in sorted(features.names.items(), key=lambda p: (-p[1], p[0]))[:_QUERY_NAMES]]
         terms = [term for term, _ in sorted(features.terms.items(), key=lambda p: (-p[1], p[0]))[:_QUERY_TERMS]]
         should: list[dict[str, Any]] = []
@@ -301,20 +301,36 @@ class StoryStore:
         if features.numbers:
             should.append({"terms": {"numbers": sorted(features.numbers)}})
         if not should:
-            return {}
+            return None
         window = timedelta(hours=window_hours)
-        query = {"bool": {
+        return {"bool": {
             "should": should, "minimum_should_match": 1,
             "filter": [{"range": {"last_seen": {"gte": _iso(features.time - window)}}},
                        {"range": {"first_seen": {"lte": _iso(features.time + window)}}}],
             "must_not": [{"exists": {"field": "merged_into"}}],
         }}
-        response = call(self.es, f"looking for the story of article {features.article_id}",
-                        lambda: self.es.search(index=self.index, query=query, size=limit,
-                                               source=["centroid", "tallies", "merges", "headline_article"]))
-        found = {}
-        for hit in response["hits"]["hits"]:
-            found[hit["_id"]] = StoryDraft.from_source({**hit["_source"], "story_id": hit["_id"]})
+
+    def candidate_ids(self, articles: Sequence[StoryFeatures], window_hours: float,
+                      limit: int = CANDIDATES) -> list[list[str]]:
+        """For each article, the stories seen within the window that share the most names, words or
+        figures with it, best first: one multi-search for the whole batch, ids only."""
+        searches: list[dict[str, Any]] = []
+        asked: list[int] = []
+        for position, features in enumerate(articles):
+            query = self._candidate_query(features, window_hours)
+            if query is not None:
+                searches += [{"index": self.index}, {"query": query, "size": limit, "_source": False}]
+                asked.append(position)
+        found: list[list[str]] = [[] for _ in articles]
+        if not searches:
+            return found
+        response = call(self.es, f"looking for the stories of {len(asked)} articles",
+                        lambda: self.es.msearch(searches=searches))
+        for position, result in zip(asked, response["responses"]):
+            if "error" in result:
+                raise IndexUnavailable(f"looking for the story of article {articles[position].article_id} "
+                                       f"failed: {result['error']}")
+            found[position] = [hit["_id"] for hit in result["hits"]["hits"]]
         return found
 
     def get(self, story_id: str) -> StoryRecord | None:

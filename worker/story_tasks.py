@@ -129,6 +129,10 @@ def assign(rt: Runtime, analysed: Sequence[AnalyzedArticle], clusters: Mapping[s
 def _assign_locked(rt: Runtime, store: StoryStore, params: Any,
                    features: Sequence[StoryFeatures]) -> tuple[list[Assignment], dict[str, str]]:
     existing = store.memberships([item.article_id for item in features])
+    # Candidates of the whole batch at once (one multi-search, one read of the stories found); a
+    # story changed earlier in the batch is taken from ``drafts`` instead.
+    candidate_ids = store.candidate_ids(features, params.window_hours)
+    fetched = store.drafts(sorted({story for ids in candidate_ids for story in ids}))
     frequencies = RedisFrequencies(rt.redis)
     drafts: dict[str, StoryDraft] = {}  # stories changed in this batch, by id
     gone: dict[str, str] = {}  # stories merged away in this batch -> where they went
@@ -144,7 +148,7 @@ def _assign_locked(rt: Runtime, store: StoryStore, params: Any,
             story_id = gone[story_id]
         return story_id
 
-    for item in features:
+    for position, item in enumerate(features):
         if item.article_id in existing or item.article_id in batch_members:
             story = existing.get(item.article_id) or living(batch_members[item.article_id])
             already[item.article_id] = story
@@ -158,7 +162,8 @@ def _assign_locked(rt: Runtime, store: StoryStore, params: Any,
             if original:
                 original = living(original)
                 duplicate = drafts.get(original) or store.drafts([original]).get(original)
-        candidates = {} if duplicate is not None else store.candidates(item, params.window_hours)
+        candidates = {} if duplicate is not None else {
+            story: fetched[story] for story in candidate_ids[position] if story in fetched}
         horizon = item.time - timedelta(hours=params.window_hours)
         for story_id, draft in drafts.items():
             if draft.centroid.last_seen >= horizon:
