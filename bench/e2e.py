@@ -59,7 +59,14 @@ def bare_ner_rate(sample: list[tuple[str, str]]) -> tuple[float, float]:
 
 
 def _count(es, alias: str) -> int:  # type: ignore[no-untyped-def]
-    return int(es.count(index=alias)["count"]) if es.indices.exists_alias(name=alias) else 0
+    from elasticsearch import ApiError
+
+    try:
+        return int(es.count(index=alias)["count"]) if es.indices.exists_alias(name=alias) else 0
+    except ApiError as error:
+        if error.status_code == 503:  # the index was just created: its shard is not searchable yet
+            return 0
+        raise
 
 
 def run_service(load_set: list, latency_set: list, args: argparse.Namespace, ner_articles_s: float,  # type: ignore[type-arg]

@@ -114,6 +114,18 @@ def story_listing(es: Elasticsearch, prefix: str, params: TrendParams, *, since:
             for record in records]
 
 
+def subject_trends(es: Elasticsearch, prefix: str, params: TrendParams,
+                   now: datetime | None = None) -> list[dict[str, Any]]:
+    """Entities and topics breaking or trending now (what `vigie stories --breaking` adds to its stories)."""
+    now = now or datetime.now(timezone.utc)
+    alias = articles_alias(prefix)
+    if not call(es, "looking up the articles alias", lambda: es.indices.exists_alias(name=alias)):
+        return []
+    found = _trends(es, alias, "entity", "entity_keys", "published", now, params)
+    found += _trends(es, alias, "topic", "topic_names", "published", now, params)
+    return [trend.to_dict() for trend in ordered(found)]
+
+
 def story_detail(es: Elasticsearch, prefix: str, story_id: str, params: TrendParams,
                  now: datetime | None = None) -> dict[str, Any] | None:
     """What `vigie stories show` and `GET /api/stories/{id}` show: the record, its trend, its articles

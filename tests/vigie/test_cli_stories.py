@@ -57,8 +57,12 @@ def test_stories_listed_shown_searched_and_served(settings: Settings, es: Elasti
     assert "against a baseline of" in burst["trend"]["explanation"]
     assert steady["trend"] is None and sum(steady["hours"].values()) == 24
 
-    breaking = vigie_json(["stories", "--breaking", "--json"], env)["stories"]  # type: ignore[index]
+    flagged = vigie_json(["stories", "--breaking", "--json"], env)
+    breaking = flagged["stories"]  # type: ignore[index]
     assert [row["id"] for row in breaking] == [burst["id"]]
+    subjects = {(t["kind"], t["subject"]): t for t in flagged["subjects"]}  # type: ignore[index]
+    assert subjects[("entity", "noto")]["level"] == subjects[("topic", "disasters")]["level"] == "breaking"
+    assert ("entity", "quimby") not in subjects  # steady: one article an hour
     assert [row["id"] for row in vigie_json(["stories", "--topic", "disasters", "--json"], env)["stories"]] == [burst["id"]]  # type: ignore[index]
     assert [row["id"] for row in vigie_json(["stories", "--entity", "quimby", "--json"], env)["stories"]] == [steady["id"]]  # type: ignore[index]
 

@@ -48,6 +48,8 @@ class StoryOut(BaseModel):
 
 class StoryList(BaseModel):
     stories: list[StoryOut]
+    subjects: list[TrendOut] = Field(default_factory=list, description="With breaking=true: entities and "
+                                                                      "topics breaking or trending now.")
 
 
 class StoryArticle(BaseModel):

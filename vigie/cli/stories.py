@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from index.client import connect
-from index.trends import story_detail, story_listing
+from index.trends import story_detail, story_listing, subject_trends
 from ingest.trends import params_from
 from vigie.cli.options import When
 from vigie.cli.output import emit, fail, json_option
@@ -44,6 +44,15 @@ def _list_text(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _listing_text(data: dict[str, Any]) -> str:
+    text = _list_text(data["stories"])
+    subjects = data.get("subjects") or []
+    if subjects:
+        text += "\n\nentities and topics:\n" + "\n".join(
+            f"  [{t['level'].upper()}] {t['kind']} {t['subject']}: {t['explanation']}" for t in subjects)
+    return text
+
+
 def _detail_text(row: dict[str, Any]) -> str:
     lines = [f"{_mark(row)}{row['headline']}", f"  id={row['id']} articles={row['size']} "
              f"first={row['first_seen']} last={row['last_seen']}"]
@@ -76,9 +85,13 @@ def stories(ctx: click.Context, since, breaking, topic, entity, limit, as_json) 
     if ctx.invoked_subcommand is not None:
         return
     settings = load_settings()
-    rows = story_listing(connect(settings.es_url), settings.index_prefix, trend_params(settings), since=since,
+    es = connect(settings.es_url)
+    rows = story_listing(es, settings.index_prefix, trend_params(settings), since=since,
                          breaking=breaking, topic=topic, entity=entity, limit=limit)
-    emit({"stories": rows}, as_json, lambda data: _list_text(data["stories"]))
+    data: dict[str, Any] = {"stories": rows}
+    if breaking:
+        data["subjects"] = subject_trends(es, settings.index_prefix, trend_params(settings))
+    emit(data, as_json, _listing_text)
 
 
 @stories.command("show")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from index.trends import story_detail, story_listing
+from index.trends import story_detail, story_listing, subject_trends
 from ingest.trends import params_from
 from vigie.api.context import ApiContext, context
 from vigie.api.errors import ApiProblem, problems
@@ -37,7 +37,8 @@ def list_stories(
 ) -> Response:
     rows = story_listing(ctx.es, ctx.prefix, _params(ctx), since=parse_moment("since", since), breaking=breaking,
                          topic=topic or None, entity=entity or None, limit=limit)
-    return checked_json(StoryList, {"stories": rows})
+    subjects = subject_trends(ctx.es, ctx.prefix, _params(ctx)) if breaking else []
+    return checked_json(StoryList, {"stories": rows, "subjects": subjects})
 
 
 @router.get("/stories/{story_id}", response_model=StoryDetail, responses=problems(404, 422, 503),
