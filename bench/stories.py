@@ -28,7 +28,7 @@ from elasticsearch import Elasticsearch, helpers  # noqa: E402
 
 from index.stories import StoryDraft, StoryStore  # noqa: E402
 from ingest.models import AnalyzedArticle, Analysis, Article, Entity  # noqa: E402
-from ingest.stories import StoryCentroid, StoryFeatures, features_of, story_id_for  # noqa: E402
+from ingest.stories import StoryCentroid, features_of, story_id_for  # noqa: E402
 from worker.runtime import Runtime  # noqa: E402
 from worker.story_tasks import DF_KEY, DOCUMENTS_KEY, assign  # noqa: E402
 
