@@ -1,7 +1,7 @@
 """Articles per second through the whole running service, against bare spaCy NER; then the latency
 from a feed item being fetched to it being searchable, at half that rate.
 
-    .venv/bin/python bench/e2e.py [--articles 5000] [--words 600] [--concurrency 2] [--json]
+    .venv/bin/python bench/e2e.py [--articles 5000] [--words 600] [--concurrency 2] [--stories on|off|both] [--json]
 
 1. bare NER: the same French and English models, loaded the way the worker loads them (NER only),
    ``nlp.pipe`` over the texts of ``--ner-sample`` of the same articles, one process: the baseline;
@@ -11,6 +11,8 @@ from a feed item being fetched to it being searchable, at half that rate.
 3. latency: new items appear on 10 feeds polled every second, at half the rate measured in 2, for
    ``--latency-seconds``; for each item, the time from the first feed response that carried it to the
    moment a search finds it (the index refreshes every second, which is part of the latency).
+With ``--stories both``, 2 and 3 run twice on fresh services, story assignment off then on, and the
+ratio of the two rates is printed (target >= 0.90).
 """
 
 from __future__ import annotations
@@ -57,37 +59,27 @@ def bare_ner_rate(sample: list[tuple[str, str]]) -> tuple[float, float]:
 
 
 def _count(es, alias: str) -> int:  # type: ignore[no-untyped-def]
-    return int(es.count(index=alias)["count"]) if es.indices.exists_alias(name=alias) else 0
+    from elasticsearch import ApiError
+
+    try:
+        return int(es.count(index=alias)["count"]) if es.indices.exists_alias(name=alias) else 0
+    except ApiError as error:
+        if error.status_code == 503:  # the index was just created: its shard is not searchable yet
+            return 0
+        raise
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--articles", type=int, default=5000)
-    parser.add_argument("--words", type=int, default=600)
-    parser.add_argument("--feeds", type=int, default=50)
-    parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--ner-sample", type=int, default=600)
-    parser.add_argument("--latency-seconds", type=float, default=60.0)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-
+def run_service(load_set: list, latency_set: list, args: argparse.Namespace, ner_articles_s: float,  # type: ignore[type-arg]
+                stories: bool) -> dict[str, object]:
+    """The end-to-end and latency parts on fresh services, with story assignment on or off."""
     from elasticsearch import Elasticsearch
 
     from state.registry import registry_for
 
-    made = articles(args.articles + 2000, words=args.words)
-    load_set, latency_set = made[: args.articles], made[args.articles :]
-    words_per_article = sum(len(story.text.split()) for _, story in load_set) / len(load_set)
-    print(f"{len(load_set)} articles of {words_per_article:.0f} words on average; {machine_load()}")
-
-    sample = [(lang, story.title + "\n\n" + story.text) for lang, story in load_set[: args.ner_sample]]
-    ner_articles_s, ner_words_s = bare_ner_rate(sample)
-    print(f"bare NER, 1 process: {ner_articles_s:.1f} articles/s ({ner_words_s:,.0f} words/s)")
-
-    result: dict[str, object] = {"articles": len(load_set), "words_per_article": round(words_per_article),
-                                 "bare_ner_articles_s": round(ner_articles_s, 2),
-                                 "bare_ner_words_s": round(ner_words_s), "load_before": machine_load()}
-    with bench_services(VIGIE_POLL_MIN_INTERVAL="1", VIGIE_WORKER_CONCURRENCY=str(args.concurrency)) as services:
+    result: dict[str, object] = {}
+    label = "stories on" if stories else "stories off"
+    with bench_services(VIGIE_POLL_MIN_INTERVAL="1", VIGIE_WORKER_CONCURRENCY=str(args.concurrency),
+                        VIGIE_STORIES="true" if stories else "false") as services:
         es = Elasticsearch(services.settings.es_url, request_timeout=30)
         alias = f"{services.settings.index_prefix}-articles"
         server = FeedServer()
@@ -99,7 +91,7 @@ def main() -> None:
             registry.add(warm, interval=3600)
             while _count(es, alias) < 1:
                 time.sleep(0.2)
-
+    
             per_feed = -(-len(load_set) // args.feeds)
             urls = [server.publish(f"load{f}", [story for _, story in load_set[f * per_feed:(f + 1) * per_feed]])
                     for f in range(args.feeds)]
@@ -114,17 +106,17 @@ def main() -> None:
                 peak_rss = max(peak_rss, rss)
             seconds = time.monotonic() - started
             rate = len(load_set) / seconds
-            print(f"end to end: {len(load_set)} articles in {seconds:.1f} s = {rate:.1f} articles/s "
+            print(f"{label}: end to end: {len(load_set)} articles in {seconds:.1f} s = {rate:.1f} articles/s "
                   f"= {rate / ner_articles_s:.2f} × bare NER; worker RSS peak {peak_rss / 2**20:.0f} MB")
             result.update(e2e_seconds=round(seconds, 1), e2e_articles_s=round(rate, 2),
                           e2e_ratio_to_bare_ner=round(rate / ner_articles_s, 3),
                           worker_peak_rss_mb=round(peak_rss / 2**20), load_after_e2e=machine_load())
-
+    
             # Latency at half the measured rate.
             half = rate / 2
             latency = measure_latency(es, alias, server, registry, [story for _, story in latency_set[1:]],
                                       rate=half, seconds=args.latency_seconds)
-            print(f"latency fetched → searchable at {half:.1f} articles/s: p50 {latency['p50']:.2f} s, "
+            print(f"{label}: latency fetched → searchable at {half:.1f} articles/s: p50 {latency['p50']:.2f} s, "
                   f"p95 {latency['p95']:.2f} s ({latency['articles']} articles, {latency['missing']} not found within 30 s)")
             result.update(latency_rate_articles_s=round(half, 2), latency_p50_s=round(latency["p50"], 2),
                           latency_p95_s=round(latency["p95"], 2), latency_articles=latency["articles"],
@@ -133,6 +125,42 @@ def main() -> None:
             scheduler.stop()
             worker.stop()
             server.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=5000)
+    parser.add_argument("--words", type=int, default=600)
+    parser.add_argument("--feeds", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--ner-sample", type=int, default=600)
+    parser.add_argument("--latency-seconds", type=float, default=60.0)
+    parser.add_argument("--stories", choices=["on", "off", "both"], default="on",
+                        help="story assignment in the worker; both: one run each, compared")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    made = articles(args.articles + 2000, words=args.words)
+    load_set, latency_set = made[: args.articles], made[args.articles :]
+    words_per_article = sum(len(story.text.split()) for _, story in load_set) / len(load_set)
+    print(f"{len(load_set)} articles of {words_per_article:.0f} words on average; {machine_load()}")
+
+    sample = [(lang, story.title + "\n\n" + story.text) for lang, story in load_set[: args.ner_sample]]
+    ner_articles_s, ner_words_s = bare_ner_rate(sample)
+    print(f"bare NER, 1 process: {ner_articles_s:.1f} articles/s ({ner_words_s:,.0f} words/s)")
+
+    result: dict[str, object] = {"articles": len(load_set), "words_per_article": round(words_per_article),
+                                 "bare_ner_articles_s": round(ner_articles_s, 2),
+                                 "bare_ner_words_s": round(ner_words_s), "load_before": machine_load()}
+    modes = {"off": [False], "on": [True], "both": [False, True]}[args.stories]
+    for stories in modes:
+        part = run_service(load_set, latency_set, args, ner_articles_s, stories)
+        result.update({f"{key}{'_stories' if stories and len(modes) > 1 else ''}": value for key, value in part.items()})
+    if len(modes) > 1:
+        ratio = float(result["e2e_articles_s_stories"]) / float(result["e2e_articles_s"])  # type: ignore[arg-type]
+        result["stories_on_off_ratio"] = round(ratio, 3)
+        print(f"articles/s with stories on / off: {ratio:.2f}")
     path = write_result("e2e", result)
     print(f"written {path}")
 

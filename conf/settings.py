@@ -115,6 +115,19 @@ class Settings(BaseSettings):
     digest_hourly_seconds: float = Field(3600.0, description="Length of an 'hourly' digest period (s).")
     digest_daily_seconds: float = Field(86400.0, description="Length of a 'daily' digest period (s).")
 
+    # Stories (ingest.stories, index.stories) and what is breaking (ingest.trends)
+    stories: bool = Field(True, description="Put each indexed article into a story (worker.story_tasks).")
+    story_window_hours: float = Field(72.0, description="Hours a story stays open to new articles (time decay).")
+    story_threshold: float = Field(0.24, description="Least similarity for an article to join a story.")
+    story_merge_threshold: float = Field(0.45, description="Similarity to a second story that merges the two.")
+    trend_window_hours: float = Field(1.0, description="Recent period whose article rate is tested (hours).")
+    trend_baseline_hours: float = Field(24.0, description="Period before it that gives the baseline rate (hours).")
+    trend_min_articles: int = Field(4, description="Fewest articles in the recent period to flag anything.")
+    trend_tail_probability: float = Field(
+        0.001, description="Poisson tail probability under the baseline below which a rate is breaking.")
+    trend_trending_probability: float = Field(
+        0.02, description="Poisson tail probability below which a rate is trending (not yet breaking).")
+
     # The demo feed `vigie up` serves
     demo_feed: bool = Field(True, description="Serve and register the demo feed in `vigie up`.")
     demo_port: int = Field(8765, description="Port of the demo feed server on 127.0.0.1.")

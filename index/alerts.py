@@ -92,6 +92,10 @@ class AlertRule:
     updated_at: datetime | None = None
     #: (word, its lemma variants) for each word of the query, fixed when the rule is stored
     query_lemmas: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Per story (index.story_alerts): one notification per story, then optional updates.
+    per_story: bool = False
+    story_updates: int = 0  # notify again each time the story has grown by this many articles (0: never)
+    story_new_language: bool = False  # notify again when the story reaches a new language
 
     def lemma_variants(self, fallback: LemmaVariants | None = None) -> LemmaVariants:
         """The lemma variants the rule was stored with (``fallback`` for a word it has none for)."""
@@ -136,6 +140,8 @@ class AlertRule:
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
             "query_lemmas": {word: list(variants) for word, variants in self.query_lemmas},
+            "per_story": self.per_story, "story_updates": self.story_updates,
+            "story_new_language": self.story_new_language,
         }
 
     @classmethod
@@ -155,13 +161,16 @@ class AlertRule:
             created_at=parse_time(data.get("created_at")),
             updated_at=parse_time(data.get("updated_at")),
             query_lemmas=tuple((word, tuple(variants)) for word, variants in (data.get("query_lemmas") or {}).items()),
+            per_story=bool(data.get("per_story")), story_updates=int(data.get("story_updates") or 0),
+            story_new_language=bool(data.get("story_new_language")),
         )
 
 
 def new_rule(name: str, *, topics: Collection[str] = (), all_topics: bool = False, query: str = "",
              entities: Collection[str] = (), languages: Collection[str] = (), feeds: Collection[str] = (),
              min_score: float | None = None, webhook: str | None = None, secret: str | None = None,
-             mode: str = "immediate", paused: bool = False) -> AlertRule:
+             mode: str = "immediate", paused: bool = False, per_story: bool = False, story_updates: int = 0,
+             story_new_language: bool = False) -> AlertRule:
     """A rule with a fresh id (and a fresh secret when it has a webhook and none was given); not yet
     validated nor stored: pass it to ``AlertStore.add``."""
     return AlertRule(
@@ -169,7 +178,7 @@ def new_rule(name: str, *, topics: Collection[str] = (), all_topics: bool = Fals
         entities=tuple(entities), languages=tuple(languages), feeds=tuple(feeds), min_score=min_score,
         delivery=Delivery(webhook=webhook, secret=secret if secret is not None else (secrets.token_hex(32) if webhook else ""),
                           mode=mode),  # type: ignore[arg-type]
-        paused=paused,
+        paused=paused, per_story=per_story, story_updates=story_updates, story_new_language=story_new_language,
     )
 
 
@@ -246,6 +255,10 @@ def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
         problems.append(f"a {delivery.mode} digest needs a webhook to be sent to")
     if delivery.mode not in DELIVERY_MODES:
         problems.append(f"delivery is one of {', '.join(DELIVERY_MODES)} (got {delivery.mode!r})")
+    if rule.story_updates < 0:
+        problems.append(f"story updates are a number of articles, 0 or more (got {rule.story_updates})")
+    if (rule.story_updates or rule.story_new_language) and not rule.per_story:
+        problems.append("story updates need a per-story alert")
     if problems:
         raise AlertInvalid(f"{label} is not valid: " + "; ".join(problems))
     return replace(rule, name=name, topics=topics, query=query, entities=entities, languages=languages,

@@ -74,6 +74,13 @@ ARTICLE_PROPERTIES: dict[str, Any] = {
     "warnings": {"type": "keyword", "index": False},
 }
 
+# --- stories (index.stories): the article's story, a copy of its membership ----------------------
+# Additive: ArticleStore.ensure_ready puts them on an existing articles index too. ``story_key`` is
+# what search collapses on: the near-duplicate cluster when the article is written, its story once
+# assigned (the local Elasticsearch has no scripting, so no runtime field can choose between them).
+ARTICLE_STORY_PROPERTIES: dict[str, Any] = {"story_id": {"type": "keyword"}, "story_key": {"type": "keyword"}}
+ARTICLE_PROPERTIES.update(ARTICLE_STORY_PROPERTIES)
+
 
 def articles_alias(prefix: str) -> str:
     return f"{prefix}-articles"
@@ -138,6 +145,10 @@ ALERT_PROPERTIES: dict[str, Any] = {
     "paused": {"type": "boolean"},
     "created_at": {"type": "date"},
     "updated_at": {"type": "date"},
+    # Per-story alerts (index.story_alerts)
+    "per_story": {"type": "boolean"},
+    "story_updates": {"type": "integer"},
+    "story_new_language": {"type": "boolean"},
 }
 
 NOTIFICATION_PROPERTIES: dict[str, Any] = {
@@ -160,6 +171,9 @@ NOTIFICATION_PROPERTIES: dict[str, Any] = {
     "due_at": {"type": "date"},
     "delivered_at": {"type": "date"},
     "digest_id": {"type": "keyword"},
+    # The story of a per-story notification (index.story_alerts): id, headline, size, languages, why.
+    "story_id": {"type": "keyword"},
+    "story": {"type": "object", "enabled": False},
 }
 
 

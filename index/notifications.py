@@ -84,6 +84,7 @@ class Notification:
     due_at: datetime | None = None  # when the next attempt may be made
     delivered_at: datetime | None = None
     digest_id: str | None = None
+    story: dict[str, Any] | None = None  # per-story alerts: {id, headline, size, languages, reason}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +94,7 @@ class Notification:
             "mode": self.mode, "state": self.state, "attempts": self.attempts, "last_error": self.last_error,
             "created_at": iso_time(self.created_at), "due_at": iso_time(self.due_at),
             "delivered_at": iso_time(self.delivered_at), "digest_id": self.digest_id,
+            "story_id": self.story["id"] if self.story else None, "story": self.story,
         }
 
     @classmethod
@@ -105,6 +107,7 @@ class Notification:
             state=data["state"], created_at=parse_time(data["created_at"]), attempts=int(data.get("attempts") or 0),
             last_error=data.get("last_error"), due_at=parse_time(data.get("due_at")),
             delivered_at=parse_time(data.get("delivered_at")), digest_id=data.get("digest_id"),
+            story=data.get("story"),
         )
 
 
@@ -128,6 +131,7 @@ def match_payload(notification: Notification) -> dict[str, Any]:
         "matched_entities": list(matched.entities),
         "highlights": matched.highlights,
         "matched_at": iso_time(notification.created_at),
+        "story": notification.story,
     }
 
 
@@ -142,7 +146,22 @@ def digest_payload(alert_id: str, alert_name: str, digest: str, period_end: date
         "period_end": iso_time(period_end),
         "count": len(ordered),
         "matches": [match_payload(item) for item in ordered],
+        "stories": _by_story(ordered),
     }
+
+
+def _by_story(notifications: Sequence[Notification]) -> list[dict[str, Any]]:
+    """The digest's matches grouped by story (an article without one is a story of its own)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for item in notifications:
+        story = item.story or {}
+        key = story.get("id") or f"article:{item.article_id}"
+        group = groups.setdefault(key, {"id": story.get("id"), "headline": story.get("headline") or item.title,
+                                        "notifications": []})
+        group["notifications"].append(item.notification_id)
+        if story.get("size"):
+            group["size"] = story["size"]
+    return list(groups.values())
 
 
 def payload_bytes(payload: dict[str, Any]) -> bytes:

@@ -12,6 +12,7 @@ from elasticsearch import Elasticsearch
 from index.client import call
 from index.mappings import articles_alias
 from index.query import And, MatchAll, Node, Not, Or, Term, parse_query
+from index.stories import COLLAPSE_FIELD, attach_stories
 from ingest.name_keys import search_fold
 from ingest.models import Entity, TopicMatch
 
@@ -39,7 +40,8 @@ class SearchRequest:
     query: str = ""
     filters: SearchFilters = field(default_factory=SearchFilters)
     sort: Literal["relevance", "date"] = "relevance"
-    collapse: bool = False
+    collapse: bool = False  # one hit per story (per near-duplicate cluster for an article without one)
+    collapse_copies: bool = False  # one hit per near-duplicate cluster only
     limit: int = 10
     offset: int = 0
 
@@ -59,6 +61,8 @@ class SearchHit:
     entities: tuple[Entity, ...]
     cluster_id: str | None
     text_source: str | None
+    story_id: str | None = None
+    story: dict[str, Any] | None = None  # {"id", "headline", "size"} (index.stories.attach_stories)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +79,7 @@ class SearchHit:
             "entities": [entity.to_dict() for entity in self.entities],
             "cluster_id": self.cluster_id,
             "text_source": self.text_source,
+            "story": self.story,
         }
 
 
@@ -239,6 +244,8 @@ def search_body(request: SearchRequest, lemma_variants: LemmaVariants | None = N
     if request.sort == "date":
         body["sort"] = [{"published": {"order": "desc", "missing": "_last"}}, {"indexed_at": "desc"}]
     if request.collapse:
+        body["collapse"] = {"field": COLLAPSE_FIELD}
+    elif request.collapse_copies:
         body["collapse"] = {"field": "cluster_id"}
     return body
 
@@ -259,6 +266,7 @@ def _hit(raw: dict[str, Any]) -> SearchHit:
         entities=tuple(Entity.from_dict(entity) for entity in source.get("entity_list", [])),
         cluster_id=source.get("cluster_id"),
         text_source=source.get("text_source"),
+        story_id=source.get("story_id"),
     )
 
 
@@ -268,7 +276,7 @@ def search(es: Elasticsearch, prefix: str, request: SearchRequest,
     body = search_body(request, lemma_variants)
     response = call(es, f"searching for {request.query!r}",
                     lambda: es.search(index=articles_alias(prefix), **body))
-    hits = tuple(_hit(raw) for raw in response["hits"]["hits"])
+    hits = attach_stories(es, prefix, [_hit(raw) for raw in response["hits"]["hits"]])
     return SearchResult(
         total=int(response["hits"]["total"]["value"]),
         hits=hits,

@@ -18,6 +18,7 @@ from index.client import TRANSIENT_STATUSES, call, create_index
 from index.dedup import assign_clusters
 from index.errors import IndexUnavailable
 from index.mappings import (
+    ARTICLE_STORY_PROPERTIES,
     ARTICLES_VERSION,
     articles_alias,
     articles_index,
@@ -98,6 +99,7 @@ def article_document(item: AnalyzedArticle, indexed_at: datetime | None = None,
         "signature": item.signature or None,
         "signature_bands": bands(item.signature),
         "cluster_id": cluster_id or article.article_id,
+        "story_key": cluster_id or article.article_id,  # becomes the story id once assigned (index.stories)
         "warnings": list(analysis.warnings),
     }
 
@@ -123,6 +125,9 @@ class ArticleStore:
         )
         exists = call(self.es, "looking up the articles alias", lambda: self.es.indices.exists_alias(name=self.alias))
         if exists:
+            # Fields added since the index was made (additive): the story block of index.mappings.
+            call(self.es, "adding the story fields to the articles mapping",
+                 lambda: self.es.indices.put_mapping(index=self.alias, properties=ARTICLE_STORY_PROPERTIES))
             current = call(self.es, "reading the articles alias", lambda: self.es.indices.get_alias(name=self.alias))
             return next(iter(current.body))
         index = articles_index(self.prefix, ARTICLES_VERSION)

@@ -24,10 +24,14 @@ class IndexStore:
         self._ready = False
 
     def ensure_ready(self) -> None:
-        """Create the index when missing. Idempotent."""
+        """Create the index when missing, or add the fields its mapping gained since it was made (new
+        fields are additive: the per-story fields of alerts and notifications). Idempotent."""
         if self._ready:
             return
-        create_index(self.es, self.index, **self._body())
+        body = self._body()
+        if not create_index(self.es, self.index, **body):
+            call(self.es, f"updating the {self._what} mapping", lambda: self.es.indices.put_mapping(
+                index=self.index, properties=body["mappings"]["properties"]))
         self._ready = True
 
     def search(self, query: dict[str, Any], size: int, sort: list[dict[str, str]],

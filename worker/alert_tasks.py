@@ -33,6 +33,7 @@ from worker.retries import (
     webhook_budget,
 )
 from worker.runtime import Runtime
+from worker.story_tasks import story_alert_matches
 
 log = logging.getLogger("vigie.worker")
 
@@ -50,7 +51,7 @@ def alert(rt: Runtime, article_ids: list[str], documents: Callable[[], list[dict
         matcher = rt.alert_rules.matcher()
         if not len(matcher):
             return 0
-        return notify(rt, matcher.match(documents()))
+        return notify(rt, story_alert_matches(rt, matcher.match(documents())))
     except IndexUnavailable as error:
         defer_alerts(rt, article_ids, attempt, str(error))
     except Exception as error:  # noqa: BLE001 - indexing is done; alerting must not undo it

@@ -14,6 +14,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: One value per variable, none of them the default: (environment value, field, the value read).
 VALUES: dict[str, tuple[str, str, object]] = {
+    "VIGIE_STORIES": ("false", "stories", False),
+    "VIGIE_STORY_WINDOW_HOURS": ("24", "story_window_hours", 24.0),
+    "VIGIE_STORY_THRESHOLD": ("0.3", "story_threshold", 0.3),
+    "VIGIE_STORY_MERGE_THRESHOLD": ("0.5", "story_merge_threshold", 0.5),
+    "VIGIE_TREND_WINDOW_HOURS": ("2", "trend_window_hours", 2.0),
+    "VIGIE_TREND_BASELINE_HOURS": ("48", "trend_baseline_hours", 48.0),
+    "VIGIE_TREND_MIN_ARTICLES": ("6", "trend_min_articles", 6),
+    "VIGIE_TREND_TAIL_PROBABILITY": ("0.0001", "trend_tail_probability", 0.0001),
+    "VIGIE_TREND_TRENDING_PROBABILITY": ("0.01", "trend_trending_probability", 0.01),
     "VIGIE_HOME": ("/tmp/vigie-settings-home", "home", Path("/tmp/vigie-settings-home")),
     "VIGIE_CACHE_DIR": ("/tmp/vigie-settings-cache", "cache_dir", Path("/tmp/vigie-settings-cache")),
     "VIGIE_REDIS_URL": ("redis://10.0.0.5:6380/2", "redis_url", "redis://10.0.0.5:6380/2"),

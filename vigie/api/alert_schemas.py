@@ -69,6 +69,11 @@ class AlertIn(BaseModel):
     digest: Literal["hourly", "daily"] | None = Field(None, description="One message per period instead of one "
                                                                          "per match; needs a webhook.")
     paused: bool = Field(False, description="Create it paused.")
+    per_story: bool = Field(False, description="Notify once per story (its first matching article), not per article.")
+    story_updates: int = Field(0, ge=0, le=100_000, description="With per_story: notify again each time the story "
+                                                                "has grown by this many articles (0: never).")
+    story_new_language: bool = Field(False, description="With per_story: notify again when the story reaches a "
+                                                        "new language.")
 
     @field_validator("webhook")
     @classmethod
@@ -127,6 +132,9 @@ class AlertOut(BaseModel):
     paused: bool
     created_at: str | None
     updated_at: str | None
+    per_story: bool = False
+    story_updates: int = 0
+    story_new_language: bool = False
 
 
 class BacktestOut(BaseModel):
@@ -161,6 +169,8 @@ NotificationOut = record_schema(
     "One (alert, article) match and its delivery, as `vigie alerts fired --json` prints it.",
     json_types={"matched": MatchedOut, "state": NotificationState},
     descriptions={"mode": "immediate, hourly, daily, or none (no webhook).",
-                  "state": "pending, delivered, failed (dead-lettered), or stored (no webhook)."},
+                  "state": "pending, delivered, failed (dead-lettered), or stored (no webhook).",
+                  "story": "Per-story alerts: the story (id, headline, size, languages) and why it was notified."},
+    derived={"story_id": (str | None, "Per-story alerts: the story's id.")},
 )
 

@@ -24,12 +24,12 @@ from vigie import __version__
 from vigie.api.context import ApiContext
 from vigie.api.errors import install_error_handlers
 from vigie.api.metrics import ApiMetrics, RequestTimer
-from vigie.api.routes import alerts, articles, feeds, notifications, pages, search, system
+from vigie.api.routes import alerts, articles, feeds, notifications, pages, search, stories, system
 from vigie.api.routes.pages import STATIC
 from vigie.api.security import SecurityHeaders, allowed_hosts
 from vigie.api.token import api_token
 
-ROUTERS = (search.router, articles.router, feeds.router, alerts.router, notifications.router, system.router,
+ROUTERS = (search.router, stories.router, articles.router, feeds.router, alerts.router, notifications.router, system.router,
            pages.router)
 
 DESCRIPTION = """\
@@ -61,6 +61,8 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         openapi_tags=[
             {"name": "search", "description": "The query language of `vigie search`, filters, facets."},
+            {"name": "stories", "description": "Articles of many outlets and languages on one event; what is "
+                                               "breaking (`vigie stories`)."},
             {"name": "articles", "description": "One article with its entities and topics."},
             {"name": "feeds", "description": "The followed feeds and their health."},
             {"name": "alerts", "description": "Saved searches notified once per matching article "

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model, fi
 from starlette.responses import Response
 
 from index.search import SearchHit
+from vigie.api.story_schemas import StorySummary
 
 EntityLabel = Literal["PERSON", "LOCATION", "ORGANIZATION", "MISC"]
 
@@ -47,18 +48,26 @@ def _json_form(annotation: Any) -> Any:
 
 
 def record_schema(record: type, name: str, doc: str | None, *, json_types: dict[str, Any] | None = None,
-                  descriptions: dict[str, str] | None = None, rename: dict[str, str] | None = None) -> type[BaseModel]:
+                  descriptions: dict[str, str] | None = None, rename: dict[str, str] | None = None,
+                  exclude: frozenset[str] = frozenset(),
+                  derived: dict[str, tuple[Any, str]] | None = None) -> type[BaseModel]:
     """The response model of a record dataclass, derived from it rather than copied: one field per
     field of the record, in its order, as its ``to_dict()`` writes it. ``json_types``: the JSON form of the
     fields that hold other records (their own response models); ``rename``: fields ``to_dict()``
-    writes under another name."""
+    writes under another name; ``exclude``: fields ``to_dict()`` leaves out; ``derived``: what
+    ``to_dict()`` adds that is no field (name: (type, description)). A field with a default is optional."""
     hints = typing.get_type_hints(record)
     fields: dict[str, Any] = {}
     for item in dataclasses.fields(record):
+        if item.name in exclude:
+            continue
         key = (rename or {}).get(item.name, item.name)
         annotation = (json_types or {}).get(item.name, _json_form(hints[item.name]))
         description = (descriptions or {}).get(item.name)
-        fields[key] = (annotation, Field(description=description) if description else ...)
+        default = item.default if item.default is not dataclasses.MISSING else ...
+        fields[key] = (annotation, Field(default, description=description))
+    for key, (annotation, description) in (derived or {}).items():
+        fields[key] = (annotation, Field(None, description=description))
     return create_model(name, __doc__=doc, **fields)  # type: ignore[call-overload, no-any-return]
 
 
@@ -113,10 +122,12 @@ class TopicOut(BaseModel):
 
 Hit = record_schema(
     SearchHit, "Hit", None,
-    rename={"article_id": "id"}, json_types={"topics": list[TopicOut], "entities": list[EntityOut]},
+    rename={"article_id": "id"}, exclude=frozenset({"story_id"}),
+    json_types={"topics": list[TopicOut], "entities": list[EntityOut], "story": StorySummary | None},
     descriptions={"highlights": "Fragments of 'title' and 'text' with matches between <mark> and </mark>; the "
                                 "rest of each fragment is the article's text as stored, not HTML: escape it "
-                                "before display."},
+                                "before display.",
+                  "story": "The article's story (id, headline, size), if it has one."},
 )
 
 

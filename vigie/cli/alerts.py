@@ -75,15 +75,21 @@ def alerts() -> None:
 @click.option("--secret", help="HMAC-SHA256 key of the signature (generated when not given).")
 @click.option("--digest", type=click.Choice(["hourly", "daily"]), help="One message per period instead of one per match.")
 @click.option("--paused", is_flag=True, help="Create it paused.")
+@click.option("--per-story", is_flag=True, help="Notify once per story (its first matching article), not per article.")
+@click.option("--story-updates", type=click.IntRange(0), default=0, help="With --per-story: notify again each time "
+              "the story has grown by this many articles.")
+@click.option("--story-new-language", is_flag=True, help="With --per-story: notify again when the story reaches a "
+              "new language.")
 @json_option
 def add(name, topics, all_topics, query, entities, languages, feeds, min_score, webhook, secret, digest,  # type: ignore[no-untyped-def]
-        paused, as_json) -> None:
+        paused, per_story, story_updates, story_new_language, as_json) -> None:
     """Create the alert NAME. Its query must parse, its topics exist and its webhook be http(s); it
     applies to the next article indexed. The secret is printed here, in full, once."""
 
     rule = new_rule(name, topics=topics, all_topics=all_topics, query=query, entities=entities,
                     languages=languages, feeds=feeds, min_score=min_score, webhook=webhook, secret=secret,
-                    mode=digest or "immediate", paused=paused)
+                    mode=digest or "immediate", paused=paused, per_story=per_story, story_updates=story_updates,
+                    story_new_language=story_new_language)
     stored = _store(load_settings(), for_changes=True).add(rule)
     progress(f"alert {stored.name!r} created")
     emit(_rule_json(stored, show_secret=True), as_json, lambda _: _rule_text(stored, show_secret=True))

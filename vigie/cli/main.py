@@ -19,6 +19,7 @@ from vigie.cli.index import index_group, stats
 from vigie.cli.run import scheduler, worker
 from vigie.cli.search import search
 from vigie.cli.services import services, setup
+from vigie.cli.stories import stories
 from vigie.cli.up import up
 from vigie.services.errors import ServiceError
 
@@ -32,7 +33,7 @@ def cli() -> None:
     """
 
 
-for command in (setup, services, up, search, stats, index_group, dlq, worker, scheduler, feeds, fetch, analyze, topics, api, alerts, entities):
+for command in (setup, services, up, search, stats, index_group, dlq, worker, scheduler, feeds, fetch, analyze, topics, api, alerts, entities, stories):
     cli.add_command(command)
 
 

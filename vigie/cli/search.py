@@ -17,6 +17,8 @@ def _text(result: SearchResult) -> str:
         topics = ", ".join(f"{t.name} {t.score:.2f}" for t in hit.topics) or "-"
         lines.append(f"\n{hit.title}\n  id={hit.article_id} lang={hit.language} published={hit.published or '-'}")
         lines.append(f"  url={hit.url or '-'}\n  topics: {topics}")
+        if hit.story:
+            lines.append(f"  story: {hit.story['headline']} ({hit.story['size']} articles, id={hit.story['id']})")
         for fragment in hit.highlights.get("text", [])[:2]:
             lines.append("  … " + fragment.replace("<mark>", "[").replace("</mark>", "]") + " …")
     return "\n".join(lines)
@@ -31,10 +33,11 @@ def _text(result: SearchResult) -> str:
 @click.option("--since", type=When(), help="Published since: 7d, 12h, or an ISO date.")
 @click.option("--until", type=When(), help="Published until: 7d, 12h, or an ISO date.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
-@click.option("--collapse", is_flag=True, help="One hit per near-duplicate cluster (syndicated copies).")
+@click.option("--collapse", is_flag=True, help="One hit per story (per near-duplicate cluster without one).")
+@click.option("--collapse-copies", is_flag=True, help="One hit per near-duplicate cluster (syndicated copies).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @json_option
-def search(query: str, languages, topics, entities, feeds, since, until, sort, collapse, limit, as_json) -> None:  # type: ignore[no-untyped-def]
+def search(query: str, languages, topics, entities, feeds, since, until, sort, collapse, collapse_copies, limit, as_json) -> None:  # type: ignore[no-untyped-def]
     """Search indexed articles.
 
     QUERY uses Vigie's query language: words, "phrases", AND/OR/NOT (upper case), -word, (groups),
@@ -50,7 +53,7 @@ def search(query: str, languages, topics, entities, feeds, since, until, sort, c
             languages=tuple(languages), topics=tuple(topics), entities=tuple(entities), feeds=tuple(feeds),
             since=since, until=until,
         ),
-        sort=sort, collapse=collapse, limit=limit,
+        sort=sort, collapse=collapse, collapse_copies=collapse_copies, limit=limit,
     )
     result = run_search(connect(settings.es_url), settings.index_prefix, request, lemma_variants(settings.query_lemma_languages))
     emit(result.to_dict(), as_json, lambda _: _text(result))

@@ -36,6 +36,11 @@ def article_page(article_id: str) -> FileResponse:  # noqa: ARG001 - the script 
     return page("article.html")
 
 
+@router.get("/stories")
+def stories_page() -> FileResponse:
+    return page("stories.html")
+
+
 @router.get("/feeds")
 def feeds_page() -> FileResponse:
     return page("feeds.html")

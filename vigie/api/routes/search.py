@@ -77,7 +77,8 @@ def search_articles(
     q: QueryText = "",
     filters: SearchFilters = Depends(search_filters),
     sort: Annotated[Literal["relevance", "date"], Query(description="relevance, or newest first.")] = "relevance",
-    collapse: Annotated[bool, Query(description="One hit per near-duplicate cluster.")] = False,
+    collapse: Annotated[bool, Query(description="One hit per story (per near-duplicate cluster without one).")] = False,
+    collapse_copies: Annotated[bool, Query(description="One hit per near-duplicate cluster.")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
     offset: Annotated[int, Query(ge=0, le=MAX_WINDOW - 1,
                                  description=f"Hits to skip; offset + limit <= {MAX_WINDOW}.")] = 0,
@@ -89,7 +90,8 @@ def search_articles(
         raise ApiProblem(422, "invalid-request", f"invalid request: query.offset: {message}",
                          errors=[{"location": "query.offset", "message": message}])
     parse_query(q)  # a query that does not parse is a 400, whatever the state of Elasticsearch
-    request = SearchRequest(query=q, filters=filters, sort=sort, collapse=collapse, limit=limit, offset=offset)
+    request = SearchRequest(query=q, filters=filters, sort=sort, collapse=collapse, collapse_copies=collapse_copies,
+                            limit=limit, offset=offset)
     store = ctx.store()
     result = search(store.es, ctx.prefix, request, ctx.lemma_variants() if q.strip() else None)
     return checked_json(SearchResponse, {**result.to_dict(), "limit": limit, "offset": offset})

@@ -8,6 +8,7 @@
 (function () {
   const NAV = [
     { href: "/", label: "Search", current: (p) => p === "/" || p.startsWith("/articles/") },
+    { href: "/stories", label: "Stories", current: (p) => p.startsWith("/stories") },
     { href: "/feeds", label: "Feeds", current: (p) => p.startsWith("/feeds") },
     { href: "/alerts", label: "Alerts", current: (p) => p.startsWith("/alerts") },
   ];

@@ -1,0 +1,137 @@
+"""Cost of story assignment per batch, against a small and a large installation.
+
+    .venv/bin/python bench/stories.py [--sizes 1000,100000] [--batches 20] [--batch 16]
+
+For each size N, on fresh services: N articles' worth of story state is written first, as the worker
+would have left it (N memberships; N/4 stories spread over 14 days, so about a fifth fall in the 72 h
+window; their centroids; the document frequencies in Redis), from synthetic articles drawn from a
+vocabulary of 20,000 words and 5,000 names. Then ``--batches`` batches of ``--batch`` new articles
+(indexed first, as the worker does) go through ``worker.story_tasks.assign`` — lock, candidate search,
+decisions, writes, refresh — and each batch is timed. The issue's target: the cost per batch grows at
+most 2x from 1,000 to 100,000 articles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import bench_services  # noqa: E402
+from elasticsearch import Elasticsearch, helpers  # noqa: E402
+
+from index.stories import StoryDraft, StoryStore  # noqa: E402
+from ingest.models import AnalyzedArticle, Analysis, Article, Entity  # noqa: E402
+from ingest.stories import StoryCentroid, features_of, story_id_for  # noqa: E402
+from worker.runtime import Runtime  # noqa: E402
+from worker.story_tasks import DF_KEY, DOCUMENTS_KEY, assign  # noqa: E402
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+WORDS = [f"w{i}" for i in range(20_000)]
+NAMES = [f"Name{i:04d}x" for i in range(5_000)]
+
+
+def synthetic(rng: random.Random, number: int, when: datetime) -> AnalyzedArticle:
+    """An article about one of many events: its words and names drawn around the event's own."""
+    event = rng.randrange(10_000)
+    erng = random.Random(event)
+    words = [WORDS[erng.randrange(len(WORDS))] for _ in range(40)] + [WORDS[rng.randrange(len(WORDS))] for _ in range(80)]
+    names = [NAMES[erng.randrange(len(NAMES))] for _ in range(4)] + [NAMES[rng.randrange(len(NAMES))] for _ in range(2)]
+    text = " ".join(f"the {w} of {n}" for w, n in zip(words, names * 20))
+    language = "en"
+    article = Article(article_id=f"bench-{number}", title=f"Event {event} {names[0]}", body=text, is_html=False,
+                      text_source="content", url=f"https://outlet{number % 50}.example/{number}",
+                      published=when, fetched_at=when)
+    entities = tuple(Entity(n, "PERSON", 1, ((0, 1),), key=n.lower()) for n in names[:4])
+    analysis = Analysis(language=language, language_confidence=1.0, title=article.title, text=text,
+                        entities=entities, topics=(), lemmas=" ".join(words))
+    return AnalyzedArticle(article, analysis)
+
+
+def fill(rt: Runtime, store: StoryStore, size: int, rng: random.Random) -> None:
+    """``size`` memberships and ``size // 4`` stories, written directly (bulk), and their frequencies."""
+    es: Elasticsearch = rt.es
+    stories = max(1, size // 4)
+    span = timedelta(days=14).total_seconds()
+    frequencies: dict[str, int] = {}
+
+    def actions():  # type: ignore[no-untyped-def]
+        member = 0
+        for number in range(stories):
+            when = NOW - timedelta(seconds=rng.random() * span)
+            members = [features_of(synthetic(rng, number * 10 + i, when + timedelta(minutes=i))) for i in range(4)]
+            for item in members:
+                for key in [*item.terms, *(f"name:{n}" for n in item.names)]:
+                    frequencies[key] = frequencies.get(key, 0) + 1
+            centroid = StoryCentroid.founded_by(story_id_for(members[0].article_id), members[0])
+            draft = StoryDraft(centroid)
+            draft.count(members[0])
+            for item in members[1:]:
+                draft.centroid = draft.centroid.with_member(item)
+                draft.count(item)
+            yield {"_index": store.index, "_id": draft.centroid.story_id, "_source": draft.document(NOW)}
+            for item in members:
+                member += 1
+                yield {"_index": store.members, "_id": item.article_id, "_source": {
+                    "article_id": item.article_id, "story_id": draft.centroid.story_id, "language": item.language,
+                    "source": item.source, "time": item.time.isoformat(), "reason": "similar", "score": 0.5,
+                    "assigned_at": NOW.isoformat()}}
+
+    helpers.bulk(es, actions(), chunk_size=1000, request_timeout=300)
+    es.indices.refresh(index=f"{store.index},{store.members}")
+    pipe = rt.redis.pipeline()
+    for start in range(0, len(frequencies), 5000):
+        pipe.hset(DF_KEY, mapping=dict(list(frequencies.items())[start:start + 5000]))
+    pipe.set(DOCUMENTS_KEY, stories * 4)
+    pipe.execute()
+
+
+def run(size: int, batches: int, batch: int) -> dict[str, float]:
+    rng = random.Random(size)
+    with bench_services() as services:
+        rt = Runtime(services.settings)
+        rt.store  # the articles index
+        store = StoryStore(rt.es, services.settings.index_prefix)
+        store.ensure_ready()
+        started = time.perf_counter()
+        fill(rt, store, size, rng)
+        filled = time.perf_counter() - started
+        timings = []
+        for number in range(batches):
+            items = [synthetic(rng, 10_000_000 + number * batch + i, NOW + timedelta(minutes=number))
+                     for i in range(batch)]
+            outcome = rt.store.index_batch(items)
+            clusters = {key: doc["cluster_id"] for key, doc in outcome.documents.items()}
+            began = time.perf_counter()
+            assign(rt, items, clusters)
+            timings.append(time.perf_counter() - began)
+        timings.sort()
+        return {"size": size, "fill_s": filled, "mean_ms": 1000 * statistics.mean(timings),
+                "p50_ms": 1000 * timings[len(timings) // 2], "p95_ms": 1000 * timings[int(0.95 * (len(timings) - 1))]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,100000")
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=16)
+    args = parser.parse_args()
+    rows = [run(int(size), args.batches, args.batch) for size in args.sizes.split(",")]
+    print(f"| indexed articles | stories | batches of {args.batch} | mean per batch | p50 | p95 | per article |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['size']:,} | {max(1, int(row['size']) // 4):,} | {args.batches} | {row['mean_ms']:.0f} ms | "
+              f"{row['p50_ms']:.0f} ms | {row['p95_ms']:.0f} ms | {row['mean_ms'] / args.batch:.1f} ms |")
+    if len(rows) > 1:
+        print(f"\ngrowth of the mean cost per batch, {rows[0]['size']:,} -> {rows[-1]['size']:,}: "
+              f"{rows[-1]['mean_ms'] / rows[0]['mean_ms']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

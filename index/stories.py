@@ -1,0 +1,465 @@
+"""Stories in Elasticsearch: the story records, each article's membership, candidates for assignment.
+
+Two indexes:
+
+- ``<prefix>-stories``: one document per story, by story id: what a reader sees (headline, languages,
+  sources, size, first and last seen, top entities and topics, counts per hour, merges) and, kept
+  whole and never searched, the centroid ``ingest.stories`` compares articles with. A story merged
+  into another keeps its document with ``merged_into`` set, so an old link still leads somewhere and
+  the merge stays visible.
+- ``<prefix>-story-members``: one document per article, by article id: its story. The source of truth
+  of membership: an article indexed again (a redelivery) overwrites its article document, not its
+  membership, so it keeps its story. The article document carries a copy (``story_id``) for search.
+
+Nothing here decides anything: ``ingest.stories.decide`` does; the worker (worker.story_tasks) runs it
+under a lock and writes its outcome through ``StoryStore.save``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from index.client import call, create_index
+from index.errors import IndexUnavailable
+from index.mappings import ARTICLE_STORY_PROPERTIES, articles_alias
+from ingest.stories import Merge, StoryCentroid, StoryFeatures
+
+STORIES_VERSION = 1
+#: Candidate stories fetched per article: the best by shared names and words within the window.
+CANDIDATES = 12
+#: Names, words and numbers of an article used to look for candidates.
+_QUERY_NAMES = 20
+_QUERY_TERMS = 30
+#: What a story record lists of its sources, entities and topics.
+_TOP_SOURCES = 200
+_TOP_ENTITIES = 10
+_TOP_TOPICS = 5
+#: Hours of per-hour counts a record keeps (a sparkline, and the baseline of trends).
+_HOURS_KEPT = 24 * 14
+
+_KEYWORD = {"type": "keyword", "ignore_above": 512}
+
+STORY_PROPERTIES: dict[str, Any] = {
+    "story_id": {"type": "keyword"},
+    "headline": {"type": "text", "analyzer": "standard", "fields": {"raw": {"type": "keyword", "ignore_above": 512}}},
+    "headline_article": {"type": "keyword"},
+    "languages": {"type": "keyword"},
+    "sources": _KEYWORD,
+    "size": {"type": "integer"},
+    "first_seen": {"type": "date"},
+    "last_seen": {"type": "date"},
+    "updated_at": {"type": "date"},
+    "top_entities": _KEYWORD,
+    "top_topics": {"type": "keyword"},
+    # For candidate search: the centroid's strongest names, words ("lang:lemma") and figures.
+    "names": _KEYWORD,
+    "terms": _KEYWORD,
+    "numbers": {"type": "keyword"},
+    "merged_into": {"type": "keyword"},
+    "merges": {"type": "object", "enabled": False},  # [{absorbed, by_article, score, at}]
+    # Kept whole, never searched: the centroid, and the tallies the record's lists come from.
+    "centroid": {"type": "object", "enabled": False},
+    "tallies": {"type": "object", "enabled": False},
+}
+
+MEMBER_PROPERTIES: dict[str, Any] = {
+    "article_id": {"type": "keyword"},
+    "story_id": {"type": "keyword"},
+    "language": {"type": "keyword"},
+    "source": _KEYWORD,
+    "time": {"type": "date"},
+    "reason": {"type": "keyword"},  # new, similar, near-duplicate
+    "score": {"type": "float"},
+    "assigned_at": {"type": "date"},
+}
+
+
+def stories_index(prefix: str) -> str:
+    return f"{prefix}-stories"
+
+
+def members_index(prefix: str) -> str:
+    return f"{prefix}-story-members"
+
+
+def _body(properties: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"},
+        "mappings": {"dynamic": "strict", "_meta": {"vigie_mapping_version": STORIES_VERSION,
+                                                    "description": description},
+                     "properties": properties},
+    }
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def _hour(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H")
+
+
+def _top(counts: Mapping[str, int], limit: int) -> list[str]:
+    return [key for key, _ in sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]]
+
+
+@dataclass(frozen=True)
+class StoryRecord:
+    """A story as a reader sees it."""
+
+    story_id: str
+    headline: str
+    headline_article: str
+    languages: tuple[str, ...]
+    sources: tuple[str, ...]
+    size: int
+    first_seen: datetime
+    last_seen: datetime
+    top_entities: tuple[str, ...]
+    top_topics: tuple[str, ...]
+    hours: Mapping[str, int]  # "YYYY-MM-DDTHH" (UTC) -> articles first seen in that hour
+    language_counts: Mapping[str, int]
+    merged_into: str | None = None
+    merges: tuple[Mapping[str, Any], ...] = ()
+
+    @classmethod
+    def from_source(cls, source: Mapping[str, Any]) -> StoryRecord:
+        tallies = source.get("tallies") or {}
+        return cls(
+            story_id=source["story_id"], headline=source.get("headline") or "",
+            headline_article=source.get("headline_article") or "",
+            languages=tuple(source.get("languages") or ()), sources=tuple(source.get("sources") or ()),
+            size=int(source.get("size") or 0),
+            first_seen=datetime.fromisoformat(source["first_seen"]),
+            last_seen=datetime.fromisoformat(source["last_seen"]),
+            top_entities=tuple(source.get("top_entities") or ()), top_topics=tuple(source.get("top_topics") or ()),
+            hours=dict(tallies.get("hours") or {}), language_counts=dict(tallies.get("languages") or {}),
+            merged_into=source.get("merged_into"), merges=tuple(source.get("merges") or ()),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.story_id, "headline": self.headline, "headline_article": self.headline_article,
+            "languages": list(self.languages), "language_counts": dict(self.language_counts),
+            "sources": list(self.sources), "size": self.size,
+            "first_seen": self.first_seen.isoformat(), "last_seen": self.last_seen.isoformat(),
+            "top_entities": list(self.top_entities), "top_topics": list(self.top_topics),
+            "hours": dict(sorted(self.hours.items())), "merged_into": self.merged_into,
+            "merges": [dict(merge) for merge in self.merges],
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """What a search hit says of its story."""
+        return {"id": self.story_id, "headline": self.headline, "size": self.size}
+
+
+@dataclass
+class StoryDraft:
+    """A story being updated during one assignment batch: its centroid and its tallies."""
+
+    centroid: StoryCentroid
+    tallies: dict[str, dict[str, int]] = field(default_factory=dict)
+    merges: list[dict[str, Any]] = field(default_factory=list)
+    headline_article: str = ""
+
+    @classmethod
+    def from_source(cls, source: Mapping[str, Any]) -> StoryDraft:
+        tallies = {name: dict(values) for name, values in (source.get("tallies") or {}).items()}
+        return cls(StoryCentroid.from_dict(source["centroid"]), tallies, list(source.get("merges") or ()),
+                   source.get("headline_article") or "")
+
+    def count(self, features: StoryFeatures) -> None:
+        for name, keys in (("sources", [features.source] if features.source else []),
+                           ("entities", features.entities[:_TOP_ENTITIES]), ("topics", features.topics),
+                           ("languages", [features.language]), ("hours", [_hour(features.time)])):
+            tally = self.tallies.setdefault(name, {})
+            for key in keys:
+                tally[key] = tally.get(key, 0) + 1
+        if not self.headline_article:
+            self.headline_article = features.article_id
+
+    def absorb(self, other: StoryDraft) -> None:
+        for name, values in other.tallies.items():
+            tally = self.tallies.setdefault(name, {})
+            for key, count in values.items():
+                tally[key] = tally.get(key, 0) + count
+        self.merges.extend(other.merges)
+
+    def document(self, now: datetime) -> dict[str, Any]:
+        centroid = self.centroid
+        hours = self.tallies.get("hours", {})
+        if len(hours) > _HOURS_KEPT:
+            self.tallies["hours"] = dict(sorted(hours.items())[-_HOURS_KEPT:])
+        self.tallies["sources"] = dict(Counter(self.tallies.get("sources", {})).most_common(_TOP_SOURCES * 2))
+        self.tallies["entities"] = dict(Counter(self.tallies.get("entities", {})).most_common(_TOP_ENTITIES * 10))
+        return {
+            "story_id": centroid.story_id,
+            "headline": centroid.headline,
+            "headline_article": self.headline_article,
+            "languages": sorted(centroid.languages),
+            "sources": _top(self.tallies.get("sources", {}), _TOP_SOURCES),
+            "size": centroid.size,
+            "first_seen": _iso(centroid.first_seen),
+            "last_seen": _iso(centroid.last_seen),
+            "updated_at": _iso(now),
+            "top_entities": _top(self.tallies.get("entities", {}), _TOP_ENTITIES),
+            "top_topics": _top(self.tallies.get("topics", {}), _TOP_TOPICS),
+            "names": _top({k: round(v * 1e6) for k, v in centroid.names.items()}, 60),
+            "terms": _top({k: round(v * 1e6) for k, v in centroid.terms.items()}, 120),
+            "numbers": _top(dict(centroid.numbers), 40),
+            "merged_into": None,
+            "merges": self.merges,
+            "centroid": centroid.to_dict(),
+            "tallies": self.tallies,
+        }
+
+
+@dataclass(frozen=True)
+class Membership:
+    article_id: str
+    story_id: str
+    features: StoryFeatures
+    reason: str
+    score: float
+
+
+class StoryStore:
+    """The stories and memberships of one Vigie installation."""
+
+    def __init__(self, es: Elasticsearch, prefix: str) -> None:
+        self.es = es
+        self.prefix = prefix
+        self.index = stories_index(prefix)
+        self.members = members_index(prefix)
+
+    def ensure_ready(self) -> None:
+        """Create both indexes and add ``story_id`` to the articles mapping. Idempotent."""
+        create_index(self.es, self.index, **_body(STORY_PROPERTIES, "Vigie stories"))
+        create_index(self.es, self.members, **_body(MEMBER_PROPERTIES, "Vigie story memberships"))
+        alias = articles_alias(self.prefix)
+        if call(self.es, "looking up the articles alias", lambda: self.es.indices.exists_alias(name=alias)):
+            call(self.es, "adding the story fields to the articles mapping",
+                 lambda: self.es.indices.put_mapping(index=alias, properties=ARTICLE_STORY_PROPERTIES))
+        for index in (self.index, self.members):
+            call(self.es, f"waiting for {index}",
+                 lambda index=index: self.es.cluster.health(index=index, wait_for_status="yellow", timeout="30s"))
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def memberships(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """The story of each article that has one (merges followed)."""
+        if not article_ids:
+            return {}
+        response = call(self.es, f"reading the stories of {len(article_ids)} articles",
+                        lambda: self.es.mget(index=self.members, ids=list(article_ids), source=["story_id"]))
+        found = {doc["_id"]: doc["_source"]["story_id"] for doc in response["docs"] if doc.get("found")}
+        resolved = self.resolve(set(found.values()))
+        return {article_id: resolved.get(story, story) for article_id, story in found.items()}
+
+    def resolve(self, story_ids: Iterable[str]) -> dict[str, str]:
+        """Each story id, followed through merges to the story that lives on."""
+        result = {story: story for story in story_ids}
+        pending = set(result)
+        for _ in range(10):  # merge chains are short; the bound guards against a cycle
+            if not pending:
+                break
+            drafts = self._sources(sorted(pending), ["merged_into"])
+            moved = {story: source["merged_into"] for story, source in drafts.items() if source.get("merged_into")}
+            for origin, current in result.items():
+                if current in moved:
+                    result[origin] = moved[current]
+            pending = set(moved.values())
+        return result
+
+    def _sources(self, story_ids: Sequence[str], fields: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        if not story_ids:
+            return {}
+        kwargs: dict[str, Any] = {"source": list(fields)} if fields else {}
+        response = call(self.es, f"reading {len(story_ids)} stories",
+                        lambda: self.es.mget(index=self.index, ids=list(story_ids), **kwargs))
+        return {doc["_id"]: doc["_source"] for doc in response["docs"] if doc.get("found")}
+
+    def drafts(self, story_ids: Sequence[str]) -> dict[str, StoryDraft]:
+        return {story: StoryDraft.from_source(source) for story, source in self._sources(story_ids).items()
+                if not source.get("merged_into")}
+
+    @staticmethod
+    def _candidate_query(features: StoryFeatures, window_hours: float) -> dict[str, Any] | None:
+        names = [name for name, _ in sorted(features.names.items(), key=lambda p: (-p[1], p[0]))[:_QUERY_NAMES]]
+        terms = [term for term, _ in sorted(features.terms.items(), key=lambda p: (-p[1], p[0]))[:_QUERY_TERMS]]
+        should: list[dict[str, Any]] = []
+        if names:
+            should.append({"terms": {"names": names, "boost": 2.0}})
+        if terms:
+            should.append({"terms": {"terms": terms}})
+        if features.numbers:
+            should.append({"terms": {"numbers": sorted(features.numbers)}})
+        if not should:
+            return None
+        window = timedelta(hours=window_hours)
+        return {"bool": {
+            "should": should, "minimum_should_match": 1,
+            "filter": [{"range": {"last_seen": {"gte": _iso(features.time - window)}}},
+                       {"range": {"first_seen": {"lte": _iso(features.time + window)}}}],
+            "must_not": [{"exists": {"field": "merged_into"}}],
+        }}
+
+    def candidate_ids(self, articles: Sequence[StoryFeatures], window_hours: float,
+                      limit: int = CANDIDATES) -> list[list[str]]:
+        """For each article, the stories seen within the window that share the most names, words or
+        figures with it, best first: one multi-search for the whole batch, ids only."""
+        searches: list[dict[str, Any]] = []
+        asked: list[int] = []
+        for position, features in enumerate(articles):
+            query = self._candidate_query(features, window_hours)
+            if query is not None:
+                searches += [{"index": self.index}, {"query": query, "size": limit, "_source": False}]
+                asked.append(position)
+        found: list[list[str]] = [[] for _ in articles]
+        if not searches:
+            return found
+        response = call(self.es, f"looking for the stories of {len(asked)} articles",
+                        lambda: self.es.msearch(searches=searches))
+        for position, result in zip(asked, response["responses"]):
+            if "error" in result:
+                raise IndexUnavailable(f"looking for the story of article {articles[position].article_id} "
+                                       f"failed: {result['error']}")
+            found[position] = [hit["_id"] for hit in result["hits"]["hits"]]
+        return found
+
+    def get(self, story_id: str) -> StoryRecord | None:
+        sources = self._sources([story_id])
+        return StoryRecord.from_source(sources[story_id]) if story_id in sources else None
+
+    def records(self, story_ids: Sequence[str]) -> dict[str, StoryRecord]:
+        return {story: StoryRecord.from_source(source) for story, source in self._sources(list(story_ids)).items()}
+
+    def list(self, *, since: datetime | None = None, topic: str | None = None, entity: str | None = None,
+             story_ids: Sequence[str] | None = None, limit: int = 20) -> list[StoryRecord]:
+        """Living stories, most recently active and biggest first."""
+        filters: list[dict[str, Any]] = []
+        if since is not None:
+            filters.append({"range": {"last_seen": {"gte": _iso(since)}}})
+        if topic:
+            filters.append({"term": {"top_topics": topic}})
+        if entity:
+            filters.append({"term": {"top_entities": entity}})
+        if story_ids is not None:
+            filters.append({"ids": {"values": list(story_ids)}})
+        query = {"bool": {"filter": filters, "must_not": [{"exists": {"field": "merged_into"}}]}}
+        response = call(self.es, "listing stories", lambda: self.es.search(
+            index=self.index, query=query, size=limit, source={"excludes": ["centroid", "names", "terms"]},
+            sort=[{"last_seen": "desc"}, {"size": "desc"}, {"story_id": "asc"}]))
+        return [StoryRecord.from_source(hit["_source"]) for hit in response["hits"]["hits"]]
+
+    def members_of(self, story_id: str, limit: int = 200) -> list[dict[str, Any]]:
+        """The articles of a story (merged stories included), in time order."""
+        absorbed = [story_id]
+        response = call(self.es, f"reading the merges into {story_id}", lambda: self.es.search(
+            index=self.index, query={"term": {"merged_into": story_id}}, size=1000, source=False))
+        absorbed += [hit["_id"] for hit in response["hits"]["hits"]]
+        response = call(self.es, f"reading the articles of story {story_id}", lambda: self.es.search(
+            index=self.members, query={"terms": {"story_id": absorbed}}, size=limit,
+            sort=[{"time": "asc"}, {"article_id": "asc"}]))
+        return [hit["_source"] for hit in response["hits"]["hits"]]
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def save(self, drafts: Sequence[StoryDraft], memberships: Sequence[Membership], merges: Sequence[Merge],
+             now: datetime | None = None) -> None:
+        """Write the stories changed, the new memberships (and their copy on the articles), the merges;
+        then refresh the stories and members so that the next assignment sees them."""
+        now = now or datetime.now(timezone.utc)
+        operations: list[dict[str, Any]] = []
+        for draft in drafts:
+            operations += [{"index": {"_index": self.index, "_id": draft.centroid.story_id}}, draft.document(now)]
+        for merge in merges:
+            operations += [{"update": {"_index": self.index, "_id": merge.absorbed}},
+                           {"doc": {"merged_into": merge.into, "updated_at": _iso(now)}}]
+        for member in memberships:
+            operations += [{"index": {"_index": self.members, "_id": member.article_id}}, {
+                "article_id": member.article_id, "story_id": member.story_id,
+                "language": member.features.language, "source": member.features.source,
+                "time": _iso(member.features.time), "reason": member.reason, "score": member.score,
+                "assigned_at": _iso(now)}]
+        if operations:
+            response = call(self.es, f"writing {len(drafts)} stories and {len(memberships)} memberships",
+                            lambda: self.es.bulk(operations=operations))
+            errors = [item for item in response["items"] if next(iter(item.values())).get("status", 500) >= 300]
+            if errors:
+                raise IndexUnavailable(f"writing stories failed for {len(errors)} items: {errors[0]}")
+        if merges:
+            call(self.es, "refreshing the story members", lambda: self.es.indices.refresh(index=self.members))
+        for merge in merges:
+            self._move_members(merge.absorbed, merge.into)
+        call(self.es, "refreshing the stories", lambda: self.es.indices.refresh(index=f"{self.index},{self.members}"))
+        self.mark_articles({member.article_id: member.story_id for member in memberships})
+
+    def _move_members(self, absorbed: str, into: str) -> None:
+        """Point the memberships (and article copies) of a merged story at the story it went into.
+
+        The local Elasticsearch has no update-by-query (no reindex module): search, then bulk-update."""
+        while True:
+            response = call(self.es, f"reading the articles of story {absorbed}", lambda: self.es.search(
+                index=self.members, query={"term": {"story_id": absorbed}}, size=1000, source=False))
+            ids = [hit["_id"] for hit in response["hits"]["hits"]]
+            if not ids:
+                return
+            operations: list[dict[str, Any]] = []
+            for article_id in ids:
+                operations += [{"update": {"_index": self.members, "_id": article_id}}, {"doc": {"story_id": into}}]
+            call(self.es, f"moving {len(ids)} articles of story {absorbed} into {into}",
+                 lambda: self.es.bulk(operations=operations, refresh=True))
+            self.mark_articles({article_id: into for article_id in ids})
+            if len(ids) < 1000:
+                return
+
+    def mark_articles(self, stories: Mapping[str, str]) -> None:
+        """Copy each article's story onto its article document (searchable, shown with hits)."""
+        if not stories:
+            return
+        alias = articles_alias(self.prefix)
+        operations: list[dict[str, Any]] = []
+        for article_id, story in stories.items():
+            operations += [{"update": {"_index": alias, "_id": article_id}},
+                           {"doc": {"story_id": story, "story_key": story}}]
+        call(self.es, f"marking the story of {len(stories)} articles", lambda: self.es.bulk(operations=operations))
+
+
+# -- search hits and their stories ---------------------------------------------------------------
+
+#: The field search collapses on: the article's story, its near-duplicate cluster until it has one.
+COLLAPSE_FIELD = "story_key"
+
+
+def attach_stories(es: Elasticsearch, prefix: str, hits: Sequence[Any]) -> tuple[Any, ...]:
+    """The hits, each with ``story`` = {"id", "headline", "size"} of its (living) story, or None."""
+    from dataclasses import replace
+
+    ids = sorted({hit.story_id for hit in hits if getattr(hit, "story_id", None)})
+    if not ids:
+        return tuple(hits)
+    response = call(es, f"reading the stories of {len(ids)} hits", lambda: es.options(ignore_status=404).mget(
+        index=stories_index(prefix), ids=ids, source=["story_id", "headline", "size", "merged_into"]))
+    sources = {doc["_id"]: doc["_source"] for doc in response.body.get("docs", []) if doc.get("found")}
+    moved = sorted({source["merged_into"] for source in sources.values() if source.get("merged_into")} - set(sources))
+    if moved:
+        sources.update(StoryStore(es, prefix)._sources(moved, ["story_id", "headline", "size", "merged_into"]))
+
+    def summary(story_id: str) -> dict[str, Any] | None:
+        for _ in range(10):
+            source = sources.get(story_id)
+            if source is None:
+                return None
+            if not source.get("merged_into"):
+                return {"id": story_id, "headline": source.get("headline") or "", "size": int(source.get("size") or 0)}
+            story_id = source["merged_into"]
+        return None
+
+    return tuple(replace(hit, story=summary(hit.story_id)) if hit.story_id else hit for hit in hits)

@@ -1,0 +1,66 @@
+"""Per-story alerts through the worker's own functions (index, assign stories, alert) on real Redis and
+Elasticsearch: once per story, an update per new language, articles of other stories apart, and a
+rule without per_story still notified per article."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from elasticsearch import Elasticsearch
+
+from index.alerts import new_rule
+from index.notifications import Notification, digest_payload
+from index.story_alerts import story_notification_id
+from ingest.models import AnalyzedArticle
+from tests.index.factories import analysed, place
+from tests.worker.test_story_assignment import quake
+from conf.settings import Settings
+from worker.alert_tasks import alert
+from worker.runtime import Runtime
+from worker.story_tasks import assign_stories
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+
+
+def run(rt: Runtime, items: list[AnalyzedArticle]) -> None:
+    """What worker.tasks.store does after a write: stories, then alerts, on the documents written."""
+    outcome = rt.store.index_batch(items, refresh=True)
+    assign_stories(rt, items, outcome.documents)
+    alert(rt, list(outcome.indexed), lambda: [outcome.documents[a] for a in outcome.indexed])
+
+
+def notifications(rt: Runtime, es: Elasticsearch) -> list[Notification]:
+    es.indices.refresh(index=rt.notifications.index)
+    hits = es.search(index=rt.notifications.index, query={"match_all": {}}, size=100,
+                     sort=[{"created_at": "asc"}, {"notification_id": "asc"}])["hits"]["hits"]
+    return [Notification.from_dict(hit["_source"]) for hit in hits]
+
+
+def test_a_per_story_alert_notifies_once_then_once_per_new_language(settings: Settings, es: Elasticsearch) -> None:
+    rt = Runtime(settings)
+    story_rule = rt.alert_store.add(new_rule("Noto per story", query="Wajima", per_story=True, story_new_language=True))
+    article_rule = rt.alert_store.add(new_rule("Noto per article", query="Wajima"))
+    run(rt, [quake("q-en", "en")])
+    run(rt, [quake("q-en2", "en", hours=1)])  # same story, same language: nothing new for the story rule
+    run(rt, [quake("q-fr", "fr", hours=2)])  # same story, a new language: one update
+    run(rt, [quake("q-fr", "fr", hours=2)])  # delivered again: nothing more
+    elsewhere = analysed("other", title="Wajima lacquer fair opens", language="en", published=T0 + timedelta(days=9),
+                         text="The lacquerware fair of Wajima opened with 120 artisans from Ishikawa.",
+                         lemmas="lacquerware fair wajima open artisan ishikawa", entities=(place("Wajima"),))
+    run(rt, [elsewhere])  # another story, days later: its own first notification
+
+    made = notifications(rt, es)
+    per_story = [n for n in made if n.alert_id == story_rule.alert_id]
+    assert [(n.article_id, n.story["reason"]) for n in per_story] == [  # type: ignore[index]
+        ("q-en", "new story"), ("q-fr", "reached a new language: fr"), ("other", "new story")]
+    quake_story = per_story[0].story["id"]  # type: ignore[index]
+    assert per_story[0].notification_id == story_notification_id(story_rule.alert_id, quake_story, "first")
+    assert per_story[1].story["languages"] == ["en", "fr"] and per_story[1].story["size"] == 3  # type: ignore[index]
+    assert per_story[2].story["id"] != quake_story  # type: ignore[index]
+    per_article = [n.article_id for n in made if n.alert_id == article_rule.alert_id]
+    assert sorted(per_article) == ["other", "q-en", "q-en2", "q-fr"]
+    assert all(n.story is None for n in made if n.alert_id == article_rule.alert_id)
+
+    digest = digest_payload(story_rule.alert_id, story_rule.name, "d1", T0, per_story)
+    assert [(group["id"], len(group["notifications"])) for group in digest["stories"]] == [
+        (quake_story, 2), (per_story[2].story["id"], 1)]  # type: ignore[index]

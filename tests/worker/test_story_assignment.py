@@ -1,0 +1,150 @@
+"""Story assignment after indexing, with the real Redis and Elasticsearch: records, redelivery, the race
+of two workers on the first two articles of an event, near duplicates and merges."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+from elasticsearch import Elasticsearch
+
+from index.stories import StoryStore
+from index.store import ArticleStore
+from ingest.models import AnalyzedArticle
+from ingest.stories import story_id_for
+from tests.index.factories import analysed, person, place, topic
+from conf.settings import Settings
+from worker.runtime import Runtime
+from worker.story_tasks import assign_stories
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+
+
+def quake(article_id: str, language: str, hours: float = 0, **extra: object) -> AnalyzedArticle:
+    texts = {
+        "en": ("Magnitude 7.4 earthquake strikes Noto peninsula",
+               "A magnitude 7.4 earthquake struck the Noto peninsula in Ishikawa, triggering tsunami warnings. "
+               "Buildings collapsed in Wajima, the Japan Meteorological Agency said.",
+               "magnitude 7.4 earthquake strike noto peninsula ishikawa trigger tsunami warning building collapse wajima"),
+        "fr": ("Séisme de magnitude 7,4 sur la péninsule de Noto",
+               "Un séisme de magnitude 7,4 a frappé la péninsule de Noto, dans la préfecture d'Ishikawa. "
+               "Une alerte au tsunami a été émise et des immeubles se sont effondrés à Wajima.",
+               "séisme magnitude 7,4 frapper péninsule noto préfecture ishikawa alerte tsunami immeuble effondrer wajima"),
+    }
+    title, text, lemmas = texts[language]
+    return analysed(article_id, title=title, text=text, lemmas=lemmas, language=language,
+                    entities=(place("Noto"), place("Ishikawa"), place("Wajima")), topics=(topic("disasters"),),
+                    url=f"https://{language}-outlet-{article_id}.example/a", published=T0 + timedelta(hours=hours),
+                    **extra)  # type: ignore[arg-type]
+
+
+def budget(article_id: str, hours: float = 0) -> AnalyzedArticle:
+    return analysed(article_id, title="City council passes its budget",
+                    text="The council of Springfield passed a budget of 310 million after a debate led by Mayor "
+                         "Quimby on parks and roads.",
+                    lemmas="council pass budget springfield million debate lead mayor quimby park road",
+                    language="en", entities=(person("Quimby"),), url=f"https://local-{article_id}.example/b",
+                    published=T0 + timedelta(hours=hours))
+
+
+def index_and_assign(rt: Runtime, items: list[AnalyzedArticle]) -> list[str]:
+    outcome = rt.store.index_batch(items, refresh=True)
+    assignments = assign_stories(rt, items, outcome.documents)
+    return [assignment.story_id for assignment in assignments]
+
+
+def test_an_event_in_two_languages_is_one_story_with_its_record(settings: Settings, es: Elasticsearch) -> None:
+    rt = Runtime(settings)
+    stories = index_and_assign(rt, [quake("q-en", "en"), budget("b1", 0.5), quake("q-fr", "fr", 1)])
+    assert stories[0] == stories[2] == story_id_for("q-en") and stories[1] != stories[0]
+    store = StoryStore(rt.es, settings.index_prefix)
+    record = store.get(stories[0])
+    assert record is not None
+    assert record.size == 2 and record.languages == ("en", "fr")
+    assert record.headline == "Magnitude 7.4 earthquake strikes Noto peninsula"
+    assert set(record.sources) == {"en-outlet-q-en.example", "fr-outlet-q-fr.example"}
+    assert "noto" in record.top_entities and record.top_topics == ("disasters",)
+    assert record.first_seen == T0 and record.last_seen == T0 + timedelta(hours=1)
+    assert sum(record.hours.values()) == 2
+    rt.store.refresh()
+    assert rt.store.get("q-fr")["story_id"] == stories[0]  # type: ignore[index]
+    assert [member["article_id"] for member in store.members_of(stories[0])] == ["q-en", "q-fr"]
+
+
+def test_a_redelivered_article_keeps_one_membership(settings: Settings, es: Elasticsearch) -> None:
+    rt = Runtime(settings)
+    first = index_and_assign(rt, [quake("q-en", "en"), quake("q-fr", "fr", 1)])
+    again = index_and_assign(rt, [quake("q-fr", "fr", 1)])  # delivered again: indexed again, assigned again
+    assert again == [first[1]]
+    record = StoryStore(rt.es, settings.index_prefix).get(first[0])
+    assert record is not None and record.size == 2
+    rt.store.refresh()
+    assert rt.store.get("q-fr")["story_id"] == first[0]  # type: ignore[index]
+
+
+def test_two_workers_on_the_first_two_articles_of_an_event_make_one_story(settings: Settings,
+                                                                           es: Elasticsearch) -> None:
+    # Two runtimes: two sets of clients, as two worker processes have. Both start assigning at once.
+    first, second = Runtime(settings), Runtime(settings)
+    store = StoryStore(first.es, settings.index_prefix)
+    store.ensure_ready()
+    rounds = 5
+    for round_ in range(rounds):
+        # Each round is a new event ten days after the last, out of the window of the ones before.
+        items = [quake(f"q-en-{round_}", "en", hours=240 * round_), quake(f"q-fr-{round_}", "fr", hours=240 * round_)]
+        outcomes = [first.store.index_batch([items[0]], refresh=True),
+                    second.store.index_batch([items[1]], refresh=True)]
+        barrier = threading.Barrier(2)
+        results: dict[int, list[str]] = {}
+
+        def run(slot: int, rt: Runtime, item: AnalyzedArticle, documents: dict) -> None:
+            barrier.wait()
+            results[slot] = [a.story_id for a in assign_stories(rt, [item], documents)]
+
+        threads = [threading.Thread(target=run, args=(0, first, items[0], outcomes[0].documents)),
+                   threading.Thread(target=run, args=(1, second, items[1], outcomes[1].documents))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert results[0] == results[1] and len(results[0]) == 1, (round_, results)
+    assert [record.size for record in store.list()] == [2] * rounds
+
+
+def test_a_wire_copy_joins_its_original_story(settings: Settings, es: Elasticsearch) -> None:
+    rt = Runtime(settings)
+    original = quake("q-en", "en")
+    index_and_assign(rt, [original, budget("b1", 0.5)])
+    # A copy with other words (a rewritten headline, say) but the same near-duplicate cluster.
+    copy = replace(budget("copy", 1), signature="")
+    outcome = rt.store.index_batch([copy], refresh=True)
+    documents = {"copy": {**outcome.documents["copy"], "cluster_id": "q-en"}}
+    [assignment] = assign_stories(rt, [copy], documents)
+    assert assignment.reason == "near-duplicate" and assignment.story_id == story_id_for("q-en")
+
+
+def test_converging_stories_are_merged_and_the_merge_is_visible(settings: Settings, es: Elasticsearch) -> None:
+    rt = Runtime(settings.model_copy(update={"story_threshold": 0.3, "story_merge_threshold": 0.3}))
+    left = analysed("l1", title="Quake hits Noto", text="A strong quake hit Noto overnight with magnitude 7.4.",
+                    lemmas="strong quake hit noto overnight magnitude", language="en", published=T0)
+    right = analysed("r1", title="Tsunami warning in Wajima", text="A tsunami warning was issued for Wajima.",
+                     lemmas="tsunami warning issue wajima", language="en", published=T0 + timedelta(hours=1))
+    bridge = analysed("b1", title="Quake and tsunami warning", text="The quake hit Noto with magnitude 7.4 "
+                      "and a tsunami warning was issued for Wajima.",
+                      lemmas="quake hit noto magnitude tsunami warning issue wajima strong overnight",
+                      language="en", published=T0 + timedelta(hours=2))
+    first = index_and_assign(rt, [left])
+    second = index_and_assign(rt, [right])
+    assert first != second
+    [merged] = index_and_assign(rt, [bridge])
+    store = StoryStore(rt.es, settings.index_prefix)
+    absorbed = ({first[0], second[0]} - {merged}).pop()
+    survivor, gone = store.get(merged), store.get(absorbed)
+    assert survivor is not None and gone is not None
+    assert survivor.size == 3 and gone.merged_into == merged
+    assert [merge["absorbed"] for merge in survivor.merges] == [absorbed]
+    assert store.memberships(["l1", "r1", "b1"]) == {"l1": merged, "r1": merged, "b1": merged}
+    assert [record.story_id for record in store.list()] == [merged]
+    ArticleStore(rt.es, settings.index_prefix).refresh()
+    assert {rt.store.get(a)["story_id"] for a in ("l1", "r1", "b1")} == {merged}  # type: ignore[index]
