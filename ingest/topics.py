@@ -30,6 +30,12 @@ from ingest.lemmas import Lemmatizer, Word, word_lemmas
 from ingest.models import TopicMatch
 from ingest.topic_rules import TITLE_FACTOR, Alternative, NearLine, Topic, TopicRules
 
+#: Languages that write compounds as one word, where rule words also match the end of a compound.
+COMPOUND_LANGUAGES = frozenset({"de"})
+_MIN_COMPOUND_HEAD = 3  # letters before the rule word: "Landtags|wahl", never "s|wahl"
+_MIN_COMPOUND_TAIL = 4  # the rule word is at least this long: "Krieg" yes, "Rat" no
+_COMPOUND_ENDINGS = ("", "e", "en", "n", "s", "es", "er", "ern")
+
 # One word of a compiled pattern: the folded keys it matches exactly, or a folded prefix.
 _PatternWord = frozenset[str] | str
 
@@ -63,6 +69,10 @@ class _LanguageMatcher:
         self._patterns: dict[str, _Pattern] = {}
         self._by_first_key: dict[str, list[_Pattern]] = {}
         self._by_prefix: dict[int, dict[str, list[_Pattern]]] = {}
+        # German writes compounds as one word ("Landtagswahl"): there, a one-word rule term also
+        # matches the end of a longer word. Keyed by the term's folded forms and their inflections.
+        self._by_suffix: dict[str, list[_Pattern]] = {}
+        self._compounds = language in COMPOUND_LANGUAGES
         self.topics = tuple(self._compile_topic(topic) for topic in topics)
 
     def _compile_topic(self, topic: Topic) -> _CompiledTopic:
@@ -100,6 +110,11 @@ class _LanguageMatcher:
                     words.append(frozenset({fold_key(surface), fold_key(lemma)}))
         pattern = self._patterns[text] = _Pattern(tuple(words))
         first = pattern.words[0]
+        if self._compounds and len(words) == 1 and not isinstance(first, str):
+            for key in first:
+                if len(key) >= _MIN_COMPOUND_TAIL:
+                    for ending in _COMPOUND_ENDINGS:
+                        self._by_suffix.setdefault(key + ending, []).append(pattern)
         if isinstance(first, str):
             self._by_prefix.setdefault(len(first), {}).setdefault(first, []).append(pattern)
         else:
@@ -122,10 +137,20 @@ class _LanguageMatcher:
                 candidates.extend(table.get(surface[:length], ()))
                 if lemma[:length] != surface[:length]:
                     candidates.extend(table.get(lemma[:length], ()))
-            for pattern in dict.fromkeys(candidates):  # a pattern found by surface and lemma counts once
-                if _matches_at(pattern, keys, at):
-                    found.setdefault(pattern, []).append(at)
+            matched = [pattern for pattern in dict.fromkeys(candidates) if _matches_at(pattern, keys, at)]
+            if self._by_suffix:
+                matched.extend(self._compound_tails(surface, lemma))
+            for pattern in dict.fromkeys(matched):  # a pattern found by surface and lemma counts once
+                found.setdefault(pattern, []).append(at)
         return found
+
+    def _compound_tails(self, surface: str, lemma: str) -> list[_Pattern]:
+        """One-word patterns that end a compound: "wahl" in "landtagswahl", "wahlen" in "bundestagswahlen"."""
+        tails: list[_Pattern] = []
+        for key in {surface, lemma}:
+            for start in range(_MIN_COMPOUND_HEAD, len(key) - _MIN_COMPOUND_TAIL + 1):
+                tails.extend(self._by_suffix.get(key[start:], ()))
+        return tails
 
 
 def _matches_at(pattern: _Pattern, keys: Sequence[tuple[str, str]], at: int) -> bool:
@@ -172,6 +197,18 @@ class TopicClassifier:
         ]
         return sorted(matches, key=lambda match: (-match.score, match.name))
 
+    def explain(self, words: Sequence[Word], title_words: int, language: str, name: str) -> TopicExplanation:
+        """Why topic ``name`` fired on the article or did not (KeyError: no such topic)."""
+        topic = self.rules.topic(name)
+        if topic is None:
+            raise KeyError(name)
+        matcher = self._matcher(language)
+        compiled = next((each for each in matcher.topics if each.topic.name == name), None) if matcher else None
+        if compiled is None:
+            return TopicExplanation(topic, False, 0.0, (), (), (), f"the topic has no rules for language {language!r}")
+        keys = [(fold_key(surface), fold_key(lemma)) for surface, lemma in words]
+        return _explain(compiled, matcher.occurrences(keys), title_words, [surface for surface, _ in words])
+
     def _matcher(self, language: str) -> _LanguageMatcher | None:
         if language not in self._matchers:
             topics = [topic for topic in self.rules.topics if language in topic.languages]
@@ -182,8 +219,52 @@ class TopicClassifier:
 _Hits = list[tuple[_Pattern, tuple[str, ...]]]
 
 
-def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
-              surfaces: Sequence[str]) -> TopicMatch | None:
+@dataclass(frozen=True, slots=True)
+class TermFound:
+    """One term or near line that found words: what it added (or, for a ``not`` line, subtracted)."""
+
+    texts: tuple[str, ...]  # the alternatives that fired, spelt like the article when possible
+    weight: float
+    count: int  # occurrences counted (title twice, at most the cap)
+    contribution: float  # weight x count, or the threshold for a strong term in context
+    line: int
+    strong: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {"terms": list(self.texts), "weight": self.weight, "count": self.count,
+                "contribution": self.contribution, "line": self.line, "strong": self.strong}
+
+
+@dataclass(frozen=True, slots=True)
+class TopicExplanation:
+    """Why a topic fired on an article or did not: what ``vigie analyze --explain TOPIC`` prints."""
+
+    topic: Topic
+    fired: bool
+    total: float
+    terms: tuple[TermFound, ...]  # positive and negative term and near lines that found words
+    exclusions: tuple[tuple[str, TermFound | None], ...]  # (group, what it subtracted; None: a veto)
+    groups: tuple[tuple[str, tuple[str, ...]], ...]  # each "all" group and the words that satisfied it
+    reason: str
+
+    @property
+    def score(self) -> float:
+        return round(1.0 - 0.5 ** (max(self.total, 0.0) / self.topic.threshold), 3) if self.fired else 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "topic": self.topic.name, "iptc": self.topic.iptc, "iptc_top": self.topic.iptc_top,
+            "parent": self.topic.parent, "fired": self.fired, "score": self.score, "total": self.total,
+            "threshold": self.topic.threshold, "reason": self.reason,
+            "terms": [term.to_dict() for term in self.terms],
+            "exclusions": [{"group": name, "veto": found is None, **(found.to_dict() if found else {})}
+                           for name, found in self.exclusions],
+            "groups": [{"group": name, "found": list(words)} for name, words in self.groups],
+        }
+
+
+def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
+             surfaces: Sequence[str]) -> TopicExplanation:
     topic = compiled.topic
 
     def hits(patterns: _CompiledList) -> _Hits:
@@ -194,7 +275,7 @@ def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_
     def positions(present: _Hits) -> list[int]:
         return sorted({at for pattern, _ in present for at in found[pattern]})
 
-    def shown(present: _Hits) -> list[str]:
+    def shown(present: _Hits) -> tuple[str, ...]:
         """The alternatives that found words no earlier one found, spelt like the article if possible."""
         covered: set[int] = set()
         texts = []
@@ -203,29 +284,23 @@ def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_
             if new:
                 texts.append(_spelling(spellings, surfaces[found[pattern][0]]))
                 covered |= new
-        return texts
+        return tuple(texts)
 
-    if any(hits(excluded) for excluded in compiled.excluded):
-        return None
-    group_evidence = []
-    for name, required in compiled.required:
-        present = hits(required)
-        if not present:
-            return None
-        group_evidence.append(f"{name}: {', '.join(shown(present))}")
-
-    total = 0.0
-    contributions: list[tuple[float, str]] = []
-    for weight, patterns in compiled.terms:
-        present = hits(patterns)
-        if not present:
-            continue
+    def counted(present: _Hits) -> int:
         at = positions(present)
         in_title = bisect_left(at, title_words)
-        count = min(topic.cap, in_title * TITLE_FACTOR + len(at) - in_title)
-        total += weight * count
-        if weight > 0:
-            contributions.extend((weight * count, text) for text in shown(present))
+        return min(topic.cap, in_title * TITLE_FACTOR + len(at) - in_title)
+
+    groups = tuple((name, shown(hits(required))) for name, required in compiled.required)
+    in_context = all(words for _, words in groups)
+    terms: list[TermFound] = []
+    for line, (weight, patterns) in zip(topic.terms, compiled.terms, strict=True):
+        present = hits(patterns)
+        if present:
+            count = counted(present)
+            # A strong term in context weighs at least the threshold on its own.
+            contribution = max(weight * count, topic.threshold) if line.strong and in_context else weight * count
+            terms.append(TermFound(shown(present), weight, count, contribution, line.line, line.strong))
     for near, left_patterns, right_patterns in compiled.nears:
         left, right = hits(left_patterns), hits(right_patterns)
         if not left or not right:
@@ -233,15 +308,47 @@ def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_
         right_at = positions(right)
         count = min(topic.cap, sum(1 for at in positions(left) if _has_neighbour(right_at, at, near.window)))
         if count:
-            total += near.weight * count
-            if near.weight > 0:
-                contributions.append((near.weight * count, f"{' | '.join(shown(left))} ~ {' | '.join(shown(right))}"))
-    if total < topic.threshold:
+            terms.append(TermFound((f"{' | '.join(shown(left))} ~ {' | '.join(shown(right))}",), near.weight,
+                                   count, near.weight * count, near.line))
+    exclusions: list[tuple[str, TermFound | None]] = []
+    for group, patterns in zip(topic.excluded, compiled.excluded, strict=True):
+        present = hits(patterns)
+        if not present:
+            continue
+        if group.weight is None:
+            exclusions.append((group.name, None))
+        else:
+            count = counted(present)
+            exclusions.append((group.name, TermFound(shown(present), group.weight, count, -group.weight * count,
+                                                     group.line)))
+    total = round(sum(term.contribution for term in terms)
+                  + sum(found.contribution for _, found in exclusions if found is not None), 3)
+    vetoes = [name for name, found in exclusions if found is None]
+    missing = [name for name, words in groups if not words]
+    if vetoes:
+        reason = f"vetoed by the not! group {', '.join(vetoes)}"
+    elif missing:
+        reason = f"no word of the required group {', '.join(missing)}"
+    elif total < topic.threshold:
+        reason = f"total {total:g} is under the threshold {topic.threshold:g}"
+    else:
+        reason = f"total {total:g} reaches the threshold {topic.threshold:g}"
+    fired = not vetoes and not missing and total >= topic.threshold
+    return TopicExplanation(topic, fired, total, tuple(terms), tuple(exclusions), groups, reason)
+
+
+def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
+              surfaces: Sequence[str]) -> TopicMatch | None:
+    explanation = _explain(compiled, found, title_words, surfaces)
+    if not explanation.fired:
         return None
-    score = round(1.0 - 0.5 ** (total / topic.threshold), 3)
+    topic = compiled.topic
     # Terms as written, strongest first, then the groups that were required.
-    evidence = [text for _, text in sorted(contributions, key=lambda item: -item[0])]
-    return TopicMatch(name=topic.name, score=score, evidence=tuple(dict.fromkeys(evidence + group_evidence)))
+    positive = sorted((term for term in explanation.terms if term.weight > 0), key=lambda term: -term.contribution)
+    evidence = [text for term in positive for text in term.texts]
+    evidence += [f"{name}: {', '.join(words)}" for name, words in explanation.groups]
+    return TopicMatch(name=topic.name, score=explanation.score, evidence=tuple(dict.fromkeys(evidence)),
+                      iptc=topic.iptc, iptc_top=topic.iptc_top, parent=topic.parent)
 
 
 def _spelling(spellings: tuple[str, ...], surface: str) -> str:
