@@ -204,7 +204,7 @@ class TopicClassifier:
             raise KeyError(name)
         matcher = self._matcher(language)
         compiled = next((each for each in matcher.topics if each.topic.name == name), None) if matcher else None
-        if compiled is None:
+        if matcher is None or compiled is None:
             return TopicExplanation(topic, False, 0.0, (), (), (), f"the topic has no rules for language {language!r}")
         keys = [(fold_key(surface), fold_key(lemma)) for surface, lemma in words]
         return _explain(compiled, matcher.occurrences(keys), title_words, [surface for surface, _ in words])
@@ -291,15 +291,20 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
         in_title = bisect_left(at, title_words)
         return min(topic.cap, in_title * TITLE_FACTOR + len(at) - in_title)
 
-    groups = tuple((name, shown(hits(required))) for name, required in compiled.required)
-    in_context = all(words for _, words in groups)
+    required_hits = [(name, hits(required)) for name, required in compiled.required]
+    groups = tuple((name, shown(present)) for name, present in required_hits)
     terms: list[TermFound] = []
     for line, (weight, patterns) in zip(topic.terms, compiled.terms, strict=True):
         present = hits(patterns)
         if present:
             count = counted(present)
-            # A strong term in context weighs at least the threshold on its own.
-            contribution = max(weight * count, topic.threshold) if line.strong and in_context else weight * count
+            # A strong term in context weighs at least the threshold on its own. The context is
+            # another word: "rebels" cannot be both the strong term and the proof of a conflict.
+            contribution = weight * count
+            if line.strong:
+                own = set(positions(present))
+                if all(set(positions(group)) - own for _, group in required_hits):
+                    contribution = max(contribution, topic.threshold)
             terms.append(TermFound(shown(present), weight, count, contribution, line.line, line.strong))
     for near, left_patterns, right_patterns in compiled.nears:
         left, right = hits(left_patterns), hits(right_patterns)
