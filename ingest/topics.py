@@ -107,10 +107,12 @@ class _LanguageMatcher:
                 continue
             for token in tokenizer(chunk):
                 for surface, lemma in word_lemmas(token.text, table):
-                    words.append(frozenset({fold_key(surface), fold_key(lemma)}))
+                    words.append(_rule_word_keys(fold_key(surface), fold_key(lemma)))
         pattern = self._patterns[text] = _Pattern(tuple(words))
         first = pattern.words[0]
-        if self._compounds and len(words) == 1 and not isinstance(first, str):
+        # Compounds: German nouns, which the rules write capitalised ("Wahl", "Markt"); an English
+        # "war" or "union" in the same list must not match inside German words.
+        if self._compounds and len(words) == 1 and not isinstance(first, str) and text[:1].isupper():
             for key in first:
                 if len(key) >= _MIN_COMPOUND_TAIL:
                     for ending in _COMPOUND_ENDINGS:
@@ -151,6 +153,17 @@ class _LanguageMatcher:
             for start in range(_MIN_COMPOUND_HEAD, len(key) - _MIN_COMPOUND_TAIL + 1):
                 tails.extend(self._by_suffix.get(key[start:], ()))
         return tails
+
+
+def _rule_word_keys(surface: str, lemma: str) -> frozenset[str]:
+    """The keys a rule word matches: its form, and its lemma when that is the same word inflected.
+
+    Rule words are dictionary forms; when another language's table maps one to a different word
+    (English "war" is German "sein"'s past, "été" is "être"'s), the lemma would match that word's
+    every form, so it is dropped.
+    """
+    stem = min(3, len(surface))
+    return frozenset({surface, lemma}) if lemma[:stem] == surface[:stem] else frozenset({surface})
 
 
 def _matches_at(pattern: _Pattern, keys: Sequence[tuple[str, str]], at: int) -> bool:
