@@ -374,6 +374,12 @@ def _spelling(spellings: tuple[str, ...], surface: str) -> str:
     for text in spellings:
         if re.split(r"[\s'-]", text.lower(), maxsplit=1)[0] == surface:
             return text
+    # A compound found by its last part ("Wahl" in "Landtagswahl"): the article's word says more.
+    folded = fold_key(surface)
+    for text in spellings:
+        key = fold_key(text)
+        if " " not in text and len(folded) >= len(key) + _MIN_COMPOUND_HEAD and key in folded[_MIN_COMPOUND_HEAD:]:
+            return surface
     return spellings[0]
 
 
