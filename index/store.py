@@ -82,7 +82,9 @@ def article_document(item: AnalyzedArticle, indexed_at: datetime | None = None,
         "entities": entities,
         "entity_keys": sorted({entity.key for entity in analysis.entities if entity.key}),
         "topics": [topic.to_dict() for topic in analysis.topics],
-        "topic_names": [topic.name for topic in analysis.topics],
+        # a child's parent too ("elections" -> "politics"): a filter or an alert on a parent covers its children
+        "topic_names": list(dict.fromkeys(name for topic in analysis.topics
+                                          for name in (topic.name, topic.parent) if name)),
         "signature": item.signature or None,
         "signature_bands": bands(item.signature),
         "cluster_id": cluster_id or article.article_id,
