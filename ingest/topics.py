@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from functools import lru_cache
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +33,9 @@ from ingest.topic_rules import TITLE_FACTOR, Alternative, NearLine, Topic, Topic
 
 #: Languages that write compounds as one word, where rule words also match the end of a compound.
 COMPOUND_LANGUAGES = frozenset({"de"})
+_CANDIDATES_CACHE_SIZE = 200_000
+# Folding (case, accents) every word of every article: texts repeat their words.
+_folded = lru_cache(maxsize=200_000)(fold_key)
 _MIN_COMPOUND_HEAD = 3  # letters before the rule word: "Landtags|wahl", never "s|wahl"
 _MIN_COMPOUND_TAIL = 4  # the rule word is at least this long: "Krieg" yes, "Rat" no
 _COMPOUND_ENDINGS = ("", "e", "en", "n", "s", "es", "er", "ern")
@@ -40,7 +44,9 @@ _COMPOUND_ENDINGS = ("", "e", "en", "n", "s", "es", "er", "ern")
 _PatternWord = frozenset[str] | str
 
 
-@dataclass(frozen=True, slots=True)
+# Compared by identity (hashing a tuple of frozensets at every lookup is the matcher's main cost):
+# the matcher interns patterns, so alternatives that compile alike share one object.
+@dataclass(frozen=True, slots=True, eq=False)
 class _Pattern:
     words: tuple[_PatternWord, ...]
 
@@ -58,6 +64,13 @@ class _CompiledTopic:
     required: tuple[tuple[str, _CompiledList], ...]
     excluded: tuple[_CompiledList, ...]
     positive: frozenset[_Pattern]  # patterns that add to the score: none found, nothing to evaluate
+    required_sets: tuple[frozenset[_Pattern], ...] = ()  # each "all" group's patterns: one must be found
+    veto_set: frozenset[_Pattern] = frozenset()  # the "not!" groups' patterns: none may be found
+
+    def may_fire(self, found: dict[_Pattern, list[int]]) -> bool:
+        """The cheap part of the verdict: a positive word, every required group, no veto."""
+        return (not self.positive.isdisjoint(found) and self.veto_set.isdisjoint(found)
+                and all(not group.isdisjoint(found) for group in self.required_sets))
 
 
 class _LanguageMatcher:
@@ -67,6 +80,7 @@ class _LanguageMatcher:
         self._lemmatizer = lemmatizer
         self._language = language
         self._patterns: dict[str, _Pattern] = {}
+        self._interned: dict[tuple[_PatternWord, ...], _Pattern] = {}
         self._by_first_key: dict[str, list[_Pattern]] = {}
         self._by_prefix: dict[int, dict[str, list[_Pattern]]] = {}
         # German writes compounds as one word ("Landtagswahl"): there, a one-word rule term also
@@ -74,6 +88,9 @@ class _LanguageMatcher:
         self._by_suffix: dict[str, list[_Pattern]] = {}
         self._compounds = language in COMPOUND_LANGUAGES
         self.topics = tuple(self._compile_topic(topic) for topic in topics)
+        self._prefix_lengths = sorted(self._by_prefix)
+        # What each distinct (surface, lemma) word can start: texts repeat their words.
+        self._candidates_cache: dict[tuple[str, str], tuple[tuple[_Pattern, ...], tuple[_Pattern, ...]]] = {}
 
     def _compile_topic(self, topic: Topic) -> _CompiledTopic:
         terms = tuple((term.weight, self._compile_list(term.alternatives)) for term in topic.terms)
@@ -87,6 +104,10 @@ class _LanguageMatcher:
             required=tuple((group.name, self._compile_list(group.alternatives)) for group in topic.required),
             excluded=tuple(self._compile_list(group.alternatives) for group in topic.excluded),
             positive=frozenset(positive),
+            required_sets=tuple(frozenset(pattern for pattern, _ in self._compile_list(group.alternatives))
+                                for group in topic.required),
+            veto_set=frozenset(pattern for group in topic.excluded if group.weight is None
+                               for pattern, _ in self._compile_list(group.alternatives)),
         )
 
     def _compile_list(self, alternatives: Sequence[Alternative]) -> _CompiledList:
@@ -108,7 +129,12 @@ class _LanguageMatcher:
             for token in tokenizer(chunk):
                 for surface, lemma in word_lemmas(token.text, table):
                     words.append(_rule_word_keys(fold_key(surface), fold_key(lemma)))
-        pattern = self._patterns[text] = _Pattern(tuple(words))
+        key = tuple(words)
+        pattern = self._interned.get(key)
+        if pattern is not None:
+            self._patterns[text] = pattern
+            return pattern
+        pattern = self._patterns[text] = self._interned[key] = _Pattern(key)
         first = pattern.words[0]
         # Compounds: German nouns, which the rules write capitalised ("Wahl", "Markt"); an English
         # "war" or "union" in the same list must not match inside German words.
@@ -127,24 +153,39 @@ class _LanguageMatcher:
     def occurrences(self, keys: Sequence[tuple[str, str]]) -> dict[_Pattern, list[int]]:
         """Start positions of every pattern in a text given as (surface, lemma) folded keys."""
         found: dict[_Pattern, list[int]] = {}
-        prefix_lengths = sorted(self._by_prefix)
-        for at, (surface, lemma) in enumerate(keys):
-            candidates = list(self._by_first_key.get(surface, ()))
-            if lemma != surface:
-                candidates.extend(self._by_first_key.get(lemma, ()))
-            for length in prefix_lengths:
-                if len(surface) < length and len(lemma) < length:
-                    break
-                table = self._by_prefix[length]
-                candidates.extend(table.get(surface[:length], ()))
-                if lemma[:length] != surface[:length]:
-                    candidates.extend(table.get(lemma[:length], ()))
-            matched = [pattern for pattern in dict.fromkeys(candidates) if _matches_at(pattern, keys, at)]
-            if self._by_suffix:
-                matched.extend(self._compound_tails(surface, lemma))
-            for pattern in dict.fromkeys(matched):  # a pattern found by surface and lemma counts once
+        cache = self._candidates_cache
+        if len(cache) > _CANDIDATES_CACHE_SIZE:  # a long-running worker meets new words forever
+            cache.clear()
+        for at, word in enumerate(keys):
+            candidates = cache.get(word)
+            if candidates is None:
+                candidates = cache[word] = self._candidates(*word)
+            single, multi = candidates
+            for pattern in single:
                 found.setdefault(pattern, []).append(at)
+            for pattern in multi:
+                if _matches_at(pattern, keys, at):
+                    found.setdefault(pattern, []).append(at)
         return found
+
+    def _candidates(self, surface: str, lemma: str) -> tuple[tuple[_Pattern, ...], tuple[_Pattern, ...]]:
+        """The patterns a word can start: one-word ones (matched already), and longer ones to check."""
+        candidates = list(self._by_first_key.get(surface, ()))
+        if lemma != surface:
+            candidates.extend(self._by_first_key.get(lemma, ()))
+        for length in self._prefix_lengths:
+            if len(surface) < length and len(lemma) < length:
+                break
+            table = self._by_prefix[length]
+            candidates.extend(table.get(surface[:length], ()))
+            if lemma[:length] != surface[:length]:
+                candidates.extend(table.get(lemma[:length], ()))
+        if self._by_suffix:
+            candidates.extend(self._compound_tails(surface, lemma))
+        # a pattern found by surface and lemma counts once
+        unique = list(dict.fromkeys(candidates))
+        single = tuple(pattern for pattern in unique if len(pattern.words) == 1)
+        return single, tuple(pattern for pattern in unique if len(pattern.words) > 1)
 
     def _compound_tails(self, surface: str, lemma: str) -> list[_Pattern]:
         """One-word patterns that end a compound: "wahl" in "landtagswahl", "wahlen" in "bundestagswahlen"."""
@@ -199,13 +240,13 @@ class TopicClassifier:
         matcher = self._matcher(language)
         if matcher is None or not words:
             return []
-        keys = [(fold_key(surface), fold_key(lemma)) for surface, lemma in words]
+        keys = [(_folded(surface), _folded(lemma)) for surface, lemma in words]
         found = matcher.occurrences(keys)
         surfaces = [surface for surface, _ in words]
         matches = [
             match
             for compiled in matcher.topics
-            if not compiled.positive.isdisjoint(found)
+            if compiled.may_fire(found)
             and (match := _evaluate(compiled, found, title_words, surfaces)) is not None
         ]
         return sorted(matches, key=lambda match: (-match.score, match.name))
