@@ -373,7 +373,8 @@ def _topic_test(names: frozenset[str], min_score: float | None) -> Predicate:
     if min_score is None:
         return lambda view: not names.isdisjoint(view.topic_names)
     floor = _float32(min_score)
-    return lambda view: any(topic.name in names and _float32(topic.score) >= floor for topic in view.topics)
+    return lambda view: any((topic.name in names or topic.parent in names) and _float32(topic.score) >= floor
+                            for topic in view.topics)
 
 
 def _entity_test(entity: str) -> tuple[Predicate, frozenset[Key]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 #: Bump when the article mapping changes; `vigie index migrate` moves data to the new version.
-ARTICLES_VERSION = 2  # 2: entity_ids, entity_names, folded (issue 13)
+ARTICLES_VERSION = 2  # 2: entity_ids, entity_refs, entity_names, folded (issue 13); topics.iptc, iptc_top, parent (issue 17)
 
 LOWERCASE_NORMALIZER = {"lowercase": {"type": "custom", "filter": ["lowercase"]}}
 
@@ -64,8 +64,13 @@ ARTICLE_PROPERTIES: dict[str, Any] = {
             "name": {"type": "keyword"},
             "score": {"type": "float"},
             "evidence": {"type": "keyword", "index": False},
+            # v2: the IPTC Media Topics codes of the topic and of its top-level subject, its parent topic
+            "iptc": {"type": "keyword"},
+            "iptc_top": {"type": "keyword"},
+            "parent": {"type": "keyword"},
         },
     },
+    # The names of the article's topics and of their parents: filtering on a parent finds its children.
     "topic_names": {"type": "keyword"},
     # Near-duplicate detection (index.dedup): SimHash of the text and its LSH bands.
     "signature": {"type": "keyword"},

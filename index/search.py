@@ -183,8 +183,11 @@ def _topic_clause(names: list[str], min_score: float | None) -> dict[str, Any]:
     """Any of ``names``; with ``min_score``, on one topic entry (nested), so the score is that topic's."""
     if min_score is None:
         return {"terms": {"topic_names": names}}
+    # a parent's name also selects its children's entries ("politics" with score >= x: elections too)
     return {"nested": {"path": "topics", "query": {"bool": {"filter": [
-        {"terms": {"topics.name": names}}, {"range": {"topics.score": {"gte": min_score}}},
+        {"bool": {"should": [{"terms": {"topics.name": names}}, {"terms": {"topics.parent": names}}],
+                  "minimum_should_match": 1}},
+        {"range": {"topics.score": {"gte": min_score}}},
     ]}}}}
 
 

@@ -95,7 +95,9 @@ def article_document(item: AnalyzedArticle, indexed_at: datetime | None = None,
                          for entity in analysis.entities],
         "folded": search_fold(f"{analysis.title or article.title}\n\n{analysis.text}"),
         "topics": [topic.to_dict() for topic in analysis.topics],
-        "topic_names": [topic.name for topic in analysis.topics],
+        # a child's parent too ("elections" -> "politics"): a filter or an alert on a parent covers its children
+        "topic_names": list(dict.fromkeys(name for topic in analysis.topics
+                                          for name in (topic.name, topic.parent) if name)),
         "signature": item.signature or None,
         "signature_bands": bands(item.signature),
         "cluster_id": cluster_id or article.article_id,

@@ -33,7 +33,7 @@ from ingest.lemmas import Lemmatizer, Word
 from ingest.models import UNDETERMINED, Analysis, Article, Entity, TopicMatch
 from ingest.ner import load_ner_pipeline
 from ingest.topic_rules import load_rules
-from ingest.topics import TopicClassifier
+from ingest.topics import TopicClassifier, TopicExplanation
 
 #: Characters of raw text, and of HTML, read per character of clean text kept.
 _RAW_TEXT_FACTOR = 2
@@ -122,6 +122,24 @@ class Analyzer:
                 docs[index] = doc
         return [self._analysis(item, language, doc) for item, language, doc in zip(prepared, detected, docs)]
 
+    def explain_topic(self, article: Article, name: str) -> TopicExplanation:
+        """Why topic ``name`` fired on the article or did not (KeyError: no topic of that name)."""
+        item = self._prepare(article)
+        language = self._identifier.detect(_detection_text(item), article.language_hint).code
+        if language == UNDETERMINED or not item.analysed_text.strip():
+            return self._topics.explain([], 0, UNDETERMINED, name)
+        nlp = self.pipeline(language)
+        doc = nlp(item.analysed_text) if nlp is not None else self._lemmatizer.tokenizer(language)(item.analysed_text)
+        title_words, words = self._words(item, doc, language)
+        return self._topics.explain(words, len(title_words), language, name)
+
+    def _words(self, item: _Prepared, doc: Doc, language: str) -> tuple[list[Word], list[Word]]:
+        """The title's words, and all the words (title first), as (surface, lemma)."""
+        tokens = [token.text for token in doc]
+        title_tokens = _title_token_count(doc, item.text_start)
+        title_words = self._lemmatizer.words(tokens[:title_tokens], language)
+        return title_words, title_words + self._lemmatizer.words(tokens[title_tokens:], language)
+
     def _prepare(self, article: Article) -> _Prepared:
         warnings: list[str] = []
         body = article.body
@@ -160,10 +178,7 @@ class Analyzer:
         if doc is None:
             return Analysis(language=language, language_confidence=detected.confidence, title=item.title,
                             text=item.text, entities=(), topics=(), lemmas="", warnings=tuple(warnings))
-        tokens = [token.text for token in doc]
-        title_tokens = _title_token_count(doc, item.text_start)
-        title_words = self._lemmatizer.words(tokens[:title_tokens], language)
-        words = title_words + self._lemmatizer.words(tokens[title_tokens:], language)
+        title_words, words = self._words(item, doc, language)
 
         entities: tuple[Entity, ...] = ()
         topics: list[TopicMatch] = []

@@ -141,13 +141,18 @@ class TopicMatch:
     name: str
     score: float  # in [0, 1]
     evidence: tuple[str, ...]  # the terms, phrases and groups that fired
+    iptc: str = ""  # its IPTC Media Topics code ("medtop:20000574"); "" for a rule without one
+    iptc_top: str = ""  # the code of its top-level IPTC subject ("medtop:11000000")
+    parent: str | None = None  # the topic it refines ("politics" for "elections")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "score": self.score, "evidence": list(self.evidence)}
+        return {"name": self.name, "score": self.score, "evidence": list(self.evidence),
+                "iptc": self.iptc, "iptc_top": self.iptc_top, "parent": self.parent}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TopicMatch:
-        return cls(name=data["name"], score=float(data["score"]), evidence=tuple(data["evidence"]))
+        return cls(name=data["name"], score=float(data["score"]), evidence=tuple(data["evidence"]),
+                   iptc=data.get("iptc") or "", iptc_top=data.get("iptc_top") or "", parent=data.get("parent"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,29 @@ _ALTERNATIVE = re.compile(r"[\w' .\-*]+")
 _COMMENT = re.compile(r"(?:^|\s)#")
 # A wildcard ends one plain word (no hyphen, no apostrophe) of a few letters: "migra*".
 _WILDCARD = re.compile(rf"[^\W_]{{{_MIN_WILDCARD_PREFIX},}}\*")
+# An IPTC Media Topics code as written in the rules: "medtop:11000000".
+_IPTC = re.compile(r"medtop:\d{8}")
+
+#: The 17 top-level subjects of the IPTC Media Topics vocabulary (https://cv.iptc.org/newscodes/mediatopic/).
+IPTC_TOP_LEVEL = {
+    "medtop:01000000": "arts, culture, entertainment and media",
+    "medtop:02000000": "crime, law and justice",
+    "medtop:03000000": "disaster, accident and emergency incident",
+    "medtop:04000000": "economy, business and finance",
+    "medtop:05000000": "education",
+    "medtop:06000000": "environment",
+    "medtop:07000000": "health",
+    "medtop:08000000": "human interest",
+    "medtop:09000000": "labour",
+    "medtop:10000000": "lifestyle and leisure",
+    "medtop:11000000": "politics",
+    "medtop:12000000": "religion",
+    "medtop:13000000": "science and technology",
+    "medtop:14000000": "society",
+    "medtop:15000000": "sport",
+    "medtop:16000000": "conflict, war and peace",
+    "medtop:17000000": "weather",
+}
 
 
 class TopicRuleError(VigieError):
@@ -54,6 +77,8 @@ class TermLine:
     weight: float
     alternatives: tuple[Alternative, ...]
     line: int
+    # "term! W:": a strong term. One occurrence, with every "all" group present, reaches the threshold.
+    strong: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +95,8 @@ class Group:
     name: str
     alternatives: tuple[Alternative, ...]
     line: int
+    # For a "not" group: what each occurrence subtracts ("not 2 sport:"); None is a veto ("not! sport:").
+    weight: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +109,20 @@ class Topic:
     terms: tuple[TermLine, ...]
     nears: tuple[NearLine, ...]
     required: tuple[Group, ...]  # "all": each must be present
-    excluded: tuple[Group, ...]  # "not": none may be present
+    excluded: tuple[Group, ...]  # "not": each subtracts its weight, or vetoes (weight None)
     line: int
+    iptc: str = ""  # its IPTC Media Topics code, "medtop:20000574"
+    iptc_top: str = ""  # the code of its top-level IPTC subject (its own code for a top-level topic)
+    parent: str | None = None  # the topic it refines ("politics" for "elections")
 
     def summary(self) -> dict[str, object]:
         """What `vigie topics list` shows."""
         return {
             "name": self.name,
             "label": self.label,
+            "iptc": self.iptc,
+            "iptc_top": self.iptc_top,
+            "parent": self.parent,
             "languages": list(self.languages),
             "threshold": self.threshold,
             "terms": sum(len(term.alternatives) for term in self.terms),
@@ -107,6 +140,18 @@ class TopicRules:
     @property
     def languages(self) -> frozenset[str]:
         return frozenset(language for topic in self.topics for language in topic.languages)
+
+    def family(self, name: str) -> frozenset[str]:
+        """``name`` and every topic below it: what filtering or alerting on ``name`` covers."""
+        found = {name}
+        while True:
+            more = {topic.name for topic in self.topics if topic.parent in found} - found
+            if not more:
+                return frozenset(found)
+            found |= more
+
+    def topic(self, name: str) -> Topic | None:
+        return next((topic for topic in self.topics if topic.name == name), None)
 
 
 def default_rules_path() -> Path:
@@ -139,6 +184,10 @@ class _TopicDraft:
     nears: list[NearLine] = field(default_factory=list)
     required: list[Group] = field(default_factory=list)
     excluded: list[Group] = field(default_factory=list)
+    iptc: str = ""
+    iptc_top: str = ""
+    parent: str | None = None
+    parent_line: int = 0
     # Where a continuation line ("| more | words") appends: (kind, index) of the last list statement.
     last_list: tuple[str, int] | None = None
 
@@ -161,9 +210,37 @@ class _Parser:
         self.finish_topic()
         if not self.topics and not self.errors:
             self.error(1, "no topic defined (a topic starts with a line 'topic NAME')")
+        self.check_hierarchy()
         if self.errors:
             raise TopicRuleError(self.source, self.errors)
         return TopicRules(tuple(self.topics), self.source)
+
+    def check_hierarchy(self) -> None:
+        """Parents exist, are not children themselves, and share the child's top-level IPTC subject."""
+        by_name = {topic.name: topic for topic in self.topics}
+        for topic in self.topics:
+            if topic.parent is None:
+                if topic.iptc and topic.iptc_top and topic.iptc != topic.iptc_top:
+                    self.error(topic.line, f"topic {topic.name!r} has no parent, so it is top-level: its iptc_top must "
+                                           f"be its own code {topic.iptc} (got {topic.iptc_top})")
+                continue
+            parent = by_name.get(topic.parent)
+            if parent is None:
+                self.error(topic.line, f"topic {topic.name!r}: parent {topic.parent!r} is not defined in the file")
+            elif parent.parent is not None:
+                self.error(topic.line, f"topic {topic.name!r}: parent {topic.parent!r} has a parent itself "
+                                       "(one level of children)")
+            elif topic.iptc_top and parent.iptc_top and topic.iptc_top != parent.iptc_top:
+                self.error(topic.line, f"topic {topic.name!r}: iptc_top {topic.iptc_top} differs from its parent "
+                                       f"{parent.name!r}'s {parent.iptc_top}")
+            if topic.iptc and topic.iptc == topic.iptc_top:
+                self.error(topic.line, f"topic {topic.name!r} has a parent, so its own code cannot be the top-level "
+                                       f"code {topic.iptc}")
+        seen: dict[str, str] = {}
+        for topic in self.topics:
+            if topic.iptc and topic.iptc in seen and topic.parent is None and by_name[seen[topic.iptc]].parent is None:
+                self.error(topic.line, f"topic {topic.name!r}: iptc {topic.iptc} is already the code of {seen[topic.iptc]!r}")
+            seen.setdefault(topic.iptc, topic.name)
 
     def statement(self, statement: str, line: int) -> None:
         if statement.startswith("|"):
@@ -174,6 +251,10 @@ class _Parser:
             return
         keyword, *others = statement.split(None, 1)
         rest = others[0].strip() if others else ""
+        # "term!4:" or "not!sport:" written without a space after the "!"
+        for bang in ("term!", "not!"):
+            if keyword.startswith(bang) and keyword != bang:
+                keyword, rest = bang, f"{keyword[len(bang):]} {rest}".strip()
         if keyword == "topic":
             self.start_topic(rest, line)
             return
@@ -182,14 +263,16 @@ class _Parser:
             return
         handlers: dict[str, Callable[[str, int], None]] = {
             "label": self.label, "languages": self.languages, "threshold": self.threshold, "cap": self.cap,
-            "term": self.term, "near": self.near,
+            "iptc": self.iptc, "iptc_top": self.iptc_top, "parent": self.parent,
+            "term": self.term, "term!": lambda rest, line: self.term(rest, line, strong=True), "near": self.near,
             "all": lambda rest, line: self.group(rest, line, required=True),
             "not": lambda rest, line: self.group(rest, line, required=False),
+            "not!": lambda rest, line: self.group(rest, line, required=False, veto=True),
         }
         handler = handlers.get(keyword)
         if handler is None:
-            self.error(line, f"unknown statement {keyword!r} (expected topic, label, languages, threshold, cap, "
-                             "term, near, all, not, or '|' to continue a list)")
+            self.error(line, f"unknown statement {keyword!r} (expected topic, label, languages, iptc, iptc_top, "
+                             "parent, threshold, cap, term, term!, near, all, not, not!, or '|' to continue a list)")
             return
         handler(rest, line)
 
@@ -215,15 +298,51 @@ class _Parser:
             problems.append("has no 'threshold' line")
         if not any(term.weight > 0 for term in draft.terms) and not any(near.weight > 0 for near in draft.nears):
             problems.append("has no term or near line with a positive weight, so it can never fire")
+        for term in draft.terms:
+            if term.strong and not draft.required:
+                self.error(term.line, f"topic {draft.name!r}: a strong term (term!) reaches the threshold only in "
+                                      "context, so the topic needs an 'all' group")
         for problem in problems:
             self.error(draft.line, f"topic {draft.name!r} {problem}")
         if problems:
+            return
+        if draft.iptc and not draft.iptc_top:
+            self.error(draft.line, f"topic {draft.name!r} has an 'iptc' line but no 'iptc_top' line")
+            return
+        if draft.iptc_top and not draft.iptc:
+            self.error(draft.line, f"topic {draft.name!r} has an 'iptc_top' line but no 'iptc' line")
             return
         self.topics.append(Topic(
             name=draft.name, label=draft.label or draft.name, languages=draft.languages,
             threshold=draft.threshold or 0.0, cap=draft.cap, terms=tuple(draft.terms), nears=tuple(draft.nears),
             required=tuple(draft.required), excluded=tuple(draft.excluded), line=draft.line,
+            iptc=draft.iptc, iptc_top=draft.iptc_top, parent=draft.parent,
         ))
+
+    def iptc(self, rest: str, line: int) -> None:
+        assert self.draft is not None
+        if not _IPTC.fullmatch(rest):
+            self.error(line, f"iptc must be an IPTC Media Topics code such as 'medtop:11000000' (got {rest!r})")
+            return
+        self.draft.iptc = rest
+
+    def iptc_top(self, rest: str, line: int) -> None:
+        assert self.draft is not None
+        if rest not in IPTC_TOP_LEVEL:
+            self.error(line, f"iptc_top must be one of the 17 top-level IPTC Media Topics codes "
+                             f"(medtop:01000000 to medtop:17000000; got {rest!r})")
+            return
+        self.draft.iptc_top = rest
+
+    def parent(self, rest: str, line: int) -> None:
+        assert self.draft is not None
+        if not _NAME.fullmatch(rest):
+            self.error(line, f"parent must be a topic name (got {rest!r})")
+            return
+        if rest == self.draft.name:
+            self.error(line, f"topic {rest!r} cannot be its own parent")
+            return
+        self.draft.parent = rest
 
     def label(self, rest: str, line: int) -> None:
         assert self.draft is not None
@@ -255,15 +374,19 @@ class _Parser:
             return
         self.draft.cap = int(rest)
 
-    def term(self, rest: str, line: int) -> None:
+    def term(self, rest: str, line: int, *, strong: bool = False) -> None:
         assert self.draft is not None
-        head, alternatives = self.split_list(rest, line, "term WEIGHT: word | phrase | prefix*")
+        keyword = "term!" if strong else "term"
+        head, alternatives = self.split_list(rest, line, f"{keyword} WEIGHT: word | phrase | prefix*")
         if head is None:
             return
         weight = self.number(head, line, "term weight")
         if weight is None:
             return
-        self.draft.terms.append(TermLine(weight, alternatives, line))
+        if strong and weight <= 0:
+            self.error(line, f"a strong term (term!) needs a positive weight (got {head})")
+            return
+        self.draft.terms.append(TermLine(weight, alternatives, line, strong))
         self.draft.last_list = ("term", len(self.draft.terms) - 1)
 
     def near(self, rest: str, line: int) -> None:
@@ -290,12 +413,28 @@ class _Parser:
         self.draft.nears.append(NearLine(weight, int(parts[2]), left, right, line))
         self.draft.last_list = ("near", len(self.draft.nears) - 1)
 
-    def group(self, rest: str, line: int, *, required: bool) -> None:
+    def group(self, rest: str, line: int, *, required: bool, veto: bool = False) -> None:
         assert self.draft is not None
-        keyword = "all" if required else "not"
-        name, alternatives = self.split_list(rest, line, f"{keyword} NAME: word | phrase | prefix*")
-        if name is None:
+        keyword = "all" if required else ("not!" if veto else "not")
+        usage = f"{keyword} NAME: word | phrase | prefix*" if required or veto else \
+            "not WEIGHT NAME: word | ... (subtracts WEIGHT per occurrence) or not! NAME: word | ... (a veto)"
+        head, alternatives = self.split_list(rest, line, usage)
+        if head is None:
             return
+        weight: float | None = None
+        name = head
+        if keyword == "not":
+            parts = head.split()
+            if len(parts) != 2:
+                self.error(line, f"expected '{usage}'")
+                return
+            weight = self.number(parts[0], line, "not weight")
+            if weight is None:
+                return
+            if weight <= 0:
+                self.error(line, f"a not weight is what an occurrence subtracts: it must be positive (got {parts[0]})")
+                return
+            name = parts[1]
         groups = self.draft.required if required else self.draft.excluded
         if not _NAME.fullmatch(name):
             self.error(line, f"group name {name!r} must be lower-case letters, digits and hyphens")
@@ -303,7 +442,7 @@ class _Parser:
         if any(group.name == name for group in [*self.draft.required, *self.draft.excluded]):
             self.error(line, f"group {name!r} is defined twice in topic {self.draft.name!r}")
             return
-        groups.append(Group(name, alternatives, line))
+        groups.append(Group(name, alternatives, line, weight))
         self.draft.last_list = (keyword, len(groups) - 1)
 
     def near_right(self, rest: str, line: int) -> None:
@@ -327,9 +466,9 @@ class _Parser:
         if not more:
             return
         kind, index = draft.last_list
-        if kind == "term":
+        if kind in ("term", "term!"):
             term = draft.terms[index]
-            draft.terms[index] = TermLine(term.weight, term.alternatives + more, term.line)
+            draft.terms[index] = TermLine(term.weight, term.alternatives + more, term.line, term.strong)
         elif kind == "near":  # continues the list written last: the right one if it has begun
             near = draft.nears[index]
             if near.right:
@@ -339,7 +478,7 @@ class _Parser:
         else:
             groups = draft.required if kind == "all" else draft.excluded
             group = groups[index]
-            groups[index] = Group(group.name, group.alternatives + more, group.line)
+            groups[index] = Group(group.name, group.alternatives + more, group.line, group.weight)
 
     def split_list(self, rest: str, line: int, usage: str) -> tuple[str | None, tuple[Alternative, ...]]:
         head, colon, lists = rest.partition(":")

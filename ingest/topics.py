@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from functools import lru_cache
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,11 +31,22 @@ from ingest.lemmas import Lemmatizer, Word, word_lemmas
 from ingest.models import TopicMatch
 from ingest.topic_rules import TITLE_FACTOR, Alternative, NearLine, Topic, TopicRules
 
+#: Languages that write compounds as one word, where rule words also match the end of a compound.
+COMPOUND_LANGUAGES = frozenset({"de"})
+_CANDIDATES_CACHE_SIZE = 200_000
+# Folding (case, accents) every word of every article: texts repeat their words.
+_folded = lru_cache(maxsize=200_000)(fold_key)
+_MIN_COMPOUND_HEAD = 3  # letters before the rule word: "Landtags|wahl", never "s|wahl"
+_MIN_COMPOUND_TAIL = 4  # the rule word is at least this long: "Krieg" yes, "Rat" no
+_COMPOUND_ENDINGS = ("", "e", "en", "n", "s", "es", "er", "ern")
+
 # One word of a compiled pattern: the folded keys it matches exactly, or a folded prefix.
 _PatternWord = frozenset[str] | str
 
 
-@dataclass(frozen=True, slots=True)
+# Compared by identity (hashing a tuple of frozensets at every lookup is the matcher's main cost):
+# the matcher interns patterns, so alternatives that compile alike share one object.
+@dataclass(frozen=True, slots=True, eq=False)
 class _Pattern:
     words: tuple[_PatternWord, ...]
 
@@ -52,6 +64,13 @@ class _CompiledTopic:
     required: tuple[tuple[str, _CompiledList], ...]
     excluded: tuple[_CompiledList, ...]
     positive: frozenset[_Pattern]  # patterns that add to the score: none found, nothing to evaluate
+    required_sets: tuple[frozenset[_Pattern], ...] = ()  # each "all" group's patterns: one must be found
+    veto_set: frozenset[_Pattern] = frozenset()  # the "not!" groups' patterns: none may be found
+
+    def may_fire(self, found: dict[_Pattern, list[int]]) -> bool:
+        """The cheap part of the verdict: a positive word, every required group, no veto."""
+        return (not self.positive.isdisjoint(found) and self.veto_set.isdisjoint(found)
+                and all(not group.isdisjoint(found) for group in self.required_sets))
 
 
 class _LanguageMatcher:
@@ -61,9 +80,17 @@ class _LanguageMatcher:
         self._lemmatizer = lemmatizer
         self._language = language
         self._patterns: dict[str, _Pattern] = {}
+        self._interned: dict[tuple[_PatternWord, ...], _Pattern] = {}
         self._by_first_key: dict[str, list[_Pattern]] = {}
         self._by_prefix: dict[int, dict[str, list[_Pattern]]] = {}
+        # German writes compounds as one word ("Landtagswahl"): there, a one-word rule term also
+        # matches the end of a longer word. Keyed by the term's folded forms and their inflections.
+        self._by_suffix: dict[str, list[_Pattern]] = {}
+        self._compounds = language in COMPOUND_LANGUAGES
         self.topics = tuple(self._compile_topic(topic) for topic in topics)
+        self._prefix_lengths = sorted(self._by_prefix)
+        # What each distinct (surface, lemma) word can start: texts repeat their words.
+        self._candidates_cache: dict[tuple[str, str], tuple[tuple[_Pattern, ...], tuple[_Pattern, ...]]] = {}
 
     def _compile_topic(self, topic: Topic) -> _CompiledTopic:
         terms = tuple((term.weight, self._compile_list(term.alternatives)) for term in topic.terms)
@@ -77,6 +104,10 @@ class _LanguageMatcher:
             required=tuple((group.name, self._compile_list(group.alternatives)) for group in topic.required),
             excluded=tuple(self._compile_list(group.alternatives) for group in topic.excluded),
             positive=frozenset(positive),
+            required_sets=tuple(frozenset(pattern for pattern, _ in self._compile_list(group.alternatives))
+                                for group in topic.required),
+            veto_set=frozenset(pattern for group in topic.excluded if group.weight is None
+                               for pattern, _ in self._compile_list(group.alternatives)),
         )
 
     def _compile_list(self, alternatives: Sequence[Alternative]) -> _CompiledList:
@@ -97,9 +128,21 @@ class _LanguageMatcher:
                 continue
             for token in tokenizer(chunk):
                 for surface, lemma in word_lemmas(token.text, table):
-                    words.append(frozenset({fold_key(surface), fold_key(lemma)}))
-        pattern = self._patterns[text] = _Pattern(tuple(words))
+                    words.append(_rule_word_keys(fold_key(surface), fold_key(lemma)))
+        key = tuple(words)
+        pattern = self._interned.get(key)
+        if pattern is not None:
+            self._patterns[text] = pattern
+            return pattern
+        pattern = self._patterns[text] = self._interned[key] = _Pattern(key)
         first = pattern.words[0]
+        # Compounds: German nouns, which the rules write capitalised ("Wahl", "Markt"); an English
+        # "war" or "union" in the same list must not match inside German words.
+        if self._compounds and len(words) == 1 and not isinstance(first, str) and text[:1].isupper():
+            for key in first:
+                if len(key) >= _MIN_COMPOUND_TAIL:
+                    for ending in _COMPOUND_ENDINGS:
+                        self._by_suffix.setdefault(key + ending, []).append(pattern)
         if isinstance(first, str):
             self._by_prefix.setdefault(len(first), {}).setdefault(first, []).append(pattern)
         else:
@@ -110,22 +153,58 @@ class _LanguageMatcher:
     def occurrences(self, keys: Sequence[tuple[str, str]]) -> dict[_Pattern, list[int]]:
         """Start positions of every pattern in a text given as (surface, lemma) folded keys."""
         found: dict[_Pattern, list[int]] = {}
-        prefix_lengths = sorted(self._by_prefix)
-        for at, (surface, lemma) in enumerate(keys):
-            candidates = list(self._by_first_key.get(surface, ()))
-            if lemma != surface:
-                candidates.extend(self._by_first_key.get(lemma, ()))
-            for length in prefix_lengths:
-                if len(surface) < length and len(lemma) < length:
-                    break
-                table = self._by_prefix[length]
-                candidates.extend(table.get(surface[:length], ()))
-                if lemma[:length] != surface[:length]:
-                    candidates.extend(table.get(lemma[:length], ()))
-            for pattern in dict.fromkeys(candidates):  # a pattern found by surface and lemma counts once
+        cache = self._candidates_cache
+        if len(cache) > _CANDIDATES_CACHE_SIZE:  # a long-running worker meets new words forever
+            cache.clear()
+        for at, word in enumerate(keys):
+            candidates = cache.get(word)
+            if candidates is None:
+                candidates = cache[word] = self._candidates(*word)
+            single, multi = candidates
+            for pattern in single:
+                found.setdefault(pattern, []).append(at)
+            for pattern in multi:
                 if _matches_at(pattern, keys, at):
                     found.setdefault(pattern, []).append(at)
         return found
+
+    def _candidates(self, surface: str, lemma: str) -> tuple[tuple[_Pattern, ...], tuple[_Pattern, ...]]:
+        """The patterns a word can start: one-word ones (matched already), and longer ones to check."""
+        candidates = list(self._by_first_key.get(surface, ()))
+        if lemma != surface:
+            candidates.extend(self._by_first_key.get(lemma, ()))
+        for length in self._prefix_lengths:
+            if len(surface) < length and len(lemma) < length:
+                break
+            table = self._by_prefix[length]
+            candidates.extend(table.get(surface[:length], ()))
+            if lemma[:length] != surface[:length]:
+                candidates.extend(table.get(lemma[:length], ()))
+        if self._by_suffix:
+            candidates.extend(self._compound_tails(surface, lemma))
+        # a pattern found by surface and lemma counts once
+        unique = list(dict.fromkeys(candidates))
+        single = tuple(pattern for pattern in unique if len(pattern.words) == 1)
+        return single, tuple(pattern for pattern in unique if len(pattern.words) > 1)
+
+    def _compound_tails(self, surface: str, lemma: str) -> list[_Pattern]:
+        """One-word patterns that end a compound: "wahl" in "landtagswahl", "wahlen" in "bundestagswahlen"."""
+        tails: list[_Pattern] = []
+        for key in {surface, lemma}:
+            for start in range(_MIN_COMPOUND_HEAD, len(key) - _MIN_COMPOUND_TAIL + 1):
+                tails.extend(self._by_suffix.get(key[start:], ()))
+        return tails
+
+
+def _rule_word_keys(surface: str, lemma: str) -> frozenset[str]:
+    """The keys a rule word matches: its form, and its lemma when that is the same word inflected.
+
+    Rule words are dictionary forms; when another language's table maps one to a different word
+    (English "war" is German "sein"'s past, "été" is "être"'s), the lemma would match that word's
+    every form, so it is dropped.
+    """
+    stem = min(3, len(surface))
+    return frozenset({surface, lemma}) if lemma[:stem] == surface[:stem] else frozenset({surface})
 
 
 def _matches_at(pattern: _Pattern, keys: Sequence[tuple[str, str]], at: int) -> bool:
@@ -161,16 +240,28 @@ class TopicClassifier:
         matcher = self._matcher(language)
         if matcher is None or not words:
             return []
-        keys = [(fold_key(surface), fold_key(lemma)) for surface, lemma in words]
+        keys = [(_folded(surface), _folded(lemma)) for surface, lemma in words]
         found = matcher.occurrences(keys)
         surfaces = [surface for surface, _ in words]
         matches = [
             match
             for compiled in matcher.topics
-            if not compiled.positive.isdisjoint(found)
+            if compiled.may_fire(found)
             and (match := _evaluate(compiled, found, title_words, surfaces)) is not None
         ]
         return sorted(matches, key=lambda match: (-match.score, match.name))
+
+    def explain(self, words: Sequence[Word], title_words: int, language: str, name: str) -> TopicExplanation:
+        """Why topic ``name`` fired on the article or did not (KeyError: no such topic)."""
+        topic = self.rules.topic(name)
+        if topic is None:
+            raise KeyError(name)
+        matcher = self._matcher(language)
+        compiled = next((each for each in matcher.topics if each.topic.name == name), None) if matcher else None
+        if matcher is None or compiled is None:
+            return TopicExplanation(topic, False, 0.0, (), (), (), f"the topic has no rules for language {language!r}")
+        keys = [(fold_key(surface), fold_key(lemma)) for surface, lemma in words]
+        return _explain(compiled, matcher.occurrences(keys), title_words, [surface for surface, _ in words])
 
     def _matcher(self, language: str) -> _LanguageMatcher | None:
         if language not in self._matchers:
@@ -182,8 +273,52 @@ class TopicClassifier:
 _Hits = list[tuple[_Pattern, tuple[str, ...]]]
 
 
-def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
-              surfaces: Sequence[str]) -> TopicMatch | None:
+@dataclass(frozen=True, slots=True)
+class TermFound:
+    """One term or near line that found words: what it added (or, for a ``not`` line, subtracted)."""
+
+    texts: tuple[str, ...]  # the alternatives that fired, spelt like the article when possible
+    weight: float
+    count: int  # occurrences counted (title twice, at most the cap)
+    contribution: float  # weight x count, or the threshold for a strong term in context
+    line: int
+    strong: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {"terms": list(self.texts), "weight": self.weight, "count": self.count,
+                "contribution": self.contribution, "line": self.line, "strong": self.strong}
+
+
+@dataclass(frozen=True, slots=True)
+class TopicExplanation:
+    """Why a topic fired on an article or did not: what ``vigie analyze --explain TOPIC`` prints."""
+
+    topic: Topic
+    fired: bool
+    total: float
+    terms: tuple[TermFound, ...]  # positive and negative term and near lines that found words
+    exclusions: tuple[tuple[str, TermFound | None], ...]  # (group, what it subtracted; None: a veto)
+    groups: tuple[tuple[str, tuple[str, ...]], ...]  # each "all" group and the words that satisfied it
+    reason: str
+
+    @property
+    def score(self) -> float:
+        return round(1.0 - 0.5 ** (max(self.total, 0.0) / self.topic.threshold), 3) if self.fired else 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "topic": self.topic.name, "iptc": self.topic.iptc, "iptc_top": self.topic.iptc_top,
+            "parent": self.topic.parent, "fired": self.fired, "score": self.score, "total": self.total,
+            "threshold": self.topic.threshold, "reason": self.reason,
+            "terms": [term.to_dict() for term in self.terms],
+            "exclusions": [{"group": name, "veto": found is None, **(found.to_dict() if found else {})}
+                           for name, found in self.exclusions],
+            "groups": [{"group": name, "found": list(words)} for name, words in self.groups],
+        }
+
+
+def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
+             surfaces: Sequence[str]) -> TopicExplanation:
     topic = compiled.topic
 
     def hits(patterns: _CompiledList) -> _Hits:
@@ -194,7 +329,7 @@ def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_
     def positions(present: _Hits) -> list[int]:
         return sorted({at for pattern, _ in present for at in found[pattern]})
 
-    def shown(present: _Hits) -> list[str]:
+    def shown(present: _Hits) -> tuple[str, ...]:
         """The alternatives that found words no earlier one found, spelt like the article if possible."""
         covered: set[int] = set()
         texts = []
@@ -203,29 +338,28 @@ def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_
             if new:
                 texts.append(_spelling(spellings, surfaces[found[pattern][0]]))
                 covered |= new
-        return texts
+        return tuple(texts)
 
-    if any(hits(excluded) for excluded in compiled.excluded):
-        return None
-    group_evidence = []
-    for name, required in compiled.required:
-        present = hits(required)
-        if not present:
-            return None
-        group_evidence.append(f"{name}: {', '.join(shown(present))}")
-
-    total = 0.0
-    contributions: list[tuple[float, str]] = []
-    for weight, patterns in compiled.terms:
-        present = hits(patterns)
-        if not present:
-            continue
+    def counted(present: _Hits) -> int:
         at = positions(present)
         in_title = bisect_left(at, title_words)
-        count = min(topic.cap, in_title * TITLE_FACTOR + len(at) - in_title)
-        total += weight * count
-        if weight > 0:
-            contributions.extend((weight * count, text) for text in shown(present))
+        return min(topic.cap, in_title * TITLE_FACTOR + len(at) - in_title)
+
+    required_hits = [(name, hits(required)) for name, required in compiled.required]
+    groups = tuple((name, shown(present)) for name, present in required_hits)
+    terms: list[TermFound] = []
+    for line, (weight, patterns) in zip(topic.terms, compiled.terms, strict=True):
+        present = hits(patterns)
+        if present:
+            count = counted(present)
+            # A strong term in context weighs at least the threshold on its own. The context is
+            # another word: "rebels" cannot be both the strong term and the proof of a conflict.
+            contribution = weight * count
+            if line.strong:
+                own = set(positions(present))
+                if all(set(positions(group)) - own for _, group in required_hits):
+                    contribution = max(contribution, topic.threshold)
+            terms.append(TermFound(shown(present), weight, count, contribution, line.line, line.strong))
     for near, left_patterns, right_patterns in compiled.nears:
         left, right = hits(left_patterns), hits(right_patterns)
         if not left or not right:
@@ -233,15 +367,47 @@ def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_
         right_at = positions(right)
         count = min(topic.cap, sum(1 for at in positions(left) if _has_neighbour(right_at, at, near.window)))
         if count:
-            total += near.weight * count
-            if near.weight > 0:
-                contributions.append((near.weight * count, f"{' | '.join(shown(left))} ~ {' | '.join(shown(right))}"))
-    if total < topic.threshold:
+            terms.append(TermFound((f"{' | '.join(shown(left))} ~ {' | '.join(shown(right))}",), near.weight,
+                                   count, near.weight * count, near.line))
+    exclusions: list[tuple[str, TermFound | None]] = []
+    for group, patterns in zip(topic.excluded, compiled.excluded, strict=True):
+        present = hits(patterns)
+        if not present:
+            continue
+        if group.weight is None:
+            exclusions.append((group.name, None))
+        else:
+            count = counted(present)
+            exclusions.append((group.name, TermFound(shown(present), group.weight, count, -group.weight * count,
+                                                     group.line)))
+    total = round(sum(term.contribution for term in terms)
+                  + sum(found.contribution for _, found in exclusions if found is not None), 3)
+    vetoes = [name for name, found in exclusions if found is None]
+    missing = [name for name, words in groups if not words]
+    if vetoes:
+        reason = f"vetoed by the not! group {', '.join(vetoes)}"
+    elif missing:
+        reason = f"no word of the required group {', '.join(missing)}"
+    elif total < topic.threshold:
+        reason = f"total {total:g} is under the threshold {topic.threshold:g}"
+    else:
+        reason = f"total {total:g} reaches the threshold {topic.threshold:g}"
+    fired = not vetoes and not missing and total >= topic.threshold
+    return TopicExplanation(topic, fired, total, tuple(terms), tuple(exclusions), groups, reason)
+
+
+def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
+              surfaces: Sequence[str]) -> TopicMatch | None:
+    explanation = _explain(compiled, found, title_words, surfaces)
+    if not explanation.fired:
         return None
-    score = round(1.0 - 0.5 ** (total / topic.threshold), 3)
+    topic = compiled.topic
     # Terms as written, strongest first, then the groups that were required.
-    evidence = [text for _, text in sorted(contributions, key=lambda item: -item[0])]
-    return TopicMatch(name=topic.name, score=score, evidence=tuple(dict.fromkeys(evidence + group_evidence)))
+    positive = sorted((term for term in explanation.terms if term.weight > 0), key=lambda term: -term.contribution)
+    evidence = [text for term in positive for text in term.texts]
+    evidence += [f"{name}: {', '.join(words)}" for name, words in explanation.groups]
+    return TopicMatch(name=topic.name, score=explanation.score, evidence=tuple(dict.fromkeys(evidence)),
+                      iptc=topic.iptc, iptc_top=topic.iptc_top, parent=topic.parent)
 
 
 def _spelling(spellings: tuple[str, ...], surface: str) -> str:
@@ -249,6 +415,12 @@ def _spelling(spellings: tuple[str, ...], surface: str) -> str:
     for text in spellings:
         if re.split(r"[\s'-]", text.lower(), maxsplit=1)[0] == surface:
             return text
+    # A compound found by its last part ("Wahl" in "Landtagswahl"): the article's word says more.
+    folded = fold_key(surface)
+    for text in spellings:
+        key = fold_key(text)
+        if " " not in text and len(folded) >= len(key) + _MIN_COMPOUND_HEAD and key in folded[_MIN_COMPOUND_HEAD:]:
+            return surface
     return spellings[0]
 
 

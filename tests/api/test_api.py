@@ -152,7 +152,8 @@ def test_article_has_its_text_entities_with_spans_and_topics_with_evidence(clien
     assert "lemmas" not in article and "signature" not in article
     erdogan = next(item for item in article["entities"] if item["label"] == "PERSON" and item["text"] == "Erdogan")
     assert [article["text"][start:end] for start, end in erdogan["spans"]] == ["Erdogan", "Erdogan"]
-    assert {"name": "ceasefire", "score": 0.8, "evidence": ["cessez-le-feu"]} in article["topics"]
+    assert {"name": "ceasefire", "score": 0.8, "evidence": ["cessez-le-feu"], "iptc": "", "iptc_top": "",
+            "parent": None} in article["topics"]
 
 
 def test_unknown_article_is_404(client: httpx.Client, articles: ArticleStore) -> None:

@@ -10,6 +10,7 @@ from index.client import connect
 from index.errors import IndexUnavailable
 from index.mappings import ARTICLES_VERSION, articles_alias, articles_index
 from index.store import ArticleStore
+from ingest.models import TopicMatch
 from tests.index.factories import analysed, person, place, topic
 
 pytestmark = pytest.mark.integration
@@ -58,7 +59,8 @@ def test_document_carries_entities_by_type_topics_and_times(store: ArticleStore)
                                                "ref": "vladimir poutine", "mentions": 1}]
     assert document["entities"]["location"][0]["text"] == "Idleb"
     assert document["entity_keys"] == ["idleb", "vladimir poutine"]
-    assert document["topics"] == [{"name": "ceasefire", "score": 0.93, "evidence": ["ceasefire"]}]
+    assert document["topics"] == [{"name": "ceasefire", "score": 0.93, "evidence": ["ceasefire"],
+                                   "iptc": "", "iptc_top": "", "parent": None}]
     assert document["topic_names"] == ["ceasefire"]
     assert document["source_domain"] == "www.example.org"
     assert document["indexed_at"] and document["fetched_at"] and document["published"]
@@ -72,3 +74,29 @@ def test_unreachable_elasticsearch_is_a_transient_error(settings: Settings) -> N
         store.index_batch([analysed("a3")])
     assert caught.value.transient
     assert "unreachable" in str(caught.value)
+
+
+def test_a_filter_on_a_parent_topic_finds_its_children_and_hits_carry_iptc_codes(store: ArticleStore,
+                                                                                 settings: Settings,
+                                                                                 es: Elasticsearch) -> None:
+    from index.search import SearchFilters, SearchRequest, search
+
+    elections = TopicMatch(name="elections", score=0.8, evidence=("Landtagswahl",), iptc="medtop:20000574",
+                           iptc_top="medtop:11000000", parent="politics")
+    politics = TopicMatch(name="politics", score=0.6, evidence=("Bundestag",), iptc="medtop:11000000",
+                          iptc_top="medtop:11000000")
+    store.index_batch([analysed("w1", topics=(elections,)), analysed("w2", topics=(politics,)),
+                       analysed("w3", topics=(topic("sport"),))], refresh=True)
+    document = store.get("w1")
+    assert document is not None and document["topic_names"] == ["elections", "politics"]
+
+    def found(**filters: object) -> set[str]:
+        result = search(es, settings.index_prefix, SearchRequest(filters=SearchFilters(**filters)))  # type: ignore[arg-type]
+        return {hit.article_id for hit in result.hits}
+
+    assert found(topics=("politics",)) == {"w1", "w2"}
+    assert found(topics=("elections",)) == {"w1"}
+    assert found(topics=("politics",), min_topic_score=0.7) == {"w1"}  # the child's own score counts
+    hit = search(es, settings.index_prefix, SearchRequest(filters=SearchFilters(topics=("elections",)))).hits[0]
+    assert (hit.topics[0].iptc, hit.topics[0].iptc_top, hit.topics[0].parent) == \
+        ("medtop:20000574", "medtop:11000000", "politics")

@@ -27,7 +27,7 @@ topic ceasefire
   near 2 within 3: trêve | truce
      ~ fragile | violé
   all conflict: guerre | war | armée
-  not housing: trêve hivernale | locataire
+  not! housing: trêve hivernale | locataire
 
 topic migration
   label     Migration
@@ -129,8 +129,8 @@ def test_errors_give_the_file_and_line() -> None:
     errors = errors_of("topic a\n  languages fr\n  threshold deux\n  term 1: x\n  trem 1: y\n")
     assert errors == [
         "rules.txt:3: threshold must be a number (got 'deux')",
-        "rules.txt:5: unknown statement 'trem' (expected topic, label, languages, threshold, cap, term, near, all, "
-        "not, or '|' to continue a list)",
+        "rules.txt:5: unknown statement 'trem' (expected topic, label, languages, iptc, iptc_top, parent, "
+        "threshold, cap, term, term!, near, all, not, not!, or '|' to continue a list)",
         "rules.txt:1: topic 'a' has no 'threshold' line",
     ]
 
@@ -151,7 +151,7 @@ def test_errors_give_the_file_and_line() -> None:
     ("topic a\n languages fr\n threshold 1\n term 1: x\n near 1 within 5: a", "rules.txt:5: near has no second list"),
     ("topic a\n languages fr\n threshold 1\n term 1: x\n near 1 within 99: a ~ b", "rules.txt:5: near window"),
     ("topic a\n languages fr\n threshold 1\n term -1: x", "rules.txt:1: topic 'a' has no term or near line with a positive"),
-    ("topic a\n languages fr\n threshold 1\n term 1: x\n all g: y\n not g: z", "rules.txt:6: group 'g' is defined twice"),
+    ("topic a\n languages fr\n threshold 1\n term 1: x\n all g: y\n not! g: z", "rules.txt:6: group 'g' is defined twice"),
     ("# nothing\n", "rules.txt:1: no topic defined"),
 ])
 def test_each_mistake_is_reported_on_its_line(rules: str, message: str) -> None:

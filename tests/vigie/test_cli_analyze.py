@@ -83,8 +83,8 @@ def test_topics_check_lists_every_error_with_its_line(tmp_path: Path) -> None:
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [
         f"{rules}:3: threshold must be a number (got 'two')",
-        f"{rules}:5: unknown statement 'tern' (expected topic, label, languages, threshold, cap, term, near, all, "
-        "not, or '|' to continue a list)",
+        f"{rules}:5: unknown statement 'tern' (expected topic, label, languages, iptc, iptc_top, parent, "
+        "threshold, cap, term, term!, near, all, not, not!, or '|' to continue a list)",
         f"{rules}:1: topic 'storms' has no 'threshold' line",
     ]
 

@@ -118,6 +118,10 @@ class TopicOut(BaseModel):
     name: str
     score: float
     evidence: list[str] = Field(description="The terms, phrases and groups that fired.")
+    iptc: str = Field("", description="The topic's IPTC Media Topics code, e.g. 'medtop:20000574'.")
+    iptc_top: str = Field("", description="The code of its top-level IPTC subject, e.g. 'medtop:11000000'.")
+    parent: str | None = Field(None, description="The topic it refines ('politics' for 'elections'); "
+                                                 "filtering on a parent includes its children.")
 
 
 Hit = record_schema(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +18,9 @@ from conf.settings import load_settings
 from ingest.models import Analysis
 from ingest.topic_rules import TopicRuleError, load_rules
 from vigie.cli.output import emit, json_option, progress
+
+if TYPE_CHECKING:  # ingest.topics imports the lemma tables: loaded only when a command analyses
+    from ingest.topics import TopicExplanation
 
 #: Largest input read; larger is refused rather than read into memory (the analysis itself keeps
 #: the first VIGIE_MAX_TEXT_CHARS characters of what it is given, and says so).
@@ -62,10 +66,34 @@ def _analysis_text(analysis: Analysis) -> str:
     return "\n".join(lines)
 
 
+def _explanation_text(explanation: TopicExplanation) -> str:
+    topic = explanation.topic
+    family = f", parent {topic.parent}" if topic.parent else ""
+    codes = f" ({topic.iptc}, top {topic.iptc_top}{family})" if topic.iptc else family
+    verdict = f"fired, score {explanation.score:.2f}" if explanation.fired else "did not fire"
+    lines = [f"topic {topic.name}{codes}: {verdict}",
+             f"  {explanation.reason}",
+             f"  total {explanation.total:g}, threshold {topic.threshold:g}"]
+    lines.append("  terms found:" if explanation.terms else "  terms found: none")
+    for term in explanation.terms:
+        strong = ", strong in context: weighs the threshold" if term.strong and term.contribution > term.weight * term.count else ""
+        lines.append(f"    {term.contribution:+g}  {' | '.join(term.texts)}  (weight {term.weight:g} x {term.count}{strong}; line {term.line})")
+    for name, found in explanation.exclusions:
+        if found is None:
+            lines.append(f"  not! {name}: present, a veto")
+        else:
+            lines.append(f"    {found.contribution:+g}  not {name}: {' | '.join(found.texts)}  (weight {found.weight:g} x {found.count}; line {found.line})")
+    for name, words in explanation.groups:
+        lines.append(f"  all {name}: {', '.join(words) if words else 'MISSING'}")
+    return "\n".join(lines)
+
+
 @click.command()
 @json_option
+@click.option("--explain", "explain_topic", metavar="TOPIC",
+              help="show why TOPIC fired or not: terms found, weights, exclusions, required groups, threshold")
 @click.argument("source", metavar="FILE|-")
-def analyze(as_json: bool, source: str) -> None:
+def analyze(as_json: bool, explain_topic: str | None, source: str) -> None:
     """Analyse one article: clean text, language, entities and topics.
 
     FILE is plain text with the title on its first line, or an HTML page; '-' reads standard input.
@@ -84,6 +112,16 @@ def analyze(as_json: bool, source: str) -> None:
     except TopicRuleError as error:
         raise click.ClickException(f"{len(error.errors)} error(s) in the topic rules; "
                                    f"`vigie topics check {error.source}` lists them") from None
+    if explain_topic is not None:
+        try:
+            explanation = analyzer.explain_topic(article, explain_topic)
+        except KeyError:
+            raise click.ClickException(f"no topic {explain_topic!r} in the rules (`vigie topics list` lists them)") from None
+        if as_json:
+            emit({"article_id": article.article_id, **explanation.to_dict()}, as_json=True)
+        else:
+            click.echo(_explanation_text(explanation))
+        return
     analysis = analyzer.analyze(article)
     if as_json:
         emit({"article_id": article.article_id, **analysis.to_dict()}, as_json=True)

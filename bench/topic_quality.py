@@ -1,0 +1,61 @@
+"""The IPTC topic measures, dev and held-out reported separately: at least one correct top-level
+subject per article, precision of the assigned topics, the look-alike traps; per language and per topic.
+
+    .venv/bin/python bench/topic_quality.py [--misses]
+
+Dev: tests/ingest/corpus and tests/ingest/topics-corpus/dev; held-out: tests/ingest/corpus-heldout and
+tests/ingest/topics-corpus/heldout. Only the articles in the languages the rules cover (fr, en, de, es)
+count. Prints the Markdown of docs/quality.md's topic section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.ingest.analyzers import shipped_analyzer  # noqa: E402
+from tests.ingest.quality_corpus import (  # noqa: E402
+    CORPUS_DIR, HELDOUT_DIR, TOPIC_LANGUAGES, TOPICS_DEV_DIR, TOPICS_HELDOUT_DIR, load_corpus, score_topics,
+)
+
+PARTS = {"dev": (CORPUS_DIR, TOPICS_DEV_DIR), "held-out": (HELDOUT_DIR, TOPICS_HELDOUT_DIR)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--misses", action="store_true", help="list every miss")
+    args = parser.parse_args()
+    analyzer = shipped_analyzer()
+    misses: list[str] = []
+    for part, folders in PARTS.items():
+        corpus = [item for folder in folders for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
+        analyses = analyzer.analyze_many([item.article() for item in corpus])
+        scores = score_topics(corpus, analyses)
+        misses += [f"{part}: {failure}" for failure in scores.failures]
+        print(f"\n### {part}\n")
+        print("| articles | language | ≥ 1 correct top-level topic | precision of assigned topics | look-alike traps avoided |")
+        print("|---|---|---|---|---|")
+        print(f"| {scores.row().split(' | ', 1)[0]} | all | {scores.row().split(' | ', 1)[1]} |")
+        for language in TOPIC_LANGUAGES:
+            pairs = [(item, analysis) for item, analysis in zip(corpus, analyses) if item.language == language]
+            part_scores = score_topics([item for item, _ in pairs], [analysis for _, analysis in pairs])
+            head, rest = part_scores.row().split(" | ", 1)
+            print(f"| {head} | {language} | {rest} |")
+        print("\n| topic | expected | assigned | correct | precision | recall |")
+        print("|---|---|---|---|---|---|")
+        for name in sorted(scores.per_topic):
+            tp, fp, fn = scores.per_topic[name]
+            precision = f"{tp / (tp + fp):.2f}" if tp + fp else "–"
+            recall = f"{tp / (tp + fn):.2f}" if tp + fn else "–"
+            print(f"| {name} | {tp + fn} | {tp + fp} | {tp} | {precision} | {recall} |")
+    if args.misses:
+        print()
+        print("\n".join(misses))
+
+
+if __name__ == "__main__":
+    main()
