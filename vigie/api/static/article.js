@@ -40,7 +40,7 @@
     const section = document.getElementById("topics");
     const items = topics.length ? topics.map((topic) => el("div", { class: "topic", data: { topic: topic.name } },
       el("div", { class: "meta" },
-        el("a", { href: `/?${query({ topic: topic.name })}`, text: topic.name }),
+        el("a", { href: `/search?${query({ topic: topic.name })}`, text: topic.name }),
         el("span", { text: `${Math.round(topic.score * 100)}%` })),
       el("div", { class: "bar", "aria-hidden": "true" }, barOf(topic.score)),
       el("div", { class: "chips evidence", title: "Evidence: what in the text made this topic" },
@@ -72,7 +72,7 @@
 
   async function load() {
     const id = decodeURIComponent(location.pathname.slice("/articles/".length));
-    if (document.referrer && new URL(document.referrer).origin === location.origin && new URL(document.referrer).pathname === "/") {
+    if (document.referrer && new URL(document.referrer).origin === location.origin && new URL(document.referrer).pathname === "/search") {
       document.getElementById("back").setAttribute("href", new URL(document.referrer).pathname + new URL(document.referrer).search);
     }
     try {

@@ -48,7 +48,7 @@
       collapse: state.collapse ? "true" : "", offset: state.offset || "" };
     for (const name of FILTERS) params[name] = state[name];
     const text = query(params);
-    return text ? `/?${text}` : "/";
+    return text ? `/search?${text}` : "/search";
   }
 
   function go(state, push = true) {
