@@ -78,7 +78,11 @@ def test_searching_idleb_shows_the_sample_with_its_highlights(browser: Browser, 
     marks = [browser.text(mark) for mark in browser.find_all(".result .snippet mark")]
     assert marks and all(mark == "Idleb" for mark in marks)
     assert browser.wait_for("#facets [data-facet='topics'] button", text="migration")
-    assert browser.wait_for("#facets [data-facet='people'] button", text="recep tayyip erdogan")
+    # By identity since issue 13: the facet names the person by the canonical name.
+    assert browser.wait_for("#facets [data-facet='people'] button", text="Recep Tayyip Erdoğan")
+    # The chips of a result card lead to the entity's page.
+    chips = {browser.text(chip): browser.attribute(chip, "href") for chip in browser.find_all(".result .chips a.chip")}
+    assert any("Erdogan" in text and "/entities/" in (href or "") for text, href in chips.items()), chips
     assert "q=Idleb" in browser.url  # the search is in the address: shareable, and Back works
     browser.screenshot(SCREENSHOTS / "search.png")
 

@@ -63,8 +63,10 @@
       if (!group.length) continue;
       blocks.push(el("h3", { text: LABEL_NAMES[label] }), el("ul", {}, group.map((entity) =>
         el("li", {},
-          el("a", { href: `/?${query({ entity: entity.key || entity.text })}`, class: `chip ${label}`, text: entity.text }),
-          el("span", { class: "muted", text: ` ×${entity.mentions}` })))));
+          el("a", { href: `/entities/${encodeURIComponent(entity.text)}`, class: `chip ${label}`, text: entity.text,
+            title: `What Vigie knows of ${entity.text}` }),
+          el("span", { class: "muted", text: ` ×${entity.mentions} · ` }),
+          el("a", { href: `/search?${query({ entity: entity.key || entity.text })}`, class: "muted", text: "articles" })))));
     }
     if (blocks.length === 1) blocks.push(el("p", { class: "muted", text: "No entity found." }));
     section.replaceChildren(...blocks);
