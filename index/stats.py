@@ -75,7 +75,7 @@ def query_volume(es: Elasticsearch, prefix: str, filters: SearchFilters, query: 
     body = search_body(SearchRequest(query=query, filters=filters, limit=0), lemma_variants)
     bounds = {"min": filters.since.isoformat(), "max": filters.until.isoformat()}
     aggregations = {"volume": {"date_histogram": {"field": "published", "fixed_interval": fixed, "min_doc_count": 0,
-                                                  "extended_bounds": bounds, "hard_bounds": bounds}}}
+                                                  "extended_bounds": bounds}}}
     request = {"query": body["query"], "size": 0, "track_total_hits": False, "aggs": aggregations}
     response = call(es, "computing a query's volume over time",
                     lambda: es.search(index=articles_alias(prefix), **request))
