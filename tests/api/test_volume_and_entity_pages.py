@@ -6,11 +6,15 @@ are taken here."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
 
+from ingest.entity_kb import default_kb
+from ingest.entity_linking import unknown_id
+from ingest.models import AnalyzedArticle
 from tests.support.api import ApiServer
 from tests.support.browser import Browser, screenshot_dir
 from tests.vigie.test_cli_stories import council, quake
@@ -22,6 +26,17 @@ pytestmark = pytest.mark.integration
 SCREENSHOTS = screenshot_dir()  # copied into docs/screenshots/ by scripts/screenshots.sh
 
 
+def with_ids(item: AnalyzedArticle) -> AnalyzedArticle:
+    """The factory's entities given the identity the analysis gives them (the knowledge base's id where
+    it knows the name, else the id of an unknown name): the entity page is by identity."""
+    entities = []
+    for entity in item.analysis.entities:
+        known = default_kb().lookup(entity.text)
+        entities.append(replace(entity, id=known.id if known is not None else unknown_id(entity.label, entity.text),
+                                name=entity.text, variants=(entity.text,)))
+    return replace(item, analysis=replace(item.analysis, entities=tuple(entities)))
+
+
 @pytest.fixture(scope="module")
 def burst_start(api_server: ApiServer) -> datetime:
     """A council story, one article an hour for 21 hours; six earthquake articles within one clock hour
@@ -31,6 +46,7 @@ def burst_start(api_server: ApiServer) -> datetime:
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
     items = [council(f"c{hour}", now - timedelta(hours=hour, minutes=30)) for hour in range(20, -1, -1)]
     items += [quake(f"q{i}", "en" if i % 2 == 0 else "fr", start + timedelta(minutes=5 + 8 * i)) for i in range(6)]
+    items = [with_ids(item) for item in items]
     for first in range(0, len(items), 8):
         batch = items[first:first + 8]
         assign_stories(rt, batch, rt.store.index_batch(batch, refresh=True).documents)
