@@ -136,7 +136,12 @@ def volume(
     it, with at least VIGIE_TREND_MIN_ARTICLES articles."""
     parse_query(q)
     until = filters.until or datetime.now(timezone.utc)
-    since = filters.since or until - VOLUME_SPAN[interval]
+    try:
+        since = filters.since or until - VOLUME_SPAN[interval]
+    except OverflowError:
+        message = "until is too far in the past"
+        raise ApiProblem(422, "invalid-request", f"invalid request: query.until: {message}",
+                         errors=[{"location": "query.until", "message": message}]) from None
     _, hours = VOLUME_INTERVALS[interval]
     if since >= until:
         raise ApiProblem(422, "invalid-request", "invalid request: query.since: since must be before until",

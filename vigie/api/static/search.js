@@ -193,7 +193,7 @@
       el("span", { text: `${data.total.toLocaleString()} article(s) per ${data.interval} since ${first}` }),
       ...spikes.map((bucket) => el("span", { class: `badge ${bucket.level}`, data: { key: bucket.key },
         text: `${bucket.level} ${bucketLabel(bucket.key, data.interval)}: ${bucket.count} (expected ${bucket.expected.toFixed(1)})` })),
-      spikes.length ? el("span", { class: "why", title: data.rule, text: "ⓘ spike rule" }) : null));
+      spikes.length ? el("span", { class: "why", title: data.rule, text: "why a spike?" }) : null));
     figure.dataset.spikes = String(spikes.length);
   }
 
