@@ -70,6 +70,11 @@ def test_the_volume_api_counts_per_hour_and_marks_the_burst(api_server: ApiServe
     # The same filters as search: French only.
     french = httpx.get(f"{api_server.base_url}/api/volume", params={"q": "noto", "lang": "fr"}, timeout=30).json()
     assert french["total"] == 3
+    # Refused in words, never a 5xx: an empty span, or more buckets than a chart needs.
+    empty = httpx.get(f"{api_server.base_url}/api/volume", params={"since": "1h", "until": "2h"}, timeout=30)
+    assert empty.status_code == 422 and empty.json()["errors"][0]["location"] == "query.since"
+    too_many = httpx.get(f"{api_server.base_url}/api/volume", params={"since": "1000d"}, timeout=30)
+    assert too_many.status_code == 422 and "by day" in too_many.json()["message"]
 
 
 def test_the_search_page_shows_the_volume_of_the_query_with_its_spike(
