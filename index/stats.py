@@ -59,3 +59,25 @@ def article_stats(es: Elasticsearch, prefix: str, filters: SearchFilters | None 
         "days": buckets("days")[:60],
         "undated": int(aggs["undated"]["doc_count"]),
     }
+
+
+#: Bucket widths of a volume histogram, in Elasticsearch's fixed_interval and in hours.
+VOLUME_INTERVALS = {"hour": ("1h", 1.0), "day": ("1d", 24.0)}
+
+
+def query_volume(es: Elasticsearch, prefix: str, filters: SearchFilters, query: str, interval: str,
+                 lemma_variants=None) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """Articles matching ``query`` and ``filters`` per hour or day (by publication time), oldest first,
+    with empty buckets between ``filters.since`` and ``filters.until`` (both required here)."""
+    fixed, _ = VOLUME_INTERVALS[interval]
+    if filters.since is None or filters.until is None:
+        raise ValueError("a volume histogram needs both since and until")
+    body = search_body(SearchRequest(query=query, filters=filters, limit=0), lemma_variants)
+    bounds = {"min": filters.since.isoformat(), "max": filters.until.isoformat()}
+    aggregations = {"volume": {"date_histogram": {"field": "published", "fixed_interval": fixed, "min_doc_count": 0,
+                                                  "extended_bounds": bounds}}}
+    request = {"query": body["query"], "size": 0, "track_total_hits": False, "aggs": aggregations}
+    response = call(es, "computing a query's volume over time",
+                    lambda: es.search(index=articles_alias(prefix), **request))
+    return [{"key": bucket["key_as_string"], "count": bucket["doc_count"]}
+            for bucket in response["aggregations"]["volume"]["buckets"]]

@@ -122,3 +122,35 @@ def params_from(window_hours: float, baseline_hours: float, min_articles: int, t
                 trending_probability: float) -> TrendParams:
     """TrendParams from the settings' values (VIGIE_TREND_*)."""
     return TrendParams(window_hours, baseline_hours, min_articles, tail_probability, trending_probability)
+
+
+@dataclass(frozen=True, slots=True)
+class VolumePoint:
+    """One bucket of a query's volume over time, judged against the query's own preceding buckets."""
+
+    count: int
+    expected: float  # articles the baseline (mean of the preceding buckets, floored) predicts here
+    probability: float  # Poisson tail: chance of ``count`` or more under that baseline
+    level: Level | None
+
+
+def volume_spikes(counts: Sequence[int], bucket_hours: float, params: TrendParams,
+                  baseline_buckets: int = 24) -> list[VolumePoint]:
+    """The same test as a story's, bucket by bucket: a bucket is breaking (trending) when its count has
+    a Poisson tail below ``tail_probability`` (``trending_probability``) under the mean of up to
+    ``baseline_buckets`` buckets before it, floored at BASELINE_FLOOR_PER_HOUR per hour, and holds at
+    least ``min_articles``. The first bucket has no baseline and is never a spike."""
+    floor = BASELINE_FLOOR_PER_HOUR * bucket_hours
+    points = []
+    for i, count in enumerate(counts):
+        before = counts[max(0, i - baseline_buckets):i]
+        expected = max(sum(before) / len(before), floor) if before else float(count)
+        probability = poisson_tail(count, expected) if before else 1.0
+        level: Level | None = None
+        if before and count >= params.min_articles:
+            if probability < params.tail_probability:
+                level = "breaking"
+            elif probability < params.trending_probability:
+                level = "trending"
+        points.append(VolumePoint(count, expected, probability, level))
+    return points

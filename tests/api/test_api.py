@@ -374,16 +374,19 @@ def test_metrics_in_prometheus_format(api_server: ApiServer, client: httpx.Clien
 
 def test_openapi_docs_pages_and_security_headers(client: httpx.Client) -> None:
     schema = client.get("/openapi.json").json()
-    assert {"/api/search", "/api/facets", "/api/articles/{article_id}", "/api/feeds", "/api/feeds/{feed_id}",
-            "/health", "/metrics"} <= set(schema["paths"])
+    assert {"/api/search", "/api/facets", "/api/volume", "/api/articles/{article_id}", "/api/feeds",
+            "/api/feeds/{feed_id}", "/health", "/metrics"} <= set(schema["paths"])
     assert schema["paths"]["/api/feeds"]["post"]["security"] == [{"token": []}]
     assert client.get("/docs").status_code == 200
-    for path in ("/", "/articles/fr-idleb", "/feeds"):
+    for path in ("/", "/search", "/articles/fr-idleb", "/entities/Poutine", "/feeds"):
         page = client.get(path)
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), path
         assert "script-src 'self'" in page.headers["content-security-policy"]
         assert page.headers["x-content-type-options"] == "nosniff" and page.headers["x-frame-options"] == "DENY"
     assert client.get("/static/app.js").status_code == 200
+    # Search was the front page: its links (/?q=...) go on to /search with the same query string.
+    old_link = client.get("/?q=Idleb&lang=fr", follow_redirects=False)
+    assert old_link.status_code == 308 and old_link.headers["location"] == "/search?q=Idleb&lang=fr"
     missing = client.get("/api/nothing-here")
     assert missing.status_code == 404 and missing.json()["kind"] == "not-found"
     assert client.put("/api/feeds").status_code == 405

@@ -6,7 +6,7 @@ Two checks are narrowed, for reasons the schema cannot express:
 - ``positive_data_acceptance`` (schema-valid input must succeed): ``q`` is a query language and
   ``since``/``until`` durations or dates, which JSON Schema cannot describe; a schema-valid string
   that does not parse rightly gets a 400 or 422;
-- ``negative_data_rejection`` on search and facets: a query string has no types, so "null" or an
+- ``negative_data_rejection`` on search, facets and volume: a query string has no types, so "null" or an
   "object" sent as a query parameter arrives as the text it is, which is a valid filter value.
 The live notification stream is left out (it never ends by itself).
 """
@@ -33,7 +33,7 @@ CONFIG = """
 positive_data_acceptance.enabled = false
 
 [[operations]]
-include-path-regex = "^/api/(search|facets)$"
+include-path-regex = "^/api/(search|facets|volume)$"
 checks.negative_data_rejection.enabled = false
 """
 

@@ -1,6 +1,6 @@
 """The Stories page in headless Debian Chromium on a real `vigie api`: stories assigned as the worker
 assigns them (real Redis and Elasticsearch), the breaking one marked with why, a sparkline per story,
-a story opened to its articles by language and source. docs/screenshots/stories.png is taken here."""
+a story opened to its articles by language and source. The front page: docs/screenshots/stories.png."""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.support.api import ApiServer
-from tests.support.browser import Browser
-from tests.support.processes import ROOT
+from tests.support.browser import Browser, screenshot_dir
 from tests.vigie.test_cli_stories import council, quake
 from worker.runtime import Runtime
 from worker.story_tasks import assign_stories
 
 pytestmark = pytest.mark.integration
 
-SCREENSHOT = ROOT / "docs" / "screenshots" / "stories.png"
+SCREENSHOT = screenshot_dir() / "stories.png"  # copied into docs/screenshots/ by scripts/screenshots.sh
 
 
 def test_the_stories_page_marks_the_breaking_story_and_opens_its_articles(
@@ -30,7 +29,10 @@ def test_the_stories_page_marks_the_breaking_story_and_opens_its_articles(
         batch = items[start:start + 8]
         assign_stories(rt, batch, rt.store.index_batch(batch, refresh=True).documents)
 
-    browser.get(f"{api_server.base_url}/stories")
+    browser.get(f"{api_server.base_url}/")  # the front page
+    assert browser.text(browser.wait_for("#nav a[aria-current='page']")) == "Stories"
+    assert [browser.attribute(link, "href").removeprefix(api_server.base_url)
+            for link in browser.find_all("#nav a")][:3] == ["/", "/", "/search"]
     breaking = browser.wait_for("#stories li.story[data-level='breaking']", text="Magnitude 7.4 earthquake strikes Noto")
     assert "5 article(s)" in browser.text(breaking) and "against a baseline of" in browser.text(breaking)
     steady = browser.wait_for("#stories li.story[data-level='none']", text="Springfield council")

@@ -62,7 +62,7 @@ def site(service_env: dict[str, str]) -> Iterator[ApiServer]:
 
 
 def search(browser: Browser, site: ApiServer, query: str) -> None:
-    browser.get(f"{site.base_url}/")
+    browser.get(f"{site.base_url}/search")
     box = browser.wait_for("#q")
     browser.clear(box)
     browser.type(box, query + "\n")
@@ -78,7 +78,11 @@ def test_searching_idleb_shows_the_sample_with_its_highlights(browser: Browser, 
     marks = [browser.text(mark) for mark in browser.find_all(".result .snippet mark")]
     assert marks and all(mark == "Idleb" for mark in marks)
     assert browser.wait_for("#facets [data-facet='topics'] button", text="migration")
-    assert browser.wait_for("#facets [data-facet='people'] button", text="recep tayyip erdogan")
+    # By identity since issue 13: the facet names the person by the canonical name.
+    assert browser.wait_for("#facets [data-facet='people'] button", text="Recep Tayyip Erdoğan")
+    # The chips of a result card lead to the entity's page.
+    chips = {browser.text(chip): browser.attribute(chip, "href") for chip in browser.find_all(".result .chips a.chip")}
+    assert any("Erdogan" in text and "/entities/" in (href or "") for text, href in chips.items()), chips
     assert "q=Idleb" in browser.url  # the search is in the address: shareable, and Back works
     browser.screenshot(SCREENSHOTS / "search.png")
 
@@ -163,10 +167,21 @@ def test_the_feeds_page_shows_health_and_follows_a_feed_with_the_token(browser: 
 
 
 def test_a_facet_click_filters_the_results(browser: Browser, site: ApiServer) -> None:
-    browser.get(f"{site.base_url}/")
+    browser.get(f"{site.base_url}/search")
     button = browser.wait_for("#facets [data-facet='topics'] button", text="ceasefire")
     browser.click(button)
     browser.wait_for("#filters .chip", text="topic: ceasefire")
     browser.wait_for("#summary", text="1 article")
     assert "topic=ceasefire" in browser.url
     assert browser.text(browser.find(".result-title a")).startswith(SAMPLE_START)
+
+
+def test_search_links_of_the_old_front_page_still_search(browser: Browser, site: ApiServer) -> None:
+    """Search was the front page: a bookmarked /?q=Idleb now lands on /search?q=Idleb with its results."""
+    browser.get(f"{site.base_url}/?q=Idleb&lang=fr")
+    browser.wait_for("#summary", text="“Idleb”")
+    assert "/search?q=Idleb&lang=fr" in browser.url
+    assert browser.find_all("#filters .chip") and browser.text(browser.find("#filters .chip")).startswith("lang: fr")
+    assert browser.text(browser.find(".result-title a")).startswith(SAMPLE_START)
+    current = browser.find("#nav a[aria-current='page']")
+    assert browser.text(current) == "Search"

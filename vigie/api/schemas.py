@@ -174,6 +174,25 @@ class Facets(BaseModel):
         return [{**bucket, "key": str(bucket["key"])} for bucket in buckets]
 
 
+class VolumeBucket(BaseModel):
+    key: str = Field(description="Start of the bucket (UTC, ISO 8601).")
+    count: int
+    expected: float = Field(description="Articles the query's own baseline predicts in this bucket.")
+    probability: float = Field(description="Poisson tail: chance of this count or more under that baseline.")
+    level: Literal["breaking", "trending"] | None = Field(description="A spike, or null.")
+
+
+class Volume(BaseModel):
+    """Articles matching a query per hour or day, with spikes marked (``GET /api/volume``)."""
+
+    interval: Literal["hour", "day"]
+    since: str
+    until: str
+    total: int
+    rule: str = Field(description="How spikes are found, in words.")
+    buckets: list[VolumeBucket]
+
+
 class EntityVariant(BaseModel):
     text: str
     articles: int

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, RedirectResponse
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -26,9 +26,23 @@ def page(name: str) -> FileResponse:
                         headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-cache"})
 
 
-@router.get("/")
+@router.get("/", response_model=None)
+def front_page(request: Request) -> FileResponse | RedirectResponse:
+    """The Stories front page. A search link of the time when search was the front page (``/?q=...``,
+    ``/?entity=...``) still works: anything with a query string goes on to the search page."""
+    if request.url.query:
+        return RedirectResponse(f"/search?{request.url.query}", status_code=308)
+    return page("stories.html")
+
+
+@router.get("/search")
 def search_page() -> FileResponse:
     return page("search.html")
+
+
+@router.get("/entities/{name}")
+def entity_page(name: str) -> FileResponse:  # noqa: ARG001 - the script reads the name from the URL
+    return page("entity.html")
 
 
 @router.get("/articles/{article_id}")

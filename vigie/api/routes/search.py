@@ -8,7 +8,8 @@ request index.search builds from the parsed query, never text of the caller's as
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 import click
@@ -17,10 +18,11 @@ from pydantic import StringConstraints
 
 from index.query import parse_query
 from index.search import SearchFilters, SearchRequest, search
-from index.stats import article_stats
+from index.stats import VOLUME_INTERVALS, article_stats, query_volume
+from ingest.trends import params_from, volume_spikes
 from vigie.api.context import ApiContext, context
 from vigie.api.errors import ApiProblem, problems
-from vigie.api.schemas import EntityProfile, Facets, SearchResponse, checked_json
+from vigie.api.schemas import EntityProfile, Facets, SearchResponse, Volume, checked_json
 from vigie.cli.options import parse_when  # the command line's own parser: the same meaning
 
 router = APIRouter(prefix="/api", tags=["search"])
@@ -111,6 +113,57 @@ def facets(
     return checked_json(Facets, article_stats(store.es, ctx.prefix, filters, q, top,
                                               ctx.lemma_variants() if q.strip() else None),
                         exclude_none=True)
+
+
+#: Without `since`, the span a volume chart covers, by bucket width.
+VOLUME_SPAN = {"hour": timedelta(hours=48), "day": timedelta(days=30)}
+#: Most buckets one volume request may ask for.
+MAX_VOLUME_BUCKETS = 2000
+
+
+@router.get("/volume", response_model=Volume, responses=problems(400, 422, 503),
+            summary="Articles matching a query per hour or day, spikes marked")
+def volume(
+    q: QueryText = "",
+    filters: SearchFilters = Depends(search_filters),
+    interval: Annotated[Literal["hour", "day"], Query(description="Bucket width.")] = "hour",
+    ctx: ApiContext = Depends(context),
+) -> Response:
+    """The same query and filters as `GET /api/search`, counted per bucket of publication time (without
+    `since`: the last 48 hours, or 30 days by day). A bucket is a spike by the stories' trend test
+    (ingest.trends): its count is improbable (Poisson tail below VIGIE_TREND_TAIL_PROBABILITY: breaking;
+    below VIGIE_TREND_TRENDING_PROBABILITY: trending) under the mean of the query's own 24 buckets before
+    it, with at least VIGIE_TREND_MIN_ARTICLES articles."""
+    parse_query(q)
+    until = filters.until or datetime.now(timezone.utc)
+    try:
+        since = filters.since or until - VOLUME_SPAN[interval]
+    except OverflowError:
+        message = "until is too far in the past"
+        raise ApiProblem(422, "invalid-request", f"invalid request: query.until: {message}",
+                         errors=[{"location": "query.until", "message": message}]) from None
+    _, hours = VOLUME_INTERVALS[interval]
+    if since >= until:
+        raise ApiProblem(422, "invalid-request", "invalid request: query.since: since must be before until",
+                         errors=[{"location": "query.since", "message": "since must be before until"}])
+    if (until - since) / timedelta(hours=hours) > MAX_VOLUME_BUCKETS:
+        message = f"at most {MAX_VOLUME_BUCKETS} buckets: narrow since/until or count by day"
+        raise ApiProblem(422, "invalid-request", f"invalid request: query.interval: {message}",
+                         errors=[{"location": "query.interval", "message": message}])
+    store = ctx.store()
+    rows = query_volume(store.es, ctx.prefix, replace(filters, since=since, until=until), q, interval,
+                        ctx.lemma_variants() if q.strip() else None)
+    settings = ctx.settings
+    params = params_from(settings.trend_window_hours, settings.trend_baseline_hours, settings.trend_min_articles,
+                         settings.trend_tail_probability, settings.trend_trending_probability)
+    points = volume_spikes([row["count"] for row in rows], hours, params)
+    rule = (f"a spike has at least {params.min_articles} articles in its {interval} and a chance below "
+            f"{params.trending_probability:g} (trending) or {params.tail_probability:g} (breaking) under the "
+            f"query's own mean over the 24 {interval}s before it")
+    buckets = [{"key": row["key"], "count": point.count, "expected": round(point.expected, 3),
+                "probability": point.probability, "level": point.level} for row, point in zip(rows, points)]
+    return checked_json(Volume, {"interval": interval, "since": since.isoformat(), "until": until.isoformat(),
+                                 "total": sum(row["count"] for row in rows), "rule": rule, "buckets": buckets})
 
 
 @router.get("/entities/{name}", response_model=EntityProfile, responses=problems(404, 422, 503),

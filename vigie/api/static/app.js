@@ -7,8 +7,8 @@
 
 (function () {
   const NAV = [
-    { href: "/", label: "Search", current: (p) => p === "/" || p.startsWith("/articles/") },
-    { href: "/stories", label: "Stories", current: (p) => p.startsWith("/stories") },
+    { href: "/", label: "Stories", current: (p) => p === "/" || p.startsWith("/stories") },
+    { href: "/search", label: "Search", current: (p) => p.startsWith("/search") || p.startsWith("/articles/") || p.startsWith("/entities/") },
     { href: "/feeds", label: "Feeds", current: (p) => p.startsWith("/feeds") },
     { href: "/alerts", label: "Alerts", current: (p) => p.startsWith("/alerts") },
   ];

@@ -40,7 +40,7 @@
     const section = document.getElementById("topics");
     const items = topics.length ? topics.map((topic) => el("div", { class: "topic", data: { topic: topic.name } },
       el("div", { class: "meta" },
-        el("a", { href: `/?${query({ topic: topic.name })}`, text: topic.name }),
+        el("a", { href: `/search?${query({ topic: topic.name })}`, text: topic.name }),
         el("span", { text: `${Math.round(topic.score * 100)}%` })),
       el("div", { class: "bar", "aria-hidden": "true" }, barOf(topic.score)),
       el("div", { class: "chips evidence", title: "Evidence: what in the text made this topic" },
@@ -63,8 +63,10 @@
       if (!group.length) continue;
       blocks.push(el("h3", { text: LABEL_NAMES[label] }), el("ul", {}, group.map((entity) =>
         el("li", {},
-          el("a", { href: `/?${query({ entity: entity.key || entity.text })}`, class: `chip ${label}`, text: entity.text }),
-          el("span", { class: "muted", text: ` ×${entity.mentions}` })))));
+          el("a", { href: `/entities/${encodeURIComponent(entity.text)}`, class: `chip ${label}`, text: entity.text,
+            title: `What Vigie knows of ${entity.text}` }),
+          el("span", { class: "muted", text: ` ×${entity.mentions} · ` }),
+          el("a", { href: `/search?${query({ entity: entity.key || entity.text })}`, class: "muted", text: "articles" })))));
     }
     if (blocks.length === 1) blocks.push(el("p", { class: "muted", text: "No entity found." }));
     section.replaceChildren(...blocks);
@@ -72,7 +74,7 @@
 
   async function load() {
     const id = decodeURIComponent(location.pathname.slice("/articles/".length));
-    if (document.referrer && new URL(document.referrer).origin === location.origin && new URL(document.referrer).pathname === "/") {
+    if (document.referrer && new URL(document.referrer).origin === location.origin && new URL(document.referrer).pathname === "/search") {
       document.getElementById("back").setAttribute("href", new URL(document.referrer).pathname + new URL(document.referrer).search);
     }
     try {

@@ -15,6 +15,7 @@
     ["feeds", "Feeds", "feed"],
   ];
   const FILTERS = ["lang", "topic", "entity", "feed"];
+  const SVG = "http://www.w3.org/2000/svg";
   let inFlight = null;
 
   function stateFromUrl() {
@@ -48,7 +49,7 @@
       collapse: state.collapse ? "true" : "", offset: state.offset || "" };
     for (const name of FILTERS) params[name] = state[name];
     const text = query(params);
-    return text ? `/?${text}` : "/";
+    return text ? `/search?${text}` : "/search";
   }
 
   function go(state, push = true) {
@@ -104,6 +105,7 @@
       ]);
       renderResults(state, found);
       renderFacets(state, facets);
+      volume(state, params, signal);
     } catch (error) {
       if (error.name === "AbortError") return;
       summary.textContent = "";
@@ -132,6 +134,69 @@
     document.getElementById("pager").replaceChildren(...pager);
   }
 
+  // Hours between `since` (7d, 12h, 30m or an ISO date) and now; null when it cannot be read here.
+  function spanHours(since) {
+    const relativeSpan = /^(\d+)\s*([dhm])$/.exec(since.trim());
+    if (relativeSpan) return Number(relativeSpan[1]) * { d: 24, h: 1, m: 1 / 60 }[relativeSpan[2]];
+    const moment = Date.parse(since);
+    return Number.isNaN(moment) ? null : (Date.now() - moment) / 3600000;
+  }
+
+  // The query's volume over time (GET /api/volume, same query and filters): per hour over the last 48 h,
+  // or per day when `since` reaches further back than 3 days; spikes are the API's (the trend test).
+  async function volume(state, params, signal) {
+    const figure = document.getElementById("volume");
+    const span = params.since ? spanHours(params.since) : null;
+    const interval = span !== null && span > 72 ? "day" : "hour";
+    try {
+      const data = await api(`/api/volume?${query({ q: params.q, since: params.since, until: params.until,
+        lang: params.lang, topic: params.topic, entity: params.entity, feed: params.feed, interval })}`, { signal });
+      renderVolume(figure, data);
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      showError(figure, error);
+    }
+  }
+
+  function bucketLabel(key, interval) {
+    const moment = new Date(key);
+    return interval === "day" ? moment.toLocaleDateString(undefined, { month: "short", day: "numeric" })
+      : moment.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
+
+  function renderVolume(figure, data) {
+    const buckets = data.buckets;
+    const width = 4 * Math.max(1, buckets.length);
+    const top = Math.max(1, ...buckets.map((bucket) => bucket.count));
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("class", "volume-chart");
+    svg.setAttribute("viewBox", `0 0 ${width} 40`);
+    svg.setAttribute("preserveAspectRatio", "none");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", `articles per ${data.interval}: ${buckets.map((bucket) => bucket.count).join(", ")}`);
+    buckets.forEach((bucket, i) => {
+      const bar = document.createElementNS(SVG, "rect");
+      const height = bucket.count ? Math.max(2, (38 * bucket.count) / top) : 0;
+      bar.setAttribute("x", String(i * 4));
+      bar.setAttribute("y", String(40 - height));
+      bar.setAttribute("width", "3");
+      bar.setAttribute("height", String(height));
+      if (bucket.level) bar.setAttribute("class", `spike ${bucket.level}`);
+      const tip = document.createElementNS(SVG, "title");
+      tip.textContent = `${bucketLabel(bucket.key, data.interval)}: ${bucket.count}`;
+      bar.appendChild(tip);
+      svg.appendChild(bar);
+    });
+    const spikes = buckets.filter((bucket) => bucket.level);
+    const first = buckets.length ? bucketLabel(buckets[0].key, data.interval) : "";
+    figure.replaceChildren(svg, el("figcaption", { class: "muted" },
+      el("span", { text: `${data.total.toLocaleString()} article(s) per ${data.interval} since ${first}` }),
+      ...spikes.map((bucket) => el("span", { class: `badge ${bucket.level}`, data: { key: bucket.key },
+        text: `${bucket.level} ${bucketLabel(bucket.key, data.interval)}: ${bucket.count} (expected ${bucket.expected.toFixed(1)})` })),
+      spikes.length ? el("span", { class: "why", title: data.rule, text: "why a spike?" }) : null));
+    figure.dataset.spikes = String(spikes.length);
+  }
+
   function renderHit(hit) {
     const titleHighlight = hit.highlights.title && hit.highlights.title[0];
     const title = titleHighlight ? marked(titleHighlight) : (hit.title || "(no title)");
@@ -143,7 +208,8 @@
     ];
     const snippets = (hit.highlights.text || []).map((fragment) => el("p", { class: "snippet" }, "… ", marked(fragment), " …"));
     const people = hit.entities.slice(0, 6).map((entity) =>
-      el("span", { class: `chip ${entity.label}`, title: entity.label, text: entity.text }));
+      el("a", { class: `chip ${entity.label}`, title: `${entity.label}: what Vigie knows of ${entity.text}`,
+        href: `/entities/${encodeURIComponent(entity.text)}`, text: entity.text }));
     return el("article", { class: "result", data: { id: hit.id } },
       el("h2", { class: "result-title" }, el("a", { href: `/articles/${encodeURIComponent(hit.id)}` }, title)),
       el("div", { class: "meta" }, meta),
