@@ -110,6 +110,9 @@ class Settings(BaseSettings):
 
     # Alerts (index.alerts) and their delivery
     webhook_timeout: float = Field(10.0, description="Seconds for one webhook POST, connecting included.")
+    webhook_private_addresses: bool | None = Field(
+        None, description="POST webhooks to loopback and private networks; unset: as VIGIE_FETCH_PRIVATE_ADDRESSES. "
+                          "Metadata addresses and the ports of Vigie's own services never are.")
     webhook_max_attempts: int = Field(10, description="POST attempts before a notification is dead-lettered.")
     webhook_backoff_max: float = Field(120.0, description="Longest wait (s) between two webhook attempts.")
     digest_hourly_seconds: float = Field(3600.0, description="Length of an 'hourly' digest period (s).")
@@ -163,6 +166,12 @@ class Settings(BaseSettings):
     @cached_property
     def es_host(self) -> str:
         return urlsplit(self.es_url).hostname or "127.0.0.1"
+
+    @property
+    def webhook_private_addresses_allowed(self) -> bool:
+        if self.webhook_private_addresses is None:
+            return self.fetch_private_addresses
+        return self.webhook_private_addresses
 
     @property
     def query_lemma_languages(self) -> tuple[str, ...]:

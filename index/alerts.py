@@ -27,6 +27,7 @@ from index.query import And, Node, Not, Or, Term, parse_query
 from index.search import LemmaVariants, SearchFilters, SearchRequest
 from ingest.errors import FetchError, VigieError
 from ingest.models import parse_time
+from ingest.transport import AddressPolicy
 from ingest.webhook import validate_webhook_url
 
 DeliveryMode = Literal["immediate", "hourly", "daily"]
@@ -191,10 +192,12 @@ def changed_delivery(current: Delivery, *, webhook: Any = _KEEP, secret: Any = _
 
 
 def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
-                  lemma_variants: LemmaVariants | None = None) -> AlertRule:
+                  lemma_variants: LemmaVariants | None = None,
+                  webhook_policy: AddressPolicy | None = None) -> AlertRule:
     """``rule`` normalised (names trimmed, codes lower-cased, webhook URL normalised, the lemma variants
     of its query's words computed with ``lemma_variants``), or AlertInvalid listing every problem found.
-    ``known_topics`` None: topics are not checked."""
+    ``known_topics`` None: topics are not checked; ``webhook_policy``: the addresses the webhook may
+    resolve to (``ingest.transport.AddressPolicy``; None: not checked)."""
     problems: list[str] = []
     name = rule.name.strip()
     if not name:
@@ -237,7 +240,7 @@ def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
     webhook = delivery.webhook.strip() if delivery.webhook else None
     if webhook:
         try:
-            webhook = validate_webhook_url(webhook)
+            webhook = validate_webhook_url(webhook, webhook_policy)
         except FetchError as error:
             problems.append(f"the webhook URL cannot be used: {error}")
         if len(delivery.secret) < MIN_SECRET_CHARS:
