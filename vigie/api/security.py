@@ -58,6 +58,12 @@ def write_access(request: Request, credentials: HTTPAuthorizationCredentials | N
         raise _unauthorized("the bearer token is wrong", ctx.token)
 
 
+def authenticated(request: Request) -> bool:
+    """Whether a read carries the write token: what lets it see the texts a webhook target answered."""
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and bool(presented) and context_of(request).token.matches(presented.strip())
+
+
 def _unauthorized(what: str, token: ApiToken) -> ApiProblem:
     where = "VIGIE_API_TOKEN" if token.source == "VIGIE_API_TOKEN" else f"the file {token.source}"
     return ApiProblem(401, "unauthorized", f"{what}; the token is in {where}",
