@@ -129,6 +129,8 @@ class Settings(BaseSettings):
         None, description="Bearer token of the write endpoints; if unset, one is generated into VIGIE_HOME/api-token.")
     api_write_rate: float = Field(30.0, description="Write requests per minute one client may make (token bucket).")
     api_write_burst: int = Field(10, description="Write requests one client may make in a burst.")
+    api_max_body_bytes: int = Field(
+        256 * 1024, gt=0, description="Largest request body the API reads (bytes); larger ones get 413 while being read.")
     api_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Host headers the API answers; loopback names when it listens on loopback, any otherwise.")
 

@@ -3,6 +3,7 @@ session fixtures (the app runs in this process, its services do not)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
@@ -69,3 +70,60 @@ def test_webhook_error_texts_are_shown_only_with_the_token(settings: Settings, e
     assert public[0]["last_error"] and "token" in public[0]["last_error"]
     private = client.get("/api/notifications", headers=auth(settings)).json()
     assert "internal secret" in private[0]["last_error"]
+
+
+# -- rows 3 and 5: bounded bodies, the token before the body, refused writes in their own bucket ---------
+
+
+def asgi_call(app: object, method: str, path: str, headers: dict[str, str], chunks: list[bytes]) -> tuple[int, list[int]]:
+    """One request straight through the ASGI app: its status and the sizes of the body chunks it pulled."""
+    pulled: list[int] = []
+    sent: list[dict[str, object]] = []
+    pending = list(chunks)
+
+    async def receive() -> dict[str, object]:
+        if not pending:
+            return {"type": "http.disconnect"}
+        chunk = pending.pop(0)
+        pulled.append(len(chunk))
+        return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "method": method, "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
+             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80),
+             "headers": [(b"host", b"127.0.0.1"), *((k.lower().encode(), v.encode()) for k, v in headers.items())]}
+    asyncio.run(app(scope, receive, send))  # type: ignore[operator]
+    return int(next(m["status"] for m in sent if m["type"] == "http.response.start")), pulled  # type: ignore[call-overload]
+
+
+def test_a_huge_body_without_a_token_is_refused_before_a_byte_is_read(settings: Settings) -> None:
+    app = create_app(settings)
+    chunk = b"[" + b"1," * (128 * 1024)
+    status, pulled = asgi_call(app, "POST", "/api/feeds", {"content-type": "application/json"}, [chunk] * 200)
+    assert status == 401 and pulled == []
+
+
+def test_a_body_over_the_limit_is_refused_while_it_is_read(settings: Settings) -> None:
+    assert settings.api_max_body_bytes == 256 * 1024
+    app = create_app(settings)
+    token = {"authorization": f"Bearer {api_token(settings).value}", "content-type": "application/json"}
+    chunks = [b" " * 64 * 1024] * 200  # 12.5 MiB, no Content-Length: counted as it arrives
+    status, pulled = asgi_call(app, "POST", "/api/feeds", token, chunks)
+    assert status == 413 and sum(pulled) <= 256 * 1024 + 64 * 1024
+    status, pulled = asgi_call(app, "POST", "/api/feeds", {**token, "content-length": str(50 * 2**20)}, chunks)
+    assert status == 413 and pulled == []
+    small = create_app(settings.model_copy(update={"api_max_body_bytes": 50}))
+    body = b'{"url": "http://example.org/a-feed-with-a-rather-long-address/that/goes/on/and/on/rss.xml"}'
+    assert asgi_call(small, "POST", "/api/feeds", token, [body])[0] == 413
+
+
+def test_requests_without_the_token_do_not_spend_the_clients_writes(settings: Settings, client: TestClient) -> None:
+    statuses = [client.delete("/api/feeds/0123456789abcdef").status_code for _ in range(12)]
+    assert set(statuses) <= {401, 429} and statuses[0] == 401 and statuses[-1] == 429
+    answer = client.delete("/api/feeds/0123456789abcdef", headers=auth(settings))
+    assert answer.status_code == 404, answer.text
+    refused = client.post("/api/feeds", json={"url": "http://example.org/feed"})
+    assert refused.status_code == 429  # the refused bucket is still empty: guessing stays limited

@@ -26,7 +26,7 @@ from vigie.api.errors import install_error_handlers
 from vigie.api.metrics import ApiMetrics, RequestTimer
 from vigie.api.routes import alerts, articles, feeds, notifications, pages, search, system
 from vigie.api.routes.pages import STATIC
-from vigie.api.security import SecurityHeaders, allowed_hosts
+from vigie.api.security import SecurityHeaders, WriteGuard, allowed_hosts
 from vigie.api.token import api_token
 
 ROUTERS = (search.router, articles.router, feeds.router, alerts.router, notifications.router, system.router,
@@ -77,6 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Outermost last: every answer, the host check's refusals included, gets the headers and is timed.
+    app.add_middleware(WriteGuard, max_body_bytes=settings.api_max_body_bytes)
     hosts = allowed_hosts(settings.api_host, settings.api_allowed_hosts)
     if hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)

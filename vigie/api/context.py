@@ -105,6 +105,12 @@ class ApiContext:
     def write_limiter(self) -> TokenBucket:
         return TokenBucket(self.settings.api_write_rate, self.settings.api_write_burst)
 
+    @cached_property
+    def refused_limiter(self) -> TokenBucket:
+        """The bucket of write requests without a valid token: guessing is limited, and what a
+        stranger sends never spends the real client's writes."""
+        return TokenBucket(self.settings.api_write_rate, self.settings.api_write_burst)
+
     @property
     def prefix(self) -> str:
         return self.settings.index_prefix
