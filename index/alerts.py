@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from conf.logs import redacted_url
 from index.errors import QuerySyntaxError
 from index.query import And, Node, Not, Or, Term, parse_query
 from index.search import LemmaVariants, SearchFilters, SearchRequest
@@ -68,7 +69,8 @@ class Delivery:
     mode: DeliveryMode = "immediate"  # or a digest: one message per hour or per day
 
     def to_dict(self, include_secret: bool = True) -> dict[str, Any]:
-        return {"webhook": self.webhook, "secret": self.secret if include_secret else _masked(self.secret),
+        webhook = self.webhook if include_secret or not self.webhook else redacted_url(self.webhook)
+        return {"webhook": webhook, "secret": self.secret if include_secret else _masked(self.secret),
                 "mode": self.mode}
 
     @classmethod

@@ -19,6 +19,7 @@ from typing import Any
 import redis
 
 from conf.limits import fetch_limits
+from conf.logs import redacted_url
 from conf.settings import Settings
 from ingest.errors import VigieError
 from ingest.fetch import validate_feed_url
@@ -87,7 +88,7 @@ class Feed:
 
         return {
             "id": self.feed_id,
-            "url": self.url,
+            "url": redacted_url(self.url),  # shown: the stored URL keeps its credentials
             "name": self.name,
             "interval": self.interval if self.interval is not None else health.interval,
             "adaptive": self.interval is None,

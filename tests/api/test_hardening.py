@@ -4,6 +4,7 @@ session fixtures (the app runs in this process, its services do not)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
@@ -15,8 +16,11 @@ from fastapi.testclient import TestClient
 from conf.limits import webhook_limits
 from conf.settings import Settings
 from index.alerts import AlertInvalid, new_rule
+from index.store import ArticleStore
 from index.notifications import Matched, Notification, NotificationStore, notification_id
 from ingest.webhook import WebhookError, WebhookSender
+from state.registry import registry_for
+from tests.index.factories import analysed
 from vigie.alert_store import alert_store_for
 from vigie.api.app import create_app
 from vigie.api.token import api_token
@@ -127,3 +131,31 @@ def test_requests_without_the_token_do_not_spend_the_clients_writes(settings: Se
     assert answer.status_code == 404, answer.text
     refused = client.post("/api/feeds", json={"url": "http://example.org/feed"})
     assert refused.status_code == 429  # the refused bucket is still empty: guessing stays limited
+
+
+# -- row 4: credentials in URLs are never shown ---------------------------------------------------------
+
+
+def test_credentials_in_urls_are_redacted_wherever_shown_and_the_stored_url_keeps_them(
+        settings: Settings, es: Elasticsearch, client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    feed_url = "http://reader:hunter2pass@news.example.org/rss.xml?token=s3cr3tvalue&page=2"
+    hook = "https://hook-user:hookpass99@hooks.example.org/notify?api_key=k3yvalue"
+    with caplog.at_level(logging.INFO):
+        added = client.post("/api/feeds", headers=auth(settings), json={"url": feed_url})
+    assert added.status_code == 201, added.text
+    created = client.post("/api/alerts", headers=auth(settings),
+                          json={"name": "creds", "query": "turquie", "webhook": hook})
+    assert created.status_code == 201, created.text
+    articles = ArticleStore(es, settings.index_prefix)
+    articles.ensure_ready()
+    articles.index_batch([analysed("a" * 16, feed=feed_url, text="Turquie")], refresh=True)
+    shown = [client.get(path).text for path in ("/api/feeds", "/api/alerts", "/api/facets", "/api/search?q=turquie",
+                                                "/metrics")]
+    shown.append(caplog.text)
+    for secret in ("hunter2pass", "s3cr3tvalue", "hookpass99", "k3yvalue"):
+        assert all(secret not in text for text in shown), secret
+    assert "news.example.org/rss.xml" in shown[0] and "page=2" in shown[0] and "hooks.example.org" in shown[1]
+    assert "news.example.org" in shown[2] and "news.example.org" in shown[3] and "news.example.org" in shown[4]
+    assert registry_for(settings).find(added.json()["id"]).url == feed_url
+    rule = alert_store_for(settings).get("creds")
+    assert rule.delivery.webhook == hook
