@@ -37,6 +37,8 @@ DELIVERY_MODES: tuple[str, ...] = ("immediate", "hourly", "daily")
 MAX_NAME_CHARS = 200
 MIN_SECRET_CHARS = 16
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+#: Characters that reorder how text is displayed (U+202E shows "exe.txt" as "txt.exe"): no name needs them.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class AlertError(VigieError):
@@ -204,8 +206,9 @@ def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
     name = rule.name.strip()
     if not name:
         problems.append("the alert needs a name")
-    elif len(name) > MAX_NAME_CHARS or any(ord(char) < 32 for char in name):
-        problems.append(f"the name must be at most {MAX_NAME_CHARS} printable characters")
+    elif len(name) > MAX_NAME_CHARS or any(ord(char) < 32 or char in BIDI_CONTROLS for char in name):
+        problems.append(f"the name must be at most {MAX_NAME_CHARS} printable characters, without control or "
+                        "bidirectional override characters")
     label = f"alert {name!r}" if name else "the alert"
 
     known = {topic.lower() for topic in known_topics or ()}

@@ -159,3 +159,28 @@ def test_credentials_in_urls_are_redacted_wherever_shown_and_the_stored_url_keep
     assert registry_for(settings).find(added.json()["id"]).url == feed_url
     rule = alert_store_for(settings).get("creds")
     assert rule.delivery.webhook == hook
+
+
+# -- row 9: the small items ------------------------------------------------------------------------------
+
+
+def test_the_small_items(settings: Settings, client: TestClient) -> None:
+    wrong = client.put("/api/feeds")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET, POST"
+    assert client.patch("/api/alerts/some-alert").status_code == 401  # a real route: the token first
+    assert set(client.put("/api/alerts/some-alert").headers["allow"].split(", ")) == {"DELETE", "GET", "PATCH"}
+    refused = client.post("/api/feeds", json={"url": "http://example.org/feed"})
+    assert refused.status_code == 401 and str(settings.home) not in refused.text and "api-token" in refused.text
+    host = client.get("/health", headers={"host": "attacker.example"})
+    assert host.status_code == 400 and host.json()["kind"] == "invalid-host"
+    for query in ("*", "**", "***"):
+        answer = client.get("/api/search", params={"q": query})
+        assert answer.status_code == 400 and answer.json()["kind"] == "query-syntax", query
+    nan = client.post("/api/feeds", headers={**auth(settings), "content-type": "application/json"},
+                      content=b'{"url": "http://example.org/nan-feed", "interval": NaN}')
+    assert nan.status_code == 422 and "finite" in nan.json()["message"] and "604800" not in nan.json()["message"]
+    for control in ("\u202e", "\u202d", "\u2066", "\u200f"):
+        answer = client.post("/api/alerts", headers=auth(settings), json={"name": f"cv{control}fdp.exe", "query": "x"})
+        assert answer.status_code == 422 and "bidirectional" in answer.json()["message"], repr(control)
+    with pytest.raises(AlertInvalid, match="bidirectional"):
+        alert_store_for(settings).add(new_rule("evil\u202ename", query="x"))

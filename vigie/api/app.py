@@ -17,7 +17,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from conf.settings import Settings
 from vigie import __version__
@@ -26,7 +25,7 @@ from vigie.api.errors import install_error_handlers
 from vigie.api.metrics import ApiMetrics, RequestTimer
 from vigie.api.routes import alerts, articles, feeds, notifications, pages, search, system
 from vigie.api.routes.pages import STATIC
-from vigie.api.security import SecurityHeaders, WriteGuard, allowed_hosts
+from vigie.api.security import JsonTrustedHost, SecurityHeaders, WriteGuard, allowed_hosts
 from vigie.api.token import api_token
 
 ROUTERS = (search.router, articles.router, feeds.router, alerts.router, notifications.router, system.router,
@@ -80,7 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(WriteGuard, max_body_bytes=settings.api_max_body_bytes)
     hosts = allowed_hosts(settings.api_host, settings.api_allowed_hosts)
     if hosts is not None:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+        app.add_middleware(JsonTrustedHost, allowed_hosts=hosts)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestTimer, metrics=app.state.metrics)
     return app

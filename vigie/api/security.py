@@ -16,11 +16,14 @@ import logging
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import Headers
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conf.logs import log_event
 from vigie.api.context import context_of
-from vigie.api.errors import ApiProblem, problem_response
+from vigie.api.errors import ApiProblem, every_route, problem_response
 from vigie.api.token import TOKEN_FILE, ApiToken
 
 log = logging.getLogger("vigie.api")
@@ -94,7 +97,8 @@ class WriteGuard:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in READ_METHODS:
+        if scope["type"] != "http" or scope["method"] in READ_METHODS or not _is_endpoint(scope):
+            # (a method or path no route serves is a 405 or 404 from the router, which reads no body)
             await self.app(scope, receive, send)
             return
         request = Request(scope)
@@ -160,9 +164,44 @@ class WriteGuard:
                                             "(VIGIE_API_MAX_BODY_BYTES)")
 
 
+def _is_endpoint(scope: Scope) -> bool:
+    return any(route.matches(scope)[0] == Match.FULL for route in every_route(scope["app"].routes))
+
+
 async def _answer(problem: ApiProblem, scope: Scope, receive: Receive, send: Send) -> None:
     response = problem_response(problem.status, problem.kind, problem.message, problem.headers, **problem.extra)
     await response(scope, receive, send)
+
+
+class JsonTrustedHost(TrustedHostMiddleware):
+    """Starlette's Host check, its refusal a Problem body like every other error."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
+        super().__init__(app, allowed_hosts=allowed_hosts, www_redirect=False)
+        inner = self.app
+
+        async def host_accepted(scope: Scope, receive: Receive, send: Send) -> None:
+            scope["vigie.host_accepted"] = True
+            await inner(scope, receive, send)
+
+        self.app = host_accepted
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        replaced = False
+
+        async def as_json(message: Message) -> None:
+            nonlocal replaced
+            if scope.get("vigie.host_accepted"):
+                await send(message)
+                return
+            if not replaced:
+                replaced = True
+                host = Headers(scope=scope).get("host", "")
+                log_event(log, "api.host_refused", logging.WARNING, host=host[:100])
+                await problem_response(400, "invalid-host", f"this API does not answer the Host {host[:100]!r} "
+                                       "(VIGIE_API_ALLOWED_HOSTS)")(scope, receive, send)
+
+        await super().__call__(scope, receive, as_json)
 
 
 class SecurityHeaders:
