@@ -63,6 +63,20 @@ class WebhookLimits:
 
 
 
+@dataclass(frozen=True, slots=True)
+class AlertLimits:
+    """Bounds on alert rules, checked when one is added or changed: what one article costs to match
+    against every rule stays bounded."""
+
+    max_query_chars: int = 1000
+    max_query_terms: int = 32  # words and phrases of the query, negated ones included
+    max_alerts: int = 1000
+
+
+def alert_limits(settings: Settings) -> AlertLimits:
+    return AlertLimits(settings.alert_max_query_chars, settings.alert_max_query_terms, settings.max_alerts)
+
+
 def fetch_limits(settings: Settings) -> FetchLimits:
     """The fetch bounds of this installation: `vigie fetch`, the poller and the workers use the same."""
     return FetchLimits(

@@ -115,6 +115,10 @@ class Settings(BaseSettings):
                           "Metadata addresses and the ports of Vigie's own services never are.")
     webhook_max_attempts: int = Field(10, description="POST attempts before a notification is dead-lettered.")
     webhook_backoff_max: float = Field(120.0, description="Longest wait (s) between two webhook attempts.")
+    alert_max_query_chars: int = Field(1000, gt=0, description="Longest query of an alert (characters).")
+    alert_max_query_terms: int = Field(
+        32, gt=0, description="Most words and phrases in an alert's query: what bounds the cost of matching it.")
+    max_alerts: int = Field(1000, gt=0, description="Most alerts one installation holds.")
     digest_hourly_seconds: float = Field(3600.0, description="Length of an 'hourly' digest period (s).")
     digest_daily_seconds: float = Field(86400.0, description="Length of a 'daily' digest period (s).")
 

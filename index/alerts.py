@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from conf.limits import AlertLimits
 from conf.logs import redacted_url
 from index.errors import QuerySyntaxError
 from index.query import And, Node, Not, Or, Term, parse_query
@@ -197,7 +198,7 @@ def changed_delivery(current: Delivery, *, webhook: Any = _KEEP, secret: Any = _
 
 def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
                   lemma_variants: LemmaVariants | None = None,
-                  webhook_policy: AddressPolicy | None = None) -> AlertRule:
+                  webhook_policy: AddressPolicy | None = None, limits: AlertLimits = AlertLimits()) -> AlertRule:
     """``rule`` normalised (names trimmed, codes lower-cased, webhook URL normalised, the lemma variants
     of its query's words computed with ``lemma_variants``), or AlertInvalid listing every problem found.
     ``known_topics`` None: topics are not checked; ``webhook_policy``: the addresses the webhook may
@@ -219,12 +220,19 @@ def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
                         f"(known: {', '.join(sorted(known)) or 'none'})")
     query = rule.query.strip()
     query_lemmas = rule.query_lemmas
-    if query:
+    if len(query) > limits.max_query_chars:
+        problems.append(f"the query has {len(query)} characters; at most {limits.max_query_chars} "
+                        "(VIGIE_ALERT_MAX_QUERY_CHARS)")
+    elif query:
         try:
             node = parse_query(query)
         except QuerySyntaxError as error:
             problems.append(f"the query does not parse: {error}")
         else:
+            terms = len(_all_terms(node))
+            if terms > limits.max_query_terms:
+                problems.append(f"the query has {terms} words and phrases; at most {limits.max_query_terms} "
+                                "(VIGIE_ALERT_MAX_QUERY_TERMS)")
             if lemma_variants is not None:
                 words = dict.fromkeys(term.text for term in _all_terms(node) if term.field is None and not term.prefix)
                 query_lemmas = tuple((word, tuple(dict.fromkeys(lemma_variants(word)))) for word in words)

@@ -37,6 +37,12 @@ class IndexStore:
         return call(self.es, f"listing {self._what}", lambda: self.es.search(
             index=self.index, query=query, size=size, sort=sort, **extra))["hits"]["hits"]
 
+    def count(self, query: dict[str, Any] | None = None) -> int:
+        """How many records match ``query`` (all of them by default)."""
+        self.ensure_ready()
+        return int(call(self.es, f"counting {self._what}", lambda: self.es.count(
+            index=self.index, query=query or {"match_all": {}}))["count"])
+
     def scan(self, query: dict[str, Any], sort: list[dict[str, str]], page: int = PAGE) -> Iterator[dict[str, Any]]:
         """Every hit of ``query`` in ``sort`` order (which must end on a unique field), a page at a time."""
         after: list[Any] | None = None

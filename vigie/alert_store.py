@@ -4,7 +4,7 @@ use, the query's lemma variants computed as `vigie search` does, the workers tol
 
 from __future__ import annotations
 
-from conf.limits import webhook_limits
+from conf.limits import alert_limits, webhook_limits
 from conf.settings import Settings
 from index.alert_store import AlertStore
 from index.client import Elasticsearch, connect
@@ -28,4 +28,5 @@ def alert_store_for(settings: Settings, client: Redis | None = None, *, es: Elas
         lemma_variants=lemma_variants or query_lemmas(settings.query_lemma_languages),
         on_change=lambda: bump_rules_version(redis_client),
         webhook_policy=webhook_policy(webhook_limits(settings)),
+        limits=alert_limits(settings),
     )
