@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     digest_hourly_seconds: float = Field(3600.0, description="Length of an 'hourly' digest period (s).")
     digest_daily_seconds: float = Field(86400.0, description="Length of a 'daily' digest period (s).")
 
+    # Retention, applied by the scheduler's sweep (worker/retention.py)
+    notification_retention_days: float = Field(
+        90.0, gt=0, description="Days a delivered, failed or stored notification is kept.")
+    dead_letter_retention_days: float = Field(30.0, gt=0, description="Days a dead-letter entry is kept.")
+
     # The demo feed `vigie up` serves
     demo_feed: bool = Field(True, description="Serve and register the demo feed in `vigie up`.")
     demo_port: int = Field(8765, description="Port of the demo feed server on 127.0.0.1.")

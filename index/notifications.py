@@ -219,6 +219,16 @@ class NotificationStore(IndexStore):
         self._update(notification, {"state": DELIVERED, "attempts": attempts, "last_error": None,
                                     "delivered_at": iso_time(at or _now()), "digest_id": digest})
 
+    def delete_older_than(self, cutoff: datetime) -> int:
+        """Remove the notifications made before ``cutoff`` whose delivery is over (pending ones stay,
+        whatever their age); how many were removed."""
+        self.ensure_ready()
+        query = {"bool": {"filter": [{"range": {"created_at": {"lt": iso_time(cutoff)}}}],
+                          "must_not": [{"term": {"state": PENDING}}]}}
+        response = call(self.es, "deleting old notifications", lambda: self.es.delete_by_query(
+            index=self.index, query=query, refresh=True, conflicts="proceed"))
+        return int(response["deleted"])
+
     def record_failure(self, notification: str, attempts: int, error: str, due_at: datetime) -> None:
         """An attempt failed and another one is due at ``due_at``."""
         self._update(notification, {"attempts": attempts, "last_error": error, "due_at": iso_time(due_at)})

@@ -122,6 +122,18 @@ class ArticleStore:
              lambda: self.es.cluster.health(index=index, wait_for_status="yellow", timeout="30s"))
         return index
 
+    def delete(self, article_id: str) -> bool:
+        """Remove one article (every index version behind the alias); False when there was none."""
+        response = call(self.es, f"deleting article {article_id}", lambda: self.es.delete_by_query(
+            index=self.alias, query={"ids": {"values": [article_id]}}, refresh=True, conflicts="proceed"))
+        return int(response["deleted"]) > 0
+
+    def delete_feed_articles(self, feed_url: str) -> int:
+        """Remove every article of the feed at ``feed_url``; how many were removed."""
+        response = call(self.es, f"deleting the articles of {feed_url}", lambda: self.es.delete_by_query(
+            index=self.alias, query={"term": {"feed": feed_url}}, refresh=True, conflicts="proceed"))
+        return int(response["deleted"])
+
     def index_batch(self, items: Sequence[AnalyzedArticle], *, refresh: bool = False) -> BulkOutcome:
         """Bulk-write ``items`` by article id. Raises IndexUnavailable when the node cannot be reached."""
         if not items:

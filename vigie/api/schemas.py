@@ -199,6 +199,7 @@ class FeedOut(BaseModel):
     next_poll: str | None
     items_seen: int
     status: Literal["new", "ok", "failing", "quiet"]
+    articles_deleted: int | None = Field(None, description="Articles deleted with the feed (DELETE with purge).")
 
 
 class FeedIn(BaseModel):
