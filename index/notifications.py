@@ -26,7 +26,7 @@ from elasticsearch import Elasticsearch
 from index.client import TRANSIENT_STATUSES, call
 from index.errors import IndexRejected, IndexUnavailable
 from index.mappings import notifications_index, notifications_index_body
-from index.stores import IndexStore
+from index.stores import IndexStore, delete_matching
 from ingest.models import TopicMatch, iso_time, parse_time
 
 PENDING, DELIVERED, FAILED, STORED = "pending", "delivered", "failed", "stored"
@@ -225,9 +225,7 @@ class NotificationStore(IndexStore):
         self.ensure_ready()
         query = {"bool": {"filter": [{"range": {"created_at": {"lt": iso_time(cutoff)}}}],
                           "must_not": [{"term": {"state": PENDING}}]}}
-        response = call(self.es, "deleting old notifications", lambda: self.es.delete_by_query(
-            index=self.index, query=query, refresh=True, conflicts="proceed"))
-        return int(response["deleted"])
+        return delete_matching(self.es, self.index, query, "deleting old notifications")
 
     def record_failure(self, notification: str, attempts: int, error: str, due_at: datetime) -> None:
         """An attempt failed and another one is due at ``due_at``."""

@@ -16,6 +16,7 @@ from elasticsearch import Elasticsearch
 
 from index.client import TRANSIENT_STATUSES, call, create_index
 from index.dedup import assign_clusters
+from index.stores import delete_matching
 from index.errors import IndexUnavailable
 from index.mappings import (
     ARTICLES_VERSION,
@@ -124,15 +125,13 @@ class ArticleStore:
 
     def delete(self, article_id: str) -> bool:
         """Remove one article (every index version behind the alias); False when there was none."""
-        response = call(self.es, f"deleting article {article_id}", lambda: self.es.delete_by_query(
-            index=self.alias, query={"ids": {"values": [article_id]}}, refresh=True, conflicts="proceed"))
-        return int(response["deleted"]) > 0
+        return delete_matching(self.es, self.alias, {"ids": {"values": [article_id]}},
+                               f"deleting article {article_id}") > 0
 
     def delete_feed_articles(self, feed_url: str) -> int:
         """Remove every article of the feed at ``feed_url``; how many were removed."""
-        response = call(self.es, f"deleting the articles of {feed_url}", lambda: self.es.delete_by_query(
-            index=self.alias, query={"term": {"feed": feed_url}}, refresh=True, conflicts="proceed"))
-        return int(response["deleted"])
+        return delete_matching(self.es, self.alias, {"term": {"feed": feed_url}},
+                               f"deleting the articles of {feed_url}")
 
     def index_batch(self, items: Sequence[AnalyzedArticle], *, refresh: bool = False) -> BulkOutcome:
         """Bulk-write ``items`` by article id. Raises IndexUnavailable when the node cannot be reached."""

@@ -20,12 +20,13 @@ class ArticleNotFound(VigieError):
 def remove_feed(registry: FeedRegistry, articles: ArticleStore | None, url_or_id: str) -> tuple[Feed, int | None]:
     """Stop following a feed; with ``articles``, remove its articles too (purge). The feed and how many
     articles were removed (None: not purged)."""
-    feed = registry.remove(url_or_id)
+    feed = registry.find(url_or_id)
+    deleted: int | None = None
+    if articles is not None:  # first: if Elasticsearch fails, the feed is still there to purge again
+        deleted = articles.delete_feed_articles(feed.url)
+        log_event(log, "feed.articles_deleted", feed=feed.url, feed_id=feed.feed_id, count=deleted)
+    registry.remove(feed.feed_id)
     log_event(log, "feed.removed", feed=feed.url, feed_id=feed.feed_id)
-    if articles is None:
-        return feed, None
-    deleted = articles.delete_feed_articles(feed.url)
-    log_event(log, "feed.articles_deleted", feed=feed.url, feed_id=feed.feed_id, count=deleted)
     return feed, deleted
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from conf.logs import configure_logging
 from conf.settings import load_settings
 from index.client import connect
 from index.store import ArticleStore
@@ -22,5 +23,6 @@ def articles() -> None:
 def delete(article_id: str, as_json: bool) -> None:
     """Remove the article ARTICLE_ID (the `id` of a search hit) from the index."""
     settings = load_settings()
+    configure_logging(settings.log_level)  # the deletion is logged (stderr)
     delete_article(ArticleStore(connect(settings.es_url), settings.index_prefix), article_id)
     emit({"id": article_id, "deleted": True}, as_json, lambda data: f"deleted article {data['id']}")

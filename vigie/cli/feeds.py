@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from conf.logs import configure_logging
 from conf.settings import load_settings
 from ingest.opml import Subscription, parse_opml, render_opml
 from index.client import connect
@@ -60,6 +61,7 @@ def list_(as_json: bool) -> None:
 def remove(url_or_id: str, purge: bool, as_json: bool) -> None:
     """Stop following a feed (by URL or id). Its articles stay in the index, unless --purge."""
     settings = load_settings()
+    configure_logging(settings.log_level)  # the deletion is logged (stderr), as the services log theirs
     articles = ArticleStore(connect(settings.es_url), settings.index_prefix) if purge else None
     feed, deleted = remove_feed(registry_for(settings), articles, url_or_id)
     described = {**feed.describe(), **({"articles_deleted": deleted} if deleted is not None else {})}
