@@ -184,3 +184,25 @@ def test_the_small_items(settings: Settings, client: TestClient) -> None:
         assert answer.status_code == 422 and "bidirectional" in answer.json()["message"], repr(control)
     with pytest.raises(AlertInvalid, match="bidirectional"):
         alert_store_for(settings).add(new_rule("evil\u202ename", query="x"))
+
+
+# -- deletion through the API -----------------------------------------------------------------------------
+
+
+def test_the_api_deletes_an_article_and_purges_a_feed(settings: Settings, es: Elasticsearch,
+                                                       client: TestClient) -> None:
+    feed_url = "http://purge.example.org/rss.xml"
+    articles = ArticleStore(es, settings.index_prefix)
+    articles.ensure_ready()
+    articles.index_batch([analysed("purge-0000000001", feed=feed_url), analysed("purge-0000000002", feed=feed_url),
+                          analysed("keep-00000000001", feed="http://keep.example.org/rss.xml")], refresh=True)
+    assert client.delete("/api/articles/keep-00000000001").status_code == 401
+    assert client.delete("/api/articles/keep-00000000001", headers=auth(settings)).json() == {
+        "id": "keep-00000000001", "deleted": True}
+    assert client.get("/api/articles/keep-00000000001").status_code == 404
+    assert client.delete("/api/articles/keep-00000000001", headers=auth(settings)).status_code == 404
+    feed = client.post("/api/feeds", headers=auth(settings), json={"url": feed_url}).json()
+    purged = client.delete(f"/api/feeds/{feed['id']}", params={"purge": "true"}, headers=auth(settings))
+    assert purged.status_code == 200 and purged.json()["articles_deleted"] == 2
+    assert client.get("/api/articles/purge-0000000001").status_code == 404
+    assert client.get("/api/feeds").json() == []
