@@ -8,15 +8,50 @@ Call ``log_event(logger, "feed.polled", feed=url, new=3)``; values are quoted wh
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()) | {"message", "asctime"}
 
 
+#: Query parameters whose values are credentials (``?token=``, ``api_key=``, ``X-Amz-Signature=``...).
+_SECRET_PARAMETER = re.compile(r"token|secret|passw|pwd|key|auth|sig|session|credential|cookie", re.IGNORECASE)
+_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s<>\"']+")
+HIDDEN = "***"
+
+
+def redacted_url(url: str) -> str:
+    """``url`` as it may be shown, logged or used as a metrics label: the password and user of its
+    userinfo and the values of query parameters named like secrets replaced by ``***``. The stored URL
+    is unchanged: this is only what people see."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            netloc = f"{HIDDEN}@{netloc.rpartition('@')[2]}"
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            if any(_SECRET_PARAMETER.search(name) for name, _ in pairs):
+                query = urlencode([(name, HIDDEN if _SECRET_PARAMETER.search(name) else value) for name, value in pairs],
+                                  safe="*/:")
+        if netloc == parts.netloc and query == parts.query:
+            return url
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return _URL_IN_TEXT.sub(HIDDEN, url) if "@" in url or "=" in url else url
+
+
+def redacted_text(text: str) -> str:
+    """``text`` with every URL in it redacted (``redacted_url``): for error messages naming a URL."""
+    return _URL_IN_TEXT.sub(lambda match: redacted_url(match.group(0)), text) if "://" in text else text
+
+
 def _format_value(value: Any) -> str:
-    text = str(value)
+    text = redacted_text(str(value))
     if not text or any(ch.isspace() for ch in text) or '"' in text or "=" in text:
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
     return text

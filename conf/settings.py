@@ -110,8 +110,15 @@ class Settings(BaseSettings):
 
     # Alerts (index.alerts) and their delivery
     webhook_timeout: float = Field(10.0, description="Seconds for one webhook POST, connecting included.")
+    webhook_private_addresses: bool | None = Field(
+        None, description="POST webhooks to loopback and private networks; unset: as VIGIE_FETCH_PRIVATE_ADDRESSES. "
+                          "Metadata addresses and the ports of Vigie's own services never are.")
     webhook_max_attempts: int = Field(10, description="POST attempts before a notification is dead-lettered.")
     webhook_backoff_max: float = Field(120.0, description="Longest wait (s) between two webhook attempts.")
+    alert_max_query_chars: int = Field(1000, gt=0, description="Longest query of an alert (characters).")
+    alert_max_query_terms: int = Field(
+        32, gt=0, description="Most words and phrases in an alert's query: what bounds the cost of matching it.")
+    max_alerts: int = Field(1000, gt=0, description="Most alerts one installation holds.")
     digest_hourly_seconds: float = Field(3600.0, description="Length of an 'hourly' digest period (s).")
     digest_daily_seconds: float = Field(86400.0, description="Length of a 'daily' digest period (s).")
 
@@ -128,6 +135,11 @@ class Settings(BaseSettings):
     trend_trending_probability: float = Field(
         0.02, description="Poisson tail probability below which a rate is trending (not yet breaking).")
 
+    # Retention, applied by the scheduler's sweep (worker/retention.py)
+    notification_retention_days: float = Field(
+        90.0, gt=0, description="Days a delivered, failed or stored notification is kept.")
+    dead_letter_retention_days: float = Field(30.0, gt=0, description="Days a dead-letter entry is kept.")
+
     # The demo feed `vigie up` serves
     demo_feed: bool = Field(True, description="Serve and register the demo feed in `vigie up`.")
     demo_port: int = Field(8765, description="Port of the demo feed server on 127.0.0.1.")
@@ -139,6 +151,8 @@ class Settings(BaseSettings):
         None, description="Bearer token of the write endpoints; if unset, one is generated into VIGIE_HOME/api-token.")
     api_write_rate: float = Field(30.0, description="Write requests per minute one client may make (token bucket).")
     api_write_burst: int = Field(10, description="Write requests one client may make in a burst.")
+    api_max_body_bytes: int = Field(
+        256 * 1024, gt=0, description="Largest request body the API reads (bytes); larger ones get 413 while being read.")
     api_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Host headers the API answers; loopback names when it listens on loopback, any otherwise.")
 
@@ -176,6 +190,12 @@ class Settings(BaseSettings):
     @cached_property
     def es_host(self) -> str:
         return urlsplit(self.es_url).hostname or "127.0.0.1"
+
+    @property
+    def webhook_private_addresses_allowed(self) -> bool:
+        if self.webhook_private_addresses is None:
+            return self.fetch_private_addresses
+        return self.webhook_private_addresses
 
     @property
     def query_lemma_languages(self) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import struct
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -25,6 +25,8 @@ _ENTITY_KINDS = ("person", "location", "organization", "misc")
 _KEYWORD_LIMIT = 512
 _FEED_LIMIT = 2048
 PREFIX_KEY = 3
+#: A phrase whose rarest token occurs more often than this is looked for through the pairs of tokens.
+PAIR_INDEX_FROM = 64
 
 Key = tuple[str, str]
 """(kind, value): something an article holds, by which rules are indexed: ("t", token),
@@ -50,6 +52,11 @@ class _Field:
     tokens: list[str]
     positions: dict[str, list[int]] = field(default_factory=dict)
     sorted_tokens: list[str] | None = None  # for prefixes, made on first use
+    #: Where each pair of adjacent tokens occurs, made on first use by a phrase whose rarest token
+    #: is frequent: what keeps a phrase of common words in a long repetitive text cheap.
+    pairs: dict[tuple[str, str], list[int]] | None = None
+    #: Phrases already looked for in this field (many rules share words): each is looked for once.
+    answers: dict[tuple[tuple[str, ...], bool], bool] = field(default_factory=dict)
 
     @classmethod
     def of(cls, text: str) -> _Field:
@@ -62,28 +69,52 @@ class _Field:
     def has_phrase(self, phrase: Sequence[str], prefix: bool = False) -> bool:
         if not phrase:
             return False
-        if prefix:
-            return self._has_prefix_phrase(phrase)
-        starts = self.positions.get(phrase[0])
-        if not starts:
-            return False
-        if len(phrase) == 1:
-            return True
-        tokens, size = self.tokens, len(phrase)
-        return any(tokens[at : at + size] == list(phrase) for at in starts)
+        key = (tuple(phrase), prefix)
+        found = self.answers.get(key)
+        if found is None:
+            found = self.answers[key] = (self._has_prefix_phrase(key[0]) if prefix
+                                         else any(True for _ in self._starts(key[0])))
+        return found
 
-    def _has_prefix_phrase(self, phrase: Sequence[str]) -> bool:
+    def _starts(self, phrase: tuple[str, ...]) -> Iterator[int]:
+        """Where ``phrase`` starts, looked for from its rarest token (or, when that one is frequent,
+        its rarest pair of adjacent tokens): the cost follows the rarest part, not the commonest."""
+        counts = [len(self.positions.get(token, ())) for token in phrase]
+        if min(counts) == 0:
+            return
+        offset = min(range(len(phrase)), key=counts.__getitem__)
+        anchors = self.positions[phrase[offset]]
+        if len(phrase) > 1 and len(anchors) > PAIR_INDEX_FROM:
+            pairs = self._pairs()
+            count, offset = min((len(pairs.get((phrase[at], phrase[at + 1]), ())), at) for at in range(len(phrase) - 1))
+            if count == 0:
+                return
+            anchors = pairs[(phrase[offset], phrase[offset + 1])]
+        tokens, size, wanted = self.tokens, len(phrase), list(phrase)
+        for at in anchors:
+            start = at - offset
+            if start >= 0 and (size == 1 or tokens[start : start + size] == wanted):
+                yield start
+
+    def _pairs(self) -> dict[tuple[str, str], list[int]]:
+        if self.pairs is None:
+            self.pairs = {}
+            for at, pair in enumerate(zip(self.tokens, self.tokens[1:])):
+                self.pairs.setdefault(pair, []).append(at)
+        return self.pairs
+
+    def _has_prefix_phrase(self, phrase: tuple[str, ...]) -> bool:
         *exact, last = phrase
+        if self.sorted_tokens is None:
+            self.sorted_tokens = sorted(self.positions)
+        at = bisect_left(self.sorted_tokens, last)
+        if not (at < len(self.sorted_tokens) and self.sorted_tokens[at].startswith(last)):
+            return False  # no word begins so: nothing to look for
         if not exact:
-            if self.sorted_tokens is None:
-                self.sorted_tokens = sorted(self.positions)
-            at = bisect_left(self.sorted_tokens, last)
-            return at < len(self.sorted_tokens) and self.sorted_tokens[at].startswith(last)
+            return True
         tokens, size = self.tokens, len(exact)
-        for at in self.positions.get(exact[0], ()):
-            if tokens[at : at + size] == exact and at + size < len(tokens) and tokens[at + size].startswith(last):
-                return True
-        return False
+        return any(start + size < len(tokens) and tokens[start + size].startswith(last)
+                   for start in self._starts(tuple(exact)))
 
 
 class ArticleView:

@@ -11,10 +11,12 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from index.alerts import AlertExists, AlertInvalid, AlertNotFound, AlertRule, validate_rule
+from conf.limits import AlertLimits
 from index.client import call
 from index.mappings import alerts_index, alerts_index_body
 from index.search import LemmaVariants, SearchResult, search
 from index.stores import IndexStore
+from ingest.transport import AddressPolicy
 
 _PAGE = 1000
 
@@ -24,16 +26,20 @@ class AlertStore(IndexStore):
 
     ``known_topics``: the topic names rules may use (``ingest.topics.load_rules(...)``; None: not
     checked); ``lemma_variants``: the function `vigie search` uses (``vigie.queries.lemma_variants``),
-    applied to a rule's words when it is stored; ``on_change``: called after every successful change.
+    applied to a rule's words when it is stored; ``on_change``: called after every successful change;
+    ``webhook_policy``: the addresses a webhook may resolve to, checked when a rule is added or changed.
     """
 
     def __init__(self, es: Elasticsearch, prefix: str, *, known_topics: Collection[str] | None = None,
-                 lemma_variants: LemmaVariants | None = None, on_change: Callable[[], None] | None = None) -> None:
+                 lemma_variants: LemmaVariants | None = None, on_change: Callable[[], None] | None = None,
+                 webhook_policy: AddressPolicy | None = None, limits: AlertLimits = AlertLimits()) -> None:
         super().__init__(es, alerts_index(prefix), alerts_index_body, "alerts")
         self.prefix = prefix
         self.known_topics = known_topics
         self.lemma_variants = lemma_variants
         self.on_change = on_change
+        self.webhook_policy = webhook_policy
+        self.limits = limits
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -72,7 +78,11 @@ class AlertStore(IndexStore):
 
     def add(self, rule: AlertRule) -> AlertRule:
         """Validate and store a new rule (see ``new_rule``). AlertInvalid, or AlertExists for a name in use."""
-        rule = validate_rule(rule, self.known_topics, self.lemma_variants)
+        rule = validate_rule(rule, self.known_topics, self.lemma_variants, self.webhook_policy, self.limits)
+        held = self.count()
+        if held >= self.limits.max_alerts:
+            raise AlertInvalid(f"alert {rule.name!r} is not valid: this installation holds {held} alerts, "
+                               f"the most it allows (VIGIE_MAX_ALERTS={self.limits.max_alerts})")
         if self.find(rule.name) is not None:
             raise AlertExists(f"an alert named {rule.name!r} already exists (`vigie alerts remove` it first)")
         now = datetime.now(timezone.utc)
@@ -91,7 +101,8 @@ class AlertStore(IndexStore):
         fixed = {"alert_id", "created_at", "updated_at"}
         if fixed & changes.keys():
             raise AlertInvalid(f"{', '.join(sorted(fixed & changes.keys()))} cannot be changed")
-        rule = validate_rule(replace(current, **changes), self.known_topics, self.lemma_variants)
+        rule = validate_rule(replace(current, **changes), self.known_topics, self.lemma_variants,
+                             self.webhook_policy, self.limits)
         if rule.name.lower() != current.name.lower():
             other = self.find(rule.name)
             if other is not None and other.alert_id != current.alert_id:

@@ -22,11 +22,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from conf.limits import AlertLimits
+from conf.logs import redacted_url
 from index.errors import QuerySyntaxError
 from index.query import And, Node, Not, Or, Term, parse_query
 from index.search import LemmaVariants, SearchFilters, SearchRequest
 from ingest.errors import FetchError, VigieError
 from ingest.models import parse_time
+from ingest.transport import AddressPolicy
 from ingest.webhook import validate_webhook_url
 
 DeliveryMode = Literal["immediate", "hourly", "daily"]
@@ -35,6 +38,8 @@ DELIVERY_MODES: tuple[str, ...] = ("immediate", "hourly", "daily")
 MAX_NAME_CHARS = 200
 MIN_SECRET_CHARS = 16
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+#: Characters that reorder how text is displayed (U+202E shows "exe.txt" as "txt.exe"): no name needs them.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class AlertError(VigieError):
@@ -67,7 +72,8 @@ class Delivery:
     mode: DeliveryMode = "immediate"  # or a digest: one message per hour or per day
 
     def to_dict(self, include_secret: bool = True) -> dict[str, Any]:
-        return {"webhook": self.webhook, "secret": self.secret if include_secret else _masked(self.secret),
+        webhook = self.webhook if include_secret or not self.webhook else redacted_url(self.webhook)
+        return {"webhook": webhook, "secret": self.secret if include_secret else _masked(self.secret),
                 "mode": self.mode}
 
     @classmethod
@@ -200,16 +206,19 @@ def changed_delivery(current: Delivery, *, webhook: Any = _KEEP, secret: Any = _
 
 
 def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
-                  lemma_variants: LemmaVariants | None = None) -> AlertRule:
+                  lemma_variants: LemmaVariants | None = None,
+                  webhook_policy: AddressPolicy | None = None, limits: AlertLimits = AlertLimits()) -> AlertRule:
     """``rule`` normalised (names trimmed, codes lower-cased, webhook URL normalised, the lemma variants
     of its query's words computed with ``lemma_variants``), or AlertInvalid listing every problem found.
-    ``known_topics`` None: topics are not checked."""
+    ``known_topics`` None: topics are not checked; ``webhook_policy``: the addresses the webhook may
+    resolve to (``ingest.transport.AddressPolicy``; None: not checked)."""
     problems: list[str] = []
     name = rule.name.strip()
     if not name:
         problems.append("the alert needs a name")
-    elif len(name) > MAX_NAME_CHARS or any(ord(char) < 32 for char in name):
-        problems.append(f"the name must be at most {MAX_NAME_CHARS} printable characters")
+    elif len(name) > MAX_NAME_CHARS or any(ord(char) < 32 or char in BIDI_CONTROLS for char in name):
+        problems.append(f"the name must be at most {MAX_NAME_CHARS} printable characters, without control or "
+                        "bidirectional override characters")
     label = f"alert {name!r}" if name else "the alert"
 
     known = {topic.lower() for topic in known_topics or ()}
@@ -220,12 +229,19 @@ def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
                         f"(known: {', '.join(sorted(known)) or 'none'})")
     query = rule.query.strip()
     query_lemmas = rule.query_lemmas
-    if query:
+    if len(query) > limits.max_query_chars:
+        problems.append(f"the query has {len(query)} characters; at most {limits.max_query_chars} "
+                        "(VIGIE_ALERT_MAX_QUERY_CHARS)")
+    elif query:
         try:
             node = parse_query(query)
         except QuerySyntaxError as error:
             problems.append(f"the query does not parse: {error}")
         else:
+            terms = len(_all_terms(node))
+            if terms > limits.max_query_terms:
+                problems.append(f"the query has {terms} words and phrases; at most {limits.max_query_terms} "
+                                "(VIGIE_ALERT_MAX_QUERY_TERMS)")
             if lemma_variants is not None:
                 words = dict.fromkeys(term.text for term in _all_terms(node) if term.field is None and not term.prefix)
                 query_lemmas = tuple((word, tuple(dict.fromkeys(lemma_variants(word)))) for word in words)
@@ -246,7 +262,7 @@ def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
     webhook = delivery.webhook.strip() if delivery.webhook else None
     if webhook:
         try:
-            webhook = validate_webhook_url(webhook)
+            webhook = validate_webhook_url(webhook, webhook_policy)
         except FetchError as error:
             problems.append(f"the webhook URL cannot be used: {error}")
         if len(delivery.secret) < MIN_SECRET_CHARS:

@@ -26,7 +26,7 @@ from elasticsearch import Elasticsearch
 from index.client import TRANSIENT_STATUSES, call
 from index.errors import IndexRejected, IndexUnavailable
 from index.mappings import notifications_index, notifications_index_body
-from index.stores import IndexStore
+from index.stores import IndexStore, delete_matching
 from ingest.models import TopicMatch, iso_time, parse_time
 
 PENDING, DELIVERED, FAILED, STORED = "pending", "delivered", "failed", "stored"
@@ -237,6 +237,14 @@ class NotificationStore(IndexStore):
                        at: datetime | None = None) -> None:
         self._update(notification, {"state": DELIVERED, "attempts": attempts, "last_error": None,
                                     "delivered_at": iso_time(at or _now()), "digest_id": digest})
+
+    def delete_older_than(self, cutoff: datetime) -> int:
+        """Remove the notifications made before ``cutoff`` whose delivery is over (pending ones stay,
+        whatever their age); how many were removed."""
+        self.ensure_ready()
+        query = {"bool": {"filter": [{"range": {"created_at": {"lt": iso_time(cutoff)}}}],
+                          "must_not": [{"term": {"state": PENDING}}]}}
+        return delete_matching(self.es, self.index, query, "deleting old notifications")
 
     def record_failure(self, notification: str, attempts: int, error: str, due_at: datetime) -> None:
         """An attempt failed and another one is due at ``due_at``."""

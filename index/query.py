@@ -238,6 +238,8 @@ def _term(token: _Token) -> Term:
     prefix = token.kind == "WORD" and text.endswith("*") and len(text) > 1
     if prefix:
         text = text.rstrip("*")
+        if not text:  # "**" is "*": a prefix of nothing, which would match every word
+            raise QuerySyntaxError(token.text, 0, "'*' is only allowed at the end of a word")
     if token.kind == "WORD" and "*" in text:
         raise QuerySyntaxError(text, text.index("*"), "'*' is only allowed at the end of a word")
     phrase = token.kind == "PHRASE" or any(not ch.isalnum() for ch in text if ch not in "'’")

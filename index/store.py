@@ -16,6 +16,7 @@ from elasticsearch import Elasticsearch
 
 from index.client import TRANSIENT_STATUSES, call, create_index
 from index.dedup import assign_clusters
+from index.stores import delete_matching
 from index.errors import IndexUnavailable
 from index.mappings import (
     ARTICLE_STORY_PROPERTIES,
@@ -140,6 +141,16 @@ class ArticleStore:
         call(self.es, "waiting for the articles index",
              lambda: self.es.cluster.health(index=index, wait_for_status="yellow", timeout="30s"))
         return index
+
+    def delete(self, article_id: str) -> bool:
+        """Remove one article (every index version behind the alias); False when there was none."""
+        return delete_matching(self.es, self.alias, {"ids": {"values": [article_id]}},
+                               f"deleting article {article_id}") > 0
+
+    def delete_feed_articles(self, feed_url: str) -> int:
+        """Remove every article of the feed at ``feed_url``; how many were removed."""
+        return delete_matching(self.es, self.alias, {"term": {"feed": feed_url}},
+                               f"deleting the articles of {feed_url}")
 
     def index_batch(self, items: Sequence[AnalyzedArticle], *, refresh: bool = False) -> BulkOutcome:
         """Bulk-write ``items`` by article id. Raises IndexUnavailable when the node cannot be reached."""

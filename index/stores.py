@@ -13,6 +13,22 @@ from index.client import call, create_index
 PAGE = 500
 
 
+def delete_matching(es: Elasticsearch, index: str, query: dict[str, Any], what: str) -> int:
+    """Delete every document of ``index`` (an index, alias or pattern) matching ``query``, a page of
+    ids then one bulk request at a time (the embedded Elasticsearch has no delete-by-query: that is
+    the reindex module); how many were deleted."""
+    deleted = 0
+    while True:
+        hits = call(es, what, lambda: es.options(ignore_status=404).search(
+            index=index, query=query, size=PAGE, source=False))
+        found = hits.body.get("hits", {}).get("hits", []) if hits.meta.status != 404 else []
+        if not found:
+            return deleted
+        operations = [{"delete": {"_index": hit["_index"], "_id": hit["_id"]}} for hit in found]
+        response = call(es, what, lambda: es.bulk(operations=operations, refresh=True))
+        deleted += sum(1 for item in response["items"] if item["delete"].get("result") == "deleted")
+
+
 class IndexStore:
     """One index of records. ``body``: the index's settings and mappings (``index.mappings``)."""
 
@@ -40,6 +56,12 @@ class IndexStore:
         self.ensure_ready()
         return call(self.es, f"listing {self._what}", lambda: self.es.search(
             index=self.index, query=query, size=size, sort=sort, **extra))["hits"]["hits"]
+
+    def count(self, query: dict[str, Any] | None = None) -> int:
+        """How many records match ``query`` (all of them by default)."""
+        self.ensure_ready()
+        return int(call(self.es, f"counting {self._what}", lambda: self.es.count(
+            index=self.index, query=query or {"match_all": {}}))["count"])
 
     def scan(self, query: dict[str, Any], sort: list[dict[str, str]], page: int = PAGE) -> Iterator[dict[str, Any]]:
         """Every hit of ``query`` in ``sort`` order (which must end on a unique field), a page at a time."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from conf.logs import redacted_text
+
 
 class VigieError(Exception):
     """Base of every error Vigie reports to a person (the CLI prints it without a traceback)."""
@@ -12,7 +14,8 @@ class VigieError(Exception):
     transient: bool = False
 
     def __init__(self, message: str, *, kind: str | None = None, transient: bool | None = None) -> None:
-        super().__init__(message)
+        # Messages are shown and logged: a URL in them loses its password and secret parameters.
+        super().__init__(redacted_text(message))
         if kind is not None:
             self.kind = kind
         if transient is not None:

@@ -36,9 +36,12 @@ from ingest.decompress import Inflater, TooLarge, content_encodings
 from ingest.errors import FetchError
 from ingest.transport import (
     ALLOWED_SCHEMES,
+    AddressPolicy,
     Deadline,
     DeadlineBackend,
+    checked_target,
     connect_failure,
+    fetch_policy,
     parse_http_url,
     parse_retry_after,
     reason,
@@ -108,12 +111,13 @@ class _Headers:
 # --- the fetcher ------------------------------------------------------------------------------------
 
 
-def validate_feed_url(url: str) -> str:
+def validate_feed_url(url: str, policy: AddressPolicy | None = None) -> str:
     """``url`` normalised (IDNA host, percent-encoding) if Vigie can fetch it; ``FetchError`` if not.
 
-    Kinds: ``invalid-url`` (no host, unparsable) or ``unsupported-scheme`` (anything but http/https).
+    Kinds: ``invalid-url`` (no host, unparsable), ``unsupported-scheme`` (anything but http/https),
+    ``blocked-address`` (with a ``policy``: the host is only addresses it refuses).
     """
-    return str(parse_http_url(url.strip(), context=""))
+    return str(checked_target(url.strip(), policy, context=""))
 
 
 class Fetcher:
@@ -126,7 +130,7 @@ class Fetcher:
         self._pool = httpcore.ConnectionPool(
             max_connections=None,
             keepalive_expiry=15.0,
-            network_backend=DeadlineBackend(self._deadline, limits.private_addresses),
+            network_backend=DeadlineBackend(self._deadline, fetch_policy(limits)),
         )
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._hosts_lock = threading.Lock()

@@ -2,8 +2,10 @@
 
 - ``Deadline`` and ``DeadlineBackend``: httpcore's sockets with every timeout shortened to the time
   left before the whole request's deadline, host names resolved within it;
-- the address policy: link-local, unspecified, multicast and reserved addresses are never connected
-  to, loopback and private ones only when allowed; checked on the resolved addresses of every hop;
+- the address policy (``AddressPolicy``, one for fetching and webhooks): cloud metadata, link-local,
+  unspecified, multicast and reserved addresses and the ports of Vigie's own services are never
+  connected to, loopback and private ones only when allowed; checked on the resolved addresses of
+  every hop, and when a feed or webhook is added (``AddressPolicy.check_url``);
 - ``parse_http_url``: only http and https URLs with a host;
 - ``connect_failure``: one classification of connection failures (message, kind, transient).
 """
@@ -20,11 +22,13 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpcore
 import httpx
 
+from conf.limits import FetchLimits, ServiceEndpoint, WebhookLimits
 from ingest.errors import FetchError
 
 ALLOWED_SCHEMES = ("http", "https")
@@ -97,33 +101,137 @@ RESOLVER = ThreadPoolExecutor(max_workers=8, thread_name_prefix="vigie-resolve")
 
 
 class BlockedAddress(httpcore.ConnectError):
-    """The host is, or resolves to, an address Vigie does not fetch from."""
+    """The host is, or resolves to, an address Vigie does not fetch from (or POST to)."""
+
+
+#: The instance metadata services of the clouds, which hand out credentials to whoever asks from the
+#: machine: never connected to, whatever the private-address setting (most are link-local, refused as
+#: such too; the others are listed because nothing else would refuse them).
+METADATA_ADDRESSES: dict[str, str] = {
+    "169.254.169.254": "AWS, GCP, Azure, OpenStack, DigitalOcean, Hetzner and Oracle metadata",
+    "169.254.170.2": "AWS ECS task metadata",
+    "169.254.170.23": "AWS EKS pod identity",
+    "169.254.169.123": "AWS time service",
+    "169.254.0.23": "Tencent Cloud metadata",
+    "fd00:ec2::254": "AWS metadata (IPv6)",
+    "fd00:ec2::23": "AWS EKS pod identity (IPv6)",
+    "fd00:ec2::123": "AWS time service (IPv6)",
+    "fd20:ce::254": "GCP metadata (IPv6)",
+    "168.63.129.16": "Azure WireServer",
+    "100.100.100.200": "Alibaba Cloud metadata",
+    "192.0.0.192": "Oracle Cloud metadata",
+}
+_METADATA = {ipaddress.ip_address(address): name for address, name in METADATA_ADDRESSES.items()}
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+@dataclass(frozen=True, slots=True)
+class AddressPolicy:
+    """Which addresses a fetch or a webhook POST may connect to.
+
+    Always refused: cloud metadata addresses (IPv4 and IPv6), link-local, unspecified, multicast and
+    reserved addresses, and the ports of Vigie's own services (``protected``: Elasticsearch, Redis,
+    the API) on this machine, a private network or the service's own address. Loopback and private
+    networks only when ``private_allowed`` (``setting`` names the variable that says so, for the
+    message). An IPv6 address embedding an IPv4 one (mapped, 6to4, NAT64) is judged by the latter.
+    """
+
+    private_allowed: bool = True
+    protected: tuple[ServiceEndpoint, ...] = ()
+    setting: str = "VIGIE_FETCH_PRIVATE_ADDRESSES"
+
+    def refusal(self, address: str, port: int | None = None) -> str | None:
+        """Why ``address`` (and ``port``) is not connected to, or None."""
+        ip = ipaddress.ip_address(address.strip("[]").split("%")[0])
+        if ip.is_link_local:
+            return "a link-local address (where cloud metadata services answer)"
+        if ip in _METADATA:
+            return f"a cloud metadata address ({_METADATA[ip]})"
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            why = self.refusal(str(embedded), port)
+            return None if why is None else f"{why} (as {embedded})"
+        if port is not None:
+            for service in self.protected:
+                if port == service.port and (ip.is_loopback or ip.is_private or not ip.is_global
+                                             or _same_address(ip, service.host)):
+                    return f"the port of Vigie's own {service.name} ({service.port})"
+        if ip.is_loopback:  # before "reserved": ::1 is in ::/8
+            return None if self.private_allowed else f"a loopback address ({self.setting} is off)"
+        if ip.is_unspecified or ip.is_multicast or ip.is_reserved:
+            return "an unspecified, multicast or reserved address"
+        if not self.private_allowed and (ip.is_private or not ip.is_global):
+            return f"a loopback or private address ({self.setting} is off)"
+        return None
+
+    def allowed(self, host: str, addresses: list[str], port: int | None = None) -> list[str]:
+        """``addresses`` without the refused ones; BlockedAddress when none is left."""
+        allowed = [address for address in addresses if self.refusal(address, port) is None]
+        if not allowed:
+            why = self.refusal(addresses[0], port)
+            shown = host if host.strip("[]") == addresses[0] else f"{host} ({addresses[0]})"
+            raise BlockedAddress(f"{shown} is {why}, which Vigie does not fetch from or post to")
+        return allowed
+
+    def check_url(self, url: httpx.URL, timeout: float) -> None:
+        """BlockedAddress when ``url``'s host is, or resolves to, only refused addresses: what a feed or
+        a webhook is checked with when it is added or changed. A name that does not resolve now
+        passes (it is checked again at every connection, as DNS can change)."""
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            addresses = resolve(url.host, port, timeout)
+        except (httpcore.ConnectError, httpcore.ConnectTimeout):
+            return
+        self.allowed(url.host, addresses, port)
+
+
+def fetch_policy(limits: FetchLimits) -> AddressPolicy:
+    return AddressPolicy(limits.private_addresses, limits.protected, "VIGIE_FETCH_PRIVATE_ADDRESSES")
+
+
+def webhook_policy(limits: WebhookLimits) -> AddressPolicy:
+    return AddressPolicy(limits.private_addresses, limits.protected, "VIGIE_WEBHOOK_PRIVATE_ADDRESSES")
+
+
+def checked_target(url: str, policy: AddressPolicy | None, *, context: str, timeout: float = 5.0) -> httpx.URL:
+    """``parse_http_url``, then (with a policy) the address check of a feed or webhook being added:
+    ``FetchError`` of kind ``blocked-address`` naming the reason."""
+    parsed = parse_http_url(url, context=context)
+    if policy is not None:
+        try:
+            policy.check_url(parsed, timeout)
+        except BlockedAddress as error:
+            raise FetchError(url, f"{error}{context}.", kind="blocked-address") from None
+    return parsed
+
+
+def _embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def _same_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")) == ip
+    except ValueError:
+        return False
 
 
 def refused_network(address: str, private_allowed: bool) -> str | None:
-    """Why ``address`` is not fetched from, or None. Link-local (169.254/16, where cloud metadata
-    services answer, and fe80::/10), unspecified, multicast and reserved addresses never are;
-    loopback and private networks only when allowed."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.is_link_local:
-        return "a link-local address (where cloud metadata services answer)"
-    if ip.is_unspecified or ip.is_multicast or ip.is_reserved:
-        return "an unspecified, multicast or reserved address"
-    if not private_allowed and (ip.is_loopback or ip.is_private):
-        return "a loopback or private address (VIGIE_FETCH_PRIVATE_ADDRESSES is off)"
-    return None
+    """Why ``address`` is not fetched from, or None (``AddressPolicy.refusal`` without service ports)."""
+    return AddressPolicy(private_allowed).refusal(address)
 
 
 def allowed_addresses(host: str, addresses: list[str], private_allowed: bool) -> list[str]:
     """``addresses`` without the refused ones; BlockedAddress when none is left."""
-    allowed = [address for address in addresses if refused_network(address, private_allowed) is None]
-    if not allowed:
-        why = refused_network(addresses[0], private_allowed)
-        shown = host if host == addresses[0] else f"{host} ({addresses[0]})"
-        raise BlockedAddress(f"{shown} is {why}, which Vigie does not fetch from")
-    return allowed
+    return AddressPolicy(private_allowed).allowed(host, addresses)
 
 
 def resolve(host: str, port: int, timeout: float | None) -> list[str]:
@@ -149,10 +257,10 @@ def resolve(host: str, port: int, timeout: float | None) -> list[str]:
 class DeadlineBackend(httpcore.NetworkBackend):
     """httpcore's synchronous sockets, with every timeout shortened to the fetch's remaining time."""
 
-    def __init__(self, deadline: Deadline, private_addresses: bool = True) -> None:
+    def __init__(self, deadline: Deadline, policy: AddressPolicy | None = None) -> None:
         self._inner = httpcore.SyncBackend()
         self._deadline = deadline
-        self._private_addresses = private_addresses
+        self._policy = policy or AddressPolicy()
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Iterable[tuple[int, int, int | bytes | None]] | None = None,
@@ -161,8 +269,8 @@ class DeadlineBackend(httpcore.NetworkBackend):
         # resolver (getaddrinfo) takes no timeout and would otherwise hold a fetch as long as it likes.
         # The addresses are checked, then connected to as checked: a name that resolves differently
         # a second time (DNS rebinding) cannot slip through.
-        addresses = allowed_addresses(host, resolve(host, port, self._deadline.bound(timeout, httpcore.ConnectTimeout)),
-                             self._private_addresses)
+        addresses = self._policy.allowed(
+            host, resolve(host, port, self._deadline.bound(timeout, httpcore.ConnectTimeout)), port)
         last: httpcore.ConnectError | None = None
         for address in addresses:
             bounded = self._deadline.bound(timeout, httpcore.ConnectTimeout)

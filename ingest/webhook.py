@@ -26,7 +26,16 @@ import httpx
 
 from conf.limits import WebhookLimits
 from ingest.errors import VigieError
-from ingest.transport import Deadline, DeadlineBackend, connect_failure, parse_http_url, parse_retry_after, reason
+from ingest.transport import (
+    AddressPolicy,
+    Deadline,
+    DeadlineBackend,
+    checked_target,
+    connect_failure,
+    parse_retry_after,
+    reason,
+    webhook_policy,
+)
 
 SIGNATURE_HEADER = "X-Vigie-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -35,9 +44,10 @@ _TRANSIENT_STATUSES = {408, 425, 429}
 _EXCERPT_BYTES = 512
 
 
-def validate_webhook_url(url: str) -> str:
-    """``url`` normalised if Vigie can POST to it (http or https, with a host); ``FetchError`` if not."""
-    return str(parse_http_url(url.strip(), context=" (a webhook)"))
+def validate_webhook_url(url: str, policy: AddressPolicy | None = None) -> str:
+    """``url`` normalised if Vigie can POST to it (http or https, with a host, and with a ``policy``
+    an address it allows); ``FetchError`` if not."""
+    return str(checked_target(url.strip(), policy, context=" (a webhook)"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +98,7 @@ class WebhookSender:
         self.limits = limits
         self._deadline = Deadline()
         self._pool = httpcore.ConnectionPool(max_connections=None, keepalive_expiry=15.0,
-                                             network_backend=DeadlineBackend(self._deadline))
+                                             network_backend=DeadlineBackend(self._deadline, webhook_policy(limits)))
 
     def close(self) -> None:
         self._pool.close()

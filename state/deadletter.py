@@ -68,5 +68,12 @@ class DeadLetters:
             value, _ = pipe.execute()
         return DeadLetter(**json.loads(value)) if value else None
 
+    def drop_older_than(self, cutoff: datetime) -> list[DeadLetter]:
+        """Remove the entries that failed before ``cutoff``; the entries removed."""
+        old = [entry for entry in self.entries() if datetime.fromisoformat(entry.failed_at) < cutoff]
+        if old:
+            self.redis.hdel(self.key, *(entry.entry_id for entry in old))
+        return old
+
     def article_count(self) -> int:
         return sum(len(entry.article_ids) for entry in self.entries())

@@ -18,11 +18,14 @@ from typing import Any
 
 import redis
 
+from conf.limits import fetch_limits
+from conf.logs import redacted_url
 from conf.settings import Settings
 from ingest.errors import VigieError
 from ingest.fetch import validate_feed_url
 from ingest.identity import canonical_url
 from ingest.poll import FeedPoll
+from ingest.transport import AddressPolicy, fetch_policy
 from state.feed_schedule import (
     FeedHealth,
     ScheduleBounds,
@@ -85,7 +88,7 @@ class Feed:
 
         return {
             "id": self.feed_id,
-            "url": self.url,
+            "url": redacted_url(self.url),  # shown: the stored URL keeps its credentials
             "name": self.name,
             "interval": self.interval if self.interval is not None else health.interval,
             "adaptive": self.interval is None,
@@ -120,17 +123,19 @@ def bounds_from(settings: Settings) -> ScheduleBounds:
 
 
 class FeedRegistry:
-    def __init__(self, client: redis.Redis, bounds: ScheduleBounds, rng: random.Random | None = None) -> None:
+    def __init__(self, client: redis.Redis, bounds: ScheduleBounds, rng: random.Random | None = None,
+                 policy: AddressPolicy | None = None) -> None:
         self.redis = client
         self.bounds = bounds
         self.rng = rng or random.Random()
+        self.policy = policy  # the addresses a feed may resolve to, checked when it is added
 
     # -- people ------------------------------------------------------------------------------------
 
     def add(self, url: str, *, name: str | None = None, interval: float | None = None,
             exist_ok: bool = False, poll_now: bool = True) -> Feed:
         """Follow ``url``. Raises FeedExists unless ``exist_ok``; then the feed is only made due now."""
-        validate_feed_url(url)
+        validate_feed_url(url, self.policy)
         feed_id = feed_id_for(url)
         now = time.time()
         existing = self.get(feed_id)
@@ -226,4 +231,5 @@ class FeedRegistry:
 
 
 def registry_for(settings: Settings) -> FeedRegistry:
-    return FeedRegistry(redis.Redis.from_url(settings.redis_url), bounds_from(settings))
+    return FeedRegistry(redis.Redis.from_url(settings.redis_url), bounds_from(settings),
+                        policy=fetch_policy(fetch_limits(settings)))

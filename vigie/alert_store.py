@@ -4,11 +4,13 @@ use, the query's lemma variants computed as `vigie search` does, the workers tol
 
 from __future__ import annotations
 
+from conf.limits import alert_limits, webhook_limits
 from conf.settings import Settings
 from index.alert_store import AlertStore
 from index.client import Elasticsearch, connect
 from index.search import LemmaVariants
 from ingest.topic_rules import load_rules
+from ingest.transport import webhook_policy
 from state.alert_version import bump_rules_version
 from state.client import Redis
 from state.client import connect as connect_redis
@@ -25,4 +27,6 @@ def alert_store_for(settings: Settings, client: Redis | None = None, *, es: Elas
         known_topics=[topic.name for topic in load_rules(settings.topics_file).topics],
         lemma_variants=lemma_variants or query_lemmas(settings.query_lemma_languages),
         on_change=lambda: bump_rules_version(redis_client),
+        webhook_policy=webhook_policy(webhook_limits(settings)),
+        limits=alert_limits(settings),
     )

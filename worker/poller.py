@@ -31,6 +31,7 @@ from state.seen import SeenArticles
 from worker.app import app
 from worker.digests import AlertClock
 from worker.queues import PROCESS_ITEMS
+from worker.retention import RetentionSweep
 
 log = logging.getLogger("vigie.poller")
 
@@ -89,6 +90,7 @@ class Poller:
         self.in_flight: dict[str, Future[None]] = {}
         self.batcher = Batcher(self.queue, settings.batch_size, settings.batch_wait)
         self.alert_clock = AlertClock(settings, self.queue_task)
+        self.retention = RetentionSweep(settings, client)
 
     def queue(self, batch: list[FeedItem]) -> None:
         """Queue one batch for the workers, then remember its items as seen."""
@@ -157,6 +159,7 @@ class Poller:
                     self.in_flight[feed.feed_id] = pool.submit(self._poll_safely, feed)
                 self.batcher.flush()
                 self.alert_clock.tick(time.time())
+                self.retention.tick(time.time())
                 if not due:
                     wait = self.batcher.due_in()
                     self.stop_event.wait(TICK_SECONDS if wait is None else min(TICK_SECONDS, wait + 0.01))

@@ -144,7 +144,7 @@ def test_the_feeds_page_shows_health_and_follows_a_feed_with_the_token(browser: 
         assert "connection-refused" in browser.text(browser.find("#feeds-table tbody tr[data-status='failing']"))
 
         # Without the token the page says what is missing; with it the feed is followed.
-        browser.execute("localStorage.removeItem('vigie.apiToken')")
+        browser.execute("sessionStorage.removeItem('vigie.apiToken')")
         new_url = server.publish("sport", [make_story(1, prefix="sport")])
         browser.type(browser.find("#feed-url"), new_url)
         browser.click(browser.find("#add-feed button[type='submit']"))

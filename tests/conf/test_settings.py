@@ -76,6 +76,13 @@ VALUES: dict[str, tuple[str, str, object]] = {
     "VIGIE_API_ALLOWED_HOSTS": ("vigie.example.org, localhost", "api_allowed_hosts",
                                 ("vigie.example.org", "localhost")),
     "VIGIE_LOG_LEVEL": ("DEBUG", "log_level", "DEBUG"),
+    "VIGIE_WEBHOOK_PRIVATE_ADDRESSES": ("false", "webhook_private_addresses", False),
+    "VIGIE_API_MAX_BODY_BYTES": ("65536", "api_max_body_bytes", 65536),
+    "VIGIE_ALERT_MAX_QUERY_CHARS": ("300", "alert_max_query_chars", 300),
+    "VIGIE_ALERT_MAX_QUERY_TERMS": ("8", "alert_max_query_terms", 8),
+    "VIGIE_MAX_ALERTS": ("50", "max_alerts", 50),
+    "VIGIE_NOTIFICATION_RETENTION_DAYS": ("14", "notification_retention_days", 14.0),
+    "VIGIE_DEAD_LETTER_RETENTION_DAYS": ("7", "dead_letter_retention_days", 7.0),
 }
 
 

@@ -17,7 +17,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from conf.settings import Settings
 from vigie import __version__
@@ -25,8 +24,8 @@ from vigie.api.context import ApiContext
 from vigie.api.errors import install_error_handlers
 from vigie.api.metrics import ApiMetrics, RequestTimer
 from vigie.api.routes import alerts, articles, feeds, notifications, pages, search, stories, system
-from vigie.api.routes.pages import STATIC
-from vigie.api.security import SecurityHeaders, allowed_hosts
+from vigie.api.routes.pages import API_DOCS_ASSETS, STATIC
+from vigie.api.security import JsonTrustedHost, SecurityHeaders, WriteGuard, allowed_hosts
 from vigie.api.token import api_token
 
 ROUTERS = (search.router, stories.router, articles.router, feeds.router, alerts.router, notifications.router, system.router,
@@ -59,6 +58,8 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by routes/pages.py from installed files, under the pages' CSP
+        redoc_url=None,
         openapi_tags=[
             {"name": "search", "description": "The query language of `vigie search`, filters, facets."},
             {"name": "stories", "description": "Articles of many outlets and languages on one event; what is "
@@ -78,10 +79,12 @@ def create_app(settings: Settings) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=API_DOCS_ASSETS), name="docs-assets")
     # Outermost last: every answer, the host check's refusals included, gets the headers and is timed.
+    app.add_middleware(WriteGuard, max_body_bytes=settings.api_max_body_bytes)
     hosts = allowed_hosts(settings.api_host, settings.api_allowed_hosts)
     if hosts is not None:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+        app.add_middleware(JsonTrustedHost, allowed_hosts=hosts)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestTimer, metrics=app.state.metrics)
     return app

@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import Request
 
+from conf.limits import fetch_limits
 from conf.logs import log_event
 from conf.settings import Settings
 from index.alert_store import AlertStore
@@ -25,6 +26,7 @@ from index.client import Elasticsearch, connect
 from index.notifications import NotificationStore
 from index.store import ArticleStore
 from ingest.topic_rules import TopicRules, load_rules
+from ingest.transport import fetch_policy
 from state.client import Redis, RedisError
 from state.client import connect as connect_redis
 from state.registry import FeedRegistry, bounds_from
@@ -78,7 +80,8 @@ class ApiContext:
     @cached_property
     def registry(self) -> FeedRegistry:
         """The feed registry `vigie feeds` uses (``registry_for``), on a client with timeouts."""
-        return FeedRegistry(self.redis, bounds_from(self.settings))
+        return FeedRegistry(self.redis, bounds_from(self.settings),
+                            policy=fetch_policy(fetch_limits(self.settings)))
 
     @cached_property
     def alerts(self) -> AlertStore:
@@ -100,6 +103,12 @@ class ApiContext:
 
     @cached_property
     def write_limiter(self) -> TokenBucket:
+        return TokenBucket(self.settings.api_write_rate, self.settings.api_write_burst)
+
+    @cached_property
+    def refused_limiter(self) -> TokenBucket:
+        """The bucket of write requests without a valid token: guessing is limited, and what a
+        stranger sends never spends the real client's writes."""
         return TokenBucket(self.settings.api_write_rate, self.settings.api_write_burst)
 
     @property

@@ -59,10 +59,20 @@ _UNREADABLE_BODY = "There was an error parsing the body"
 
 def _methods_of(request: Request) -> list[str]:
     methods: set[str] = set()
-    for route in request.app.routes:
+    for route in every_route(request.app.routes):
         if isinstance(route, APIRoute) and route.path_regex.match(request.url.path):
             methods |= route.methods
     return sorted(methods)
+
+
+def every_route(routes: list[Any]) -> list[Any]:
+    """Every route, those of included routers too (FastAPI lists an included router as one entry
+    whose ``original_router`` holds its routes, their paths already prefixed)."""
+    found: list[Any] = []
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        found.extend(every_route(included.routes) if included is not None else [route])
+    return found
 
 
 class ApiProblem(Exception):

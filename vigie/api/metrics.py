@@ -17,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from conf.logs import redacted_url
 from state.counters import read_feed_errors, read_index_latency, read_stage_counts
 from state.deadletter import DLQ_KEY
 from vigie.api.context import ApiContext
@@ -90,8 +91,8 @@ class PipelineCollector(Collector):
         for feed in feeds:
             status = feed.status(now)
             counts[status] = counts.get(status, 0) + 1
-            failures.add_metric([feed.feed_id, feed.url], feed.health.consecutive_failures)
-            failed_polls.add_metric([feed.feed_id, feed.url], errors.get(feed.feed_id, 0))
+            failures.add_metric([feed.feed_id, redacted_url(feed.url)], feed.health.consecutive_failures)
+            failed_polls.add_metric([feed.feed_id, redacted_url(feed.url)], errors.get(feed.feed_id, 0))
         for status, count in counts.items():
             by_status.add_metric([status], count)
         yield from (articles, queues, dead_letters, histogram, by_status, failures, failed_polls)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
@@ -29,6 +30,20 @@ log = logging.getLogger("vigie.api")
 POLL_SECONDS = 1.0
 RETRY_SECONDS = 5.0
 WATCHED = 200
+
+
+#: What a reader without the token sees instead of the text a webhook target answered.
+WITHHELD = "the delivery failed; the reason is shown with the API token (Authorization: Bearer)"
+
+
+def shown_as_is(item: dict[str, Any]) -> dict[str, Any]:
+    return item
+
+
+def withheld_error(item: dict[str, Any]) -> dict[str, Any]:
+    """A notification without the text its webhook target answered: what an Elasticsearch or an
+    intranet service said is not for readers without the token."""
+    return {**item, "last_error": WITHHELD} if item.get("last_error") else item
 
 
 class DeliveryWatch:
@@ -72,8 +87,10 @@ def _delivery_of(item: Notification) -> tuple[str, int, str | None]:
 
 async def notification_events(store: NotificationStore, *, alert_id: str | None = None,
                               after: Position | None = None, backlog: int = 0,
-                              poll: float = POLL_SECONDS) -> AsyncIterator[Event]:
+                              poll: float = POLL_SECONDS,
+                              shown: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> AsyncIterator[Event]:
     """The events of one client's stream (``vigie.api.sse.event_stream`` sends them), until it leaves."""
+    shown = shown or shown_as_is
     unsent: Unsent | None = None
     watch = DeliveryWatch()
     down = False
@@ -83,14 +100,14 @@ async def notification_events(store: NotificationStore, *, alert_id: str | None 
                 first, unsent = await run_in_threadpool(start, store, alert_id, after, backlog)
                 for item in first:
                     watch.add(item)
-                    yield "notification", item.to_dict(), Position.of(item).encode()
+                    yield "notification", shown(item.to_dict()), Position.of(item).encode()
             items = await run_in_threadpool(window, store, alert_id, unsent.window_start)
             for item, position in unsent.take(items):
                 watch.add(item)
-                yield "notification", item.to_dict(), position.encode()
+                yield "notification", shown(item.to_dict()), position.encode()
             if watch:
                 for item in watch.changed(await run_in_threadpool(store.get_many, watch.ids())):
-                    yield "notification-update", item.to_dict(), None
+                    yield "notification-update", shown(item.to_dict()), None
         except (IndexUnavailable, IndexRejected) as error:
             if not down:
                 log_event(log, "api.stream_index_unavailable", logging.WARNING, error=str(error))

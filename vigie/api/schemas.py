@@ -281,6 +281,7 @@ class FeedOut(BaseModel):
     next_poll: str | None
     items_seen: int
     status: Literal["new", "ok", "failing", "quiet"]
+    articles_deleted: int | None = Field(None, description="Articles deleted with the feed (DELETE with purge).")
 
 
 class FeedIn(BaseModel):
@@ -291,7 +292,7 @@ class FeedIn(BaseModel):
     url: str = Field(min_length=1, max_length=2048, description="http or https URL of an RSS or Atom feed.",
                      examples=["https://www.example.org/feed.xml"])
     name: str | None = Field(None, min_length=1, max_length=200, description="A name people recognise.")
-    interval: float | None = Field(None, ge=1, le=7 * 86400,
+    interval: float | None = Field(None, ge=1, le=7 * 86400, allow_inf_nan=False,
                                    description="Fixed poll interval in seconds (default: adaptive); "
                                                "kept within VIGIE_POLL_MIN_INTERVAL..VIGIE_POLL_MAX_INTERVAL.")
 

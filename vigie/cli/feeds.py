@@ -6,10 +6,14 @@ from pathlib import Path
 
 import click
 
+from conf.logs import configure_logging
 from conf.settings import load_settings
 from ingest.opml import Subscription, parse_opml, render_opml
+from index.client import connect
+from index.store import ArticleStore
 from state.registry import registry_for
 from vigie.cli.output import emit, json_option, progress
+from vigie.deletion import remove_feed
 
 
 def _registry():  # type: ignore[no-untyped-def]
@@ -52,11 +56,17 @@ def list_(as_json: bool) -> None:
 
 @feeds.command("remove")
 @click.argument("url_or_id")
+@click.option("--purge", is_flag=True, help="Delete the feed's articles from the index too.")
 @json_option
-def remove(url_or_id: str, as_json: bool) -> None:
-    """Stop following a feed (by URL or id). Its articles stay in the index."""
-    feed = _registry().remove(url_or_id)
-    emit(feed.describe(), as_json, lambda data: f"removed {data['url']}")
+def remove(url_or_id: str, purge: bool, as_json: bool) -> None:
+    """Stop following a feed (by URL or id). Its articles stay in the index, unless --purge."""
+    settings = load_settings()
+    configure_logging(settings.log_level)  # the deletion is logged (stderr), as the services log theirs
+    articles = ArticleStore(connect(settings.es_url), settings.index_prefix) if purge else None
+    feed, deleted = remove_feed(registry_for(settings), articles, url_or_id)
+    described = {**feed.describe(), **({"articles_deleted": deleted} if deleted is not None else {})}
+    emit(described, as_json, lambda data: f"removed {data['url']}"
+         + (f" and its {deleted} article{'s' if deleted != 1 else ''}" if deleted is not None else ""))
 
 
 @feeds.command("import")

@@ -11,6 +11,7 @@ from vigie import __version__
 from vigie.cli.alerts import alerts
 from vigie.cli.analyze import analyze, topics
 from vigie.cli.api import api
+from vigie.cli.articles import articles
 from vigie.cli.dlq import dlq
 from vigie.cli.entities import entities
 from vigie.cli.feeds import feeds
@@ -33,7 +34,8 @@ def cli() -> None:
     """
 
 
-for command in (setup, services, up, search, stats, index_group, dlq, worker, scheduler, feeds, fetch, analyze, topics, api, alerts, entities, stories):
+for command in (setup, services, up, search, stats, index_group, dlq, worker, scheduler, feeds, fetch, analyze, topics, api, alerts,
+                entities, stories, articles):
     cli.add_command(command)
 
 

@@ -7,9 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response
 
+from conf.logs import redacted_url
 from vigie.api.context import ApiContext, context
 from vigie.api.errors import ApiProblem, problems
 from vigie.api.schemas import ArticleOut, checked_json
+from vigie.api.security import write_access
+from vigie.deletion import ArticleNotFound, delete_article
 
 router = APIRouter(prefix="/api", tags=["articles"])
 
@@ -22,7 +25,7 @@ def article_out(article_id: str, source: dict[str, Any]) -> dict[str, Any]:
         "id": source.get("article_id") or article_id,
         "title": source.get("title") or "",
         "url": source.get("url"),
-        "feed": source.get("feed"),
+        "feed": redacted_url(source["feed"]) if source.get("feed") else None,
         "source_domain": source.get("source_domain"),
         "language": source.get("language") or "und",
         "language_confidence": source.get("language_confidence"),
@@ -37,6 +40,17 @@ def article_out(article_id: str, source: dict[str, Any]) -> dict[str, Any]:
         "cluster_id": source.get("cluster_id"),
         "warnings": source.get("warnings") or [],
     }
+
+
+@router.delete("/articles/{article_id}", dependencies=[Depends(write_access)], responses=problems(401, 404, 422, 429, 503),
+               summary="Delete one article")
+def remove_article(article_id: ArticleId, ctx: ApiContext = Depends(context)) -> dict[str, Any]:
+    """Remove the article from the index (`vigie articles delete`)."""
+    try:
+        delete_article(ctx.store(), article_id)
+    except ArticleNotFound as error:
+        raise ApiProblem(404, "not-found", str(error)) from None
+    return {"id": article_id, "deleted": True}
 
 
 @router.get("/articles/{article_id}", response_model=ArticleOut, responses=problems(404, 422, 503),

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from conf.logs import log_event
 from vigie.api.context import ApiContext, context
 from vigie.api.errors import problems
 from vigie.api.schemas import FeedIn, FeedOut
 from vigie.api.security import write_access
+from vigie.deletion import remove_feed as removed_feed
 
 log = logging.getLogger("vigie.api")
 
@@ -47,8 +48,10 @@ def add_feed(body: FeedIn, response: Response, ctx: ApiContext = Depends(context
 
 @router.delete("/feeds/{feed_id}", response_model=FeedOut, dependencies=[Depends(write_access)],
                responses=problems(401, 404, 422, 429, 503), summary="Stop following a feed")
-def remove_feed(feed_id: FeedId, ctx: ApiContext = Depends(context)) -> dict[str, Any]:
-    """Stop following a feed; answers what it was. Its articles stay in the index."""
-    feed = ctx.registry.remove(feed_id)
-    log_event(log, "api.feed_removed", feed=feed.url, feed_id=feed.feed_id)
-    return feed.describe()
+def remove_feed(feed_id: FeedId, purge: Annotated[bool, Query(description="Delete the feed's articles too.")] = False,
+                ctx: ApiContext = Depends(context)) -> dict[str, Any]:
+    """Stop following a feed; answers what it was. Its articles stay in the index unless ``purge``
+    (then ``articles_deleted`` says how many were deleted)."""
+    feed, deleted = removed_feed(ctx.registry, ctx.store() if purge else None, feed_id)
+    log_event(log, "api.feed_removed", feed=feed.url, feed_id=feed.feed_id, articles_deleted=deleted)
+    return {**feed.describe(), "articles_deleted": deleted}

@@ -13,10 +13,11 @@ from index.notification_follow import POSITION_PATTERN, Position
 from vigie.api.alert_schemas import NotificationOut, NotificationState
 from vigie.api.context import ApiContext, context
 from vigie.api.errors import problems
-from vigie.api.notification_stream import notification_events
+from vigie.api.notification_stream import notification_events, shown_as_is, withheld_error
 from vigie.api.routes.alerts import find_rule
 from vigie.api.routes.search import parse_moment
 from vigie.api.schemas import checked_json
+from vigie.api.security import authenticated
 from vigie.api.sse import event_stream
 
 router = APIRouter(prefix="/api", tags=["notifications"])
@@ -41,6 +42,7 @@ def alert_id_of(ctx: ApiContext, alert: str | None) -> str | None:
 @router.get("/notifications", response_model=list[NotificationOut], responses=problems(404, 422, 503),
             summary="Notifications, newest first")
 def list_notifications(
+    request: Request,
     alert: AlertFilter = None,
     since: Annotated[str | None, Query(max_length=64, description="Made since: 7d, 12h, 30m or an ISO date.")] = None,
     state: Annotated[NotificationState | None, Query(description="Only those in this delivery state.")] = None,
@@ -51,7 +53,11 @@ def list_notifications(
     alert_id = alert_id_of(ctx, alert)
     start: datetime | None = parse_moment("since", since)
     items = ctx.notifications.recent(alert_id, limit=limit, since=start, state=state)
-    return checked_json(list[NotificationOut], [item.to_dict() for item in items])
+    shown = [item.to_dict() for item in items]
+    if not authenticated(request):
+        shown = [withheld_error(item) for item in shown]
+    return checked_json(list[NotificationOut], shown)
+
 
 
 @router.get("/notifications/stream", response_class=StreamingResponse, summary="New notifications, live",
@@ -70,5 +76,6 @@ def stream_notifications(
 ) -> StreamingResponse:
     alert_id = alert_id_of(ctx, alert)  # an unknown alert is a 404 now, not an empty stream
     after = Position.parse(last_event_id) if last_event_id else None
+    shown = shown_as_is if authenticated(request) else withheld_error
     return event_stream(request, lambda: notification_events(ctx.notifications, alert_id=alert_id, after=after,
-                                                             backlog=backlog))
+                                                             backlog=backlog, shown=shown))

@@ -5,12 +5,16 @@ would make.
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
+#: Swagger UI and ReDoc, as installed with the project (the pinned fastapi-offline package ships
+#: their files): /docs and /redoc work offline and load nothing from another origin.
+API_DOCS_ASSETS = Path(str(files("fastapi_offline") / "static"))
 
 #: The pages may load only their own scripts, styles and images; nothing inline, no frames, no plugins.
 CONTENT_SECURITY_POLICY = (
@@ -63,3 +67,13 @@ def feeds_page() -> FileResponse:
 @router.get("/alerts")
 def alerts_page() -> FileResponse:
     return page("alerts.html")
+
+
+@router.get("/docs")
+def swagger_page() -> FileResponse:
+    return page("docs.html")
+
+
+@router.get("/redoc")
+def redoc_page() -> FileResponse:
+    return page("redoc.html")

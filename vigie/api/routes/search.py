@@ -16,6 +16,7 @@ import click
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import StringConstraints
 
+from conf.logs import redacted_url
 from index.query import parse_query
 from index.search import SearchFilters, SearchRequest, search
 from index.stats import VOLUME_INTERVALS, article_stats, query_volume
@@ -96,7 +97,10 @@ def search_articles(
                             limit=limit, offset=offset)
     store = ctx.store()
     result = search(store.es, ctx.prefix, request, ctx.lemma_variants() if q.strip() else None)
-    return checked_json(SearchResponse, {**result.to_dict(), "limit": limit, "offset": offset})
+    shown = result.to_dict()
+    shown["hits"] = [{**hit, "feed": redacted_url(hit["feed"]) if hit.get("feed") else hit.get("feed")}
+                     for hit in shown["hits"]]
+    return checked_json(SearchResponse, {**shown, "limit": limit, "offset": offset})
 
 
 @router.get("/facets", response_model=Facets, responses=problems(400, 422, 503),
@@ -110,9 +114,9 @@ def facets(
     """What `vigie stats` prints, for the articles matching ``q`` and the filters."""
     parse_query(q)
     store = ctx.store()
-    return checked_json(Facets, article_stats(store.es, ctx.prefix, filters, q, top,
-                                              ctx.lemma_variants() if q.strip() else None),
-                        exclude_none=True)
+    stats = article_stats(store.es, ctx.prefix, filters, q, top, ctx.lemma_variants() if q.strip() else None)
+    stats["feeds"] = [{**bucket, "key": redacted_url(str(bucket["key"]))} for bucket in stats["feeds"]]
+    return checked_json(Facets, stats, exclude_none=True)
 
 
 #: Without `since`, the span a volume chart covers, by bucket width.

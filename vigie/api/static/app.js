@@ -69,16 +69,17 @@
     }
   }
 
+  // The token lives in sessionStorage: gone with the tab, never on disk for every page of the origin.
   function token() {
-    return localStorage.getItem(TOKEN_KEY) || "";
+    return sessionStorage.getItem(TOKEN_KEY) || "";
   }
 
   function setToken(value) {
-    if (value) localStorage.setItem(TOKEN_KEY, value);
-    else localStorage.removeItem(TOKEN_KEY);
+    if (value) sessionStorage.setItem(TOKEN_KEY, value);
+    else sessionStorage.removeItem(TOKEN_KEY);
   }
 
-  // fetch() of the JSON API; writes carry the token from localStorage. Throws ApiError.
+  // fetch() of the JSON API; writes carry the token from sessionStorage. Throws ApiError.
   async function api(path, { method = "GET", body, write = false, signal } = {}) {
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";

@@ -1,0 +1,60 @@
+"""The retention sweep the scheduler runs (``worker.poller.Poller.run``): notifications whose delivery
+is over and dead-letter entries older than their retention (``VIGIE_NOTIFICATION_RETENTION_DAYS``,
+``VIGIE_DEAD_LETTER_RETENTION_DAYS``) are deleted, once at start and then every ``SWEEP_SECONDS``;
+each deletion is logged with what it removed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+import redis
+
+from conf.logs import log_event
+from conf.settings import Settings
+from index.client import Elasticsearch, connect
+from index.errors import IndexRejected, IndexUnavailable
+from index.notifications import NotificationStore
+from state.deadletter import DeadLetters
+
+log = logging.getLogger("vigie.retention")
+
+SWEEP_SECONDS = 3600.0
+
+
+def sweep(settings: Settings, es: Elasticsearch, client: redis.Redis, now: datetime) -> tuple[int, int]:
+    """Delete what is past its retention at ``now``: (notifications, dead-letter entries) deleted."""
+    notification_cutoff = now - timedelta(days=settings.notification_retention_days)
+    notifications = NotificationStore(es, settings.index_prefix).delete_older_than(notification_cutoff)
+    if notifications:
+        log_event(log, "retention.notifications_deleted", count=notifications, before=notification_cutoff.isoformat())
+    dropped = DeadLetters(client).drop_older_than(now - timedelta(days=settings.dead_letter_retention_days))
+    for entry in dropped:
+        log_event(log, "retention.dead_letter_deleted", entry=entry.entry_id, task=entry.task,
+                  articles=",".join(entry.article_ids[:20]), failed_at=entry.failed_at)
+    return notifications, len(dropped)
+
+
+class RetentionSweep:
+    """``tick(now)`` from the scheduler's loop: a sweep when one is due; failures are logged and tried
+    again at the next period."""
+
+    def __init__(self, settings: Settings, client: redis.Redis,
+                 es_factory: Callable[[], Elasticsearch] | None = None) -> None:
+        self.settings = settings
+        self.client = client
+        self._es_factory = es_factory or (lambda: connect(settings.es_url))
+        self._es: Elasticsearch | None = None
+        self.next_at = 0.0
+
+    def tick(self, now: float) -> None:
+        if now < self.next_at:
+            return
+        self.next_at = now + SWEEP_SECONDS
+        try:
+            if self._es is None:
+                self._es = self._es_factory()
+            sweep(self.settings, self._es, self.client, datetime.fromtimestamp(now, timezone.utc))
+        except (IndexUnavailable, IndexRejected, redis.RedisError) as error:
+            log_event(log, "retention.sweep_failed", logging.WARNING, error=str(error))
