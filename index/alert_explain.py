@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from index.alert_compile import ArticleView, CompiledRule, Keyword, Phrase, analysed_tokens
 from index.search import LemmaVariants
-from index.notifications import Matched
+from ingest.notification_records import Matched
 
 _FRAGMENT = 160
 _FRAGMENTS = 3

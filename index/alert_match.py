@@ -38,7 +38,7 @@ from index.alert_explain import explain
 from index.alerts import AlertRule
 from index.article_document import ArticleDocument
 from index.search import LemmaVariants
-from index.notifications import PENDING, STORED, Matched, Notification, notification_id
+from ingest.notification_records import PENDING, STORED, Matched, Notification, notification_id
 
 
 @dataclass(frozen=True)

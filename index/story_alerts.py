@@ -24,8 +24,9 @@ from typing import Any
 from index.alert_match import AlertMatch
 from index.alerts import AlertRule
 from index.article_document import ArticleDocument
+from index.notifications import NotificationStore
 from index.stories import StoryRecord, StoryStore
-from index.notifications import Matched, Notification, NotificationStore, notification_id
+from ingest.notification_records import Matched, Notification, notification_id
 
 
 def story_notification_id(alert_id: str, story_id: str, step: str) -> str:

@@ -18,9 +18,9 @@ from typing import Any
 from conf.logs import log_event
 from index.article_document import ArticleDocument
 from index.errors import IndexUnavailable
-from index.notifications import PENDING, Notification, digest_id, digest_payload, match_payload, payload_bytes
 from index.story_alerts import Match
-from ingest.webhook import WebhookError
+from ingest.notification_records import PENDING, Notification, digest_id
+from ingest.webhook import WebhookError, digest_payload, match_payload, payload_bytes
 from worker.app import app
 from worker.queues import INDEX_QUEUE, NOTIFY_QUEUE
 from worker.retries import (
