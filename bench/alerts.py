@@ -10,7 +10,7 @@ written under its own index prefix (``bench-alerts-<pid>``), deleted at the end.
    a topic above a score with a word and without another: words drawn from the evaluated articles'
    own vocabulary, among those of at most two of them, so rules do match), both ways the issue names:
    - the compiled matcher (``index.alert_match.AlertMatcher``, what the worker runs): the articles'
-     documents built (``index.store.article_document``), tokenised and matched;
+     documents built (``index.article_document.article_document``), tokenised and matched;
    - one ``msearch`` of every rule restricted to the batch's ids (``msearch_matches``, chunks of
      1,000 searches), on articles already indexed and refreshed.
    The articles: the French and English evaluation corpus and the sample story, analysed for real.
@@ -47,7 +47,8 @@ from index.alert_msearch import msearch_matches, rule_query  # noqa: E402
 from index.alert_store import AlertStore  # noqa: E402
 from index.alerts import AlertRule, new_rule, validate_rule  # noqa: E402
 from index.client import connect  # noqa: E402
-from index.store import ArticleStore, article_document  # noqa: E402
+from index.article_document import article_document  # noqa: E402
+from index.store import ArticleStore  # noqa: E402
 from index.tokens import standard_tokens  # noqa: E402
 from ingest.analyze import Analyzer, article_from_file  # noqa: E402
 from ingest.models import AnalyzedArticle, Article  # noqa: E402

@@ -27,7 +27,7 @@ from conf.limits import AlertLimits  # noqa: E402
 from index.alert_compile import ArticleView  # noqa: E402
 from index.alert_match import AlertMatcher  # noqa: E402
 from index.alerts import new_rule, validate_rule  # noqa: E402
-from index.store import article_document  # noqa: E402
+from index.article_document import ArticleDocument, article_document  # noqa: E402
 from tests.index.factories import analysed  # noqa: E402
 
 CHARS = 200_000
@@ -72,7 +72,7 @@ def main() -> None:
             print(f"| {name} | {label} | {view_seconds:.3f} | {seconds:.3f} | {'yes' if found[-1] else 'no'} |")
 
 
-def _document(text: str) -> dict[str, object]:
+def _document(text: str) -> ArticleDocument:
     return article_document(analysed("hostile00000000", title="a", text=text, lemmas=text),
                             datetime.now(timezone.utc), "hostile00000000")
 

@@ -65,7 +65,8 @@ def main() -> None:
 
     from elasticsearch import Elasticsearch, helpers
 
-    from index.store import ArticleStore, article_document
+    from index.article_document import article_document
+    from index.store import ArticleStore
     from state.registry import registry_for
 
     print(f"building {args.docs} analysed articles; {machine_load()}")
@@ -89,7 +90,7 @@ def main() -> None:
         def bare_run(prefix: str) -> float:
             store = ArticleStore(es, prefix)
             index = store.ensure_ready()  # same template and mapping
-            documents = [article_document(item) for item in items]  # shaped beforehand: not timed
+            documents = [article_document(item).to_dict() for item in items]  # shaped beforehand: not timed
             started = time.perf_counter()
             helpers.bulk(es, ({"_index": index, "_id": doc["article_id"], "_source": doc} for doc in documents))
             es.indices.refresh(index=index)

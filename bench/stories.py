@@ -107,7 +107,7 @@ def run(size: int, batches: int, batch: int) -> dict[str, float]:
             items = [synthetic(rng, 10_000_000 + number * batch + i, NOW + timedelta(minutes=number))
                      for i in range(batch)]
             outcome = rt.store.index_batch(items)
-            clusters = {key: doc["cluster_id"] for key, doc in outcome.documents.items()}
+            clusters = {key: doc.cluster_id for key, doc in outcome.documents.items()}
             began = time.perf_counter()
             assign(rt, items, clusters)
             timings.append(time.perf_counter() - began)

@@ -10,14 +10,13 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 
 from index.alerts import AlertRule
+from index.article_document import ArticleDocument
 from index.query import And, MatchAll, Node, Not, Or, Term, parse_query
 from index.search import LemmaVariants
 from index.tokens import standard_spans, standard_tokens
 from ingest.entity_kb import default_kb
-from ingest.models import TopicMatch
 from ingest.name_keys import search_fold
 
 _ENTITY_KINDS = ("person", "location", "organization", "misc")
@@ -118,29 +117,29 @@ class _Field:
 
 
 class ArticleView:
-    """An indexed article as the matcher sees it: its document (``index.store.article_document``, or
+    """An indexed article as the matcher sees it: its document (``index.article_document``, or
     the ``_source`` read back) with every analysed field tokenised as Elasticsearch does."""
 
-    def __init__(self, document: dict[str, Any]) -> None:
+    def __init__(self, document: ArticleDocument) -> None:
         self.document = document
-        self.article_id: str = document["article_id"]
-        self.language: str = document.get("language") or "und"
-        self.feed: str | None = document.get("feed")
-        self.domain: str | None = (document.get("source_domain") or "").lower() or None
-        self.title = _Field.of(document.get("title") or "")
-        self.text = _Field.of(document.get("text") or "")
-        self.lemmas = _Field.of(document.get("lemmas") or "")
-        self.folded = _Field.of(document.get("folded") or "")
-        self.entity_names = [_Field.of(name) for name in document.get("entity_names") or ()]
-        entities = document.get("entities") or {}
+        self.article_id: str = document.article_id
+        self.language: str = document.language or "und"
+        self.feed: str | None = document.feed
+        self.domain: str | None = (document.source_domain or "").lower() or None
+        self.title = _Field.of(document.title or "")
+        self.text = _Field.of(document.text or "")
+        self.lemmas = _Field.of(document.lemmas or "")
+        self.folded = _Field.of(document.folded or "")
+        self.entity_names = [_Field.of(name) for name in document.entity_names]
+        entities = document.entities
         self.entities: dict[str, list[_Field]] = {
             kind: [_Field.of(entity.get("text") or "") for entity in entities.get(kind) or ()]
             for kind in _ENTITY_KINDS
         }
-        self.entity_keys = frozenset(key for key in document.get("entity_keys") or () if len(key) <= _KEYWORD_LIMIT)
-        self.entity_ids = frozenset(document.get("entity_ids") or ())
-        self.topics = tuple(TopicMatch.from_dict(topic) for topic in document.get("topics") or ())
-        self.topic_names = frozenset(document.get("topic_names") or (topic.name for topic in self.topics))
+        self.entity_keys = frozenset(key for key in document.entity_keys if len(key) <= _KEYWORD_LIMIT)
+        self.entity_ids = frozenset(document.entity_ids)
+        self.topics = document.topics
+        self.topic_names = frozenset(document.topic_names or (topic.name for topic in self.topics))
         self._cache: dict[int, bool] = {}
         self._spans: dict[str, dict[str, list[tuple[int, int]]]] = {}
         self._entity_tokens: list[tuple[str, tuple[str, ...]]] | None = None
@@ -158,15 +157,19 @@ class ArticleView:
     def entity_tokens(self) -> list[tuple[str, tuple[str, ...]]]:
         """Each entity's text and its tokens (to tell which names a matched phrase covers)."""
         if self._entity_tokens is None:
-            self._entity_tokens = [(entity["text"], analysed_tokens(entity.get("text") or ""))
-                                   for entity in self.document.get("entity_list") or [] if entity.get("text")]
+            self._entity_tokens = [(entity.text, analysed_tokens(entity.text))
+                                   for entity in self.document.entity_list if entity.text]
         return self._entity_tokens
+
+    def field_text(self, name: str) -> str:
+        """The title or the text as indexed."""
+        return (self.document.title if name == "title" else self.document.text) or ""
 
     def spans(self, name: str) -> dict[str, list[tuple[int, int]]]:
         """Where each token of the title or the text is (for highlights; computed once, on first match)."""
         if name not in self._spans:
             where: dict[str, list[tuple[int, int]]] = {}
-            for token, start, end in standard_spans(self.document.get(name) or ""):
+            for token, start, end in standard_spans(self.field_text(name)):
                 where.setdefault(token, []).append((start, end))
             self._spans[name] = where
         return self._spans[name]

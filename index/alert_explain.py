@@ -8,8 +8,8 @@ from bisect import bisect_left
 from collections.abc import Sequence
 
 from index.alert_compile import ArticleView, CompiledRule, Keyword, Phrase, analysed_tokens
-from index.notifications import Matched
 from index.search import LemmaVariants
+from ingest.notification_records import Matched
 
 _FRAGMENT = 160
 _FRAGMENTS = 3
@@ -89,11 +89,11 @@ def _passages(view: ArticleView, exact: set[str], starts: tuple[str, ...]) -> di
         return sorted(span for token in tokens for span in where[token])
 
     result: dict[str, list[str]] = {}
-    title = view.document.get("title") or ""
+    title = view.field_text("title")
     title_marks = marks_in("title")
     if title_marks:
         result["title"] = [_marked(title, title_marks, 0, len(title))]
-    text = view.document.get("text") or ""
+    text = view.field_text("text")
     marks = marks_in("text")
     fragments: list[str] = []
     covered = -1

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 from index.alerts import AlertRule
-from index.notifications import Notification
+from ingest.notification_records import Notification
 
 ATOM = "http://www.w3.org/2005/Atom"
 

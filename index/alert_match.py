@@ -32,19 +32,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from index.alert_compile import PREFIX_KEY, ArticleView, CompiledRule, compile_rule
 from index.alert_explain import explain
 from index.alerts import AlertRule
-from index.notifications import PENDING, STORED, Matched, Notification, notification_id
+from index.article_document import ArticleDocument
 from index.search import LemmaVariants
+from ingest.notification_records import PENDING, STORED, Matched, Notification, notification_id
 
 
 @dataclass(frozen=True)
 class AlertMatch:
     rule: AlertRule
-    article: dict[str, Any]  # the article's document
+    article: ArticleDocument
     matched: Matched
 
     def notification(self, now: datetime) -> Notification:
@@ -53,10 +53,10 @@ class AlertMatch:
         rule, article = self.rule, self.article
         has_webhook = bool(rule.delivery.webhook)
         return Notification(
-            notification_id=notification_id(rule.alert_id, article["article_id"]),
-            alert_id=rule.alert_id, alert_name=rule.name, article_id=article["article_id"],
-            title=article.get("title") or "", url=article.get("url"), feed=article.get("feed"),
-            language=article.get("language") or "und", published=article.get("published"),
+            notification_id=notification_id(rule.alert_id, article.article_id),
+            alert_id=rule.alert_id, alert_name=rule.name, article_id=article.article_id,
+            title=article.title or "", url=article.url, feed=article.feed,
+            language=article.language or "und", published=article.published,
             matched=self.matched, mode=rule.delivery.mode if has_webhook else "none",
             state=PENDING if has_webhook else STORED, created_at=now, due_at=now,
         )
@@ -111,7 +111,7 @@ class AlertMatcher:
                 numbers.update(found)
         return [self.rules[number] for number in sorted(numbers)]
 
-    def match(self, documents: Iterable[dict[str, Any]]) -> list[AlertMatch]:
+    def match(self, documents: Iterable[ArticleDocument]) -> list[AlertMatch]:
         """Every (rule, article) pair that matches, with why."""
         if not self.rules:
             return []

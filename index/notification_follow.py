@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from index.notifications import Notification, NotificationStore
+from index.notifications import NotificationStore
+from ingest.notification_records import Notification
 
 LOOKBACK = timedelta(seconds=30)
 PAGE = 500

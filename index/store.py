@@ -1,4 +1,4 @@
-"""Writing articles: index bootstrap, the document an article becomes, and bulk writes by article id.
+"""Writing articles: index bootstrap and bulk writes by article id (the document: index.article_document).
 
 ``_id`` is the article id, so a re-delivered article overwrites its own document and a changed
 article (same id, new content) replaces it: one document per article, whatever the retries.
@@ -6,14 +6,14 @@ article (same id, new content) replaces it: one document per article, whatever t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
 from elasticsearch import Elasticsearch
 
+from index.article_document import ArticleDocument, article_document
 from index.client import TRANSIENT_STATUSES, call, create_index
 from index.dedup import assign_clusters
 from index.stores import delete_matching
@@ -26,11 +26,7 @@ from index.mappings import (
     articles_template,
     articles_template_name,
 )
-from ingest.fingerprint import bands
-from ingest.name_keys import search_fold
-from ingest.models import AnalyzedArticle, Entity
-
-_ENTITY_FIELD = {"PERSON": "person", "LOCATION": "location", "ORGANIZATION": "organization", "MISC": "misc"}
+from ingest.models import AnalyzedArticle
 
 
 @dataclass(frozen=True)
@@ -43,8 +39,9 @@ class BulkOutcome:
     created: int = 0
     updated: int = 0
     took_ms: int = 0
-    #: the documents written, by article id, as stored (what alerts are matched against)
-    documents: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    #: the documents written, by article id, as stored (what alerts are matched against); story
+    #: assignment replaces a document by its copy holding the story (worker.story_tasks)
+    documents: dict[str, ArticleDocument] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,57 +51,6 @@ class _Counts:
     rejected: list[tuple[str, str]] = field(default_factory=list)
     created: int = 0
     updated: int = 0
-
-
-def entity_ref(entity: Entity) -> str:
-    """What entity facets count: "id<TAB>canonical name" (one row per real-world entity, shown by its
-    name), or the key of an entity analysed before identities existed."""
-    return f"{entity.id}\t{entity.name or entity.text}" if entity.id else entity.key
-
-
-def article_document(item: AnalyzedArticle, indexed_at: datetime | None = None,
-                     cluster_id: str | None = None) -> dict[str, Any]:
-    """The Elasticsearch document of one analysed article (the only place that shapes it)."""
-    article, analysis = item.article, item.analysis
-    entities: dict[str, list[dict[str, Any]]] = {name: [] for name in _ENTITY_FIELD.values()}
-    for entity in analysis.entities:
-        entities[_ENTITY_FIELD[entity.label]].append(
-            {"text": entity.text, "key": entity.key, "ref": entity_ref(entity), "mentions": entity.mentions}
-        )
-    host = urlsplit(article.url).hostname if article.url else None
-    return {
-        "article_id": article.article_id,
-        "url": article.url,
-        "feed": article.feed_url,
-        "source_domain": host,
-        "title": analysis.title or article.title,
-        "text": analysis.text,
-        "lemmas": analysis.lemmas,
-        "language": analysis.language,
-        "language_confidence": analysis.language_confidence,
-        "text_source": article.text_source,
-        "fetch_error": article.fetch_error,
-        "published": article.published.isoformat() if article.published else None,
-        "fetched_at": article.fetched_at.isoformat() if article.fetched_at else None,
-        "indexed_at": (indexed_at or datetime.now(timezone.utc)).isoformat(),
-        "entity_list": [entity.to_dict() for entity in analysis.entities],
-        "entities": entities,
-        "entity_keys": sorted({entity.key for entity in analysis.entities if entity.key}),
-        "entity_ids": sorted({entity.id for entity in analysis.entities if entity.id}),
-        "entity_refs": sorted({entity_ref(entity) for entity in analysis.entities if entity_ref(entity)}),
-        "entity_names": [search_fold(" | ".join(dict.fromkeys((entity.name or entity.text, *entity.variants))))
-                         for entity in analysis.entities],
-        "folded": search_fold(f"{analysis.title or article.title}\n\n{analysis.text}"),
-        "topics": [topic.to_dict() for topic in analysis.topics],
-        # a child's parent too ("elections" -> "politics"): a filter or an alert on a parent covers its children
-        "topic_names": list(dict.fromkeys(name for topic in analysis.topics
-                                          for name in (topic.name, topic.parent) if name)),
-        "signature": item.signature or None,
-        "signature_bands": bands(item.signature),
-        "cluster_id": cluster_id or article.article_id,
-        "story_key": cluster_id or article.article_id,  # becomes the story id once assigned (index.stories)
-        "warnings": list(analysis.warnings),
-    }
 
 
 class ArticleStore:
@@ -159,12 +105,12 @@ class ArticleStore:
         now = datetime.now(timezone.utc)
         clusters = assign_clusters(self.es, self.prefix, items)
         operations: list[dict[str, Any]] = []
-        documents: dict[str, dict[str, Any]] = {}
+        documents: dict[str, ArticleDocument] = {}
         for item in items:
             article_id = item.article.article_id
             documents[article_id] = article_document(item, now, clusters[article_id])
             operations.append({"index": {"_index": self.alias, "_id": article_id}})
-            operations.append(documents[article_id])
+            operations.append(documents[article_id].to_dict())
         response = call(
             self.es, f"bulk-indexing {len(items)} articles",
             lambda: self.es.bulk(operations=operations, refresh="wait_for" if refresh else False),

@@ -23,8 +23,10 @@ from typing import Any
 
 from index.alert_match import AlertMatch
 from index.alerts import AlertRule
-from index.notifications import Matched, Notification, NotificationStore, notification_id
+from index.article_document import ArticleDocument
+from index.notifications import NotificationStore
 from index.stories import StoryRecord, StoryStore
+from ingest.notification_records import Matched, Notification, notification_id
 
 
 def story_notification_id(alert_id: str, story_id: str, step: str) -> str:
@@ -36,7 +38,7 @@ class StoryAlertMatch:
     """A per-story alert's match: what ``notification`` makes, for the story and the step."""
 
     rule: AlertRule
-    article: dict[str, Any]
+    article: ArticleDocument
     matched: Matched
     story: dict[str, Any]
     step: str  # "first", "grew:<n>", "language:<code>"
@@ -52,25 +54,29 @@ def _story(record: StoryRecord, reason: str) -> dict[str, Any]:
             "languages": list(record.languages), "reason": reason}
 
 
-def story_matches(matches: Sequence[Any], stories: StoryStore, notifications: NotificationStore) -> list[Any]:
+#: what makes a notification: an alert's match, or a per-story alert's
+Match = AlertMatch | StoryAlertMatch
+
+
+def story_matches(matches: Sequence[Match], stories: StoryStore, notifications: NotificationStore) -> list[Match]:
     """``matches`` with those of per-story rules turned into story notifications (or dropped when the
     story was notified and nothing new is due); the others unchanged, in order."""
-    per_story = [m for m in matches if m.rule.per_story and m.article.get("story_id")]
+    per_story = [m for m in matches if m.rule.per_story and m.article.story_id]
     if not per_story:
         return list(matches)
-    resolved = stories.resolve({m.article["story_id"] for m in per_story})
+    resolved = stories.resolve({m.article.story_id for m in per_story})
     records = stories.records(sorted(set(resolved.values())))
-    firsts = {(m.rule.alert_id, resolved[m.article["story_id"]]) for m in per_story}
+    firsts = {(m.rule.alert_id, resolved[m.article.story_id]) for m in per_story}
     known = {item.notification_id: item for item in notifications.get_many(
         [story_notification_id(alert, story, "first") for alert, story in sorted(firsts)])}
-    result: list[Any] = []
+    result: list[Match] = []
     done: set[tuple[str, str]] = set()
     for match in matches:
-        if not (match.rule.per_story and match.article.get("story_id")):
+        if not (match.rule.per_story and match.article.story_id):
             result.append(match)
             continue
         rule = match.rule
-        story_id = resolved[match.article["story_id"]]
+        story_id = resolved[match.article.story_id]
         record = records.get(story_id)
         if record is None or (rule.alert_id, story_id) in done:
             continue

@@ -1,4 +1,8 @@
-"""Sending one webhook: an HTTP POST of a JSON body, signed, bounded in time and size.
+"""Webhook delivery in one place: the JSON body, its signature, and the HTTP POST, bounded in time and size.
+
+Body: ``match_payload`` (one match, as POSTed for an immediate alert), ``digest_payload`` (a digest
+alert's matches of a period) and ``payload_bytes`` (canonical JSON): the same bytes for every attempt,
+so the signature and the ``Idempotency-Key`` of a retried POST are the same.
 
 Pure sending, like ``ingest.fetch`` for GET (whose total-deadline network backend it shares): no
 Celery, no Elasticsearch, no retry policy. The worker decides what to do with the outcome
@@ -18,14 +22,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import httpcore
 import httpx
 
 from conf.limits import WebhookLimits
 from ingest.errors import VigieError
+from ingest.models import iso_time
+from ingest.notification_records import Notification
 from ingest.transport import (
     AddressPolicy,
     Deadline,
@@ -69,6 +79,67 @@ class WebhookError(VigieError):
         self.url = url
         self.status = status
         self.retry_after = retry_after
+
+
+# -- the body: what the receiver gets ----------------------------------------------------------------------------
+
+
+def match_payload(notification: Notification) -> dict[str, Any]:
+    """The JSON of one match, as POSTed for an immediate alert and listed in a digest."""
+    matched = notification.matched
+    return {
+        "notification_id": notification.notification_id,
+        "alert": {"id": notification.alert_id, "name": notification.alert_name},
+        "article_id": notification.article_id,
+        "title": notification.title,
+        "url": notification.url,
+        "language": notification.language,
+        "feed": notification.feed,
+        "published": notification.published,
+        "matched_topics": [topic.to_dict() for topic in matched.topics],
+        "matched_terms": list(matched.terms),
+        "matched_entities": list(matched.entities),
+        "highlights": matched.highlights,
+        "matched_at": iso_time(notification.created_at),
+        "story": notification.story,
+    }
+
+
+def digest_payload(alert_id: str, alert_name: str, digest: str, period_end: datetime,
+                   notifications: Sequence[Notification]) -> dict[str, Any]:
+    """One message listing a digest alert's matches of a period, oldest first."""
+    ordered = sorted(notifications, key=lambda item: (item.created_at, item.notification_id))
+    return {
+        "type": "digest",
+        "digest_id": digest,
+        "alert": {"id": alert_id, "name": alert_name},
+        "period_end": iso_time(period_end),
+        "count": len(ordered),
+        "matches": [match_payload(item) for item in ordered],
+        "stories": _by_story(ordered),
+    }
+
+
+def _by_story(notifications: Sequence[Notification]) -> list[dict[str, Any]]:
+    """The digest's matches grouped by story (an article without one is a story of its own)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for item in notifications:
+        story = item.story or {}
+        key = story.get("id") or f"article:{item.article_id}"
+        group = groups.setdefault(key, {"id": story.get("id"), "headline": story.get("headline") or item.title,
+                                        "notifications": []})
+        group["notifications"].append(item.notification_id)
+        if story.get("size"):
+            group["size"] = story["size"]
+    return list(groups.values())
+
+
+def payload_bytes(payload: dict[str, Any]) -> bytes:
+    """The exact bytes POSTed and signed: canonical JSON, the same for every attempt."""
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+# -- signing and sending ----------------------------------------------------------------------------
 
 
 def signature(secret: str, body: bytes) -> str:

@@ -16,10 +16,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from conf.logs import log_event
-from index.alert_match import AlertMatch
+from index.article_document import ArticleDocument
 from index.errors import IndexUnavailable
-from index.notifications import PENDING, Notification, digest_id, digest_payload, match_payload, payload_bytes
-from ingest.webhook import WebhookError
+from index.story_alerts import Match
+from ingest.notification_records import PENDING, Notification, digest_id
+from ingest.webhook import WebhookError, digest_payload, match_payload, payload_bytes
 from worker.app import app
 from worker.queues import INDEX_QUEUE, NOTIFY_QUEUE
 from worker.retries import (
@@ -43,7 +44,7 @@ LEASE_PREFIX = "vigie:notify:lease:"
 LEASE_MARGIN_SECONDS = 5.0
 
 
-def alert(rt: Runtime, article_ids: list[str], documents: Callable[[], list[dict[str, Any]]],
+def alert(rt: Runtime, article_ids: list[str], documents: Callable[[], list[ArticleDocument]],
           attempt: int = 0) -> int:
     """Match the alerts against indexed articles and queue what fired. Never raises; returns the
     number of new notifications."""
@@ -59,7 +60,7 @@ def alert(rt: Runtime, article_ids: list[str], documents: Callable[[], list[dict
     return 0
 
 
-def notify(rt: Runtime, matches: Sequence[AlertMatch]) -> int:
+def notify(rt: Runtime, matches: Sequence[Match]) -> int:
     """Store the notifications of ``matches`` (each once) and queue the deliveries of the new ones."""
     if not matches:
         return 0
@@ -109,9 +110,9 @@ def evaluate_alerts(articles: list[dict[str, Any]], attempt: int = 0) -> int:
     rt = current_runtime()
     ids = [str(data.get("article_id")) for data in articles]
 
-    def documents() -> list[dict[str, Any]]:
+    def documents() -> list[ArticleDocument]:
         found = [rt.store.get(article_id) for article_id in ids]
-        return [document for document in found if document is not None]
+        return [ArticleDocument.from_source(document) for document in found if document is not None]
 
     return alert(rt, ids, documents, attempt)
 

@@ -24,15 +24,19 @@ logged with the article ids.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import redis
 from redis.exceptions import LockError
 
+from index.alert_match import AlertMatch
+from index.article_document import ArticleDocument
 from index.errors import IndexUnavailable
 from index.stories import Membership, StoryDraft, StoryStore
+from index.story_alerts import Match, story_matches
 from ingest.models import AnalyzedArticle
 from ingest.stories import Assignment, Frequencies, Merge, StoryFeatures, decide, features_of, params_from
 from conf.logs import log_event
@@ -214,21 +218,27 @@ def _living(assignment: Assignment, living: Any) -> Assignment:
                       assignment.merges)
 
 
-def assign_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: Mapping[str, Mapping[str, Any]],
+def assign_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: MutableMapping[str, ArticleDocument],
                    attempt: int = 0) -> list[Assignment]:
     """Assign the stories of articles just indexed. Never raises (indexing is done); returns the
-    assignments, empty when stories are off or the work was deferred."""
+    assignments, empty when stories are off or the work was deferred. Each assigned article's document
+    in ``documents`` is replaced by its copy holding the story: what per-story alerts read next."""
+    clusters = {article_id: document.cluster_id or "" for article_id, document in documents.items()}
+    assignments = _assign_clusters(rt, analysed, clusters, attempt)
+    for assignment in assignments:
+        document = documents.get(assignment.article_id)
+        if document is not None:
+            documents[assignment.article_id] = replace(document, story_id=assignment.story_id,
+                                                       story_key=assignment.story_id)
+    return assignments
+
+
+def _assign_clusters(rt: Runtime, analysed: Sequence[AnalyzedArticle], clusters: Mapping[str, str],
+                     attempt: int) -> list[Assignment]:
     if not rt.settings.stories or not analysed:
         return []
-    clusters = {article_id: str(document.get("cluster_id") or "") for article_id, document in documents.items()}
     try:
-        assignments = assign(rt, analysed, clusters)
-        for assignment in assignments:
-            # The documents as stored now hold their story: what per-story alerts read next.
-            document = documents.get(assignment.article_id)
-            if isinstance(document, dict):
-                document["story_id"] = document["story_key"] = assignment.story_id
-        return assignments
+        return assign(rt, analysed, clusters)
     except (IndexUnavailable, StoryLockBusy, redis.RedisError) as error:
         defer_stories(rt, analysed, clusters, attempt, str(error))
     except Exception as error:  # noqa: BLE001 - indexing is done; stories must not undo it
@@ -237,12 +247,10 @@ def assign_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: 
     return []
 
 
-def story_alert_matches(rt: Runtime, matches: Sequence[Any]) -> list[Any]:
+def story_alert_matches(rt: Runtime, matches: Sequence[AlertMatch]) -> list[Match]:
     """Alert matches with per-story rules' matches made story notifications (index.story_alerts)."""
     if not any(match.rule.per_story for match in matches):
         return list(matches)
-    from index.story_alerts import story_matches
-
     return story_matches(matches, story_store(rt), rt.notifications)
 
 
@@ -265,6 +273,5 @@ def assign_stories_task(payload: list[dict[str, Any]], clusters: dict[str, str] 
     replayed from the dead-letter list (``vigie dlq retry``: no clusters, attempts from zero)."""
     rt = current_runtime()
     analysed = [AnalyzedArticle.from_dict(item) for item in payload]
-    documents = {item.article.article_id: {"cluster_id": (clusters or {}).get(item.article.article_id, "")}
-                 for item in analysed}
-    return len(assign_stories(rt, analysed, documents, attempt))
+    found = {item.article.article_id: (clusters or {}).get(item.article.article_id, "") for item in analysed}
+    return len(_assign_clusters(rt, analysed, found, attempt))

@@ -14,15 +14,16 @@ import pytest
 import redis
 
 from index.client import connect
-from index.notifications import Matched, Notification, NotificationStore, notification_id
+from index.notifications import NotificationStore
 from index.store import ArticleStore
 from ingest.feeds import parse_feed
 from ingest.models import TopicMatch
-from tests.support.api import ApiServer, api_env, start_api
-from tests.support.services import drop_indices
-from tests.index.factories import analysed, make_notification, person
-from tests.support.processes import vigie_json
+from ingest.notification_records import Matched, Notification, notification_id
 from state.alert_version import VERSION_KEY
+from tests.index.factories import analysed, make_notification, person
+from tests.support.api import ApiServer, api_env, start_api
+from tests.support.processes import vigie_json
+from tests.support.services import drop_indices
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,8 @@ from conf.limits import webhook_limits
 from conf.settings import Settings
 from index.alerts import AlertInvalid, new_rule
 from index.store import ArticleStore
-from index.notifications import Matched, Notification, NotificationStore, notification_id
+from index.notifications import NotificationStore
+from ingest.notification_records import Matched, Notification, notification_id
 from ingest.webhook import WebhookError, WebhookSender
 from state.registry import registry_for
 from tests.index.factories import analysed

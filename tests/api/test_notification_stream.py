@@ -11,14 +11,14 @@ import httpx
 import pytest
 from celery import Celery
 
-from index.notifications import Notification, notification_id
-from tests.support.api import ApiServer
+from index.notification_follow import Position, Unsent
+from ingest.notification_records import Notification, notification_id
 from tests.index.factories import make_notification
+from tests.support.api import ApiServer
 from tests.support.processes import Background, wait_until
 from tests.support.samples import sample_item
 from tests.support.sse import EventReader, ServerEvent
 from tests.support.webhooks import WebhookReceiver
-from index.notification_follow import Position, Unsent
 from vigie.api.notification_stream import DeliveryWatch
 
 PIPELINE_TIMEOUT = 180  # the first article loads the French model in the worker

@@ -15,17 +15,18 @@ import redis
 from celery import Celery
 from elasticsearch import Elasticsearch
 
-from index.notifications import NotificationStore, notification_id
+from conf.settings import Settings
+from index.notifications import NotificationStore
+from ingest.notification_records import notification_id
 from ingest.webhook import signature_matches
+from state.deadletter import DeadLetters
 from tests.index.factories import make_notification
 from tests.support.feeds import make_story
+from tests.support.pipeline import count, feed_items, send
 from tests.support.processes import Background, run_vigie, start_scheduler, task_results, vigie_json, wait_until
 from tests.support.quiescence import broker_backlog, settled
 from tests.support.samples import sample_item
 from tests.support.webhooks import WebhookReceiver
-from tests.support.pipeline import count, feed_items, send
-from conf.settings import Settings
-from state.deadletter import DeadLetters
 
 pytestmark = pytest.mark.integration
 

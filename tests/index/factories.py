@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from index.notifications import Matched, Notification, notification_id
 from ingest.models import AnalyzedArticle, Analysis, Article, Entity, TopicMatch
+from ingest.notification_records import Matched, Notification, notification_id
 
 
 def analysed(

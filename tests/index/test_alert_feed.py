@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 from index.alert_feed import alert_atom, describe
 from index.alerts import new_rule
-from index.notifications import Matched, Notification
 from ingest.feeds import parse_feed
 from ingest.models import TopicMatch
+from ingest.notification_records import Matched, Notification
 from tests.index.factories import make_notification
 
 

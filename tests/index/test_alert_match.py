@@ -14,7 +14,8 @@ from index.alert_match import AlertMatcher
 from index.alert_msearch import msearch_matches, rule_query
 from index.alerts import AlertRule, new_rule
 from index.search import SearchFilters, SearchRequest, search
-from index.store import ArticleStore, article_document
+from index.article_document import ArticleDocument, article_document
+from index.store import ArticleStore
 from tests.index.factories import analysed, person, place, topic
 from tests.ingest.quality_corpus import load_corpus
 
@@ -25,7 +26,7 @@ def variants(text: str) -> list[str]:
     return [" ".join(LEMMAS.get(word, word) for word in text.lower().split())]
 
 
-def doc(article_id: str, **kwargs) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def doc(article_id: str, **kwargs) -> ArticleDocument:  # type: ignore[no-untyped-def]
     return article_document(analysed(article_id, **kwargs))
 
 
@@ -45,7 +46,7 @@ ALL = [TURKEY, TRUCE, STORM]
 
 def fired(rule: AlertRule, documents=ALL) -> list[str]:  # type: ignore[no-untyped-def]
     matcher = AlertMatcher.build([rule], variants)
-    return sorted(match.article["article_id"] for match in matcher.match(documents))
+    return sorted(match.article.article_id for match in matcher.match(documents))
 
 
 def rule(**kwargs) -> AlertRule:  # type: ignore[no-untyped-def]
@@ -152,7 +153,7 @@ FILTERS = [
 
 
 @pytest.fixture(scope="module")
-def corpus_documents() -> list[dict]:  # type: ignore[type-arg]
+def corpus_documents() -> list[ArticleDocument]:
     """The evaluation corpus analysed for real (spaCy, topics, lemmas), as the worker indexes it."""
     from ingest.models import AnalyzedArticle
     from tests.ingest.analyzers import shipped_analyzer
@@ -168,21 +169,21 @@ def corpus_documents() -> list[dict]:  # type: ignore[type-arg]
 
 @pytest.mark.integration
 def test_alerts_match_what_search_and_msearch_find(es: Elasticsearch, settings: Settings,
-                                                   corpus_documents: list[dict]) -> None:  # type: ignore[type-arg]
+                                                   corpus_documents: list[ArticleDocument]) -> None:
     from vigie.queries import lemma_variants
 
     store = ArticleStore(es, settings.index_prefix)
     store.ensure_ready()
     operations = []
     for document in corpus_documents:
-        operations += [{"index": {"_index": store.alias, "_id": document["article_id"]}}, document]
+        operations += [{"index": {"_index": store.alias, "_id": document.article_id}}, document.to_dict()]
     es.bulk(operations=operations, refresh=True)
     real_variants = lemma_variants(settings.query_lemma_languages)
-    ids = tuple(document["article_id"] for document in corpus_documents)
+    ids = tuple(document.article_id for document in corpus_documents)
     rules = [new_rule(f"q{n}-f{m}", query=query, **filters)  # type: ignore[arg-type]
              for n, query in enumerate(AGREEMENT_QUERIES) for m, filters in enumerate(FILTERS)]
     matcher = AlertMatcher.build(rules, real_variants)
-    by_matcher = {(match.rule.alert_id, match.article["article_id"]) for match in matcher.match(corpus_documents)}
+    by_matcher = {(match.rule.alert_id, match.article.article_id) for match in matcher.match(corpus_documents)}
     by_msearch = msearch_matches(es, settings.index_prefix,
                                  [(item.alert_id, rule_query(item, real_variants)) for item in rules], ids)
     assert by_matcher == by_msearch

@@ -8,16 +8,10 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from conf.settings import Settings
-from index.notifications import (
-    Matched,
-    Notification,
-    NotificationStore,
-    digest_payload,
-    match_payload,
-    notification_id,
-    payload_bytes,
-)
+from index.notifications import NotificationStore
 from ingest.models import TopicMatch
+from ingest.notification_records import Matched, Notification, notification_id
+from ingest.webhook import digest_payload, match_payload, payload_bytes
 from tests.index.factories import make_notification
 
 

@@ -11,7 +11,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from conf.settings import Settings
-from index.notifications import Notification, NotificationStore
+from index.notifications import NotificationStore
+from ingest.notification_records import Notification
 from tests.index.factories import make_notification
 from tests.support.processes import VIGIE, Background, run_vigie, vigie_json, wait_until
 

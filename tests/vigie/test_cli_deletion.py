@@ -11,7 +11,8 @@ import redis
 from elasticsearch import Elasticsearch
 
 from conf.settings import Settings
-from index.notifications import DELIVERED, PENDING, Matched, Notification, NotificationStore, notification_id
+from index.notifications import NotificationStore
+from ingest.notification_records import DELIVERED, PENDING, Matched, Notification, notification_id
 from index.store import ArticleStore
 from state.deadletter import DLQ_KEY, DeadLetters
 from tests.index.factories import analysed

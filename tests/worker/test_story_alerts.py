@@ -8,13 +8,14 @@ from datetime import datetime, timedelta, timezone
 
 from elasticsearch import Elasticsearch
 
+from conf.settings import Settings
 from index.alerts import new_rule
-from index.notifications import Notification, digest_payload
 from index.story_alerts import story_notification_id
 from ingest.models import AnalyzedArticle
+from ingest.notification_records import Notification
+from ingest.webhook import digest_payload
 from tests.index.factories import analysed, place
 from tests.worker.test_story_assignment import quake
-from conf.settings import Settings
 from worker.alert_tasks import alert
 from worker.runtime import Runtime
 from worker.story_tasks import assign_stories

@@ -119,7 +119,7 @@ def test_a_wire_copy_joins_its_original_story(settings: Settings, es: Elasticsea
     # A copy with other words (a rewritten headline, say) but the same near-duplicate cluster.
     copy = replace(budget("copy", 1), signature="")
     outcome = rt.store.index_batch([copy], refresh=True)
-    documents = {"copy": {**outcome.documents["copy"], "cluster_id": "q-en"}}
+    documents = {"copy": replace(outcome.documents["copy"], cluster_id="q-en")}
     [assignment] = assign_stories(rt, [copy], documents)
     assert assignment.reason == "near-duplicate" and assignment.story_id == story_id_for("q-en")
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from index.alerts import MAX_NAME_CHARS, MIN_SECRET_CHARS
-from index.notifications import Notification
+from ingest.notification_records import Notification
 from vigie.api.schemas import Hit, TopicOut, http_url, record_schema
 
 MAX_QUERY_CHARS = 2000  # as `q` of /api/search: index.query refuses longer queries anyway

@@ -22,7 +22,8 @@ from starlette.concurrency import run_in_threadpool
 from conf.logs import log_event
 from index.errors import IndexRejected, IndexUnavailable
 from index.notification_follow import Position, Unsent, start, window
-from index.notifications import PENDING, Notification, NotificationStore
+from index.notifications import NotificationStore
+from ingest.notification_records import PENDING, Notification
 from vigie.api.sse import Event
 
 log = logging.getLogger("vigie.api")
