@@ -26,7 +26,8 @@ def test_the_bulk_body_is_plain_json_and_reads_back_as_the_same_record() -> None
     assert source == body
     assert ArticleDocument.from_source(source) == document
     assert body["entities"]["person"][0]["text"] == "Erdogan" and body["entities"]["location"][0]["key"] == "ankara"
-    assert body["topics"] == [{"name": "diplomacy", "score": 0.75, "evidence": ["diplomacy"]}]
+    assert body["topics"] == [{"name": "diplomacy", "score": 0.75, "evidence": ["diplomacy"], "iptc": "", "iptc_top": "",
+                              "parent": None}]
     assert (body["cluster_id"], body["story_key"], body["indexed_at"]) == ("wire", "wire", INDEXED_AT.isoformat())
 
 
