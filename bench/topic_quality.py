@@ -11,6 +11,7 @@ count. Prints the Markdown of docs/quality.md's topic section.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -23,6 +24,17 @@ from tests.ingest.quality_corpus import (  # noqa: E402
 )
 
 PARTS = {"dev": (CORPUS_DIR, TOPICS_DEV_DIR), "held-out": (HELDOUT_DIR, TOPICS_HELDOUT_DIR)}
+# The second held-out batch (h133 onwards) was written after the first round of tuning and before the
+# second: it is reported on its own as well, so the estimate on unseen text stays visible.
+SECOND_BATCH_FROM = 133
+
+
+def _second_batch(name: str) -> bool:
+    number = re.match(r"h(\d+)-", name)
+    return number is not None and int(number.group(1)) >= SECOND_BATCH_FROM
+
+
+HELDOUT_BATCHES = {"held-out batch 1": lambda name: not _second_batch(name), "held-out batch 2": _second_batch}
 
 
 def main() -> None:
@@ -31,8 +43,11 @@ def main() -> None:
     args = parser.parse_args()
     analyzer = shipped_analyzer()
     misses: list[str] = []
-    for part, folders in PARTS.items():
-        corpus = [item for folder in folders for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
+    parts = {part: [item for folder in folders for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
+             for part, folders in PARTS.items()}
+    for batch, chosen in HELDOUT_BATCHES.items():
+        parts[batch] = [item for item in parts["held-out"] if chosen(item.name)]
+    for part, corpus in parts.items():
         analyses = analyzer.analyze_many([item.article() for item in corpus])
         scores = score_topics(corpus, analyses)
         misses += [f"{part}: {failure}" for failure in scores.failures]
