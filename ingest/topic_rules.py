@@ -136,6 +136,9 @@ class Topic:
 class TopicRules:
     topics: tuple[Topic, ...]
     source: str
+    # "not-compound:" words: where a word ends with one of them, no shorter rule word is read as the
+    # end of a compound ("Mitglieder" is no compound of "Lied", "Wahlkampf" none of "Kampf").
+    not_compound: tuple[Alternative, ...] = ()
 
     @property
     def languages(self) -> frozenset[str]:
@@ -197,6 +200,8 @@ class _Parser:
         self.source = source
         self.errors: list[str] = []
         self.topics: list[Topic] = []
+        self.not_compound: list[Alternative] = []
+        self.in_not_compound = False  # whether a '|' line continues the file's not-compound list
         self.draft: _TopicDraft | None = None
 
     def error(self, line: int, message: str) -> None:
@@ -213,7 +218,7 @@ class _Parser:
         self.check_hierarchy()
         if self.errors:
             raise TopicRuleError(self.source, self.errors)
-        return TopicRules(tuple(self.topics), self.source)
+        return TopicRules(tuple(self.topics), self.source, tuple(self.not_compound))
 
     def check_hierarchy(self) -> None:
         """Parents exist, are not children themselves, and share the child's top-level IPTC subject."""
@@ -255,8 +260,12 @@ class _Parser:
         for bang in ("term!", "not!"):
             if keyword.startswith(bang) and keyword != bang:
                 keyword, rest = bang, f"{keyword[len(bang):]} {rest}".strip()
+        self.in_not_compound = False
         if keyword == "topic":
             self.start_topic(rest, line)
+            return
+        if keyword == "not-compound:" or keyword == "not-compound":
+            self.not_compound_words(rest.removeprefix(":").strip() if keyword == "not-compound" else rest, line)
             return
         if self.draft is None:
             self.error(line, f"{keyword!r} outside a topic: start one with 'topic NAME'")
@@ -457,7 +466,23 @@ class _Parser:
             near = draft.nears[draft.last_list[1]]
             draft.nears[draft.last_list[1]] = NearLine(near.weight, near.window, near.left, right, near.line)
 
+    def not_compound_words(self, rest: str, line: int) -> None:
+        """The file's "not-compound: Mitglied | Wahlkampf" list: before the first topic, plain words."""
+        if self.draft is not None or self.topics:
+            self.error(line, "'not-compound:' lists words for the whole file: write it before the first topic")
+            return
+        words = self.alternatives(rest, line)
+        for word in words:
+            if not re.fullmatch(r"[^\W\d_][\w-]*", word.text):
+                self.error(line, f"not-compound takes single words, without '*' or spaces (got {word.text!r})")
+                return
+        self.not_compound.extend(words)
+        self.in_not_compound = True
+
     def continuation(self, rest: str, line: int) -> None:
+        if self.in_not_compound:
+            self.not_compound_words(rest, line)
+            return
         draft = self.draft
         if draft is None or draft.last_list is None:
             self.error(line, "a '|' line continues the list of the term, near, all or not line above it, and there is none")

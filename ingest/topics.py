@@ -76,7 +76,8 @@ class _CompiledTopic:
 class _LanguageMatcher:
     """The topics of one language, compiled, and every pattern indexed by its first word."""
 
-    def __init__(self, topics: Sequence[Topic], lemmatizer: Lemmatizer, language: str) -> None:
+    def __init__(self, topics: Sequence[Topic], lemmatizer: Lemmatizer, language: str,
+                 not_compound: Sequence[Alternative] = ()) -> None:
         self._lemmatizer = lemmatizer
         self._language = language
         self._patterns: dict[str, _Pattern] = {}
@@ -87,6 +88,11 @@ class _LanguageMatcher:
         # matches the end of a longer word. Keyed by the term's folded forms and their inflections.
         self._by_suffix: dict[str, list[_Pattern]] = {}
         self._compounds = language in COMPOUND_LANGUAGES
+        # Words a compound may end with that are not the shorter rule word they end with ("Mitglied"
+        # ends with "Lied"): where one ends a word, no rule word inside it is the compound's end.
+        self._not_compound: frozenset[str] = frozenset(
+            key + ending for alternative in not_compound if self._compounds
+            for key in self._word_keys(alternative.text) for ending in _COMPOUND_ENDINGS)
         self.topics = tuple(self._compile_topic(topic) for topic in topics)
         self._prefix_lengths = sorted(self._by_prefix)
         # What each distinct (surface, lemma) word can start: texts repeat their words.
@@ -109,6 +115,12 @@ class _LanguageMatcher:
             veto_set=frozenset(pattern for group in topic.excluded if group.weight is None
                                for pattern, _ in self._compile_list(group.alternatives)),
         )
+
+    def _word_keys(self, text: str) -> frozenset[str]:
+        """The folded keys of a one-word rule term: its form and its lemma."""
+        table = self._lemmatizer.table(self._language)
+        return frozenset(key for surface, lemma in word_lemmas(text, table)
+                         for key in _rule_word_keys(fold_key(surface), fold_key(lemma)))
 
     def _compile_list(self, alternatives: Sequence[Alternative]) -> _CompiledList:
         spellings: dict[_Pattern, list[str]] = {}
@@ -188,11 +200,20 @@ class _LanguageMatcher:
         return single, tuple(pattern for pattern in unique if len(pattern.words) > 1)
 
     def _compound_tails(self, surface: str, lemma: str) -> list[_Pattern]:
-        """One-word patterns that end a compound: "wahl" in "landtagswahl", "wahlen" in "bundestagswahlen"."""
+        """One-word patterns that end a compound: "wahl" in "landtagswahl", "wahlen" in "bundestagswahlen".
+
+        The longest rule word that ends the word is its last part ("Strom|preise", not "Stromp|reise"),
+        and none is when a listed not-compound word ends it first ("Mit|glieder" has no "Lied").
+        """
         tails: list[_Pattern] = []
         for key in {surface, lemma}:
-            for start in range(_MIN_COMPOUND_HEAD, len(key) - _MIN_COMPOUND_TAIL + 1):
-                tails.extend(self._by_suffix.get(key[start:], ()))
+            for start in range(len(key) - _MIN_COMPOUND_TAIL + 1):
+                found = self._by_suffix.get(key[start:]) if start >= _MIN_COMPOUND_HEAD else None
+                if found:  # a rule word that is also listed ("Wahlkampf") still ends its compounds
+                    tails.extend(found)
+                    break
+                if key[start:] in self._not_compound:
+                    break
         return tails
 
 
@@ -266,7 +287,8 @@ class TopicClassifier:
     def _matcher(self, language: str) -> _LanguageMatcher | None:
         if language not in self._matchers:
             topics = [topic for topic in self.rules.topics if language in topic.languages]
-            self._matchers[language] = _LanguageMatcher(topics, self._lemmatizer, language) if topics else None
+            self._matchers[language] = _LanguageMatcher(topics, self._lemmatizer, language,
+                                                        self.rules.not_compound) if topics else None
         return self._matchers[language]
 
 
