@@ -161,6 +161,54 @@ def default_rules_path() -> Path:
     return Path(str(resources.files("ingest").joinpath("data", "topics.rules")))
 
 
+@dataclass(frozen=True, slots=True)
+class KnownCode:
+    """One IPTC Media Topics code of the shipped list (ingest/data/iptc-mediatopics.tsv)."""
+
+    code: str
+    label: str
+    top: str  # its top-level subject (its own code for a top-level one)
+    checked: str  # where the code was confirmed
+
+
+def default_codes_path() -> Path:
+    return Path(str(resources.files("ingest").joinpath("data", "iptc-mediatopics.tsv")))
+
+
+def load_known_codes(path: Path | None = None) -> dict[str, KnownCode]:
+    """The IPTC codes Vigie knows: tab-separated code, label, top-level code, where checked."""
+    path = path or default_codes_path()
+    known: dict[str, KnownCode] = {}
+    errors: list[str] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 4 or not _IPTC.fullmatch(fields[0]) or fields[2] not in IPTC_TOP_LEVEL:
+            errors.append(f"{path}:{number}: expected 'medtop:CODE<TAB>label<TAB>top-level code<TAB>where checked'")
+            continue
+        known[fields[0]] = KnownCode(*fields)
+    if errors:
+        raise TopicRuleError(str(path), errors)
+    return known
+
+
+def check_iptc_codes(rules: TopicRules, known: dict[str, KnownCode]) -> list[str]:
+    """Each topic's IPTC codes against the known list: the code exists, under the stated top level."""
+    errors = []
+    for topic in rules.topics:
+        if not topic.iptc:
+            continue
+        entry = known.get(topic.iptc)
+        if entry is None:
+            errors.append(f"{rules.source}:{topic.line}: topic {topic.name!r}: iptc {topic.iptc} is not a known "
+                          "IPTC Media Topics code (ingest/data/iptc-mediatopics.tsv lists them, with their source)")
+        elif entry.top != topic.iptc_top:
+            errors.append(f"{rules.source}:{topic.line}: topic {topic.name!r}: iptc {topic.iptc} ({entry.label}) is "
+                          f"under {entry.top} in the IPTC vocabulary, not {topic.iptc_top}")
+    return errors
+
+
 def load_rules(path: Path | None = None) -> TopicRules:
     """Parse a rule file (the bundled one by default). TopicRuleError lists every problem."""
     path = path or default_rules_path()

@@ -16,7 +16,7 @@ import click
 
 from conf.settings import load_settings
 from ingest.models import Analysis
-from ingest.topic_rules import TopicRuleError, load_rules
+from ingest.topic_rules import TopicRuleError, check_iptc_codes, load_known_codes, load_rules
 from vigie.cli.output import emit, json_option, progress
 
 if TYPE_CHECKING:  # ingest.topics imports the lemma tables: loaded only when a command analyses
@@ -140,8 +140,13 @@ def check(file: Path) -> None:
     """Validate a topic rule file; every error is printed with its line."""
     try:
         rules = load_rules(file)
+        unknown = check_iptc_codes(rules, load_known_codes())
     except TopicRuleError as error:
         for line in error.errors:
+            click.echo(line, err=True)
+        sys.exit(1)
+    if unknown:
+        for line in unknown:
             click.echo(line, err=True)
         sys.exit(1)
     names = ", ".join(topic.name for topic in rules.topics)
