@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from functools import lru_cache
-from collections.abc import Sequence
+from collections.abc import KeysView, Sequence
 from dataclasses import dataclass
 
 from ingest.clean import fold_key
@@ -53,7 +53,23 @@ class _Pattern:
 
 # A list of alternatives, compiled: its distinct patterns, each with the ways it is written.
 # Alternatives that compile alike ("élection" and "election" once accents are folded) are one.
-_CompiledList = tuple[tuple[_Pattern, tuple[str, ...]], ...]
+class _CompiledList(tuple[tuple[_Pattern, tuple[str, ...]], ...]):
+    """The (pattern, spellings) pairs of a list, with the set of its patterns: most lists find nothing
+    in an article, and one set test says so without walking the list."""
+
+    patterns: frozenset[_Pattern]
+
+    def __new__(cls, items: Sequence[tuple[_Pattern, tuple[str, ...]]]) -> _CompiledList:
+        compiled = super().__new__(cls, items)
+        compiled.patterns = frozenset(pattern for pattern, _ in items)
+        return compiled
+
+    def found_in(self, found_keys: KeysView[_Pattern]) -> list[tuple[_Pattern, tuple[str, ...]]]:
+        """The list's patterns found in an article, in the list's order. Most lists find nothing: the
+        set test (which walks the smaller side) says so before the list is walked."""
+        if found_keys.isdisjoint(self.patterns):
+            return []
+        return [(pattern, spellings) for pattern, spellings in self if pattern in found_keys]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +142,7 @@ class _LanguageMatcher:
         spellings: dict[_Pattern, list[str]] = {}
         for alternative in alternatives:
             spellings.setdefault(self._pattern(alternative.text), []).append(alternative.text)
-        return tuple((pattern, tuple(texts)) for pattern, texts in spellings.items())
+        return _CompiledList([(pattern, tuple(texts)) for pattern, texts in spellings.items()])
 
     def _pattern(self, text: str) -> _Pattern:
         if text in self._patterns:
@@ -340,11 +356,14 @@ class TopicExplanation:
 
 
 def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
-             surfaces: Sequence[str]) -> TopicExplanation:
+             surfaces: Sequence[str], with_texts: bool = True) -> TopicExplanation:
+    """The verdict and its reasons; with ``with_texts`` False, the numbers only (no words shown): what
+    deciding whether a topic fires needs, done for every candidate topic of every article."""
     topic = compiled.topic
+    found_keys = found.keys()
 
     def hits(patterns: _CompiledList) -> _Hits:
-        return [(pattern, spellings) for pattern, spellings in patterns if pattern in found]
+        return patterns.found_in(found_keys)
 
     # A word matched by two alternatives of one list ("migrants": "migrant", and "migrante" whose
     # French lemma is "migrant") is one occurrence.
@@ -353,6 +372,8 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
 
     def shown(present: _Hits) -> tuple[str, ...]:
         """The alternatives that found words no earlier one found, spelt like the article if possible."""
+        if not with_texts:
+            return ()
         covered: set[int] = set()
         texts = []
         for pattern, spellings in present:
@@ -405,7 +426,7 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
     total = round(sum(term.contribution for term in terms)
                   + sum(found.contribution for _, found in exclusions if found is not None), 3)
     vetoes = [name for name, found in exclusions if found is None]
-    missing = [name for name, words in groups if not words]
+    missing = [name for name, present in required_hits if not present]
     if vetoes:
         reason = f"vetoed by the not! group {', '.join(vetoes)}"
     elif missing:
@@ -420,9 +441,9 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
 
 def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
               surfaces: Sequence[str]) -> TopicMatch | None:
-    explanation = _explain(compiled, found, title_words, surfaces)
-    if not explanation.fired:
+    if not _explain(compiled, found, title_words, surfaces, with_texts=False).fired:
         return None
+    explanation = _explain(compiled, found, title_words, surfaces)  # the words, for the evidence
     topic = compiled.topic
     # Terms as written, strongest first, then the groups that were required.
     positive = sorted((term for term in explanation.terms if term.weight > 0), key=lambda term: -term.contribution)
@@ -432,10 +453,13 @@ def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_
                       iptc=topic.iptc, iptc_top=topic.iptc_top, parent=topic.parent)
 
 
+_FIRST_WORD_END = re.compile(r"[\s'-]")
+
+
 def _spelling(spellings: tuple[str, ...], surface: str) -> str:
     """The spelling of an alternative whose first word is the article's word, else the first one."""
     for text in spellings:
-        if re.split(r"[\s'-]", text.lower(), maxsplit=1)[0] == surface:
+        if _FIRST_WORD_END.split(text.lower(), maxsplit=1)[0] == surface:
             return text
     # A compound found by its last part ("Wahl" in "Landtagswahl"): the article's word says more.
     folded = fold_key(surface)
