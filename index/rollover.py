@@ -168,7 +168,7 @@ def backing_indices(es: Elasticsearch, prefix: str) -> list[BackingIndex]:
         return []
     names = ",".join(members)
     stats = call(es, "reading the articles indices' statistics",
-                 lambda: es.indices.stats(index=names, metric="docs,store"))["indices"]
+                 lambda: es.indices.stats(index=names, metric="store"))["indices"]
     settings = call(es, "reading the articles indices' settings",
                     lambda: es.indices.get_settings(index=names, name="index.creation_date"))
     created = {name: datetime.fromtimestamp(int(body["settings"]["index"]["creation_date"]) / 1000, timezone.utc)
@@ -180,7 +180,8 @@ def backing_indices(es: Elasticsearch, prefix: str) -> list[BackingIndex]:
         following = ordered[position + 1] if position + 1 < len(ordered) else None
         found.append(BackingIndex(
             name=name,
-            documents=int(primaries.get("docs", {}).get("count", 0)),
+            # _count, not the statistics' docs.count: that one counts the nested topic documents too.
+            documents=int(call(es, f"counting {name}", lambda: es.count(index=name))["count"]),
             size_bytes=int(primaries.get("store", {}).get("size_in_bytes", 0)),
             created=created[name],
             is_write_index=name == write,
