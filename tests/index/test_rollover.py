@@ -4,9 +4,11 @@ of a single-index installation, and `vigie index rollover` / `vigie index status
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import redis
 from elasticsearch import Elasticsearch
 
 from conf.settings import Settings
@@ -18,7 +20,7 @@ from index.stories import StoryStore
 from index.store import ArticleStore
 from tests.index.factories import analysed, person
 from tests.support.processes import run_vigie, vigie_json
-from worker.retention import roll_and_expire
+from worker.retention import RetentionSweep, roll_and_expire
 
 pytestmark = pytest.mark.integration
 
@@ -151,3 +153,18 @@ def test_single_index_installation_is_migrated_to_the_alias_layout(
     # Rolled generations of the code's version need no migration either.
     rollover(es, prefix, RolloverPolicy(), force=True)
     assert migrate(es, prefix) is None
+
+
+def test_the_scheduler_tick_checks_rollover_every_period(
+        es: Elasticsearch, settings: Settings, store: ArticleStore, redis_client: redis.Redis) -> None:
+    store.index_batch([analysed(f"a-{i}") for i in range(2)], refresh=True)
+    checked = settings.model_copy(update={"rollover_max_docs": 2, "rollover_check_seconds": 60.0})
+    sweep = RetentionSweep(checked, redis_client, es_factory=lambda: es)
+    now = time.time()
+    sweep.tick(now)
+    assert len(alias_members(es, settings.index_prefix)[0]) == 2
+    store.index_batch([analysed(f"b-{i}") for i in range(2)], refresh=True)
+    sweep.tick(now + 30)  # within the period: not checked again
+    assert len(alias_members(es, settings.index_prefix)[0]) == 2
+    sweep.tick(now + 61)
+    assert len(alias_members(es, settings.index_prefix)[0]) == 3
