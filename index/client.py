@@ -19,11 +19,14 @@ TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 def connect(url: str, *, timeout: float = 30.0) -> Elasticsearch:
-    """A client for ``url``. Retries inside the client stay short: Vigie's own retries wait longer."""
+    """A client for ``url``: one node, or every node of a cluster, comma-separated (VIGIE_ES_URL).
+    Retries inside the client stay short (Vigie's own retries wait longer), but a request that meets
+    a dead node is tried once on each other node before it fails."""
+    urls = [part.strip() for part in url.split(",") if part.strip()]
     return Elasticsearch(
-        url,
+        urls,
         request_timeout=timeout,
-        max_retries=1,
+        max_retries=max(1, len(urls) - 1),
         retry_on_timeout=False,
         http_compress=False,
     )

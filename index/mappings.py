@@ -2,7 +2,9 @@
 
 Articles live in ``<prefix>-articles-v<N>`` behind the alias ``<prefix>-articles``; an index template
 gives any ``<prefix>-articles-v*`` index the current mapping, so `vigie index migrate` can create the
-next version, copy into it and swap the alias without downtime.
+next version, copy into it and swap the alias without downtime. Rollover (index.rollover) adds backing
+indices ``<prefix>-articles-v<N>-000002``, ``-000003``... behind the same alias, the newest one its
+write index; the template gives them the mapping too.
 
 The local distribution has no analysis-common module, so only the ``standard`` analyzer and the
 ``lowercase`` filter are used. Language awareness comes from the ``lemmas`` field, filled by spaCy.
@@ -10,7 +12,38 @@ The local distribution has no analysis-common module, so only the ``standard`` a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+# --- layout: shards and replicas of every Vigie index (VIGIE_ES_SHARDS, VIGIE_ES_REPLICAS) -----------
+
+
+@dataclass(frozen=True)
+class IndexLayout:
+    """How many primary shards and replicas each new Vigie index gets. One node: 1 and 0 (a replica
+    could never be allocated, the index would stay yellow); a cluster of three: 1 replica, so that a
+    node lost loses no data."""
+
+    shards: int = 1
+    replicas: int = 0
+
+    def settings(self) -> dict[str, int]:
+        return {"number_of_shards": self.shards, "number_of_replicas": self.replicas}
+
+
+_layout = IndexLayout()
+
+
+def use_layout(layout: IndexLayout) -> None:
+    """Set the layout of the indices this process creates: called once at start-up from the settings
+    (the CLI's group, the worker's Celery app), before any index is created."""
+    global _layout
+    _layout = layout
+
+
+def index_layout() -> IndexLayout:
+    return _layout
+
 
 #: Bump when the article mapping changes; `vigie index migrate` moves data to the new version.
 ARTICLES_VERSION = 2  # 2: entity_ids, entity_refs, entity_names, folded (issue 13); topics.iptc, iptc_top, parent (issue 17)
@@ -106,8 +139,7 @@ def articles_template(prefix: str, version: int = ARTICLES_VERSION) -> dict[str,
         "priority": 100,
         "template": {
             "settings": {
-                "number_of_shards": 1,
-                "number_of_replicas": 0,
+                **index_layout().settings(),
                 "refresh_interval": "1s",
                 "analysis": {"normalizer": LOWERCASE_NORMALIZER},
             },
@@ -192,7 +224,7 @@ def notifications_index(prefix: str) -> str:
 
 def _small_index(properties: dict[str, Any], description: str) -> dict[str, Any]:
     return {
-        "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"},
+        "settings": {**index_layout().settings(), "refresh_interval": "1s"},
         "mappings": {
             "dynamic": "strict",
             "_meta": {"vigie_mapping_version": ALERTS_VERSION, "description": description},

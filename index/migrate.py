@@ -19,6 +19,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from index.client import call
+from index.rollover import alias_members
 from index.mappings import ARTICLES_VERSION, articles_alias, articles_index, articles_template, articles_template_name
 
 Progress = Callable[[str, int, int], None]
@@ -40,8 +41,12 @@ class MigrationReport:
 
 
 def current_index(es: Elasticsearch, prefix: str) -> str:
-    aliases = call(es, "reading the articles alias", lambda: es.indices.get_alias(name=articles_alias(prefix)))
-    return next(iter(aliases.body))
+    """The alias's write index (with rollover, the newest of its backing indices)."""
+    members, write = alias_members(es, prefix)
+    if write is None:
+        aliases = call(es, "reading the articles alias", lambda: es.indices.get_alias(name=articles_alias(prefix)))
+        return next(iter(aliases.body))
+    return write
 
 
 def _scroll(es: Elasticsearch, index: str, query: dict[str, Any], size: int = 500) -> Iterator[dict[str, Any]]:
@@ -110,10 +115,13 @@ def migrate(es: Elasticsearch, prefix: str, version: int = ARTICLES_VERSION,
             progress: Progress | None = None) -> MigrationReport | None:
     """Move the articles alias to ``version``; None when it already points there."""
     alias = articles_alias(prefix)
-    source = current_index(es, prefix)
+    current = current_index(es, prefix)
     target = articles_index(prefix, version)
-    if source == target:
+    if current == target or current.startswith(f"{target}-"):  # rolled-over generations of this version
         return None
+    # Every backing index behind the alias (rollover) moves into the one new index.
+    sources = alias_members(es, prefix)[0] or [current]
+    source = ",".join(sources)
     call(es, "installing the articles template",
          lambda: es.indices.put_index_template(name=articles_template_name(prefix), **articles_template(prefix, version)))
     if not call(es, f"looking up {target}", lambda: es.indices.exists(index=target)):
@@ -125,7 +133,7 @@ def migrate(es: Elasticsearch, prefix: str, version: int = ARTICLES_VERSION,
     total = int(call(es, f"counting {source}", lambda: es.count(index=source))["count"])
     copied = _copy(es, source, target, {"match_all": {}}, progress, total, "copy")
     call(es, f"pointing {alias} at {target}", lambda: es.indices.update_aliases(actions=[
-        {"remove": {"index": source, "alias": alias}},
+        *({"remove": {"index": name, "alias": alias}} for name in sources),
         {"add": {"index": target, "alias": alias, "is_write_index": True}},
     ]))
     call(es, f"refreshing {source}", lambda: es.indices.refresh(index=source))

@@ -16,6 +16,7 @@ from elasticsearch import Elasticsearch
 from index.article_document import ArticleDocument, article_document
 from index.client import TRANSIENT_STATUSES, call, create_index
 from index.dedup import assign_clusters
+from index.rollover import alias_members, ensure_write_index, locate
 from index.stores import delete_matching
 from index.errors import IndexUnavailable
 from index.mappings import (
@@ -77,8 +78,10 @@ class ArticleStore:
             # Fields added since the index was made (additive): the story block of index.mappings.
             call(self.es, "adding the story fields to the articles mapping",
                  lambda: self.es.indices.put_mapping(index=self.alias, properties=ARTICLE_STORY_PROPERTIES))
-            current = call(self.es, "reading the articles alias", lambda: self.es.indices.get_alias(name=self.alias))
-            return next(iter(current.body))
+            # An installation from before rollover: its one index becomes the alias's write index.
+            ensure_write_index(self.es, self.prefix)
+            _, write = alias_members(self.es, self.prefix)
+            return write or ""
         index = articles_index(self.prefix, ARTICLES_VERSION)
         if not create_index(self.es, index, aliases={self.alias: {"is_write_index": True}}):
             # Another process created it (or it was left without its alias): point the alias at it.
@@ -104,12 +107,15 @@ class ArticleStore:
             return BulkOutcome()
         now = datetime.now(timezone.utc)
         clusters = assign_clusters(self.es, self.prefix, items)
+        # An article already stored in an older backing index (rollover) is replaced there, never
+        # copied into the write index: one document per article id across the alias.
+        placed = locate(self.es, self.prefix, [item.article.article_id for item in items])
         operations: list[dict[str, Any]] = []
         documents: dict[str, ArticleDocument] = {}
         for item in items:
             article_id = item.article.article_id
             documents[article_id] = article_document(item, now, clusters[article_id])
-            operations.append({"index": {"_index": self.alias, "_id": article_id}})
+            operations.append({"index": {"_index": placed.get(article_id, self.alias), "_id": article_id}})
             operations.append(documents[article_id].to_dict())
         response = call(
             self.es, f"bulk-indexing {len(items)} articles",
@@ -143,9 +149,16 @@ class ArticleStore:
 
     def get(self, article_id: str) -> dict[str, Any] | None:
         """One article's stored document, or None."""
+        members, write = alias_members(self.es, self.prefix)
+        if len(members) > 1:  # a get through an alias of several indices is refused: find its index
+            index = locate(self.es, self.prefix, [article_id]).get(article_id)
+            if index is None:
+                return None
+        else:
+            index = self.alias
         response = call(
             self.es, f"reading article {article_id}",
-            lambda: self.es.options(ignore_status=404).get(index=self.alias, id=article_id),
+            lambda: self.es.options(ignore_status=404).get(index=index, id=article_id),
         )
         return response.body.get("_source") if response.body.get("found") else None
 

@@ -27,7 +27,8 @@ from elasticsearch import Elasticsearch
 
 from index.client import call, create_index
 from index.errors import IndexUnavailable
-from index.mappings import ARTICLE_STORY_PROPERTIES, articles_alias
+from index.mappings import ARTICLE_STORY_PROPERTIES, articles_alias, index_layout
+from index.rollover import locate
 from ingest.stories import Merge, StoryCentroid, StoryFeatures
 
 STORIES_VERSION = 1
@@ -90,7 +91,7 @@ def members_index(prefix: str) -> str:
 
 def _body(properties: dict[str, Any], description: str) -> dict[str, Any]:
     return {
-        "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"},
+        "settings": {**index_layout().settings(), "refresh_interval": "1s"},
         "mappings": {"dynamic": "strict", "_meta": {"vigie_mapping_version": STORIES_VERSION,
                                                     "description": description},
                      "properties": properties},
@@ -425,9 +426,10 @@ class StoryStore:
         if not stories:
             return
         alias = articles_alias(self.prefix)
+        placed = locate(self.es, self.prefix, list(stories))  # an article in an older backing index is updated there
         operations: list[dict[str, Any]] = []
         for article_id, story in stories.items():
-            operations += [{"update": {"_index": alias, "_id": article_id}},
+            operations += [{"update": {"_index": placed.get(article_id, alias), "_id": article_id}},
                            {"doc": {"story_id": story, "story_key": story}}]
         call(self.es, f"marking the story of {len(stories)} articles", lambda: self.es.bulk(operations=operations))
 

@@ -14,6 +14,7 @@ from elasticsearch import Elasticsearch
 
 from index.client import call
 from index.mappings import articles_alias
+from index.rollover import alias_members, locate
 from index.stories import members_index
 from ingest.trends import Kind, Trend, TrendParams, assess, ordered
 
@@ -142,8 +143,12 @@ def story_detail(es: Elasticsearch, prefix: str, story_id: str, params: TrendPar
     titles: dict[str, dict[str, Any]] = {}
     if members:
         ids = [member["article_id"] for member in members]
+        members_of_alias, write = alias_members(es, prefix)
+        placed = locate(es, prefix, ids)  # several backing indices (rollover): each id where it lives
+        fallback = write if len(members_of_alias) > 1 and write else articles_alias(prefix)
         response = call(es, f"reading the articles of story {story_id}", lambda: es.mget(
-            index=articles_alias(prefix), ids=ids, source=["title", "url", "feed", "language", "published"]))
+            docs=[{"_index": placed.get(article_id, fallback), "_id": article_id} for article_id in ids],
+            source=["title", "url", "feed", "language", "published"]))
         titles = {doc["_id"]: doc["_source"] for doc in response["docs"] if doc.get("found")}
     articles = []
     for member in members:

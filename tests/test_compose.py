@@ -77,3 +77,46 @@ def test_the_api_is_published_on_loopback_only_with_its_token_kept() -> None:
     assert env["VIGIE_HOME"] == home and any(volume.endswith(f":{home}") for volume in api["volumes"])
     assert env["VIGIE_REDIS_URL"].startswith("redis://redis:") and env["VIGIE_ES_URL"].startswith("http://elasticsearch:")
     assert set(api["depends_on"]) == {"redis", "elasticsearch"}
+
+
+# --- the cluster profile (docs/scaling.md) ---------------------------------------------------------
+
+NODES = ("es01", "es02", "es03")
+
+
+def test_the_cluster_profile_has_three_nodes_that_find_each_other() -> None:
+    for name in NODES:
+        node = SERVICES[name]
+        assert node["profiles"] == ["cluster"]
+        assert node["image"] == f"docker.elastic.co/elasticsearch/elasticsearch:{ELASTICSEARCH_VERSION}"
+        env = node["environment"]
+        assert env["node.name"] == name and env["cluster.name"] == "vigie"
+        assert "discovery.type" not in env  # not single-node
+        assert set(env["discovery.seed_hosts"].split(",")) == set(NODES)
+        assert set(env["cluster.initial_master_nodes"].split(",")) == set(NODES)
+        heap = dict(re.findall(r"-Xm([sx])(\S+)", env["ES_JAVA_OPTS"]))
+        assert heap["s"] == heap["x"], f"{name}: -Xms and -Xmx differ"
+        assert env["xpack.security.enabled"] == "false"
+        # Each node keeps its own data.
+        assert node["volumes"] == [f"{name}-data:/usr/share/elasticsearch/data"]
+        assert f"{name}-data" in COMPOSE["volumes"]
+    heaps = {SERVICES[name]["environment"]["ES_JAVA_OPTS"] for name in NODES}
+    assert len(heaps) == 1  # the same heap on every node
+
+
+def test_vigie_on_the_cluster_knows_every_node_and_keeps_a_replica() -> None:
+    fields = set(Settings.model_fields)
+    for name in ("worker-cluster", "scheduler-cluster", "api-cluster"):
+        service = SERVICES[name]
+        assert service["profiles"] == ["cluster"] and service["build"] == "."
+        assert service["command"] == ["vigie", name.split("-")[0]]
+        env = service["environment"]
+        for key in env:
+            assert key.startswith("VIGIE_") and key[len("VIGIE_"):].lower() in fields, key
+        urls = Settings(es_url=env["VIGIE_ES_URL"]).es_urls
+        assert urls == tuple(f"http://{node}:9200" for node in NODES)
+        assert int(env["VIGIE_ES_REPLICAS"]) >= 1
+        assert set(service["depends_on"]) == {"redis", *NODES}
+    # The single-node stack is untouched: it starts without a profile.
+    for name in ("redis", "elasticsearch", "worker", "scheduler", "api"):
+        assert "profiles" not in SERVICES[name]

@@ -57,13 +57,13 @@ class Child:
                   exit_code=self.process.returncode, clean=clean)
 
 
-def worker_command(settings: Settings, concurrency: int | None = None) -> list[str]:
+def worker_command(settings: Settings, concurrency: int | None = None, node_name: str | None = None) -> list[str]:
     return [
         sys.executable, "-m", "celery", "-A", "worker.app", "worker",
         "--queues", ",".join(QUEUES),
         "--concurrency", str(concurrency or settings.worker_concurrency),
         "--loglevel", settings.log_level,
-        "--hostname", f"vigie-{os.getpid()}@%h",
+        "--hostname", node_name or f"vigie-{os.getpid()}@%h",
         "--without-gossip", "--without-mingle",
     ]
 

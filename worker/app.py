@@ -14,6 +14,7 @@ from celery.signals import setup_logging, worker_init, worker_process_init
 
 from conf.logs import configure_logging
 from conf.settings import Settings, load_settings
+from index.mappings import IndexLayout, use_layout
 from worker.queues import ANALYZE_QUEUE, INDEX_QUEUE, NOTIFY_QUEUE
 from worker.runtime import runtime
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings) -> Celery:
         enable_utc=True,
     )
     app.conf.vigie_settings = settings
+    use_layout(IndexLayout(shards=settings.es_shards, replicas=settings.es_replicas))
     return app
 
 

@@ -1,7 +1,9 @@
 """The retention sweep the scheduler runs (``worker.poller.Poller.run``): notifications whose delivery
 is over and dead-letter entries older than their retention (``VIGIE_NOTIFICATION_RETENTION_DAYS``,
 ``VIGIE_DEAD_LETTER_RETENTION_DAYS``) are deleted, once at start and then every ``SWEEP_SECONDS``;
-each deletion is logged with what it removed."""
+each deletion is logged with what it removed. The same tick rolls the articles write index over past
+VIGIE_ROLLOVER_MAX_DOCS, _MAX_AGE or _MAX_SIZE and deletes article backing indices past
+VIGIE_RETENTION_DAYS (index.rollover), every VIGIE_ROLLOVER_CHECK_SECONDS."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from conf.settings import Settings
 from index.client import Elasticsearch, connect
 from index.errors import IndexRejected, IndexUnavailable
 from index.notifications import NotificationStore
+from index.rollover import RolloverPolicy, RolloverResult, delete_expired, rollover
 from state.deadletter import DeadLetters
 
 log = logging.getLogger("vigie.retention")
@@ -36,6 +39,21 @@ def sweep(settings: Settings, es: Elasticsearch, client: redis.Redis, now: datet
     return notifications, len(dropped)
 
 
+def roll_and_expire(settings: Settings, es: Elasticsearch, now: datetime) -> tuple[RolloverResult | None, list[str]]:
+    """Roll the articles write index over if a VIGIE_ROLLOVER_MAX_* condition is met, then delete the
+    backing indices past VIGIE_RETENTION_DAYS; each change logged."""
+    policy = RolloverPolicy(max_docs=settings.rollover_max_docs, max_age=settings.rollover_max_age,
+                            max_size=settings.rollover_max_size)
+    result = rollover(es, settings.index_prefix, policy) if policy.active else None
+    if result and result.rolled_over:
+        log_event(log, "rollover.rolled_over", old_index=result.old_index, new_index=result.new_index,
+                  conditions=",".join(key for key, met in result.conditions.items() if met))
+    deleted = delete_expired(es, settings.index_prefix, settings.retention_days, now) if settings.retention_days else []
+    for name in deleted:
+        log_event(log, "retention.articles_index_deleted", index=name, days=settings.retention_days)
+    return result, deleted
+
+
 class RetentionSweep:
     """``tick(now)`` from the scheduler's loop: a sweep when one is due; failures are logged and tried
     again at the next period."""
@@ -47,8 +65,10 @@ class RetentionSweep:
         self._es_factory = es_factory or (lambda: connect(settings.es_url))
         self._es: Elasticsearch | None = None
         self.next_at = 0.0
+        self.next_rollover_at = 0.0
 
     def tick(self, now: float) -> None:
+        self._tick_rollover(now)
         if now < self.next_at:
             return
         self.next_at = now + SWEEP_SECONDS
@@ -58,3 +78,17 @@ class RetentionSweep:
             sweep(self.settings, self._es, self.client, datetime.fromtimestamp(now, timezone.utc))
         except (IndexUnavailable, IndexRejected, redis.RedisError) as error:
             log_event(log, "retention.sweep_failed", logging.WARNING, error=str(error))
+
+    def _tick_rollover(self, now: float) -> None:
+        """Rollover and article retention, every VIGIE_ROLLOVER_CHECK_SECONDS when either is set."""
+        settings = self.settings
+        if now < self.next_rollover_at or not (settings.retention_days or settings.rollover_max_docs
+                                               or settings.rollover_max_age or settings.rollover_max_size):
+            return
+        self.next_rollover_at = now + settings.rollover_check_seconds
+        try:
+            if self._es is None:
+                self._es = self._es_factory()
+            roll_and_expire(settings, self._es, datetime.fromtimestamp(now, timezone.utc))
+        except (IndexUnavailable, IndexRejected) as error:
+            log_event(log, "rollover.check_failed", logging.WARNING, error=str(error))

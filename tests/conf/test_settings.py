@@ -83,6 +83,16 @@ VALUES: dict[str, tuple[str, str, object]] = {
     "VIGIE_MAX_ALERTS": ("50", "max_alerts", 50),
     "VIGIE_NOTIFICATION_RETENTION_DAYS": ("14", "notification_retention_days", 14.0),
     "VIGIE_DEAD_LETTER_RETENTION_DAYS": ("7", "dead_letter_retention_days", 7.0),
+    # scaling out (docs/scaling.md)
+    "VIGIE_ES_NODES": ("3", "es_nodes", 3),
+    "VIGIE_ES_TRANSPORT_PORT": ("9400", "es_transport_port", 9400),
+    "VIGIE_ES_SHARDS": ("2", "es_shards", 2),
+    "VIGIE_ES_REPLICAS": ("1", "es_replicas", 1),
+    "VIGIE_ROLLOVER_MAX_DOCS": ("1000000", "rollover_max_docs", 1_000_000),
+    "VIGIE_ROLLOVER_MAX_AGE": ("30d", "rollover_max_age", "30d"),
+    "VIGIE_ROLLOVER_MAX_SIZE": ("50gb", "rollover_max_size", "50gb"),
+    "VIGIE_ROLLOVER_CHECK_SECONDS": ("60", "rollover_check_seconds", 60.0),
+    "VIGIE_RETENTION_DAYS": ("365", "retention_days", 365.0),
 }
 
 
@@ -134,3 +144,15 @@ def test_query_languages_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPa
     settings = Settings()
     assert settings.query_languages == ("fr", "en")
     assert settings.query_lemma_languages == ("fr", "en")  # not every language that has a model
+
+
+def test_several_elasticsearch_urls_and_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("VIGIE_"):
+            monkeypatch.delenv(name)
+    listed = Settings(es_url="http://127.0.0.1:9201, http://127.0.0.1:9202,http://127.0.0.1:9203")
+    assert listed.es_urls == ("http://127.0.0.1:9201", "http://127.0.0.1:9202", "http://127.0.0.1:9203")
+    assert (listed.es_host, listed.es_port) == ("127.0.0.1", 9201)
+    derived = Settings(es_url="http://127.0.0.1:9210", es_nodes=3)
+    assert derived.es_urls == ("http://127.0.0.1:9210", "http://127.0.0.1:9211", "http://127.0.0.1:9212")
+    assert Settings().es_urls == ("http://127.0.0.1:9210",)

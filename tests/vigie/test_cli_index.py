@@ -15,6 +15,15 @@ from conf.settings import Settings
 
 pytestmark = pytest.mark.integration
 
+#: What `vigie index status --json` said before rollover; it now adds the backing indices, the
+#: rollover conditions and the retention (tests/index/test_rollover.py).
+SUMMARY = ("alias", "index", "code_version", "documents", "up_to_date")
+
+
+def _summary(status: dict) -> dict:  # type: ignore[type-arg]
+    assert set(status) == {*SUMMARY, "backing", "rollover", "retention_days"}
+    return {key: status[key] for key in SUMMARY}
+
 
 def test_status_shows_the_version_and_migrate_moves_to_the_code_version(
         env: dict[str, str], settings: Settings, es: Elasticsearch) -> None:
@@ -29,8 +38,9 @@ def test_status_shows_the_version_and_migrate_moves_to_the_code_version(
         refresh=True)
 
     status = vigie_json(["index", "status"], env)
-    assert status == {"alias": articles_alias(prefix), "index": old, "code_version": ARTICLES_VERSION,
-                      "documents": 25, "up_to_date": False}
+    assert _summary(status) == {"alias": articles_alias(prefix), "index": old, "code_version": ARTICLES_VERSION,
+                                "documents": 25, "up_to_date": False}
+    assert [(b["index"], b["documents"], b["write_index"]) for b in status["backing"]] == [(old, 25, True)]
     text = run_vigie(["index", "status"], env, check=True).stdout
     assert f"{articles_alias(prefix)} → {old} (25 documents)" in text and "run `vigie index migrate`" in text
 
@@ -41,8 +51,9 @@ def test_status_shows_the_version_and_migrate_moves_to_the_code_version(
         True, old, target, 25)
 
     status = vigie_json(["index", "status"], env)
-    assert status == {"alias": articles_alias(prefix), "index": target, "code_version": ARTICLES_VERSION,
-                      "documents": 25, "up_to_date": True}
+    assert _summary(status) == {"alias": articles_alias(prefix), "index": target, "code_version": ARTICLES_VERSION,
+                                "documents": 25, "up_to_date": True}
+    assert [(b["index"], b["documents"], b["write_index"]) for b in status["backing"]] == [(target, 25, True)]
     assert "run `vigie index migrate`" not in run_vigie(["index", "status"], env, check=True).stdout
     again = run_vigie(["index", "migrate"], env, check=True)
     assert f"already on mapping version {ARTICLES_VERSION}; nothing to do" in again.stdout

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import click
 
-from conf.settings import load_settings
+from conf.settings import Settings, load_settings
 from index.client import connect
 from index.mappings import ARTICLES_VERSION
 from index.migrate import current_index
+from index.rollover import RolloverPolicy, backing_indices, delete_expired
+from index.rollover import rollover as run_rollover
 from index.migrate import migrate as run_migration
 from index.search import SearchFilters
 from index.stats import article_stats
@@ -18,21 +22,72 @@ from vigie.cli.output import emit, json_option, progress
 
 @click.group("index")
 def index_group() -> None:
-    """The articles index: its mapping version and migrations."""
+    """The articles index: its mapping version, migrations, rollover and backing indices."""
 
 
 @index_group.command()
 @json_option
 def status(as_json: bool) -> None:
-    """Which index the alias points at, its mapping version and document count."""
+    """Which index the alias writes to, its mapping version, document count and backing indices."""
     settings = load_settings()
     es = connect(settings.es_url)
     store = ArticleStore(es, settings.index_prefix)
     current = current_index(es, settings.index_prefix)
+    now = datetime.now(timezone.utc)
+    backing = backing_indices(es, settings.index_prefix)
     data = {"alias": store.alias, "index": current, "code_version": ARTICLES_VERSION,
-            "documents": store.count(), "up_to_date": current.endswith(f"-v{ARTICLES_VERSION}")}
-    emit(data, as_json, lambda d: f"{d['alias']} → {d['index']} ({d['documents']} documents); "
-                                  f"code mapping v{d['code_version']}" + ("" if d["up_to_date"] else ": run `vigie index migrate`"))
+            "documents": store.count(), "up_to_date": _on_version(current, ARTICLES_VERSION),
+            "backing": [index.to_dict(now) for index in backing],
+            "rollover": rollover_policy(settings).conditions(), "retention_days": settings.retention_days}
+    emit(data, as_json, _status_text)
+
+
+def _on_version(index: str, version: int) -> bool:
+    return index.endswith(f"-v{version}") or f"-v{version}-" in index
+
+
+def _status_text(d: dict) -> str:  # type: ignore[type-arg]
+    lines = [f"{d['alias']} → {d['index']} ({d['documents']} documents); code mapping v{d['code_version']}"
+             + ("" if d["up_to_date"] else ": run `vigie index migrate`")]
+    for index in d["backing"]:
+        lines.append(f"  {index['index']:<40} {index['documents']:>9} docs {index['size_bytes'] / 1e6:>9.1f} MB "
+                     f"{index['age_days']:>8.2f} days" + ("  (write index)" if index["write_index"] else ""))
+    rules = ", ".join(f"{key}={value}" for key, value in d["rollover"].items()) or "none (only `vigie index rollover --force`)"
+    retention = f"{d['retention_days']:g} days after rollover" if d["retention_days"] else "keep everything"
+    lines.append(f"rollover: {rules}; retention: {retention}")
+    return "\n".join(lines)
+
+
+def rollover_policy(settings: Settings) -> RolloverPolicy:
+    return RolloverPolicy(max_docs=settings.rollover_max_docs, max_age=settings.rollover_max_age,
+                          max_size=settings.rollover_max_size)
+
+
+@index_group.command()
+@click.option("--force", is_flag=True, help="Roll over now, whatever the conditions.")
+@json_option
+def rollover(force: bool, as_json: bool) -> None:
+    """Roll the articles write index over when VIGIE_ROLLOVER_MAX_DOCS, _MAX_AGE or _MAX_SIZE is
+    reached (or now, with --force), then delete backing indices past VIGIE_RETENTION_DAYS."""
+    settings = load_settings()
+    es = connect(settings.es_url)
+    ArticleStore(es, settings.index_prefix).ensure_ready()
+    result = run_rollover(es, settings.index_prefix, rollover_policy(settings), force=force)
+    deleted = (delete_expired(es, settings.index_prefix, settings.retention_days, datetime.now(timezone.utc))
+               if settings.retention_days else [])
+    data = {**(result.to_dict() if result else {"rolled_over": False, "old_index": current_index(
+        es, settings.index_prefix), "new_index": None, "conditions": {}}), "deleted": deleted}
+
+    def text(d: dict) -> str:  # type: ignore[type-arg]
+        if d["rolled_over"]:
+            line = f"rolled over: {d['old_index']} → {d['new_index']} (new articles go there)"
+        elif d["conditions"]:
+            line = f"not rolled over: no condition met on {d['old_index']} ({', '.join(d['conditions'])})"
+        else:
+            line = f"not rolled over: no rollover condition is set (VIGIE_ROLLOVER_MAX_*); --force rolls {d['old_index']} now"
+        return line + ("; deleted " + ", ".join(d["deleted"]) if d["deleted"] else "")
+
+    emit(data, as_json, text)
 
 
 @index_group.command()

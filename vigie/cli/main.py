@@ -32,6 +32,16 @@ def cli() -> None:
 
     Configuration comes from VIGIE_* environment variables (see README.md); every command has --help.
     """
+    _use_index_layout()
+
+
+def _use_index_layout() -> None:
+    """Shards and replicas of the indices this command may create (VIGIE_ES_SHARDS, VIGIE_ES_REPLICAS)."""
+    from conf.settings import load_settings
+    from index.mappings import IndexLayout, use_layout
+
+    settings = load_settings()
+    use_layout(IndexLayout(shards=settings.es_shards, replicas=settings.es_replicas))
 
 
 for command in (setup, services, up, search, stats, index_group, dlq, worker, scheduler, feeds, fetch, analyze, topics, api, alerts,

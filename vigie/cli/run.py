@@ -13,10 +13,14 @@ from vigie.supervisor import worker_command
 
 @click.command()
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Worker processes (default VIGIE_WORKER_CONCURRENCY).")
-def worker(concurrency: int | None) -> None:
-    """Run a Celery worker that analyses and indexes articles (scale by running several)."""
+@click.option("-n", "--name", "node_name", metavar="NAME",
+              help="The worker's node name on the broker (Celery's --hostname, e.g. host-a@%h); unique per "
+                   "worker host. Default: vigie-<pid>@<host name>.")
+def worker(concurrency: int | None, node_name: str | None) -> None:
+    """Run a Celery worker that analyses and indexes articles (scale by running several, on one
+    machine or many, all on the same VIGIE_REDIS_URL: see docs/scaling.md)."""
     settings = load_settings()
-    command = worker_command(settings, concurrency)
+    command = worker_command(settings, concurrency, node_name)
     os.execv(command[0], command)
 
 

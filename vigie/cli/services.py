@@ -47,14 +47,20 @@ def _status_text(statuses: list[dict[str, object]]) -> str:
             f"{status['service']:<14} {state:<8} health={status['health']:<7} version={version:<10} "
             f"port={status['port']} pid={status['pid'] or '-'} data={status['data']}"
         )
+        for node in status.get("nodes") or ():  # a local cluster: one line per node
+            lines.append(f"  {node['name']:<12} {'running' if node['running'] else 'stopped':<8} "
+                         f"health={node['health']:<7} {node['url']} transport={node['transport_port']} "
+                         f"pid={node['pid'] or '-'}" + ("  (master)" if node["name"] == status.get("master") else ""))
     return "\n".join(lines)
 
 
 @services.command()
+@click.option("--es-nodes", type=click.IntRange(1, 9), default=None,
+              help="Elasticsearch nodes on loopback (VIGIE_ES_NODES): 3 makes a local cluster.")
 @json_option
-def start(as_json: bool) -> None:
+def start(es_nodes: int | None, as_json: bool) -> None:
     """Start Redis then Elasticsearch on loopback and wait until each is ready."""
-    settings = load_settings()
+    settings = load_settings(**({"es_nodes": es_nodes} if es_nodes else {}))
     statuses = []
     for service in embedded_services(settings):
         progress(f"starting {service.status()['service']} on {service.host}:{service.port}")
@@ -66,10 +72,11 @@ def start(as_json: bool) -> None:
 
 
 @services.command()
+@click.option("--es-nodes", type=click.IntRange(1, 9), default=None, help="As given to `start`.")
 @json_option
-def stop(as_json: bool) -> None:
+def stop(es_nodes: int | None, as_json: bool) -> None:
     """Stop Elasticsearch then Redis. Their data stays under VIGIE_HOME."""
-    settings = load_settings()
+    settings = load_settings(**({"es_nodes": es_nodes} if es_nodes else {}))
     statuses = []
     errors: list[ServiceError] = []
     for service in reversed(embedded_services(settings)):
@@ -83,10 +90,11 @@ def stop(as_json: bool) -> None:
 
 
 @services.command()
+@click.option("--es-nodes", type=click.IntRange(1, 9), default=None, help="As given to `start`.")
 @json_option
-def status(as_json: bool) -> None:
+def status(es_nodes: int | None, as_json: bool) -> None:
     """Show whether each service runs, its version, port and health. Exit code 1 if one is down."""
-    settings = load_settings()
+    settings = load_settings(**({"es_nodes": es_nodes} if es_nodes else {}))
     statuses = [service.status() for service in embedded_services(settings)]
     emit(statuses, as_json, _status_text)
     if not all(s["health"] in ("ok", "green", "yellow") for s in statuses):

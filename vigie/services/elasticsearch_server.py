@@ -243,19 +243,9 @@ class ElasticsearchService(EmbeddedService):
             "(for example under /srv or /work), or run Vigie as a normal user.",
         )
 
-    def _write_config(self) -> None:
-        """Our own config folder: the distribution's files plus Vigie's node settings."""
-        ensure_dir(self.config_dir)
-        source = self.dist / "config"
-        for item in source.iterdir():
-            target = self.config_dir / item.name
-            if item.name == "elasticsearch.yml" or target.exists():
-                continue
-            if item.is_dir():
-                shutil.copytree(item, target)
-            else:
-                shutil.copy2(item, target)
-        settings = {
+    def _node_settings(self) -> dict[str, object]:
+        """What this node's elasticsearch.yml says (a cluster node: vigie.services.elasticsearch_cluster)."""
+        return {
             "cluster.name": CLUSTER_NAME,
             "node.name": "vigie-local",
             "discovery.type": "single-node",
@@ -269,6 +259,20 @@ class ElasticsearchService(EmbeddedService):
             "cluster.routing.allocation.disk.threshold_enabled": False,
             "action.auto_create_index": False,
         }
+
+    def _write_config(self) -> None:
+        """Our own config folder: the distribution's files plus Vigie's node settings."""
+        ensure_dir(self.config_dir)
+        source = self.dist / "config"
+        for item in source.iterdir():
+            target = self.config_dir / item.name
+            if item.name == "elasticsearch.yml" or target.exists():
+                continue
+            if item.is_dir():
+                shutil.copytree(item, target)
+            else:
+                shutil.copy2(item, target)
+        settings = self._node_settings()
         lines = [f"{key}: {json.dumps(value)}" for key, value in settings.items()]
         (self.config_dir / "elasticsearch.yml").write_text(
             "# Written by Vigie at every start; edit vigie/services/elasticsearch_server.py instead.\n"
