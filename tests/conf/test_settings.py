@@ -83,6 +83,14 @@ VALUES: dict[str, tuple[str, str, object]] = {
     "VIGIE_MAX_ALERTS": ("50", "max_alerts", 50),
     "VIGIE_NOTIFICATION_RETENTION_DAYS": ("14", "notification_retention_days", 14.0),
     "VIGIE_DEAD_LETTER_RETENTION_DAYS": ("7", "dead_letter_retention_days", 7.0),
+    "VIGIE_SMTP_HOST": ("mail.example.org", "smtp_host", "mail.example.org"),
+    "VIGIE_SMTP_PORT": ("2525", "smtp_port", 2525),
+    "VIGIE_SMTP_USER": ("vigie", "smtp_user", "vigie"),
+    "VIGIE_SMTP_PASSWORD": ("s3cret-mail", "smtp_password", "s3cret-mail"),
+    "VIGIE_SMTP_FROM": ("alerts@example.org", "smtp_from", "alerts@example.org"),
+    "VIGIE_SMTP_STARTTLS": ("false", "smtp_starttls", False),
+    "VIGIE_SMTP_SSL": ("true", "smtp_ssl", True),
+    "VIGIE_SMTP_TIMEOUT": ("4", "smtp_timeout", 4.0),
 }
 
 
@@ -122,7 +130,7 @@ def test_every_variable_is_read_with_a_value_other_than_its_default(monkeypatch:
     settings = Settings()
     for name, (_, field, expected) in VALUES.items():
         value = getattr(settings, field)
-        if field == "api_token":
+        if field in ("api_token", "smtp_password"):
             value = value.get_secret_value()
         assert value == expected, name
         assert getattr(defaults, field) != getattr(settings, field), f"{name}: the test value is the default"

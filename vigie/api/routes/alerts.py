@@ -84,7 +84,7 @@ def add_alert(body: AlertIn, ctx: ApiContext = Depends(context)) -> Response:
         body.name, topics=body.topics, all_topics=body.all_topics, query=body.query, entities=body.entities,
         languages=body.languages, feeds=body.feeds, min_score=body.min_score, webhook=body.webhook,
         secret=body.secret, mode=body.digest or "immediate", paused=body.paused, per_story=body.per_story,
-        story_updates=body.story_updates, story_new_language=body.story_new_language))
+        story_updates=body.story_updates, story_new_language=body.story_new_language, email=body.email))
     log_event(log, "api.alert_added", alert=rule.alert_id, name=rule.name)
     response = _answer(rule, show_secret=True, status_code=201)
     response.headers["Location"] = f"/api/alerts/{rule.alert_id}"
@@ -130,6 +130,8 @@ def _delivery(current: Delivery, body: AlertChanges, given: set[str]) -> tuple[D
         changes["mode"] = body.digest or "immediate"
     if "secret" in given:
         changes["secret"] = body.secret
+    if "email" in given:
+        changes["email"] = body.email
     return changed_delivery(current, **changes)
 
 
