@@ -80,8 +80,10 @@ class Delivery:
 
     def to_dict(self, include_secret: bool = True) -> dict[str, Any]:
         webhook = self.webhook if include_secret or not self.webhook else redacted_url(self.webhook)
-        return {"webhook": webhook, "secret": self.secret if include_secret else _masked(self.secret),
-                "mode": self.mode, "email": self.email}
+        data = {"webhook": webhook, "secret": self.secret if include_secret else _masked(self.secret), "mode": self.mode}
+        if self.email:
+            data["email"] = self.email  # absent when not e-mailed, as before e-mail existed
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Delivery:

@@ -118,7 +118,13 @@ class DeliveryOut(BaseModel):
     secret: str = Field(description="In full only in the answer that created it; otherwise its last four "
                                     "characters ('…abcd'), or '' without a webhook.")
     mode: Literal["immediate", "hourly", "daily"]
-    email: str | None = Field(None, description="The address of an e-mailed alert; None: no e-mail.")
+    email: str | None = Field(None, exclude_if=lambda value: value is None,
+                              description="The address of an e-mailed alert; absent: not e-mailed.")
+
+
+class FiredOut(BaseModel):
+    matches: int = Field(description="Notifications the alert made (one per match).")
+    last_match: str | None = Field(description="When the last of them was made (ISO); None: never.")
 
 
 class AlertOut(BaseModel):
@@ -140,6 +146,8 @@ class AlertOut(BaseModel):
     per_story: bool = False
     story_updates: int = 0
     story_new_language: bool = False
+    fired: FiredOut | None = Field(None, exclude_if=lambda value: value is None,
+                                   description="How often the alert fired (`GET /api/alerts?counts=true`).")
 
 
 class BacktestOut(BaseModel):

@@ -170,10 +170,22 @@ def edit(name, rename, topics, all_topics, query, entities, languages, feeds, cl
 @alerts.command("list")
 @json_option
 def list_(as_json: bool) -> None:
-    """Every alert."""
-    rules = _store(load_settings()).list()
-    emit([_rule_json(rule) for rule in rules], as_json,
-         lambda _: "\n".join(_rule_text(rule) for rule in rules) if rules else "no alerts (see `vigie alerts add --help`)")
+    """Every alert, with how often it fired (matches, and when the last one was made)."""
+    settings = load_settings()
+    rules = _store(settings).list()
+    made = _notifications(settings).match_counts([rule.alert_id for rule in rules]) if rules else {}
+
+    def fired(rule) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        matches, last = made.get(rule.alert_id, (0, None))
+        return {"matches": matches, "last_match": last.isoformat(timespec="seconds") if last else None}
+
+    def text(rule) -> str:  # type: ignore[no-untyped-def]
+        count = fired(rule)
+        when = f", last {count['last_match']}" if count["last_match"] else ""
+        return f"{_rule_text(rule)}\n  fired: {count['matches']} match(es){when}"
+
+    emit([{**_rule_json(rule), "fired": fired(rule)} for rule in rules], as_json,
+         lambda _: "\n".join(text(rule) for rule in rules) if rules else "no alerts (see `vigie alerts add --help`)")
 
 
 @alerts.command("show")
