@@ -85,7 +85,7 @@ def test_search(sized: tuple[Browser, int], site: ApiServer) -> None:  # noqa: F
     browser, width = sized
     browser.get(f"{site.base_url}/search?q=Idleb")
     browser.wait_for(".result .result-title a")
-    browser.wait_for("#facets [data-facet='topics'] button", text="migration")
+    browser.wait_for("#facets [data-facet='topics']")
     assert_fits(browser, width, "search")
     facets_shown = browser.execute("return getComputedStyle(document.getElementById('facets')).display !== 'none'")
     if width == PHONE:
@@ -95,9 +95,11 @@ def test_search(sized: tuple[Browser, int], site: ApiServer) -> None:  # noqa: F
         browser.click(toggle)
         assert browser.attribute(toggle, "aria-expanded") == "true"
         assert browser.execute("return getComputedStyle(document.getElementById('facets')).display") == "block"
+        browser.wait_for("#facets [data-facet='topics'] button", text="migration")
         assert_fits(browser, width, "search with its filters open")
         browser.click(toggle)
     else:
+        browser.wait_for("#facets [data-facet='topics'] button", text="migration")
         assert facets_shown and browser.execute(
             "return getComputedStyle(document.getElementById('filters-toggle')).display") == "none"
     # Entity chips on the cards lead to the entity's page.
