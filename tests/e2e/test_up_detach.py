@@ -9,10 +9,17 @@ import httpx
 import psutil
 import pytest
 
-from tests.support.processes import run_vigie
+from tests.support.processes import run_vigie, wait_until
 from vigie.services.processes import free_port
 
 pytestmark = pytest.mark.integration
+
+
+def _page_served(env: dict[str, str]) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{env['VIGIE_API_PORT']}/", timeout=10).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def test_detach_then_down_stops_the_whole_tree(service_env: dict[str, str]) -> None:
@@ -32,7 +39,7 @@ def test_detach_then_down_stops_the_whole_tree(service_env: dict[str, str]) -> N
         supervisor = psutil.Process(pid)
         children = supervisor.children(recursive=True)
         assert any("celery" in " ".join(child.cmdline()) for child in children)
-        assert httpx.get(f"http://127.0.0.1:{env['VIGIE_API_PORT']}/health", timeout=30).status_code in (200, 503)
+        assert wait_until(lambda: _page_served(env), timeout=120), "the detached API never answered"
 
         again = run_vigie(["up", "--detach", "--no-demo"], env, timeout=120)
         assert again.returncode == 1 and f"already runs on {home} (pid {pid})" in again.stderr + again.stdout
