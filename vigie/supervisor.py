@@ -51,12 +51,25 @@ class Child:
     name: str
     command: list[str]
     process: subprocess.Popen[bytes] | None = None
+    #: Re-emit what the child prints on stdout as Vigie log lines (Celery's console messages, such as
+    #: "worker: Warm shutdown (MainProcess)"); its log lines go to stderr, untouched.
+    relay_stdout: bool = False
 
     def start(self, env: dict[str, str]) -> None:
         # A session of its own: Ctrl-C in the terminal reaches only the supervisor, which then stops
         # each child once, in order, instead of every process receiving SIGINT at the same moment.
-        self.process = subprocess.Popen(self.command, env=env, start_new_session=True)
+        self.process = subprocess.Popen(self.command, env=env, start_new_session=True,
+                                        stdout=subprocess.PIPE if self.relay_stdout else None)
         log_event(log, "child.started", child=self.name, pid=self.process.pid)
+        if self.relay_stdout:
+            threading.Thread(target=self._relay, name=f"{self.name}-stdout", daemon=True).start()
+
+    def _relay(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for raw in self.process.stdout:
+            text = " ".join(raw.decode("utf-8", "replace").split())
+            if text:
+                log_event(log, "child.output", child=self.name, text=text)
 
     def exited(self) -> int | None:
         return None if self.process is None else self.process.poll()
@@ -118,7 +131,8 @@ class Supervisor:
                 self._start_demo()
             web, token_source = self._api_address()
             env = dict(os.environ)
-            for child in (Child("worker", worker_command(self.settings)), Child("scheduler", scheduler_command()),
+            for child in (Child("worker", worker_command(self.settings), relay_stdout=True),
+                          Child("scheduler", scheduler_command()),
                           Child("api", api_command())):
                 child.start(env)
                 self.children.append(child)

@@ -70,14 +70,20 @@ def _configure_logging(**_: object) -> None:
     """Vigie's key=value log lines in the worker too (Celery then leaves logging alone); Python
     warnings (Celery's "running as root") become log lines too, not loose text on stderr."""
     configure_logging(app.conf.vigie_settings.log_level)
-    warnings.showwarning = _warning_as_log_line
 
 
 def _warning_as_log_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                          file: object = None, line: str | None = None) -> None:
-    """A Python warning as one Vigie log line (Celery's about running as root is a paragraph)."""
+    """A Python warning as one Vigie log line (Celery's about running as root is a paragraph, and
+    comes before Celery sets logging up: logging is configured here then)."""
+    if not logging.getLogger().handlers:
+        configure_logging(app.conf.vigie_settings.log_level)
     log_event(logging.getLogger("vigie.worker"), "worker.warning", logging.WARNING, category=category.__name__,
               text=" ".join(str(message).split()), source=f"{filename}:{lineno}")
+
+
+# From the import on: Celery warns (running as root) before it sets logging up.
+warnings.showwarning = _warning_as_log_line
 
 
 @worker_init.connect
