@@ -5,8 +5,9 @@ indexed (index.alert_match), each match becomes one notification (created once, 
 retries: index.notifications), and each new immediate notification one delivery task on the
 vigie.notify queue. A delivery goes to the alert's channel, a webhook (``ingest.webhook``) or an
 e-mail address (``ingest.email``), through the same lease, retry budget, dead letters and counters
-(``state.counters``: sent, retried, failed per channel). Nothing here may fail the indexing: errors are logged with the article ids,
-and an Elasticsearch outage is retried like indexing (evaluate_alerts).
+(``state.counters``: sent, retried, failed per channel). Nothing here may fail the indexing: errors
+are logged with the article ids, and an Elasticsearch outage is retried like indexing
+(evaluate_alerts).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from conf.logs import log_event
+from index.alerts import AlertRule
 from index.article_document import ArticleDocument
 from index.errors import IndexUnavailable
 from index.story_alerts import Match
-from index.alerts import AlertRule
 from ingest.email import EmailError, digest_message, match_message
 from ingest.notification_records import PENDING, Notification, digest_id
 from ingest.webhook import WebhookError, digest_payload, match_payload, payload_bytes

@@ -188,3 +188,17 @@ def test_slash_goes_to_the_search_box(browser: Browser, site: ApiServer) -> None
     box = browser.find("#q")
     browser.type(box, "a/b")
     assert browser.execute("return document.getElementById('q').value") == "a/b"
+
+
+@pytest.mark.parametrize("sized", WIDTHS, indirect=True)
+def test_stories_and_entity(sized: tuple[Browser, int], site: ApiServer) -> None:  # noqa: F811
+    browser, width = sized
+    browser.get(f"{site.base_url}/stories")
+    browser.wait_for("#nav a[aria-current='page']", text="Stories")
+    assert_fits(browser, width, "stories")
+    browser.get(f"{site.base_url}/search?q=Idleb")
+    chip = browser.wait_for(".result .chips a.chip.PERSON")
+    browser.get(site.base_url + (browser.attribute(chip, "href") or ""))
+    browser.wait_for("#entity-name", text="Recep Tayyip")
+    assert_fits(browser, width, "entity")
+    browser.screenshot(SCREENSHOTS / f"entity-{width}.png")
