@@ -138,6 +138,16 @@ class Settings(BaseSettings):
     digest_hourly_seconds: float = Field(3600.0, description="Length of an 'hourly' digest period (s).")
     digest_daily_seconds: float = Field(86400.0, description="Length of a 'daily' digest period (s).")
 
+    # E-mail delivery of alerts (ingest.email): an alert whose target is an address
+    smtp_host: str | None = Field(None, description="SMTP server that sends alert e-mails; unset: no e-mail.")
+    smtp_port: int = Field(587, gt=0, lt=65536, description="Port of the SMTP server.")
+    smtp_user: str | None = Field(None, description="SMTP login; unset: no authentication.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password (with VIGIE_SMTP_USER).")
+    smtp_from: str = Field("vigie@localhost", description="From: address of alert e-mails.")
+    smtp_starttls: bool = Field(True, description="Upgrade the connection with STARTTLS before sending.")
+    smtp_ssl: bool = Field(False, description="Connect with TLS from the start (port 465) instead of STARTTLS.")
+    smtp_timeout: float = Field(10.0, gt=0, description="Seconds for one SMTP exchange (connect to QUIT).")
+
     # Stories (ingest.stories, index.stories) and what is breaking (ingest.trends)
     stories: bool = Field(True, description="Put each indexed article into a story (worker.story_tasks).")
     story_window_hours: float = Field(72.0, description="Hours a story stays open to new articles (time decay).")

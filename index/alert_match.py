@@ -51,7 +51,7 @@ class AlertMatch:
         """The notification this match makes: pending for a webhook (sent now, or in the next digest),
         stored only when the alert has none."""
         rule, article = self.rule, self.article
-        has_webhook = bool(rule.delivery.webhook)
+        has_webhook = rule.delivery.channel is not None  # a webhook or an e-mail address
         return Notification(
             notification_id=notification_id(rule.alert_id, article.article_id),
             alert_id=rule.alert_id, alert_name=rule.name, article_id=article.article_id,

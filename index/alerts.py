@@ -27,6 +27,7 @@ from conf.logs import redacted_url
 from index.errors import QuerySyntaxError
 from index.query import And, Node, Not, Or, Term, parse_query
 from index.search import LemmaVariants, SearchFilters, SearchRequest
+from ingest.email import valid_address
 from ingest.errors import FetchError, VigieError
 from ingest.models import parse_time
 from ingest.transport import AddressPolicy
@@ -64,21 +65,30 @@ class AlertExists(AlertError):
 
 @dataclass(frozen=True)
 class Delivery:
-    """Where and how an alert's notifications go. No webhook: they are only stored (`vigie alerts
-    fired`, the Atom feed)."""
+    """Where and how an alert's notifications go: a webhook or an e-mail address (one of them). Neither:
+    they are only stored (`vigie alerts fired`, the Atom feed)."""
 
     webhook: str | None = None
     secret: str = ""  # HMAC-SHA256 key of the X-Vigie-Signature header
     mode: DeliveryMode = "immediate"  # or a digest: one message per hour or per day
+    email: str | None = None  # the address alert e-mails go to (ingest.email)
+
+    @property
+    def channel(self) -> str | None:
+        """``webhook``, ``email``, or None (stored only): the label of the delivery counters too."""
+        return "webhook" if self.webhook else "email" if self.email else None
 
     def to_dict(self, include_secret: bool = True) -> dict[str, Any]:
         webhook = self.webhook if include_secret or not self.webhook else redacted_url(self.webhook)
-        return {"webhook": webhook, "secret": self.secret if include_secret else _masked(self.secret),
-                "mode": self.mode}
+        data = {"webhook": webhook, "secret": self.secret if include_secret else _masked(self.secret), "mode": self.mode}
+        if self.email:
+            data["email"] = self.email  # absent when not e-mailed, as before e-mail existed
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Delivery:
-        return cls(webhook=data.get("webhook"), secret=data.get("secret") or "", mode=data.get("mode") or "immediate")
+        return cls(webhook=data.get("webhook"), secret=data.get("secret") or "", mode=data.get("mode") or "immediate",
+                   email=data.get("email") or None)
 
 
 @dataclass(frozen=True)
@@ -176,14 +186,14 @@ def new_rule(name: str, *, topics: Collection[str] = (), all_topics: bool = Fals
              entities: Collection[str] = (), languages: Collection[str] = (), feeds: Collection[str] = (),
              min_score: float | None = None, webhook: str | None = None, secret: str | None = None,
              mode: str = "immediate", paused: bool = False, per_story: bool = False, story_updates: int = 0,
-             story_new_language: bool = False) -> AlertRule:
+             story_new_language: bool = False, email: str | None = None) -> AlertRule:
     """A rule with a fresh id (and a fresh secret when it has a webhook and none was given); not yet
     validated nor stored: pass it to ``AlertStore.add``."""
     return AlertRule(
         alert_id=uuid.uuid4().hex[:16], name=name, topics=tuple(topics), all_topics=all_topics, query=query,
         entities=tuple(entities), languages=tuple(languages), feeds=tuple(feeds), min_score=min_score,
         delivery=Delivery(webhook=webhook, secret=secret if secret is not None else (secrets.token_hex(32) if webhook else ""),
-                          mode=mode),  # type: ignore[arg-type]
+                          mode=mode, email=email),  # type: ignore[arg-type]
         paused=paused, per_story=per_story, story_updates=story_updates, story_new_language=story_new_language,
     )
 
@@ -192,7 +202,7 @@ _KEEP: Any = object()
 
 
 def changed_delivery(current: Delivery, *, webhook: Any = _KEEP, secret: Any = _KEEP,
-                     mode: Any = _KEEP) -> tuple[Delivery, bool]:
+                     mode: Any = _KEEP, email: Any = _KEEP) -> tuple[Delivery, bool]:
     """``current`` with the fields given changed (``secret=None``: a new random one), and whether its
     secret is a new one nobody has seen: a webhook given to an alert without a secret gets one, as
     ``new_rule`` does. Left out, a field keeps its value."""
@@ -202,7 +212,8 @@ def changed_delivery(current: Delivery, *, webhook: Any = _KEEP, secret: Any = _
     generated = False
     if webhook and not secret:
         secret, generated = secrets.token_hex(32), True
-    return Delivery(webhook=webhook, secret=secret, mode=mode), generated
+    email = current.email if email is _KEEP else (email or None)
+    return Delivery(webhook=webhook, secret=secret, mode=mode, email=email), generated
 
 
 def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
@@ -267,8 +278,13 @@ def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
             problems.append(f"the webhook URL cannot be used: {error}")
         if len(delivery.secret) < MIN_SECRET_CHARS:
             problems.append(f"the webhook secret must have at least {MIN_SECRET_CHARS} characters")
-    elif delivery.mode != "immediate":
-        problems.append(f"a {delivery.mode} digest needs a webhook to be sent to")
+    email = delivery.email.strip() if delivery.email else None
+    if email and not valid_address(email):
+        problems.append(f"the e-mail address {email!r} is not one address such as ana@example.org")
+    if webhook and email:
+        problems.append("an alert goes to a webhook or to an e-mail address, not both")
+    if not webhook and not email and delivery.mode != "immediate":
+        problems.append(f"a {delivery.mode} digest needs a webhook or an e-mail address to be sent to")
     if delivery.mode not in DELIVERY_MODES:
         problems.append(f"delivery is one of {', '.join(DELIVERY_MODES)} (got {delivery.mode!r})")
     if rule.story_updates < 0:
@@ -278,7 +294,7 @@ def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
     if problems:
         raise AlertInvalid(f"{label} is not valid: " + "; ".join(problems))
     return replace(rule, name=name, topics=topics, query=query, entities=entities, languages=languages,
-                   feeds=feeds, query_lemmas=query_lemmas if query else (), delivery=replace(delivery, webhook=webhook or None,
+                   feeds=feeds, query_lemmas=query_lemmas if query else (), delivery=replace(delivery, webhook=webhook or None, email=email or None,
                                                  secret=delivery.secret if webhook else ""))
 
 

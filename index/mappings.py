@@ -177,6 +177,7 @@ ALERT_PROPERTIES: dict[str, Any] = {
             "webhook": {"type": "keyword", "index": False},
             "secret": {"type": "keyword", "index": False},
             "mode": {"type": "keyword"},  # immediate, hourly, daily
+            "email": {"type": "keyword", "index": False},  # the address of an e-mailed alert
         }
     },
     "paused": {"type": "boolean"},

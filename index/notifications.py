@@ -170,6 +170,23 @@ class NotificationStore(IndexStore):
         ]}}
         return [Notification.from_dict(hit["_source"]) for hit in self.scan(query, _OLDEST_FIRST)]
 
+    def match_counts(self, alert_ids: Sequence[str]) -> dict[str, tuple[int, datetime | None]]:
+        """alert id -> (notifications made, when the last one was made): how often each alert fired.
+        An alert without any is absent."""
+        if not alert_ids:
+            return {}
+        self.ensure_ready()
+        aggs = {"alerts": {"terms": {"field": "alert_id", "size": len(alert_ids)},
+                           "aggs": {"last": {"max": {"field": "created_at"}}}}}
+        response = call(self.es, "counting the matches of alerts", lambda: self.es.search(
+            index=self.index, size=0, query={"terms": {"alert_id": list(alert_ids)}}, aggs=aggs))
+        counts: dict[str, tuple[int, datetime | None]] = {}
+        for bucket in response["aggregations"]["alerts"]["buckets"]:
+            last = bucket["last"].get("value_as_string")
+            counts[bucket["key"]] = (int(bucket["doc_count"]), datetime.fromisoformat(last.replace("Z", "+00:00"))
+                                     if last else None)
+        return counts
+
     def refresh(self) -> None:
         self.ensure_ready()
         call(self.es, f"refreshing {self.index}", lambda: self.es.indices.refresh(index=self.index))

@@ -12,7 +12,7 @@ import logging
 from datetime import datetime
 
 from conf.logs import log_event
-from ingest.extract import main_text
+from ingest.extract import main_text, without_headline
 from ingest.fetch import Fetcher
 from ingest.fingerprint import signature
 from ingest.models import Analysis, AnalyzedArticle, Article, FeedItem
@@ -51,7 +51,8 @@ def article_for(item: FeedItem, fetcher: Fetcher | None, *, fetched_at: datetime
     if not text:
         log_event(log, "article.page_empty", logging.WARNING, article=item.article_id, url=item.url)
         return article_from_item(item, fetched_at=fetched_at, page_error="no article text found in the page")
-    return article_from_item(item, fetched_at=fetched_at, page_text=text)
+    # The page repeats its headline above the text: stored once, as the title, not again in the body.
+    return article_from_item(item, fetched_at=fetched_at, page_text=without_headline(text, item.title))
 
 
 def article_from_item(

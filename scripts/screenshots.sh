@@ -9,7 +9,7 @@ source="${VIGIE_TEST_SCREENSHOTS:-.vigie-test/screenshots}"
 if [[ "${1:-}" == "--run" ]]; then
   VIGIE_TEST_SCREENSHOTS="$source" .venv/bin/python -m pytest -q -p no:cacheprovider \
     tests/api/test_web_page.py tests/api/test_alerts_page.py tests/api/test_stories_page.py \
-    tests/api/test_volume_and_entity_pages.py
+    tests/api/test_volume_and_entity_pages.py tests/api/test_phone_width.py
 fi
 shopt -s nullglob
 shots=("$source"/*.png)

@@ -4,6 +4,9 @@
   or changed items sent to the workers: the seen-set's accepted counter), ``indexed`` (documents
   written, re-deliveries included) and ``dead_lettered``;
 - failed polls per feed;
+- notification messages per delivery channel (``webhook``, ``email``) and outcome (``sent``: accepted
+  by the receiver or the SMTP server; ``retried``: a transient failure, tried again later; ``failed``:
+  attempts spent or a permanent refusal, dead-lettered), a digest counting as one message;
 - the time from an article's fetch by a worker (``Article.fetched_at``) to its indexing, as a
   histogram: per-bucket counts, a sum and a count in one hash.
 
@@ -32,6 +35,8 @@ STAGE_KEYS = {
 }
 FEED_ERRORS_KEY = "vigie:stats:feed_errors"  # hash: feed id -> failed polls
 LATENCY_KEY = "vigie:stats:fetched_to_indexed"  # hash: "le=<bound>" -> count (not cumulative), "sum", "count"
+NOTIFY_KEY = "vigie:stats:notifications"  # hash: "<channel>:<outcome>" -> messages
+NOTIFY_OUTCOMES = ("sent", "retried", "failed")
 #: Upper bounds (seconds) of the fetched-to-indexed histogram buckets.
 LATENCY_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 
@@ -58,6 +63,14 @@ def count_feed_error(client: redis.Redis, feed_id: str) -> None:
         client.hincrby(FEED_ERRORS_KEY, feed_id, 1)
     except redis.RedisError as error:
         log.warning("counter.lost feed=%s error=%s", feed_id, error)
+
+
+def count_notification(client: redis.Redis, channel: str, outcome: str, amount: int = 1) -> None:
+    """A message to ``channel`` (webhook, email) ended in ``outcome`` (one of NOTIFY_OUTCOMES)."""
+    try:
+        client.hincrby(NOTIFY_KEY, f"{channel}:{outcome}", amount)
+    except redis.RedisError as error:
+        log.warning("counter.lost channel=%s outcome=%s error=%s", channel, outcome, error)
 
 
 def count_indexed(client: redis.Redis, fetched_at: Iterable[datetime | None], now: datetime | None = None) -> None:
@@ -107,3 +120,12 @@ def read_index_latency(client: redis.Redis) -> LatencyHistogram:
         cumulative += int(raw.get(f"le={bound}", 0))
         buckets.append((bound, cumulative))
     return LatencyHistogram(buckets=tuple(buckets), total=float(raw.get("sum", 0.0)), count=int(raw.get("count", 0)))
+
+
+def read_notification_counts(client: redis.Redis) -> dict[tuple[str, str], int]:
+    """(channel, outcome) -> messages; every outcome of the webhook and e-mail channels, zero included."""
+    counts = {(channel, outcome): 0 for channel in ("webhook", "email") for outcome in NOTIFY_OUTCOMES}
+    for key, value in client.hgetall(NOTIFY_KEY).items():
+        channel, _, outcome = key.decode().partition(":")
+        counts[(channel, outcome)] = int(value)
+    return counts

@@ -20,20 +20,29 @@ FEED_PATH = "/feed.xml"
 PUBLISHED = datetime(2020, 3, 3, 9, 30, tzinfo=timezone.utc)
 
 
+#: The wire's own headline: short, as an editor writes it, not the story's first sentence.
+HEADLINE = "Syrie : Erdogan attendu jeudi à Moscou pour parler d'Idleb avec Poutine"
+
+
 @dataclass(frozen=True)
 class DemoStory:
     title: str
     summary: str
     paragraphs: tuple[str, ...]
 
+    @property
+    def lead(self) -> str:
+        """The story's first sentence (what many feeds put in <title> when they have no headline)."""
+        return self.paragraphs[0].split(". ")[0].rstrip(".") + "."
+
 
 def demo_story() -> DemoStory:
-    """The sample split into a headline (its first sentence), a summary and paragraphs."""
+    """The sample with its headline, a summary (its first two sentences) and paragraphs."""
     text = resources.files("vigie").joinpath("data", SAMPLE).read_text(encoding="utf-8").strip()
     sentences = [part.strip() + "." for part in text.split(". ") if part.strip()]
     sentences[-1] = sentences[-1].rstrip(".") + "."
     paragraphs = tuple(" ".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4))
-    return DemoStory(title=sentences[0], summary=" ".join(sentences[1:3]), paragraphs=paragraphs)
+    return DemoStory(title=HEADLINE, summary=" ".join(sentences[:2]), paragraphs=paragraphs)
 
 
 def feed_xml(base_url: str, story: DemoStory) -> bytes:

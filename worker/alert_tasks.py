@@ -3,8 +3,11 @@
 fetch, analyse, store, then alert: the rules are matched in this process against the articles just
 indexed (index.alert_match), each match becomes one notification (created once, whatever the
 retries: index.notifications), and each new immediate notification one delivery task on the
-vigie.notify queue. Nothing here may fail the indexing: errors are logged with the article ids,
-and an Elasticsearch outage is retried like indexing (evaluate_alerts).
+vigie.notify queue. A delivery goes to the alert's channel, a webhook (``ingest.webhook``) or an
+e-mail address (``ingest.email``), through the same lease, retry budget, dead letters and counters
+(``state.counters``: sent, retried, failed per channel). Nothing here may fail the indexing: errors
+are logged with the article ids, and an Elasticsearch outage is retried like indexing
+(evaluate_alerts).
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from conf.logs import log_event
+from index.alerts import AlertRule
 from index.article_document import ArticleDocument
 from index.errors import IndexUnavailable
 from index.story_alerts import Match
+from ingest.email import EmailError, digest_message, match_message
 from ingest.notification_records import PENDING, Notification, digest_id
 from ingest.webhook import WebhookError, digest_payload, match_payload, payload_bytes
+from state.counters import count_notification
 from worker.app import app
 from worker.queues import INDEX_QUEUE, NOTIFY_QUEUE
 from worker.retries import (
@@ -37,6 +43,9 @@ from worker.runtime import Runtime
 from worker.story_tasks import story_alert_matches
 
 log = logging.getLogger("vigie.worker")
+
+#: What a delivery on either channel may raise: both say whether trying again may help.
+DeliveryError = (WebhookError, EmailError)
 
 #: Lease on a notification (or digest) while one process POSTs it, so two copies of a task never
 #: POST at the same time; it outlives the POST's own timeout, and expires if the process dies.
@@ -81,7 +90,12 @@ def notify(rt: Runtime, matches: Sequence[Match]) -> int:
 
 def stale_before(rt: Runtime) -> datetime:
     """Pending immediate notifications due before this have lost their delivery task."""
-    return datetime.now(timezone.utc) - timedelta(seconds=2 * rt.settings.webhook_timeout + 60)
+    return datetime.now(timezone.utc) - timedelta(seconds=2 * _send_timeout(rt) + 60)
+
+
+def _send_timeout(rt: Runtime) -> float:
+    """The longest one message may take, on either channel."""
+    return max(rt.settings.webhook_timeout, rt.settings.smtp_timeout)
 
 
 def requeue_lost(rt: Runtime, notifications: Sequence[Notification]) -> int:
@@ -147,8 +161,9 @@ def deliver(rt: Runtime, notification_id: str) -> str:
     if item.due_at is not None and item.due_at > now + timedelta(seconds=1):
         return "not-due"  # a copy of the task; the retry scheduled for due_at will come
     rule = rt.alert_store.find(item.alert_id)
-    if rule is None or not rule.delivery.webhook:
-        reason = "the alert was removed" if rule is None else "the alert has no webhook any more"
+    channel = rule.delivery.channel if rule is not None else None
+    if rule is None or channel is None:
+        reason = "the alert was removed" if rule is None else "the alert has no webhook or e-mail address any more"
         rt.notifications.mark_failed(notification_id, item.attempts, reason)
         log_event(log, "notification.dropped", logging.WARNING, notification=notification_id,
                   alert=item.alert_name, article=item.article_id, reason=reason)
@@ -157,20 +172,29 @@ def deliver(rt: Runtime, notification_id: str) -> str:
             deliver_notification, [notification_id], wait, NOTIFY_QUEUE)) as held:
         if not held:
             return "busy"
-        body = payload_bytes(match_payload(item))
         try:
-            result = rt.webhooks.post(rule.delivery.webhook, body, secret=rule.delivery.secret,
-                                      idempotency_key=notification_id, alert=rule.alert_id)
-        except WebhookError as error:
-            return _failed_attempt(rt, item, error)
+            sent = _send_match(rt, rule, item)
+        except DeliveryError as error:
+            return _failed_attempt(rt, item, error, channel)
     rt.notifications.mark_delivered(notification_id, item.attempts + 1)
+    count_notification(rt.redis, channel, "sent")
     log_event(log, "notification.delivered", notification=notification_id, alert=item.alert_name,
-              article=item.article_id, status=result.status, attempts=item.attempts + 1,
-              ms=round(result.elapsed * 1000), webhook=rule.delivery.webhook)
+              article=item.article_id, attempts=item.attempts + 1, channel=channel, **sent)
     return "delivered"
 
 
-def _failed_attempt(rt: Runtime, item: Notification, error: WebhookError) -> str:
+def _send_match(rt: Runtime, rule: AlertRule, item: Notification) -> dict[str, Any]:
+    """Send one match to the alert's channel; what to log about it. WebhookError or EmailError."""
+    if rule.delivery.webhook:
+        result = rt.webhooks.post(rule.delivery.webhook, payload_bytes(match_payload(item)), secret=rule.delivery.secret,
+                                  idempotency_key=item.notification_id, alert=rule.alert_id)
+        return {"status": result.status, "ms": round(result.elapsed * 1000), "webhook": rule.delivery.webhook}
+    assert rule.delivery.email is not None
+    mailed = rt.mailer.send(match_message(item, rt.settings.smtp_from, rule.delivery.email))
+    return {"email": mailed.recipient, "ms": round(mailed.elapsed * 1000)}
+
+
+def _failed_attempt(rt: Runtime, item: Notification, error: WebhookError | EmailError, channel: str) -> str:
     attempts = item.attempts + 1
     budget = webhook_budget(rt.settings)
     if error.transient and not budget.spent(attempts):
@@ -179,13 +203,15 @@ def _failed_attempt(rt: Runtime, item: Notification, error: WebhookError) -> str
         # State first: a worker dying after this line leaves a pending notification the sweep requeues.
         rt.notifications.record_failure(item.notification_id, attempts, f"{error.kind}: {error}", due)
         retry_later(deliver_notification, [item.notification_id], delay, NOTIFY_QUEUE)
+        count_notification(rt.redis, channel, "retried")
         log_event(log, "notification.retry", logging.WARNING, notification=item.notification_id,
                   alert=item.alert_name, article=item.article_id, attempt=attempts, kind=error.kind,
-                  retry_in_s=round(delay, 1), error=str(error))
+                  retry_in_s=round(delay, 1), error=str(error), channel=channel)
         return "retry"
     rt.notifications.mark_failed(item.notification_id, attempts, f"{error.kind}: {error}")
+    count_notification(rt.redis, channel, "failed")
     payload = [{"notification_id": item.notification_id, "alert_id": item.alert_id, "article_id": item.article_id}]
-    dead_letter(rt, Letter(redeliver_notifications.name, payload, [item.article_id]), kind=f"webhook-{error.kind}",
+    dead_letter(rt, Letter(redeliver_notifications.name, payload, [item.article_id]), kind=f"{channel}-{error.kind}",
                 error=str(error), attempts=attempts, event="notification.dead_lettered",
                 notification=item.notification_id, alert=item.alert_name)
     return "failed"
@@ -200,7 +226,7 @@ class _Lease:
         self.rt = rt
         self.key = LEASE_PREFIX + key
         self.token = uuid.uuid4().hex
-        self.seconds = rt.settings.webhook_timeout + LEASE_MARGIN_SECONDS
+        self.seconds = _send_timeout(rt) + LEASE_MARGIN_SECONDS
         self.retry = retry
 
     def __enter__(self) -> bool:
@@ -276,7 +302,8 @@ def send_digest(alert_id: str, period_end: str, attempt: int = 0, outages: int =
         if not items:
             return "done"
         rule = rt.alert_store.find(alert_id)
-        if rule is None or not rule.delivery.webhook:
+        channel = rule.delivery.channel if rule is not None else None
+        if rule is None or channel is None:
             for item in items:
                 rt.notifications.mark_failed(item.notification_id, item.attempts, "the alert was removed")
             return "dropped"
@@ -285,15 +312,14 @@ def send_digest(alert_id: str, period_end: str, attempt: int = 0, outages: int =
                 send_digest, [alert_id, period_end, attempt, outages], wait, NOTIFY_QUEUE)) as held:
             if not held:
                 return "busy"
-            body = payload_bytes(digest_payload(alert_id, rule.name, digest, end, items))
             try:
-                result = rt.webhooks.post(rule.delivery.webhook, body, secret=rule.delivery.secret,
-                                          idempotency_key=digest, alert=alert_id)
-            except WebhookError as error:
-                return _failed_digest(rt, alert_id, period_end, attempt, outages, items, error)
+                sent = _send_digest(rt, rule, digest, end, items)
+            except DeliveryError as error:
+                return _failed_digest(rt, alert_id, period_end, attempt, outages, items, error, channel)
         rt.notifications.mark_many_delivered([item.notification_id for item in items], digest, attempt + 1)
+        count_notification(rt.redis, channel, "sent")
         log_event(log, "digest.delivered", alert=rule.name, digest=digest, matches=len(items),
-                  status=result.status, attempts=attempt + 1)
+                  attempts=attempt + 1, channel=channel, **sent)
         return "delivered"
     except BROKER_ERRORS:
         raise
@@ -309,20 +335,36 @@ def send_digest(alert_id: str, period_end: str, attempt: int = 0, outages: int =
         return "failed"
 
 
+def _send_digest(rt: Runtime, rule: AlertRule, digest: str, end: datetime,
+                 items: Sequence[Notification]) -> dict[str, Any]:
+    """Send a digest to the alert's channel; what to log about it. WebhookError or EmailError."""
+    if rule.delivery.webhook:
+        body = payload_bytes(digest_payload(rule.alert_id, rule.name, digest, end, items))
+        result = rt.webhooks.post(rule.delivery.webhook, body, secret=rule.delivery.secret,
+                                  idempotency_key=digest, alert=rule.alert_id)
+        return {"status": result.status}
+    assert rule.delivery.email is not None
+    mailed = rt.mailer.send(digest_message(rule.alert_id, rule.name, digest, end, items, rt.settings.smtp_from,
+                                           rule.delivery.email))
+    return {"email": mailed.recipient}
+
+
 def _failed_digest(rt: Runtime, alert_id: str, period_end: str, attempt: int, outages: int,
-                   items: Sequence[Notification], error: WebhookError) -> str:
+                   items: Sequence[Notification], error: WebhookError | EmailError, channel: str = "webhook") -> str:
     budget = webhook_budget(rt.settings)
     if error.transient and not budget.spent(attempt + 1):
         delay = budget.delay(attempt)
         retry_later(send_digest, [alert_id, period_end, attempt + 1, outages], delay, NOTIFY_QUEUE)
+        count_notification(rt.redis, channel, "retried")
         log_event(log, "digest.retry", logging.WARNING, alert=alert_id, attempt=attempt + 1, kind=error.kind,
                   retry_in_s=round(delay, 1), error=str(error))
         return "retry"
     for item in items:
         rt.notifications.mark_failed(item.notification_id, attempt + 1, f"{error.kind}: {error}")
+    count_notification(rt.redis, channel, "failed")
     letter = Letter(redeliver_notifications.name, [{"notification_id": item.notification_id} for item in items],
                     [item.article_id for item in items])
-    dead_letter(rt, letter, kind=f"webhook-{error.kind}", error=str(error), attempts=attempt + 1,
+    dead_letter(rt, letter, kind=f"{channel}-{error.kind}", error=str(error), attempts=attempt + 1,
                 event="digest.dead_lettered", alert=alert_id, matches=len(items))
     return "failed"
 

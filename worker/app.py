@@ -9,10 +9,13 @@ notifications by (alert, article)), so a second delivery changes nothing.
 
 from __future__ import annotations
 
+import logging
+import warnings
+
 from celery import Celery
 from celery.signals import setup_logging, worker_init, worker_process_init
 
-from conf.logs import configure_logging
+from conf.logs import configure_logging, log_event
 from conf.settings import Settings, load_settings
 from index.mappings import IndexLayout, use_layout
 from worker.queues import ANALYZE_QUEUE, INDEX_QUEUE, NOTIFY_QUEUE
@@ -66,8 +69,23 @@ app = create_app(load_settings())
 
 @setup_logging.connect
 def _configure_logging(**_: object) -> None:
-    """Vigie's key=value log lines in the worker too (Celery then leaves logging alone)."""
+    """Vigie's key=value log lines in the worker too (Celery then leaves logging alone); Python
+    warnings (Celery's "running as root") become log lines too, not loose text on stderr."""
     configure_logging(app.conf.vigie_settings.log_level)
+
+
+def _warning_as_log_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                         file: object = None, line: str | None = None) -> None:
+    """A Python warning as one Vigie log line (Celery's about running as root is a paragraph, and
+    comes before Celery sets logging up: logging is configured here then)."""
+    if not logging.getLogger().handlers:
+        configure_logging(app.conf.vigie_settings.log_level)
+    log_event(logging.getLogger("vigie.worker"), "worker.warning", logging.WARNING, category=category.__name__,
+              text=" ".join(str(message).split()), source=f"{filename}:{lineno}")
+
+
+# From the import on: Celery warns (running as root) before it sets logging up.
+warnings.showwarning = _warning_as_log_line
 
 
 @worker_init.connect

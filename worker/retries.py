@@ -9,7 +9,8 @@ Two budgets, never mixed:
 - **webhook attempts**: a receiver that fails transiently is POSTed again, up to
   ``VIGIE_WEBHOOK_MAX_ATTEMPTS`` POSTs in all, waits capped at ``VIGIE_WEBHOOK_BACKOFF_MAX`` (longer
   when the receiver sends Retry-After, within that cap), then the notification fails and is
-  dead-lettered.
+  dead-lettered. An e-mail (an alert with an address) spends the same budget: a 4xx reply or a
+  connection that fails is sent again, a 5xx reply fails at once.
 
 Broker errors are not the payload's fault: the task is delivered again. Anything else unforeseen
 dead-letters the payload at once (``dead_letter``), rather than bringing the message back forever.

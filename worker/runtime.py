@@ -19,6 +19,7 @@ from index.client import Elasticsearch, connect
 from index.notifications import NotificationStore
 from index.store import ArticleStore
 from ingest.analyze import Analyzer
+from ingest.email import EmailSender, SmtpConfig
 from ingest.fetch import Fetcher
 from ingest.webhook import WebhookSender
 from state.alert_version import rules_version
@@ -77,6 +78,19 @@ class Runtime:
     @cached_property
     def webhooks(self) -> WebhookSender:
         return WebhookSender(webhook_limits(self.settings))
+
+
+    @cached_property
+    def mailer(self) -> EmailSender:
+        return EmailSender(smtp_config(self.settings))
+
+
+def smtp_config(settings: Settings) -> SmtpConfig:
+    """Where alert e-mails go (``VIGIE_SMTP_*``)."""
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SmtpConfig(host=settings.smtp_host, port=settings.smtp_port, user=settings.smtp_user, password=password,
+                      sender=settings.smtp_from, starttls=settings.smtp_starttls, ssl=settings.smtp_ssl,
+                      timeout=settings.smtp_timeout)
 
 
 _lock = threading.Lock()

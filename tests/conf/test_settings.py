@@ -93,6 +93,14 @@ VALUES: dict[str, tuple[str, str, object]] = {
     "VIGIE_ROLLOVER_MAX_SIZE": ("50gb", "rollover_max_size", "50gb"),
     "VIGIE_ROLLOVER_CHECK_SECONDS": ("60", "rollover_check_seconds", 60.0),
     "VIGIE_RETENTION_DAYS": ("365", "retention_days", 365.0),
+    "VIGIE_SMTP_HOST": ("mail.example.org", "smtp_host", "mail.example.org"),
+    "VIGIE_SMTP_PORT": ("2525", "smtp_port", 2525),
+    "VIGIE_SMTP_USER": ("vigie", "smtp_user", "vigie"),
+    "VIGIE_SMTP_PASSWORD": ("s3cret-mail", "smtp_password", "s3cret-mail"),
+    "VIGIE_SMTP_FROM": ("alerts@example.org", "smtp_from", "alerts@example.org"),
+    "VIGIE_SMTP_STARTTLS": ("false", "smtp_starttls", False),
+    "VIGIE_SMTP_SSL": ("true", "smtp_ssl", True),
+    "VIGIE_SMTP_TIMEOUT": ("4", "smtp_timeout", 4.0),
 }
 
 
@@ -132,7 +140,7 @@ def test_every_variable_is_read_with_a_value_other_than_its_default(monkeypatch:
     settings = Settings()
     for name, (_, field, expected) in VALUES.items():
         value = getattr(settings, field)
-        if field == "api_token":
+        if field in ("api_token", "smtp_password"):
             value = value.get_secret_value()
         assert value == expected, name
         assert getattr(defaults, field) != getattr(settings, field), f"{name}: the test value is the default"

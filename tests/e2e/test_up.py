@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.services import TEST_HOME, vigie_env
 from tests.support.processes import VIGIE, Background, vigie_json
+from vigie.demo_feed import demo_story
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +46,7 @@ def _check_web(env: dict[str, str], article_id: str) -> None:
         assert [hit["id"] for hit in found["hits"]] == [article_id]
         article = client.get(f"/api/articles/{article_id}").json()
         assert any(entity["label"] == "PERSON" and "Erdogan" in entity["text"] for entity in article["entities"])
+        assert article["text"].startswith(SAMPLE_START)  # the page's <h1>, the title, is not repeated in the text
         assert client.post("/api/feeds", json={"url": "http://127.0.0.1:9/x.xml"}).status_code == 401
         metrics = {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
                    for family in text_string_to_metric_families(client.get("/metrics").text)
@@ -90,7 +92,7 @@ def test_up_makes_the_sample_searchable_and_ctrl_c_stops_everything(home: Path) 
         assert found and found["total"] == 1, up.output()[-4000:]
         hit = found["hits"][0]
         assert hit["language"] == "fr"
-        assert hit["title"].startswith(SAMPLE_START)
+        assert hit["title"] == demo_story().title  # the demo feed's headline, not the story's first sentence
         assert hit["text_source"] == "page"  # the demo item has a summary only: the page was fetched
         for query in ("Poutine", "cessez-le-feu"):
             assert [h["id"] for h in _search(env, query)["hits"]] == [hit["id"]], query

@@ -110,6 +110,22 @@ class Browser:
     def execute(self, script: str, *args: Any) -> Any:
         return self._call("POST", self._path("/execute/sync"), {"script": script, "args": list(args)})
 
+    def _cdp(self, command: str, params: dict[str, Any]) -> Any:
+        return self._call("POST", self._path("/goog/cdp/execute"), {"cmd": command, "params": params})
+
+    def set_viewport(self, width: int, height: int, mobile: bool = False) -> None:
+        """Lay pages out at ``width`` x ``height`` CSS pixels (a phone with ``mobile``: the viewport meta
+        tag applies); ``reset_viewport`` goes back to the window's size."""
+        self._cdp("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1,
+                                                         "mobile": mobile})
+
+    def reset_viewport(self) -> None:
+        self._cdp("Emulation.clearDeviceMetricsOverride", {})
+
+    def prefer_color_scheme(self, scheme: str) -> None:
+        """Answer ``prefers-color-scheme`` with ``scheme`` (light or dark; "" for the system's)."""
+        self._cdp("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+
     def screenshot(self, path: Path, max_height: int = 3000) -> Path:
         """A PNG of the whole page, up to ``max_height`` CSS pixels (Chromium's DevTools capture)."""
         size = self.execute("return [document.documentElement.scrollWidth, "

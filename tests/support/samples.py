@@ -1,6 +1,7 @@
 """The sample wire story shipped in the package (vigie/data/erdogan-poutine-idleb.fr.txt): its path, for
 tests that read the file as a user would pass it, and as a feed item, to send through the real pipeline
-(``vigie.process_items``): it carries its whole text, so no page is fetched. Nothing outside the
+(``vigie.process_items``): it carries its whole text, so no page is fetched, and is titled with its
+first sentence, as feeds without headlines do (the demo feed has a real headline). Nothing outside the
 repository is read."""
 
 from __future__ import annotations
@@ -27,6 +28,6 @@ SAMPLE_PATH = sample_path()
 def sample_item(article_id: str = "sample-erdogan", url: str | None = None, published: datetime | None = None) -> FeedItem:
     story = demo_story()
     return FeedItem(article_id=article_id, feed_url="http://127.0.0.1:1/feed.xml",
-                    url=url or f"https://wire.example.org/{article_id}", title=story.title, summary=story.summary,
+                    url=url or f"https://wire.example.org/{article_id}", title=story.lead, summary=story.summary,
                     content="".join(f"<p>{escape(paragraph)}</p>" for paragraph in story.paragraphs),
                     published=published or datetime.now(timezone.utc), guid=f"urn:test:{article_id}")

@@ -67,7 +67,10 @@ class AlertIn(BaseModel):
                                description="HMAC-SHA256 key of X-Vigie-Signature; 32 random bytes when not given. "
                                            "Answered in full once, by this request.")
     digest: Literal["hourly", "daily"] | None = Field(None, description="One message per period instead of one "
-                                                                         "per match; needs a webhook.")
+                                                                         "per match; needs a webhook or an e-mail.")
+    email: str | None = Field(None, max_length=254, examples=["ana@example.org"],
+                              description="An address that gets an e-mail per match (or per digest), sent through "
+                                          "VIGIE_SMTP_HOST; instead of a webhook.")
     paused: bool = Field(False, description="Create it paused.")
     per_story: bool = Field(False, description="Notify once per story (its first matching article), not per article.")
     story_updates: int = Field(0, ge=0, le=100_000, description="With per_story: notify again each time the story "
@@ -99,6 +102,7 @@ class AlertChanges(BaseModel):
     secret: str | None = Field(None, min_length=MIN_SECRET_CHARS, max_length=MAX_SECRET_CHARS)
     digest: Literal["hourly", "daily"] | None = None
     paused: bool = Field(None)  # type: ignore[assignment]
+    email: str | None = Field(None, max_length=254)
 
     @field_validator("webhook")
     @classmethod
@@ -114,6 +118,13 @@ class DeliveryOut(BaseModel):
     secret: str = Field(description="In full only in the answer that created it; otherwise its last four "
                                     "characters ('…abcd'), or '' without a webhook.")
     mode: Literal["immediate", "hourly", "daily"]
+    email: str | None = Field(None, exclude_if=lambda value: value is None,
+                              description="The address of an e-mailed alert; absent: not e-mailed.")
+
+
+class FiredOut(BaseModel):
+    matches: int = Field(description="Notifications the alert made (one per match).")
+    last_match: str | None = Field(description="When the last of them was made (ISO); None: never.")
 
 
 class AlertOut(BaseModel):
@@ -135,6 +146,8 @@ class AlertOut(BaseModel):
     per_story: bool = False
     story_updates: int = 0
     story_new_language: bool = False
+    fired: FiredOut | None = Field(None, exclude_if=lambda value: value is None,
+                                   description="How often the alert fired (`GET /api/alerts?counts=true`).")
 
 
 class BacktestOut(BaseModel):

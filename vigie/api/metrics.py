@@ -3,7 +3,8 @@
 In this process: the latency of every API request (a histogram per method, route template and
 status). Read at each scrape, cheaply: articles per stage and the fetched-to-indexed latency
 (``state.counters``), documents in the index, tasks waiting per queue, dead-letter entries, feeds
-per status, failed polls and failures in a row per feed. A source that cannot be read is skipped
+per status, failed polls and failures in a row per feed, notification messages per delivery channel
+(webhook, email) and outcome (sent, retried, failed). A source that cannot be read is skipped
 and reported by ``vigie_component_up{component=...} 0``, so a scrape never fails for it.
 """
 
@@ -18,7 +19,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conf.logs import redacted_url
-from state.counters import read_feed_errors, read_index_latency, read_stage_counts
+from state.counters import read_feed_errors, read_index_latency, read_notification_counts, read_stage_counts
 from state.deadletter import DLQ_KEY
 from vigie.api.context import ApiContext
 from worker.queues import QUEUES
@@ -95,7 +96,14 @@ class PipelineCollector(Collector):
             failed_polls.add_metric([feed.feed_id, redacted_url(feed.url)], errors.get(feed.feed_id, 0))
         for status, count in counts.items():
             by_status.add_metric([status], count)
-        yield from (articles, queues, dead_letters, histogram, by_status, failures, failed_polls)
+        notifications = CounterMetricFamily(
+            "vigie_notification_messages", "Alert messages (a match, or a digest) per delivery channel (webhook, "
+            "email) and outcome: sent (accepted by the receiver or the SMTP server), retried (a transient "
+            "failure, tried again later), failed (attempts spent or refused: dead-lettered).",
+            labels=["channel", "outcome"])
+        for (channel, outcome), value in sorted(read_notification_counts(client).items()):
+            notifications.add_metric([channel, outcome], value)
+        yield from (articles, queues, dead_letters, histogram, by_status, failures, failed_polls, notifications)
 
 
 class ApiMetrics:

@@ -41,7 +41,8 @@ def _notifications(settings: Settings):  # type: ignore[no-untyped-def]
 def _rule_text(rule, show_secret: bool = False) -> str:  # type: ignore[no-untyped-def]
 
     delivery = rule.delivery
-    where = (f"{delivery.webhook} ({delivery.mode})" if delivery.webhook else "stored only (no webhook)")
+    where = (f"{delivery.webhook} ({delivery.mode})" if delivery.webhook
+             else f"e-mail to {delivery.email} ({delivery.mode})" if delivery.email else "stored only (no webhook)")
     lines = [f"{rule.name}{'  [paused]' if rule.paused else ''}  id={rule.alert_id}",
              f"  matches: {describe(rule)}", f"  delivery: {where}"]
     if delivery.webhook:
@@ -73,6 +74,8 @@ def alerts() -> None:
 @click.option("--min-score", type=float, help="The topics count only with at least this score (0-1).")
 @click.option("--webhook", help="http(s) URL that receives a signed JSON POST per match.")
 @click.option("--secret", help="HMAC-SHA256 key of the signature (generated when not given).")
+@click.option("--email", help="An address that gets an e-mail per match (or per digest) instead of a webhook; "
+              "needs VIGIE_SMTP_HOST.")
 @click.option("--digest", type=click.Choice(["hourly", "daily"]), help="One message per period instead of one per match.")
 @click.option("--paused", is_flag=True, help="Create it paused.")
 @click.option("--per-story", is_flag=True, help="Notify once per story (its first matching article), not per article.")
@@ -81,7 +84,7 @@ def alerts() -> None:
 @click.option("--story-new-language", is_flag=True, help="With --per-story: notify again when the story reaches a "
               "new language.")
 @json_option
-def add(name, topics, all_topics, query, entities, languages, feeds, min_score, webhook, secret, digest,  # type: ignore[no-untyped-def]
+def add(name, topics, all_topics, query, entities, languages, feeds, min_score, webhook, secret, email, digest,  # type: ignore[no-untyped-def]
         paused, per_story, story_updates, story_new_language, as_json) -> None:
     """Create the alert NAME. Its query must parse, its topics exist and its webhook be http(s); it
     applies to the next article indexed. The secret is printed here, in full, once."""
@@ -89,7 +92,7 @@ def add(name, topics, all_topics, query, entities, languages, feeds, min_score, 
     rule = new_rule(name, topics=topics, all_topics=all_topics, query=query, entities=entities,
                     languages=languages, feeds=feeds, min_score=min_score, webhook=webhook, secret=secret,
                     mode=digest or "immediate", paused=paused, per_story=per_story, story_updates=story_updates,
-                    story_new_language=story_new_language)
+                    story_new_language=story_new_language, email=email)
     stored = _store(load_settings(), for_changes=True).add(rule)
     progress(f"alert {stored.name!r} created")
     emit(_rule_json(stored, show_secret=True), as_json, lambda _: _rule_text(stored, show_secret=True))
@@ -112,16 +115,19 @@ def add(name, topics, all_topics, query, entities, languages, feeds, min_score, 
 @click.option("--no-webhook", is_flag=True, help="No webhook: the matches are only stored.")
 @click.option("--secret", help="A new HMAC-SHA256 key for the signature.")
 @click.option("--new-secret", is_flag=True, help="Generate a new random secret (printed once).")
+@click.option("--email", help="A new address for the alert's e-mails (an alert goes to a webhook or an address).")
+@click.option("--no-email", is_flag=True, help="No e-mail any more.")
 @click.option("--digest", type=click.Choice(["hourly", "daily", "none"]), help="A digest per period, or none: each match.")
 @json_option
 def edit(name, rename, topics, all_topics, query, entities, languages, feeds, cleared, min_score,  # type: ignore[no-untyped-def]
-         no_min_score, webhook, no_webhook, secret, new_secret, digest, as_json) -> None:
+         no_min_score, webhook, no_webhook, secret, new_secret, email, no_email, digest, as_json) -> None:
     """Change the alert NAME (its name or id): only the options given change. The rule is checked as
     a whole, as by `add`, and applies to the next article indexed."""
 
     for first, second, what in ((min_score is not None, no_min_score, "--min-score and --no-min-score"),
                                 (webhook is not None, no_webhook, "--webhook and --no-webhook"),
-                                (secret is not None, new_secret, "--secret and --new-secret")):
+                                (secret is not None, new_secret, "--secret and --new-secret"),
+                                (email is not None, no_email, "--email and --no-email")):
         if first and second:
             raise click.UsageError(f"{what} contradict each other")
     for field, values in (("topics", topics), ("entities", entities), ("languages", languages), ("feeds", feeds)):
@@ -146,6 +152,8 @@ def edit(name, rename, topics, all_topics, query, entities, languages, feeds, cl
         delivery_changes["webhook"] = None if no_webhook else webhook
     if secret is not None or new_secret:
         delivery_changes["secret"] = None if new_secret else secret
+    if email is not None or no_email:
+        delivery_changes["email"] = None if no_email else email
     if digest is not None:
         delivery_changes["mode"] = "immediate" if digest == "none" else digest
     delivery, new = changed_delivery(current.delivery, **delivery_changes)
@@ -162,10 +170,22 @@ def edit(name, rename, topics, all_topics, query, entities, languages, feeds, cl
 @alerts.command("list")
 @json_option
 def list_(as_json: bool) -> None:
-    """Every alert."""
-    rules = _store(load_settings()).list()
-    emit([_rule_json(rule) for rule in rules], as_json,
-         lambda _: "\n".join(_rule_text(rule) for rule in rules) if rules else "no alerts (see `vigie alerts add --help`)")
+    """Every alert, with how often it fired (matches, and when the last one was made)."""
+    settings = load_settings()
+    rules = _store(settings).list()
+    made = _notifications(settings).match_counts([rule.alert_id for rule in rules]) if rules else {}
+
+    def fired(rule) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        matches, last = made.get(rule.alert_id, (0, None))
+        return {"matches": matches, "last_match": last.isoformat(timespec="seconds") if last else None}
+
+    def text(rule) -> str:  # type: ignore[no-untyped-def]
+        count = fired(rule)
+        when = f", last {count['last_match']}" if count["last_match"] else ""
+        return f"{_rule_text(rule)}\n  fired: {count['matches']} match(es){when}"
+
+    emit([{**_rule_json(rule), "fired": fired(rule)} for rule in rules], as_json,
+         lambda _: "\n".join(text(rule) for rule in rules) if rules else "no alerts (see `vigie alerts add --help`)")
 
 
 @alerts.command("show")
@@ -285,4 +305,11 @@ def feed(name: str, limit: int, base_url: str) -> None:
     settings = load_settings()
     rule = _store(settings).get(name)
     items = _notifications(settings).recent(rule.alert_id, limit=limit)
-    click.echo(alert_atom(rule, items, base_url).decode("utf-8"))
+    click.echo(alert_atom(rule, items, api_base(base_url)).decode("utf-8"))
+
+
+def api_base(base_url: str) -> str:
+    """Where the API's routes start under ``base_url``: the feed's self link is the API's path,
+    ``<base_url>/api/alerts/<id>/feed``, as the API itself writes it."""
+    base = base_url.rstrip("/")
+    return base if base.endswith("/api") else base + "/api"

@@ -48,6 +48,10 @@ for command in (setup, services, up, search, stats, index_group, dlq, worker, sc
                 entities, stories, articles):
     cli.add_command(command)
 
+from vigie.cli.up import down  # noqa: E402 - `vigie down`, beside `vigie up`
+
+cli.add_command(down)
+
 
 def main() -> None:
     """Run the CLI; known failures end with their paragraph and exit code 1, never a traceback."""

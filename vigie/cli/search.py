@@ -11,8 +11,16 @@ from vigie.cli.options import When
 from vigie.cli.output import emit, json_option
 
 
-def _text(result: SearchResult) -> str:
-    lines = [f"{result.total} article(s) for {result.query!r} ({result.took_ms} ms)"]
+def headline_count(result: SearchResult, collapsed: bool) -> str:
+    """The count line: collapsed, the articles shown (Elasticsearch's total counts them before collapsing)."""
+    if collapsed:
+        return (f"{len(result.hits)} article(s) ({result.total} before collapsing) for {result.query!r} "
+                f"({result.took_ms} ms)")
+    return f"{result.total} article(s) for {result.query!r} ({result.took_ms} ms)"
+
+
+def _text(result: SearchResult, collapsed: bool = False) -> str:
+    lines = [headline_count(result, collapsed)]
     for hit in result.hits:
         topics = ", ".join(f"{t.name} {t.score:.2f}" for t in hit.topics) or "-"
         lines.append(f"\n{hit.title}\n  id={hit.article_id} lang={hit.language} published={hit.published or '-'}")
@@ -56,4 +64,4 @@ def search(query: str, languages, topics, entities, feeds, since, until, sort, c
         sort=sort, collapse=collapse, collapse_copies=collapse_copies, limit=limit,
     )
     result = run_search(connect(settings.es_url), settings.index_prefix, request, lemma_variants(settings.query_lemma_languages))
-    emit(result.to_dict(), as_json, lambda _: _text(result))
+    emit(result.to_dict(), as_json, lambda _: _text(result, collapse or collapse_copies))

@@ -10,6 +10,7 @@ answered in full once, by the request that made it; every other answer shows its
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -67,9 +68,22 @@ def list_topics(ctx: ApiContext = Depends(context)) -> Response:
 
 
 @router.get("/alerts", response_model=list[AlertOut], responses=problems(503), summary="Every alert")
-def list_alerts(ctx: ApiContext = Depends(context)) -> Response:
-    """Every alert by name, its secret masked: `vigie alerts list --json`."""
-    return checked_json(list[AlertOut], [alert_json(rule) for rule in ctx.alerts.list()])
+def list_alerts(counts: Annotated[bool, Query(description="Add how often each alert fired: `fired`, "
+                                                           "{matches, last_match}.")] = False,
+                ctx: ApiContext = Depends(context)) -> Response:
+    """Every alert by name, its secret masked: `vigie alerts list --json` (which always has ``fired``)."""
+    rules = ctx.alerts.list()
+    if not counts:
+        return checked_json(list[AlertOut], [alert_json(rule) for rule in rules])
+    made = ctx.notifications.match_counts([rule.alert_id for rule in rules])
+    return checked_json(list[AlertOut], [{**alert_json(rule), "fired": fired_json(made.get(rule.alert_id))}
+                                         for rule in rules])
+
+
+def fired_json(count: tuple[int, datetime | None] | None) -> dict[str, Any]:
+    """``matches`` and ``last_match`` of an alert from ``NotificationStore.match_counts``."""
+    matches, last = count or (0, None)
+    return {"matches": matches, "last_match": last.isoformat() if last else None}
 
 
 @router.post("/alerts", status_code=201, response_model=AlertOut, dependencies=[Depends(write_access)],
@@ -84,7 +98,7 @@ def add_alert(body: AlertIn, ctx: ApiContext = Depends(context)) -> Response:
         body.name, topics=body.topics, all_topics=body.all_topics, query=body.query, entities=body.entities,
         languages=body.languages, feeds=body.feeds, min_score=body.min_score, webhook=body.webhook,
         secret=body.secret, mode=body.digest or "immediate", paused=body.paused, per_story=body.per_story,
-        story_updates=body.story_updates, story_new_language=body.story_new_language))
+        story_updates=body.story_updates, story_new_language=body.story_new_language, email=body.email))
     log_event(log, "api.alert_added", alert=rule.alert_id, name=rule.name)
     response = _answer(rule, show_secret=True, status_code=201)
     response.headers["Location"] = f"/api/alerts/{rule.alert_id}"
@@ -130,6 +144,8 @@ def _delivery(current: Delivery, body: AlertChanges, given: set[str]) -> tuple[D
         changes["mode"] = body.digest or "immediate"
     if "secret" in given:
         changes["secret"] = body.secret
+    if "email" in given:
+        changes["email"] = body.email
     return changed_delivery(current, **changes)
 
 

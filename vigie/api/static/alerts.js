@@ -31,9 +31,18 @@
   }
 
   function deliveryText(delivery) {
-    if (!delivery.webhook) return ["stored only", "no webhook: listed here and in the Atom feed"];
     const mode = delivery.mode === "immediate" ? "each match" : `${delivery.mode} digest`;
+    if (delivery.email) return [`${mode} → e-mail ${delivery.email}`, `e-mailed to ${delivery.email}`];
+    if (!delivery.webhook) return ["stored only", "no webhook: listed here and in the Atom feed"];
     return [`${mode} → ${hostOf(delivery.webhook) || "webhook"}`, delivery.webhook];
+  }
+
+  // How often the alert fired: "3 matches, last 5 min ago" (the API's matches and last_match).
+  function firedText(alert) {
+    const fired = alert.fired;
+    if (!fired) return null;
+    if (!fired.matches) return "no match yet";
+    return `${fired.matches.toLocaleString()} match${fired.matches === 1 ? "" : "es"}, last ${relative(fired.last_match)}`;
   }
 
   // -- the alerts ------------------------------------------------------------------------------------
@@ -42,9 +51,10 @@
     const [delivery, where] = deliveryText(alert.delivery);
     const path = `/api/alerts/${encodeURIComponent(alert.alert_id)}`;
     return el("tr", { data: { id: alert.alert_id, state: alert.paused ? "paused" : "active" } },
-      el("td", {}, el("strong", { text: alert.name }), el("div", { class: "rule", text: describe(alert) })),
-      el("td", {}, el("span", { class: `status ${alert.paused ? "quiet" : "ok"}`, text: alert.paused ? "paused" : "active" })),
-      el("td", { title: where, text: delivery }),
+      el("td", { "data-label": "Alert" }, el("strong", { text: alert.name }), el("div", { class: "rule", text: describe(alert) })),
+      el("td", { "data-label": "State" }, el("span", { class: `status ${alert.paused ? "quiet" : "ok"}`, text: alert.paused ? "paused" : "active" }),
+        firedText(alert) ? el("div", { class: "fired", title: alert.fired.last_match ? formatDate(alert.fired.last_match) : null, text: firedText(alert) }) : null),
+      el("td", { "data-label": "Delivery", title: where, class: "why-text", text: delivery }),
       el("td", { class: "actions" },
         el("button", { type: "button", class: "plain test", text: "Test", onclick: () => backtest(alert) }),
         el("button", { type: "button", class: "plain toggle", text: alert.paused ? "Resume" : "Pause",
@@ -56,7 +66,7 @@
   async function refresh() {
     const body = document.querySelector("#alerts-table tbody");
     try {
-      const alerts = await api("/api/alerts");
+      const alerts = await api("/api/alerts?counts=true");
       body.replaceChildren(...(alerts.length ? alerts.map(row)
         : [el("tr", {}, el("td", { colspan: 4, class: "muted", text: "No alert yet: create one above." }))]));
     } catch (error) {
@@ -101,6 +111,7 @@
     };
     if (value("alert-min-score")) body.min_score = Number(value("alert-min-score"));
     if (value("alert-webhook")) body.webhook = value("alert-webhook");
+    if (value("alert-email")) body.email = value("alert-email");
     if (value("alert-digest")) body.digest = value("alert-digest");
     try {
       const alert = await api("/api/alerts", { method: "POST", body, write: true });

@@ -181,6 +181,22 @@
       ...NAV.map((item) => el("a", { href: item.href, text: item.label, "aria-current": item.current(path) ? "page" : null })));
   }
 
+  // "/" anywhere but in a field goes to the search box (the search page's, or the search page).
+  function slashToSearch(event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
+    event.preventDefault();
+    const box = document.getElementById("q");
+    if (box) {
+      box.focus();
+      box.select();
+    } else {
+      location.assign("/search");
+    }
+  }
+
   window.Vigie = { el, marked, safeHref, api, ApiError, query, token, setToken, formatDate, relative, hostOf, showError, explain, subscribe };
   document.addEventListener("DOMContentLoaded", renderNav);
+  document.addEventListener("keydown", slashToSearch);
 })();

@@ -85,7 +85,7 @@
         el("span", { text: `language ${article.language}` }),
         el("span", { text: `published ${formatDate(article.published)}` }),
         el("span", { text: `indexed ${formatDate(article.indexed_at)}` }),
-        article.url ? el("a", { href: article.url, rel: "noopener noreferrer", target: "_blank", text: `source: ${hostOf(article.url)}` }) : null,
+        article.url ? el("a", { href: article.url, rel: "noopener noreferrer", target: "_blank", text: `source: ${article.feed_title || hostOf(article.url)}` }) : null,
         ...article.warnings.map((warning) => el("span", { class: "chip", text: warning })));
       document.getElementById("article-text").replaceChildren(markedText(article.text, article.entities));
       renderTopics(article.topics);

@@ -13,14 +13,15 @@
   function row(feed) {
     const error = feed.last_error;
     return el("tr", { data: { id: feed.id, status: feed.status } },
-      el("td", {}, el("div", { text: feed.name || "(no name)" }), el("a", { class: "url", href: feed.url, rel: "noopener noreferrer", text: feed.url })),
-      el("td", {}, el("span", { class: `status ${feed.status}`, text: feed.status })),
-      el("td", { title: formatDate(feed.last_success), text: relative(feed.last_success) }),
-      el("td", {}, error ? [el("strong", { text: error.kind }), el("div", { class: "url", text: error.message || "" })] : "–"),
-      el("td", { class: "num", text: feed.consecutive_failures }),
-      el("td", { title: formatDate(feed.next_poll), text: relative(feed.next_poll) }),
-      el("td", { class: "num", text: feed.items_seen.toLocaleString() }),
-      el("td", { class: "num", text: `${Math.round(feed.interval)} s${feed.adaptive ? "" : " (fixed)"}` }),
+      el("td", { "data-label": "Feed" }, el("div", { text: feed.name || feed.title || "(no name)" }),
+        el("a", { class: "url", href: feed.url, rel: "noopener noreferrer", text: feed.url })),
+      el("td", { "data-label": "Status" }, el("span", { class: `status ${feed.status}`, text: feed.status })),
+      el("td", { "data-label": "Last success", title: formatDate(feed.last_success), text: relative(feed.last_success) }),
+      el("td", { "data-label": "Last error" }, error ? [el("strong", { text: error.kind }), el("div", { class: "why-text", text: error.message || "" })] : "–"),
+      el("td", { "data-label": "Failures", class: "num", text: feed.consecutive_failures }),
+      el("td", { "data-label": "Next poll", title: formatDate(feed.next_poll), text: relative(feed.next_poll) }),
+      el("td", { "data-label": "Items seen", class: "num", text: feed.items_seen.toLocaleString() }),
+      el("td", { "data-label": "Interval", class: "num", text: `${Math.round(feed.interval)} s${feed.adaptive ? "" : " (fixed)"}` }),
       el("td", {}, el("button", { type: "button", class: "danger", text: "Remove", onclick: () => remove(feed) })));
   }
 

@@ -203,7 +203,7 @@
     const meta = [
       el("span", { text: hit.language }),
       el("span", { text: formatDate(hit.published || hit.indexed_at) }),
-      hit.url ? el("span", { text: hostOf(hit.url) }) : null,
+      hit.feed_title || hit.url ? el("span", { class: "source", text: hit.feed_title || hostOf(hit.url) }) : null,
       ...hit.topics.map((topic) => el("span", { class: "chip", text: `${topic.name} ${Math.round(topic.score * 100)}%` })),
     ];
     const snippets = (hit.highlights.text || []).map((fragment) => el("p", { class: "snippet" }, "… ", marked(fragment), " …"));
@@ -237,13 +237,18 @@
         el("li", {}, el("button", {
           type: "button", title: `Only ${filter}: ${bucket.key}`, disabled: state[filter].includes(bucket.key),
           onclick: () => go({ ...stateFromUrl(), [filter]: [...state[filter], bucket.key], offset: 0 }),
-        }, el("span", { text: key === "feeds" ? feedName(bucket.key) : bucket.key }),
+        }, el("span", { text: key === "feeds" ? (bucket.title || bucket.feed_title || feedName(bucket.key)) : bucket.key }),
         el("span", { class: "count", text: bucket.count.toLocaleString() }))))));
     }
     document.getElementById("facets").replaceChildren(...blocks);
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    const toggle = document.getElementById("filters-toggle");
+    toggle.addEventListener("click", () => {
+      const open = document.body.classList.toggle("filters-open");
+      toggle.setAttribute("aria-expanded", String(open));
+    });
     document.getElementById("search-form").addEventListener("submit", (event) => {
       event.preventDefault();
       go(readForm());
