@@ -98,7 +98,7 @@ class EntityMerge:
 
 def variant_key(text: str) -> str:
     """The key a rule about ``text`` matches (its romanised, spelling-folded form)."""
-    return name_key(text) or text.casefold().strip()
+    return name_key(text)
 
 
 def manual_merge(variant: str, target_id: str, target_name: str, *, note: str = "") -> EntityMerge:
