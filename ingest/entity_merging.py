@@ -1,6 +1,8 @@
 """Merges of name variants into known entities, with their evidence; manual merges and splits.
 
-Linking (``ingest.entity_linking``) joins a variant to a known person inside one article. Across
+Linking (``ingest.entity_linking``) joins a variant to a known person inside one article (the article
+names the person in a known spelling); ``article_merges`` finds those joins again in the analysis, so
+they are recorded too, with the evidence ``same-article``. Across
 articles, a name the knowledge base lacks ("Wladimir Poutin") whose romanised key is one letter
 away from an entity already seen is the same entity only when the context confirms it: the two
 share co-occurring entities (``MIN_SHARED`` ids or more). Each such merge is an ``EntityMerge``
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from ingest.entity_kb import KnowledgeBase
 from ingest.entity_linking import unknown_id
 from ingest.models import Entity
 from ingest.name_keys import key_distance, name_key
@@ -243,3 +246,28 @@ def cross_article_merge(entity: Entity, article_id: str, candidate: SeenEntity, 
                              tuple(sorted(shared)))
     return EntityMerge(entity.text, variant_key(entity.text), "merge", "auto", candidate.id, candidate.name,
                        entity.label, evidence)
+
+
+def article_merges(entity: Entity, article_id: str, kb: KnowledgeBase) -> list[EntityMerge]:
+    """The spellings the linker joined to a known entity of ``entity``'s article on the article's
+    word: forms of two words or more that the knowledge base does not list for it, one letter from
+    its name ("Wladimir Poutin" beside "Vladimir Putin"), as merges with the evidence ``same-article``."""
+    known = kb.by_id.get(entity.id)
+    if known is None:
+        return []
+    target = name_key(known.name)
+    found = []
+    for form in dict.fromkeys((entity.text, *entity.variants)):
+        key = variant_key(form)
+        if " " not in key or key == target:
+            continue
+        if any(candidate.entity.id == entity.id for candidate in kb.by_name_key(key)):
+            continue  # a spelling the knowledge base lists: no merge
+        listed = kb.lookup(form)
+        if listed is not None and listed.id == entity.id:
+            continue
+        distance = key_distance(key, target, 1)
+        if distance <= 1:
+            found.append(EntityMerge(form, key, "merge", "auto", entity.id, known.name, entity.label,
+                                     MergeEvidence("same-article", (article_id,), distance)))
+    return found

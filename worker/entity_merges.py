@@ -4,7 +4,9 @@
    apply to every new article (``ingest.entity_merging.apply_merges``). Each worker process keeps
    them and reloads them only when their version in Redis moved (``state.entity_keys``), so a
    `vigie entities merge` reaches the next batch of every worker.
-2. A name the knowledge base lacks, whose key is one letter away from an entity seen in an earlier
+2. The spellings the linker joined to a known person because the same article names that person
+   (``article_merges``) are recorded, with the evidence ``same-article``.
+   A name the knowledge base lacks, whose key is one letter away from an entity seen in an earlier
    article (``state.entity_keys.SeenEntities``), joins that entity when the two share co-occurring
    entities (``MIN_SHARED`` ids, read from the articles index). The merge is recorded with its
    evidence and applies from then on; a manual rule on the same variant key wins.
@@ -26,8 +28,8 @@ from conf.logs import log_event
 from index.entity_merges import MergeStore
 from index.errors import IndexRejected, IndexUnavailable
 from ingest.entity_kb import default_kb
-from ingest.entity_merging import (EntityMerge, SeenEntity, apply_merges, close_entities, cross_article_merge,
-                                   effective_rules, is_unknown, mergeable_key, variant_key)
+from ingest.entity_merging import (EntityMerge, SeenEntity, apply_merges, article_merges, close_entities,
+                                   cross_article_merge, effective_rules, is_unknown, mergeable_key, variant_key)
 from ingest.models import AnalyzedArticle, Entity
 from state.entity_keys import SeenEntities, bump_rules_version, rules_version
 from worker.runtime import Runtime
@@ -82,7 +84,8 @@ def resolve_entities(rt: Runtime, analysed: Sequence[AnalyzedArticle]) -> list[A
 def _merge_across_articles(rt: Runtime, store: MergeStore, analysed: list[AnalyzedArticle],
                            rules: dict[str, EntityMerge]) -> list[AnalyzedArticle]:
     seen = SeenEntities(rt.redis)
-    known_ids = default_kb().by_id
+    kb = default_kb()
+    known_ids = kb.by_id
     wanted = [variant_key(entity.text) for item in analysed for entity in item.analysis.entities
               if is_unknown(entity, known_ids) and mergeable_key(variant_key(entity.text))
               and variant_key(entity.text) not in rules]
@@ -106,6 +109,14 @@ def _merge_across_articles(rt: Runtime, store: MergeStore, analysed: list[Analyz
                               variant=entity.text, target=candidate.id, target_name=candidate.name,
                               distance=distance, shared=",".join(shared))
                     break
+        for entity in entities:
+            if entity.label == "PERSON" and entity.id in known_ids:
+                for merge in article_merges(entity, item.article.article_id, kb):
+                    if merge.variant_key not in rules and merge.variant_key not in made:
+                        made[merge.variant_key] = merge  # recorded; the entity already has its identity
+                        log_event(log, "entity.merged", article=item.article.article_id, feed=item.article.feed_url,
+                                  variant=merge.variant, target=merge.target_id, target_name=merge.target_name,
+                                  distance=merge.evidence.distance, evidence="same-article")
         if made:
             rules.update(made)
             new_rules.extend(made.values())

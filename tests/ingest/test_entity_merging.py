@@ -114,3 +114,24 @@ def test_one_substitution_insertion_or_deletion_is_found(key: str, at: int, lett
     for changed in (key[:at] + letter + key[at + 1:], key[:at] + letter + key[at:], key[:at] + key[at + 1:]):
         if changed:
             assert deletion_forms(key) & deletion_forms(changed)
+
+
+def test_a_spelling_the_linker_joined_on_the_article_word_is_a_same_article_merge() -> None:
+    from ingest.entity_kb import default_kb
+    from ingest.entity_merging import article_merges
+
+    kb = default_kb()
+    joined = Entity("Vladimir Putin", "PERSON", 2, ((0, 14), (40, 55)), "vladimir putin", "Q7747", "Vladimir Putin",
+                    ("Vladimir Putin", "Vladimir Pution", "Wladimir Putin", "Poutine"))
+    (merge,) = article_merges(joined, "a1", kb)
+    assert (merge.variant, merge.target_id, merge.source) == ("Vladimir Pution", "Q7747", "auto")
+    assert merge.evidence == MergeEvidence("same-article", ("a1",), 1)
+    # Spellings the knowledge base lists, one word alone, or an entity it does not know: nothing to record.
+    assert article_merges(replace_variants(joined, ("Vladimir Poutine", "Putin")), "a1", kb) == []
+    assert article_merges(unknown("Ingrid Halvarsen"), "a1", kb) == []
+
+
+def replace_variants(entity: Entity, variants: tuple[str, ...]) -> Entity:
+    from dataclasses import replace
+
+    return replace(entity, variants=variants)

@@ -126,3 +126,18 @@ def test_relabelled_entity_fields_are_those_the_article_document_would_hold(sett
     assert {name: document[name] for name in fields} == fields
     changed = replace(item, analysis=replace(item.analysis, entities=(entity("Ingrid Halvarsen", "v:x"),)))
     assert entity_fields(changed.analysis.entities)["entity_ids"] == article_document(changed).to_dict()["entity_ids"]
+
+
+def test_a_spelling_joined_inside_one_article_is_recorded_with_that_evidence(settings: Settings, es: Elasticsearch) -> None:
+    rt = Runtime(settings)
+    putin = Entity(text="Vladimir Putin", label="PERSON", mentions=2, spans=((0, 14), (30, 45)), key="vladimir putin",
+                   id="Q7747", name="Vladimir Putin", variants=("Vladimir Putin", "Vladimir Pution"))
+    item = analysed("e1", title="Vladimir Putin in Moscow", text="Vladimir Putin spoke. Vladimir Pution said.",
+                    language="en", entities=(putin,), url="https://outlet.example/e1")
+    (done,) = process(rt, [item])
+    assert done.analysis.entities == (putin,)  # the identity was already right: only recorded
+    (recorded,) = MergeStore(rt.es, settings.index_prefix).rules()
+    assert (recorded.variant, recorded.target_id, recorded.evidence.kind, recorded.evidence.article_ids) == (
+        "Vladimir Pution", "Q7747", "same-article", ("e1",))
+    process(rt, [replace(item, article=replace(item.article, article_id="e2"))])
+    assert len(MergeStore(rt.es, settings.index_prefix).rules()) == 1  # recorded once, not per article
