@@ -3,6 +3,7 @@ stored articles re-labelled, writes guarded by the token, the list not taken for
 
 from __future__ import annotations
 
+import pytest
 from elasticsearch import Elasticsearch
 
 from ingest.entity_linking import unknown_id
@@ -13,6 +14,9 @@ from tests.support.processes import run_vigie, vigie_json
 from conf.settings import Settings
 from worker.entity_merges import resolve_entities
 from worker.runtime import Runtime
+
+
+pytestmark = pytest.mark.integration
 
 
 def entity(text: str, entity_id: str | None = None, label: str = "PERSON") -> Entity:

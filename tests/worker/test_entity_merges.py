@@ -5,6 +5,7 @@ rules' version and re-labels the stored articles."""
 
 from __future__ import annotations
 
+import pytest
 from dataclasses import replace
 
 from elasticsearch import Elasticsearch
@@ -19,6 +20,9 @@ from conf.settings import Settings
 from vigie.entity_rules import EntityRules
 from worker.entity_merges import resolve_entities
 from worker.runtime import Runtime
+
+pytestmark = pytest.mark.integration
+
 
 OSLO = ("Oslo", "gn:3143244", "LOCATION")
 NATO = ("NATO", "Q7184", "ORGANIZATION")
