@@ -21,6 +21,7 @@ forms of the keys seen answers with one set lookup per form (``deletion_forms``)
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -37,6 +38,7 @@ Source = Literal["auto", "manual"]
 MIN_SHARED = 2
 #: A key shorter than this, or of one word, is too common a name for a merge by spelling alone.
 MIN_KEY = 8
+_MAX_ID_KEY_BYTES = 400
 EVIDENCE_KINDS = ("same-article", "shared-entities", "same-story", "manual")
 
 
@@ -79,8 +81,11 @@ class EntityMerge:
 
     @property
     def rule_id(self) -> str:
-        """One automatic and one manual rule per variant key at most: a new one replaces the old."""
-        return f"{self.source}:{self.variant_key}"
+        """One automatic and one manual rule per variant key at most: a new one replaces the old.
+        (A very long key is hashed: a document id holds at most 512 bytes.)"""
+        if len(self.variant_key.encode()) <= _MAX_ID_KEY_BYTES:
+            return f"{self.source}:{self.variant_key}"
+        return f"{self.source}:sha1:{hashlib.sha1(self.variant_key.encode()).hexdigest()}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule_id": self.rule_id, "variant": self.variant, "variant_key": self.variant_key,

@@ -135,3 +135,9 @@ def replace_variants(entity: Entity, variants: tuple[str, ...]) -> Entity:
     from dataclasses import replace
 
     return replace(entity, variants=variants)
+
+
+def test_a_very_long_variant_still_has_a_short_rule_id() -> None:
+    rule = manual_merge("習近平" * 200, "Q15031", "Xi Jinping")
+    assert len(rule.rule_id.encode()) < 100 and rule.rule_id.startswith("manual:sha1:")
+    assert manual_merge("習近平" * 200, "Q1", "X").rule_id == rule.rule_id
