@@ -69,18 +69,18 @@ def test_merge_split_and_merges_on_the_command_line_and_over_http(
         with server.client() as client:
             body = client.get("/api/entities/merges").json()
             assert [r["rule_id"] for r in body] == ["manual:" + merged["variant_key"]]
-            refused = client.post("/api/entities/split", json={"variant": "Torstein Lindqvista"})
+            refused = client.post("/api/entities/merges/split", json={"variant": "Torstein Lindqvista"})
             assert refused.status_code == 401
             assert person_id(es, settings, "p2") == lindqvist_id
-            split = client.post("/api/entities/split", json={"variant": "Torstein Lindqvista", "from": lindqvist_id,
+            split = client.post("/api/entities/merges/split", json={"variant": "Torstein Lindqvista", "from": lindqvist_id,
                                                              "note": "test"}, headers=server.auth)
             assert split.status_code == 200, split.text
             assert split.json()["action"] == "split" and split.json()["articles_relabelled"] == 1
             assert person_id(es, settings, "p2") == unknown_id("PERSON", "Torstein Lindqvista")
-            missing = client.post("/api/entities/merge", json={"variant": "Torstein Lindqvista", "target": "Nobody Atall"},
+            missing = client.post("/api/entities/merges", json={"variant": "Torstein Lindqvista", "target": "Nobody Atall"},
                                   headers=server.auth)
             assert missing.status_code == 404
-            empty = client.post("/api/entities/merge", json={"variant": "!!!", "target": lindqvist_id},
+            empty = client.post("/api/entities/merges", json={"variant": "!!!", "target": lindqvist_id},
                                 headers=server.auth)
             assert empty.status_code == 422
             assert client.get("/api/entities/Torstein Lindqvist").json()["id"] == lindqvist_id

@@ -1,7 +1,9 @@
-"""`/api/entities/merges`, `/api/entities/merge`, `/api/entities/split`: `vigie entities merges|merge|split`
-over HTTP. The two writes are guarded like every write endpoint (bearer token, rate limit).
+"""`vigie entities merges|merge|split` over HTTP: `GET /api/entities/merges` lists the rules,
+`POST /api/entities/merges` forces a merge, `POST /api/entities/merges/split` undoes one. The two writes
+are guarded like every write endpoint (bearer token, rate limit).
 
-Registered before the search routes, whose `/api/entities/{name}` would otherwise take "merges".
+Registered before the search routes, whose `/api/entities/{name}` would otherwise take "merges"; the
+writes live on paths that entity pages cannot hold, so each path answers exactly the methods it lists.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def list_merges(ctx: ApiContext = Depends(context)) -> Response:
     return checked_json(list[MergeOut], _rules(ctx).rules(), exclude_none=True)
 
 
-@router.post("/entities/merge", response_model=MergeOut, dependencies=[Depends(write_access)],
+@router.post("/entities/merges", response_model=MergeOut, dependencies=[Depends(write_access)],
              responses=problems(401, 404, 422, 429, 503), summary="Force a variant to be an entity")
 def merge(body: MergeIn, ctx: ApiContext = Depends(context)) -> Response:
     """`vigie entities merge VARIANT TARGET`: new articles and stored ones give the variant the target's id."""
@@ -89,7 +91,7 @@ def merge(body: MergeIn, ctx: ApiContext = Depends(context)) -> Response:
     return checked_json(MergeOut, done)
 
 
-@router.post("/entities/split", response_model=MergeOut, dependencies=[Depends(write_access)],
+@router.post("/entities/merges/split", response_model=MergeOut, dependencies=[Depends(write_access)],
              responses=problems(401, 404, 422, 429, 503), summary="Undo a merge: the variant gets its own id")
 def split(body: SplitIn, ctx: ApiContext = Depends(context)) -> Response:
     """`vigie entities split VARIANT [--from TARGET]`."""
