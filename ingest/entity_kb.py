@@ -3,7 +3,10 @@
 Data files under ``ingest/data/kb/`` (tab-separated, one entity a row, every row with its source):
 
 - ``persons.tsv``, ``organizations.tsv``, ``places.tsv``: curated; columns ``id label name country``,
-  then the variants per language (``fr en de es it ru``, ``|``-separated) and ``source``;
+  then the variants per language (``fr en de es it ru``, ``|``-separated), ``source`` and
+  ``qid_check`` (how the QID was checked: ``rigour``, it is a territory of ``countries.tsv``;
+  ``reviewer``, checked by a reviewer who knows it, not against Wikidata; ``unverified``, typed from
+  memory and not confirmed; ``none``, no QID);
 - ``countries.tsv``: countries and territories (rigour, with Wikidata ids; ISO names from pycountry);
 - ``cities.tsv.gz``: GeoNames cities of 15,000 people or more, with alternate names and population.
 
@@ -41,6 +44,8 @@ CURATED_FILES = ("persons.tsv", "organizations.tsv", "places.tsv")
 GENERATED_FILES = ("countries.tsv", "cities.tsv.gz")
 #: Rows that add names to an entity of another file (same columns as the curated files).
 EXTRA_NAMES_FILE = "extra_names.tsv"
+#: How a curated row's QID was checked (column ``qid_check``; see the module's docstring).
+QID_CHECKS = ("rigour", "reviewer", "unverified", "none")
 _ID = re.compile(r"^(Q[1-9][0-9]*|v:[a-z0-9][a-z0-9-]*|gn:[0-9]+)$")
 _LABELS = frozenset(get_args(EntityLabel))
 #: Priors: curated persons and organisations, then countries, then curated places, then cities by
@@ -108,6 +113,8 @@ def validate_rows(files: Iterable[tuple[str, Iterable[dict[str, str]]]]) -> list
     rows without a name or a source. Empty when the files are sound."""
     problems: list[str] = []
     seen: dict[str, str] = {}
+    territories: set[str] = set()
+    rigour_checked: list[tuple[str, str]] = []
     countries: set[str] = set()
     pending: list[tuple[str, int, str]] = []
     extra: list[tuple[str, str]] = []
@@ -134,11 +141,24 @@ def validate_rows(files: Iterable[tuple[str, Iterable[dict[str, str]]]]) -> list
                 problems.append(f"{where}: no name with a letter or a digit")
             if file_name == "countries.tsv":
                 countries.add(row["country"])
+                territories.add(row.get("id", ""))
+            if file_name in CURATED_FILES or file_name == EXTRA_NAMES_FILE:
+                check = row.get("qid_check", "")
+                has_qid = row.get("id", "").startswith("Q")
+                if check not in QID_CHECKS:
+                    problems.append(f"{where}: qid_check {check!r} is none of {', '.join(QID_CHECKS)}")
+                elif (check == "none") == has_qid:
+                    problems.append(f"{where}: qid_check {check!r} for id {row.get('id')!r}")
+                elif check == "rigour":
+                    rigour_checked.append((where, row["id"]))
             if row.get("country"):
                 pending.append((where, number, row["country"]))
     for where, identity in extra:
         if identity not in seen:
             problems.append(f"{where}: names for an unknown id {identity!r}")
+    for where, identity in rigour_checked:
+        if territories and identity not in territories:
+            problems.append(f"{where}: qid_check 'rigour' but {identity} is no territory of countries.tsv")
     for where, _, country in pending:
         if countries and country not in countries:
             problems.append(f"{where}: unknown country code {country!r}")

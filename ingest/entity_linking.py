@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from ingest.clean import fold_key
 from ingest.entities import Mention
@@ -30,7 +31,8 @@ from ingest.entity_kb import Candidate, KBEntity, KnowledgeBase, choose
 from ingest.name_keys import key_distance, lookup_token, name_key, phrase_key
 
 _WORD = re.compile(r"[^\W_]+")
-_JOINER = re.compile(r"^[ \u00a0'’-]?$")  # what may stand between two words of one name
+#: What may stand between two words of one name (a set: looked up for every word of every text).
+_JOINERS = frozenset({"", " ", "\u00a0", "'", "’", "-"})
 _SCORE = re.compile(r"^[\s\d:–—-]*$")
 #: Free-text matches of cities not curated: the least population, for a city's main name and for
 #: one of its alternate names (alternate names include old and foreign forms: stronger prior).
@@ -41,8 +43,9 @@ _FUZZY_MIN_KEY = 8
 _GENITIVE_S = frozenset({"de", "nl"})
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(NamedTuple):
+    """A word of the text (a tuple: built for every word of every article, it must be cheap)."""
+
     text: str
     token: str  # ingest.name_keys.lookup_token
     start: int
@@ -61,8 +64,12 @@ class Match:
 
 
 def text_words(text: str) -> list[Word]:
-    return [Word(match.group(), lookup_token(match.group()), match.start(), match.end())
-            for match in _WORD.finditer(text)]
+    words = []
+    for match in _WORD.finditer(text):
+        word = match.group()
+        start, end = match.span()
+        words.append(Word(word, lookup_token(word), start, end))
+    return words
 
 
 def find_matches(words: Sequence[Word], text: str, kb: KnowledgeBase, *, genitive_s: bool = False) -> list[Match]:
@@ -80,13 +87,15 @@ def find_matches(words: Sequence[Word], text: str, kb: KnowledgeBase, *, genitiv
             longest = kb.max_words(word.token)
             if genitive_s and not longest and word.token.endswith("s"):
                 longest = 1 if kb.max_words(word.token[:-1]) else 0
-            for size in range(min(longest, len(words) - index), 0, -1):
+            # The words that follow this one within one name (joined by a space, a hyphen...).
+            run = 1
+            while run < longest and index + run < len(words) and \
+                    text[words[index + run - 1].end:words[index + run].start] in _JOINERS:
+                run += 1
+            for size in range(min(longest, run), 0, -1):
                 if found is not None and size == 1:
                     break
                 last = index + size
-                if not all(_JOINER.match(text[words[at - 1].end:words[at].start])
-                           for at in range(index + 1, last)):
-                    continue
                 key = " ".join(w.token for w in words[index:last])
                 candidates = kb.phrase(key)
                 if not candidates and genitive_s and key.endswith("s") and len(words[last - 1].token) > 4:

@@ -20,6 +20,7 @@ from ingest.articles import analysed_article, article_for
 from ingest.models import AnalyzedArticle, Article, FeedItem
 from state.counters import count_indexed
 from worker.alert_tasks import alert
+from worker.entity_merges import resolve_entities
 from worker.app import app
 from worker.queues import INDEX_QUEUE, PROCESS_ITEMS
 from worker.retries import BROKER_ERRORS, Letter, after_outage, current_runtime, dead_letter, retry_later, unexpected
@@ -117,7 +118,7 @@ def process_items(items: list[dict[str, Any]]) -> dict[str, int]:
     try:
         feed_items = [FeedItem.from_dict(data) for data in items]
         articles = articles_for(rt, feed_items)
-        analysed = analyse(rt, feed_items, articles)
+        analysed = resolve_entities(rt, analyse(rt, feed_items, articles))
         return store(rt, analysed, attempt=0)
     except BROKER_ERRORS:
         raise

@@ -62,3 +62,23 @@ def test_name_keys_fold_the_spellings_of_each_language() -> None:
     assert key_distance(name_key("Selenskyj"), name_key("Zelensky")) == 1
     assert phrase_key("в Киеве") == phrase_key("в Киев")
     assert name_key("Vladimir Putin") != name_key("Vladimir Padin")
+
+
+def test_every_curated_qid_says_how_it_was_checked_and_rigour_ones_are_territories() -> None:
+    files = [(name, list(read_table(kb_dir() / name))) for name in ("countries.tsv", *CURATED_FILES, EXTRA_NAMES_FILE)]
+    checks = [row["qid_check"] for name, rows in files if name != "countries.tsv" for row in rows]
+    assert set(checks) <= {"rigour", "reviewer", "unverified", "none"} and "unverified" in checks
+    territories = {row["id"] for row in files[0][1]}
+    for name, rows in files[1:]:
+        for row in rows:
+            assert (row["qid_check"] == "none") != row["id"].startswith("Q"), (name, row["id"])
+            if row["qid_check"] == "rigour":
+                assert row["id"] in territories, (name, row["id"])
+    wrong = [{"id": "Q1", "label": "PERSON", "name": "A", "country": "", "source": "x", "qid_check": "rigour"},
+             {"id": "v:a", "label": "PERSON", "name": "B", "country": "", "source": "x", "qid_check": "reviewer"},
+             {"id": "Q2", "label": "PERSON", "name": "C", "country": "", "source": "x", "qid_check": "sure"}]
+    problems = validate_rows([("countries.tsv", [{"id": "Q142", "label": "LOCATION", "name": "France",
+                                                  "country": "FR", "source": "x"}]), ("persons.tsv", wrong)])
+    assert "persons.tsv:2: qid_check 'rigour' but Q1 is no territory of countries.tsv" in problems
+    assert "persons.tsv:3: qid_check 'reviewer' for id 'v:a'" in problems
+    assert any(problem.startswith("persons.tsv:4: qid_check 'sure' is none of") for problem in problems)

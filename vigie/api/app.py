@@ -24,11 +24,13 @@ from vigie.api.context import ApiContext
 from vigie.api.errors import install_error_handlers
 from vigie.api.metrics import ApiMetrics, RequestTimer
 from vigie.api.routes import alerts, articles, feeds, notifications, pages, search, stories, system
+from vigie.api.routes import entities as entity_routes
 from vigie.api.routes.pages import API_DOCS_ASSETS, STATIC
 from vigie.api.security import JsonTrustedHost, SecurityHeaders, WriteGuard, allowed_hosts
 from vigie.api.token import api_token
 
-ROUTERS = (search.router, stories.router, articles.router, feeds.router, alerts.router, notifications.router, system.router,
+ROUTERS = (entity_routes.router,  # before search: its /api/entities/{name} would take "merges"
+           search.router, stories.router, articles.router, feeds.router, alerts.router, notifications.router, system.router,
            pages.router)
 
 DESCRIPTION = """\
@@ -61,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,  # served by routes/pages.py from installed files, under the pages' CSP
         redoc_url=None,
         openapi_tags=[
+            {"name": "entities", "description": "Merges of name variants into entities: listed, forced, undone."},
             {"name": "search", "description": "The query language of `vigie search`, filters, facets."},
             {"name": "stories", "description": "Articles of many outlets and languages on one event; what is "
                                                "breaking (`vigie stories`)."},
