@@ -6,10 +6,11 @@ OPML file cannot expand entities or read local files.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
@@ -92,7 +93,7 @@ def render_opml(subscriptions: Iterable[Subscription], title: str = "Vigie feeds
     lines = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<opml version="2.0">',
-        f"  <head><title>{title}</title></head>",
+        f"  <head><title>{escape(_NOT_XML.sub('', title))}</title></head>",
         "  <body>",
     ]
     # A folder tree: each tag is a folder path; a feed with two tags sits in both folders, as feed
@@ -109,6 +110,14 @@ def render_opml(subscriptions: Iterable[Subscription], title: str = "Vigie feeds
     return "\n".join(lines)
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _attr(value: str) -> str:
+    """An attribute value XML can carry: characters XML 1.0 forbids are dropped, the rest quoted."""
+    return quoteattr(_NOT_XML.sub("", value))
+
+
 _FEEDS = "\0feeds"  # the feeds of a folder, beside its subfolders (no folder name holds a NUL)
 
 
@@ -116,11 +125,10 @@ def _render_folder(node: dict[str, Any], lines: list[str], depth: int) -> None:
     pad = "  " * depth
     for sub in node.get(_FEEDS, []):
         name = sub.name or sub.url
-        lines.append(f"{pad}<outline type=\"rss\" text={quoteattr(name)} title={quoteattr(name)} "
-                     f"xmlUrl={quoteattr(sub.url)}/>")
+        lines.append(f"{pad}<outline type=\"rss\" text={_attr(name)} title={_attr(name)} xmlUrl={_attr(sub.url)}/>")
     for folder, child in node.items():
         if folder == _FEEDS:
             continue
-        lines.append(f"{pad}<outline text={quoteattr(folder)} title={quoteattr(folder)}>")
+        lines.append(f"{pad}<outline text={_attr(folder)} title={_attr(folder)}>")
         _render_folder(child, lines, depth + 1)
         lines.append(f"{pad}</outline>")
