@@ -269,11 +269,15 @@ def import_(opml: Path, keep_dead: bool, concurrency: int, as_json: bool) -> Non
             if not keep_dead:
                 continue
         target = check.feed_url if check.verdict == "ok" else sub.url
+        if check.followed_link and (existing := registry.get_by_url(target)) is not None:
+            already.append(sub.url)  # a page whose feed is followed (by this import or before)
+            if sub.tags:
+                registry.set_tags(existing.feed_id, existing.tags + sub.tags)
+            continue
         try:
             registry.add(target, name=sub.name, title=check.title, tags=sub.tags)
         except FeedExists:
-            duplicates.append({"url": sub.url, "name": sub.name,
-                               "reason": f"links to {target}, already followed"})
+            duplicates.append({"url": sub.url, "name": sub.name, "reason": f"the same feed as {target}"})
             continue
         except Exception as error:  # noqa: BLE001 - one bad outline must not stop the import
             refused.append({"url": sub.url, "name": sub.name, "error": str(error)})
