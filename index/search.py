@@ -190,12 +190,11 @@ def _term_query(term: Term, lemma_variants: LemmaVariants | None) -> dict[str, A
 
 
 def _known_entity_id(text: str) -> str | None:
-    """The id of the known entity a query word or phrase names, if any (the bundled knowledge base,
-    loaded once per process)."""
-    from ingest.entity_kb import default_kb
+    """The id of the known entity a query word or phrase names, if any (the bundled knowledge base:
+    loaded once per process, or its on-disk query index where the process installed one)."""
+    from ingest.entity_query_index import query_entity_id
 
-    found = default_kb().lookup(text)
-    return found.id if found is not None else None
+    return query_entity_id(text)
 
 
 def _identity_clauses(text: str) -> list[dict[str, Any]]:

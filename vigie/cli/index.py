@@ -84,7 +84,7 @@ def stats(query, languages, topics, entities, feeds, tags, since, until, top, as
                             entities=tuple(entities), feeds=tuple(feeds), since=since, until=until,
                             feed_urls=feed_urls)
     data = article_stats(connect(settings.es_url), settings.index_prefix, filters, query, top,
-                         query_lemma_variants(query, tuple(languages), settings))
+                         query_lemma_variants(query, tuple(languages), settings, tuple(entities)))
 
     def text(d: dict) -> str:  # type: ignore[type-arg]
         lines = [f"{d['total']} articles, {d['stories']} stories (near-duplicates grouped), {d['undated']} undated"]

@@ -41,27 +41,43 @@ def checked_topics(topics: tuple[str, ...], settings: Any) -> tuple[str, ...]:
         raise click.BadParameter(str(error), param_hint="'--topic'") from None
 
 
-def query_lemma_variants(query: str, languages: tuple[str, ...], settings: Any):  # type: ignore[no-untyped-def]
-    """Lemma variants of the query's words, with the tables of the languages searched only (all the
-    configured ones without --lang); None when the query has no words to lemmatise."""
-    from index.query import Term, parse_query
+def _terms(node: Any) -> list[Any]:
+    from index.query import Term
 
-    def has_words(node: Any) -> bool:
-        if isinstance(node, Term):
-            return node.field is None and not node.prefix
-        return any(has_words(child) for child in (getattr(node, "items", ()) or (getattr(node, "item", None),))
-                   if child is not None)
+    if isinstance(node, Term):
+        return [node]
+    children = getattr(node, "items", None) or ([node.item] if getattr(node, "item", None) is not None else [])
+    return [term for child in children for term in _terms(child)]
 
-    if not has_words(parse_query(query)):
+
+def query_lemma_variants(query: str, languages: tuple[str, ...], settings: Any,  # type: ignore[no-untyped-def]
+                         entities: tuple[str, ...] = ()):
+    """What the query's words need, loaded only if they need it: the entity index on disk (which
+    entity a word names; ingest.entity_query_index) and the lemma variants, with the tables of the
+    languages searched only (all the configured ones without --lang). None when no word is lemmatised."""
+    from index.query import parse_query
+
+    terms = _terms(parse_query(query))
+    if entities or any(term.field in (None, "entity") and not term.prefix for term in terms):
+        from ingest.entity_query_index import install  # 1.5-7 s of knowledge base avoided (measured)
+
+        install(settings.cache_dir)
+    if not any(term.field is None and not term.prefix for term in terms):
         return None
     configured = tuple(settings.query_lemma_languages)
     asked = {code.strip().lower() for code in languages}
     wanted = tuple(code for code in configured if code in asked) if asked else configured
     if not wanted:
         return None
-    from vigie.queries import lemma_variants  # lemma tables and spaCy: 0.34 s of start-up (measured)
+    # the lemma files on disk, not the tables: 1-6 s of spaCy import and table loading avoided (measured)
+    from ingest.query_lemma_index import DiskQueryLemmatizer
 
-    return lemma_variants(wanted)
+    lemmatizer = DiskQueryLemmatizer(wanted, settings.cache_dir)
+
+    def variants(text: str) -> list[str]:  # as vigie.queries.lemma_variants: one phrase per distinct reading
+        return sorted({" ".join(lemmas) for lemmas in lemmatizer.variants(text).values() if lemmas})
+
+    return variants
 
 
 @click.command()
@@ -132,5 +148,6 @@ def search(query: str, languages, topics, entities, feeds, tags, since, until, s
         sort=sort, collapse=collapse, collapse_copies=collapse_copies, limit=limit, offset=offset,
     )
     result = run_search(connect(settings.es_url), settings.index_prefix, request,
-                        query_lemma_variants(query, tuple(languages), settings), feed_titles=titles)
+                        query_lemma_variants(query, tuple(languages), settings, tuple(entities)),
+                        feed_titles=titles)
     emit({**result.to_dict(), "limit": limit, "offset": offset}, as_json, lambda _: _text(result, offset, limit))

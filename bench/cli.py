@@ -1,0 +1,102 @@
+"""Start-up of the `vigie` command: `vigie --help` and `vigie search` as a person runs them.
+
+    .venv/bin/python bench/cli.py [--runs 5]
+
+1. Redis and Elasticsearch of its own (`vigie services start` under .vigie-bench/, free ports);
+2. 200 analysed articles (French and English, topics, two feeds, one with a title in the registry)
+   written through ``ArticleStore.index_batch``, the worker's write path;
+3. each command below run ``--runs`` times as a fresh subprocess (the real `.venv/bin/vigie` entry
+   point, stdout to a pipe), after one unmeasured warm-up run (file cache); the median wall time of
+   each is printed with Elasticsearch's own ``took_ms`` for the searches, so the share of start-up is
+   visible.
+
+Results also go to bench/results/cli.json, with the load average (the machine is shared: compare
+figures of one run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import VIGIE, bench_services, machine_load, median, write_result  # noqa: E402
+from index.client import connect  # noqa: E402
+from index.store import ArticleStore  # noqa: E402
+from ingest.models import TopicMatch  # noqa: E402
+from state.registry import registry_for  # noqa: E402
+from tests.index.factories import analysed  # noqa: E402
+
+WIRE = "http://wire.example.org/rss.xml"
+WORLD = "http://world.example.com/atom"
+
+COMMANDS: list[tuple[str, list[str]]] = [
+    ("vigie --help", ["--help"]),
+    ("vigie search Idleb", ["search", "Idleb"]),
+    ("vigie search réfugiés --lang fr", ["search", "réfugiés", "--lang", "fr"]),
+    ("vigie search --topic ceasefire", ["search", "--topic", "ceasefire"]),
+    ("vigie search Idleb --json", ["search", "Idleb", "--json"]),
+]
+
+
+def _articles(count: int) -> list:  # type: ignore[type-arg]
+    start = datetime.now(timezone.utc) - timedelta(days=10)
+    items = []
+    for number in range(count):
+        french = number % 3 != 0
+        items.append(analysed(
+            f"cli-bench-{number:04d}",
+            title=f"Idleb : les réfugiés attendent le cessez-le-feu ({number})" if french else f"Storm report {number}",
+            text=("Des milliers de réfugiés ont fui Idleb, où un cessez-le-feu est espéré. " * 8) if french
+            else ("Thousands of migrants were evacuated as the storm hit the coast. " * 8),
+            lemmas=("du millier de réfugié avoir fuir idleb où un cessez-le-feu être espérer " * 8) if french
+            else ("thousand of migrant be evacuate as the storm hit the coast " * 8),
+            language="fr" if french else "en",
+            topics=(TopicMatch("ceasefire", 0.8, ("cessez-le-feu",)),) if french else (),
+            feed=WIRE if french else WORLD, published=start + timedelta(hours=number)))
+    return items
+
+
+def _timed(args: list[str], env: dict[str, str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    result = subprocess.run([VIGIE, *args], env=env, capture_output=True, text=True, check=True)
+    return time.perf_counter() - started, result.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    options = parser.parse_args()
+    with bench_services() as services:
+        store = ArticleStore(connect(services.settings.es_url), services.settings.index_prefix)
+        store.ensure_ready()
+        store.index_batch(_articles(200), refresh=True)
+        registry_for(services.settings).add(WIRE, title="Le Fil", poll_now=False)
+        rows = []
+        for label, args in COMMANDS:
+            _timed(args, services.env)  # warm-up: the file cache, not measured
+            seconds, took = [], []
+            for _ in range(options.runs):
+                elapsed, out = _timed(args, services.env)
+                seconds.append(elapsed)
+                if args[0] == "search":
+                    text = out if "--json" in args else _timed([*args, "--json"], services.env)[1]
+                    took.append(json.loads(text)["took_ms"])
+            row = {"command": label, "median_s": round(median(seconds), 3), "runs_s": [round(s, 3) for s in seconds],
+                   "es_took_ms_median": median(took) if took else None, "load": machine_load()}
+            rows.append(row)
+            print(f"{label:<40} median {row['median_s']:.3f} s  (runs {', '.join(f'{s:.2f}' for s in seconds)})"
+                  + (f"  Elasticsearch took {row['es_took_ms_median']} ms" if took else "")
+                  + f"  [{row['load']}]", flush=True)
+    path = write_result("cli", {"runs": options.runs, "commands": rows})
+    print(f"results in {path}")
+
+
+if __name__ == "__main__":
+    main()
