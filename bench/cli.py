@@ -63,38 +63,60 @@ def _articles(count: int) -> list:  # type: ignore[type-arg]
     return items
 
 
-def _timed(args: list[str], env: dict[str, str]) -> tuple[float, str]:
+def _timed(args: list[str], env: dict[str, str], vigie: str = VIGIE) -> tuple[float, str]:
     started = time.perf_counter()
-    result = subprocess.run([VIGIE, *args], env=env, capture_output=True, text=True, check=True)
+    result = subprocess.run([vigie, *args], env=env, capture_output=True, text=True, check=True)
     return time.perf_counter() - started, result.stdout
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-bytecode", action="store_true",
+                        help="run with PYTHONDONTWRITEBYTECODE=1 (every module compiled at each start); by "
+                             "default the commands run as installed, with their .pyc files")
+    parser.add_argument("--vigie", default=VIGIE, help="the `vigie` entry point to time")
+    parser.add_argument("--baseline", help="another `vigie` entry point (an older checkout's) timed alternately "
+                                           "with --vigie, run by run, for a before/after ratio under the same load")
     options = parser.parse_args()
     with bench_services() as services:
+        env = dict(services.env)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        if options.no_bytecode:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
         store = ArticleStore(connect(services.settings.es_url), services.settings.index_prefix)
         store.ensure_ready()
         store.index_batch(_articles(200), refresh=True)
         registry_for(services.settings).add(WIRE, title="Le Fil", poll_now=False)
         rows = []
+        programs = [("this", options.vigie)] + ([("baseline", options.baseline)] if options.baseline else [])
         for label, args in COMMANDS:
-            _timed(args, services.env)  # warm-up: the file cache, not measured
-            seconds, took = [], []
+            seconds: dict[str, list[float]] = {name: [] for name, _ in programs}
+            took: list[float] = []
+            for _, program in programs:
+                _timed(args, env, program)  # warm-up: file cache, .pyc files, query files; not measured
             for _ in range(options.runs):
-                elapsed, out = _timed(args, services.env)
-                seconds.append(elapsed)
+                for name, program in programs:  # alternately: both see the same load
+                    elapsed, out = _timed(args, env, program)
+                    seconds[name].append(elapsed)
                 if args[0] == "search":
-                    text = out if "--json" in args else _timed([*args, "--json"], services.env)[1]
+                    text = out if "--json" in args else _timed([*args, "--json"], env, options.vigie)[1]
                     took.append(json.loads(text)["took_ms"])
-            row = {"command": label, "median_s": round(median(seconds), 3), "runs_s": [round(s, 3) for s in seconds],
+            row = {"command": label, "median_s": round(median(seconds["this"]), 3),
+                   "runs_s": [round(value, 3) for value in seconds["this"]],
                    "es_took_ms_median": median(took) if took else None, "load": machine_load()}
+            line = (f"{label:<34} median {row['median_s']:.3f} s (runs {', '.join(f'{v:.2f}' for v in seconds['this'])})")
+            if options.baseline:
+                row["baseline_median_s"] = round(median(seconds["baseline"]), 3)
+                row["baseline_runs_s"] = [round(value, 3) for value in seconds["baseline"]]
+                row["ratio"] = round(row["median_s"] / row["baseline_median_s"], 3)
+                line += f"  baseline {row['baseline_median_s']:.3f} s  ratio {row['ratio']:.2f}"
+            if took:
+                line += f"  Elasticsearch took {row['es_took_ms_median']} ms"
             rows.append(row)
-            print(f"{label:<40} median {row['median_s']:.3f} s  (runs {', '.join(f'{s:.2f}' for s in seconds)})"
-                  + (f"  Elasticsearch took {row['es_took_ms_median']} ms" if took else "")
-                  + f"  [{row['load']}]", flush=True)
-    path = write_result("cli", {"runs": options.runs, "commands": rows})
+            print(f"{line}  [{row['load']}]", flush=True)
+    path = write_result("cli", {"runs": options.runs, "vigie": options.vigie, "baseline": options.baseline,
+                                "bytecode": not options.no_bytecode, "commands": rows})
     print(f"results in {path}")
 
 
