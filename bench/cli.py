@@ -6,9 +6,11 @@
 2. 200 analysed articles (French and English, topics, two feeds, one with a title in the registry)
    written through ``ArticleStore.index_batch``, the worker's write path;
 3. each command below run ``--runs`` times as a fresh subprocess (the real `.venv/bin/vigie` entry
-   point, stdout to a pipe), after one unmeasured warm-up run (file cache); the median wall time of
-   each is printed with Elasticsearch's own ``took_ms`` for the searches, so the share of start-up is
-   visible.
+   point, stdout to a pipe), after one unmeasured warm-up run (file cache, .pyc files, the query
+   files of the cache directory); the median wall time and CPU time (user + system) of each is
+   printed with Elasticsearch's own ``took_ms`` for the searches, so the share of start-up is
+   visible. With ``--baseline PATH`` another entry point (an older checkout) runs alternately with
+   this one, run by run, and the ratio of the medians is printed.
 
 Results also go to bench/results/cli.json, with the load average (the machine is shared: compare
 figures of one run).
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -63,10 +66,19 @@ def _articles(count: int) -> list:  # type: ignore[type-arg]
     return items
 
 
+_CPU: list[float] = []  # CPU seconds (user + system) of each timed command, in order
+
+
 def _timed(args: list[str], env: dict[str, str], vigie: str = VIGIE) -> tuple[float, str]:
+    """Wall seconds and stdout of one run; its CPU seconds are appended to ``_CPU`` (on a loaded
+    machine they say what the command costs better than the wall time, which includes waiting)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run([vigie, *args], env=env, capture_output=True, text=True, check=True)
-    return time.perf_counter() - started, result.stdout
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    _CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return elapsed, result.stdout
 
 
 def main() -> None:
@@ -92,6 +104,7 @@ def main() -> None:
         programs = [("this", options.vigie)] + ([("baseline", options.baseline)] if options.baseline else [])
         for label, args in COMMANDS:
             seconds: dict[str, list[float]] = {name: [] for name, _ in programs}
+            cpu: dict[str, list[float]] = {name: [] for name, _ in programs}
             took: list[float] = []
             for _, program in programs:
                 _timed(args, env, program)  # warm-up: file cache, .pyc files, query files; not measured
@@ -99,18 +112,23 @@ def main() -> None:
                 for name, program in programs:  # alternately: both see the same load
                     elapsed, out = _timed(args, env, program)
                     seconds[name].append(elapsed)
+                    cpu[name].append(_CPU[-1])
                 if args[0] == "search":
                     text = out if "--json" in args else _timed([*args, "--json"], env, options.vigie)[1]
                     took.append(json.loads(text)["took_ms"])
             row = {"command": label, "median_s": round(median(seconds["this"]), 3),
                    "runs_s": [round(value, 3) for value in seconds["this"]],
+                   "cpu_median_s": round(median(cpu["this"]), 3),
                    "es_took_ms_median": median(took) if took else None, "load": machine_load()}
-            line = (f"{label:<34} median {row['median_s']:.3f} s (runs {', '.join(f'{v:.2f}' for v in seconds['this'])})")
+            line = (f"{label:<34} median {row['median_s']:.3f} s (runs {', '.join(f'{v:.2f}' for v in seconds['this'])}"
+                    f"; CPU {row['cpu_median_s']:.3f} s)")
             if options.baseline:
                 row["baseline_median_s"] = round(median(seconds["baseline"]), 3)
                 row["baseline_runs_s"] = [round(value, 3) for value in seconds["baseline"]]
                 row["ratio"] = round(row["median_s"] / row["baseline_median_s"], 3)
-                line += f"  baseline {row['baseline_median_s']:.3f} s  ratio {row['ratio']:.2f}"
+                row["baseline_cpu_median_s"] = round(median(cpu["baseline"]), 3)
+                line += (f"  baseline {row['baseline_median_s']:.3f} s (CPU {row['baseline_cpu_median_s']:.3f} s)"
+                         f"  ratio {row['ratio']:.2f}")
             if took:
                 line += f"  Elasticsearch took {row['es_took_ms_median']} ms"
             rows.append(row)
