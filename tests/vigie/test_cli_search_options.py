@@ -70,6 +70,7 @@ def test_tags_titles_and_stats_by_entity(env: dict[str, str], indexed: None) -> 
     by_entity = vigie_json(["stats", "--entity", "Erdogan"], env)
     assert by_entity["total"] == 3 and by_entity["feeds"] == [{"key": WIRE, "count": 3}]
     assert vigie_json(["stats", "--tag", "sport"], env)["total"] == 1
+    assert "feeds: Le Fil 7, Stadium 1" in run_vigie(["stats"], env, check=True).stdout  # names, not URLs
     help_text = run_vigie(["stats", "--help"], env, check=True).stdout
     for option in ("--query", "--lang", "--topic", "--entity", "--feed", "--tag", "--since", "--until", "--top"):
         line = next(line for line in help_text.splitlines() if line.strip().startswith(option))

@@ -87,10 +87,15 @@ def stats(query, languages, topics, entities, feeds, tags, since, until, top, as
                          query_lemma_variants(query, tuple(languages), settings, tuple(entities)))
 
     def text(d: dict) -> str:  # type: ignore[type-arg]
+        from state.registry import registry_for
+        from vigie.search_filters import feed_titles
+
+        titles = feed_titles(registry_for(settings)) if d["feeds"] else {}  # a feed shown by its name or title
         lines = [f"{d['total']} articles, {d['stories']} stories (near-duplicates grouped), {d['undated']} undated"]
         for name in ("topics", "people", "places", "organizations", "languages", "feeds", "days"):
             if d[name]:
-                lines.append(f"{name}: " + ", ".join(f"{b['key']} {b['count']}" for b in d[name]))
+                lines.append(f"{name}: " + ", ".join(f"{titles.get(str(b['key']), b['key'])} {b['count']}"
+                                                     for b in d[name]))
         return "\n".join(lines)
 
     emit(data, as_json, text)
