@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -33,13 +33,40 @@ class SearchFilters:
     article_ids: tuple[str, ...] = ()
     all_topics: bool = False  # every one of ``topics`` (default: any of them)
     min_topic_score: float | None = None  # the topics count only with at least this score
+    #: only articles of these exact feed URLs (``--tag``: the feeds in the tag, resolved by the caller
+    #: from the registry); None: no such restriction; an empty tuple: nothing matches
+    feed_urls: tuple[str, ...] | None = None
+
+
+#: How hits are ordered: newest first, by relevance, or ``auto`` (the default of the CLI, the API and
+#: the web page): relevance when the query has words to rank by, newest first when it is empty or only
+#: filters (topic:, lang:, feed:, domain: and the filter options), where relevance means nothing.
+Sort = Literal["auto", "relevance", "date"]
+_FILTER_FIELDS = frozenset({"topic", "language", "feed", "domain"})
+
+
+def _only_filters(node: Node) -> bool:
+    if isinstance(node, MatchAll):
+        return True
+    if isinstance(node, (And, Or)):
+        return all(_only_filters(item) for item in node.items)
+    if isinstance(node, Not):
+        return _only_filters(node.item)
+    return isinstance(node, Term) and node.field in _FILTER_FIELDS
+
+
+def effective_sort(request: SearchRequest) -> Literal["relevance", "date"]:
+    """The order ``request`` is served in: its own, or for ``auto`` the rule above."""
+    if request.sort != "auto":
+        return request.sort
+    return "date" if _only_filters(parse_query(request.query)) else "relevance"
 
 
 @dataclass(frozen=True)
 class SearchRequest:
     query: str = ""
     filters: SearchFilters = field(default_factory=SearchFilters)
-    sort: Literal["relevance", "date"] = "relevance"
+    sort: Sort = "auto"
     collapse: bool = False  # one hit per story (per near-duplicate cluster for an article without one)
     collapse_copies: bool = False  # one hit per near-duplicate cluster only
     limit: int = 10
@@ -63,6 +90,7 @@ class SearchHit:
     text_source: str | None
     story_id: str | None = None
     story: dict[str, Any] | None = None  # {"id", "headline", "size"} (index.stories.attach_stories)
+    feed_title: str | None = None  # how people know the feed: its name, else its own title (the registry)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +108,7 @@ class SearchHit:
             "cluster_id": self.cluster_id,
             "text_source": self.text_source,
             "story": self.story,
+            "feed_title": self.feed_title,
         }
 
 
@@ -161,12 +190,11 @@ def _term_query(term: Term, lemma_variants: LemmaVariants | None) -> dict[str, A
 
 
 def _known_entity_id(text: str) -> str | None:
-    """The id of the known entity a query word or phrase names, if any (the bundled knowledge base,
-    loaded once per process)."""
-    from ingest.entity_kb import default_kb
+    """The id of the known entity a query word or phrase names, if any (the bundled knowledge base:
+    loaded once per process, or its on-disk query index where the process installed one)."""
+    from ingest.entity_query_index import query_entity_id
 
-    found = default_kb().lookup(text)
-    return found.id if found is not None else None
+    return query_entity_id(text)
 
 
 def _identity_clauses(text: str) -> list[dict[str, Any]]:
@@ -194,7 +222,7 @@ def _topic_clause(names: list[str], min_score: float | None) -> dict[str, Any]:
 def _filters(filters: SearchFilters) -> list[dict[str, Any]]:
     clauses: list[dict[str, Any]] = []
     if filters.languages:
-        clauses.append({"terms": {"language": list(filters.languages)}})
+        clauses.append({"terms": {"language": sorted({code.strip().lower() for code in filters.languages})}})
     if filters.topics:
         names = [topic.lower() for topic in filters.topics]
         for group in ([[name] for name in names] if filters.all_topics else [names]):
@@ -223,6 +251,8 @@ def _filters(filters: SearchFilters) -> list[dict[str, Any]]:
         ], "minimum_should_match": 1}})
     if filters.article_ids:
         clauses.append({"ids": {"values": list(filters.article_ids)}})
+    if filters.feed_urls is not None:
+        clauses.append({"terms": {"feed": list(filters.feed_urls)}})
     return clauses
 
 
@@ -244,7 +274,7 @@ def search_body(request: SearchRequest, lemma_variants: LemmaVariants | None = N
             },
         },
     }
-    if request.sort == "date":
+    if effective_sort(request) == "date":
         body["sort"] = [{"published": {"order": "desc", "missing": "_last"}}, {"indexed_at": "desc"}]
     if request.collapse:
         body["collapse"] = {"field": COLLAPSE_FIELD}
@@ -274,12 +304,17 @@ def _hit(raw: dict[str, Any]) -> SearchHit:
 
 
 def search(es: Elasticsearch, prefix: str, request: SearchRequest,
-           lemma_variants: LemmaVariants | None = None) -> SearchResult:
-    """Run ``request`` against the articles alias of ``prefix``."""
+           lemma_variants: LemmaVariants | None = None,
+           feed_titles: Mapping[str, str] | None = None) -> SearchResult:
+    """Run ``request`` against the articles alias of ``prefix``; ``feed_titles`` (feed URL -> the name
+    people know it by) fills each hit's ``feed_title``."""
     body = search_body(request, lemma_variants)
     response = call(es, f"searching for {request.query!r}",
                     lambda: es.search(index=articles_alias(prefix), **body))
-    hits = attach_stories(es, prefix, [_hit(raw) for raw in response["hits"]["hits"]])
+    found = [_hit(raw) for raw in response["hits"]["hits"]]
+    if feed_titles:
+        found = [replace(hit, feed_title=feed_titles.get(hit.feed or "")) for hit in found]
+    hits = attach_stories(es, prefix, found)
     return SearchResult(
         total=int(response["hits"]["total"]["value"]),
         hits=hits,

@@ -35,6 +35,7 @@ class FeedError(VigieError):
     def __init__(self, feed_url: str, message: str, *, kind: str, transient: bool = False) -> None:
         super().__init__(message, kind=kind, transient=transient)
         self.feed_url = feed_url
+        self.feed_link: str | None = None  # not-a-feed: the feed the HTML page links to, if any
 
 
 class FetchError(VigieError):

@@ -80,8 +80,11 @@ def parse_feed(body: bytes, *, feed_url: str, content_type_encoding: str | None 
         raise FeedError(feed_url, f"{feed_url} is not a feed: {_describe_non_xml(body, text)}.",
                         kind="not-a-feed")
     if _local(root) == "html":
-        raise FeedError(feed_url, f"{feed_url} is an HTML page, not a feed{_feed_hint(text, base)}.",
-                        kind="not-a-feed")
+        link = advertised_feed(text, base)
+        error = FeedError(feed_url, f"{feed_url} is an HTML page, not a feed"
+                                    f"{f' (the page links to a feed at {link})' if link else ''}.", kind="not-a-feed")
+        error.feed_link = link  # `feeds add` follows it, `vigie fetch` names it
+        raise error
     if _local(root) not in _FEED_ROOTS:
         raise FeedError(feed_url, f"{feed_url} is XML but not a feed: its root element is <{root}>, "
                                   "not <rss>, <feed> or <rdf:RDF>.", kind="not-a-feed")
@@ -161,13 +164,13 @@ def _describe_non_xml(body: bytes, text: str) -> str:
     return "the body is not XML"
 
 
-def _feed_hint(text: str, base: str) -> str:
-    """Autodiscovery: the feed an HTML page advertises, so the message says what to subscribe to."""
+def advertised_feed(text: str, base: str) -> str | None:
+    """Autodiscovery: the absolute URL of the feed an HTML page advertises
+    (``<link rel="alternate" type="application/rss+xml" href=...>``), or None."""
     advertised = _ALTERNATE_LINK.search(text, 0, 200_000)
     if not advertised:
-        return ""
-    link = _web_link(html.unescape(advertised.group(1)), base)
-    return f" (the page links to a feed at {link})" if link else ""
+        return None
+    return _web_link(html.unescape(advertised.group(1)), base)
 
 
 def _bozo_reason(parsed: Any) -> str:

@@ -21,14 +21,15 @@ import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import spacy
-from spacy.language import Language
-from spacy.tokenizer import Tokenizer
-from spacy.util import load_language_data, registry
 
 from ingest.clean import normalize_characters
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokenizer import Tokenizer
 
 #: Table order for languages whose lookups are split by part of speech (Polish): the first wins.
 _POS_TABLE_ORDER = ("noun", "verb", "adj", "adv", "num", "pron", "det", "adp", "aux", "part", "other")
@@ -123,6 +124,10 @@ def word_lemmas(token_text: str, table: LemmaTable | None) -> list[Word]:
 
 def load_lemma_table(language: str) -> LemmaTable | None:
     """The lookup table spacy-lookups-data has for a language, or None."""
+    # spaCy is imported here, not with the module: query code that only needs query_tokens and
+    # word_lemmas (ingest.query_lemma_index) starts without it (0.5-1.7 s, measured with -X importtime)
+    from spacy.util import load_language_data, registry
+
     if language not in registry.lookups:
         return None
     available: Mapping[str, object] = registry.lookups.get(language)
@@ -139,6 +144,8 @@ def load_lemma_table(language: str) -> LemmaTable | None:
 
 def blank_pipeline(language: str) -> Language:
     """A tokenizer-only spaCy pipeline for a language (the multi-language one if spaCy has none)."""
+    import spacy  # see load_lemma_table
+
     try:
         return spacy.blank(language)
     except ImportError:

@@ -32,10 +32,12 @@ class PollError:
     kind: str  # short kebab-case: "timeout", "http-404", "not-a-feed", ...
     message: str  # a sentence naming the URL
     transient: bool = False  # trying again later may succeed
+    feed_link: str | None = None  # not-a-feed: the feed the HTML page links to (autodiscovery)
 
     @classmethod
     def of(cls, error: VigieError) -> PollError:
-        return cls(kind=error.kind, message=str(error), transient=error.transient)
+        return cls(kind=error.kind, message=str(error), transient=error.transient,
+                   feed_link=getattr(error, "feed_link", None))
 
     def to_dict(self) -> dict[str, str]:
         return {"kind": self.kind, "message": self.message}

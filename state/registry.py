@@ -48,6 +48,10 @@ class FeedExists(VigieError):
     kind = "feed-exists"
 
 
+class AmbiguousFeed(VigieError):
+    kind = "ambiguous-feed"
+
+
 def feed_id_for(url: str) -> str:
     """A feed's id: a short hash of its canonical URL (so the same feed cannot be added twice)."""
     return hashlib.sha1(canonical_url(url).encode("utf-8")).hexdigest()[:16]
@@ -63,6 +67,13 @@ class Feed:
     etag: str | None
     last_modified: str | None
     health: FeedHealth
+    title: str | None = None  # the feed's own title, from its last successful poll
+    tags: tuple[str, ...] = ()  # the user's folders (OPML folders on import; nested ones as "News/World")
+
+    @property
+    def display_name(self) -> str:
+        """How people see the feed: the name they gave it, else its own title, else its URL."""
+        return self.name or self.title or redacted_url(self.url)
 
     @property
     def quiet(self) -> bool:
@@ -76,6 +87,7 @@ class Feed:
     def from_dict(cls, data: dict[str, Any]) -> Feed:
         values = dict(data)
         values["health"] = FeedHealth.from_dict(values["health"])
+        values["tags"] = tuple(values.get("tags") or ())  # records written before tags have none
         return cls(**values)
 
     def describe(self, now: float | None = None) -> dict[str, Any]:
@@ -83,13 +95,16 @@ class Feed:
         now = time.time() if now is None else now
         health = self.health
 
-        def stamp(value: float | None) -> str | None:
-            return datetime.fromtimestamp(value, timezone.utc).isoformat() if value else None
+        def stamp(value: float | None) -> str | None:  # to the second: people read these
+            return datetime.fromtimestamp(int(value), timezone.utc).isoformat() if value else None
 
         return {
             "id": self.feed_id,
             "url": redacted_url(self.url),  # shown: the stored URL keeps its credentials
             "name": self.name,
+            "title": self.title,
+            "display_name": self.display_name,
+            "tags": list(self.tags),
             "interval": self.interval if self.interval is not None else health.interval,
             "adaptive": self.interval is None,
             "last_success": stamp(health.last_success),
@@ -133,7 +148,8 @@ class FeedRegistry:
     # -- people ------------------------------------------------------------------------------------
 
     def add(self, url: str, *, name: str | None = None, interval: float | None = None,
-            exist_ok: bool = False, poll_now: bool = True) -> Feed:
+            exist_ok: bool = False, poll_now: bool = True, title: str | None = None,
+            tags: tuple[str, ...] = ()) -> Feed:
         """Follow ``url``. Raises FeedExists unless ``exist_ok``; then the feed is only made due now."""
         validate_feed_url(url, self.policy)
         feed_id = feed_id_for(url)
@@ -149,7 +165,8 @@ class FeedRegistry:
             interval = min(max(interval, self.bounds.min_interval), self.bounds.max_interval)
         health = new_health(self.bounds, now=now, interval=interval)
         feed = Feed(feed_id=feed_id, url=url, name=name, interval=interval, added_at=now,
-                    etag=None, last_modified=None, health=health)
+                    etag=None, last_modified=None, health=health, title=title,
+                    tags=tuple(dict.fromkeys(tag.strip() for tag in tags if tag.strip())))
         self._save(feed, next_poll=now if poll_now else health.next_poll)
         return feed
 
@@ -162,10 +179,50 @@ class FeedRegistry:
         return feed
 
     def find(self, url_or_id: str) -> Feed:
+        """A feed by id, URL, the name given to it or its own title (names and titles compared without
+        case); a name two feeds share is an error listing them."""
         feed = self.get(url_or_id) or self.get(feed_id_for(url_or_id) if "://" in url_or_id else url_or_id)
-        if feed is None:
-            raise FeedNotFound(f"no followed feed is {url_or_id!r} (see `vigie feeds list`).")
+        if feed is not None:
+            return feed
+        wanted = " ".join(url_or_id.split()).casefold()
+        named = [candidate for candidate in self.all()
+                 if wanted and wanted in {" ".join((candidate.name or "").split()).casefold(),
+                                          " ".join((candidate.title or "").split()).casefold()}]
+        if len(named) == 1:
+            return named[0]
+        if named:
+            listed = "; ".join(f"{candidate.feed_id} <{redacted_url(candidate.url)}>" for candidate in named)
+            raise AmbiguousFeed(f"{len(named)} followed feeds are named {url_or_id!r}: {listed}; "
+                                "name one by its id or URL.")
+        raise FeedNotFound(f"no followed feed is {url_or_id!r} (by id, URL, name or title; see `vigie feeds list`).")
+
+    def rename(self, url_or_id: str, name: str) -> Feed:
+        """Give a feed the name people see (its own title stays as the feed document says)."""
+        feed = self.find(url_or_id)
+        cleaned = " ".join(name.split())
+        if not cleaned:
+            raise VigieError(f"a feed's new name cannot be empty (feed {redacted_url(feed.url)}).", kind="invalid-name")
+        return self._update(feed.feed_id, lambda current: replace(current, name=cleaned)) or feed
+
+    def set_tags(self, url_or_id: str, tags: tuple[str, ...]) -> Feed:
+        feed = self.find(url_or_id)
+        cleaned = tuple(dict.fromkeys(tag.strip() for tag in tags if tag.strip()))
+        return self._update(feed.feed_id, lambda current: replace(current, tags=cleaned)) or feed
+
+    def poll_now(self, url_or_id: str) -> Feed:
+        """Make a feed due now: the running poller reads it on its next tick."""
+        feed = self.find(url_or_id)
+        self.redis.zadd(DUE_KEY, {feed.feed_id: time.time()})
         return feed
+
+    def _update(self, feed_id: str, change: Any) -> Feed | None:
+        """Rewrite one record, keeping its place in the poll schedule; None if it was removed meanwhile."""
+        current = self.get(feed_id)
+        if current is None:
+            return None
+        updated = change(current)
+        self.redis.hset(FEEDS_KEY, feed_id, json.dumps(updated.to_dict()))
+        return updated
 
     def get(self, feed_id: str) -> Feed | None:
         raw = self.redis.hget(FEEDS_KEY, feed_id)
@@ -177,6 +234,11 @@ class FeedRegistry:
     def all(self) -> list[Feed]:
         feeds = [Feed.from_dict(json.loads(raw)) for raw in self.redis.hvals(FEEDS_KEY)]
         return sorted(feeds, key=lambda feed: (feed.name or feed.url).lower())
+
+    def titles(self) -> dict[str, str]:
+        """Feed URL -> the name people see (name, else own title), for feeds that have one: how search
+        hits and facets name their feed."""
+        return {feed.url: feed.name or feed.title for feed in self.all() if feed.name or feed.title}
 
     # -- the poller ----------------------------------------------------------------------------------
 
@@ -219,6 +281,7 @@ class FeedRegistry:
             etag=poll.etag if poll.ok else current.etag,
             last_modified=poll.last_modified if poll.ok else current.last_modified,
             health=health,
+            title=(poll.title or current.title) if poll.ok else current.title,
         )
         self._save(updated, next_poll=health.next_poll)
         return updated

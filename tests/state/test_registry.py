@@ -27,8 +27,9 @@ def _list(env: dict[str, str]) -> dict[str, dict]:  # type: ignore[type-arg]
 
 @pytest.mark.integration
 def test_add_list_remove_and_survive_a_redis_restart(env: dict[str, str], settings: Settings) -> None:
+    # example.org names no real feed: --keep-dead follows it although the check finds it dead
     added = vigie_json(["feeds", "add", "https://wire.example.org/rss.xml", "--name", "Le Wire",
-                        "--interval", "120"], env)
+                        "--interval", "120", "--keep-dead"], env)
     assert added["name"] == "Le Wire" and added["interval"] == 120 and added["adaptive"] is False
     again = run_vigie(["feeds", "add", "https://WIRE.example.org/rss.xml#top"], env)
     assert again.returncode == 1 and "already followed" in again.stderr  # same canonical URL
@@ -52,10 +53,10 @@ def test_add_list_remove_and_survive_a_redis_restart(env: dict[str, str], settin
 def test_import_and_export_opml(env: dict[str, str], tmp_path: Path) -> None:
     source = tmp_path / "newsroom.opml"
     source.write_text(OPML)
-    result = vigie_json(["feeds", "import", str(source)], env)
+    result = vigie_json(["feeds", "import", str(source), "--keep-dead"], env)  # example.org: dead, kept
     assert result["added"] == ["https://wire.example.org/rss.xml", "https://world.example.com/atom"]
     assert [item["url"] for item in result["refused"]] == ["file:///etc/passwd"]
-    again = vigie_json(["feeds", "import", str(source)], env)
+    again = vigie_json(["feeds", "import", str(source), "--keep-dead"], env)
     assert again["added"] == [] and len(again["already_followed"]) == 2
     exported = run_vigie(["feeds", "export"], env, check=True).stdout
     assert [(s.url, s.name) for s in parse_opml(exported.encode(), "export")] == [

@@ -34,8 +34,8 @@ def test_feeds_remove_purge_and_articles_delete(env: dict[str, str], settings: S
     articles.ensure_ready()
     articles.index_batch([analysed("feed-one-000001", feed=FEED), analysed("feed-one-000002", feed=FEED),
                           analysed("other-00000001", feed=OTHER), analysed("other-00000002", feed=OTHER)], refresh=True)
-    vigie_json(["feeds", "add", FEED], env)
-    vigie_json(["feeds", "add", OTHER], env)
+    vigie_json(["feeds", "add", FEED, "--keep-dead"], env)  # no server behind them: dead, followed anyway
+    vigie_json(["feeds", "add", OTHER, "--keep-dead"], env)
     kept = run_vigie(["feeds", "remove", OTHER], env, check=True)
     assert "removed" in kept.stdout and stored_ids(es, settings) >= {"other-00000001", "other-00000002"}
     purged = run_vigie(["feeds", "remove", FEED, "--purge", "--json"], env, check=True)

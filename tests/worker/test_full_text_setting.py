@@ -11,7 +11,7 @@ from elasticsearch import Elasticsearch
 
 from index.store import ArticleStore
 from ingest.models import FeedItem
-from tests.support.pages import PageServer
+from tests.support.feeds import PageServer
 from tests.support.processes import Background
 from tests.support.pipeline import send, wait_for_count
 from conf.settings import Settings

@@ -61,7 +61,7 @@ def test_a_broken_feed_is_recorded_and_does_not_delay_the_others(
 ) -> None:
     good = feed_server.publish("good", [make_story(n, prefix="good") for n in range(3)])
     broken = f"{feed_server.base_url}/feed-that-does-not-exist.xml"
-    run_vigie(["feeds", "add", broken, "--name", "Broken"], env, check=True)
+    run_vigie(["feeds", "add", broken, "--name", "Broken", "--keep-dead"], env, check=True)  # a 404: dead, kept
     run_vigie(["feeds", "add", good], env, check=True)
     workers()
     scheduler = start_scheduler(env)

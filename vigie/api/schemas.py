@@ -154,6 +154,10 @@ class EntityBucket(Bucket):
                                                       "its canonical name; absent for articles indexed without ids.")
 
 
+class FeedBucket(Bucket):
+    title: str | None = Field(default=None, description="The feed's name, else its own title (key is its URL).")
+
+
 class Facets(BaseModel):
     total: int
     stories: int = Field(description="Near-duplicate clusters (approximate).")
@@ -163,7 +167,7 @@ class Facets(BaseModel):
     places: list[EntityBucket]
     organizations: list[EntityBucket]
     languages: list[Bucket]
-    feeds: list[Bucket]
+    feeds: list[FeedBucket]
     days: list[Bucket]
     undated: int
 
@@ -273,6 +277,10 @@ class FeedOut(BaseModel):
     id: str
     url: str
     name: str | None
+    title: str | None = Field(None, description="The feed's own title, from its last successful poll.")
+    display_name: str = Field("", description="How the feed is shown: its name, else its own title, else its URL.")
+    tags: list[str] = Field(default_factory=list, description="Its folders (OPML folders on import; nested ones "
+                                                              "as 'News/World').")
     interval: float = Field(description="Seconds between polls (adaptive unless fixed).")
     adaptive: bool
     last_success: str | None

@@ -17,7 +17,7 @@ from index.client import connect
 from index.notification_follow import start, window
 from index.notifications import NotificationStore
 from vigie.cli.options import When
-from vigie.cli.output import emit, json_option, progress
+from vigie.cli.output import Progress, emit, json_option, progress
 
 DEFAULT_FEED_BASE = "http://127.0.0.1:8766"
 FOLLOW_POLL_SECONDS = 1.0
@@ -241,8 +241,12 @@ def test(name: str, since: datetime, limit: int, as_json: bool) -> None:
 
     settings = load_settings()
     rule = _store(settings).get(name)
-    result = backtest(connect(settings.es_url), settings.index_prefix, rule, since,
-                      lemma_variants(settings.query_lemma_languages), limit=limit)
+    # One search, but over a long period it takes a while: say so on a terminal (never with --json).
+    with Progress(f"backtesting alert {rule.name!r} since {since.isoformat(timespec='minutes')}", None,
+                  quiet=as_json) as shown:
+        shown.update(0, "searching")
+        result = backtest(connect(settings.es_url), settings.index_prefix, rule, since,
+                          lemma_variants(settings.query_lemma_languages), limit=limit)
 
     def text(_: object) -> str:
         lines = [f"{result.total} article(s) since {since.isoformat(timespec='minutes')} for alert {rule.name!r}"]

@@ -25,6 +25,7 @@ from vigie.api.context import ApiContext, context
 from vigie.api.errors import ApiProblem, problems
 from vigie.api.schemas import EntityProfile, Facets, SearchResponse, Volume, checked_json
 from vigie.cli.options import parse_when  # the command line's own parser: the same meaning
+from vigie.search_filters import UnknownTopic, feed_titles, feeds_tagged, known_topic_names
 
 router = APIRouter(prefix="/api", tags=["search"])
 
@@ -68,10 +69,19 @@ def search_filters(
                                                                   "date.")] = None,
     until: Annotated[str | None, Query(max_length=64, description="Published until: 7d, 12h, 30m or an ISO "
                                                                   "date.")] = None,
+    tag: Annotated[list[Name], Query(max_length=20, description="Only articles from the feeds with this tag (an "
+                                                              "OPML folder); repeatable: any of them.")] = [],  # noqa: B006
+    ctx: ApiContext = Depends(context),
 ) -> SearchFilters:
-    """The filters of `vigie search`, from query parameters."""
-    return SearchFilters(languages=tuple(lang), topics=tuple(topic), entities=tuple(entity), feeds=tuple(feed),
-                         since=parse_moment("since", since), until=parse_moment("until", until))
+    """The filters of `vigie search`, from query parameters; an unknown topic is a 422 listing the known ones."""
+    try:
+        checked_topics = known_topic_names(topic, ctx.topic_rules)
+    except UnknownTopic as error:
+        raise ApiProblem(422, "invalid-request", f"invalid request: query.topic: {error}",
+                         errors=[{"location": "query.topic", "message": str(error)}]) from None
+    return SearchFilters(languages=tuple(lang), topics=checked_topics, entities=tuple(entity), feeds=tuple(feed),
+                         since=parse_moment("since", since), until=parse_moment("until", until),
+                         feed_urls=feeds_tagged(ctx.registry, tag))
 
 
 @router.get("/search", response_model=SearchResponse, responses=problems(400, 422, 503),
@@ -79,7 +89,9 @@ def search_filters(
 def search_articles(
     q: QueryText = "",
     filters: SearchFilters = Depends(search_filters),
-    sort: Annotated[Literal["relevance", "date"], Query(description="relevance, or newest first.")] = "relevance",
+    sort: Annotated[Literal["auto", "relevance", "date"], Query(
+        description="relevance, date (newest first), or auto: relevance when q has words, newest first when q "
+                    "is empty or only filters (topic:, lang:, feed:, domain:).")] = "auto",
     collapse: Annotated[bool, Query(description="One hit per story (per near-duplicate cluster without one).")] = False,
     collapse_copies: Annotated[bool, Query(description="One hit per near-duplicate cluster.")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
@@ -96,7 +108,8 @@ def search_articles(
     request = SearchRequest(query=q, filters=filters, sort=sort, collapse=collapse, collapse_copies=collapse_copies,
                             limit=limit, offset=offset)
     store = ctx.store()
-    result = search(store.es, ctx.prefix, request, ctx.lemma_variants() if q.strip() else None)
+    result = search(store.es, ctx.prefix, request, ctx.lemma_variants() if q.strip() else None,
+                    feed_titles=feed_titles(ctx.registry))
     shown = result.to_dict()
     shown["hits"] = [{**hit, "feed": redacted_url(hit["feed"]) if hit.get("feed") else hit.get("feed")}
                      for hit in shown["hits"]]
@@ -115,7 +128,9 @@ def facets(
     parse_query(q)
     store = ctx.store()
     stats = article_stats(store.es, ctx.prefix, filters, q, top, ctx.lemma_variants() if q.strip() else None)
-    stats["feeds"] = [{**bucket, "key": redacted_url(str(bucket["key"]))} for bucket in stats["feeds"]]
+    titles = feed_titles(ctx.registry)
+    stats["feeds"] = [{**bucket, "key": redacted_url(str(bucket["key"])), "title": titles.get(str(bucket["key"]))}
+                      for bucket in stats["feeds"]]
     return checked_json(Facets, stats, exclude_none=True)
 
 
