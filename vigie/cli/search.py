@@ -23,6 +23,7 @@ def headline_count(result: Any, collapsed: bool, offset: int = 0) -> str:
 
 def _text(result: Any, offset: int, limit: int, collapsed: bool = False) -> str:
     lines = [headline_count(result, collapsed, offset)]
+    shown = len(result.hits)
     for hit in result.hits:
         topics = ", ".join(f"{t.name} {t.score:.2f}" for t in hit.topics) or "-"
         lines.append(f"\n{hit.title}\n  id={hit.article_id} lang={hit.language} published={hit.published or '-'}")
