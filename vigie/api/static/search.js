@@ -36,9 +36,10 @@
     return state.q.trim() || FILTERS.some((name) => state[name].length) || state.since || state.until;
   }
 
-  // With nothing asked, the newest articles: relevance means nothing then.
+  // Unless the reader picks one, the API's own rule (auto), the CLI's too: relevance when the query
+  // has words, newest first when it is empty or only filters.
   function apiParams(state) {
-    const sort = state.sort || (filled(state) ? "relevance" : "date");
+    const sort = state.sort || "auto";
     const params = { q: state.q, since: state.since, until: state.until, sort, collapse: state.collapse };
     for (const name of FILTERS) params[name] = state[name];
     return params;
@@ -62,7 +63,7 @@
     document.getElementById("q").value = state.q;
     document.getElementById("since").value = state.since;
     document.getElementById("until").value = state.until;
-    document.getElementById("sort").value = state.sort || "relevance";
+    document.getElementById("sort").value = state.sort || "";
     document.getElementById("collapse").checked = state.collapse;
     const chips = [];
     for (const name of FILTERS) {
@@ -83,7 +84,7 @@
       q: document.getElementById("q").value,
       since: document.getElementById("since").value.trim(),
       until: document.getElementById("until").value.trim(),
-      sort: document.getElementById("sort").value === "relevance" ? "" : document.getElementById("sort").value,
+      sort: document.getElementById("sort").value,
       collapse: document.getElementById("collapse").checked,
       offset: 0,
     };
