@@ -191,6 +191,14 @@ class StoryDraft:
                 tally[key] = tally.get(key, 0) + count
         self.merges.extend(other.merges)
 
+    def search_keys(self) -> dict[str, list[str]]:
+        """What candidate search matches an article against: the centroid's strongest names, words
+        and figures."""
+        centroid = self.centroid
+        return {"names": _top({k: round(v * 1e6) for k, v in centroid.names.items()}, 60),
+                "terms": _top({k: round(v * 1e6) for k, v in centroid.terms.items()}, 120),
+                "numbers": _top(dict(centroid.numbers), 40)}
+
     def document(self, now: datetime) -> dict[str, Any]:
         centroid = self.centroid
         hours = self.tallies.get("hours", {})
@@ -210,9 +218,7 @@ class StoryDraft:
             "updated_at": _iso(now),
             "top_entities": _top(self.tallies.get("entities", {}), _TOP_ENTITIES),
             "top_topics": _top(self.tallies.get("topics", {}), _TOP_TOPICS),
-            "names": _top({k: round(v * 1e6) for k, v in centroid.names.items()}, 60),
-            "terms": _top({k: round(v * 1e6) for k, v in centroid.terms.items()}, 120),
-            "numbers": _top(dict(centroid.numbers), 40),
+            **self.search_keys(),
             "merged_into": None,
             "merges": self.merges,
             "centroid": centroid.to_dict(),
@@ -290,9 +296,16 @@ class StoryStore:
                 if not source.get("merged_into")}
 
     @staticmethod
-    def _candidate_query(features: StoryFeatures, window_hours: float) -> dict[str, Any] | None:
-        names = [name for name, _ in sorted(features.names.items(), key=lambda p: (-p[1], p[0]))[:_QUERY_NAMES]]
-        terms = [term for term, _ in sorted(features.terms.items(), key=lambda p: (-p[1], p[0]))[:_QUERY_TERMS]]
+    def query_keys(features: StoryFeatures) -> dict[str, list[str]]:
+        """The names, words and figures of an article that candidate search looks for."""
+        return {"names": [name for name, _ in sorted(features.names.items(), key=lambda p: (-p[1], p[0]))[:_QUERY_NAMES]],
+                "terms": [term for term, _ in sorted(features.terms.items(), key=lambda p: (-p[1], p[0]))[:_QUERY_TERMS]],
+                "numbers": sorted(features.numbers)}
+
+    @classmethod
+    def _candidate_query(cls, features: StoryFeatures, window_hours: float) -> dict[str, Any] | None:
+        keys = cls.query_keys(features)
+        names, terms = keys["names"], keys["terms"]
         should: list[dict[str, Any]] = []
         if names:
             should.append({"terms": {"names": names, "boost": 2.0}})
@@ -371,10 +384,17 @@ class StoryStore:
 
     # -- writing ---------------------------------------------------------------------------------
 
+    def refresh(self) -> None:
+        """Make every story and membership written so far searchable (candidate search, listings)."""
+        call(self.es, "refreshing the stories", lambda: self.es.indices.refresh(index=f"{self.index},{self.members}"))
+
     def save(self, drafts: Sequence[StoryDraft], memberships: Sequence[Membership], merges: Sequence[Merge],
-             now: datetime | None = None) -> None:
-        """Write the stories changed, the new memberships (and their copy on the articles), the merges;
-        then refresh the stories and members so that the next assignment sees them."""
+             now: datetime | None = None, *, refresh: bool = False) -> None:
+        """Write the stories changed, the new memberships (and their copy on the articles), the merges.
+
+        Reads by id (``memberships``, ``drafts``) see them at once; searches after the next refresh
+        (every second), or at once with ``refresh``. The assigner does not refresh: it keeps the
+        stories it wrote last in memory (worker.story_tasks)."""
         now = now or datetime.now(timezone.utc)
         operations: list[dict[str, Any]] = []
         for draft in drafts:
@@ -398,7 +418,8 @@ class StoryStore:
             call(self.es, "refreshing the story members", lambda: self.es.indices.refresh(index=self.members))
         for merge in merges:
             self._move_members(merge.absorbed, merge.into)
-        call(self.es, "refreshing the stories", lambda: self.es.indices.refresh(index=f"{self.index},{self.members}"))
+        if refresh:
+            self.refresh()
         self.mark_articles({member.article_id: member.story_id for member in memberships})
 
     def _move_members(self, absorbed: str, into: str) -> None:
