@@ -27,10 +27,16 @@ from elasticsearch import Elasticsearch
 
 from index.client import call, create_index
 from index.errors import IndexUnavailable
-from index.mappings import ARTICLE_STORY_PROPERTIES, articles_alias
+from index.mappings import (
+    ARTICLE_STORY_PROPERTIES,
+    articles_alias,
+    members_index,
+    stories_index,
+    stories_index_body,
+    story_members_index_body,
+)
 from ingest.stories import Merge, StoryCentroid, StoryFeatures
 
-STORIES_VERSION = 1
 #: Candidate stories fetched per article: the best by shared names and words within the window.
 CANDIDATES = 12
 #: Names, words and numbers of an article used to look for candidates.
@@ -42,60 +48,6 @@ _TOP_ENTITIES = 10
 _TOP_TOPICS = 5
 #: Hours of per-hour counts a record keeps (a sparkline, and the baseline of trends).
 _HOURS_KEPT = 24 * 14
-
-_KEYWORD = {"type": "keyword", "ignore_above": 512}
-
-STORY_PROPERTIES: dict[str, Any] = {
-    "story_id": {"type": "keyword"},
-    "headline": {"type": "text", "analyzer": "standard", "fields": {"raw": {"type": "keyword", "ignore_above": 512}}},
-    "headline_article": {"type": "keyword"},
-    "languages": {"type": "keyword"},
-    "sources": _KEYWORD,
-    "size": {"type": "integer"},
-    "first_seen": {"type": "date"},
-    "last_seen": {"type": "date"},
-    "updated_at": {"type": "date"},
-    "top_entities": _KEYWORD,
-    "top_topics": {"type": "keyword"},
-    # For candidate search: the centroid's strongest names, words ("lang:lemma") and figures.
-    "names": _KEYWORD,
-    "terms": _KEYWORD,
-    "numbers": {"type": "keyword"},
-    "merged_into": {"type": "keyword"},
-    "merges": {"type": "object", "enabled": False},  # [{absorbed, by_article, score, at}]
-    # Kept whole, never searched: the centroid, and the tallies the record's lists come from.
-    "centroid": {"type": "object", "enabled": False},
-    "tallies": {"type": "object", "enabled": False},
-}
-
-MEMBER_PROPERTIES: dict[str, Any] = {
-    "article_id": {"type": "keyword"},
-    "story_id": {"type": "keyword"},
-    "language": {"type": "keyword"},
-    "source": _KEYWORD,
-    "time": {"type": "date"},
-    "reason": {"type": "keyword"},  # new, similar, near-duplicate
-    "score": {"type": "float"},
-    "assigned_at": {"type": "date"},
-}
-
-
-def stories_index(prefix: str) -> str:
-    return f"{prefix}-stories"
-
-
-def members_index(prefix: str) -> str:
-    return f"{prefix}-story-members"
-
-
-def _body(properties: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"},
-        "mappings": {"dynamic": "strict", "_meta": {"vigie_mapping_version": STORIES_VERSION,
-                                                    "description": description},
-                     "properties": properties},
-    }
-
 
 def _iso(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat()
@@ -246,8 +198,8 @@ class StoryStore:
 
     def ensure_ready(self) -> None:
         """Create both indexes and add ``story_id`` to the articles mapping. Idempotent."""
-        create_index(self.es, self.index, **_body(STORY_PROPERTIES, "Vigie stories"))
-        create_index(self.es, self.members, **_body(MEMBER_PROPERTIES, "Vigie story memberships"))
+        create_index(self.es, self.index, **stories_index_body())
+        create_index(self.es, self.members, **story_members_index_body())
         alias = articles_alias(self.prefix)
         if call(self.es, "looking up the articles alias", lambda: self.es.indices.exists_alias(name=alias)):
             call(self.es, "adding the story fields to the articles mapping",
