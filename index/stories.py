@@ -405,6 +405,52 @@ class StoryStore:
         call(self.es, f"marking the story of {len(stories)} articles", lambda: self.es.bulk(operations=operations))
 
 
+# -- the articles of several stories at once (the Stories front page) -----------------------------
+
+
+def articles_of_stories(es: Elasticsearch, prefix: str, story_ids: Sequence[str],
+                        per_story: int = 8) -> dict[str, dict[str, Any]]:
+    """For each story, its first ``per_story`` articles (time order) with their titles, and their ids
+    grouped by language then source: one search of the memberships (collapsed by story) and one read
+    of the titles, whatever the number of stories."""
+    ids = sorted(set(story_ids))
+    if not ids or not call(es, "looking up the story members index",
+                           lambda: es.indices.exists(index=members_index(prefix))):
+        return {}
+    response = call(es, f"reading the articles of {len(ids)} stories", lambda: es.search(
+        index=members_index(prefix), query={"terms": {"story_id": ids}}, size=len(ids), source=False,
+        collapse={"field": "story_id", "inner_hits": {"name": "first", "size": per_story,
+                                                      "sort": [{"time": "asc"}, {"article_id": "asc"}]}}))
+    members: dict[str, list[dict[str, Any]]] = {}
+    for hit in response["hits"]["hits"]:
+        inner = hit["inner_hits"]["first"]["hits"]["hits"]
+        if inner:
+            members[inner[0]["_source"]["story_id"]] = [item["_source"] for item in inner]
+    article_ids = [member["article_id"] for rows in members.values() for member in rows]
+    titles: dict[str, dict[str, Any]] = {}
+    if article_ids:
+        found = call(es, f"reading the titles of {len(article_ids)} articles", lambda: es.mget(
+            index=articles_alias(prefix), ids=article_ids, source=["title", "url"]))
+        titles = {doc["_id"]: doc["_source"] for doc in found["docs"] if doc.get("found")}
+    result: dict[str, dict[str, Any]] = {}
+    for story, rows in members.items():
+        articles = [{"id": m["article_id"], "title": titles.get(m["article_id"], {}).get("title") or "",
+                     "url": titles.get(m["article_id"], {}).get("url"), "language": m.get("language"),
+                     "source": m.get("source"), "time": m.get("time"), "reason": m.get("reason"),
+                     "score": m.get("score")} for m in rows]
+        result[story] = {"articles": articles, "by_language": by_language(articles)}
+    return result
+
+
+def by_language(articles: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, list[str]]]:
+    """Article ids by language, then by source (in the order given)."""
+    grouped: dict[str, dict[str, list[str]]] = {}
+    for article in articles:
+        grouped.setdefault(article.get("language") or "und", {}).setdefault(article.get("source") or "-", []).append(
+            article["id"])
+    return grouped
+
+
 # -- search hits and their stories ---------------------------------------------------------------
 
 #: The field search collapses on: the article's story, its near-duplicate cluster until it has one.

@@ -88,8 +88,11 @@ def _load_knowledge_base(sender: object = None, **_: object) -> None:
 
 
 @worker_process_init.connect
-def _load_models(**_: object) -> None:
-    """Load the spaCy models when a pool process starts, not when its first article arrives."""
+def _load_models(sender: object = None, **_: object) -> None:
+    """Load the spaCy models when a pool process starts, not when its first article arrives (not in
+    the story consumer, whose solo pool sends this too: it analyses nothing)."""
+    if str(sender or "").startswith(STORY_CONSUMER):
+        return
     analyzer = runtime(app.conf.vigie_settings).analyzer
     for language in app.conf.vigie_settings.models:
         analyzer.pipeline(language)
