@@ -1,7 +1,8 @@
 """Articles per second through the whole running service, against bare spaCy NER; then the latency
 from a feed item being fetched to it being searchable, at half that rate.
 
-    .venv/bin/python bench/e2e.py [--articles 5000] [--words 600] [--concurrency 2] [--stories on|off|both] [--json]
+    .venv/bin/python bench/e2e.py [--articles 5000] [--words 600] [--concurrency 2] [--stories on|off|both]
+                                  [--pairs N] [--json]
 
 1. bare NER: the same French and English models, loaded the way the worker loads them (NER only),
    ``nlp.pipe`` over the texts of ``--ner-sample`` of the same articles, one process: the baseline;
@@ -161,6 +162,9 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=60.0)
     parser.add_argument("--stories", choices=["on", "off", "both"], default="on",
                         help="story assignment in the worker; both: one run each, compared")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="with --stories both: off/on pairs, run in the order off on on off ... (ABBA), so "
+                             "that a machine load drifting during the runs weighs on both alike")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -177,6 +181,20 @@ def main() -> None:
                                  "bare_ner_articles_s": round(ner_articles_s, 2),
                                  "bare_ner_words_s": round(ner_words_s), "load_before": machine_load()}
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.stories]
+    if args.stories == "both" and args.pairs > 1:
+        order = [stories for pair in range(args.pairs) for stories in ((False, True) if pair % 2 == 0 else (True, False))]
+        rates: dict[bool, list[float]] = {False: [], True: []}
+        for number, stories in enumerate(order):
+            part = run_service(load_set, latency_set, args, ner_articles_s, stories)
+            rates[stories].append(float(part["e2e_articles_s"]))  # type: ignore[arg-type]
+            result.update({f"{key}_{'on' if stories else 'off'}_{number}": value for key, value in part.items()})
+        ratio = sum(rates[True]) / sum(rates[False])
+        result.update(e2e_articles_s=rates[False], e2e_articles_s_stories=rates[True], stories_on_off_ratio=round(ratio, 3),
+                      order=["on" if stories else "off" for stories in order])
+        print(f"articles/s with stories off: {', '.join(f'{r:.1f}' for r in rates[False])}; "
+              f"on: {', '.join(f'{r:.1f}' for r in rates[True])} (order {' '.join(result['order'])})")  # type: ignore[arg-type]
+        print(f"articles/s with stories on / off (sums): {ratio:.2f}")
+        modes = []
     for stories in modes:
         part = run_service(load_set, latency_set, args, ner_articles_s, stories)
         result.update({f"{key}{'_stories' if stories and len(modes) > 1 else ''}": value for key, value in part.items()})
