@@ -79,7 +79,9 @@ class StoryLockBusy(Exception):
 
 
 class RedisFrequencies(Frequencies):
-    """Document frequencies read from Redis on demand, counted locally during one batch."""
+    """Document frequencies read from Redis on demand (a batch's at once), counted locally during one
+    batch. IDFs are remembered until the counts next change (one article added): comparing an article
+    with its candidates asks for the same few hundred keys again and again."""
 
     def __init__(self, client: redis.Redis) -> None:
         super().__init__(int(client.get(DOCUMENTS_KEY) or 0))
@@ -87,6 +89,13 @@ class RedisFrequencies(Frequencies):
         self.loaded: set[str] = set()
         self.added: dict[str, int] = {}
         self.added_documents = 0
+        self._idf: dict[str, float] = {}
+
+    def idf(self, key: str) -> float:
+        value = self._idf.get(key)
+        if value is None:
+            value = self._idf[key] = super().idf(key)
+        return value
 
     def load(self, keys: Sequence[str]) -> None:
         missing = [key for key in dict.fromkeys(keys) if key not in self.loaded]
@@ -96,11 +105,13 @@ class RedisFrequencies(Frequencies):
             if value is not None:
                 self.counts[key] = int(value)
         self.loaded.update(missing)
+        self._idf.clear()
 
     def add(self, features: StoryFeatures) -> None:
         keys = [*features.terms, *(f"name:{name}" for name in features.names)]
         self.load(keys)
         super().add(features)
+        self._idf.clear()
         self.added_documents += 1
         for key in keys:
             self.added[key] = self.added.get(key, 0) + 1
@@ -236,6 +247,9 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
                                     if story not in found]
     fetched = store.drafts(sorted({story for ids in candidate_ids for story in ids}))
     frequencies = RedisFrequencies(rt.redis)
+    # Every frequency the batch can ask for, in one read: its articles' and its candidates' keys.
+    frequencies.load([*(key for item in features for key in (*item.terms, *(f"name:{n}" for n in item.names))),
+                      *(key for draft in fetched.values() for key in _keys_of(draft))])
     drafts: dict[str, StoryDraft] = {}  # stories changed in this batch, by id
     gone: dict[str, str] = {}  # stories merged away in this batch -> where they went
     batch_members: dict[str, str] = {}
