@@ -445,14 +445,18 @@ def defer_stories(rt: Runtime, features: Sequence[StoryFeatures], attempt: int, 
 # -- the story consumer's tasks ------------------------------------------------------------------
 
 
+def assign_queued(rt: Runtime, features: Sequence[StoryFeatures], attempt: int = 0) -> list[Assignment]:
+    """What the story consumer does with a queued batch: assign (or defer), then the per-story alerts."""
+    assignments = _assign_or_defer(rt, features, attempt)
+    alert_stories(rt, assignments)
+    return assignments
+
+
 @app.task(name="vigie.assign_story_features", acks_late=True)
 def assign_story_features(payload: list[dict[str, Any]], attempt: int = 0) -> int:
     """Assign the stories of indexed articles (their features, queued by the indexing task), then
     evaluate the per-story alerts on them. Also what a dead letter of stories replays."""
-    rt = current_runtime()
-    assignments = _assign_or_defer(rt, [features_from_dict(item) for item in payload], attempt)
-    alert_stories(rt, assignments)
-    return len(assignments)
+    return len(assign_queued(current_runtime(), [features_from_dict(item) for item in payload], attempt))
 
 
 @app.task(name="vigie.assign_stories", acks_late=True)
@@ -461,6 +465,4 @@ def assign_stories_task(payload: list[dict[str, Any]], clusters: dict[str, str] 
     rt = current_runtime()
     analysed = [AnalyzedArticle.from_dict(item) for item in payload]
     features = [features_of(item, (clusters or {}).get(item.article.article_id, "")) for item in analysed]
-    assignments = _assign_or_defer(rt, features, attempt)
-    alert_stories(rt, assignments)
-    return len(assignments)
+    return len(assign_queued(rt, features, attempt))
