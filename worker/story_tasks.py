@@ -14,7 +14,8 @@ with a single consumer, and keeps the guarantee when several consumers run (comp
 worker=N`` starts one per worker). A story written is readable by id at once but searchable only
 after the next index refresh (every second). So the assigner that holds the lock remembers the
 stories it wrote in the last ``RECENT_SECONDS`` (their search keys, ``RecentStories``) and adds those
-sharing a name, word or figure with an article to its candidates, read by id; when the previous
+sharing most names, words or figures with an article (as many as the search returns, 12) to its
+candidates, read by id; when the previous
 holder was another assigner (``HOLDER_KEY`` names it), it refreshes the stories first, so that it
 sees everything the other one wrote. No refresh round trip per batch, and no story is missed.
 
@@ -50,7 +51,7 @@ from redis.exceptions import LockError
 from index.alert_match import AlertMatch
 from index.article_document import ArticleDocument
 from index.errors import IndexUnavailable
-from index.stories import Membership, StoryDraft, StoryStore
+from index.stories import CANDIDATES, Membership, StoryDraft, StoryStore
 from index.story_alerts import Match, story_matches
 from ingest.models import AnalyzedArticle
 from ingest.stories import Assignment, Frequencies, Merge, StoryFeatures, decide, features_of, params_from
@@ -69,9 +70,9 @@ LOCK_WAIT = 30.0
 HOLDER_KEY = "vigie:stories:holder"
 DF_KEY = "vigie:stories:df"
 DOCUMENTS_KEY = "vigie:stories:documents"
-#: Stories written this long ago may not be searchable yet (refresh every second, later under load).
-RECENT_SECONDS = 30.0
-RECENT_MAX = 5000
+#: Stories written this long ago may not be searchable yet (the stories index refreshes every second).
+RECENT_SECONDS = 5.0
+RECENT_MAX = 2000
 
 
 class StoryLockBusy(Exception):
@@ -131,20 +132,18 @@ class _Recent:
     written: float  # time.monotonic()
     first_seen: datetime
     last_seen: datetime
-    keys: frozenset[str]  # "n:" names, "t:" terms, "#" figures: what candidate search matches
-
-
-def _search_keys(keys: Mapping[str, Sequence[str]]) -> frozenset[str]:
-    return frozenset([*(f"n:{k}" for k in keys["names"]), *(f"t:{k}" for k in keys["terms"]),
-                      *(f"#{k}" for k in keys["numbers"])])
+    names: frozenset[str]  # what candidate search matches: the story's strongest names, words, figures
+    terms: frozenset[str]
+    numbers: frozenset[str]
 
 
 class RecentStories:
     """The stories this assigner wrote in the last ``RECENT_SECONDS``, by their search keys: the
     candidates an index refresh may not have made searchable yet."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = RECENT_SECONDS) -> None:
         self.token = uuid.uuid4().hex
+        self.seconds = seconds
         self.stories: dict[str, _Recent] = {}
 
     def forget(self) -> None:
@@ -155,24 +154,35 @@ class RecentStories:
         for story in gone:
             self.stories.pop(story, None)
         for draft in drafts:
+            keys = draft.search_keys()
             self.stories.pop(draft.centroid.story_id, None)  # re-inserted last: the dict stays in write order
             self.stories[draft.centroid.story_id] = _Recent(now, draft.centroid.first_seen, draft.centroid.last_seen,
-                                                            _search_keys(draft.search_keys()))
-        for story in [story for story, recent in self.stories.items() if now - recent.written > RECENT_SECONDS]:
+                                                            frozenset(keys["names"]), frozenset(keys["terms"]),
+                                                            frozenset(keys["numbers"]))
+        for story in [story for story, recent in self.stories.items() if now - recent.written > self.seconds]:
             del self.stories[story]
         while len(self.stories) > RECENT_MAX:
             del self.stories[next(iter(self.stories))]
 
-    def candidates(self, features: StoryFeatures, window_hours: float) -> list[str]:
-        """The recent stories that candidate search would return for ``features`` once refreshed (the
-        same filters: a shared name, word or figure, within the window)."""
+    def candidates(self, features: StoryFeatures, window_hours: float, limit: int = CANDIDATES) -> list[str]:
+        """The recent stories candidate search would return for ``features`` once they are searchable:
+        the same filters (a shared name, word or figure, within the window), the best ``limit`` by
+        what they share (a name counting twice, as the search boosts names)."""
         if not self.stories:
             return []
-        keys = _search_keys(StoryStore.query_keys(features))
+        horizon = time.monotonic() - self.seconds
+        keys = StoryStore.query_keys(features)
+        names, terms, numbers = set(keys["names"]), set(keys["terms"]), set(keys["numbers"])
         window = timedelta(hours=window_hours)
-        return [story for story, recent in self.stories.items()
-                if recent.last_seen >= features.time - window and recent.first_seen <= features.time + window
-                and not recent.keys.isdisjoint(keys)]
+        scored = []
+        for story, recent in self.stories.items():
+            if recent.written < horizon or recent.last_seen < features.time - window \
+                    or recent.first_seen > features.time + window:
+                continue
+            score = 2 * len(recent.names & names) + len(recent.terms & terms) + len(recent.numbers & numbers)
+            if score:
+                scored.append((-score, story))
+        return [story for _, story in sorted(scored)[:limit]]
 
 
 def story_store(rt: Runtime) -> StoryStore:
