@@ -222,7 +222,8 @@ def assign_features(rt: Runtime, features: Sequence[StoryFeatures]) -> list[Assi
     if not lock.acquire():
         raise StoryLockBusy(f"the story lock stayed busy for {LOCK_WAIT} s")
     try:
-        if (rt.redis.get(HOLDER_KEY) or b"").decode() != recent.token:
+        holder = rt.redis.get(HOLDER_KEY)
+        if (holder.decode() if isinstance(holder, bytes) else holder) != recent.token:
             # Another assigner wrote last: make what it wrote searchable; our memory is out of date.
             recent.forget()
             store.refresh()
