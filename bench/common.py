@@ -7,6 +7,7 @@ ports, and stopped at the end, so a bench never touches a running `vigie up`.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -14,10 +15,11 @@ import statistics
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -197,3 +199,25 @@ def write_result(name: str, data: dict) -> Path:  # type: ignore[type-arg]
 
 __all__ = ["Background", "FeedServer", "VIGIE", "articles", "bench_services", "machine_load", "measure_latency",
            "median", "percentile", "start_pipeline", "write_result"]
+
+
+# -- quality benches on the labelled sets (bench/stories_quality.py, bench/entity_quality.py) ------
+
+
+class LabelledItem(Protocol):
+    def article(self) -> Any: ...
+
+
+def quality_arguments(doc: str | None, misses: str) -> argparse.Namespace:
+    """The command line every labelled-set bench takes: its docstring as help, and ``--misses``."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--misses", action="store_true", help=misses)
+    return parser.parse_args()
+
+
+def shipped_analyses(items: Sequence[LabelledItem]) -> list[Any]:
+    """The analyses of labelled items (anything with ``article()``) by the shipped configuration, as
+    the quality tests compute them (one analyzer per process, models loaded once)."""
+    from tests.ingest.analyzers import shipped_analyzer
+
+    return list(shipped_analyzer().analyze_many([item.article() for item in items]))

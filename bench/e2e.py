@@ -1,7 +1,8 @@
 """Articles per second through the whole running service, against bare spaCy NER; then the latency
 from a feed item being fetched to it being searchable, at half that rate.
 
-    .venv/bin/python bench/e2e.py [--articles 5000] [--words 600] [--concurrency 2] [--stories on|off|both] [--json]
+    .venv/bin/python bench/e2e.py [--articles 5000] [--words 600] [--concurrency 2] [--stories on|off|both]
+                                  [--pairs N] [--json]
 
 1. bare NER: the same French and English models, loaded the way the worker loads them (NER only),
    ``nlp.pipe`` over the texts of ``--ner-sample`` of the same articles, one process: the baseline;
@@ -12,7 +13,8 @@ from a feed item being fetched to it being searchable, at half that rate.
    ``--latency-seconds``; for each item, the time from the first feed response that carried it to the
    moment a search finds it (the index refreshes every second, which is part of the latency).
 With ``--stories both``, 2 and 3 run twice on fresh services, story assignment off then on, and the
-ratio of the two rates is printed (target >= 0.90).
+ratio of the two rates is printed (target >= 0.90). With stories on, it also prints how long after the
+last article was searchable every article had its story (the story consumer works behind indexing).
 """
 
 from __future__ import annotations
@@ -69,6 +71,19 @@ def _count(es, alias: str) -> int:  # type: ignore[no-untyped-def]
         raise
 
 
+def _members(es, index: str) -> int:  # type: ignore[no-untyped-def]
+    """Memberships written (readable by id at once; counted after a refresh)."""
+    from elasticsearch import ApiError
+
+    try:
+        if not es.indices.exists(index=index):
+            return 0
+        es.indices.refresh(index=index)
+        return int(es.count(index=index)["count"])
+    except ApiError:
+        return 0
+
+
 def run_service(load_set: list, latency_set: list, args: argparse.Namespace, ner_articles_s: float,  # type: ignore[type-arg]
                 stories: bool) -> dict[str, object]:
     """The end-to-end and latency parts on fresh services, with story assignment on or off."""
@@ -102,8 +117,9 @@ def run_service(load_set: list, latency_set: list, args: argparse.Namespace, ner
             peak_rss = 0
             while _count(es, alias) < target:
                 time.sleep(0.5)
-                rss = sum(p.memory_info().rss for p in [psutil.Process(worker.pid), *psutil.Process(worker.pid).children()])
-                peak_rss = max(peak_rss, rss)
+                # `vigie worker`, the Celery worker and its pool, the story consumer
+                tree = [psutil.Process(worker.pid), *psutil.Process(worker.pid).children(recursive=True)]
+                peak_rss = max(peak_rss, sum(p.memory_info().rss for p in tree))
             seconds = time.monotonic() - started
             rate = len(load_set) / seconds
             print(f"{label}: end to end: {len(load_set)} articles in {seconds:.1f} s = {rate:.1f} articles/s "
@@ -111,6 +127,14 @@ def run_service(load_set: list, latency_set: list, args: argparse.Namespace, ner
             result.update(e2e_seconds=round(seconds, 1), e2e_articles_s=round(rate, 2),
                           e2e_ratio_to_bare_ner=round(rate / ner_articles_s, 3),
                           worker_peak_rss_mb=round(peak_rss / 2**20), load_after_e2e=machine_load())
+            if stories:
+                # Stories are assigned by the story consumer after indexing: how far behind it ended.
+                members = f"{services.settings.index_prefix}-story-members"
+                while _members(es, members) < target:
+                    time.sleep(0.2)
+                lag = time.monotonic() - started - seconds
+                print(f"{label}: every article had its story {lag:.1f} s after the last was searchable")
+                result.update(story_lag_s=round(lag, 1))
     
             # Latency at half the measured rate.
             half = rate / 2
@@ -138,6 +162,9 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=60.0)
     parser.add_argument("--stories", choices=["on", "off", "both"], default="on",
                         help="story assignment in the worker; both: one run each, compared")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="with --stories both: off/on pairs, run in the order off on on off ... (ABBA), so "
+                             "that a machine load drifting during the runs weighs on both alike")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -154,6 +181,20 @@ def main() -> None:
                                  "bare_ner_articles_s": round(ner_articles_s, 2),
                                  "bare_ner_words_s": round(ner_words_s), "load_before": machine_load()}
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.stories]
+    if args.stories == "both" and args.pairs > 1:
+        order = [stories for pair in range(args.pairs) for stories in ((False, True) if pair % 2 == 0 else (True, False))]
+        rates: dict[bool, list[float]] = {False: [], True: []}
+        for number, stories in enumerate(order):
+            part = run_service(load_set, latency_set, args, ner_articles_s, stories)
+            rates[stories].append(float(part["e2e_articles_s"]))  # type: ignore[arg-type]
+            result.update({f"{key}_{'on' if stories else 'off'}_{number}": value for key, value in part.items()})
+        ratio = sum(rates[True]) / sum(rates[False])
+        result.update(e2e_articles_s=rates[False], e2e_articles_s_stories=rates[True], stories_on_off_ratio=round(ratio, 3),
+                      order=["on" if stories else "off" for stories in order])
+        print(f"articles/s with stories off: {', '.join(f'{r:.1f}' for r in rates[False])}; "
+              f"on: {', '.join(f'{r:.1f}' for r in rates[True])} (order {' '.join(result['order'])})")  # type: ignore[arg-type]
+        print(f"articles/s with stories on / off (sums): {ratio:.2f}")
+        modes = []
     for stories in modes:
         part = run_service(load_set, latency_set, args, ner_articles_s, stories)
         result.update({f"{key}{'_stories' if stories and len(modes) > 1 else ''}": value for key, value in part.items()})

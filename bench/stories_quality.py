@@ -9,34 +9,30 @@ pairs in different languages put in one story. The shipped settings apply (VIGIE
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import quality_arguments, shipped_analyses  # noqa: E402
 from ingest.models import AnalyzedArticle  # noqa: E402
 from ingest.stories import params_from  # noqa: E402
-from tests.ingest.analyzers import shipped_analyzer  # noqa: E402
 from tests.ingest.stories_stream import PARTS, cluster, load_stream, misses, score_stream  # noqa: E402
 from conf.settings import load_settings  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--misses", action="store_true", help="list every mixed and every split story")
-    args = parser.parse_args()
+    args = quality_arguments(__doc__, "list every mixed and every split story")
     settings = load_settings()
     params = params_from(settings.story_window_hours, settings.story_threshold, settings.story_merge_threshold)
-    analyzer = shipped_analyzer()
     print(f"window {params.window_hours} h, threshold {params.threshold}, merge threshold {params.merge_threshold}\n")
     print("| part | language | articles | B-cubed precision | B-cubed recall | B-cubed F1 |")
     print("|---|---|---|---|---|---|")
     results = []
     for part in PARTS:
         stream = load_stream(part)
-        analyses = analyzer.analyze_many([item.article() for item in stream])
+        analyses = shipped_analyses(stream)
         predicted = cluster([AnalyzedArticle(item.article(), analysis) for item, analysis in zip(stream, analyses)],
                             params)
         scores = score_stream(stream, predicted)

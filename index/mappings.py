@@ -242,3 +242,69 @@ def alerts_index_body() -> dict[str, Any]:
 def notifications_index_body() -> dict[str, Any]:
     """Settings and mappings of ``<prefix>-notifications``: one document per (alert, article)."""
     return _small_index(NOTIFICATION_PROPERTIES, "Vigie notifications")
+
+
+# --- stories (index.stories): story records and memberships ---------------------------------------
+
+STORIES_VERSION = 1
+
+STORY_PROPERTIES: dict[str, Any] = {
+    "story_id": {"type": "keyword"},
+    "headline": {"type": "text", "analyzer": "standard", "fields": {"raw": {"type": "keyword", "ignore_above": 512}}},
+    "headline_article": {"type": "keyword"},
+    "languages": {"type": "keyword"},
+    "sources": _KEYWORD,
+    "size": {"type": "integer"},
+    "first_seen": {"type": "date"},
+    "last_seen": {"type": "date"},
+    "updated_at": {"type": "date"},
+    "top_entities": _KEYWORD,
+    "top_topics": {"type": "keyword"},
+    # For candidate search: the centroid's strongest names, words ("lang:lemma") and figures.
+    "names": _KEYWORD,
+    "terms": _KEYWORD,
+    "numbers": {"type": "keyword"},
+    "merged_into": {"type": "keyword"},
+    "merges": {"type": "object", "enabled": False},  # [{absorbed, by_article, score, at}]
+    # Kept whole, never searched: the centroid, and the tallies the record's lists come from.
+    "centroid": {"type": "object", "enabled": False},
+    "tallies": {"type": "object", "enabled": False},
+}
+
+STORY_MEMBER_PROPERTIES: dict[str, Any] = {
+    "article_id": {"type": "keyword"},
+    "story_id": {"type": "keyword"},
+    "language": {"type": "keyword"},
+    "source": _KEYWORD,
+    "time": {"type": "date"},
+    "reason": {"type": "keyword"},  # new, similar, near-duplicate
+    "score": {"type": "float"},
+    "assigned_at": {"type": "date"},
+}
+
+
+def stories_index(prefix: str) -> str:
+    return f"{prefix}-stories"
+
+
+def members_index(prefix: str) -> str:
+    return f"{prefix}-story-members"
+
+
+def _stories_body(properties: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "settings": {**index_layout().settings(), "refresh_interval": "1s"},
+        "mappings": {"dynamic": "strict", "_meta": {"vigie_mapping_version": STORIES_VERSION,
+                                                    "description": description},
+                     "properties": properties},
+    }
+
+
+def stories_index_body() -> dict[str, Any]:
+    """Settings and mappings of ``<prefix>-stories``: one document per story, by story id."""
+    return _stories_body(STORY_PROPERTIES, "Vigie stories")
+
+
+def story_members_index_body() -> dict[str, Any]:
+    """Settings and mappings of ``<prefix>-story-members``: one document per article, its story."""
+    return _stories_body(STORY_MEMBER_PROPERTIES, "Vigie story memberships")

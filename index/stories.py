@@ -27,11 +27,17 @@ from elasticsearch import Elasticsearch
 
 from index.client import call, create_index
 from index.errors import IndexUnavailable
-from index.mappings import ARTICLE_STORY_PROPERTIES, articles_alias, index_layout
+from index.mappings import (
+    ARTICLE_STORY_PROPERTIES,
+    articles_alias,
+    members_index,
+    stories_index,
+    stories_index_body,
+    story_members_index_body,
+)
 from index.rollover import locate
 from ingest.stories import Merge, StoryCentroid, StoryFeatures
 
-STORIES_VERSION = 1
 #: Candidate stories fetched per article: the best by shared names and words within the window.
 CANDIDATES = 12
 #: Names, words and numbers of an article used to look for candidates.
@@ -43,60 +49,6 @@ _TOP_ENTITIES = 10
 _TOP_TOPICS = 5
 #: Hours of per-hour counts a record keeps (a sparkline, and the baseline of trends).
 _HOURS_KEPT = 24 * 14
-
-_KEYWORD = {"type": "keyword", "ignore_above": 512}
-
-STORY_PROPERTIES: dict[str, Any] = {
-    "story_id": {"type": "keyword"},
-    "headline": {"type": "text", "analyzer": "standard", "fields": {"raw": {"type": "keyword", "ignore_above": 512}}},
-    "headline_article": {"type": "keyword"},
-    "languages": {"type": "keyword"},
-    "sources": _KEYWORD,
-    "size": {"type": "integer"},
-    "first_seen": {"type": "date"},
-    "last_seen": {"type": "date"},
-    "updated_at": {"type": "date"},
-    "top_entities": _KEYWORD,
-    "top_topics": {"type": "keyword"},
-    # For candidate search: the centroid's strongest names, words ("lang:lemma") and figures.
-    "names": _KEYWORD,
-    "terms": _KEYWORD,
-    "numbers": {"type": "keyword"},
-    "merged_into": {"type": "keyword"},
-    "merges": {"type": "object", "enabled": False},  # [{absorbed, by_article, score, at}]
-    # Kept whole, never searched: the centroid, and the tallies the record's lists come from.
-    "centroid": {"type": "object", "enabled": False},
-    "tallies": {"type": "object", "enabled": False},
-}
-
-MEMBER_PROPERTIES: dict[str, Any] = {
-    "article_id": {"type": "keyword"},
-    "story_id": {"type": "keyword"},
-    "language": {"type": "keyword"},
-    "source": _KEYWORD,
-    "time": {"type": "date"},
-    "reason": {"type": "keyword"},  # new, similar, near-duplicate
-    "score": {"type": "float"},
-    "assigned_at": {"type": "date"},
-}
-
-
-def stories_index(prefix: str) -> str:
-    return f"{prefix}-stories"
-
-
-def members_index(prefix: str) -> str:
-    return f"{prefix}-story-members"
-
-
-def _body(properties: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "settings": {**index_layout().settings(), "refresh_interval": "1s"},
-        "mappings": {"dynamic": "strict", "_meta": {"vigie_mapping_version": STORIES_VERSION,
-                                                    "description": description},
-                     "properties": properties},
-    }
-
 
 def _iso(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat()
@@ -192,6 +144,14 @@ class StoryDraft:
                 tally[key] = tally.get(key, 0) + count
         self.merges.extend(other.merges)
 
+    def search_keys(self) -> dict[str, list[str]]:
+        """What candidate search matches an article against: the centroid's strongest names, words
+        and figures."""
+        centroid = self.centroid
+        return {"names": _top({k: round(v * 1e6) for k, v in centroid.names.items()}, 60),
+                "terms": _top({k: round(v * 1e6) for k, v in centroid.terms.items()}, 120),
+                "numbers": _top(dict(centroid.numbers), 40)}
+
     def document(self, now: datetime) -> dict[str, Any]:
         centroid = self.centroid
         hours = self.tallies.get("hours", {})
@@ -211,9 +171,7 @@ class StoryDraft:
             "updated_at": _iso(now),
             "top_entities": _top(self.tallies.get("entities", {}), _TOP_ENTITIES),
             "top_topics": _top(self.tallies.get("topics", {}), _TOP_TOPICS),
-            "names": _top({k: round(v * 1e6) for k, v in centroid.names.items()}, 60),
-            "terms": _top({k: round(v * 1e6) for k, v in centroid.terms.items()}, 120),
-            "numbers": _top(dict(centroid.numbers), 40),
+            **self.search_keys(),
             "merged_into": None,
             "merges": self.merges,
             "centroid": centroid.to_dict(),
@@ -241,8 +199,8 @@ class StoryStore:
 
     def ensure_ready(self) -> None:
         """Create both indexes and add ``story_id`` to the articles mapping. Idempotent."""
-        create_index(self.es, self.index, **_body(STORY_PROPERTIES, "Vigie stories"))
-        create_index(self.es, self.members, **_body(MEMBER_PROPERTIES, "Vigie story memberships"))
+        create_index(self.es, self.index, **stories_index_body())
+        create_index(self.es, self.members, **story_members_index_body())
         alias = articles_alias(self.prefix)
         if call(self.es, "looking up the articles alias", lambda: self.es.indices.exists_alias(name=alias)):
             call(self.es, "adding the story fields to the articles mapping",
@@ -291,9 +249,16 @@ class StoryStore:
                 if not source.get("merged_into")}
 
     @staticmethod
-    def _candidate_query(features: StoryFeatures, window_hours: float) -> dict[str, Any] | None:
-        names = [name for name, _ in sorted(features.names.items(), key=lambda p: (-p[1], p[0]))[:_QUERY_NAMES]]
-        terms = [term for term, _ in sorted(features.terms.items(), key=lambda p: (-p[1], p[0]))[:_QUERY_TERMS]]
+    def query_keys(features: StoryFeatures) -> dict[str, list[str]]:
+        """The names, words and figures of an article that candidate search looks for."""
+        return {"names": [name for name, _ in sorted(features.names.items(), key=lambda p: (-p[1], p[0]))[:_QUERY_NAMES]],
+                "terms": [term for term, _ in sorted(features.terms.items(), key=lambda p: (-p[1], p[0]))[:_QUERY_TERMS]],
+                "numbers": sorted(features.numbers)}
+
+    @classmethod
+    def _candidate_query(cls, features: StoryFeatures, window_hours: float) -> dict[str, Any] | None:
+        keys = cls.query_keys(features)
+        names, terms = keys["names"], keys["terms"]
         should: list[dict[str, Any]] = []
         if names:
             should.append({"terms": {"names": names, "boost": 2.0}})
@@ -372,10 +337,17 @@ class StoryStore:
 
     # -- writing ---------------------------------------------------------------------------------
 
+    def refresh(self) -> None:
+        """Make every story and membership written so far searchable (candidate search, listings)."""
+        call(self.es, "refreshing the stories", lambda: self.es.indices.refresh(index=f"{self.index},{self.members}"))
+
     def save(self, drafts: Sequence[StoryDraft], memberships: Sequence[Membership], merges: Sequence[Merge],
-             now: datetime | None = None) -> None:
-        """Write the stories changed, the new memberships (and their copy on the articles), the merges;
-        then refresh the stories and members so that the next assignment sees them."""
+             now: datetime | None = None, *, refresh: bool = False) -> None:
+        """Write the stories changed, the new memberships (and their copy on the articles), the merges.
+
+        Reads by id (``memberships``, ``drafts``) see them at once; searches after the next refresh
+        (every second), or at once with ``refresh``. The assigner does not refresh: it keeps the
+        stories it wrote last in memory (worker.story_tasks)."""
         now = now or datetime.now(timezone.utc)
         operations: list[dict[str, Any]] = []
         for draft in drafts:
@@ -399,7 +371,8 @@ class StoryStore:
             call(self.es, "refreshing the story members", lambda: self.es.indices.refresh(index=self.members))
         for merge in merges:
             self._move_members(merge.absorbed, merge.into)
-        call(self.es, "refreshing the stories", lambda: self.es.indices.refresh(index=f"{self.index},{self.members}"))
+        if refresh:
+            self.refresh()
         self.mark_articles({member.article_id: member.story_id for member in memberships})
 
     def _move_members(self, absorbed: str, into: str) -> None:
@@ -432,6 +405,54 @@ class StoryStore:
             operations += [{"update": {"_index": placed.get(article_id, alias), "_id": article_id}},
                            {"doc": {"story_id": story, "story_key": story}}]
         call(self.es, f"marking the story of {len(stories)} articles", lambda: self.es.bulk(operations=operations))
+
+
+# -- the articles of several stories at once (the Stories front page) -----------------------------
+
+
+def articles_of_stories(es: Elasticsearch, prefix: str, story_ids: Sequence[str],
+                        per_story: int = 8) -> dict[str, dict[str, Any]]:
+    """For each story, its first ``per_story`` articles (time order) with their titles, and their ids
+    grouped by language then source: one search of the memberships (collapsed by story) and one read
+    of the titles, whatever the number of stories."""
+    ids = sorted(set(story_ids))
+    if not ids or not call(es, "looking up the story members index",
+                           lambda: es.indices.exists(index=members_index(prefix))):
+        return {}
+    response = call(es, f"reading the articles of {len(ids)} stories", lambda: es.search(
+        index=members_index(prefix), query={"terms": {"story_id": ids}}, size=len(ids), source=False,
+        collapse={"field": "story_id", "inner_hits": {"name": "first", "size": per_story,
+                                                      "sort": [{"time": "asc"}, {"article_id": "asc"}]}}))
+    members: dict[str, list[dict[str, Any]]] = {}
+    for hit in response["hits"]["hits"]:
+        inner = hit["inner_hits"]["first"]["hits"]["hits"]
+        if inner:
+            members[inner[0]["_source"]["story_id"]] = [item["_source"] for item in inner]
+    article_ids = [member["article_id"] for rows in members.values() for member in rows]
+    titles: dict[str, dict[str, Any]] = {}
+    if article_ids:
+        # A search by ids, not mget: the alias may cover several backing indices (index.rollover).
+        found = call(es, f"reading the titles of {len(article_ids)} articles", lambda: es.search(
+            index=articles_alias(prefix), query={"ids": {"values": article_ids}}, size=len(article_ids),
+            source=["title", "url"]))
+        titles = {doc["_id"]: doc["_source"] for doc in found["hits"]["hits"]}
+    result: dict[str, dict[str, Any]] = {}
+    for story, rows in members.items():
+        articles = [{"id": m["article_id"], "title": titles.get(m["article_id"], {}).get("title") or "",
+                     "url": titles.get(m["article_id"], {}).get("url"), "language": m.get("language"),
+                     "source": m.get("source"), "time": m.get("time"), "reason": m.get("reason"),
+                     "score": m.get("score")} for m in rows]
+        result[story] = {"articles": articles, "by_language": by_language(articles)}
+    return result
+
+
+def by_language(articles: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, list[str]]]:
+    """Article ids by language, then by source (in the order given)."""
+    grouped: dict[str, dict[str, list[str]]] = {}
+    for article in articles:
+        grouped.setdefault(article.get("language") or "und", {}).setdefault(article.get("source") or "-", []).append(
+            article["id"])
+    return grouped
 
 
 # -- search hits and their stories ---------------------------------------------------------------

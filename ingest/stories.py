@@ -272,6 +272,11 @@ def name_key(name: str) -> str:
     return skeleton if len(skeleton) >= 4 else name
 
 
+@cache
+def _known_place_keys() -> frozenset[str]:
+    return frozenset(name_key(place) for place in place_forms().values())
+
+
 def names_in(text: str, language: str) -> Counter[str]:
     """Capitalised words used inside sentences, folded, places in one form, with their counts.
 
@@ -279,7 +284,7 @@ def names_in(text: str, language: str) -> Counter[str]:
     """
     stop = _all_stop_words()
     places = place_forms()
-    known_places = frozenset(name_key(place) for place in places.values())
+    known_places = _known_place_keys()
     inside: set[str] = set()
     every: Counter[str] = Counter()
     for match in _WORD.finditer(text):

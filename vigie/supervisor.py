@@ -7,7 +7,8 @@ Ctrl-C. The Celery worker runs with ``--quiet``: no banner in the middle of Vigi
 warnings (running as root) come out as Vigie log lines (``worker.app`` captures them).
 
 Order of start: Redis and Elasticsearch (unless already running), the articles index, the demo feed,
-then the Celery worker, the poller and the HTTP API (`vigie api`) as child processes. Order of stop:
+then the Celery worker, the story consumer (worker.story_tasks), the poller and the HTTP API (`vigie api`)
+as child processes. Order of stop:
 the children (the worker finishes or gives back its current task), the demo feed, then the services
 this run started.
 """
@@ -35,7 +36,7 @@ from vigie.api.token import api_token
 from vigie.demo_feed import DemoFeedServer
 from vigie.services import ServiceError, embedded_services
 from vigie.services.processes import port_in_use, port_owner, terminate
-from worker.queues import QUEUES
+from worker.queues import STORY_CONSUMER, STORY_QUEUE, WORKER_QUEUES
 
 log = logging.getLogger("vigie.up")
 
@@ -86,10 +87,21 @@ class Child:
 def worker_command(settings: Settings, concurrency: int | None = None, node_name: str | None = None) -> list[str]:
     return [
         sys.executable, "-m", "celery", "-A", "worker.app", "--quiet", "worker",
-        "--queues", ",".join(QUEUES),
+        "--queues", ",".join(WORKER_QUEUES),
         "--concurrency", str(concurrency or settings.worker_concurrency),
         "--loglevel", settings.log_level,
         "--hostname", node_name or f"vigie-{os.getpid()}@%h",
+        "--without-gossip", "--without-mingle",
+    ]
+
+
+def story_consumer_command(settings: Settings) -> list[str]:
+    """The story consumer: one process (solo pool, no models) taking the story queue in order."""
+    return [
+        sys.executable, "-m", "celery", "-A", "worker.app", "--quiet", "worker",
+        "--queues", STORY_QUEUE, "--pool", "solo", "--concurrency", "1",
+        "--loglevel", settings.log_level,
+        "--hostname", f"{STORY_CONSUMER}-{os.getpid()}@%h",
         "--without-gossip", "--without-mingle",
     ]
 
@@ -131,9 +143,10 @@ class Supervisor:
                 self._start_demo()
             web, token_source = self._api_address()
             env = dict(os.environ)
-            for child in (Child("worker", worker_command(self.settings), relay_stdout=True),
-                          Child("scheduler", scheduler_command()),
-                          Child("api", api_command())):
+            children = [Child("worker", worker_command(self.settings), relay_stdout=True)]
+            if self.settings.stories:
+                children.append(Child("stories", story_consumer_command(self.settings), relay_stdout=True))
+            for child in (*children, Child("scheduler", scheduler_command()), Child("api", api_command())):
                 child.start(env)
                 self.children.append(child)
             log_event(log, "vigie.ready", seconds=round(time.monotonic() - began, 1),

@@ -18,7 +18,7 @@ from celery.signals import setup_logging, worker_init, worker_process_init
 from conf.logs import configure_logging, log_event
 from conf.settings import Settings, load_settings
 from index.mappings import IndexLayout, use_layout
-from worker.queues import ANALYZE_QUEUE, INDEX_QUEUE, NOTIFY_QUEUE
+from worker.queues import ANALYZE_QUEUE, INDEX_QUEUE, NOTIFY_QUEUE, STORY_CONSUMER, STORY_QUEUE
 from worker.runtime import runtime
 
 
@@ -42,6 +42,9 @@ def create_app(settings: Settings) -> Celery:
             "vigie.send_digests": {"queue": NOTIFY_QUEUE},
             "vigie.send_digest": {"queue": NOTIFY_QUEUE},
             "vigie.sweep_notifications": {"queue": NOTIFY_QUEUE},
+            # Story assignment: one single-process consumer (worker.story_tasks).
+            "vigie.assign_story_features": {"queue": STORY_QUEUE},
+            "vigie.assign_stories": {"queue": STORY_QUEUE},
         },
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout,
@@ -89,7 +92,7 @@ warnings.showwarning = _warning_as_log_line
 
 
 @worker_init.connect
-def _load_knowledge_base(**_: object) -> None:
+def _load_knowledge_base(sender: object = None, **_: object) -> None:
     """Load the entity knowledge base (about 60 MB) in the main worker process, before the pool
     forks: its children share the pages instead of each building its own copy. gc.freeze keeps the
     collector from touching (and so copying) them."""
@@ -97,13 +100,19 @@ def _load_knowledge_base(**_: object) -> None:
 
     from ingest.entity_kb import default_kb
 
+    if str(getattr(sender, "hostname", "")).startswith(STORY_CONSUMER):
+        return  # the story consumer analyses nothing: features arrive computed
+
     default_kb()
     gc.freeze()
 
 
 @worker_process_init.connect
-def _load_models(**_: object) -> None:
-    """Load the spaCy models when a pool process starts, not when its first article arrives."""
+def _load_models(sender: object = None, **_: object) -> None:
+    """Load the spaCy models when a pool process starts, not when its first article arrives (not in
+    the story consumer, whose solo pool sends this too: it analyses nothing)."""
+    if str(sender or "").startswith(STORY_CONSUMER):
+        return
     analyzer = runtime(app.conf.vigie_settings).analyzer
     for language in app.conf.vigie_settings.models:
         analyzer.pipeline(language)

@@ -1,31 +1,47 @@
-"""Story assignment, right after indexing: each article written joins a story (ingest.stories).
+"""Story assignment: each indexed article joins a story (ingest.stories), on its own queue.
 
-The race: two workers indexing the first two articles of an event at the same moment would each find
-no story and each start one. Assignment is therefore serialised across every worker by one Redis lock
-(``LOCK_KEY``; redis-py's lock: SET NX with an expiry, released only by its holder's token). Inside it,
-a batch reads the candidate stories, decides article by article (a story started earlier in the same
-batch is a candidate for the next article), writes stories and memberships, refreshes both indexes so
-the next holder sees them, and only then releases. The lock expires after ``LOCK_TIMEOUT`` seconds
-should its holder die. Assignment is cheap next to analysis (a few Elasticsearch round trips per
-article), so one assigner at a time costs the pipeline little (bench/e2e.py measures it).
+Where it runs: the indexing task computes each written article's story features (pure, in parallel
+with the other analysis processes) and queues them on ``vigie.stories`` (``queue_stories``). One
+process consumes that queue: the story consumer `vigie worker` starts beside its pool (a Celery worker
+with the solo pool, no models). Analysis and indexing never wait for assignment; a story is assigned
+a moment after its article is searchable (the queue's wait plus one batch, well under a second when
+the consumer keeps up; bench/e2e.py measures the throughput).
+
+The race: two assigners working at once on the first two articles of an event would each find no
+story and each start one. Assignment still runs under one Redis lock (``LOCK_KEY``, redis-py's lock:
+SET NX with an expiry, released only by its holder's token), which costs one uncontended round trip
+with a single consumer, and keeps the guarantee when several consumers run (compose's ``--scale
+worker=N`` starts one per worker). A story written is readable by id at once but searchable only
+after the next index refresh (every second). So the assigner that holds the lock remembers the
+stories it wrote in the last ``RECENT_SECONDS`` (their search keys, ``RecentStories``) and adds those
+sharing most names, words or figures with an article (as many as the search returns, 12) to its
+candidates, read by id; when the previous
+holder was another assigner (``HOLDER_KEY`` names it), it refreshes the stories first, so that it
+sees everything the other one wrote. No refresh round trip per batch, and no story is missed.
 
 Idempotent: membership is read first (index.stories: one membership document per article id), so a
 redelivered article keeps its story and counts once; a story's id derives from its founding article.
-Deterministic: the same articles in the same order give the same stories.
+Deterministic: the same articles in the same order give the same stories (one consumer takes the
+batches in the order they were indexed).
 
 Document frequencies for IDF are counted in Redis (``DF_KEY``: term or name -> articles, and
 ``DOCUMENTS_KEY``), updated under the same lock after the stories are written.
 
-Nothing here may fail the indexing: an Elasticsearch outage or a lock not obtained in
-``LOCK_WAIT`` seconds defers the batch to ``assign_stories_task`` with backoff; any other error is
-logged with the article ids.
+Per-story alerts need the story: the indexing task leaves those rules' matches to this consumer,
+which evaluates them once the articles have their stories (``alert_stories``).
+
+Nothing here may fail the indexing: an Elasticsearch outage or a lock not obtained in ``LOCK_WAIT``
+seconds retries the batch later with backoff (worker.retries), then dead-letters it; any other error
+is logged with the article ids.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -35,13 +51,13 @@ from redis.exceptions import LockError
 from index.alert_match import AlertMatch
 from index.article_document import ArticleDocument
 from index.errors import IndexUnavailable
-from index.stories import Membership, StoryDraft, StoryStore
+from index.stories import CANDIDATES, Membership, StoryDraft, StoryStore
 from index.story_alerts import Match, story_matches
 from ingest.models import AnalyzedArticle
 from ingest.stories import Assignment, Frequencies, Merge, StoryFeatures, decide, features_of, params_from
 from conf.logs import log_event
 from worker.app import app
-from worker.queues import INDEX_QUEUE
+from worker.queues import STORY_QUEUE
 from worker.retries import Letter, after_outage, current_runtime, retry_later
 from worker.runtime import Runtime
 
@@ -50,8 +66,13 @@ log = logging.getLogger("vigie.worker")
 LOCK_KEY = "vigie:stories:lock"
 LOCK_TIMEOUT = 120.0
 LOCK_WAIT = 30.0
+#: The assigner that held the lock last (its token): another one refreshes before searching.
+HOLDER_KEY = "vigie:stories:holder"
 DF_KEY = "vigie:stories:df"
 DOCUMENTS_KEY = "vigie:stories:documents"
+#: Stories written this long ago may not be searchable yet (the stories index refreshes every second).
+RECENT_SECONDS = 5.0
+RECENT_MAX = 2000
 
 
 class StoryLockBusy(Exception):
@@ -59,7 +80,9 @@ class StoryLockBusy(Exception):
 
 
 class RedisFrequencies(Frequencies):
-    """Document frequencies read from Redis on demand, counted locally during one batch."""
+    """Document frequencies read from Redis on demand (a batch's at once), counted locally during one
+    batch. IDFs are remembered until the counts next change (one article added): comparing an article
+    with its candidates asks for the same few hundred keys again and again."""
 
     def __init__(self, client: redis.Redis) -> None:
         super().__init__(int(client.get(DOCUMENTS_KEY) or 0))
@@ -67,6 +90,13 @@ class RedisFrequencies(Frequencies):
         self.loaded: set[str] = set()
         self.added: dict[str, int] = {}
         self.added_documents = 0
+        self._idf: dict[str, float] = {}
+
+    def idf(self, key: str) -> float:
+        value = self._idf.get(key)
+        if value is None:
+            value = self._idf[key] = super().idf(key)
+        return value
 
     def load(self, keys: Sequence[str]) -> None:
         missing = [key for key in dict.fromkeys(keys) if key not in self.loaded]
@@ -76,11 +106,13 @@ class RedisFrequencies(Frequencies):
             if value is not None:
                 self.counts[key] = int(value)
         self.loaded.update(missing)
+        self._idf.clear()
 
     def add(self, features: StoryFeatures) -> None:
         keys = [*features.terms, *(f"name:{name}" for name in features.names)]
         self.load(keys)
         super().add(features)
+        self._idf.clear()
         self.added_documents += 1
         for key in keys:
             self.added[key] = self.added.get(key, 0) + 1
@@ -95,6 +127,64 @@ class RedisFrequencies(Frequencies):
         pipe.execute()
 
 
+@dataclass(frozen=True)
+class _Recent:
+    written: float  # time.monotonic()
+    first_seen: datetime
+    last_seen: datetime
+    names: frozenset[str]  # what candidate search matches: the story's strongest names, words, figures
+    terms: frozenset[str]
+    numbers: frozenset[str]
+
+
+class RecentStories:
+    """The stories this assigner wrote in the last ``RECENT_SECONDS``, by their search keys: the
+    candidates an index refresh may not have made searchable yet."""
+
+    def __init__(self, seconds: float = RECENT_SECONDS) -> None:
+        self.token = uuid.uuid4().hex
+        self.seconds = seconds
+        self.stories: dict[str, _Recent] = {}
+
+    def forget(self) -> None:
+        self.stories.clear()
+
+    def remember(self, drafts: Sequence[StoryDraft], gone: Sequence[str]) -> None:
+        now = time.monotonic()
+        for story in gone:
+            self.stories.pop(story, None)
+        for draft in drafts:
+            keys = draft.search_keys()
+            self.stories.pop(draft.centroid.story_id, None)  # re-inserted last: the dict stays in write order
+            self.stories[draft.centroid.story_id] = _Recent(now, draft.centroid.first_seen, draft.centroid.last_seen,
+                                                            frozenset(keys["names"]), frozenset(keys["terms"]),
+                                                            frozenset(keys["numbers"]))
+        for story in [story for story, recent in self.stories.items() if now - recent.written > self.seconds]:
+            del self.stories[story]
+        while len(self.stories) > RECENT_MAX:
+            del self.stories[next(iter(self.stories))]
+
+    def candidates(self, features: StoryFeatures, window_hours: float, limit: int = CANDIDATES) -> list[str]:
+        """The recent stories candidate search would return for ``features`` once they are searchable:
+        the same filters (a shared name, word or figure, within the window), the best ``limit`` by
+        what they share (a name counting twice, as the search boosts names)."""
+        if not self.stories:
+            return []
+        horizon = time.monotonic() - self.seconds
+        keys = StoryStore.query_keys(features)
+        names, terms, numbers = set(keys["names"]), set(keys["terms"]), set(keys["numbers"])
+        window = timedelta(hours=window_hours)
+        scored = []
+        for story, recent in self.stories.items():
+            if recent.written < horizon or recent.last_seen < features.time - window \
+                    or recent.first_seen > features.time + window:
+                continue
+            score = 2 * len(recent.names & names) + len(recent.terms & terms) + len(recent.numbers & numbers)
+            if score:
+                scored.append((-score, story))
+        return [story for _, story in sorted(scored)[:limit]]
+
+
 def story_store(rt: Runtime) -> StoryStore:
     """This process's story store, its indexes made ready once (kept on the runtime)."""
     store = rt.__dict__.get("_story_store")
@@ -105,21 +195,45 @@ def story_store(rt: Runtime) -> StoryStore:
     return store
 
 
+def recent_stories(rt: Runtime) -> RecentStories:
+    """This assigner's memory of the stories it wrote last (kept on the runtime)."""
+    recent = rt.__dict__.get("_recent_stories")
+    if recent is None:
+        recent = rt.__dict__["_recent_stories"] = RecentStories()
+    return recent
+
+
 def _keys_of(draft: StoryDraft) -> list[str]:
     return [*draft.centroid.terms, *(f"name:{name}" for name in draft.centroid.names)]
 
 
 def assign(rt: Runtime, analysed: Sequence[AnalyzedArticle], clusters: Mapping[str, str]) -> list[Assignment]:
     """Put each article of ``analysed`` (already indexed) into its story, under the story lock."""
+    return assign_features(rt, [features_of(item, clusters.get(item.article.article_id, "")) for item in analysed])
+
+
+def assign_features(rt: Runtime, features: Sequence[StoryFeatures]) -> list[Assignment]:
+    """Put each article (its story features; already indexed) into its story, under the story lock."""
     settings = rt.settings
     params = params_from(settings.story_window_hours, settings.story_threshold, settings.story_merge_threshold)
     store = story_store(rt)
-    features = [features_of(item, clusters.get(item.article.article_id, "")) for item in analysed]
+    recent = recent_stories(rt)
     lock = rt.redis.lock(LOCK_KEY, timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT)
     if not lock.acquire():
         raise StoryLockBusy(f"the story lock stayed busy for {LOCK_WAIT} s")
     try:
-        assignments, already = _assign_locked(rt, store, params, features)
+        holder = rt.redis.get(HOLDER_KEY)
+        if (holder.decode() if isinstance(holder, bytes) else holder) != recent.token:
+            # Another assigner wrote last: make what it wrote searchable; our memory is out of date.
+            recent.forget()
+            store.refresh()
+            rt.redis.set(HOLDER_KEY, recent.token)
+        try:
+            assignments, already = _assign_locked(rt, store, recent, params, features)
+        except BaseException:
+            recent.forget()
+            rt.redis.delete(HOLDER_KEY)  # whatever was half written: the next batch refreshes first
+            raise
     finally:
         try:
             lock.release()
@@ -131,14 +245,22 @@ def assign(rt: Runtime, analysed: Sequence[AnalyzedArticle], clusters: Mapping[s
     return assignments
 
 
-def _assign_locked(rt: Runtime, store: StoryStore, params: Any,
+def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params: Any,
                    features: Sequence[StoryFeatures]) -> tuple[list[Assignment], dict[str, str]]:
     existing = store.memberships([item.article_id for item in features])
-    # Candidates of the whole batch at once (one multi-search, one read of the stories found); a
-    # story changed earlier in the batch is taken from ``drafts`` instead.
+    # Candidates of the whole batch at once (one multi-search, plus the stories written too recently
+    # to be searchable; one read by id of all): a story changed earlier in the batch is taken from
+    # ``drafts`` instead.
     candidate_ids = store.candidate_ids(features, params.window_hours)
+    for position, item in enumerate(features):
+        found = set(candidate_ids[position])
+        candidate_ids[position] += [story for story in recent.candidates(item, params.window_hours)
+                                    if story not in found]
     fetched = store.drafts(sorted({story for ids in candidate_ids for story in ids}))
     frequencies = RedisFrequencies(rt.redis)
+    # Every frequency the batch can ask for, in one read: its articles' and its candidates' keys.
+    frequencies.load([*(key for item in features for key in (*item.terms, *(f"name:{n}" for n in item.names))),
+                      *(key for draft in fetched.values() for key in _keys_of(draft))])
     drafts: dict[str, StoryDraft] = {}  # stories changed in this batch, by id
     gone: dict[str, str] = {}  # stories merged away in this batch -> where they went
     batch_members: dict[str, str] = {}
@@ -206,6 +328,7 @@ def _assign_locked(rt: Runtime, store: StoryStore, params: Any,
                   score=assignment.score, size=joined.size)
     final = [Membership(m.article_id, living(m.story_id), m.features, m.reason, m.score) for m in memberships]
     store.save(list(drafts.values()), final, merges, now)
+    recent.remember(list(drafts.values()), list(gone))
     frequencies.save()
     return [_living(a, living) for a in assignments], already
 
@@ -218,13 +341,50 @@ def _living(assignment: Assignment, living: Any) -> Assignment:
                       assignment.merges)
 
 
+# -- the features crossing the queue -------------------------------------------------------------
+
+
+def features_to_dict(features: StoryFeatures) -> dict[str, Any]:
+    """JSON for the story queue (floats survive the round trip exactly: same features, same stories)."""
+    return {"article_id": features.article_id, "time": features.time.isoformat(), "language": features.language,
+            "title": features.title, "terms": dict(features.terms), "names": dict(features.names),
+            "numbers": sorted(features.numbers), "cluster_id": features.cluster_id, "source": features.source,
+            "entities": list(features.entities), "topics": list(features.topics)}
+
+
+def features_from_dict(data: Mapping[str, Any]) -> StoryFeatures:
+    return StoryFeatures(
+        article_id=str(data["article_id"]), time=datetime.fromisoformat(data["time"]), language=str(data["language"]),
+        title=str(data.get("title") or ""), terms=dict(data.get("terms") or {}), names=dict(data.get("names") or {}),
+        numbers=frozenset(data.get("numbers") or ()), cluster_id=str(data.get("cluster_id") or ""),
+        source=str(data.get("source") or ""), entities=tuple(data.get("entities") or ()),
+        topics=tuple(data.get("topics") or ()))
+
+
+# -- in the indexing task ------------------------------------------------------------------------
+
+
+def queue_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: Mapping[str, ArticleDocument]) -> int:
+    """Queue the story assignment of articles just indexed (their features) for the story consumer;
+    the number of articles queued (none when stories are off). A broker error propagates: the
+    indexing task is then given back, and indexing again is harmless."""
+    if not rt.settings.stories or not analysed:
+        return 0
+    clusters = {article_id: document.cluster_id or "" for article_id, document in documents.items()}
+    payload = [features_to_dict(features_of(item, clusters.get(item.article.article_id, ""))) for item in analysed]
+    assign_story_features.apply_async(args=[payload], queue=STORY_QUEUE)
+    return len(payload)
+
+
 def assign_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: MutableMapping[str, ArticleDocument],
                    attempt: int = 0) -> list[Assignment]:
-    """Assign the stories of articles just indexed. Never raises (indexing is done); returns the
-    assignments, empty when stories are off or the work was deferred. Each assigned article's document
-    in ``documents`` is replaced by its copy holding the story: what per-story alerts read next."""
+    """Assign the stories of articles just indexed, here and now (what the story consumer does with
+    a queued batch). Never raises (indexing is done); returns the assignments, empty when stories are
+    off or the work was deferred. Each assigned article's document in ``documents`` is replaced by its
+    copy holding the story: what per-story alerts read next."""
     clusters = {article_id: document.cluster_id or "" for article_id, document in documents.items()}
-    assignments = _assign_clusters(rt, analysed, clusters, attempt)
+    features = [features_of(item, clusters.get(item.article.article_id, "")) for item in analysed]
+    assignments = _assign_or_defer(rt, features, attempt)
     for assignment in assignments:
         document = documents.get(assignment.article_id)
         if document is not None:
@@ -233,45 +393,87 @@ def assign_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: 
     return assignments
 
 
-def _assign_clusters(rt: Runtime, analysed: Sequence[AnalyzedArticle], clusters: Mapping[str, str],
-                     attempt: int) -> list[Assignment]:
-    if not rt.settings.stories or not analysed:
+def _assign_or_defer(rt: Runtime, features: Sequence[StoryFeatures], attempt: int) -> list[Assignment]:
+    if not rt.settings.stories or not features:
         return []
     try:
-        return assign(rt, analysed, clusters)
+        return assign_features(rt, features)
     except (IndexUnavailable, StoryLockBusy, redis.RedisError) as error:
-        defer_stories(rt, analysed, clusters, attempt, str(error))
+        defer_stories(rt, features, attempt, str(error))
     except Exception as error:  # noqa: BLE001 - indexing is done; stories must not undo it
         log.exception("stories.assignment_failed", extra={
-            "articles": ",".join(item.article.article_id for item in analysed), "error_": str(error)})
+            "articles": ",".join(item.article_id for item in features), "error_": str(error)})
     return []
 
 
 def story_alert_matches(rt: Runtime, matches: Sequence[AlertMatch]) -> list[Match]:
-    """Alert matches with per-story rules' matches made story notifications (index.story_alerts)."""
+    """Alert matches with per-story rules' matches made story notifications (index.story_alerts).
+
+    When stories are on, a per-story rule's match on an article without its story yet (the indexing
+    task: the story consumer assigns it a moment later) is left to ``alert_stories``."""
     if not any(match.rule.per_story for match in matches):
         return list(matches)
+    if rt.settings.stories:
+        matches = [match for match in matches if not (match.rule.per_story and not match.article.story_id)]
     return story_matches(matches, story_store(rt), rt.notifications)
 
 
-def defer_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], clusters: Mapping[str, str], attempt: int,
-                  reason: str) -> None:
+def alert_stories(rt: Runtime, assignments: Sequence[Assignment]) -> int:
+    """The per-story alerts of articles just given their story: read the articles (by id, at once),
+    match the per-story rules, notify. Never raises; the number of new notifications."""
+    from worker.alert_tasks import notify  # alert_tasks imports this module (story_alert_matches)
+
+    stories = {a.article_id: a.story_id for a in assignments}
+    try:
+        matcher = rt.alert_rules.matcher()
+        if not stories or not any(compiled.rule.per_story for compiled in matcher.rules):
+            return 0
+        documents = [replace(document, story_id=stories[document.article_id], story_key=stories[document.article_id])
+                     for document in _documents(rt, list(stories))]
+        matches = [match for match in matcher.match(documents) if match.rule.per_story]
+        return notify(rt, story_alert_matches(rt, matches))
+    except Exception as error:  # noqa: BLE001 - the stories are written; a failed alert must not undo them
+        log.exception("alerts.story_evaluation_failed", extra={"articles": ",".join(stories), "error_": str(error)})
+        return 0
+
+
+def _documents(rt: Runtime, article_ids: list[str]) -> list[ArticleDocument]:
+    found = [rt.store.get(article_id) for article_id in article_ids]
+    return [ArticleDocument.from_source(document) for document in found if document is not None]
+
+
+def defer_stories(rt: Runtime, features: Sequence[StoryFeatures], attempt: int, reason: str) -> None:
     """Assignment could not run now (Elasticsearch or the lock busy): try again later under the one
     outage policy (worker.retries), or keep the articles in the dead-letter list once it is spent."""
-    ids = [item.article.article_id for item in analysed]
-    payload = [item.to_dict() for item in analysed]
-    after_outage(rt, attempt, letter=Letter(assign_stories_task.name, payload, ids), error=reason,
+    ids = [item.article_id for item in features]
+    payload = [features_to_dict(item) for item in features]
+    after_outage(rt, attempt, letter=Letter(assign_story_features.name, payload, ids), error=reason,
                  kind="stories-unavailable",
-                 again=lambda delay: retry_later(assign_stories_task, [payload, dict(clusters), attempt + 1], delay,
-                                                 INDEX_QUEUE),
+                 again=lambda delay: retry_later(assign_story_features, [payload, attempt + 1], delay, STORY_QUEUE),
                  event="stories.deferred", count=len(ids), first_article=ids[0])
+
+
+# -- the story consumer's tasks ------------------------------------------------------------------
+
+
+def assign_queued(rt: Runtime, features: Sequence[StoryFeatures], attempt: int = 0) -> list[Assignment]:
+    """What the story consumer does with a queued batch: assign (or defer), then the per-story alerts."""
+    assignments = _assign_or_defer(rt, features, attempt)
+    alert_stories(rt, assignments)
+    return assignments
+
+
+@app.task(name="vigie.assign_story_features", acks_late=True)
+def assign_story_features(payload: list[dict[str, Any]], attempt: int = 0) -> int:
+    """Assign the stories of indexed articles (their features, queued by the indexing task), then
+    evaluate the per-story alerts on them. Also what a dead letter of stories replays."""
+    return len(assign_queued(current_runtime(), [features_from_dict(item) for item in payload], attempt))
 
 
 @app.task(name="vigie.assign_stories", acks_late=True)
 def assign_stories_task(payload: list[dict[str, Any]], clusters: dict[str, str] | None = None, attempt: int = 0) -> int:
-    """Assign stories to articles whose assignment had to wait (Elasticsearch or the lock busy), or
-    replayed from the dead-letter list (``vigie dlq retry``: no clusters, attempts from zero)."""
+    """Analysed articles' stories (dead letters written before the features were queued instead)."""
     rt = current_runtime()
     analysed = [AnalyzedArticle.from_dict(item) for item in payload]
-    found = {item.article.article_id: (clusters or {}).get(item.article.article_id, "") for item in analysed}
-    return len(_assign_clusters(rt, analysed, found, attempt))
+    features = [features_of(item, (clusters or {}).get(item.article.article_id, "")) for item in analysed]
+    return len(assign_queued(rt, features, attempt))

@@ -24,7 +24,7 @@ from worker.entity_merges import resolve_entities
 from worker.app import app
 from worker.queues import INDEX_QUEUE, PROCESS_ITEMS
 from worker.retries import BROKER_ERRORS, Letter, after_outage, current_runtime, dead_letter, retry_later, unexpected
-from worker.story_tasks import assign_stories
+from worker.story_tasks import queue_stories
 from worker.runtime import Runtime
 
 log = logging.getLogger("vigie.worker")
@@ -92,7 +92,8 @@ def store(rt: Runtime, analysed: Sequence[AnalyzedArticle], attempt: int) -> dic
         dead_letter(rt, Letter(index_articles.name, [item.to_dict()], [article_id]), kind="index-rejected",
                     error=reason, attempts=attempt + 1, event="article.dead_lettered", feed=item.article.feed_url)
     if outcome.indexed:
-        assign_stories(rt, [by_id[article_id] for article_id in outcome.indexed], outcome.documents)
+        # Stories are assigned by the story consumer, a moment later (worker.story_tasks).
+        queue_stories(rt, [by_id[article_id] for article_id in outcome.indexed], outcome.documents)
         # Matched against the very documents written (no second shaping).
         alert(rt, list(outcome.indexed), lambda: [outcome.documents[article_id] for article_id in outcome.indexed])
     return {"indexed": len(outcome.indexed), "deferred": len(outcome.retry), "rejected": len(outcome.rejected)}

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from elasticsearch import Elasticsearch
 
+from index.stories import StoryStore
 from ingest.models import AnalyzedArticle
 from tests.support.api import api_env, start_api
 from tests.index.factories import analysed, person, place, topic
@@ -48,6 +49,7 @@ def test_stories_listed_shown_searched_and_served(settings: Settings, es: Elasti
         outcome = rt.store.index_batch(batch, refresh=True)
         assign_stories(rt, batch, outcome.documents)
     rt.store.refresh()
+    StoryStore(rt.es, settings.index_prefix).refresh()  # listings see the stories (at most a second later)
 
     listing = vigie_json(["stories", "--json"], env)["stories"]  # type: ignore[index]
     by_size = {row["size"]: row for row in listing}
@@ -92,6 +94,15 @@ def test_stories_listed_shown_searched_and_served(settings: Settings, es: Elasti
             one = client.get(f"/api/stories/{burst['id']}").json()
             assert one["size"] == 5 and len(one["articles"]) == 5
             assert client.get("/api/stories/s-nothing").status_code == 404
+            firsts = client.get("/api/stories/articles", params={"ids": f"{burst['id']},{steady['id']},s-nothing",
+                                                                 "limit": 3}).json()["stories"]
+            assert sorted(firsts) == sorted([burst["id"], steady["id"]])  # a story without articles is left out
+            assert [a["id"] for a in firsts[burst["id"]]["articles"]] == ["q0", "q1", "q2"]  # the first in time
+            assert firsts[burst["id"]]["by_language"] == {"en": {"en-q0.example": ["q0"], "en-q2.example": ["q2"]},
+                                                          "fr": {"fr-q1.example": ["q1"]}}
+            assert firsts[burst["id"]]["articles"][0]["title"] == "Magnitude 7.4 earthquake strikes Noto"
+            assert len(firsts[steady["id"]]["articles"]) == 3
+            assert client.get("/api/stories/articles").status_code == 422
             found = client.get("/api/search", params={"q": "noto"}).json()["hits"]
             assert {hit["story"]["id"] for hit in found} == {burst["id"]}
             assert len(client.get("/api/search", params={"collapse": "true", "limit": 100}).json()["hits"]) == 2

@@ -18,13 +18,14 @@ from tests.index.factories import analysed, place
 from tests.worker.test_story_assignment import quake
 from worker.alert_tasks import alert
 from worker.runtime import Runtime
-from worker.story_tasks import assign_stories
+from worker.story_tasks import assign_queued, assign_stories, features_from_dict, features_to_dict
+from ingest.stories import features_of
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
 
 
 def run(rt: Runtime, items: list[AnalyzedArticle]) -> None:
-    """What worker.tasks.store does after a write: stories, then alerts, on the documents written."""
+    """A write, its stories, then the alerts on the documents written (everything in one call)."""
     outcome = rt.store.index_batch(items, refresh=True)
     assign_stories(rt, items, outcome.documents)
     alert(rt, list(outcome.indexed), lambda: [outcome.documents[a] for a in outcome.indexed])
@@ -65,3 +66,32 @@ def test_a_per_story_alert_notifies_once_then_once_per_new_language(settings: Se
     digest = digest_payload(story_rule.alert_id, story_rule.name, "d1", T0, per_story)
     assert [(group["id"], len(group["notifications"])) for group in digest["stories"]] == [
         (quake_story, 2), (per_story[2].story["id"], 1)]  # type: ignore[index]
+
+
+def test_the_indexing_task_leaves_per_story_alerts_to_the_story_consumer(settings: Settings, es: Elasticsearch) -> None:
+    """The pipeline's split: the indexing task alerts per article at once; a per-story rule's match
+    waits for the story consumer, which assigns the story and then notifies once per story."""
+    rt = Runtime(settings)
+    story_rule = rt.alert_store.add(new_rule("Noto per story", query="Wajima", per_story=True, story_updates=2))
+    article_rule = rt.alert_store.add(new_rule("Noto per article", query="Wajima"))
+
+    def index_then_consume(items: list[AnalyzedArticle]) -> None:
+        outcome = rt.store.index_batch(items, refresh=True)
+        alert(rt, list(outcome.indexed), lambda: [outcome.documents[a] for a in outcome.indexed])  # indexing task
+        queued = [features_to_dict(features_of(item, outcome.documents[item.article.article_id].cluster_id or ""))
+                  for item in items]
+        made = notifications(rt, es)
+        assert {n.article_id for n in made if n.alert_id == story_rule.alert_id} <= {"q-en"}  # not yet for these
+        assign_queued(rt, [features_from_dict(item) for item in queued])  # the story consumer
+
+    index_then_consume([quake("q-en", "en")])
+    made = notifications(rt, es)
+    assert [n.article_id for n in made if n.alert_id == article_rule.alert_id] == ["q-en"]
+    assert [(n.article_id, n.story["reason"]) for n in made if n.alert_id == story_rule.alert_id] == [  # type: ignore[index]
+        ("q-en", "new story")]
+    index_then_consume([quake("q-fr", "fr", hours=1), quake("q-en2", "en", hours=2)])
+    made = notifications(rt, es)
+    assert sorted(n.article_id for n in made if n.alert_id == article_rule.alert_id) == ["q-en", "q-en2", "q-fr"]
+    per_story = [n for n in made if n.alert_id == story_rule.alert_id]
+    assert [n.story["reason"] for n in per_story] == ["new story", "grew by 2 articles (now 3)"]  # type: ignore[index]
+    assert len({n.story["id"] for n in per_story}) == 1  # type: ignore[index]

@@ -16,7 +16,7 @@ from ingest.stories import story_id_for
 from tests.index.factories import analysed, person, place, topic
 from conf.settings import Settings
 from worker.runtime import Runtime
-from worker.story_tasks import assign_stories
+from worker.story_tasks import assign_stories, recent_stories
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
 
@@ -69,6 +69,7 @@ def test_an_event_in_two_languages_is_one_story_with_its_record(settings: Settin
     assert sum(record.hours.values()) == 2
     rt.store.refresh()
     assert rt.store.get("q-fr")["story_id"] == stories[0]  # type: ignore[index]
+    store.refresh()  # listings are searches: they see the stories after a refresh (every second)
     assert [member["article_id"] for member in store.members_of(stories[0])] == ["q-en", "q-fr"]
 
 
@@ -109,6 +110,7 @@ def test_two_workers_on_the_first_two_articles_of_an_event_make_one_story(settin
         for thread in threads:
             thread.join(timeout=60)
         assert results[0] == results[1] and len(results[0]) == 1, (round_, results)
+    store.refresh()
     assert [record.size for record in store.list()] == [2] * rounds
 
 
@@ -145,6 +147,38 @@ def test_converging_stories_are_merged_and_the_merge_is_visible(settings: Settin
     assert survivor.size == 3 and gone.merged_into == merged
     assert [merge["absorbed"] for merge in survivor.merges] == [absorbed]
     assert store.memberships(["l1", "r1", "b1"]) == {"l1": merged, "r1": merged, "b1": merged}
+    store.refresh()
     assert [record.story_id for record in store.list()] == [merged]
     ArticleStore(rt.es, settings.index_prefix).refresh()
     assert {rt.store.get(a)["story_id"] for a in ("l1", "r1", "b1")} == {merged}  # type: ignore[index]
+
+
+def test_stories_not_yet_searchable_are_still_found_by_their_writer_and_after_a_handoff(
+        settings: Settings, es: Elasticsearch) -> None:
+    # No periodic refresh at all: a story written is readable by id, never searchable until refreshed.
+    first, second = Runtime(settings), Runtime(settings)
+    store = StoryStore(first.es, settings.index_prefix)
+    store.ensure_ready()
+    es.indices.put_settings(index=f"{store.index},{store.members}", settings={"index": {"refresh_interval": "-1"}})
+    recent_stories(first).seconds = 3600  # never searchable here: remembered however slow the machine is
+    # One assigner, batch after batch (the single story consumer): it remembers what it wrote.
+    [alone] = index_and_assign(first, [quake("q-en", "en")])
+    [joined] = index_and_assign(first, [quake("q-fr", "fr", 1)])
+    assert joined == alone == story_id_for("q-en")
+    assert es.count(index=store.index)["count"] == 0  # nothing was made searchable on the way
+    # Another assigner takes the lock next: it refreshes first, so it finds the story too.
+    [third] = index_and_assign(second, [quake("q-en2", "en", 2)])
+    assert third == alone
+    # And the first, after that handoff, reads the story as the second left it (size 3, not 2).
+    [fourth] = index_and_assign(first, [quake("q-fr2", "fr", 3)])
+    record = store.get(alone)
+    assert fourth == alone and record is not None and record.size == 4
+
+
+def test_the_story_features_cross_the_queue_unchanged() -> None:
+    from ingest.stories import features_of
+    from worker.story_tasks import features_from_dict, features_to_dict
+    import json
+
+    features = features_of(quake("q-fr", "fr"), "q-en")
+    assert features_from_dict(json.loads(json.dumps(features_to_dict(features)))) == features

@@ -66,3 +66,14 @@ class StoryArticle(BaseModel):
 class StoryDetail(StoryOut):
     articles: list[StoryArticle]
     by_language: dict[str, dict[str, list[str]]] = Field(description="Article ids by language, then by source.")
+
+
+class StoryArticles(BaseModel):
+    """The first articles of one story, with their ids by language then source."""
+
+    articles: list[StoryArticle]
+    by_language: dict[str, dict[str, list[str]]] = Field(description="Article ids by language, then by source.")
+
+
+class StoriesArticles(BaseModel):
+    stories: dict[str, StoryArticles] = Field(description="By story id; a story without articles is left out.")

@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
+from index.stories import articles_of_stories
 from index.trends import story_detail, story_listing, subject_trends
 from ingest.trends import params_from
 from vigie.api.context import ApiContext, context
 from vigie.api.errors import ApiProblem, problems
 from vigie.api.routes.search import parse_moment
 from vigie.api.schemas import checked_json
-from vigie.api.story_schemas import StoryDetail, StoryList
+from vigie.api.story_schemas import StoriesArticles, StoryDetail, StoryList
 
 router = APIRouter(prefix="/api", tags=["stories"])
 
@@ -39,6 +40,18 @@ def list_stories(
                          topic=topic or None, entity=entity or None, limit=limit)
     subjects = subject_trends(ctx.es, ctx.prefix, _params(ctx)) if breaking else []
     return checked_json(StoryList, {"stories": rows, "subjects": subjects})
+
+
+@router.get("/stories/articles", response_model=StoriesArticles, responses=problems(422, 503),
+            summary="The first articles of several stories, by language and source")
+def stories_articles(
+    ids: Annotated[str, Query(min_length=1, max_length=64 * 50,
+                              description="Story ids, comma-separated (at most 50).")],
+    limit: Annotated[int, Query(ge=1, le=50, description="Articles per story, the first ones in time.")] = 8,
+    ctx: ApiContext = Depends(context),
+) -> Response:
+    story_ids = [story for story in ids.split(",") if story][:50]
+    return checked_json(StoriesArticles, {"stories": articles_of_stories(ctx.es, ctx.prefix, story_ids, limit)})
 
 
 @router.get("/stories/{story_id}", response_model=StoryDetail, responses=problems(404, 422, 503),

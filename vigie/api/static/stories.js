@@ -1,6 +1,7 @@
 // The Stories page: the stories of the last hours (GET /api/stories), breaking ones marked with why,
-// each with a sparkline of its articles per hour; a click opens its articles grouped by language and
-// source (GET /api/stories/{id}). Refreshed every 30 s.
+// each with a sparkline of its articles per hour and its first articles grouped by language and source
+// (one GET /api/stories/articles for the whole page); "all N articles" or a click on the title opens
+// every article (GET /api/stories/{id}). Refreshed every 30 s.
 "use strict";
 
 (function () {
@@ -35,32 +36,55 @@
     return svg;
   }
 
-  async function details(story, holder) {
-    if (holder.childElementCount) {
-      holder.replaceChildren();
+  const SHOWN = 6; // articles shown per story before "all N articles"
+
+  function grouped(byLanguage, articles) {
+    // Per language, then per source: "source · title, title" with each title linked to the article.
+    const titles = Object.fromEntries(articles.map((a) => [a.id, a]));
+    return Object.entries(byLanguage).sort().map(([language, sources]) =>
+      el("div", { class: "story-language", data: { language } }, el("h3", { text: language }),
+        el("ul", {}, ...Object.entries(sources).sort().map(([source, ids]) =>
+          el("li", {}, el("span", { class: "source muted", text: source }),
+            ...ids.flatMap((id, i) => [i ? ", " : " · ",
+              el("a", { href: `/articles/${encodeURIComponent(id)}`, text: (titles[id] && titles[id].title) || id })]))))));
+  }
+
+  function compact(story, first, holder) {
+    // The first articles, grouped; the rest behind a button (collapsed).
+    holder.dataset.view = "compact";
+    const shown = first ? first.articles.length : 0;
+    const more = story.size - shown;
+    holder.replaceChildren(
+      ...(first ? grouped(first.by_language, first.articles) : []),
+      more > 0 ? el("button", { type: "button", class: "more link",
+        text: `all ${story.size} articles (${more} more)`, onclick: () => details(story, first, holder) }) : "");
+  }
+
+  async function details(story, first, holder) {
+    if (holder.dataset.view === "all") {
+      compact(story, first, holder);
       return;
     }
     try {
       const full = await api(`/api/stories/${encodeURIComponent(story.id)}`);
-      const titles = Object.fromEntries(full.articles.map((a) => [a.id, a]));
-      holder.replaceChildren(...Object.entries(full.by_language).sort().map(([language, sources]) =>
-        el("div", { class: "story-language" }, el("h3", { text: language }),
-          el("ul", {}, ...Object.entries(sources).sort().flatMap(([source, ids]) => ids.map((id) =>
-            el("li", {}, el("span", { class: "muted", text: `${source} · ` }),
-              el("a", { href: `/articles/${encodeURIComponent(id)}`, text: titles[id].title || id }))))))));
+      holder.dataset.view = "all";
+      holder.replaceChildren(...grouped(full.by_language, full.articles),
+        story.size > SHOWN ? el("button", { type: "button", class: "more link", text: "fewer",
+          onclick: () => compact(story, first, holder) }) : "");
     } catch (error) {
       showError(holder, error);
     }
   }
 
-  function item(story) {
+  function item(story, first) {
     const holder = el("div", { class: "story-articles" });
+    compact(story, first, holder);
     const trend = story.trend;
     return el("li", { class: "story result", data: { id: story.id, level: trend ? trend.level : "none" } },
       el("div", { class: "story-head" },
         trend ? el("span", { class: `badge ${trend.level}`, text: trend.level }) : "",
         el("a", { href: "#", class: "story-title", text: story.headline || "(no title)",
-          onclick: (event) => { event.preventDefault(); details(story, holder); } }),
+          onclick: (event) => { event.preventDefault(); details(story, first, holder); } }),
         sparkline(story.hours)),
       el("div", { class: "meta" },
         el("span", { text: `${story.size} article(s)` }),
@@ -79,7 +103,13 @@
       const params = new URLSearchParams({ since, limit: "30" });
       if (breaking) params.set("breaking", "true");
       const { stories } = await api(`/api/stories?${params}`);
-      list.replaceChildren(...(stories.length ? stories.map(item) : [el("li", { class: "muted", text: "No story yet." })]));
+      let firsts = {};
+      if (stories.length) {
+        const ids = stories.map((story) => story.id).join(",");
+        firsts = (await api(`/api/stories/articles?${new URLSearchParams({ ids, limit: String(SHOWN) })}`)).stories;
+      }
+      list.replaceChildren(...(stories.length ? stories.map((story) => item(story, firsts[story.id]))
+        : [el("li", { class: "muted", text: "No story yet." })]));
       document.getElementById("stories-updated").textContent =
         `${stories.length} stor${stories.length === 1 ? "y" : "ies"} · updated ${formatDate(new Date().toISOString())}`;
     } catch (error) {
