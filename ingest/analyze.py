@@ -100,6 +100,24 @@ class Analyzer:
             self._pipelines[language] = load_ner_pipeline(self.models[language], language, max_length)
         return self._pipelines[language]
 
+    def preload(self) -> int:
+        """Load now what is otherwise loaded on first use: each configured model, its language's lemma
+        table and tokenizer, lingua's language models. Returns how many spaCy models this call loaded
+        (0 when they were already there: a worker's pool process forked from a loaded parent)."""
+        loaded = 0
+        for language in self.models:
+            fresh = language not in self._pipelines
+            nlp = self.pipeline(language)
+            loaded += int(fresh and nlp is not None)
+            self._lemmatizer.table(language)
+            self._lemmatizer.tokenizer(language)
+            if nlp is not None and fresh:
+                # The first call builds lazily made parts (tokenizer caches, the model's ops).
+                nlp("Vigie.")
+        # lingua reads its n-gram models on the first detection.
+        self._identifier.detect("Vigie lit les nouvelles du monde entier ; Vigie reads the news of the world.")
+        return loaded
+
     def analyze(self, article: Article) -> Analysis:
         return self.analyze_many([article])[0]
 

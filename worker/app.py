@@ -9,14 +9,19 @@ notifications by (alert, article)), so a second delivery changes nothing.
 
 from __future__ import annotations
 
+import logging
+import os
+import time
+
 from celery import Celery
 from celery.signals import setup_logging, worker_init, worker_process_init
 
-from conf.logs import configure_logging
+from conf.logs import configure_logging, log_event
 from conf.settings import Settings, load_settings
 from worker.queues import ANALYZE_QUEUE, INDEX_QUEUE, NOTIFY_QUEUE
 from worker.runtime import runtime
 
+log = logging.getLogger("vigie.worker")
 
 
 def create_app(settings: Settings) -> Celery:
@@ -69,21 +74,34 @@ def _configure_logging(**_: object) -> None:
 
 
 @worker_init.connect
-def _load_knowledge_base(**_: object) -> None:
-    """Load the entity knowledge base (about 60 MB) in the main worker process, before the pool
-    forks: its children share the pages instead of each building its own copy. gc.freeze keeps the
-    collector from touching (and so copying) them."""
+def _load_in_parent(**_: object) -> None:
+    """Load what every pool process reads and never changes in the main worker process, before the
+    pool forks: the entity knowledge base (about 60 MB) and, unless VIGIE_WORKER_LOAD_MODELS=children,
+    the spaCy models, lingua's detector and the lemma tables. The children share these pages
+    copy-on-write, and a child that replaces a dead one is ready at once (no model to load: Celery
+    kills a child that is not up within 4 s). gc.freeze keeps the collector from touching (and so
+    copying) them. Nothing here opens a connection: Redis, Elasticsearch and HTTP clients are made
+    by each child on first use (worker.runtime)."""
     import gc
 
     from ingest.entity_kb import default_kb
 
+    settings = app.conf.vigie_settings
+    configure_logging(settings.log_level)  # Celery sets logging up after this signal
+    started = time.perf_counter()
     default_kb()
+    if settings.worker_load_models == "parent":
+        runtime(settings).analyzer.preload()
     gc.freeze()
+    log_event(log, "worker.loaded", where=settings.worker_load_models,
+              languages=",".join(settings.models), seconds=round(time.perf_counter() - started, 2))
 
 
 @worker_process_init.connect
-def _load_models(**_: object) -> None:
-    """Load the spaCy models when a pool process starts, not when its first article arrives."""
-    analyzer = runtime(app.conf.vigie_settings).analyzer
-    for language in app.conf.vigie_settings.models:
-        analyzer.pipeline(language)
+def _child_ready(**_: object) -> None:
+    """Each pool process: load the models here only when the parent did not (``models_loaded`` in
+    the ready line says how many this process had to load itself)."""
+    started = time.perf_counter()
+    loaded = runtime(app.conf.vigie_settings).analyzer.preload()
+    log_event(log, "worker.process_ready", pid=os.getpid(), models_loaded=loaded,
+              seconds=round(time.perf_counter() - started, 3))

@@ -83,6 +83,8 @@ VALUES: dict[str, tuple[str, str, object]] = {
     "VIGIE_MAX_ALERTS": ("50", "max_alerts", 50),
     "VIGIE_NOTIFICATION_RETENTION_DAYS": ("14", "notification_retention_days", 14.0),
     "VIGIE_DEAD_LETTER_RETENTION_DAYS": ("7", "dead_letter_retention_days", 7.0),
+    # scale (issue 15)
+    "VIGIE_WORKER_LOAD_MODELS": ("children", "worker_load_models", "children"),
 }
 
 
