@@ -12,7 +12,8 @@ For each ``--load-in`` mode, on fresh Redis and Elasticsearch:
    PSS shares each shared page among the processes mapping it, so the PSS of the processes add up to
    what the worker costs the machine;
 4. ``--kills`` times, one pool process gets SIGKILL; the time from the kill to the replacement's
-   ``worker.process_ready`` line is the replacement time, and the run notes whether Celery logged
+   ``worker.process_ready`` line is the replacement time (null: none up within 60 s, the kills
+   stop there), and the run notes whether Celery logged
    "Timed out waiting for UP message" (it kills a child that is not up within 4 s);
 5. after the kills, one more batch is queued and the time until it is searchable is noted.
 """
@@ -90,7 +91,7 @@ def run(mode: str, count: int, kills: int) -> dict[str, object]:
             children = pool_pids(parent)
             memory = {"parent": memory_of(parent)} | {f"child{n}": memory_of(pid) for n, pid in enumerate(children)}
             total = {key: round(sum(entry[key] for entry in memory.values()), 1) for key in ("pss", "uss", "rss")}
-            replacements: list[float] = []
+            replacements: list[float | None] = []
             timed_out_before = worker.output().count("Timed out waiting for UP message")
             for _ in range(kills):
                 known = set(ready_pids(list(worker.lines))) | set(pool_pids(parent))
@@ -104,10 +105,9 @@ def run(mode: str, count: int, kills: int) -> dict[str, object]:
                         replaced = time.monotonic() - killed_at
                         break
                     time.sleep(0.01)
-                if replaced is None:
-                    raise RuntimeError(f"no replacement pool process within 60 s ({mode}):\n"
-                                       + worker.output()[-3000:])
-                replacements.append(round(replaced, 3))
+                replacements.append(round(replaced, 3) if replaced is not None else None)
+                if replaced is None:  # the baseline: each replacement is killed before it is up
+                    break
                 # Let Celery settle (the replacement's UP message, a possible kill for a late one).
                 deadline = time.monotonic() + 10
                 while time.monotonic() < deadline and len(pool_pids(parent)) != 2:
