@@ -112,6 +112,13 @@ class Settings(BaseSettings):
     worker_load_models: Literal["parent", "children"] = Field(
         "parent", description="Load the spaCy models, lingua and lemma tables in the worker's main process before "
                               "the pool forks (shared copy-on-write), or in each pool process.")
+    reuse_analyses: bool = Field(
+        True, description="A near-duplicate of an article analysed in the last VIGIE_REUSE_HOURS takes over its "
+                          "entities where their paragraphs are the same (ingest.reuse).")
+    reuse_hours: float = Field(6.0, gt=0, description="Hours an analysis is kept in Redis for its wire copies.")
+    reuse_max_changed: float = Field(
+        0.3, ge=0, le=1, description="Largest share of a copy's characters in paragraphs its original lacks; "
+                                     "beyond, the copy is analysed in full.")
 
     # Alerts (index.alerts) and their delivery
     webhook_timeout: float = Field(10.0, description="Seconds for one webhook POST, connecting included.")

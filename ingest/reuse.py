@@ -7,12 +7,12 @@ reuses them paragraph by paragraph:
 1. candidates: recently analysed articles sharing a MinHash band key with the copy (the store of
    recent analyses, ``RecentAnalyses``, is Redis in the worker: state.recent_analyses), confirmed on
    estimated similarity (ingest.fingerprint) and on language;
-2. what differs: the copy's paragraphs (title first, split on blank lines) that the original does
-   not have, character for character; when they are more than ``max_changed`` of the copy's
+2. what differs: the copy's sentences (title first, paragraphs split on blank lines, then on sentence
+   ends: ``segment_spans``) that the original does not have, character for character; when they are more than ``max_changed`` of the copy's
    characters, the copy is analysed in full;
-3. the copy's mentions are the original's mentions in the paragraphs they share, moved to where the
-   paragraph sits in the copy, plus the mentions spaCy finds in each differing paragraph, read with
-   the paragraphs on either side of it (the model's labels depend on a few words of context). Repairs, linking and merging (ingest.entities) then run on the copy's own mentions and text,
+3. the copy's mentions are the original's mentions in the sentences they share, moved to where the
+   sentence sits in the copy, plus the mentions spaCy finds in each differing sentence, read with
+   the sentences on either side of it (the model's labels depend on a few words of context). Repairs, linking and merging (ingest.entities) then run on the copy's own mentions and text,
    exactly as for a fresh analysis; tokens, lemmas and topics come from the copy's own text too.
 
 What is kept per article is the tidied mentions (before repairs and linking, which look at the whole
@@ -21,6 +21,7 @@ article), with their offsets in the analysed string (title, blank line, text).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -90,6 +91,23 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def segment_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of each paragraph of ``text``: a paragraph is cut after a full
+    stop, question or exclamation mark that ends a word of three lower-case letters or more and is
+    followed by a space and a capital ("... le 12 mars. Le ministre"; not "M. Poutine", "U.S. Army")."""
+    spans = []
+    for start, end in paragraph_spans(text):
+        cut = start
+        for match in _SENTENCE_END.finditer(text, start, end):
+            spans.append((cut, match.start() + 1))
+            cut = match.end()
+        spans.append((cut, end))
+    return [(start, end) for start, end in spans if end > start]
+
+
+_SENTENCE_END = re.compile(r"(?<=[a-zà-ÿ]{3})[.!?]\s+(?=[A-ZÀ-Ý«\"])")
+
+
 def plan_reuse(analysed_text: str, language: str, signature: str, candidates: Sequence[ReusableAnalysis],
                max_changed: float, article_id: str = "") -> ReusePlan | None:
     """How to analyse a copy from the most similar candidate, or None (analyse it in full)."""
@@ -103,12 +121,12 @@ def plan_reuse(analysed_text: str, language: str, signature: str, candidates: Se
     if best is None or not analysed_text:
         return None
     where: dict[str, tuple[int, int]] = {}
-    for start, end in paragraph_spans(best.analysed_text):
+    for start, end in segment_spans(best.analysed_text):
         where.setdefault(best.analysed_text[start:end], (start, end))
     reused: list[Mention] = []
     to_analyse: list[tuple[int, int]] = []
     context: list[tuple[int, int]] = []
-    paragraphs = paragraph_spans(analysed_text)
+    paragraphs = segment_spans(analysed_text)
     for number, (start, end) in enumerate(paragraphs):
         found = where.get(analysed_text[start:end])
         if found is None:

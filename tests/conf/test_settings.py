@@ -85,6 +85,9 @@ VALUES: dict[str, tuple[str, str, object]] = {
     "VIGIE_DEAD_LETTER_RETENTION_DAYS": ("7", "dead_letter_retention_days", 7.0),
     # scale (issue 15)
     "VIGIE_WORKER_LOAD_MODELS": ("children", "worker_load_models", "children"),
+    "VIGIE_REUSE_ANALYSES": ("false", "reuse_analyses", False),
+    "VIGIE_REUSE_HOURS": ("2", "reuse_hours", 2.0),
+    "VIGIE_REUSE_MAX_CHANGED": ("0.1", "reuse_max_changed", 0.1),
 }
 
 

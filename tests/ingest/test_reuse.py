@@ -9,7 +9,7 @@ import pytest
 
 from ingest.fingerprint import signature
 from ingest.models import Article
-from ingest.reuse import RecentAnalysesInMemory, ReusableAnalysis, ReusePlan, paragraph_spans, plan_reuse
+from ingest.reuse import RecentAnalysesInMemory, ReusableAnalysis, ReusePlan, paragraph_spans, plan_reuse, segment_spans
 from tests.ingest.analyzers import shipped_analyzer
 from tests.ingest.quality_corpus import HELDOUT_DIR, load_corpus
 
@@ -52,7 +52,7 @@ def test_a_copy_that_differs_too_much_or_in_another_language_is_analysed_in_full
     text = "Le premier paragraphe parle du sommet de Bruxelles et de ses suites pour l'Union européenne."
     other = "Un second paragraphe, tout autre, sur la grève des cheminots qui touche la région parisienne."
     original = ReusableAnalysis("a", signature(text + " " + other), "fr", f"Titre\n\n{text}\n\n{other}", ())
-    copy = f"Titre\n\n{text}\n\n{other} Un ajout."
+    copy = f"Titre\n\n{text}\n\n{other.replace('cheminots', 'contrôleurs')}"
     assert plan_reuse(copy, "fr", original.signature, [original], max_changed=0.9) is not None
     assert plan_reuse(copy, "fr", original.signature, [original], max_changed=0.1) is None
     assert plan_reuse(copy, "en", original.signature, [original], max_changed=0.9) is None
@@ -62,3 +62,9 @@ def test_a_copy_that_differs_too_much_or_in_another_language_is_analysed_in_full
 def test_paragraph_spans_cover_each_paragraph() -> None:
     text = "Titre\n\nUn.\n\n\n\nDeux."
     assert [text[start:end] for start, end in paragraph_spans(text)] == ["Titre", "Un.", "Deux."]
+
+
+def test_segments_are_sentences_but_not_after_an_abbreviation() -> None:
+    text = "Titre\n\nM. Poutine a parlé. Le U.S. Army a répondu mardi! Fin"
+    assert [text[start:end] for start, end in segment_spans(text)] == [
+        "Titre", "M. Poutine a parlé.", "Le U.S. Army a répondu mardi!", "Fin"]
