@@ -16,6 +16,15 @@ and text (the same count for every row, so rows compare).
 
 RSS is the process's resident memory once the French and English pipelines are loaded and
 everything has run (lingua's models and the lemma tables included).
+
+    .venv/bin/python bench/analyze.py --wire-copies 0.3 [--stream 480] [--rounds 2]
+
+measures instead wire copies analysed once (ingest.reuse): a stream of ``--stream`` articles of ~600
+words (bench.common.articles) in which that share are copies of an earlier article of the stream (an
+outlet's headline, a credit line, one sentence reworded), analysed in batches of 16 as the worker
+does, with the recent analyses (in memory here; Redis in the worker) and without, alternated; it
+prints articles/s of both, their ratio, how many copies were taken over, and how many of those
+analyses equal the fresh ones.
 """
 
 from __future__ import annotations
@@ -70,7 +79,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=8, help="copies of the corpus (default 8)")
     parser.add_argument("--rounds", type=int, default=3, help="runs per figure, the best is kept (default 3)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
+    parser.add_argument("--wire-copies", type=float, default=0.0,
+                        help="share of wire copies in a stream: measure analysing them once instead")
+    parser.add_argument("--stream", type=int, default=480, help="articles in the --wire-copies stream")
     args = parser.parse_args()
+    if args.wire_copies > 0:
+        wire_copies_bench(args.wire_copies, args.stream, args.rounds)
+        return
 
     settings = load_settings()
     models = {language: model for language, model in settings.models.items() if language in ("fr", "en")}
@@ -165,6 +180,83 @@ def main() -> None:
           f"({len(classifier.rules.topics)} topics)")
     print(f"RSS: {result['rss_mb_before_models']} MB before loading models, "
           f"{result['rss_mb_fr_en_loaded']} MB with fr and en loaded, after the run")
+
+
+def wire_stream(share: float, count: int) -> tuple[list[Article], set[str]]:
+    """``count`` articles, ``share`` of them copies of an earlier one; and the ids of the copies."""
+    import random
+    from dataclasses import replace as copy_of
+
+    from bench.common import articles as bench_articles
+
+    rng = random.Random(15)
+    originals = [Article(article_id=f"wire-{number}", title=story.title, body=story.text, is_html=False,
+                         text_source="content")
+                 for number, (_, story) in enumerate(bench_articles(count))]
+    stream: list[Article] = []
+    copies: set[str] = set()
+    fresh = iter(originals)
+    for number in range(count):
+        earlier = [article for article in stream if article.article_id not in copies]
+        if earlier and rng.random() < share:
+            source = rng.choice(earlier[-200:])  # a copy comes within hours of its original
+            paragraphs = source.body.split("\n\n")
+            where = rng.randrange(len(paragraphs))
+            words = paragraphs[where].split()
+            words[rng.randrange(len(words))] = "(reworded)"
+            paragraphs[where] = " ".join(words)
+            body = "\n\n".join(paragraphs) + f"\n\n(Outlet {number}, with agencies)"
+            copy = copy_of(source, article_id=f"copy-{number}", title=f"Outlet {number}: {source.title}", body=body)
+            copies.add(copy.article_id)
+            stream.append(copy)
+        else:
+            stream.append(next(fresh))
+    return stream, copies
+
+
+def wire_copies_bench(share: float, count: int, rounds: int) -> None:
+    from ingest.reuse import RecentAnalysesInMemory
+
+    settings = load_settings()
+    models = {language: model for language, model in settings.models.items() if language in ("fr", "en")}
+    analyzer = Analyzer(models, settings.languages, settings.topics_file, settings.max_text_chars)
+    stream, copies = wire_stream(share, count)
+    analyzer.analyze_many(stream[:16])  # load models, tables and rules before any clock starts
+    batches = [stream[i:i + 16] for i in range(0, len(stream), 16)]
+    plain_times, reuse_times = [], []
+    fresh: list = []
+    reused: list = []
+    taken_over: dict[str, str] = {}
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fresh = [analysis for batch in batches for analysis in analyzer.analyze_many(batch)]
+        plain_times.append(time.perf_counter() - started)
+        recent = RecentAnalysesInMemory()
+        taken_over.clear()
+        started = time.perf_counter()
+        reused = [analysis for batch in batches
+                  for analysis in analyzer.analyze_many(batch, recent, settings.reuse_max_changed,
+                                                        on_reuse=lambda a, plan: taken_over.__setitem__(
+                                                            a.article_id, plan.original_id))]
+        reuse_times.append(time.perf_counter() - started)
+    plain, reuse = len(stream) / min(plain_times), len(stream) / min(reuse_times)
+    same = sum(1 for article, mine, theirs in zip(stream, reused, fresh)
+               if article.article_id in taken_over and mine == theirs)
+    result = {"articles": len(stream), "copies": len(copies), "taken_over": len(taken_over), "identical": same,
+              "plain_articles_s": round(plain, 2), "reuse_articles_s": round(reuse, 2),
+              "ratio": round(reuse / plain, 3), "load": load_average()}
+    print(f"{len(stream)} articles, {len(copies)} wire copies ({share:.0%}); best of {rounds} rounds; {result['load']}")
+    print(f"without reuse: {plain:.2f} articles/s; with reuse: {reuse:.2f} articles/s = {reuse / plain:.2f} x")
+    print(f"copies taken over: {len(taken_over)} of {len(copies)}; analyses equal to a fresh analysis: {same} of "
+          f"{len(taken_over)}")
+    print(json.dumps(result))
+
+
+def load_average() -> str:
+    import os
+
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
 
 
 if __name__ == "__main__":
