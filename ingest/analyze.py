@@ -161,7 +161,8 @@ class Analyzer:
             for index, doc in zip(indices, parsed):
                 docs[index] = doc
                 if nlp is not None:
-                    mentions[index] = tidy_mentions(doc.ents, doc.text)
+                    # doc.text is rebuilt from the tokens on each access; it is the analysed text
+                    mentions[index] = tidy_mentions(doc.ents, prepared[index].analysed_text)
         self._analyse_copies(prepared, [language.code for language in detected], plans, docs, mentions)
         if recent is not None:
             recent.remember([
@@ -259,7 +260,7 @@ class Analyzer:
         topics: list[TopicMatch] = []
         if language != UNDETERMINED:
             if language in self.models and mentions is not None:
-                entities = entities_from_mentions(mentions, doc.text, doc.lang_, item.text_start, self._kb)
+                entities = entities_from_mentions(mentions, item.analysed_text, doc.lang_, item.text_start, self._kb)
             elif language in self.models:
                 entities = entities_of(doc, item.text_start, self._kb)
             elif self._kb is not None:

@@ -12,7 +12,8 @@ reuses them paragraph by paragraph:
    characters, the copy is analysed in full;
 3. the copy's mentions are the original's mentions in the sentences they share, moved to where the
    sentence sits in the copy, plus the mentions spaCy finds in each differing sentence, read with
-   the sentences on either side of it (the model's labels depend on a few words of context). Repairs, linking and merging (ingest.entities) then run on the copy's own mentions and text,
+   some words of the sentences on either side of it (the model's labels depend on a few words of
+   context). Repairs, linking and merging (ingest.entities) then run on the copy's own mentions and text,
    exactly as for a fresh analysis; tokens, lemmas and topics come from the copy's own text too.
 
 What is kept per article is the tidied mentions (before repairs and linking, which look at the whole
@@ -30,6 +31,9 @@ from ingest.entities import Mention
 from ingest.fingerprint import THRESHOLD, bands, similarity
 
 PARAGRAPH_BREAK = "\n\n"
+#: Characters of context read on each side of a sentence analysed again: the small models' NER sees
+#: a few words to each side, and a dozen words settle a label as in the whole article.
+CONTEXT_CHARS = 80
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +77,9 @@ class ReusePlan:
     reused: tuple[Mention, ...]  # offsets into the copy's analysed string
     to_analyse: tuple[tuple[int, int], ...]  # (start, end) of the copy's paragraphs the original lacks
     changed: float  # share of the copy's characters in those paragraphs
-    #: (start, end) of what spaCy reads for each paragraph to analyse: the paragraph with the ones
-    #: before and after it, so that its first and last words are read in the context they have in
-    #: the copy (the model looks a few words to each side); only the paragraph's mentions are kept
+    #: (start, end) of what spaCy reads for each sentence to analyse: the sentence with about
+    #: CONTEXT_CHARS of the ones before and after it, so that its first and last words are read in
+    #: the context they have in the copy; only the sentence's own mentions are kept
     context: tuple[tuple[int, int], ...] = ()
 
 
@@ -131,7 +135,8 @@ def plan_reuse(analysed_text: str, language: str, signature: str, candidates: Se
         found = where.get(analysed_text[start:end])
         if found is None:
             to_analyse.append((start, end))
-            context.append((paragraphs[max(number - 1, 0)][0], paragraphs[min(number + 1, len(paragraphs) - 1)][1]))
+            context.append(_context(analysed_text, start, end, paragraphs[max(number - 1, 0)][0],
+                                    paragraphs[min(number + 1, len(paragraphs) - 1)][1]))
             continue
         shift = start - found[0]
         reused.extend(replace(mention, start=mention.start + shift, end=mention.end + shift)
@@ -140,6 +145,20 @@ def plan_reuse(analysed_text: str, language: str, signature: str, candidates: Se
     if changed > max_changed:
         return None
     return ReusePlan(best.article_id, tuple(reused), tuple(to_analyse), round(changed, 4), tuple(context))
+
+
+def _context(text: str, start: int, end: int, before: int, after: int) -> tuple[int, int]:
+    """About ``CONTEXT_CHARS`` of the neighbouring sentences on each side of ``text[start:end]``, cut
+    at a space (within the sentences before and after it)."""
+    left = max(before, start - CONTEXT_CHARS)
+    if left > before:
+        space = text.find(" ", left, start)
+        left = space + 1 if space >= 0 else start
+    right = min(after, end + CONTEXT_CHARS)
+    if right < after:
+        space = text.rfind(" ", end, right)
+        right = space if space >= 0 else end
+    return left, right
 
 
 class RecentAnalysesInMemory:
