@@ -130,7 +130,8 @@ def main() -> None:
                       before16_docs_s=round(before16), before16_ratio=round(before16 / bare, 3),
                       lookup16_share=round(lookup16 / (len(items) / vigie16), 3), load_index=machine_load())
         for prefix in ("bare", "vigie16", "vigie256", "before16"):
-            es.indices.delete(index=f"{prefix}-articles-v*")
+            for name in es.indices.get(index=f"{prefix}-articles-v*"):
+                es.indices.delete(index=name)
 
         if args.latency_seconds <= 0:
             print(f"written {write_result('index', result)}")

@@ -40,8 +40,10 @@ def assign_clusters(es: Elasticsearch, prefix: str, items: Sequence[AnalyzedArti
     if not with_signature:
         return clusters
     found = _candidates_in_one_search(es, prefix, with_signature)
-    if found is None:
-        found = _candidates_per_article(es, prefix, with_signature)
+    unsure = [index for index, candidates in enumerate(found) if candidates is None]
+    if unsure:
+        for index, candidates in zip(unsure, _candidates_per_article(es, prefix, [with_signature[i] for i in unsure])):
+            found[index] = candidates
     seen_in_batch: list[tuple[str, str, str]] = []
     for item, indexed in zip(with_signature, found):
         article_id = item.article.article_id
@@ -58,14 +60,15 @@ def _candidate(hit: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def _candidates_in_one_search(es: Elasticsearch, prefix: str,
-                              items: Sequence[AnalyzedArticle]) -> list[list[tuple[str, str, str]]] | None:
+                              items: Sequence[AnalyzedArticle]) -> list[list[tuple[str, str, str]] | None]:
     """Each article's candidates, as ``_candidates_per_article`` finds them, from one search for every
     band key of the batch (one request instead of one search per article: the write path's main cost).
 
-    The union of the articles' candidates comes back whole, oldest first, or not at all: when more
-    documents share a band with the batch than one page holds, None (the per-article search then
-    decides, so the result is the same either way). Each article's list is then its part of the
-    union, in the same order, cut at ``CANDIDATES``."""
+    The search returns the oldest documents of the union of the articles' candidates, in the order
+    the per-article search sorts them. Each article's list is its part of that page, cut at
+    ``CANDIDATES``: exact when the page holds the whole union, or when the article has
+    ``CANDIDATES`` documents in it (they are then its oldest). Otherwise None: that article is
+    looked up alone."""
     keys = {item.article.article_id: set(bands(item.signature)) for item in items}
     page = min(CANDIDATES * len(items), UNION_PAGE)
     response = call(es, f"looking for near duplicates of {len(items)} articles (first {items[0].article.article_id})",
@@ -75,14 +78,13 @@ def _candidates_in_one_search(es: Elasticsearch, prefix: str,
                         query={"bool": {"filter": [{"terms": {"signature_bands": sorted(set().union(*keys.values()))}}]}},
                         sort=[{"indexed_at": "asc"}]))
     hits = response["hits"]["hits"]
-    if response["hits"]["total"]["value"] > len(hits):
-        return None
-    found: list[list[tuple[str, str, str]]] = []
+    whole = response["hits"]["total"]["value"] <= len(hits)
+    found: list[list[tuple[str, str, str]] | None] = []
     for item in items:
         article_id, mine = item.article.article_id, keys[item.article.article_id]
         shared = [hit for hit in hits
                   if hit["_id"] != article_id and mine.intersection(hit["_source"].get("signature_bands") or ())]
-        found.append([_candidate(hit) for hit in shared[:CANDIDATES]])
+        found.append([_candidate(hit) for hit in shared[:CANDIDATES]] if whole or len(shared) >= CANDIDATES else None)
     return found
 
 
