@@ -22,7 +22,8 @@ everything has run (lingua's models and the lemma tables included).
 measures instead wire copies analysed once (ingest.reuse): a stream of ``--stream`` articles of ~600
 words (bench.common.articles) in which that share are copies of an earlier article of the stream (an
 outlet's headline, a credit line, one sentence reworded), analysed in batches of 16 as the worker
-does, with the recent analyses (in memory here; Redis in the worker) and without, alternated; it
+does, with the recent analyses (in memory here; Redis in the worker) and without, alternated batch
+by batch; it
 prints articles/s of both, their ratio, how many copies were taken over, and how many of those
 analyses equal the fresh ones.
 """
@@ -238,22 +239,24 @@ def wire_copies_bench(share: float, count: int, rounds: int) -> None:
     stream, copies = wire_stream(share, count)
     analyzer.analyze_many(stream[:16])  # load models, tables and rules before any clock starts
     batches = [stream[i:i + 16] for i in range(0, len(stream), 16)]
-    plain_times, reuse_times = [], []
+    # Batch by batch, each batch without then with reuse: a drift of the machine's load hits both alike.
+    plain_times, reuse_times = [0.0] * rounds, [0.0] * rounds
     fresh: list = []
     reused: list = []
     taken_over: dict[str, str] = {}
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fresh = [analysis for batch in batches for analysis in analyzer.analyze_many(batch)]
-        plain_times.append(time.perf_counter() - started)
+    for round_ in range(rounds):
         recent = RecentAnalysesInMemory()
         taken_over.clear()
-        started = time.perf_counter()
-        reused = [analysis for batch in batches
-                  for analysis in analyzer.analyze_many(batch, recent, settings.reuse_max_changed,
-                                                        on_reuse=lambda a, plan: taken_over.__setitem__(
-                                                            a.article_id, plan.original_id))]
-        reuse_times.append(time.perf_counter() - started)
+        fresh, reused = [], []
+        for batch in batches:
+            started = time.perf_counter()
+            fresh.extend(analyzer.analyze_many(batch))
+            plain_times[round_] += time.perf_counter() - started
+            started = time.perf_counter()
+            reused.extend(analyzer.analyze_many(batch, recent, settings.reuse_max_changed,
+                                                on_reuse=lambda a, plan: taken_over.__setitem__(a.article_id,
+                                                                                                plan.original_id)))
+            reuse_times[round_] += time.perf_counter() - started
     plain, reuse = len(stream) / min(plain_times), len(stream) / min(reuse_times)
     same = sum(1 for article, mine, theirs in zip(stream, reused, fresh)
                if article.article_id in taken_over and mine == theirs)
