@@ -14,6 +14,7 @@ size:
   stories of the measured batches only: the fill articles have none);
 - search: bench/api.py's 8 searches through ``index.search.search`` (what the API runs), 5 times
   each: p95 (ms).
+Each size is measured once Elasticsearch has finished merging what the fill wrote.
 The last line of the table gives each figure's growth from the first size to the last.
 """
 
@@ -54,6 +55,17 @@ def fill(es, index: str, base: list, start: int, stop: int) -> None:  # type: ig
             document["signature_bands"] = bands(signature)
             actions.append({"_index": index, "_id": article.article_id, "_source": document})
         helpers.bulk(es, actions, chunk_size=500, request_timeout=300)
+
+
+def settle(es, index: str, timeout: float = 600) -> None:  # type: ignore[no-untyped-def]
+    """Wait until Elasticsearch has no merge running on ``index``: right after a bulk fill, its
+    background merges would be measured along with the searches."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        merges = es.indices.stats(index=index, metric="merge")["_all"]["total"]["merges"]
+        if merges["current"] == 0:
+            return
+        time.sleep(1)
 
 
 def main() -> None:
@@ -108,6 +120,7 @@ def main() -> None:
             fill(es, index, base, filled, target)
             filled = target
             store.refresh()
+            settle(es, index)
             print(f"filled to {store.count():,} documents in {time.perf_counter() - started:.0f} s; {machine_load()}",
                   flush=True)
             lookups.clear()
