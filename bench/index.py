@@ -6,9 +6,8 @@ then the latency from a feed item being fetched to it being searchable at a stea
 1. ``--docs`` analysed articles of ~600 words (real news paragraphs, entities and topics attached,
    MinHash signatures computed as the worker does) are built in memory first;
 2. Vigie: ``ArticleStore.index_batch`` — the worker's write path: near-duplicate lookup (one
-   search per batch), document shaping, one bulk request — in batches of 16 (what a worker task
-   carries) and of 256; then batches of 16 again with the lookup as it was before (one search per
-   article in an msearch), for comparison in the same run;
+   msearch per batch), document shaping, one bulk request — in batches of 16 (what a worker task
+   carries; the share of the near-duplicate lookup in it is printed) and of 256;
 3. bare: ``elasticsearch.helpers.bulk`` of the very same documents (already shaped) into an index of
    the same mapping, with its default chunk of 500: the floor;
 4. latency: the whole running service (real poller, real worker with 2 processes) fed ``--rate`` new
@@ -99,37 +98,32 @@ def main() -> None:
             assert store.count() == len(items)
             return len(items) / seconds
 
-        import index.dedup as dedup
+        import index.store as store_module
 
         lookup_seconds = [0.0]
-        one_search = dedup._candidates_in_one_search
+        assign_clusters = store_module.assign_clusters
 
         def timed_lookup(*call_args, **call_kwargs):  # type: ignore[no-untyped-def]
             started = time.perf_counter()
             try:
-                return one_search(*call_args, **call_kwargs)
+                return assign_clusters(*call_args, **call_kwargs)
             finally:
                 lookup_seconds[0] += time.perf_counter() - started
 
-        dedup._candidates_in_one_search = timed_lookup  # type: ignore[assignment]
+        store_module.assign_clusters = timed_lookup  # type: ignore[assignment]
         bare = bare_run("bare")
         vigie16 = vigie_run("vigie16", 16)
         lookup16 = lookup_seconds[0]
         vigie256 = vigie_run("vigie256", 256)
-        # The lookup before issue 15: one search per article (msearch), in the same run.
-        dedup._candidates_in_one_search = lambda _es, _prefix, batch: [None] * len(batch)  # type: ignore[assignment]
-        before16 = vigie_run("before16", 16)
-        dedup._candidates_in_one_search = one_search  # type: ignore[assignment]
+        store_module.assign_clusters = assign_clusters  # type: ignore[assignment]
         print(f"bare helpers.bulk (chunks of 500): {bare:,.0f} docs/s")
         print(f"Vigie index_batch, batches of 16:  {vigie16:,.0f} docs/s = {vigie16 / bare:.2f} × bare "
               f"(near-duplicate lookup {lookup16 / (len(items) / vigie16):.0%} of the time)")
         print(f"Vigie index_batch, batches of 256: {vigie256:,.0f} docs/s = {vigie256 / bare:.2f} × bare")
-        print(f"before (one search per article), batches of 16: {before16:,.0f} docs/s = {before16 / bare:.2f} × bare")
         result.update(bare_docs_s=round(bare), vigie16_docs_s=round(vigie16), vigie256_docs_s=round(vigie256),
                       vigie16_ratio=round(vigie16 / bare, 3), vigie256_ratio=round(vigie256 / bare, 3),
-                      before16_docs_s=round(before16), before16_ratio=round(before16 / bare, 3),
                       lookup16_share=round(lookup16 / (len(items) / vigie16), 3), load_index=machine_load())
-        for prefix in ("bare", "vigie16", "vigie256", "before16"):
+        for prefix in ("bare", "vigie16", "vigie256"):
             for name in es.indices.get(index=f"{prefix}-articles-v*"):
                 es.indices.delete(index=name)
 

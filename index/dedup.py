@@ -19,8 +19,6 @@ from ingest.fingerprint import bands, similarity, THRESHOLD
 from ingest.models import AnalyzedArticle
 
 CANDIDATES = 20
-#: Most documents the one-search lookup reads for a batch; beyond, each article is looked up alone.
-UNION_PAGE = 1000
 
 
 def _best(signature: str, candidates: Sequence[tuple[str, str, str]]) -> str | None:
@@ -39,60 +37,8 @@ def assign_clusters(es: Elasticsearch, prefix: str, items: Sequence[AnalyzedArti
     with_signature = [item for item in items if item.signature]
     if not with_signature:
         return clusters
-    found = _candidates_in_one_search(es, prefix, with_signature)
-    unsure = [index for index, candidates in enumerate(found) if candidates is None]
-    if unsure:
-        for index, candidates in zip(unsure, _candidates_per_article(es, prefix, [with_signature[i] for i in unsure])):
-            found[index] = candidates
-    seen_in_batch: list[tuple[str, str, str]] = []
-    for item, indexed in zip(with_signature, found):
-        article_id = item.article.article_id
-        cluster = _best(item.signature, indexed) or _best(item.signature, seen_in_batch)
-        if cluster is not None:
-            clusters[article_id] = cluster
-        seen_in_batch.append((article_id, item.signature, clusters[article_id]))
-    return clusters
-
-
-def _candidate(hit: dict[str, Any]) -> tuple[str, str, str]:
-    source = hit["_source"]
-    return hit["_id"], source.get("signature") or "", source.get("cluster_id") or hit["_id"]
-
-
-def _candidates_in_one_search(es: Elasticsearch, prefix: str,
-                              items: Sequence[AnalyzedArticle]) -> list[list[tuple[str, str, str]] | None]:
-    """Each article's candidates, as ``_candidates_per_article`` finds them, from one search for every
-    band key of the batch (one request instead of one search per article: the write path's main cost).
-
-    The search returns the oldest documents of the union of the articles' candidates, in the order
-    the per-article search sorts them. Each article's list is its part of that page, cut at
-    ``CANDIDATES``: exact when the page holds the whole union, or when the article has
-    ``CANDIDATES`` documents in it (they are then its oldest). Otherwise None: that article is
-    looked up alone."""
-    keys = {item.article.article_id: set(bands(item.signature)) for item in items}
-    page = min(CANDIDATES * len(items), UNION_PAGE)
-    response = call(es, f"looking for near duplicates of {len(items)} articles (first {items[0].article.article_id})",
-                    lambda: es.search(
-                        index=articles_alias(prefix), size=page, track_total_hits=page + 1,
-                        source=["signature", "signature_bands", "cluster_id"],
-                        query={"bool": {"filter": [{"terms": {"signature_bands": sorted(set().union(*keys.values()))}}]}},
-                        sort=[{"indexed_at": "asc"}]))
-    hits = response["hits"]["hits"]
-    whole = response["hits"]["total"]["value"] <= len(hits)
-    found: list[list[tuple[str, str, str]] | None] = []
-    for item in items:
-        article_id, mine = item.article.article_id, keys[item.article.article_id]
-        shared = [hit for hit in hits
-                  if hit["_id"] != article_id and mine.intersection(hit["_source"].get("signature_bands") or ())]
-        found.append([_candidate(hit) for hit in shared[:CANDIDATES]] if whole or len(shared) >= CANDIDATES else None)
-    return found
-
-
-def _candidates_per_article(es: Elasticsearch, prefix: str,
-                            items: Sequence[AnalyzedArticle]) -> list[list[tuple[str, str, str]]]:
-    """Each article's ``CANDIDATES`` oldest documents sharing a band key with it (one multi-search)."""
     searches: list[dict[str, Any]] = []
-    for item in items:
+    for item in with_signature:
         searches.append({"index": articles_alias(prefix)})
         searches.append({
             "size": CANDIDATES,
@@ -103,7 +49,16 @@ def _candidates_per_article(es: Elasticsearch, prefix: str,
             }},
             "sort": [{"indexed_at": "asc"}],
         })
-    response = call(es, f"looking for near duplicates of {len(items)} articles (first {items[0].article.article_id})",
+    response = call(es, f"looking for near duplicates of {len(with_signature)} articles",
                     lambda: es.msearch(searches=searches))
-    return [[_candidate(hit) for hit in result.get("hits", {}).get("hits", [])] if "error" not in result else []
-            for result in response["responses"]]
+    seen_in_batch: list[tuple[str, str, str]] = []
+    for item, result in zip(with_signature, response["responses"]):
+        article_id = item.article.article_id
+        hits = result.get("hits", {}).get("hits", []) if "error" not in result else []
+        indexed = [(hit["_id"], hit["_source"].get("signature") or "", hit["_source"].get("cluster_id") or hit["_id"])
+                   for hit in hits]
+        cluster = _best(item.signature, indexed) or _best(item.signature, seen_in_batch)
+        if cluster is not None:
+            clusters[article_id] = cluster
+        seen_in_batch.append((article_id, item.signature, clusters[article_id]))
+    return clusters
