@@ -16,6 +16,16 @@ and text (the same count for every row, so rows compare).
 
 RSS is the process's resident memory once the French and English pipelines are loaded and
 everything has run (lingua's models and the lemma tables included).
+
+    .venv/bin/python bench/analyze.py --wire-copies 0.3 [--stream 480] [--rounds 2]
+
+measures instead wire copies analysed once (ingest.reuse): a stream of ``--stream`` articles of ~600
+words (bench.common.articles) in which that share are copies of an earlier article of the stream (an
+outlet's headline, a credit line, one sentence reworded), analysed in batches of 16 as the worker
+does, with the recent analyses (in memory here; Redis in the worker) and without, alternated batch
+by batch; it
+prints articles/s of both, their ratio, how many copies were taken over, and how many of those
+analyses equal the fresh ones.
 """
 
 from __future__ import annotations
@@ -70,7 +80,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=8, help="copies of the corpus (default 8)")
     parser.add_argument("--rounds", type=int, default=3, help="runs per figure, the best is kept (default 3)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
+    parser.add_argument("--wire-copies", type=float, default=0.0,
+                        help="share of wire copies in a stream: measure analysing them once instead")
+    parser.add_argument("--stream", type=int, default=480, help="articles in the --wire-copies stream")
     args = parser.parse_args()
+    if args.wire_copies > 0:
+        wire_copies_bench(args.wire_copies, args.stream, args.rounds)
+        return
 
     settings = load_settings()
     models = {language: model for language, model in settings.models.items() if language in ("fr", "en")}
@@ -165,6 +181,102 @@ def main() -> None:
           f"({len(classifier.rules.topics)} topics)")
     print(f"RSS: {result['rss_mb_before_models']} MB before loading models, "
           f"{result['rss_mb_fr_en_loaded']} MB with fr and en loaded, after the run")
+
+
+def wire_stream(share: float, count: int) -> tuple[list[Article], set[str]]:
+    """``count`` articles, ``share`` of them copies of an earlier one; and the ids of the copies."""
+    import random
+    from dataclasses import replace as copy_of
+
+    rng = random.Random(15)
+    originals = [Article(article_id=f"wire-{number}", title=title, body=body, is_html=False, text_source="content")
+                 for number, (title, body) in enumerate(distinct_articles(count, rng))]
+    stream: list[Article] = []
+    copies: set[str] = set()
+    fresh = iter(originals)
+    for number in range(count):
+        earlier = [article for article in stream if article.article_id not in copies]
+        if earlier and rng.random() < share:
+            source = rng.choice(earlier[-200:])  # a copy comes within hours of its original
+            paragraphs = source.body.split("\n\n")
+            where = rng.randrange(len(paragraphs))
+            words = paragraphs[where].split()
+            words[rng.randrange(len(words))] = "(reworded)"
+            paragraphs[where] = " ".join(words)
+            body = "\n\n".join(paragraphs) + f"\n\n(Outlet {number}, with agencies)"
+            copy = copy_of(source, article_id=f"copy-{number}", title=f"Outlet {number}: {source.title}", body=body)
+            copies.add(copy.article_id)
+            stream.append(copy)
+        else:
+            stream.append(next(fresh))
+    return stream, copies
+
+
+def distinct_articles(count: int, rng: object) -> list[tuple[str, str]]:
+    """``count`` (title, text) of ~24 sentences drawn at random from the corpus's French or English
+    sentences, in paragraphs of four: no two are near-duplicates of each other."""
+    from bench.common import corpus_texts
+    from ingest.reuse import segment_spans
+
+    pools: dict[str, list[str]] = {"fr": [], "en": []}
+    for language, text in corpus_texts():
+        pools[language].extend(text[start:end] for start, end in segment_spans(text) if len(text[start:end]) > 40)
+    made = []
+    for number in range(count):
+        pool = pools["fr" if number % 3 else "en"]
+        sentences = rng.sample(pool, 24)  # type: ignore[attr-defined]
+        body = "\n\n".join(" ".join(sentences[i:i + 4]) for i in range(0, 24, 4))
+        made.append((sentences[0][:80], body))
+    return made
+
+
+def wire_copies_bench(share: float, count: int, rounds: int) -> None:
+    from ingest.reuse import RecentAnalysesInMemory
+
+    settings = load_settings()
+    models = {language: model for language, model in settings.models.items() if language in ("fr", "en")}
+    analyzer = Analyzer(models, settings.languages, settings.topics_file, settings.max_text_chars)
+    stream, copies = wire_stream(share, count)
+    analyzer.analyze_many(stream[:16])  # load models, tables and rules before any clock starts
+    batches = [stream[i:i + 16] for i in range(0, len(stream), 16)]
+    # Batch by batch, each batch without then with reuse: a drift of the machine's load hits both alike.
+    plain_times, reuse_times = [0.0] * rounds, [0.0] * rounds
+    fresh: list = []
+    reused: list = []
+    taken_over: dict[str, str] = {}
+    for round_ in range(rounds):
+        recent = RecentAnalysesInMemory()
+        taken_over.clear()
+        fresh, reused = [], []
+        for batch in batches:
+            started = time.perf_counter()
+            fresh.extend(analyzer.analyze_many(batch))
+            plain_times[round_] += time.perf_counter() - started
+            started = time.perf_counter()
+            reused.extend(analyzer.analyze_many(batch, recent, settings.reuse_max_changed,
+                                                on_reuse=lambda a, plan: taken_over.__setitem__(a.article_id,
+                                                                                                plan.original_id)))
+            reuse_times[round_] += time.perf_counter() - started
+    plain, reuse = len(stream) / min(plain_times), len(stream) / min(reuse_times)
+    same = sum(1 for article, mine, theirs in zip(stream, reused, fresh)
+               if article.article_id in taken_over and mine == theirs)
+    wrongly = sorted(set(taken_over) - copies)  # originals taken over from another article
+    result = {"articles": len(stream), "copies": len(copies), "taken_over": len(taken_over), "identical": same,
+              "originals_taken_over": len(wrongly),
+              "plain_articles_s": round(plain, 2), "reuse_articles_s": round(reuse, 2),
+              "ratio": round(reuse / plain, 3), "load": load_average()}
+    print(f"{len(stream)} articles, {len(copies)} wire copies ({share:.0%}); best of {rounds} rounds; {result['load']}")
+    print(f"without reuse: {plain:.2f} articles/s; with reuse: {reuse:.2f} articles/s = {reuse / plain:.2f} x")
+    print(f"articles taken over: {len(taken_over)} ({len(wrongly)} of them not copies); analyses equal to a fresh analysis: {same} of "
+          f"{len(taken_over)} taken over")
+    print(json.dumps(result))
+
+
+def load_average() -> str:
+    import os
+
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
 
 
 if __name__ == "__main__":

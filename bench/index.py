@@ -7,7 +7,7 @@ then the latency from a feed item being fetched to it being searchable at a stea
    MinHash signatures computed as the worker does) are built in memory first;
 2. Vigie: ``ArticleStore.index_batch`` — the worker's write path: near-duplicate lookup (one
    msearch per batch), document shaping, one bulk request — in batches of 16 (what a worker task
-   carries) and of 256;
+   carries; the share of the near-duplicate lookup in it is printed) and of 256;
 3. bare: ``elasticsearch.helpers.bulk`` of the very same documents (already shaped) into an index of
    the same mapping, with its default chunk of 500: the floor;
 4. latency: the whole running service (real poller, real worker with 2 processes) fed ``--rate`` new
@@ -60,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=8.0, help="articles/s for the latency run")
-    parser.add_argument("--latency-seconds", type=float, default=60.0)
+    parser.add_argument("--latency-seconds", type=float, default=60.0, help="0: no latency run")
     args = parser.parse_args()
 
     from elasticsearch import Elasticsearch, helpers
@@ -98,17 +98,38 @@ def main() -> None:
             assert store.count() == len(items)
             return len(items) / seconds
 
+        import index.store as store_module
+
+        lookup_seconds = [0.0]
+        assign_clusters = store_module.assign_clusters
+
+        def timed_lookup(*call_args, **call_kwargs):  # type: ignore[no-untyped-def]
+            started = time.perf_counter()
+            try:
+                return assign_clusters(*call_args, **call_kwargs)
+            finally:
+                lookup_seconds[0] += time.perf_counter() - started
+
+        store_module.assign_clusters = timed_lookup  # type: ignore[assignment]
         bare = bare_run("bare")
         vigie16 = vigie_run("vigie16", 16)
+        lookup16 = lookup_seconds[0]
         vigie256 = vigie_run("vigie256", 256)
+        store_module.assign_clusters = assign_clusters  # type: ignore[assignment]
         print(f"bare helpers.bulk (chunks of 500): {bare:,.0f} docs/s")
-        print(f"Vigie index_batch, batches of 16:  {vigie16:,.0f} docs/s = {vigie16 / bare:.2f} × bare")
+        print(f"Vigie index_batch, batches of 16:  {vigie16:,.0f} docs/s = {vigie16 / bare:.2f} × bare "
+              f"(near-duplicate lookup {lookup16 / (len(items) / vigie16):.0%} of the time)")
         print(f"Vigie index_batch, batches of 256: {vigie256:,.0f} docs/s = {vigie256 / bare:.2f} × bare")
         result.update(bare_docs_s=round(bare), vigie16_docs_s=round(vigie16), vigie256_docs_s=round(vigie256),
-                      vigie16_ratio=round(vigie16 / bare, 3), vigie256_ratio=round(vigie256 / bare, 3))
+                      vigie16_ratio=round(vigie16 / bare, 3), vigie256_ratio=round(vigie256 / bare, 3),
+                      lookup16_share=round(lookup16 / (len(items) / vigie16), 3), load_index=machine_load())
         for prefix in ("bare", "vigie16", "vigie256"):
-            es.indices.delete(index=f"{prefix}-articles-v1")
+            for name in es.indices.get(index=f"{prefix}-articles-v*"):
+                es.indices.delete(index=name)
 
+        if args.latency_seconds <= 0:
+            print(f"written {write_result('index', result)}")
+            return
         server = FeedServer()
         worker, scheduler = start_pipeline(services.env, 2)
         try:

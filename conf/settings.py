@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -123,6 +123,18 @@ class Settings(BaseSettings):
         300.0, description="Seconds before a task taken by a worker that died is delivered again."
     )
     seen_ttl_days: int = Field(90, description="Days an article id is remembered to skip re-polled items.")
+
+    # Scale (issue 15): where the worker loads its models
+    worker_load_models: Literal["parent", "children"] = Field(
+        "parent", description="Load the spaCy models, lingua and lemma tables in the worker's main process before "
+                              "the pool forks (shared copy-on-write), or in each pool process.")
+    reuse_analyses: bool = Field(
+        True, description="A near-duplicate of an article analysed in the last VIGIE_REUSE_HOURS takes over its "
+                          "entities where their paragraphs are the same (ingest.reuse).")
+    reuse_hours: float = Field(6.0, gt=0, description="Hours an analysis is kept in Redis for its wire copies.")
+    reuse_max_changed: float = Field(
+        0.3, ge=0, le=1, description="Largest share of a copy's characters in paragraphs its original lacks; "
+                                     "beyond, the copy is analysed in full.")
 
     # Alerts (index.alerts) and their delivery
     webhook_timeout: float = Field(10.0, description="Seconds for one webhook POST, connecting included.")

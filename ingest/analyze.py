@@ -16,22 +16,24 @@ warning says so.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from ingest.clean import clean_line, clean_text, fold_key, headline_from_text, html_to_text
-from ingest.entities import entities_of, known_entities_of
+from ingest.entities import Mention, entities_from_mentions, entities_of, known_entities_of, tidy_mentions
 from ingest.entity_kb import KnowledgeBase, default_kb
 from ingest.extract import main_text, page_title
+from ingest.fingerprint import signature
 from ingest.files import decode_text, looks_like_html, split_title
 from ingest.language import DetectedLanguage, LanguageIdentifier
 from ingest.lemmas import Lemmatizer, Word
 from ingest.models import UNDETERMINED, Analysis, Article, Entity, TopicMatch
 from ingest.ner import load_ner_pipeline
+from ingest.reuse import RecentAnalyses, ReusableAnalysis, ReusePlan, plan_reuse
 from ingest.topic_rules import load_rules
 from ingest.topics import TopicClassifier, TopicExplanation
 
@@ -100,18 +102,56 @@ class Analyzer:
             self._pipelines[language] = load_ner_pipeline(self.models[language], language, max_length)
         return self._pipelines[language]
 
+    def preload(self) -> int:
+        """Load now what is otherwise loaded on first use: each configured model, its language's lemma
+        table and tokenizer, lingua's language models. Returns how many spaCy models this call loaded
+        (0 when they were already there: a worker's pool process forked from a loaded parent)."""
+        loaded = 0
+        for language in self.models:
+            fresh = language not in self._pipelines
+            nlp = self.pipeline(language)
+            loaded += int(fresh and nlp is not None)
+            self._lemmatizer.table(language)
+            self._lemmatizer.tokenizer(language)
+            if nlp is not None and fresh:
+                # The first call builds lazily made parts (tokenizer caches, the model's ops).
+                nlp("Vigie.")
+        # lingua reads its n-gram models on the first detection.
+        self._identifier.detect("Vigie lit les nouvelles du monde entier ; Vigie reads the news of the world.")
+        return loaded
+
     def analyze(self, article: Article) -> Analysis:
         return self.analyze_many([article])[0]
 
-    def analyze_many(self, articles: Sequence[Article]) -> list[Analysis]:
+    def analyze_many(self, articles: Sequence[Article], recent: RecentAnalyses | None = None,
+                     max_changed: float = 0.3,
+                     on_reuse: Callable[[Article, ReusePlan], None] | None = None) -> list[Analysis]:
+        """The analyses of ``articles``. With ``recent`` (analyses of the last hours), a near-duplicate
+        of an article analysed there takes over its mentions where their paragraphs are the same and
+        only its other paragraphs go through NER (ingest.reuse; ``on_reuse`` hears of each); the
+        articles analysed in full are added to ``recent``."""
         prepared = [self._prepare(article) for article in articles]
         detected = [self._identifier.detect(_detection_text(item), article.language_hint)
                     for item, article in zip(prepared, articles)]
         docs: list[Doc | None] = [None] * len(prepared)
+        mentions: list[list[Mention] | None] = [None] * len(prepared)
+        signatures: dict[int, str] = {}
+        plans: dict[int, ReusePlan] = {}
+        if recent is not None:
+            signatures = {index: signature(item.text) for index, (item, language) in enumerate(zip(prepared, detected))
+                          if language.code in self.models and item.text.strip()}
+            found = recent.candidates(list(signatures.values())) if signatures else []
+            for (index, copy_signature), candidates in zip(signatures.items(), found):
+                plan = plan_reuse(prepared[index].analysed_text, detected[index].code, copy_signature, candidates,
+                                  max_changed, articles[index].article_id)
+                if plan is not None:
+                    plans[index] = plan
+                    if on_reuse is not None:
+                        on_reuse(articles[index], plan)
         by_language: dict[str, list[int]] = {}
         for index, item in enumerate(prepared):
             # A title alone (a feed item with an empty summary) is still worth its lemmas and topics.
-            if item.analysed_text.strip():
+            if item.analysed_text.strip() and index not in plans:
                 by_language.setdefault(detected[index].code, []).append(index)
         for language, indices in by_language.items():
             texts = [prepared[index].analysed_text for index in indices]
@@ -120,7 +160,42 @@ class Analyzer:
                       else self._lemmatizer.tokenizer(language).pipe(texts, batch_size=_PIPE_BATCH))
             for index, doc in zip(indices, parsed):
                 docs[index] = doc
-        return [self._analysis(item, language, doc) for item, language, doc in zip(prepared, detected, docs)]
+                if nlp is not None:
+                    # doc.text is rebuilt from the tokens on each access; it is the analysed text
+                    mentions[index] = tidy_mentions(doc.ents, prepared[index].analysed_text)
+        self._analyse_copies(prepared, [language.code for language in detected], plans, docs, mentions)
+        if recent is not None:
+            recent.remember([
+                ReusableAnalysis(articles[index].article_id, signatures[index], detected[index].code,
+                                 prepared[index].analysed_text, tuple(mentions[index] or ()))
+                for index in signatures if index not in plans and mentions[index] is not None])
+        return [self._analysis(item, language, doc, found)
+                for item, language, doc, found in zip(prepared, detected, docs, mentions)]
+
+    def _analyse_copies(self, prepared: Sequence[_Prepared], languages: Sequence[str], plans: Mapping[int, ReusePlan],
+                        docs: list[Doc | None], mentions: list[list[Mention] | None]) -> None:
+        """Tokens of each copy's whole text; NER on the paragraphs its original lacks, each read with its
+        neighbours (whose mentions are not kept: they come from the original)."""
+        pieces: dict[str, list[tuple[int, int, int]]] = {}
+        for index, plan in plans.items():
+            nlp = self.pipeline(languages[index])
+            assert nlp is not None  # plans are made for languages with a model only
+            docs[index] = nlp.make_doc(prepared[index].analysed_text)
+            mentions[index] = list(plan.reused)
+            pieces.setdefault(languages[index], []).extend(
+                (index, window, paragraph) for paragraph, window in zip(plan.to_analyse, plan.context))
+        for language, found in pieces.items():
+            nlp = self.pipeline(language)
+            assert nlp is not None
+            texts = [prepared[index].analysed_text[window[0]:window[1]] for index, window, _ in found]
+            for (index, (offset, _), (start, end)), doc in zip(found, nlp.pipe(texts, batch_size=_PIPE_BATCH)):
+                target = mentions[index]
+                assert target is not None
+                target.extend(replace(mention, start=mention.start + offset, end=mention.end + offset)
+                              for mention in tidy_mentions(doc.ents, doc.text)
+                              if start <= mention.start + offset and mention.end + offset <= end)
+        for index in plans:
+            mentions[index] = sorted(mentions[index] or (), key=lambda mention: mention.start)
 
     def explain_topic(self, article: Article, name: str) -> TopicExplanation:
         """Why topic ``name`` fired on the article or did not (KeyError: no topic of that name)."""
@@ -170,7 +245,8 @@ class Analyzer:
         warnings.append(_truncation_warning(self.max_text_chars, article))
         return body[:limit]
 
-    def _analysis(self, item: _Prepared, detected: DetectedLanguage, doc: Doc | None) -> Analysis:
+    def _analysis(self, item: _Prepared, detected: DetectedLanguage, doc: Doc | None,
+                  mentions: Sequence[Mention] | None = None) -> Analysis:
         warnings = list(item.warnings)
         language = detected.code
         if detected.note and item.text:  # with no text, the reason is already there
@@ -183,7 +259,9 @@ class Analyzer:
         entities: tuple[Entity, ...] = ()
         topics: list[TopicMatch] = []
         if language != UNDETERMINED:
-            if language in self.models:
+            if language in self.models and mentions is not None:
+                entities = entities_from_mentions(mentions, item.analysed_text, doc.lang_, item.text_start, self._kb)
+            elif language in self.models:
                 entities = entities_of(doc, item.text_start, self._kb)
             elif self._kb is not None:
                 entities = known_entities_of(doc.text, language, self._kb, item.text_start)

@@ -116,11 +116,19 @@ def entities_of(doc: Doc, text_start: int = 0, kb: KnowledgeBase | None = None) 
     With a knowledge base, every entity gets its identity (``ingest.entity_linking``).
     """
     text = doc.text  # built from the tokens on each access: once
-    mentions = split_compounds(tidy_mentions(doc.ents, text), text)
+    return entities_from_mentions(tidy_mentions(doc.ents, text), text, doc.lang_, text_start, kb)
+
+
+def entities_from_mentions(mentions: Sequence[Mention], text: str, language: str, text_start: int = 0,
+                           kb: KnowledgeBase | None = None) -> tuple[Entity, ...]:
+    """The entities of an article from its tidied mentions (``tidy_mentions``; offsets into ``text``,
+    the analysed string): repairs, linking, merging. A wire copy's mentions come partly from its
+    original's analysis (ingest.reuse)."""
+    mentions = split_compounds(mentions, text)
     if kb is not None:
         from ingest.entity_linking import link_mentions
 
-        mentions = link_mentions(mentions, text, doc.lang_, kb, every_entity=False)
+        mentions = link_mentions(mentions, text, language, kb, every_entity=False)
     return merge_mentions(mentions, text_start)
 
 

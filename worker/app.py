@@ -10,6 +10,8 @@ notifications by (alert, article)), so a second delivery changes nothing.
 from __future__ import annotations
 
 import logging
+import os
+import time
 import warnings
 
 from celery import Celery
@@ -21,6 +23,7 @@ from index.mappings import IndexLayout, use_layout
 from worker.queues import ANALYZE_QUEUE, INDEX_QUEUE, NOTIFY_QUEUE, STORY_CONSUMER, STORY_QUEUE
 from worker.runtime import runtime
 
+log = logging.getLogger("vigie.worker")
 
 
 def create_app(settings: Settings) -> Celery:
@@ -92,27 +95,39 @@ warnings.showwarning = _warning_as_log_line
 
 
 @worker_init.connect
-def _load_knowledge_base(sender: object = None, **_: object) -> None:
-    """Load the entity knowledge base (about 60 MB) in the main worker process, before the pool
-    forks: its children share the pages instead of each building its own copy. gc.freeze keeps the
-    collector from touching (and so copying) them."""
+def _load_in_parent(sender: object = None, **_: object) -> None:
+    """Load what every pool process reads and never changes in the main worker process, before the
+    pool forks: the entity knowledge base (about 60 MB) and, unless VIGIE_WORKER_LOAD_MODELS=children,
+    the spaCy models, lingua's detector and the lemma tables. The children share these pages
+    copy-on-write, and a child that replaces a dead one is ready at once (no model to load: Celery
+    kills a child that is not up within 4 s). gc.freeze keeps the collector from touching (and so
+    copying) them. Nothing here opens a connection: Redis, Elasticsearch and HTTP clients are made
+    by each child on first use (worker.runtime)."""
     import gc
 
     from ingest.entity_kb import default_kb
 
     if str(getattr(sender, "hostname", "")).startswith(STORY_CONSUMER):
         return  # the story consumer analyses nothing: features arrive computed
-
+    settings = app.conf.vigie_settings
+    configure_logging(settings.log_level)  # Celery sets logging up after this signal
+    started = time.perf_counter()
     default_kb()
+    if settings.worker_load_models == "parent":
+        runtime(settings).analyzer.preload()
     gc.freeze()
+    log_event(log, "worker.loaded", where=settings.worker_load_models,
+              languages=",".join(settings.models), seconds=round(time.perf_counter() - started, 2))
 
 
 @worker_process_init.connect
-def _load_models(sender: object = None, **_: object) -> None:
-    """Load the spaCy models when a pool process starts, not when its first article arrives (not in
-    the story consumer, whose solo pool sends this too: it analyses nothing)."""
+def _child_ready(sender: object = None, **_: object) -> None:
+    """Each pool process: load the models here only when the parent did not (``models_loaded`` in
+    the ready line says how many this process had to load itself); not in the story consumer, whose
+    solo pool sends this too: it analyses nothing."""
     if str(sender or "").startswith(STORY_CONSUMER):
         return
-    analyzer = runtime(app.conf.vigie_settings).analyzer
-    for language in app.conf.vigie_settings.models:
-        analyzer.pipeline(language)
+    started = time.perf_counter()
+    loaded = runtime(app.conf.vigie_settings).analyzer.preload()
+    log_event(log, "worker.process_ready", pid=os.getpid(), models_loaded=loaded,
+              seconds=round(time.perf_counter() - started, 3))

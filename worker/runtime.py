@@ -24,6 +24,7 @@ from ingest.fetch import Fetcher
 from ingest.webhook import WebhookSender
 from state.alert_version import rules_version
 from state.deadletter import DeadLetters
+from state.recent_analyses import RecentAnalysesInRedis
 from worker.alert_rules import AlertRules
 
 
@@ -58,6 +59,13 @@ class Runtime:
     @cached_property
     def redis(self) -> redis.Redis:
         return redis.Redis.from_url(self.settings.redis_url)
+
+    @cached_property
+    def recent_analyses(self) -> RecentAnalysesInRedis | None:
+        """Recent analyses for wire copies (None when VIGIE_REUSE_ANALYSES is off)."""
+        if not self.settings.reuse_analyses:
+            return None
+        return RecentAnalysesInRedis(self.redis, self.settings.reuse_hours * 3600)
 
     @cached_property
     def dead_letters(self) -> DeadLetters:

@@ -18,6 +18,7 @@ from conf.logs import log_event
 from index.errors import IndexUnavailable
 from ingest.articles import analysed_article, article_for
 from ingest.models import AnalyzedArticle, Article, FeedItem
+from ingest.reuse import ReusePlan
 from state.counters import count_indexed
 from worker.alert_tasks import alert
 from worker.entity_merges import resolve_entities
@@ -49,7 +50,8 @@ def articles_for(rt: Runtime, items: Sequence[FeedItem]) -> list[Article]:
 def analyse(rt: Runtime, items: Sequence[FeedItem], articles: Sequence[Article]) -> list[AnalyzedArticle]:
     """Analyse the batch through nlp.pipe; an article that breaks the analyser goes to dead letters alone."""
     try:
-        analyses = rt.analyzer.analyze_many(articles)
+        analyses = rt.analyzer.analyze_many(articles, rt.recent_analyses, rt.settings.reuse_max_changed,
+                                            on_reuse=_log_reuse)
         return [analysed_article(article, analysis) for article, analysis in zip(articles, analyses)]
     except Exception:  # noqa: BLE001 - isolate the article that fails; the others go on
         log.exception("batch analysis failed; analysing one by one")
@@ -62,6 +64,11 @@ def analyse(rt: Runtime, items: Sequence[FeedItem], articles: Sequence[Article])
                         kind="analysis-failed", error=f"{type(error).__name__}: {error}", attempts=1,
                         event="article.dead_lettered", feed=item.feed_url)
     return done
+
+
+def _log_reuse(article: Article, plan: ReusePlan) -> None:
+    log_event(log, "article.analysis_reused", article=article.article_id, feed=article.feed_url,
+              original=plan.original_id, changed=plan.changed, paragraphs_analysed=len(plan.to_analyse))
 
 
 # -- store ---------------------------------------------------------------------------------------

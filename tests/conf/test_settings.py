@@ -101,6 +101,11 @@ VALUES: dict[str, tuple[str, str, object]] = {
     "VIGIE_SMTP_STARTTLS": ("false", "smtp_starttls", False),
     "VIGIE_SMTP_SSL": ("true", "smtp_ssl", True),
     "VIGIE_SMTP_TIMEOUT": ("4", "smtp_timeout", 4.0),
+    # scale (issue 15)
+    "VIGIE_WORKER_LOAD_MODELS": ("children", "worker_load_models", "children"),
+    "VIGIE_REUSE_ANALYSES": ("false", "reuse_analyses", False),
+    "VIGIE_REUSE_HOURS": ("2", "reuse_hours", 2.0),
+    "VIGIE_REUSE_MAX_CHANGED": ("0.1", "reuse_max_changed", 0.1),
 }
 
 
