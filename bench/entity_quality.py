@@ -8,24 +8,20 @@ tests/ingest/test_entity_identity.py computes it, with the shipped configuration
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.ingest.analyzers import shipped_analyzer  # noqa: E402
+from bench.common import quality_arguments, shipped_analyses  # noqa: E402
 from tests.ingest.entity_identity_set import load_set, observe, score  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--misses", action="store_true", help="list every mention missed or mislabelled")
-    args = parser.parse_args()
+    args = quality_arguments(__doc__, "list every mention missed or mislabelled")
     items = load_set()
-    analyzer = shipped_analyzer()
-    analyses = analyzer.analyze_many([item.article() for item in items])
+    analyses = shipped_analyses(items)
     print("| split | language | articles | mentions | found | same-id precision | same-id recall "
           "| label agreement | known places LOCATION | articles with an entity |")
     print("|---|---|---|---|---|---|---|---|---|---|")
