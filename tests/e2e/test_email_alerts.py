@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import redis
@@ -115,7 +115,9 @@ def test_an_email_digest_lists_the_period_matches_in_one_message(
     send(app, [sample_item("one"), sample_item("two")])
     assert wait_until(lambda: len(notifications(es, settings)) == 2, timeout=120), worker.output()[-4000:]
     assert smtp.mails() == []  # a digest alert sends nothing per match
-    end = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    # The period ends after both matches: the next whole second (a match made in this very second
+    # would fall after an end truncated to it).
+    end = (datetime.now(timezone.utc) + timedelta(seconds=1)).replace(microsecond=0).isoformat()
     app.send_task("vigie.send_digest", args=[alert["alert_id"], end], queue="vigie.notify")
     (mail,) = smtp.wait_for(1, timeout=120)
     assert mail.message["Subject"].startswith("[Vigie] Résumé: 2 article(s) until ")
