@@ -33,7 +33,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
             "The dead-letter list: payloads whose retries are spent, kept whole until replayed."),
     "worker": ("vigie.cli.run", "worker",
                "Run a Celery worker that analyses and indexes articles (scale by running several, on one machine or "
-               "many, all on the same VIGIE_REDIS_URL: see docs/scaling.md)."),
+               "many, all on the same VIGIE_REDIS_URL: see docs/scaling.md), and its story consumer (one process "
+               "assigning stories, started once the worker is ready)."),
     "scheduler": ("vigie.cli.run", "scheduler",
                   "Run the poller: fetch each feed when due and queue its new articles."),
     "feeds": ("vigie.cli.feeds", "feeds",
