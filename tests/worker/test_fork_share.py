@@ -18,6 +18,7 @@ from conf.settings import Settings
 from tests.support.feeds import make_story
 from tests.support.pipeline import feed_items, send, wait_for_count
 from tests.support.processes import Background, wait_until
+from worker.queues import STORY_QUEUE
 
 _READY = re.compile(r"worker\.process_ready.*\bpid=(\d+)\b.*\bmodels_loaded=(\d+)")
 
@@ -29,7 +30,18 @@ def ready_lines(worker: Background) -> dict[int, int]:
 
 
 def pool(worker: Background) -> set[int]:
-    return {child.pid for child in psutil.Process(worker.pid).children()}
+    """The pool processes of the article worker: the children of the Celery process that consumes the
+    article queues (`vigie worker` is that process, or with stories on the parent of it and of the
+    story consumer)."""
+    try:
+        top = psutil.Process(worker.pid)
+        for process in (top, *top.children()):
+            args = process.cmdline()
+            if "celery" in " ".join(args) and "--queues" in args and args[args.index("--queues") + 1] != STORY_QUEUE:
+                return {child.pid for child in process.children()}
+    except psutil.NoSuchProcess:
+        pass
+    return set()
 
 
 def test_a_killed_pool_process_is_replaced_without_loading_models_and_takes_the_next_article(
