@@ -223,12 +223,14 @@ def notifications_index(prefix: str) -> str:
     return f"{prefix}-notifications"
 
 
-def _small_index(properties: dict[str, Any], description: str) -> dict[str, Any]:
+def _small_index(properties: dict[str, Any], description: str, version: int = ALERTS_VERSION) -> dict[str, Any]:
+    """The body of a small Vigie index (alerts, notifications, stories): the layout's shards and
+    replicas, a strict mapping carrying its version."""
     return {
         "settings": {**index_layout().settings(), "refresh_interval": "1s"},
         "mappings": {
             "dynamic": "strict",
-            "_meta": {"vigie_mapping_version": ALERTS_VERSION, "description": description},
+            "_meta": {"vigie_mapping_version": version, "description": description},
             "properties": properties,
         },
     }
@@ -291,20 +293,11 @@ def members_index(prefix: str) -> str:
     return f"{prefix}-story-members"
 
 
-def _stories_body(properties: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "settings": {**index_layout().settings(), "refresh_interval": "1s"},
-        "mappings": {"dynamic": "strict", "_meta": {"vigie_mapping_version": STORIES_VERSION,
-                                                    "description": description},
-                     "properties": properties},
-    }
-
-
 def stories_index_body() -> dict[str, Any]:
     """Settings and mappings of ``<prefix>-stories``: one document per story, by story id."""
-    return _stories_body(STORY_PROPERTIES, "Vigie stories")
+    return _small_index(STORY_PROPERTIES, "Vigie stories", STORIES_VERSION)
 
 
 def story_members_index_body() -> dict[str, Any]:
     """Settings and mappings of ``<prefix>-story-members``: one document per article, its story."""
-    return _stories_body(STORY_MEMBER_PROPERTIES, "Vigie story memberships")
+    return _small_index(STORY_MEMBER_PROPERTIES, "Vigie story memberships", STORIES_VERSION)

@@ -9,6 +9,8 @@ writes live on paths that entity pages cannot hold, so each path answers exactly
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -77,16 +79,21 @@ def list_merges(ctx: ApiContext = Depends(context)) -> Response:
     return checked_json(list[MergeOut], _rules(ctx).rules(), exclude_none=True)
 
 
+def _ruled(variant: str, change: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Apply a merge or split; an unknown entity is a 404, a refused variant a 422 naming it."""
+    try:
+        return change()
+    except UnknownEntity as error:
+        raise ApiProblem(404, "not-found", str(error)) from error
+    except ValueError as error:
+        raise ApiProblem(422, "invalid", f"variant {variant!r}: {error}") from error
+
+
 @router.post("/entities/merges", response_model=MergeOut, dependencies=[Depends(write_access)],
              responses=problems(401, 404, 422, 429, 503), summary="Force a variant to be an entity")
 def merge(body: MergeIn, ctx: ApiContext = Depends(context)) -> Response:
     """`vigie entities merge VARIANT TARGET`: new articles and stored ones give the variant the target's id."""
-    try:
-        done = _rules(ctx).merge(body.variant, body.target, note=body.note)
-    except UnknownEntity as error:
-        raise ApiProblem(404, "not-found", str(error)) from error
-    except ValueError as error:
-        raise ApiProblem(422, "invalid", f"variant {body.variant!r}: {error}") from error
+    done = _ruled(body.variant, lambda: _rules(ctx).merge(body.variant, body.target, note=body.note))
     log_event(log, "api.entity_merged", variant=body.variant, target=done["target_id"])
     return checked_json(MergeOut, done)
 
@@ -95,11 +102,6 @@ def merge(body: MergeIn, ctx: ApiContext = Depends(context)) -> Response:
              responses=problems(401, 404, 422, 429, 503), summary="Undo a merge: the variant gets its own id")
 def split(body: SplitIn, ctx: ApiContext = Depends(context)) -> Response:
     """`vigie entities split VARIANT [--from TARGET]`."""
-    try:
-        done = _rules(ctx).split(body.variant, body.from_target, note=body.note)
-    except UnknownEntity as error:
-        raise ApiProblem(404, "not-found", str(error)) from error
-    except ValueError as error:
-        raise ApiProblem(422, "invalid", f"variant {body.variant!r}: {error}") from error
+    done = _ruled(body.variant, lambda: _rules(ctx).split(body.variant, body.from_target, note=body.note))
     log_event(log, "api.entity_split", variant=body.variant, target=done["target_id"] or "-")
     return checked_json(MergeOut, done)
