@@ -35,6 +35,7 @@ from state.feed_schedule import (
     is_quiet,
     new_health,
 )
+from state.seen import FEED_ITEMS_PREFIX
 
 FEEDS_KEY = "vigie:feeds"
 DUE_KEY = "vigie:feeds:due"
@@ -175,6 +176,7 @@ class FeedRegistry:
         with self.redis.pipeline() as pipe:
             pipe.hdel(FEEDS_KEY, feed.feed_id)
             pipe.zrem(DUE_KEY, feed.feed_id)
+            pipe.delete(FEED_ITEMS_PREFIX + feed.feed_id)
             pipe.execute()
         return feed
 

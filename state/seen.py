@@ -4,6 +4,10 @@ One Redis key per article id holds a fingerprint of what the feed said about it;
 its id is unknown, changed when the fingerprint differs. Keys expire after ``ttl_days`` so the set
 does not grow forever (a feed that re-publishes an item older than that re-indexes it, by id, once).
 The counter of accepted articles is what the load test compares with the index.
+
+Each feed also keeps what it carried itself (one sorted set per feed, members scored by when the feed
+last carried them, trimmed after ``ttl_days``): a feed's health counts the items new *to that feed*,
+so two feeds carrying the same wire story both count it, whichever was polled first.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from ingest.models import FeedItem
 
 SEEN_PREFIX = "vigie:seen:"
 ACCEPTED_KEY = "vigie:stats:accepted"
+FEED_ITEMS_PREFIX = "vigie:feed-items:"
 
 
 def fingerprint(item: FeedItem) -> str:
@@ -55,6 +60,21 @@ class SeenArticles:
         if new:
             self.redis.incrby(ACCEPTED_KEY, new)
         return new
+
+    def new_to_feed(self, feed_id: str, items: Sequence[FeedItem], now: float) -> int:
+        """How many of ``items`` (new ids or changed contents) the feed ``feed_id`` never carried before;
+        remembers them all as carried now."""
+        if not items:
+            return 0
+        key = FEED_ITEMS_PREFIX + feed_id
+        members = {f"{item.article_id}:{fingerprint(item)}": now for item in items}
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, members, nx=True)
+            pipe.zadd(key, members, xx=True)
+            pipe.zremrangebyscore(key, "-inf", now - self.ttl)
+            pipe.expire(key, self.ttl)
+            added = pipe.execute()[0]
+        return int(added)
 
     def accepted_count(self) -> int:
         return int(self.redis.get(ACCEPTED_KEY) or 0)

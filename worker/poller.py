@@ -112,17 +112,19 @@ class Poller:
         """Poll one feed: fetch, queue what is new, record health. Never raises for the feed."""
         poll = fetch_feed(self.fetcher, feed.url, etag=feed.etag, last_modified=feed.last_modified)
         new: list[FeedItem] = []
+        new_here = 0  # new to this feed, whether or not another feed carried them first
         if poll.ok and poll.items:
             new = self.seen.unseen(poll.items)
             self.batcher.add(new)
+            new_here = self.seen.new_to_feed(feed.feed_id, poll.items, time.time())
         if poll.ok:
             count_stage(self.registry.redis, "polled", len(poll.items))
         elif poll.error is not None:
             count_feed_error(self.registry.redis, feed.feed_id)
-        updated = self.registry.record(feed, poll, new_items=len(new), now=time.time())
+        updated = self.registry.record(feed, poll, new_items=new_here, now=time.time())
         if poll.ok:
             log_event(log, "feed.polled", feed=feed.url, status=poll.status,
-                      not_modified=poll.not_modified, items=len(poll.items), new=len(new),
+                      not_modified=poll.not_modified, items=len(poll.items), new=len(new), new_here=new_here,
                       warnings=len(poll.warnings), next_in_s=round(updated.health.next_poll - time.time()))
         else:
             assert poll.error is not None
