@@ -1,8 +1,12 @@
-"""`vigie index status` and `vigie index migrate` as a person types them, on the real services: the
+"""`vigie index status`, `migrate` and `rollover` as a person types them, on the real services: the
 status names the index behind the alias and its mapping version, the migration moves the articles to
 the version of this code, and searching works on the new index."""
 
 from __future__ import annotations
+
+import os
+import pty
+import subprocess
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -10,7 +14,7 @@ from elasticsearch import Elasticsearch
 from index.mappings import ARTICLES_VERSION, articles_alias, articles_index
 from index.store import ArticleStore
 from tests.index.factories import analysed, person, topic
-from tests.support.processes import run_vigie, vigie_json
+from tests.support.processes import ROOT, VIGIE, run_vigie, vigie_json
 from conf.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -66,3 +70,35 @@ def test_status_shows_the_version_and_migrate_moves_to_the_code_version(
     assert isinstance(narrowed, dict) and narrowed["total"] == 25
     one = vigie_json(["search", '"texte numéro 7"'], query_env)
     assert isinstance(one, dict) and [hit["id"] for hit in one["hits"]] == ["old-7"]
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """Run `vigie ARGS` with its stderr on a pseudo-terminal (as a person's shell gives it): exit code,
+    stdout, and what the terminal received."""
+    master, slave = pty.openpty()
+    try:
+        process = subprocess.Popen([VIGIE, *args], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=slave, text=True)
+        os.close(slave)
+        stdout, _ = process.communicate(timeout=180)
+        received = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal's other end closed: everything was read
+                break
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        os.close(master)
+    return process.returncode, stdout, received.decode("utf-8", "replace")
+
+
+def test_rollover_shows_its_steps_on_a_terminal_and_nothing_with_json(
+        env: dict[str, str], settings: Settings, es: Elasticsearch) -> None:
+    ArticleStore(es, settings.index_prefix).index_batch([analysed("roll-1", title="Un article")], refresh=True)
+    code, stdout, terminal = _on_a_terminal(["index", "rollover", "--force"], env)
+    assert code == 0 and "rolled over:" in stdout, (stdout, terminal)
+    assert "vigie: rollover 1/2" in terminal and "vigie: rollover 2/2  rolling over" in terminal, terminal
+    code, stdout, terminal = _on_a_terminal(["index", "rollover", "--force", "--json"], env)
+    assert code == 0 and '"rolled_over": true' in stdout and "vigie:" not in terminal, terminal

@@ -70,10 +70,15 @@ def rollover(force: bool, as_json: bool) -> None:
     reached (or now, with --force), then delete backing indices past VIGIE_RETENTION_DAYS."""
     settings = load_settings()
     es = connect(settings.es_url)
-    ArticleStore(es, settings.index_prefix).ensure_ready()
-    result = run_rollover(es, settings.index_prefix, rollover_policy(settings), force=force)
-    deleted = (delete_expired(es, settings.index_prefix, settings.retention_days, datetime.now(timezone.utc))
-               if settings.retention_days else [])
+    with Progress("rollover", 3 if settings.retention_days else 2, quiet=as_json) as shown:
+        shown.step("checking the articles indices")
+        ArticleStore(es, settings.index_prefix).ensure_ready()
+        shown.step("rolling over" if force else "checking the rollover conditions")
+        result = run_rollover(es, settings.index_prefix, rollover_policy(settings), force=force)
+        if settings.retention_days:
+            shown.step(f"deleting backing indices older than {settings.retention_days:g} days")
+        deleted = (delete_expired(es, settings.index_prefix, settings.retention_days, datetime.now(timezone.utc))
+                   if settings.retention_days else [])
     data = {**(result.to_dict() if result else {"rolled_over": False, "old_index": current_index(
         es, settings.index_prefix), "new_index": None, "conditions": {}}), "deleted": deleted}
 
