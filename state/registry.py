@@ -237,6 +237,10 @@ class FeedRegistry:
         feeds = [Feed.from_dict(json.loads(raw)) for raw in self.redis.hvals(FEEDS_KEY)]
         return sorted(feeds, key=lambda feed: (feed.name or feed.url).lower())
 
+    def tags_by_url(self) -> dict[str, tuple[str, ...]]:
+        """Feed URL -> its tags, for the feeds that have some: what alerts with tags match articles by."""
+        return {feed.url: feed.tags for feed in self.all() if feed.tags}
+
     def titles(self) -> dict[str, str]:
         """Feed URL -> the name people see (name, else own title), for feeds that have one: how search
         hits and facets name their feed."""
