@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ingest.errors import VigieError
 from ingest.feed_tags import feed_selected, wanted_tags
-from ingest.topic_rules import TopicRules
-from state.registry import FeedRegistry
+
+if TYPE_CHECKING:  # types only: the topic rules' parser is 0.01 s of a `vigie search` without --topic (measured)
+    from ingest.topic_rules import TopicRules
+    from state.registry import FeedRegistry
 
 log = logging.getLogger("vigie.search")
 
