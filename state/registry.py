@@ -154,7 +154,7 @@ class FeedRegistry:
     def policy(self) -> AddressPolicy | None:
         """The addresses a feed may resolve to, checked when it is added."""
         if self._policy is None and self._limits is not None:
-            # the fetch layer: 0.04 s of `vigie search`, which only reads the registry (measured, see
+            # the fetch layer: 0.04 s of CPU of `vigie search`, which only reads the registry (measured, see
             # docs/performance.md "CLI start-up")
             from ingest.transport import fetch_policy
 
