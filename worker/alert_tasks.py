@@ -64,12 +64,14 @@ def alert(rt: Runtime, article_ids: list[str], documents: Callable[[], list[Arti
         if not len(matcher):
             return 0
         # Articles do not carry their feed's tags: read them now, as `vigie search --tag` does.
-        feed_tags = rt.registry.tags_by_url() if matcher.uses_tags else None
+        try:
+            feed_tags = rt.registry.tags_by_url() if matcher.uses_tags else None
+        except redis.RedisError as error:  # Redis is down: evaluate later, as for an index outage
+            defer_alerts(rt, article_ids, attempt, f"reading the feeds' tags: {error}")
+            return 0
         return notify(rt, story_alert_matches(rt, matcher.match(documents(), feed_tags)))
     except IndexUnavailable as error:
         defer_alerts(rt, article_ids, attempt, str(error))
-    except redis.RedisError as error:  # the feeds' tags could not be read: as an outage, later
-        defer_alerts(rt, article_ids, attempt, f"reading the feeds' tags: {error}")
     except Exception as error:  # noqa: BLE001 - indexing is done; alerting must not undo it
         log.exception("alerts.evaluation_failed", extra={"articles": ",".join(article_ids), "error_": str(error)})
     return 0
