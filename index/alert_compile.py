@@ -17,6 +17,7 @@ from index.query import And, MatchAll, Node, Not, Or, Term, parse_query
 from index.search import LemmaVariants
 from index.tokens import standard_spans, standard_tokens
 from ingest.entity_kb import default_kb
+from ingest.feed_tags import feed_selected, selecting_keys, wanted_tags
 from ingest.name_keys import search_fold
 
 _ENTITY_KINDS = ("person", "location", "organization", "misc")
@@ -30,10 +31,10 @@ PAIR_INDEX_FROM = 64
 Key = tuple[str, str]
 """(kind, value): something an article holds, by which rules are indexed: ("t", token),
 ("p", first three letters of a token), ("topic", name), ("lang", code), ("feed", url), ("domain", host),
-("ekey", entity key)."""
+("ekey", entity key), ("tag", a tag that selects the article's feed: ``ingest.feed_tags.selecting_keys``)."""
 
 #: Cost of a key kind when choosing a rule's index key: a language is in most articles, a word in few.
-_KEY_COST = {"t": 1, "ekey": 1, "eid": 1, "p": 3, "feed": 5, "domain": 5, "topic": 10, "lang": 100}
+_KEY_COST = {"t": 1, "ekey": 1, "eid": 1, "p": 3, "feed": 5, "domain": 5, "tag": 5, "topic": 10, "lang": 100}
 
 
 def _float32(value: float) -> float:
@@ -118,10 +119,12 @@ class _Field:
 
 class ArticleView:
     """An indexed article as the matcher sees it: its document (``index.article_document``, or
-    the ``_source`` read back) with every analysed field tokenised as Elasticsearch does."""
+    the ``_source`` read back) with every analysed field tokenised as Elasticsearch does, and the tags
+    of its feed (the registry's, as `vigie search --tag` reads them: articles do not carry them)."""
 
-    def __init__(self, document: ArticleDocument) -> None:
+    def __init__(self, document: ArticleDocument, feed_tags: Iterable[str] = ()) -> None:
         self.document = document
+        self.feed_tags: tuple[str, ...] = tuple(feed_tags)
         self.article_id: str = document.article_id
         self.language: str = document.language or "und"
         self.feed: str | None = document.feed
@@ -197,6 +200,9 @@ class ArticleView:
             yield ("ekey", key)
         for identity in self.entity_ids:
             yield ("eid", identity)
+        for tag in self.feed_tags:
+            for key in selecting_keys(tag):
+                yield ("tag", key)
 
 
 # -- the rule side ----------------------------------------------------------------------------------
@@ -396,6 +402,10 @@ def compile_rule(rule: AlertRule, lemma_variants: LemmaVariants | None) -> Compi
         domains = frozenset(feed.lower() for feed in rule.feeds)
         tests.append(lambda view: view.feed in feeds or view.domain in domains)
         options.append(frozenset([*(("feed", feed) for feed in feeds), *(("domain", d) for d in domains)]))
+    if rule.tags:
+        tags = wanted_tags(rule.tags)  # as validate_rule stores them: compared trimmed and case folded
+        tests.append(lambda view: feed_selected(view.feed_tags, tags))
+        options.append(frozenset(("tag", tag) for tag in tags))
 
     def matches(view: ArticleView) -> bool:
         return all(test(view) for test in tests)

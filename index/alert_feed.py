@@ -38,6 +38,8 @@ def describe(rule: AlertRule) -> str:
         parts.append("in " + ", ".join(rule.languages))
     if rule.feeds:
         parts.append("from " + ", ".join(rule.feeds))
+    if rule.tags:
+        parts.append("from feeds tagged " + " or ".join(rule.tags))
     return "; ".join(parts)
 
 

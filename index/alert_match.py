@@ -16,7 +16,8 @@ what ``index.search`` asks of Elasticsearch, clause by clause:
 - ``topic:``, ``lang:``, ``feed:``, ``domain:`` compare with the keyword the index holds;
 - filters: any of the languages, the topics (any or all, with the minimum score compared as a 32-bit
   float, as the ``float`` field stores it), each entity (by key or as a phrase of an entity), any
-  feed (by URL or domain).
+  feed (by URL or domain), any feed tag (the article's feed carries it, as the registry says when the
+  batch is matched: ``vigie search --tag`` resolves tags to feeds the same way, ``ingest.feed_tags``).
 
 One known difference: Elasticsearch expands a ``word*`` prefix to the first 50 indexed words that
 start with it; the matcher accepts every such word. `tests/index/test_alert_match.py` checks the
@@ -29,7 +30,7 @@ whose keys it holds, plus the few that have no such key (a purely negative query
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,6 +90,11 @@ class AlertMatcher:
     def __len__(self) -> int:
         return len(self.rules)
 
+    @property
+    def uses_tags(self) -> bool:
+        """Whether a rule has feed tags: ``match`` then needs the feeds' tags."""
+        return any(compiled.rule.tags for compiled in self.rules)
+
     def candidates(self, view: ArticleView) -> list[CompiledRule]:
         """The rules the article holds a key of, and those without keys."""
         numbers: set[int] = set(self._always)
@@ -111,13 +117,16 @@ class AlertMatcher:
                 numbers.update(found)
         return [self.rules[number] for number in sorted(numbers)]
 
-    def match(self, documents: Iterable[ArticleDocument]) -> list[AlertMatch]:
-        """Every (rule, article) pair that matches, with why."""
+    def match(self, documents: Iterable[ArticleDocument],
+              feed_tags: Mapping[str, Sequence[str]] | None = None) -> list[AlertMatch]:
+        """Every (rule, article) pair that matches, with why. ``feed_tags``: feed URL -> its tags (the
+        registry's, read for this batch; needed when ``uses_tags``: without them no tag matches)."""
         if not self.rules:
             return []
+        tags = feed_tags or {}
         matches: list[AlertMatch] = []
         for document in documents:
-            view = ArticleView(document)
+            view = ArticleView(document, tags.get(document.feed or "", ()))
             for compiled in self.candidates(view):
                 if compiled.test(view):
                     matches.append(AlertMatch(compiled.rule, document, explain(compiled, view, compiled.variants)))

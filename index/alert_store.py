@@ -136,8 +136,11 @@ class AlertStore(IndexStore):
 
 
 def backtest(es: Elasticsearch, prefix: str, rule: AlertRule, since: datetime | None,
-             lemma_variants: LemmaVariants | None = None, limit: int = 100) -> SearchResult:
+             lemma_variants: LemmaVariants | None = None, limit: int = 100,
+             tagged_feeds: tuple[str, ...] | None = None) -> SearchResult:
     """What the alert would have matched among the articles published since ``since``, newest first:
     the alert's saved search, run by `vigie search`'s code with the lemma variants the rule was stored
-    with (``lemma_variants`` for words it has none for)."""
-    return search(es, prefix, rule.search_request(since=since, limit=limit), rule.lemma_variants(lemma_variants))
+    with (``lemma_variants`` for words it has none for). ``tagged_feeds``: the URLs of the feeds
+    carrying the rule's tags, as `vigie search --tag` resolves them (``AlertRule.filters``)."""
+    return search(es, prefix, rule.search_request(since=since, limit=limit, tagged_feeds=tagged_feeds),
+                  rule.lemma_variants(lemma_variants))

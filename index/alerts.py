@@ -1,7 +1,7 @@
 """Alert rules: saved searches that fire once per matching article, stored in ``<prefix>-alerts``.
 
 An alert is a `vigie search` with a name and a delivery: the same query language (``index.query``),
-topics (any or all, with an optional minimum score), entities, languages and feeds as filters. Its
+topics (any or all, with an optional minimum score), entities, languages, feeds and feed tags as filters. Its
 ``search_request`` is the search that `vigie alerts test` (the backtest) runs, and the matcher
 (``index.alert_match``) evaluates the same conditions on each newly indexed article.
 
@@ -29,6 +29,7 @@ from index.query import And, Node, Not, Or, Term, parse_query
 from index.search import LemmaVariants, SearchFilters, SearchRequest
 from ingest.email import valid_address
 from ingest.errors import FetchError, VigieError
+from ingest.feed_tags import wanted_tags
 from ingest.models import parse_time
 from ingest.transport import AddressPolicy
 from ingest.webhook import validate_webhook_url
@@ -37,6 +38,7 @@ DeliveryMode = Literal["immediate", "hourly", "daily"]
 DELIVERY_MODES: tuple[str, ...] = ("immediate", "hourly", "daily")
 
 MAX_NAME_CHARS = 200
+MAX_TAG_CHARS = 512  # the ``ignore_above`` of the stored tags (index.mappings)
 MIN_SECRET_CHARS = 16
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 #: Characters that reorder how text is displayed (U+202E shows "exe.txt" as "txt.exe"): no name needs them.
@@ -112,6 +114,9 @@ class AlertRule:
     per_story: bool = False
     story_updates: int = 0  # notify again each time the story has grown by this many articles (0: never)
     story_new_language: bool = False  # notify again when the story reaches a new language
+    #: feed tags, any of them (compared as ``ingest.feed_tags``: "news" takes the feeds of "News/World"),
+    #: as `vigie search --tag`: resolved to the tagged feeds' URLs when the rule is evaluated
+    tags: tuple[str, ...] = ()
 
     def lemma_variants(self, fallback: LemmaVariants | None = None) -> LemmaVariants:
         """The lemma variants the rule was stored with (``fallback`` for a word it has none for)."""
@@ -125,17 +130,20 @@ class AlertRule:
         return variants
 
     def filters(self, since: datetime | None = None, until: datetime | None = None,
-                article_ids: tuple[str, ...] = ()) -> SearchFilters:
+                article_ids: tuple[str, ...] = (), tagged_feeds: tuple[str, ...] | None = None) -> SearchFilters:
+        """``tagged_feeds``: the URLs of the feeds carrying the rule's tags (``vigie.search_filters.feeds_tagged``,
+        as `vigie search --tag` resolves them); ignored when the rule has no tags, none of them when it has."""
         return SearchFilters(
             languages=self.languages, topics=self.topics, entities=self.entities, feeds=self.feeds,
             since=since, until=until, article_ids=article_ids, all_topics=self.all_topics,
-            min_topic_score=self.min_score,
+            min_topic_score=self.min_score, feed_urls=(tagged_feeds or ()) if self.tags else None,
         )
 
     def search_request(self, since: datetime | None = None, limit: int = 100,
-                       article_ids: tuple[str, ...] = ()) -> SearchRequest:
-        """The saved search: what `vigie search` would run for this alert."""
-        return SearchRequest(query=self.query, filters=self.filters(since, article_ids=article_ids),
+                       article_ids: tuple[str, ...] = (), tagged_feeds: tuple[str, ...] | None = None) -> SearchRequest:
+        """The saved search: what `vigie search` would run for this alert (``tagged_feeds``: see ``filters``)."""
+        return SearchRequest(query=self.query, filters=self.filters(since, article_ids=article_ids,
+                                                                    tagged_feeds=tagged_feeds),
                              sort="date", limit=limit)
 
     def to_dict(self, include_secret: bool = True) -> dict[str, Any]:
@@ -150,6 +158,7 @@ class AlertRule:
             "entities": list(self.entities),
             "languages": list(self.languages),
             "feeds": list(self.feeds),
+            "tags": list(self.tags),
             "min_score": self.min_score,
             "delivery": self.delivery.to_dict(include_secret),
             "paused": self.paused,
@@ -171,6 +180,7 @@ class AlertRule:
             entities=tuple(data.get("entities") or ()),
             languages=tuple(data.get("languages") or ()),
             feeds=tuple(data.get("feeds") or ()),
+            tags=tuple(data.get("tags") or ()),  # rules stored before tags have none
             min_score=data.get("min_score"),
             delivery=Delivery.from_dict(data.get("delivery") or {}),
             paused=bool(data.get("paused")),
@@ -186,7 +196,7 @@ def new_rule(name: str, *, topics: Collection[str] = (), all_topics: bool = Fals
              entities: Collection[str] = (), languages: Collection[str] = (), feeds: Collection[str] = (),
              min_score: float | None = None, webhook: str | None = None, secret: str | None = None,
              mode: str = "immediate", paused: bool = False, per_story: bool = False, story_updates: int = 0,
-             story_new_language: bool = False, email: str | None = None) -> AlertRule:
+             story_new_language: bool = False, email: str | None = None, tags: Collection[str] = ()) -> AlertRule:
     """A rule with a fresh id (and a fresh secret when it has a webhook and none was given); not yet
     validated nor stored: pass it to ``AlertStore.add``."""
     return AlertRule(
@@ -195,6 +205,7 @@ def new_rule(name: str, *, topics: Collection[str] = (), all_topics: bool = Fals
         delivery=Delivery(webhook=webhook, secret=secret if secret is not None else (secrets.token_hex(32) if webhook else ""),
                           mode=mode, email=email),  # type: ignore[arg-type]
         paused=paused, per_story=per_story, story_updates=story_updates, story_new_language=story_new_language,
+        tags=tuple(tags),
     )
 
 
@@ -262,8 +273,13 @@ def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
     if bad_codes:
         problems.append(f"languages are ISO 639-1 codes such as fr or en (got {', '.join(bad_codes)})")
     feeds = tuple(dict.fromkeys(feed.strip() for feed in rule.feeds if feed.strip()))
-    if not (topics or query or entities or feeds or languages):
-        problems.append("the alert needs something to match: a topic, a query, an entity, a language or a feed")
+    tags = wanted_tags(rule.tags)  # as `vigie search --tag` compares them: trimmed, case folded
+    if any(len(tag) > MAX_TAG_CHARS or any(ord(char) < 32 or char in BIDI_CONTROLS for char in tag) for tag in tags):
+        problems.append(f"a tag is at most {MAX_TAG_CHARS} printable characters, without control or bidirectional "
+                        "override characters")
+    if not (topics or query or entities or feeds or languages or tags):
+        problems.append("the alert needs something to match: a topic, a query, an entity, a language, a feed "
+                        "or a feed tag")
     if rule.min_score is not None:
         if not topics:
             problems.append("a minimum topic score needs at least one topic")
@@ -294,7 +310,7 @@ def validate_rule(rule: AlertRule, known_topics: Collection[str] | None,
     if problems:
         raise AlertInvalid(f"{label} is not valid: " + "; ".join(problems))
     return replace(rule, name=name, topics=topics, query=query, entities=entities, languages=languages,
-                   feeds=feeds, query_lemmas=query_lemmas if query else (), delivery=replace(delivery, webhook=webhook or None, email=email or None,
+                   feeds=feeds, tags=tags, query_lemmas=query_lemmas if query else (), delivery=replace(delivery, webhook=webhook or None, email=email or None,
                                                  secret=delivery.secret if webhook else ""))
 
 

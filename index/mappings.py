@@ -171,6 +171,7 @@ ALERT_PROPERTIES: dict[str, Any] = {
     "entities": {"type": "keyword", "ignore_above": 512},
     "languages": {"type": "keyword"},
     "feeds": {"type": "keyword", "ignore_above": 2048},
+    "tags": {"type": "keyword", "ignore_above": 512},  # feed tags, any of them (added to older indexes)
     "min_score": {"type": "float"},
     "delivery": {
         "properties": {

@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape, quoteattr
 from lxml import etree
 
 from ingest.errors import VigieError
+from ingest.feed_tags import FOLDER_SEPARATOR  # separates nested folder names in a tag
 
 
 class OpmlError(VigieError):
@@ -34,8 +35,6 @@ class OpmlDocument:
     subscriptions: tuple[Subscription, ...]  # one per feed URL, in document order, tags of every copy merged
     duplicates: tuple[Subscription, ...]  # the second and later outlines of a URL already listed
 
-#: separates nested folder names in a tag
-FOLDER_SEPARATOR = "/"
 
 
 _PARSER = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False,

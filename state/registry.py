@@ -14,18 +14,15 @@ import random
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
-from conf.limits import fetch_limits
+from conf.limits import FetchLimits, fetch_limits
 from conf.logs import redacted_url
 from conf.settings import Settings
 from ingest.errors import VigieError
-from ingest.fetch import validate_feed_url
 from ingest.identity import canonical_url
-from ingest.poll import FeedPoll
-from ingest.transport import AddressPolicy, fetch_policy
 from state.feed_schedule import (
     FeedHealth,
     ScheduleBounds,
@@ -36,6 +33,10 @@ from state.feed_schedule import (
     new_health,
 )
 from state.seen import FEED_ITEMS_PREFIX
+
+if TYPE_CHECKING:  # the fetch layer (httpx, httpcore, feedparser) only when a feed is added or polled
+    from ingest.poll import FeedPoll
+    from ingest.transport import AddressPolicy
 
 FEEDS_KEY = "vigie:feeds"
 DUE_KEY = "vigie:feeds:due"
@@ -140,11 +141,25 @@ def bounds_from(settings: Settings) -> ScheduleBounds:
 
 class FeedRegistry:
     def __init__(self, client: redis.Redis, bounds: ScheduleBounds, rng: random.Random | None = None,
-                 policy: AddressPolicy | None = None) -> None:
+                 policy: AddressPolicy | None = None, limits: FetchLimits | None = None) -> None:
+        """``policy``: the addresses a feed may resolve to, checked when it is added; or ``limits``, the
+        fetch limits it is made from when first needed (None and None: not checked)."""
         self.redis = client
         self.bounds = bounds
         self.rng = rng or random.Random()
-        self.policy = policy  # the addresses a feed may resolve to, checked when it is added
+        self._policy = policy
+        self._limits = limits
+
+    @property
+    def policy(self) -> AddressPolicy | None:
+        """The addresses a feed may resolve to, checked when it is added."""
+        if self._policy is None and self._limits is not None:
+            # the fetch layer: 0.04 s of CPU of `vigie search`, which only reads the registry (measured, see
+            # docs/performance.md "CLI start-up")
+            from ingest.transport import fetch_policy
+
+            self._policy = fetch_policy(self._limits)
+        return self._policy
 
     # -- people ------------------------------------------------------------------------------------
 
@@ -152,6 +167,8 @@ class FeedRegistry:
             exist_ok: bool = False, poll_now: bool = True, title: str | None = None,
             tags: tuple[str, ...] = ()) -> Feed:
         """Follow ``url``. Raises FeedExists unless ``exist_ok``; then the feed is only made due now."""
+        from ingest.fetch import validate_feed_url  # with the fetch layer: see ``policy``
+
         validate_feed_url(url, self.policy)
         feed_id = feed_id_for(url)
         now = time.time()
@@ -237,6 +254,10 @@ class FeedRegistry:
         feeds = [Feed.from_dict(json.loads(raw)) for raw in self.redis.hvals(FEEDS_KEY)]
         return sorted(feeds, key=lambda feed: (feed.name or feed.url).lower())
 
+    def tags_by_url(self) -> dict[str, tuple[str, ...]]:
+        """Feed URL -> its tags, for the feeds that have some: what alerts with tags match articles by."""
+        return {feed.url: feed.tags for feed in self.all() if feed.tags}
+
     def titles(self) -> dict[str, str]:
         """Feed URL -> the name people see (name, else own title), for feeds that have one: how search
         hits and facets name their feed."""
@@ -297,4 +318,4 @@ class FeedRegistry:
 
 def registry_for(settings: Settings) -> FeedRegistry:
     return FeedRegistry(redis.Redis.from_url(settings.redis_url), bounds_from(settings),
-                        policy=fetch_policy(fetch_limits(settings)))
+                        limits=fetch_limits(settings))

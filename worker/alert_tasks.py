@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import redis
+
 from conf.logs import log_event
 from index.alerts import AlertRule
 from index.article_document import ArticleDocument
@@ -61,7 +63,13 @@ def alert(rt: Runtime, article_ids: list[str], documents: Callable[[], list[Arti
         matcher = rt.alert_rules.matcher()
         if not len(matcher):
             return 0
-        return notify(rt, story_alert_matches(rt, matcher.match(documents())))
+        # Articles do not carry their feed's tags: read them now, as `vigie search --tag` does.
+        try:
+            feed_tags = rt.registry.tags_by_url() if matcher.uses_tags else None
+        except redis.RedisError as error:  # Redis is down: evaluate later, as for an index outage
+            defer_alerts(rt, article_ids, attempt, f"reading the feeds' tags: {error}")
+            return 0
+        return notify(rt, story_alert_matches(rt, matcher.match(documents(), feed_tags)))
     except IndexUnavailable as error:
         defer_alerts(rt, article_ids, attempt, str(error))
     except Exception as error:  # noqa: BLE001 - indexing is done; alerting must not undo it

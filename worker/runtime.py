@@ -25,6 +25,7 @@ from ingest.webhook import WebhookSender
 from state.alert_version import rules_version
 from state.deadletter import DeadLetters
 from state.recent_analyses import RecentAnalysesInRedis
+from state.registry import FeedRegistry, bounds_from
 from worker.alert_rules import AlertRules
 
 
@@ -78,6 +79,11 @@ class Runtime:
     @cached_property
     def alert_rules(self) -> AlertRules:
         return AlertRules(self.alert_store, lambda: rules_version(self.redis))
+
+    @cached_property
+    def registry(self) -> FeedRegistry:
+        """The feeds (read here for their tags, which alerts may filter on)."""
+        return FeedRegistry(self.redis, bounds_from(self.settings))
 
     @cached_property
     def notifications(self) -> NotificationStore:

@@ -5,7 +5,7 @@ shown once, and agreement with `vigie alerts` (the same store, the same backtest
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from xml.etree import ElementTree as ET
 
@@ -20,9 +20,10 @@ from ingest.feeds import parse_feed
 from ingest.models import TopicMatch
 from ingest.notification_records import Matched, Notification, notification_id
 from state.alert_version import VERSION_KEY
+from state.registry import FeedRegistry, bounds_from
 from tests.index.factories import analysed, make_notification, person
 from tests.support.api import ApiServer, api_env, start_api
-from tests.support.processes import vigie_json
+from tests.support.processes import run_vigie, vigie_json
 from tests.support.services import drop_indices
 
 pytestmark = pytest.mark.integration
@@ -391,3 +392,32 @@ def test_topics_and_the_openapi_schema(client: httpx.Client) -> None:
     assert "text/event-stream" in paths["/api/notifications/stream"]["get"]["responses"]["200"]["content"]
     assert {tag["name"] for tag in schema["tags"]} >= {"alerts", "notifications"}
     assert client.get("/alerts").headers["content-security-policy"].startswith("default-src 'self'")
+
+
+def test_an_alert_with_tags_is_stored_changed_and_backtested_through_the_tagged_feeds(
+        api_server: ApiServer, client: httpx.Client, es_store: ArticleStore, clean: NotificationStore,
+        no_feeds: Callable[[], None], module_redis: redis.Redis) -> None:
+    # The articles of es_store come from one feed; it sits in a sub-folder of "Moyen-Orient".
+    FeedRegistry(module_redis, bounds_from(api_server.settings)).add(
+        "http://127.0.0.1/feed.xml", tags=("Moyen-Orient/Turquie",), poll_now=False)
+    alert = create(client, api_server, name="Turquie au Moyen-Orient", query="réfugiés Turquie",
+                   tags=[" Moyen-Orient ", "moyen-orient"])
+    assert alert["tags"] == ["moyen-orient"]  # as /api/search's `tag` compares them
+    assert client.get(f"/api/alerts/{alert['alert_id']}").json()["tags"] == ["moyen-orient"]
+
+    def backtest() -> list[str]:
+        response = client.get(f"/api/alerts/{alert['alert_id']}/test", params={"since": "7d"})
+        assert response.status_code == 200, response.text
+        return [hit["id"] for hit in response.json()["hits"]]
+
+    assert backtest() == ["fr-turquie", "fr-turquie-2"]  # the feed carries the tag: its articles count
+    changed = client.patch(f"/api/alerts/{alert['alert_id']}", json={"tags": ["Sport"]}, headers=api_server.auth)
+    assert changed.status_code == 200 and changed.json()["tags"] == ["sport"], changed.text
+    assert backtest() == []  # no feed is tagged Sport
+    assert "from feeds tagged sport" in run_vigie(["alerts", "show", alert["alert_id"]], api_server.env,
+                                                  check=True).stdout
+    cleared = client.patch(f"/api/alerts/{alert['alert_id']}", json={"tags": []}, headers=api_server.auth)
+    assert cleared.status_code == 200 and cleared.json()["tags"] == [] and backtest() == ["fr-turquie", "fr-turquie-2"]
+    only_tags = client.post("/api/alerts", json={"name": "Sans tags", "tags": [" "]}, headers=api_server.auth)
+    assert only_tags.status_code == 422 and "needs something to match" in only_tags.text
+    no_feeds()  # the module's tests share its Redis database

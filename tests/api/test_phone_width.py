@@ -145,8 +145,9 @@ def test_alerts(sized: tuple[Browser, int], site: ApiServer, feeds_and_alerts: N
     browser.wait_for("#alerts-table .fired", text="no match yet")
     assert_fits(browser, width, "alerts")
     # The whole form is usable: every field is on screen, none cut off at the right edge.
-    for field in ("#alert-name", "#alert-query", "#alert-entities", "#alert-languages", "#alert-min-score",
-                  "#alert-webhook", "#alert-email", "#alert-digest", "#api-token", "#add-alert button[type='submit']"):
+    for field in ("#alert-name", "#alert-query", "#alert-entities", "#alert-languages", "#alert-tags",
+                  "#alert-min-score", "#alert-webhook", "#alert-email", "#alert-digest", "#api-token",
+                  "#add-alert button[type='submit']"):
         left, right = browser.execute("const box = document.querySelector(arguments[0]).getBoundingClientRect();"
                                       "return [box.left, box.right]", field)
         assert 0 <= left and right <= width, f"{field} at {width} px: {left}-{right}"

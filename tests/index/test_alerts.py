@@ -9,8 +9,13 @@ from elasticsearch import Elasticsearch
 
 from conf.settings import Settings
 from index.alert_store import AlertStore, backtest
-from index.alerts import AlertExists, AlertInvalid, AlertNotFound, Delivery, changed_delivery, new_rule, validate_rule
+from index.alert_feed import describe
+from index.alert_match import AlertMatcher
+from index.alerts import (AlertExists, AlertInvalid, AlertNotFound, AlertRule, Delivery, changed_delivery, new_rule,
+                          validate_rule)
+from index.article_document import article_document
 from index.store import ArticleStore
+from ingest.feed_tags import feed_selected, wanted_tags
 from tests.index.factories import analysed, place, topic
 
 TOPICS = ["migration", "ceasefire", "diplomacy"]
@@ -50,6 +55,39 @@ def test_a_valid_rule_is_normalised_and_gets_a_secret_and_lemmas() -> None:
     assert dict(rule.query_lemmas) == {"réfugiés": ("réfugié",), "football": ("football",)}
     assert rule.lemma_variants()("réfugiés") == ["réfugié"]
     assert validate_rule(new_rule("n", topics=["migration"]), TOPICS).delivery == Delivery()  # stored only
+
+
+def test_feed_tags_are_a_condition_normalised_as_search_compares_them_and_survive_a_round_trip() -> None:
+    rule = validate_rule(new_rule("Syrie", tags=[" Moyen-Orient/Syrie ", "moyen-orient/SYRIE", "", "News"]), TOPICS)
+    assert rule.tags == ("moyen-orient/syrie", "news")  # trimmed, case folded, each once, in order
+    assert AlertRule.from_dict(rule.to_dict()) == rule
+    assert rule.to_dict()["tags"] == ["moyen-orient/syrie", "news"]
+    old = {key: value for key, value in rule.to_dict().items() if key != "tags"}  # stored before tags existed
+    assert AlertRule.from_dict(old).tags == ()
+    assert "needs something to match" in invalid(tags=["  "])
+    assert "printable characters" in invalid(tags=["a\u202eb"])
+    assert "at most 512" in invalid(tags=["x" * 513])
+    assert "from feeds tagged moyen-orient/syrie or news" in describe(rule)
+    # The backtest is `vigie search --tag`: the tagged feeds' URLs, none of them when no feed has the tag.
+    assert rule.filters(tagged_feeds=("http://a/feed.xml",)).feed_urls == ("http://a/feed.xml",)
+    assert rule.filters(tagged_feeds=None).feed_urls == ()
+    assert validate_rule(new_rule("t", topics=["migration"]), TOPICS).filters(tagged_feeds=("x",)).feed_urls is None
+
+
+def test_an_alert_with_tags_fires_only_for_articles_of_feeds_carrying_one_as_search_selects_them() -> None:
+    rule = validate_rule(new_rule("Moyen-Orient", tags=["Moyen-Orient"], languages=["fr"]), TOPICS)
+    tagged, other, untagged = (article_document(analysed(name, title="Erdogan parle", feed=f"http://127.0.0.1/{name}.xml"))
+                               for name in ("tagged", "other", "untagged"))
+    feed_tags = {"http://127.0.0.1/tagged.xml": ("Moyen-Orient/Syrie",),  # a sub-folder of the tag
+                 "http://127.0.0.1/other.xml": ("Moyen-Orientale", "Sport")}  # a name that only starts alike
+    matcher = AlertMatcher.build([rule], None)
+    assert matcher.uses_tags and not AlertMatcher.build([new_rule("q", query="x")], None).uses_tags
+    fired = [match.article.article_id for match in matcher.match([tagged, other, untagged], feed_tags)]
+    assert fired == ["tagged"]
+    assert matcher.match([tagged]) == []  # without the feeds' tags, no tag matches
+    # The same feeds `vigie search --tag Moyen-Orient` keeps.
+    assert [url for url, tags in feed_tags.items() if feed_selected(tags, wanted_tags(["Moyen-Orient"]))] == [
+        "http://127.0.0.1/tagged.xml"]
 
 
 def test_a_delivery_change_keeps_what_is_not_given_and_makes_a_secret_only_when_needed() -> None:

@@ -103,3 +103,16 @@ def test_fired_follow_prints_each_new_notification_once_late_ones_too(
         assert printed() == ["before", "new", "late", "after-1", "after-2"]
     finally:
         follower.stop(timeout=10)
+
+
+def test_tags_are_added_replaced_cleared_and_shown(env: dict[str, str]) -> None:
+    added = vigie_json(["alerts", "add", "Syrie", "--tag", "Moyen-Orient/Syrie", "--tag", " news "], env)
+    assert added["tags"] == ["moyen-orient/syrie", "news"]  # compared as `vigie search --tag` compares them
+    shown = run_vigie(["alerts", "show", "Syrie"], env, check=True).stdout
+    assert "matches: from feeds tagged moyen-orient/syrie or news" in shown
+    assert vigie_json(["alerts", "edit", "Syrie", "--tag", "Sport", "--query", "Idleb"], env)["tags"] == ["sport"]
+    cleared = vigie_json(["alerts", "edit", "Syrie", "--clear", "tags"], env)
+    assert cleared["tags"] == [] and cleared["query"] == "Idleb"
+    refused = run_vigie(["alerts", "edit", "Syrie", "--clear", "tags", "--tag", "x"], env)
+    assert refused.returncode == 2 and "--clear tags and new tags contradict each other" in refused.stderr
+    assert "--tag" in run_vigie(["alerts", "add", "--help"], env, check=True).stdout

@@ -64,3 +64,7 @@ def test_search_with_words_loads_no_spacy_no_tables_no_knowledge_base(
     assert '"id": "idleb"' in out
     assert "spacy" not in modules and "celery" not in modules and "fastapi" not in modules
     assert {"ingest.entity_query_index", "ingest.query_lemma_index"} <= modules  # answered from the files
+    # Nor what reading the registry and searching never use: numpy (lemma table building), the fetch
+    # layer (httpcore, feedparser: adding and polling feeds), httpx's own command line (rich, pygments).
+    unused = {"numpy", "httpcore", "feedparser", "rich", "pygments"}
+    assert not {name for name in modules if name.split(".")[0] in unused or name == "ingest.fetch"}

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from index.alerts import MAX_NAME_CHARS, MIN_SECRET_CHARS
+from index.alerts import MAX_NAME_CHARS, MAX_TAG_CHARS, MIN_SECRET_CHARS
 from ingest.notification_records import Notification
 from vigie.api.schemas import Hit, TopicOut, http_url, record_schema
 
@@ -23,6 +23,7 @@ TopicName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 EntityName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 LanguageCode = Annotated[str, StringConstraints(min_length=1, max_length=8)]
 FeedName = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+TagName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TAG_CHARS)]
 NotificationState = Literal["pending", "delivered", "failed", "stored"]
 
 
@@ -41,7 +42,7 @@ def _without_null_defaults(schema: dict[str, Any]) -> None:
 
 
 class AlertIn(BaseModel):
-    """A new alert: at least one of topics, query, entities, languages or feeds."""
+    """A new alert: at least one of topics, query, entities, languages, feeds or tags."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -58,6 +59,10 @@ class AlertIn(BaseModel):
                                           description="ISO 639-1 codes: any of them.")
     feeds: list[FeedName] = Field(default_factory=list, max_length=10,
                                   description="Feed URLs or article domains: any of them.")
+    tags: list[TagName] = Field(default_factory=list, max_length=20, examples=[["News"]],
+                                description="Feed tags (OPML folders, `vigie feeds tag`): articles from the feeds "
+                                            "carrying any of them, as `tag` of /api/search (case-insensitive; "
+                                            "\"News\" takes \"News/World\").")
     min_score: float | None = Field(None, gt=0, le=1, allow_inf_nan=False,
                                     description="A topic counts only with at least this score; needs topics.")
     webhook: str | None = Field(None, max_length=2048, examples=["https://hooks.example.org/vigie"],
@@ -97,6 +102,7 @@ class AlertChanges(BaseModel):
     entities: list[EntityName] = Field(None, max_length=20)  # type: ignore[assignment]
     languages: list[LanguageCode] = Field(None, max_length=20)  # type: ignore[assignment]
     feeds: list[FeedName] = Field(None, max_length=10)  # type: ignore[assignment]
+    tags: list[TagName] = Field(None, max_length=20)  # type: ignore[assignment]
     min_score: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
     webhook: str | None = Field(None, max_length=2048)
     secret: str | None = Field(None, min_length=MIN_SECRET_CHARS, max_length=MAX_SECRET_CHARS)
@@ -138,6 +144,7 @@ class AlertOut(BaseModel):
     entities: list[str]
     languages: list[str]
     feeds: list[str]
+    tags: list[str] = Field(default_factory=list, description="Feed tags, any of them (compared case-folded).")
     min_score: float | None
     delivery: DeliveryOut
     paused: bool

@@ -33,6 +33,20 @@ def _store(settings: Settings, for_changes: bool = False):  # type: ignore[no-un
     return AlertStore(connect(settings.es_url), settings.index_prefix)
 
 
+def _tagged_feeds(settings: Settings, rule) -> tuple[str, ...] | None:  # type: ignore[no-untyped-def]
+    """The feeds carrying the rule's tags, resolved as `vigie search --tag` does (None: it has none)."""
+    if not rule.tags:
+        return None
+    from state.registry import registry_for  # Redis, only for an alert with tags
+    from vigie.search_filters import feeds_tagged
+
+    try:
+        return feeds_tagged(registry_for(settings), rule.tags)
+    except Exception as error:  # noqa: BLE001 - redis errors, without importing redis here
+        raise click.ClickException(f"alert {rule.name!r} has tags: its backtest needs the feed registry "
+                                   f"(Redis), which cannot be reached ({error})") from error
+
+
 def _notifications(settings: Settings):  # type: ignore[no-untyped-def]
 
     return NotificationStore(connect(settings.es_url), settings.index_prefix)
@@ -71,6 +85,8 @@ def alerts() -> None:
 @click.option("--entity", "entities", multiple=True, help="A name the article must mention; repeatable: all of them.")
 @click.option("--lang", "languages", multiple=True, help="Only articles in this language; repeatable: any of them.")
 @click.option("--feed", "feeds", multiple=True, help="Only articles from this feed URL or domain; repeatable.")
+@click.option("--tag", "tags", multiple=True, help="Only articles from the feeds with this tag (an OPML folder, "
+              "`vigie feeds tag`; \"News\" takes \"News/World\"), as `vigie search --tag`; repeatable: any of them.")
 @click.option("--min-score", type=float, help="The topics count only with at least this score (0-1).")
 @click.option("--webhook", help="http(s) URL that receives a signed JSON POST per match.")
 @click.option("--secret", help="HMAC-SHA256 key of the signature (generated when not given).")
@@ -84,7 +100,7 @@ def alerts() -> None:
 @click.option("--story-new-language", is_flag=True, help="With --per-story: notify again when the story reaches a "
               "new language.")
 @json_option
-def add(name, topics, all_topics, query, entities, languages, feeds, min_score, webhook, secret, email, digest,  # type: ignore[no-untyped-def]
+def add(name, topics, all_topics, query, entities, languages, feeds, tags, min_score, webhook, secret, email, digest,  # type: ignore[no-untyped-def]
         paused, per_story, story_updates, story_new_language, as_json) -> None:
     """Create the alert NAME. Its query must parse, its topics exist and its webhook be http(s); it
     applies to the next article indexed. The secret is printed here, in full, once."""
@@ -92,7 +108,7 @@ def add(name, topics, all_topics, query, entities, languages, feeds, min_score, 
     rule = new_rule(name, topics=topics, all_topics=all_topics, query=query, entities=entities,
                     languages=languages, feeds=feeds, min_score=min_score, webhook=webhook, secret=secret,
                     mode=digest or "immediate", paused=paused, per_story=per_story, story_updates=story_updates,
-                    story_new_language=story_new_language, email=email)
+                    story_new_language=story_new_language, email=email, tags=tags)
     stored = _store(load_settings(), for_changes=True).add(rule)
     progress(f"alert {stored.name!r} created")
     emit(_rule_json(stored, show_secret=True), as_json, lambda _: _rule_text(stored, show_secret=True))
@@ -107,8 +123,11 @@ def add(name, topics, all_topics, query, entities, languages, feeds, min_score, 
 @click.option("--entity", "entities", multiple=True, help="Replace the entities with these; repeatable.")
 @click.option("--lang", "languages", multiple=True, help="Replace the languages with these; repeatable.")
 @click.option("--feed", "feeds", multiple=True, help="Replace the feeds with these; repeatable.")
-@click.option("--clear", "cleared", multiple=True, type=click.Choice(["topics", "entities", "languages", "feeds"]),
-              help="Remove every topic, entity, language or feed; repeatable.")
+@click.option("--tag", "tags", multiple=True, help="Replace the feed tags with these (as `vigie search --tag`); "
+              "repeatable.")
+@click.option("--clear", "cleared", multiple=True,
+              type=click.Choice(["topics", "entities", "languages", "feeds", "tags"]),
+              help="Remove every topic, entity, language, feed or tag; repeatable.")
 @click.option("--min-score", type=float, help="The topics count only with at least this score (0-1).")
 @click.option("--no-min-score", is_flag=True, help="Remove the minimum score.")
 @click.option("--webhook", help="A new webhook URL (an alert without a secret gets one, printed once).")
@@ -119,7 +138,7 @@ def add(name, topics, all_topics, query, entities, languages, feeds, min_score, 
 @click.option("--no-email", is_flag=True, help="No e-mail any more.")
 @click.option("--digest", type=click.Choice(["hourly", "daily", "none"]), help="A digest per period, or none: each match.")
 @json_option
-def edit(name, rename, topics, all_topics, query, entities, languages, feeds, cleared, min_score,  # type: ignore[no-untyped-def]
+def edit(name, rename, topics, all_topics, query, entities, languages, feeds, tags, cleared, min_score,  # type: ignore[no-untyped-def]
          no_min_score, webhook, no_webhook, secret, new_secret, email, no_email, digest, as_json) -> None:
     """Change the alert NAME (its name or id): only the options given change. The rule is checked as
     a whole, as by `add`, and applies to the next article indexed."""
@@ -130,7 +149,8 @@ def edit(name, rename, topics, all_topics, query, entities, languages, feeds, cl
                                 (email is not None, no_email, "--email and --no-email")):
         if first and second:
             raise click.UsageError(f"{what} contradict each other")
-    for field, values in (("topics", topics), ("entities", entities), ("languages", languages), ("feeds", feeds)):
+    for field, values in (("topics", topics), ("entities", entities), ("languages", languages), ("feeds", feeds),
+                          ("tags", tags)):
         if field in cleared and values:
             raise click.UsageError(f"--clear {field} and new {field} contradict each other")
     store = _store(load_settings(), for_changes=True)
@@ -142,7 +162,8 @@ def edit(name, rename, topics, all_topics, query, entities, languages, feeds, cl
         changes["query"] = query
     if all_topics is not None:
         changes["all_topics"] = all_topics
-    for field, values in (("topics", topics), ("entities", entities), ("languages", languages), ("feeds", feeds)):
+    for field, values in (("topics", topics), ("entities", entities), ("languages", languages), ("feeds", feeds),
+                          ("tags", tags)):
         if values or field in cleared:
             changes[field] = tuple(values)
     if min_score is not None or no_min_score:
@@ -246,7 +267,8 @@ def test(name: str, since: datetime, limit: int, as_json: bool) -> None:
                   quiet=as_json) as shown:
         shown.update(0, "searching")
         result = backtest(connect(settings.es_url), settings.index_prefix, rule, since,
-                          lemma_variants(settings.query_lemma_languages), limit=limit)
+                          lemma_variants(settings.query_lemma_languages), limit=limit,
+                          tagged_feeds=_tagged_feeds(settings, rule))
 
     def text(_: object) -> str:
         lines = [f"{result.total} article(s) since {since.isoformat(timespec='minutes')} for alert {rule.name!r}"]

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from vigie.cli.options import When
 from vigie.cli.output import emit, json_option
+
+
+#: Packages the Elasticsearch client imports when they are installed but a `vigie search` never uses:
+#: ``requests`` (a second HTTP backend; Vigie's client uses urllib3) and ``opentelemetry`` (tracing,
+#: which Vigie does not configure). They are here for other libraries (spaCy, the tests).
+UNUSED_BY_THE_CLIENT = ("requests", "opentelemetry")
+
+
+@contextmanager
+def packages_absent(names: tuple[str, ...]) -> Iterator[None]:
+    """Import with ``names`` looking not installed (the libraries importing them optionally skip them),
+    then make them importable again. Already imported packages are left alone."""
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 def headline_count(result: Any, collapsed: bool, offset: int = 0) -> str:
@@ -120,7 +144,9 @@ def search(query: str, languages, topics, entities, feeds, tags, since, until, s
     domain:. Words also match their lemmas, so réfugiés finds réfugié. See docs/query-language.md.
     """
     from conf.settings import load_settings
-    from index.client import connect
+
+    with packages_absent(UNUSED_BY_THE_CLIENT):  # 0.02 s of CPU of every search (measured)
+        from index.client import connect
     from index.search import SearchFilters, SearchRequest, search as run_search
 
     settings = load_settings()

@@ -26,6 +26,7 @@ from vigie.api.errors import problems
 from vigie.api.routes.search import parse_moment
 from vigie.api.schemas import checked_json
 from vigie.api.security import write_access
+from vigie.search_filters import feeds_tagged
 
 log = logging.getLogger("vigie.api")
 
@@ -98,7 +99,8 @@ def add_alert(body: AlertIn, ctx: ApiContext = Depends(context)) -> Response:
         body.name, topics=body.topics, all_topics=body.all_topics, query=body.query, entities=body.entities,
         languages=body.languages, feeds=body.feeds, min_score=body.min_score, webhook=body.webhook,
         secret=body.secret, mode=body.digest or "immediate", paused=body.paused, per_story=body.per_story,
-        story_updates=body.story_updates, story_new_language=body.story_new_language, email=body.email))
+        story_updates=body.story_updates, story_new_language=body.story_new_language, email=body.email,
+        tags=body.tags))
     log_event(log, "api.alert_added", alert=rule.alert_id, name=rule.name)
     response = _answer(rule, show_secret=True, status_code=201)
     response.headers["Location"] = f"/api/alerts/{rule.alert_id}"
@@ -124,7 +126,7 @@ def change_alert(key: AlertKey, body: AlertChanges, ctx: ApiContext = Depends(co
         parse_query(body.query)
     changes: dict[str, Any] = {name: getattr(body, name) for name in given
                                if name in ("name", "all_topics", "query", "min_score", "paused")}
-    for name in ("topics", "entities", "languages", "feeds"):
+    for name in ("topics", "entities", "languages", "feeds", "tags"):
         if name in given:
             changes[name] = tuple(getattr(body, name))
     delivery, new_secret = _delivery(current.delivery, body, given)
@@ -189,7 +191,8 @@ def backtest_alert(
     first, with the lemma variants the rule was stored with."""
     rule = find_rule(ctx, key)
     start = parse_moment("since", since)
-    result = backtest(ctx.es, ctx.prefix, rule, start, ctx.lemma_variants() if rule.query else None, limit=limit)
+    result = backtest(ctx.es, ctx.prefix, rule, start, ctx.lemma_variants() if rule.query else None, limit=limit,
+                      tagged_feeds=feeds_tagged(ctx.registry, rule.tags) if rule.tags else None)
     return checked_json(BacktestOut, {"alert": rule.name, "since": start.isoformat() if start else None,
                                       **result.to_dict()})
 

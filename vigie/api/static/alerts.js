@@ -27,6 +27,7 @@
     if (alert.entities.length) parts.push(`naming ${alert.entities.join(" and ")}`);
     if (alert.languages.length) parts.push(`in ${alert.languages.join(", ")}`);
     if (alert.feeds.length) parts.push(`from ${alert.feeds.join(", ")}`);
+    if (alert.tags && alert.tags.length) parts.push(`from feeds tagged ${alert.tags.join(" or ")}`);
     return parts.join("; ");
   }
 
@@ -108,6 +109,7 @@
       query: value("alert-query"),
       entities: list(value("alert-entities")),
       languages: list(value("alert-languages")),
+      tags: list(value("alert-tags")),
     };
     if (value("alert-min-score")) body.min_score = Number(value("alert-min-score"));
     if (value("alert-webhook")) body.webhook = value("alert-webhook");
