@@ -27,7 +27,7 @@ from ingest.clean import clean_line, clean_text, fold_key, headline_from_text, h
 from ingest.entities import Mention, entities_from_mentions, entities_of, known_entities_of, tidy_mentions
 from ingest.entity_kb import KnowledgeBase, default_kb
 from ingest.extract import main_text, page_title
-from ingest.fingerprint import signature
+from ingest.fingerprint import bands, signature
 from ingest.files import decode_text, looks_like_html, split_title
 from ingest.language import DetectedLanguage, LanguageIdentifier
 from ingest.lemmas import Lemmatizer, Word
@@ -129,7 +129,13 @@ class Analyzer:
         """The analyses of ``articles``. With ``recent`` (analyses of the last hours), a near-duplicate
         of an article analysed there takes over its mentions where their paragraphs are the same and
         only its other paragraphs go through NER (ingest.reuse; ``on_reuse`` hears of each); the
-        articles analysed in full are added to ``recent``."""
+        articles analysed in full are added to ``recent``.
+
+        Within the batch, the articles are taken as if they came one by one, in their order: an
+        article may also take over from an earlier article of the batch analysed in full (those are
+        analysed first, then their copies). So an article is taken over iff a recent analysis or an
+        earlier article of the batch analysed in full is its near-duplicate (the most similar one
+        is its original), whatever the batch size."""
         prepared = [self._prepare(article) for article in articles]
         detected = [self._identifier.detect(_detection_text(item), article.language_hint)
                     for item, article in zip(prepared, articles)]
@@ -141,13 +147,27 @@ class Analyzer:
             signatures = {index: signature(item.text) for index, (item, language) in enumerate(zip(prepared, detected))
                           if language.code in self.models and item.text.strip()}
             found = recent.candidates(list(signatures.values())) if signatures else []
+            # In the batch's order, as if its articles came one by one: an article may also take over
+            # from an earlier article of the batch analysed in full (its mentions, once found, are put
+            # into the plan below).
+            in_batch: dict[str, list[int]] = {}
+            from_batch: dict[int, int] = {}
             for (index, copy_signature), candidates in zip(signatures.items(), found):
-                plan = plan_reuse(prepared[index].analysed_text, detected[index].code, copy_signature, candidates,
+                keys = bands(copy_signature)
+                earlier = dict.fromkeys(other for key in keys for other in in_batch.get(key, ()))
+                pending = {articles[other].article_id: other for other in earlier}
+                plan = plan_reuse(prepared[index].analysed_text, detected[index].code, copy_signature,
+                                  [*candidates, *(ReusableAnalysis(articles[other].article_id, signatures[other],
+                                                                   detected[other].code, prepared[other].analysed_text,
+                                                                   ()) for other in earlier)],
                                   max_changed, articles[index].article_id)
-                if plan is not None:
-                    plans[index] = plan
-                    if on_reuse is not None:
-                        on_reuse(articles[index], plan)
+                if plan is None:
+                    for key in keys:
+                        in_batch.setdefault(key, []).append(index)
+                    continue
+                plans[index] = plan
+                if plan.original_id in pending and not any(c.article_id == plan.original_id for c in candidates):
+                    from_batch[index] = pending[plan.original_id]
         by_language: dict[str, list[int]] = {}
         for index, item in enumerate(prepared):
             # A title alone (a feed item with an empty summary) is still worth its lemmas and topics.
@@ -163,12 +183,22 @@ class Analyzer:
                 if nlp is not None:
                     # doc.text is rebuilt from the tokens on each access; it is the analysed text
                     mentions[index] = tidy_mentions(doc.ents, prepared[index].analysed_text)
+        if recent is not None:
+            analysed = {index: ReusableAnalysis(articles[index].article_id, signatures[index], detected[index].code,
+                                                prepared[index].analysed_text, tuple(mentions[index] or ()))
+                        for index in signatures if index not in plans and mentions[index] is not None}
+            for index, original in from_batch.items():
+                # The same choice as above, now with the original's mentions.
+                plan = plan_reuse(prepared[index].analysed_text, detected[index].code, signatures[index],
+                                  [analysed[original]], max_changed, articles[index].article_id)
+                assert plan is not None and plan.original_id == articles[original].article_id
+                plans[index] = plan
+            if on_reuse is not None:
+                for index, plan in sorted(plans.items()):
+                    on_reuse(articles[index], plan)
         self._analyse_copies(prepared, [language.code for language in detected], plans, docs, mentions)
         if recent is not None:
-            recent.remember([
-                ReusableAnalysis(articles[index].article_id, signatures[index], detected[index].code,
-                                 prepared[index].analysed_text, tuple(mentions[index] or ()))
-                for index in signatures if index not in plans and mentions[index] is not None])
+            recent.remember(list(analysed.values()))
         return [self._analysis(item, language, doc, found)
                 for item, language, doc, found in zip(prepared, detected, docs, mentions)]
 

@@ -68,3 +68,26 @@ def test_segments_are_sentences_but_not_after_an_abbreviation() -> None:
     text = "Titre\n\nM. Poutine a parlé. Le U.S. Army a répondu mardi! Fin"
     assert [text[start:end] for start, end in segment_spans(text)] == [
         "Titre", "M. Poutine a parlé.", "Le U.S. Army a répondu mardi!", "Fin"]
+
+
+def test_copies_in_the_same_batch_as_their_original_take_over_from_it() -> None:
+    """One batch holding originals and their copies: the originals are analysed first, then each copy
+    takes over from its original (the earliest near-duplicate of the batch), as if they came one by one."""
+    analyzer = shipped_analyzer()
+    originals = [item.article() for item in load_corpus() if item.language in analyzer.models][:8]
+    batch = [article for number, original in enumerate(originals)
+             for article in [original, *wire_copies(original, number)[:2]]]
+    reused: dict[str, ReusePlan] = {}
+    recent = RecentAnalysesInMemory()
+    taken_over = analyzer.analyze_many(batch, recent=recent,
+                                       on_reuse=lambda article, plan: reused.__setitem__(article.article_id, plan))
+    fresh = analyzer.analyze_many(batch)
+    copies = [article.article_id for article in batch if article not in originals]
+    assert set(reused) <= set(copies)
+    assert len(reused) >= 0.75 * len(copies), f"only {len(reused)} of {len(copies)} copies reused"
+    assert all(plan.original_id == copy_id.rsplit("-", 1)[0] for copy_id, plan in reused.items())
+    assert [a.article_id for a, mine, theirs in zip(batch, taken_over, fresh) if mine != theirs] == []
+    # The originals were remembered for later copies; the copies were not.
+    later = wire_copies(originals[0], 99)[2]
+    assert [[c.article_id for c in found] for found in recent.candidates([signature(later.body)])] == \
+        [[originals[0].article_id]]
