@@ -33,7 +33,7 @@ from ingest.language import DetectedLanguage, LanguageIdentifier
 from ingest.lemmas import Lemmatizer, Word
 from ingest.models import UNDETERMINED, Analysis, Article, Entity, TopicMatch
 from ingest.ner import load_ner_pipeline
-from ingest.reuse import RecentAnalyses, ReusableAnalysis, ReusePlan, plan_reuse
+from ingest.reuse import RecentAnalyses, ReusableAnalysis, ReusePlan, context_agrees, plan_reuse
 from ingest.topic_rules import load_rules
 from ingest.topics import TopicClassifier, TopicExplanation
 
@@ -168,21 +168,9 @@ class Analyzer:
                 plans[index] = plan
                 if plan.original_id in pending and not any(c.article_id == plan.original_id for c in candidates):
                     from_batch[index] = pending[plan.original_id]
-        by_language: dict[str, list[int]] = {}
-        for index, item in enumerate(prepared):
-            # A title alone (a feed item with an empty summary) is still worth its lemmas and topics.
-            if item.analysed_text.strip() and index not in plans:
-                by_language.setdefault(detected[index].code, []).append(index)
-        for language, indices in by_language.items():
-            texts = [prepared[index].analysed_text for index in indices]
-            nlp = self.pipeline(language)
-            parsed = (nlp.pipe(texts, batch_size=_PIPE_BATCH) if nlp is not None
-                      else self._lemmatizer.tokenizer(language).pipe(texts, batch_size=_PIPE_BATCH))
-            for index, doc in zip(indices, parsed):
-                docs[index] = doc
-                if nlp is not None:
-                    # doc.text is rebuilt from the tokens on each access; it is the analysed text
-                    mentions[index] = tidy_mentions(doc.ents, prepared[index].analysed_text)
+        self._ner([index for index, item in enumerate(prepared)
+                   # A title alone (a feed item with an empty summary) is still worth its lemmas and topics.
+                   if item.analysed_text.strip() and index not in plans], prepared, detected, docs, mentions)
         if recent is not None:
             analysed = {index: ReusableAnalysis(articles[index].article_id, signatures[index], detected[index].code,
                                                 prepared[index].analysed_text, tuple(mentions[index] or ()))
@@ -193,39 +181,70 @@ class Analyzer:
                                   [analysed[original]], max_changed, articles[index].article_id)
                 assert plan is not None and plan.original_id == articles[original].article_id
                 plans[index] = plan
-            if on_reuse is not None:
-                for index, plan in sorted(plans.items()):
-                    on_reuse(articles[index], plan)
-        self._analyse_copies(prepared, [language.code for language in detected], plans, docs, mentions)
+        in_full = self._analyse_copies(prepared, [language.code for language in detected], plans, docs, mentions)
+        if in_full:
+            # The change reached the context read around it: these copies are analysed in full.
+            for index in in_full:
+                del plans[index]
+            self._ner([index for index in in_full], prepared, detected, docs, mentions)
+        if on_reuse is not None:
+            for index, plan in sorted(plans.items()):
+                on_reuse(articles[index], plan)
         if recent is not None:
             recent.remember(list(analysed.values()))
         return [self._analysis(item, language, doc, found)
                 for item, language, doc, found in zip(prepared, detected, docs, mentions)]
 
+    def _ner(self, indices: Sequence[int], prepared: Sequence[_Prepared], detected: Sequence[DetectedLanguage],
+             docs: list[Doc | None], mentions: list[list[Mention] | None]) -> None:
+        """Parse the articles at ``indices`` whole: NER where the language has a model, tokens otherwise."""
+        by_language: dict[str, list[int]] = {}
+        for index in indices:
+            by_language.setdefault(detected[index].code, []).append(index)
+        for language, in_language in by_language.items():
+            texts = [prepared[index].analysed_text for index in in_language]
+            nlp = self.pipeline(language)
+            parsed = (nlp.pipe(texts, batch_size=_PIPE_BATCH) if nlp is not None
+                      else self._lemmatizer.tokenizer(language).pipe(texts, batch_size=_PIPE_BATCH))
+            for index, doc in zip(in_language, parsed):
+                docs[index] = doc
+                if nlp is not None:
+                    # doc.text is rebuilt from the tokens on each access; it is the analysed text
+                    mentions[index] = tidy_mentions(doc.ents, prepared[index].analysed_text)
+
     def _analyse_copies(self, prepared: Sequence[_Prepared], languages: Sequence[str], plans: Mapping[int, ReusePlan],
-                        docs: list[Doc | None], mentions: list[list[Mention] | None]) -> None:
-        """Tokens of each copy's whole text; NER on the paragraphs its original lacks, each read with its
-        neighbours (whose mentions are not kept: they come from the original)."""
-        pieces: dict[str, list[tuple[int, int, int]]] = {}
+                        docs: list[Doc | None], mentions: list[list[Mention] | None]) -> list[int]:
+        """Tokens of each copy's whole text; NER on the regions its original lacks, each read with about
+        CONTEXT_CHARS on either side. Returns the copies whose context did not agree with their
+        original's mentions (ingest.reuse.context_agrees): those are to be analysed in full."""
+        pieces: dict[str, list[tuple[int, tuple[int, int], tuple[int, int]]]] = {}
         for index, plan in plans.items():
             nlp = self.pipeline(languages[index])
             assert nlp is not None  # plans are made for languages with a model only
             docs[index] = nlp.make_doc(prepared[index].analysed_text)
             mentions[index] = list(plan.reused)
             pieces.setdefault(languages[index], []).extend(
-                (index, window, paragraph) for paragraph, window in zip(plan.to_analyse, plan.context))
+                (index, window, region) for region, window in zip(plan.to_analyse, plan.context))
+        disagree: set[int] = set()
         for language, found in pieces.items():
             nlp = self.pipeline(language)
             assert nlp is not None
             texts = [prepared[index].analysed_text[window[0]:window[1]] for index, window, _ in found]
-            for (index, (offset, _), (start, end)), doc in zip(found, nlp.pipe(texts, batch_size=_PIPE_BATCH)):
+            for (index, window, region), doc in zip(found, nlp.pipe(texts, batch_size=_PIPE_BATCH)):
+                if index in disagree:
+                    continue
+                offset = window[0]
+                read = [replace(mention, start=mention.start + offset, end=mention.end + offset)
+                        for mention in tidy_mentions(doc.ents, doc.text)]
+                if not context_agrees(prepared[index].analysed_text, window, region, read, plans[index].reused):
+                    disagree.add(index)
+                    continue
                 target = mentions[index]
                 assert target is not None
-                target.extend(replace(mention, start=mention.start + offset, end=mention.end + offset)
-                              for mention in tidy_mentions(doc.ents, doc.text)
-                              if start <= mention.start + offset and mention.end + offset <= end)
+                target.extend(mention for mention in read if mention.start < region[1] and region[0] < mention.end)
         for index in plans:
             mentions[index] = sorted(mentions[index] or (), key=lambda mention: mention.start)
+        return sorted(disagree)
 
     def explain_topic(self, article: Article, name: str) -> TopicExplanation:
         """Why topic ``name`` fired on the article or did not (KeyError: no topic of that name)."""

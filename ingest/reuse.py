@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -71,15 +72,19 @@ class RecentAnalyses(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ReusePlan:
-    """How a copy is analysed from its original: the mentions taken over and the paragraphs to analyse."""
+    """How a copy is analysed from its original: the mentions taken over and the words to analyse."""
 
     original_id: str
     reused: tuple[Mention, ...]  # offsets into the copy's analysed string
-    to_analyse: tuple[tuple[int, int], ...]  # (start, end) of the copy's paragraphs the original lacks
-    changed: float  # share of the copy's characters in those paragraphs
-    #: (start, end) of what spaCy reads for each sentence to analyse: the sentence with about
-    #: CONTEXT_CHARS of the ones before and after it, so that its first and last words are read in
-    #: the context they have in the copy; only the sentence's own mentions are kept
+    #: (start, end) of what the copy has that the original lacks, in whole words: within a sentence
+    #: reworded, only the words from the first to the last that differ; a sentence added, all of it
+    to_analyse: tuple[tuple[int, int], ...]
+    changed: float  # share of the copy's characters in the sentences the original lacks
+    #: (start, end) of what spaCy reads for each region to analyse: the region with about
+    #: CONTEXT_CHARS of the copy before and after it, so that its first and last words are read in
+    #: the context they have in the copy. The region's mentions are kept; those of the context must
+    #: be the ones taken over from the original there (``context_agrees``), else the copy is
+    #: analysed in full
     context: tuple[tuple[int, int], ...] = ()
 
 
@@ -114,7 +119,13 @@ _SENTENCE_END = re.compile(r"(?<=[a-zà-ÿ]{3})[.!?]\s+(?=[A-ZÀ-Ý«\"])")
 
 def plan_reuse(analysed_text: str, language: str, signature: str, candidates: Sequence[ReusableAnalysis],
                max_changed: float, article_id: str = "") -> ReusePlan | None:
-    """How to analyse a copy from the most similar candidate, or None (analyse it in full)."""
+    """How to analyse a copy from the most similar candidate, or None (analyse it in full).
+
+    The copy's sentences are aligned with the original's (``difflib`` over the sentences): a sentence
+    found in the original takes over its mentions; a sentence reworded (one sentence of the copy in
+    place of one of the original) takes over the mentions before its first and after its last
+    differing word, and those words are analysed; a sentence added is analysed whole. Sentences the
+    copy lacks leave nothing to analyse."""
     best, best_score = None, THRESHOLD
     for candidate in candidates:
         if candidate.language != language or candidate.article_id == article_id:
@@ -124,41 +135,114 @@ def plan_reuse(analysed_text: str, language: str, signature: str, candidates: Se
             best, best_score = candidate, score
     if best is None or not analysed_text:
         return None
-    where: dict[str, tuple[int, int]] = {}
-    for start, end in segment_spans(best.analysed_text):
-        where.setdefault(best.analysed_text[start:end], (start, end))
-    reused: list[Mention] = []
-    to_analyse: list[tuple[int, int]] = []
-    context: list[tuple[int, int]] = []
-    paragraphs = segment_spans(analysed_text)
-    for number, (start, end) in enumerate(paragraphs):
-        found = where.get(analysed_text[start:end])
-        if found is None:
-            to_analyse.append((start, end))
-            context.append(_context(analysed_text, start, end, paragraphs[max(number - 1, 0)][0],
-                                    paragraphs[min(number + 1, len(paragraphs) - 1)][1]))
+    original = best.analysed_text
+    original_spans, copy_spans = segment_spans(original), segment_spans(analysed_text)
+    matcher = SequenceMatcher(None, [original[start:end] for start, end in original_spans],
+                              [analysed_text[start:end] for start, end in copy_spans], autojunk=False)
+    blocks: list[tuple[int, int, int]] = []  # (start, end, shift): copy[start:end] == original[start - shift:end - shift]
+    regions: list[tuple[int, int]] = []
+    differing = 0
+    for tag, first, last, copy_first, copy_last in matcher.get_opcodes():
+        if tag == "equal":
+            blocks.extend((copy_start, copy_end, copy_start - start) for (start, _), (copy_start, copy_end)
+                          in zip(original_spans[first:last], copy_spans[copy_first:copy_last]))
             continue
-        shift = start - found[0]
-        reused.extend(replace(mention, start=mention.start + shift, end=mention.end + shift)
-                      for mention in best.mentions if found[0] <= mention.start and mention.end <= found[1])
-    changed = sum(end - start for start, end in to_analyse) / len(analysed_text)
+        differing += sum(end - start for start, end in copy_spans[copy_first:copy_last])
+        if copy_first == copy_last:
+            continue
+        if tag == "replace" and last - first == 1 and copy_last - copy_first == 1:
+            (start, end), (copy_start, copy_end) = original_spans[first], copy_spans[copy_first]
+            low, high = _differing_words(original[start:end], analysed_text[copy_start:copy_end])
+            blocks.append((copy_start, copy_start + low, copy_start - start))
+            blocks.append((copy_start + high, copy_end, copy_end - end))
+            regions.append((copy_start + low, copy_start + high))
+        else:
+            regions.append((copy_spans[copy_first][0], copy_spans[copy_last - 1][1]))
+    changed = differing / len(analysed_text)
     if changed > max_changed:
         return None
-    return ReusePlan(best.article_id, tuple(reused), tuple(to_analyse), round(changed, 4), tuple(context))
+    regions = _joined(regions)
+    reused = []
+    for mention in best.mentions:
+        for start, end, shift in blocks:
+            if start - shift <= mention.start and mention.end <= end - shift:
+                moved = replace(mention, start=mention.start + shift, end=mention.end + shift)
+                if not any(moved.start < high and low < moved.end for low, high in regions):
+                    reused.append(moved)
+                break
+    return ReusePlan(best.article_id, tuple(reused), tuple(regions), round(changed, 4),
+                     tuple(_context(analysed_text, start, end) for start, end in regions))
 
 
-def _context(text: str, start: int, end: int, before: int, after: int) -> tuple[int, int]:
-    """About ``CONTEXT_CHARS`` of the neighbouring sentences on each side of ``text[start:end]``, cut
-    at a space (within the sentences before and after it)."""
-    left = max(before, start - CONTEXT_CHARS)
-    if left > before:
-        space = text.find(" ", left, start)
-        left = space + 1 if space >= 0 else start
-    right = min(after, end + CONTEXT_CHARS)
-    if right < after:
-        space = text.rfind(" ", end, right)
-        right = space if space >= 0 else end
+def _differing_words(original: str, copy: str) -> tuple[int, int]:
+    """(start, end) in ``copy`` of the words from the first to the last that differ from ``original``."""
+    prefix = 0
+    limit = min(len(original), len(copy))
+    while prefix < limit and original[prefix] == copy[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and original[-1 - suffix] == copy[-1 - suffix]:
+        suffix += 1
+    low, high = prefix, len(copy) - suffix
+    while low > 0 and not copy[low - 1].isspace():
+        low -= 1
+    while high < len(copy) and not copy[high].isspace():
+        high += 1
+    if high <= low:  # words removed at a space: read the words on either side of it
+        low, high = max(0, low - 1), min(len(copy), high + 1)
+        while low > 0 and not copy[low - 1].isspace():
+            low -= 1
+        while high < len(copy) and not copy[high].isspace():
+            high += 1
+    return low, high
+
+
+def _joined(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The regions in order, those less than CONTEXT_CHARS apart made one."""
+    joined: list[tuple[int, int]] = []
+    for start, end in sorted(regions):
+        if joined and start - joined[-1][1] < CONTEXT_CHARS:
+            joined[-1] = (joined[-1][0], max(end, joined[-1][1]))
+        else:
+            joined.append((start, end))
+    return joined
+
+
+def _context(text: str, start: int, end: int) -> tuple[int, int]:
+    """About ``CONTEXT_CHARS`` of ``text`` on each side of ``text[start:end]``, cut at a space."""
+    left = max(0, start - CONTEXT_CHARS)
+    if left > 0:
+        while left < start and not text[left - 1].isspace():
+            left += 1
+    right = min(len(text), end + CONTEXT_CHARS)
+    if right < len(text):
+        while right > end and not text[right].isspace():
+            right -= 1
     return left, right
+
+
+def context_agrees(text: str, window: tuple[int, int], region: tuple[int, int], found: Sequence[Mention],
+                   reused: Sequence[Mention]) -> bool:
+    """Whether what spaCy found in the context around a region (``found``, offsets into ``text``)
+    is what is taken over from the original there (``reused``), and nothing found in the region
+    overlaps a mention taken over. The first and last words of a window cut out of the text are
+    left out (a name cut in two there is read differently)."""
+    left, right = window
+    if left > 0:
+        while left < right and not text[left].isspace():
+            left += 1
+    if right < len(text):
+        while right > left and not text[right - 1].isspace():
+            right -= 1
+
+    def around(mentions: Sequence[Mention]) -> set[tuple[int, int, str]]:
+        return {(m.start, m.end, m.label) for m in mentions
+                if left <= m.start and m.end <= right and (m.end <= region[0] or m.start >= region[1])}
+
+    taken = [m for m in found if m.start < region[1] and region[0] < m.end]
+    if any(m.start < other.end and other.start < m.end for m in taken for other in reused):
+        return False
+    return around(found) == around(reused)
 
 
 class RecentAnalysesInMemory:
