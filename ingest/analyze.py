@@ -33,7 +33,7 @@ from ingest.language import DetectedLanguage, LanguageIdentifier
 from ingest.lemmas import Lemmatizer, Word
 from ingest.models import UNDETERMINED, Analysis, Article, Entity, TopicMatch
 from ingest.ner import load_ner_pipeline
-from ingest.reuse import RecentAnalyses, ReusableAnalysis, ReusePlan, context_agrees, plan_reuse
+from ingest.reuse import RecentAnalyses, ReusableAnalysis, ReusePlan, context_agrees, plan_reuse, settled_zone
 from ingest.topic_rules import load_rules
 from ingest.topics import TopicClassifier, TopicExplanation
 
@@ -222,10 +222,12 @@ class Analyzer:
             nlp = self.pipeline(languages[index])
             assert nlp is not None  # plans are made for languages with a model only
             docs[index] = nlp.make_doc(prepared[index].analysed_text)
-            mentions[index] = list(plan.reused)
             pieces.setdefault(languages[index], []).extend(
                 (index, window, region) for region, window in zip(plan.to_analyse, plan.context))
         disagree: set[int] = set()
+        zones: dict[int, list[tuple[int, int]]] = {}
+        taken: dict[int, list[Mention]] = {}
+        checks: dict[int, list[tuple[tuple[int, int], tuple[int, int], list[Mention]]]] = {}
         for language, found in pieces.items():
             nlp = self.pipeline(language)
             assert nlp is not None
@@ -234,16 +236,28 @@ class Analyzer:
                 if index in disagree:
                     continue
                 offset = window[0]
+                text = prepared[index].analysed_text
+                zone = settled_zone(text, window, region,
+                                    [(entity.start_char + offset, entity.end_char + offset) for entity in doc.ents])
                 read = [replace(mention, start=mention.start + offset, end=mention.end + offset)
                         for mention in tidy_mentions(doc.ents, doc.text)]
-                if not context_agrees(prepared[index].analysed_text, window, region, read, plans[index].reused):
+                if zone is None:
                     disagree.add(index)
                     continue
-                target = mentions[index]
-                assert target is not None
-                target.extend(mention for mention in read if mention.start < region[1] and region[0] < mention.end)
-        for index in plans:
-            mentions[index] = sorted(mentions[index] or (), key=lambda mention: mention.start)
+                zones.setdefault(index, []).append(zone)
+                taken.setdefault(index, []).extend(
+                    mention for mention in read if mention.start < zone[1] and zone[0] < mention.end)
+                checks.setdefault(index, []).append((window, zone, read))
+        for index, plan in plans.items():
+            if index in disagree:
+                continue
+            kept = [mention for mention in plan.reused
+                    if not any(mention.start < high and low < mention.end for low, high in zones.get(index, ()))]
+            text = prepared[index].analysed_text
+            if not all(context_agrees(text, window, zone, read, kept) for window, zone, read in checks.get(index, ())):
+                disagree.add(index)
+                continue
+            mentions[index] = sorted([*kept, *taken.get(index, ())], key=lambda mention: mention.start)
         return sorted(disagree)
 
     def explain_topic(self, article: Article, name: str) -> TopicExplanation:

@@ -35,6 +35,13 @@ PARAGRAPH_BREAK = "\n\n"
 #: Characters of context read on each side of a sentence analysed again: the small models' NER sees
 #: a few words to each side, and a dozen words settle a label as in the whole article.
 CONTEXT_CHARS = 80
+#: Around the words that differ, the mentions spaCy finds are kept (and the original's there dropped)
+#: this many characters further, in whole words: a changed word changes how the model reads the
+#: four or so words on each side of it ("the Federal (reworded) chairman": "Federal" is now alone).
+ZONE_CHARS = 30
+#: The first and last characters of a window cut out of the copy, read without their own context,
+#: are not compared with the original's mentions (``context_agrees``).
+EDGE_CHARS = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +168,8 @@ def plan_reuse(analysed_text: str, language: str, signature: str, candidates: Se
     changed = differing / len(analysed_text)
     if changed > max_changed:
         return None
-    regions = _joined(regions)
+    joined = _joined(regions)
+    regions = [_widened(analysed_text, start, end, ZONE_CHARS) for start, end in joined]
     reused = []
     for mention in best.mentions:
         for start, end, shift in blocks:
@@ -171,7 +179,7 @@ def plan_reuse(analysed_text: str, language: str, signature: str, candidates: Se
                     reused.append(moved)
                 break
     return ReusePlan(best.article_id, tuple(reused), tuple(regions), round(changed, 4),
-                     tuple(_context(analysed_text, start, end) for start, end in regions))
+                     tuple(_widened(analysed_text, start, end, CONTEXT_CHARS) for start, end in joined))
 
 
 def _differing_words(original: str, copy: str) -> tuple[int, int]:
@@ -208,15 +216,47 @@ def _joined(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return joined
 
 
-def _context(text: str, start: int, end: int) -> tuple[int, int]:
-    """About ``CONTEXT_CHARS`` of ``text`` on each side of ``text[start:end]``, cut at a space."""
-    left = max(0, start - CONTEXT_CHARS)
+def _widened(text: str, start: int, end: int, chars: int) -> tuple[int, int]:
+    """``text[start:end]`` with about ``chars`` of ``text`` on each side, cut at a space."""
+    left = max(0, start - chars)
     if left > 0:
         while left < start and not text[left - 1].isspace():
             left += 1
-    right = min(len(text), end + CONTEXT_CHARS)
+    right = min(len(text), end + chars)
     if right < len(text):
         while right > end and not text[right].isspace():
+            right -= 1
+    return left, right
+
+
+def settled_zone(text: str, window: tuple[int, int], zone: tuple[int, int],
+                 entities: Sequence[tuple[int, int]]) -> tuple[int, int] | None:
+    """The zone whose mentions are taken from the window's NER, grown over every entity spaCy found
+    (``entities``: its raw spans, offsets into ``text``) that overlaps it: a name the model ran on
+    from the changed words into the words after them changes those too. None when such an entity
+    reaches the window's edges (EDGE_CHARS): what it covers in the copy cannot be told from there."""
+    low, high = zone
+    for start, end in sorted(entities):
+        if start < high and low < end:
+            low, high = min(low, start), max(high, end)
+    left, right = _trusted(text, window, zone)
+    if (low < left and low != window[0]) or (high > right and high != window[1]):
+        return None
+    if (window[0] > 0 and low <= window[0]) or (window[1] < len(text) and high >= window[1]):
+        return None
+    return low, high
+
+
+def _trusted(text: str, window: tuple[int, int], zone: tuple[int, int]) -> tuple[int, int]:
+    """The part of a window read with enough context: EDGE_CHARS less on each side cut out of ``text``."""
+    left, right = window
+    if left > 0:
+        left = min(left + EDGE_CHARS, zone[0])
+        while left < zone[0] and not text[left - 1].isspace():
+            left += 1
+    if right < len(text):
+        right = max(right - EDGE_CHARS, zone[1])
+        while right > zone[1] and not text[right].isspace():
             right -= 1
     return left, right
 
@@ -225,15 +265,9 @@ def context_agrees(text: str, window: tuple[int, int], region: tuple[int, int], 
                    reused: Sequence[Mention]) -> bool:
     """Whether what spaCy found in the context around a region (``found``, offsets into ``text``)
     is what is taken over from the original there (``reused``), and nothing found in the region
-    overlaps a mention taken over. The first and last words of a window cut out of the text are
-    left out (a name cut in two there is read differently)."""
-    left, right = window
-    if left > 0:
-        while left < right and not text[left].isspace():
-            left += 1
-    if right < len(text):
-        while right > left and not text[right - 1].isspace():
-            right -= 1
+    overlaps a mention taken over. The first and last EDGE_CHARS of a window cut out of the text
+    are left out (read without what comes before or after them, a name there is read differently)."""
+    left, right = _trusted(text, window, region)
 
     def around(mentions: Sequence[Mention]) -> set[tuple[int, int, str]]:
         return {(m.start, m.end, m.label) for m in mentions
