@@ -2,19 +2,25 @@
 
 The same agency story reaches Vigie from many outlets, each with its own headline, credit line or cut
 final paragraph. Its named entities were found once, when the first copy was analysed; a later copy
-reuses them paragraph by paragraph:
+reuses them sentence by sentence:
 
 1. candidates: recently analysed articles sharing a MinHash band key with the copy (the store of
-   recent analyses, ``RecentAnalyses``, is Redis in the worker: state.recent_analyses), confirmed on
-   estimated similarity (ingest.fingerprint) and on language;
+   recent analyses, ``RecentAnalyses``, is Redis in the worker: state.recent_analyses), and the
+   earlier articles of the same batch analysed in full (``Analyzer.analyze_many``), confirmed on
+   estimated similarity (ingest.fingerprint) and on language; the most similar is the original;
 2. what differs: the copy's sentences (title first, paragraphs split on blank lines, then on sentence
-   ends: ``segment_spans``) that the original does not have, character for character; when they are more than ``max_changed`` of the copy's
-   characters, the copy is analysed in full;
-3. the copy's mentions are the original's mentions in the sentences they share, moved to where the
-   sentence sits in the copy, plus the mentions spaCy finds in each differing sentence, read with
-   some words of the sentences on either side of it (the model's labels depend on a few words of
-   context). Repairs, linking and merging (ingest.entities) then run on the copy's own mentions and text,
-   exactly as for a fresh analysis; tokens, lemmas and topics come from the copy's own text too.
+   ends: ``segment_spans``) are aligned with the original's (``difflib``); when the sentences the
+   original lacks are more than ``max_changed`` of the copy's characters, the copy is analysed in full.
+   In a sentence reworded (one in place of one), only the words from the first to the last that
+   differ are new; a sentence added is new whole;
+3. the new words go through NER with CONTEXT_CHARS of the copy on each side; the mentions found
+   within ZONE_CHARS of them (grown over any entity that runs on from them: ``settled_zone``) are
+   kept, the original's there are dropped, and the original's other mentions are moved to where
+   their words sit in the copy. What NER found in the rest of the window must be what is taken over
+   from the original there (``context_agrees``): otherwise the change reached further than the
+   window can tell, and the copy is analysed in full. Repairs, linking and merging (ingest.entities)
+   then run on the copy's own mentions and text, exactly as for a fresh analysis; tokens, lemmas,
+   topics and the language come from the copy's own text too.
 
 What is kept per article is the tidied mentions (before repairs and linking, which look at the whole
 article), with their offsets in the analysed string (title, blank line, text).
@@ -32,7 +38,7 @@ from ingest.entities import Mention
 from ingest.fingerprint import THRESHOLD, bands, similarity
 
 PARAGRAPH_BREAK = "\n\n"
-#: Characters of context read on each side of a sentence analysed again: the small models' NER sees
+#: Characters of context read on each side of the words analysed again: the small models' NER sees
 #: a few words to each side, and a dozen words settle a label as in the whole article.
 CONTEXT_CHARS = 80
 #: Around the words that differ, the mentions spaCy finds are kept (and the original's there dropped)
