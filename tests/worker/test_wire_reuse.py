@@ -37,11 +37,11 @@ def test_a_wire_copy_takes_over_its_original_analysis_and_stores_what_a_fresh_an
               for n, item in enumerate(corpus)]
     # One more story whose original and copy come in the same batch as the other copies: the copy
     # takes over from the original analysed just before it in that batch.
-    # (Its headline is kept: the corpus's articles are short, and a new headline would be more than
-    # VIGIE_REUSE_MAX_CHANGED of them.)
+    # (Its headline is kept and its credit line is a sentence of its own: the corpus's articles are
+    # short, and a new headline or a changed last sentence would be more than VIGIE_REUSE_MAX_CHANGED.)
     longest = max(everything[6:], key=lambda item: len(item.text))
     together = [item_of("orig-6", longest.title, longest.text, "agency"),
-                item_of("copy-6", longest.title, longest.text + "\n\n(Agence, 12h05)", "outlet")]
+                item_of("copy-6", longest.title, longest.text + "\n\nAvec agences, 12h05.", "outlet")]
     worker = workers(concurrency=1)
     send(app, originals, batch=6)
     assert wait_for_count(es, settings, len(originals), timeout=120) == len(originals), worker.output()[-3000:]
