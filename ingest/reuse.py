@@ -152,7 +152,8 @@ def plan_reuse(analysed_text: str, language: str, signature: str, candidates: Se
     original_spans, copy_spans = segment_spans(original), segment_spans(analysed_text)
     matcher = SequenceMatcher(None, [original[start:end] for start, end in original_spans],
                               [analysed_text[start:end] for start, end in copy_spans], autojunk=False)
-    blocks: list[tuple[int, int, int]] = []  # (start, end, shift): copy[start:end] == original[start - shift:end - shift]
+    # (start, end, shift): copy[start:end] == original[start - shift:end - shift]
+    blocks: list[tuple[int, int, int]] = []
     regions: list[tuple[int, int]] = []
     differing = 0
     for tag, first, last, copy_first, copy_last in matcher.get_opcodes():

@@ -98,7 +98,8 @@ def test_copies_in_the_same_batch_as_their_original_take_over_from_it() -> None:
 def test_in_a_reworded_sentence_only_the_differing_words_and_their_neighbours_are_analysed() -> None:
     first = ("Le ministre de l'Intérieur Gérald Darmanin a présenté mardi à Paris un projet de loi sur "
              "l'immigration qui divise la majorité depuis plusieurs semaines déjà.")
-    second = "Les sénateurs Les Républicains ont promis de durcir le texte lors de son examen au Palais du Luxembourg."
+    second = ("Les sénateurs Les Républicains ont promis de durcir le texte lors de son examen au "
+              "Palais du Luxembourg.")
     text = f"Titre du jour\n\n{first} {second}"
     mentions = (Mention("Gérald Darmanin", "PERSON", text.index("Gérald"), text.index("Gérald") + 15),
                 Mention("Palais du Luxembourg", "LOCATION", text.index("Palais"), text.index("Palais") + 20))
