@@ -27,13 +27,13 @@ from ingest.clean import clean_line, clean_text, fold_key, headline_from_text, h
 from ingest.entities import Mention, entities_from_mentions, entities_of, known_entities_of, tidy_mentions
 from ingest.entity_kb import KnowledgeBase, default_kb
 from ingest.extract import main_text, page_title
-from ingest.fingerprint import signature
+from ingest.fingerprint import bands, signature
 from ingest.files import decode_text, looks_like_html, split_title
 from ingest.language import DetectedLanguage, LanguageIdentifier
 from ingest.lemmas import Lemmatizer, Word
 from ingest.models import UNDETERMINED, Analysis, Article, Entity, TopicMatch
 from ingest.ner import load_ner_pipeline
-from ingest.reuse import RecentAnalyses, ReusableAnalysis, ReusePlan, plan_reuse
+from ingest.reuse import RecentAnalyses, ReusableAnalysis, ReusePlan, context_agrees, plan_reuse, settled_zone
 from ingest.topic_rules import load_rules
 from ingest.topics import TopicClassifier, TopicExplanation
 
@@ -129,7 +129,13 @@ class Analyzer:
         """The analyses of ``articles``. With ``recent`` (analyses of the last hours), a near-duplicate
         of an article analysed there takes over its mentions where their paragraphs are the same and
         only its other paragraphs go through NER (ingest.reuse; ``on_reuse`` hears of each); the
-        articles analysed in full are added to ``recent``."""
+        articles analysed in full are added to ``recent``.
+
+        Within the batch, the articles are taken as if they came one by one, in their order: an
+        article may also take over from an earlier article of the batch analysed in full (those are
+        analysed first, then their copies). So an article is taken over iff a recent analysis or an
+        earlier article of the batch analysed in full is its near-duplicate (the most similar one
+        is its original), whatever the batch size."""
         prepared = [self._prepare(article) for article in articles]
         detected = [self._identifier.detect(_detection_text(item), article.language_hint)
                     for item, article in zip(prepared, articles)]
@@ -141,61 +147,118 @@ class Analyzer:
             signatures = {index: signature(item.text) for index, (item, language) in enumerate(zip(prepared, detected))
                           if language.code in self.models and item.text.strip()}
             found = recent.candidates(list(signatures.values())) if signatures else []
+            # In the batch's order, as if its articles came one by one: an article may also take over
+            # from an earlier article of the batch analysed in full (its mentions, once found, are put
+            # into the plan below).
+            in_batch: dict[str, list[int]] = {}
+            from_batch: dict[int, int] = {}
             for (index, copy_signature), candidates in zip(signatures.items(), found):
-                plan = plan_reuse(prepared[index].analysed_text, detected[index].code, copy_signature, candidates,
+                keys = bands(copy_signature)
+                earlier = dict.fromkeys(other for key in keys for other in in_batch.get(key, ()))
+                pending = {articles[other].article_id: other for other in earlier}
+                plan = plan_reuse(prepared[index].analysed_text, detected[index].code, copy_signature,
+                                  [*candidates, *(ReusableAnalysis(articles[other].article_id, signatures[other],
+                                                                   detected[other].code, prepared[other].analysed_text,
+                                                                   ()) for other in earlier)],
                                   max_changed, articles[index].article_id)
-                if plan is not None:
-                    plans[index] = plan
-                    if on_reuse is not None:
-                        on_reuse(articles[index], plan)
+                if plan is None:
+                    for key in keys:
+                        in_batch.setdefault(key, []).append(index)
+                    continue
+                plans[index] = plan
+                if plan.original_id in pending and not any(c.article_id == plan.original_id for c in candidates):
+                    from_batch[index] = pending[plan.original_id]
+        self._ner([index for index, item in enumerate(prepared)
+                   # A title alone (a feed item with an empty summary) is still worth its lemmas and topics.
+                   if item.analysed_text.strip() and index not in plans], prepared, detected, docs, mentions)
+        if recent is not None:
+            analysed = {index: ReusableAnalysis(articles[index].article_id, signatures[index], detected[index].code,
+                                                prepared[index].analysed_text, tuple(mentions[index] or ()))
+                        for index in signatures if index not in plans and mentions[index] is not None}
+            for index, original in from_batch.items():
+                # The same choice as above, now with the original's mentions.
+                plan = plan_reuse(prepared[index].analysed_text, detected[index].code, signatures[index],
+                                  [analysed[original]], max_changed, articles[index].article_id)
+                assert plan is not None and plan.original_id == articles[original].article_id
+                plans[index] = plan
+        in_full = self._analyse_copies(prepared, [language.code for language in detected], plans, docs, mentions)
+        if in_full:
+            # The change reached the context read around it: these copies are analysed in full.
+            for index in in_full:
+                del plans[index]
+            self._ner([index for index in in_full], prepared, detected, docs, mentions)
+        if on_reuse is not None:
+            for index, plan in sorted(plans.items()):
+                on_reuse(articles[index], plan)
+        if recent is not None:
+            recent.remember(list(analysed.values()))
+        return [self._analysis(item, language, doc, found)
+                for item, language, doc, found in zip(prepared, detected, docs, mentions)]
+
+    def _ner(self, indices: Sequence[int], prepared: Sequence[_Prepared], detected: Sequence[DetectedLanguage],
+             docs: list[Doc | None], mentions: list[list[Mention] | None]) -> None:
+        """Parse the articles at ``indices`` whole: NER where the language has a model, tokens otherwise."""
         by_language: dict[str, list[int]] = {}
-        for index, item in enumerate(prepared):
-            # A title alone (a feed item with an empty summary) is still worth its lemmas and topics.
-            if item.analysed_text.strip() and index not in plans:
-                by_language.setdefault(detected[index].code, []).append(index)
-        for language, indices in by_language.items():
-            texts = [prepared[index].analysed_text for index in indices]
+        for index in indices:
+            by_language.setdefault(detected[index].code, []).append(index)
+        for language, in_language in by_language.items():
+            texts = [prepared[index].analysed_text for index in in_language]
             nlp = self.pipeline(language)
             parsed = (nlp.pipe(texts, batch_size=_PIPE_BATCH) if nlp is not None
                       else self._lemmatizer.tokenizer(language).pipe(texts, batch_size=_PIPE_BATCH))
-            for index, doc in zip(indices, parsed):
+            for index, doc in zip(in_language, parsed):
                 docs[index] = doc
                 if nlp is not None:
                     # doc.text is rebuilt from the tokens on each access; it is the analysed text
                     mentions[index] = tidy_mentions(doc.ents, prepared[index].analysed_text)
-        self._analyse_copies(prepared, [language.code for language in detected], plans, docs, mentions)
-        if recent is not None:
-            recent.remember([
-                ReusableAnalysis(articles[index].article_id, signatures[index], detected[index].code,
-                                 prepared[index].analysed_text, tuple(mentions[index] or ()))
-                for index in signatures if index not in plans and mentions[index] is not None])
-        return [self._analysis(item, language, doc, found)
-                for item, language, doc, found in zip(prepared, detected, docs, mentions)]
 
     def _analyse_copies(self, prepared: Sequence[_Prepared], languages: Sequence[str], plans: Mapping[int, ReusePlan],
-                        docs: list[Doc | None], mentions: list[list[Mention] | None]) -> None:
-        """Tokens of each copy's whole text; NER on the paragraphs its original lacks, each read with its
-        neighbours (whose mentions are not kept: they come from the original)."""
-        pieces: dict[str, list[tuple[int, int, int]]] = {}
+                        docs: list[Doc | None], mentions: list[list[Mention] | None]) -> list[int]:
+        """Tokens of each copy's whole text; NER on the regions its original lacks, each read with about
+        CONTEXT_CHARS on either side. Returns the copies whose context did not agree with their
+        original's mentions (ingest.reuse.context_agrees): those are to be analysed in full."""
+        pieces: dict[str, list[tuple[int, tuple[int, int], tuple[int, int]]]] = {}
         for index, plan in plans.items():
             nlp = self.pipeline(languages[index])
             assert nlp is not None  # plans are made for languages with a model only
             docs[index] = nlp.make_doc(prepared[index].analysed_text)
-            mentions[index] = list(plan.reused)
             pieces.setdefault(languages[index], []).extend(
-                (index, window, paragraph) for paragraph, window in zip(plan.to_analyse, plan.context))
+                (index, window, region) for region, window in zip(plan.to_analyse, plan.context))
+        disagree: set[int] = set()
+        zones: dict[int, list[tuple[int, int]]] = {}
+        taken: dict[int, list[Mention]] = {}
+        checks: dict[int, list[tuple[tuple[int, int], tuple[int, int], list[Mention]]]] = {}
         for language, found in pieces.items():
             nlp = self.pipeline(language)
             assert nlp is not None
             texts = [prepared[index].analysed_text[window[0]:window[1]] for index, window, _ in found]
-            for (index, (offset, _), (start, end)), doc in zip(found, nlp.pipe(texts, batch_size=_PIPE_BATCH)):
-                target = mentions[index]
-                assert target is not None
-                target.extend(replace(mention, start=mention.start + offset, end=mention.end + offset)
-                              for mention in tidy_mentions(doc.ents, doc.text)
-                              if start <= mention.start + offset and mention.end + offset <= end)
-        for index in plans:
-            mentions[index] = sorted(mentions[index] or (), key=lambda mention: mention.start)
+            for (index, window, region), doc in zip(found, nlp.pipe(texts, batch_size=_PIPE_BATCH)):
+                if index in disagree:
+                    continue
+                offset = window[0]
+                text = prepared[index].analysed_text
+                zone = settled_zone(text, window, region,
+                                    [(entity.start_char + offset, entity.end_char + offset) for entity in doc.ents])
+                read = [replace(mention, start=mention.start + offset, end=mention.end + offset)
+                        for mention in tidy_mentions(doc.ents, doc.text)]
+                if zone is None:
+                    disagree.add(index)
+                    continue
+                zones.setdefault(index, []).append(zone)
+                taken.setdefault(index, []).extend(
+                    mention for mention in read if mention.start < zone[1] and zone[0] < mention.end)
+                checks.setdefault(index, []).append((window, zone, read))
+        for index, plan in plans.items():
+            if index in disagree:
+                continue
+            kept = [mention for mention in plan.reused
+                    if not any(mention.start < high and low < mention.end for low, high in zones.get(index, ()))]
+            text = prepared[index].analysed_text
+            if not all(context_agrees(text, window, zone, read, kept) for window, zone, read in checks.get(index, ())):
+                disagree.add(index)
+                continue
+            mentions[index] = sorted([*kept, *taken.get(index, ())], key=lambda mention: mention.start)
+        return sorted(disagree)
 
     def explain_topic(self, article: Article, name: str) -> TopicExplanation:
         """Why topic ``name`` fired on the article or did not (KeyError: no topic of that name)."""

@@ -2,19 +2,25 @@
 
 The same agency story reaches Vigie from many outlets, each with its own headline, credit line or cut
 final paragraph. Its named entities were found once, when the first copy was analysed; a later copy
-reuses them paragraph by paragraph:
+reuses them sentence by sentence:
 
 1. candidates: recently analysed articles sharing a MinHash band key with the copy (the store of
-   recent analyses, ``RecentAnalyses``, is Redis in the worker: state.recent_analyses), confirmed on
-   estimated similarity (ingest.fingerprint) and on language;
+   recent analyses, ``RecentAnalyses``, is Redis in the worker: state.recent_analyses), and the
+   earlier articles of the same batch analysed in full (``Analyzer.analyze_many``), confirmed on
+   estimated similarity (ingest.fingerprint) and on language; the most similar is the original;
 2. what differs: the copy's sentences (title first, paragraphs split on blank lines, then on sentence
-   ends: ``segment_spans``) that the original does not have, character for character; when they are more than ``max_changed`` of the copy's
-   characters, the copy is analysed in full;
-3. the copy's mentions are the original's mentions in the sentences they share, moved to where the
-   sentence sits in the copy, plus the mentions spaCy finds in each differing sentence, read with
-   some words of the sentences on either side of it (the model's labels depend on a few words of
-   context). Repairs, linking and merging (ingest.entities) then run on the copy's own mentions and text,
-   exactly as for a fresh analysis; tokens, lemmas and topics come from the copy's own text too.
+   ends: ``segment_spans``) are aligned with the original's (``difflib``); when the sentences the
+   original lacks are more than ``max_changed`` of the copy's characters, the copy is analysed in full.
+   In a sentence reworded (one in place of one), only the words from the first to the last that
+   differ are new; a sentence added is new whole;
+3. the new words go through NER with CONTEXT_CHARS of the copy on each side; the mentions found
+   within ZONE_CHARS of them (grown over any entity that runs on from them: ``settled_zone``) are
+   kept, the original's there are dropped, and the original's other mentions are moved to where
+   their words sit in the copy. What NER found in the rest of the window must be what is taken over
+   from the original there (``context_agrees``): otherwise the change reached further than the
+   window can tell, and the copy is analysed in full. Repairs, linking and merging (ingest.entities)
+   then run on the copy's own mentions and text, exactly as for a fresh analysis; tokens, lemmas,
+   topics and the language come from the copy's own text too.
 
 What is kept per article is the tidied mentions (before repairs and linking, which look at the whole
 article), with their offsets in the analysed string (title, blank line, text).
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -31,9 +38,16 @@ from ingest.entities import Mention
 from ingest.fingerprint import THRESHOLD, bands, similarity
 
 PARAGRAPH_BREAK = "\n\n"
-#: Characters of context read on each side of a sentence analysed again: the small models' NER sees
+#: Characters of context read on each side of the words analysed again: the small models' NER sees
 #: a few words to each side, and a dozen words settle a label as in the whole article.
 CONTEXT_CHARS = 80
+#: Around the words that differ, the mentions spaCy finds are kept (and the original's there dropped)
+#: this many characters further, in whole words: a changed word changes how the model reads the
+#: four or so words on each side of it ("the Federal (reworded) chairman": "Federal" is now alone).
+ZONE_CHARS = 30
+#: The first and last characters of a window cut out of the copy, read without their own context,
+#: are not compared with the original's mentions (``context_agrees``).
+EDGE_CHARS = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +85,19 @@ class RecentAnalyses(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ReusePlan:
-    """How a copy is analysed from its original: the mentions taken over and the paragraphs to analyse."""
+    """How a copy is analysed from its original: the mentions taken over and the words to analyse."""
 
     original_id: str
     reused: tuple[Mention, ...]  # offsets into the copy's analysed string
-    to_analyse: tuple[tuple[int, int], ...]  # (start, end) of the copy's paragraphs the original lacks
-    changed: float  # share of the copy's characters in those paragraphs
-    #: (start, end) of what spaCy reads for each sentence to analyse: the sentence with about
-    #: CONTEXT_CHARS of the ones before and after it, so that its first and last words are read in
-    #: the context they have in the copy; only the sentence's own mentions are kept
+    #: (start, end) of what the copy has that the original lacks, in whole words: within a sentence
+    #: reworded, only the words from the first to the last that differ; a sentence added, all of it
+    to_analyse: tuple[tuple[int, int], ...]
+    changed: float  # share of the copy's characters in the sentences the original lacks
+    #: (start, end) of what spaCy reads for each region to analyse: the region with about
+    #: CONTEXT_CHARS of the copy before and after it, so that its first and last words are read in
+    #: the context they have in the copy. The region's mentions are kept; those of the context must
+    #: be the ones taken over from the original there (``context_agrees``), else the copy is
+    #: analysed in full
     context: tuple[tuple[int, int], ...] = ()
 
 
@@ -114,7 +132,13 @@ _SENTENCE_END = re.compile(r"(?<=[a-zà-ÿ]{3})[.!?]\s+(?=[A-ZÀ-Ý«\"])")
 
 def plan_reuse(analysed_text: str, language: str, signature: str, candidates: Sequence[ReusableAnalysis],
                max_changed: float, article_id: str = "") -> ReusePlan | None:
-    """How to analyse a copy from the most similar candidate, or None (analyse it in full)."""
+    """How to analyse a copy from the most similar candidate, or None (analyse it in full).
+
+    The copy's sentences are aligned with the original's (``difflib`` over the sentences): a sentence
+    found in the original takes over its mentions; a sentence reworded (one sentence of the copy in
+    place of one of the original) takes over the mentions before its first and after its last
+    differing word, and those words are analysed; a sentence added is analysed whole. Sentences the
+    copy lacks leave nothing to analyse."""
     best, best_score = None, THRESHOLD
     for candidate in candidates:
         if candidate.language != language or candidate.article_id == article_id:
@@ -124,41 +148,142 @@ def plan_reuse(analysed_text: str, language: str, signature: str, candidates: Se
             best, best_score = candidate, score
     if best is None or not analysed_text:
         return None
-    where: dict[str, tuple[int, int]] = {}
-    for start, end in segment_spans(best.analysed_text):
-        where.setdefault(best.analysed_text[start:end], (start, end))
-    reused: list[Mention] = []
-    to_analyse: list[tuple[int, int]] = []
-    context: list[tuple[int, int]] = []
-    paragraphs = segment_spans(analysed_text)
-    for number, (start, end) in enumerate(paragraphs):
-        found = where.get(analysed_text[start:end])
-        if found is None:
-            to_analyse.append((start, end))
-            context.append(_context(analysed_text, start, end, paragraphs[max(number - 1, 0)][0],
-                                    paragraphs[min(number + 1, len(paragraphs) - 1)][1]))
+    original = best.analysed_text
+    original_spans, copy_spans = segment_spans(original), segment_spans(analysed_text)
+    matcher = SequenceMatcher(None, [original[start:end] for start, end in original_spans],
+                              [analysed_text[start:end] for start, end in copy_spans], autojunk=False)
+    # (start, end, shift): copy[start:end] == original[start - shift:end - shift]
+    blocks: list[tuple[int, int, int]] = []
+    regions: list[tuple[int, int]] = []
+    differing = 0
+    for tag, first, last, copy_first, copy_last in matcher.get_opcodes():
+        if tag == "equal":
+            blocks.extend((copy_start, copy_end, copy_start - start) for (start, _), (copy_start, copy_end)
+                          in zip(original_spans[first:last], copy_spans[copy_first:copy_last]))
             continue
-        shift = start - found[0]
-        reused.extend(replace(mention, start=mention.start + shift, end=mention.end + shift)
-                      for mention in best.mentions if found[0] <= mention.start and mention.end <= found[1])
-    changed = sum(end - start for start, end in to_analyse) / len(analysed_text)
+        differing += sum(end - start for start, end in copy_spans[copy_first:copy_last])
+        if copy_first == copy_last:
+            continue
+        if tag == "replace" and last - first == 1 and copy_last - copy_first == 1:
+            (start, end), (copy_start, copy_end) = original_spans[first], copy_spans[copy_first]
+            low, high = _differing_words(original[start:end], analysed_text[copy_start:copy_end])
+            blocks.append((copy_start, copy_start + low, copy_start - start))
+            blocks.append((copy_start + high, copy_end, copy_end - end))
+            regions.append((copy_start + low, copy_start + high))
+        else:
+            regions.append((copy_spans[copy_first][0], copy_spans[copy_last - 1][1]))
+    changed = differing / len(analysed_text)
     if changed > max_changed:
         return None
-    return ReusePlan(best.article_id, tuple(reused), tuple(to_analyse), round(changed, 4), tuple(context))
+    joined = _joined(regions)
+    regions = [_widened(analysed_text, start, end, ZONE_CHARS) for start, end in joined]
+    reused = []
+    for mention in best.mentions:
+        for start, end, shift in blocks:
+            if start - shift <= mention.start and mention.end <= end - shift:
+                moved = replace(mention, start=mention.start + shift, end=mention.end + shift)
+                if not any(moved.start < high and low < moved.end for low, high in regions):
+                    reused.append(moved)
+                break
+    return ReusePlan(best.article_id, tuple(reused), tuple(regions), round(changed, 4),
+                     tuple(_widened(analysed_text, start, end, CONTEXT_CHARS) for start, end in joined))
 
 
-def _context(text: str, start: int, end: int, before: int, after: int) -> tuple[int, int]:
-    """About ``CONTEXT_CHARS`` of the neighbouring sentences on each side of ``text[start:end]``, cut
-    at a space (within the sentences before and after it)."""
-    left = max(before, start - CONTEXT_CHARS)
-    if left > before:
-        space = text.find(" ", left, start)
-        left = space + 1 if space >= 0 else start
-    right = min(after, end + CONTEXT_CHARS)
-    if right < after:
-        space = text.rfind(" ", end, right)
-        right = space if space >= 0 else end
+def _differing_words(original: str, copy: str) -> tuple[int, int]:
+    """(start, end) in ``copy`` of the words from the first to the last that differ from ``original``."""
+    prefix = 0
+    limit = min(len(original), len(copy))
+    while prefix < limit and original[prefix] == copy[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and original[-1 - suffix] == copy[-1 - suffix]:
+        suffix += 1
+    low, high = prefix, len(copy) - suffix
+    while low > 0 and not copy[low - 1].isspace():
+        low -= 1
+    while high < len(copy) and not copy[high].isspace():
+        high += 1
+    if high <= low:  # words removed at a space: read the words on either side of it
+        low, high = max(0, low - 1), min(len(copy), high + 1)
+        while low > 0 and not copy[low - 1].isspace():
+            low -= 1
+        while high < len(copy) and not copy[high].isspace():
+            high += 1
+    return low, high
+
+
+def _joined(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The regions in order, those less than CONTEXT_CHARS apart made one."""
+    joined: list[tuple[int, int]] = []
+    for start, end in sorted(regions):
+        if joined and start - joined[-1][1] < CONTEXT_CHARS:
+            joined[-1] = (joined[-1][0], max(end, joined[-1][1]))
+        else:
+            joined.append((start, end))
+    return joined
+
+
+def _widened(text: str, start: int, end: int, chars: int) -> tuple[int, int]:
+    """``text[start:end]`` with about ``chars`` of ``text`` on each side, cut at a space."""
+    left = max(0, start - chars)
+    if left > 0:
+        while left < start and not text[left - 1].isspace():
+            left += 1
+    right = min(len(text), end + chars)
+    if right < len(text):
+        while right > end and not text[right].isspace():
+            right -= 1
     return left, right
+
+
+def settled_zone(text: str, window: tuple[int, int], zone: tuple[int, int],
+                 entities: Sequence[tuple[int, int]]) -> tuple[int, int] | None:
+    """The zone whose mentions are taken from the window's NER, grown over every entity spaCy found
+    (``entities``: its raw spans, offsets into ``text``) that overlaps it: a name the model ran on
+    from the changed words into the words after them changes those too. None when such an entity
+    reaches the window's edges (EDGE_CHARS): what it covers in the copy cannot be told from there."""
+    low, high = zone
+    for start, end in sorted(entities):
+        if start < high and low < end:
+            low, high = min(low, start), max(high, end)
+    left, right = _trusted(text, window, zone)
+    if (low < left and low != window[0]) or (high > right and high != window[1]):
+        return None
+    if (window[0] > 0 and low <= window[0]) or (window[1] < len(text) and high >= window[1]):
+        return None
+    return low, high
+
+
+def _trusted(text: str, window: tuple[int, int], zone: tuple[int, int]) -> tuple[int, int]:
+    """The part of a window read with enough context: EDGE_CHARS less on each side cut out of ``text``."""
+    left, right = window
+    if left > 0:
+        left = min(left + EDGE_CHARS, zone[0])
+        while left < zone[0] and not text[left - 1].isspace():
+            left += 1
+    if right < len(text):
+        right = max(right - EDGE_CHARS, zone[1])
+        while right > zone[1] and not text[right].isspace():
+            right -= 1
+    return left, right
+
+
+def context_agrees(text: str, window: tuple[int, int], region: tuple[int, int], found: Sequence[Mention],
+                   reused: Sequence[Mention]) -> bool:
+    """Whether what spaCy found in the context around a region (``found``, offsets into ``text``)
+    is what is taken over from the original there (``reused``), and nothing found in the region
+    overlaps a mention taken over. The first and last EDGE_CHARS of a window cut out of the text
+    are left out (read without what comes before or after them, a name there is read differently)."""
+    left, right = _trusted(text, window, region)
+
+    def around(mentions: Sequence[Mention]) -> set[tuple[int, int, str]]:
+        return {(m.start, m.end, m.label) for m in mentions
+                if left <= m.start and m.end <= right and (m.end <= region[0] or m.start >= region[1])}
+
+    taken = [m for m in found if m.start < region[1] and region[0] < m.end]
+    if any(m.start < other.end and other.start < m.end for m in taken for other in reused):
+        return False
+    return around(found) == around(reused)
 
 
 class RecentAnalysesInMemory:
