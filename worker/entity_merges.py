@@ -11,6 +11,12 @@
    entities (``MIN_SHARED`` ids, read from the articles index). The merge is recorded with its
    evidence and applies from then on; a manual rule on the same variant key wins.
 3. The batch's distinctive names are registered as seen, for the next articles.
+4. After the write, once the story consumer has put articles into their stories (``merge_in_stories``,
+   called by ``worker.story_tasks``): a name the knowledge base lacks, one letter from an entity of
+   the same label that another article of the same story carries, joins that entity (evidence
+   ``same-story``, naming the story and that article). The merge is recorded first, then the
+   article's stored entities are updated in place (``ArticleStore.update_entities``), so a retried
+   batch finds the rule and applies it: one record, one document.
 
 Nothing here may stop an article: with Elasticsearch or Redis unavailable, articles go on with the
 rules already loaded (or none) and the failure is logged with the article ids.
@@ -19,7 +25,7 @@ rules already loaded (or none) and the failure is logged with the article ids.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import redis
@@ -28,9 +34,11 @@ from conf.logs import log_event
 from index.entity_merges import MergeStore
 from index.errors import IndexRejected, IndexUnavailable
 from ingest.entity_kb import default_kb
-from ingest.entity_merging import (EntityMerge, SeenEntity, apply_merges, article_merges, close_entities,
-                                   cross_article_merge, effective_rules, is_unknown, mergeable_key, variant_key)
+from ingest.entity_merging import (EntityMerge, SeenEntity, StoryPeer, apply_merges, apply_rule, article_merges,
+                                   close_entities, cross_article_merge, effective_rules, is_unknown, mergeable_key,
+                                   rule_for, same_story_merge, variant_key)
 from ingest.models import AnalyzedArticle, Entity
+from ingest.stories import Assignment
 from state.entity_keys import SeenEntities, bump_rules_version, rules_version
 from worker.runtime import Runtime
 
@@ -143,3 +151,92 @@ def _with_entities(item: AnalyzedArticle, entities: tuple[Entity, ...]) -> Analy
     if entities == item.analysis.entities:
         return item
     return replace(item, analysis=replace(item.analysis, entities=entities))
+
+
+# -- after the write: merges confirmed by the same story (the story consumer) -----------------------
+
+
+def merge_in_stories(rt: Runtime, assignments: Sequence[Assignment],
+                     memberships: Callable[[Sequence[str]], Mapping[str, str]]) -> list[EntityMerge]:
+    """Merges confirmed by the same story, for articles just put into their stories (``memberships``:
+    article ids -> their living story, read by id). Records each merge, then updates the stored
+    entities of the articles that changed (the merge rules recorded since their analysis apply too).
+    Never raises: the stories are written; a merge missed is logged with the article ids. Returns
+    the merges made. The consumer loads no knowledge base: a name without identity is one whose id
+    is the Vigie id of its own label and text (``is_unknown``), which no knowledge-base id is."""
+    placed = {assignment.article_id: assignment.story_id for assignment in assignments if assignment.story_id}
+    if not placed:
+        return []
+    try:
+        return _merge_in_stories(rt, placed, memberships)
+    except (IndexUnavailable, IndexRejected, redis.RedisError) as error:
+        log_event(log, "entities.same_story_merge_skipped", logging.WARNING, error=str(error),
+                  articles=",".join(placed))
+    except Exception as error:  # noqa: BLE001 - the stories are written; a merge must not undo them
+        log.exception("entities.same_story_merge_failed", extra={"articles": ",".join(placed), "error_": str(error)})
+    return []
+
+
+def _merge_in_stories(rt: Runtime, placed: Mapping[str, str],
+                      memberships: Callable[[Sequence[str]], Mapping[str, str]]) -> list[EntityMerge]:
+    holder = merge_rules(rt)
+    rules = holder.current()
+    store = holder.store
+    stored = store.article_entities(list(placed))
+    wanted = {article_id: [entity for entity in entities
+                           if is_unknown(entity, ()) and mergeable_key(variant_key(entity.text))
+                           and variant_key(entity.text) not in rules]
+              for article_id, entities in stored.items()}
+    near = SeenEntities(rt.redis).near_many([variant_key(entity.text) for found in wanted.values() for entity in found])
+    made: list[EntityMerge] = []
+    for article_id, found in wanted.items():
+        for entity in found:
+            key = variant_key(entity.text)
+            if key in rules:  # merged a moment ago, from another article of this batch
+                continue
+            close = close_entities(key, entity.label, entity.id, near.get(key, ()))
+            if not close:
+                continue
+            peers = _peers(store, memberships, placed, stored, article_id, [candidate.id for candidate, _ in close])
+            merge = same_story_merge(entity, article_id, placed[article_id], [candidate for candidate, _ in close],
+                                     peers, rules)
+            if merge is None:
+                continue
+            rules[merge.variant_key] = merge
+            made.append(merge)
+            log_event(log, "entity.merged", article=article_id, variant=entity.text, target=merge.target_id,
+                      target_name=merge.target_name, distance=merge.evidence.distance, evidence="same-story",
+                      story=merge.evidence.story_id, other_article=merge.evidence.article_ids[-1])
+    if made:
+        store.save(made)  # first: a batch retried after this finds the rules and applies them below
+        bump_rules_version(rt.redis)
+    changes = {article_id: apply_merges(entities, rules) for article_id, entities in stored.items()
+               if _ruled(entities, rules)}
+    if changes:
+        updated = rt.store.update_entities(changes)
+        log_event(log, "entities.articles_updated", articles=",".join(updated), count=len(updated))
+    return made
+
+
+def _ruled(entities: Sequence[Entity], rules: Mapping[str, EntityMerge]) -> bool:
+    """Whether a rule changes one of ``entities`` (an article stored before the rule, or this batch's merge)."""
+    return any((rule := rule_for(entity, rules)) is not None and apply_rule(entity, rule) != entity
+               for entity in entities)
+
+
+def _peers(store: MergeStore, memberships: Callable[[Sequence[str]], Mapping[str, str]], placed: Mapping[str, str],
+           stored: Mapping[str, tuple[Entity, ...]], article_id: str, candidate_ids: Sequence[str]
+           ) -> dict[str, list[StoryPeer]]:
+    """For each candidate id, the articles carrying it (this batch's, then the stored ones, those of
+    the article's story first) with their living stories."""
+    story = placed[article_id]
+    carriers: dict[str, list[str]] = {}
+    for candidate_id in candidate_ids:
+        here = [other for other, entities in stored.items()
+                if other != article_id and any(entity.id == candidate_id for entity in entities)]
+        carriers[candidate_id] = list(dict.fromkeys([*here, *store.carriers(candidate_id, story, article_id)]))
+    stories = dict(memberships(sorted({other for found in carriers.values() for other in found})))
+    for other in placed:
+        stories.setdefault(other, placed[other])
+    return {candidate_id: [StoryPeer(other, stories[other]) for other in found if other in stories]
+            for candidate_id, found in carriers.items()}
