@@ -18,7 +18,8 @@ from ingest.entity_linking import unknown_id
 from ingest.entity_merging import MIN_SHARED
 from ingest.models import FeedItem
 from tests.support.pipeline import send, wait_for_count
-from tests.support.processes import Background, task_results, vigie_json, wait_until
+from tests.support.processes import Background, run_vigie, task_results, vigie_json, wait_until
+from vigie.api.routes.entities import MergeOut
 
 pytestmark = pytest.mark.integration
 
@@ -76,6 +77,8 @@ def test_the_story_consumer_merges_a_name_of_the_same_story_once(
     evidence = recorded["evidence"]
     assert (evidence["kind"], evidence["story_id"], evidence["article_ids"], evidence["distance"]) == (
         "same-story", story, ["f2", "f1"], 1)
+    assert MergeOut.model_validate(recorded).evidence.story_id == story  # what /api/entities/merges returns
+    assert f"(same-story {story}; articles f2,f1; distance 1)" in run_vigie(["entities", "merges"], env, check=True).stdout
     output = worker.output()
     assert "entity.merged" in output and "evidence=same-story" in output and "article=f2" in output
 
