@@ -14,7 +14,7 @@ uses (``apply_merges``) and its entity fields written back with a partial update
 For cross-article merges, ``shared_entities`` asks the articles index which of an article's other
 entities also appear beside a candidate entity, and in which articles. For merges confirmed by the
 same story, ``article_entities`` reads articles' entities by id (real time: an article just written
-is found) and ``carriers`` finds the articles carrying a candidate entity, those of a given story first.
+is found) and ``story_carriers`` finds which candidate entities the articles of given stories carry.
 """
 
 from __future__ import annotations
@@ -136,17 +136,28 @@ class MergeStore:
         return {doc["_id"]: tuple(Entity.from_dict(entity) for entity in doc["_source"].get("entity_list") or ())
                 for doc in response["docs"] if doc.get("found")}
 
-    def carriers(self, entity_id: str, story_id: str, exclude: str, *, size: int = 20) -> list[str]:
-        """Articles (other than ``exclude``) carrying entity ``entity_id``: those already marked with
-        story ``story_id`` first, then the latest. (A story mark is searchable after the next refresh:
-        the caller confirms memberships by id.)"""
-        response = call(self.es, f"reading the articles of entity {entity_id} (story {story_id})", lambda: self.es.search(
-            index=articles_alias(self.prefix), size=size, track_total_hits=False, _source=["article_id"],
-            query={"bool": {"filter": [{"term": {"entity_ids": entity_id}}],
-                            "must_not": [{"ids": {"values": [exclude]}}],
-                            "should": [{"term": {"story_id": story_id}}]}},
-            sort=["_score", {"fetched_at": {"order": "desc"}}]))
-        return [hit["_source"]["article_id"] for hit in response["hits"]["hits"]]
+    def story_carriers(self, story_ids: Sequence[str], entity_ids: Sequence[str], *,
+                       per_pair: int = 3) -> dict[tuple[str, str], list[str]]:
+        """For each (story, entity) of ``story_ids`` x ``entity_ids`` that some stored article of the
+        story carries, a few such articles (earliest first): one search, whatever the numbers. (An
+        article's story mark is searchable after the next refresh, a second at most.)"""
+        stories, entities = sorted(set(story_ids)), sorted(set(entity_ids))
+        if not stories or not entities:
+            return {}
+        response = call(self.es, f"reading which of {len(entities)} entities {len(stories)} stories carry "
+                                 f"(first story: {stories[0]})", lambda: self.es.search(
+            index=articles_alias(self.prefix), size=0, track_total_hits=False,
+            query={"bool": {"filter": [{"terms": {"story_id": stories}}, {"terms": {"entity_ids": entities}}]}},
+            aggs={"stories": {"terms": {"field": "story_id", "size": len(stories)}, "aggs": {
+                "entities": {"terms": {"field": "entity_ids", "include": entities, "size": len(entities)}, "aggs": {
+                    "articles": {"top_hits": {"size": per_pair, "_source": ["article_id"],
+                                              "sort": [{"fetched_at": {"order": "asc"}}]}}}}}}}))
+        found: dict[tuple[str, str], list[str]] = {}
+        for story in response["aggregations"]["stories"]["buckets"]:
+            for entity in story["entities"]["buckets"]:
+                found[(story["key"], entity["key"])] = [hit["_source"]["article_id"]
+                                                        for hit in entity["articles"]["hits"]["hits"]]
+        return found
 
     def entity_name(self, entity_id: str) -> tuple[str, str] | None:
         """The canonical name and label of an entity as stored articles hold it."""

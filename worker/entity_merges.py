@@ -156,19 +156,18 @@ def _with_entities(item: AnalyzedArticle, entities: tuple[Entity, ...]) -> Analy
 # -- after the write: merges confirmed by the same story (the story consumer) -----------------------
 
 
-def merge_in_stories(rt: Runtime, assignments: Sequence[Assignment],
-                     memberships: Callable[[Sequence[str]], Mapping[str, str]]) -> list[EntityMerge]:
-    """Merges confirmed by the same story, for articles just put into their stories (``memberships``:
-    article ids -> their living story, read by id). Records each merge, then updates the stored
-    entities of the articles that changed (the merge rules recorded since their analysis apply too).
-    Never raises: the stories are written; a merge missed is logged with the article ids. Returns
-    the merges made. The consumer loads no knowledge base: a name without identity is one whose id
-    is the Vigie id of its own label and text (``is_unknown``), which no knowledge-base id is."""
+def merge_in_stories(rt: Runtime, assignments: Sequence[Assignment]) -> list[EntityMerge]:
+    """Merges confirmed by the same story, for articles just put into their stories. Records each
+    merge, then updates the stored entities of the articles that changed (the merge rules recorded
+    since their analysis apply too). Never raises: the stories are written; a merge missed is logged
+    with the article ids. Returns the merges made. The consumer loads no knowledge base: a name
+    without identity is one whose id is the Vigie id of its own label and text (``is_unknown``),
+    which no knowledge-base id is."""
     placed = {assignment.article_id: assignment.story_id for assignment in assignments if assignment.story_id}
     if not placed:
         return []
     try:
-        return _merge_in_stories(rt, placed, memberships)
+        return _merge_in_stories(rt, placed)
     except (IndexUnavailable, IndexRejected, redis.RedisError) as error:
         log_event(log, "entities.same_story_merge_skipped", logging.WARNING, error=str(error),
                   articles=",".join(placed))
@@ -177,36 +176,41 @@ def merge_in_stories(rt: Runtime, assignments: Sequence[Assignment],
     return []
 
 
-def _merge_in_stories(rt: Runtime, placed: Mapping[str, str],
-                      memberships: Callable[[Sequence[str]], Mapping[str, str]]) -> list[EntityMerge]:
+def _merge_in_stories(rt: Runtime, placed: Mapping[str, str]) -> list[EntityMerge]:
     holder = merge_rules(rt)
     rules = holder.current()
     store = holder.store
     stored = store.article_entities(list(placed))
-    wanted = {article_id: [entity for entity in entities
-                           if is_unknown(entity, ()) and mergeable_key(variant_key(entity.text))
-                           and variant_key(entity.text) not in rules]
-              for article_id, entities in stored.items()}
-    near = SeenEntities(rt.redis).near_many([variant_key(entity.text) for found in wanted.values() for entity in found])
+    wanted = [(article_id, entity) for article_id, entities in stored.items() for entity in entities
+              if is_unknown(entity, ()) and mergeable_key(variant_key(entity.text))
+              and variant_key(entity.text) not in rules]
+    near = SeenEntities(rt.redis).near_many([variant_key(entity.text) for _, entity in wanted])
+    close = {(article_id, entity.text): [candidate for candidate, _ in close_entities(
+        variant_key(entity.text), entity.label, entity.id, near.get(variant_key(entity.text), ()))]
+        for article_id, entity in wanted}
+    candidate_ids = sorted({candidate.id for found in close.values() for candidate in found})
+    # Which candidates the stories carry: the stored articles (one search), and this batch's (read by id).
+    carried = store.story_carriers(sorted({placed[article_id] for article_id, _ in wanted}), candidate_ids) \
+        if candidate_ids else {}
+    for other, entities in stored.items():
+        for entity in entities:
+            carried.setdefault((placed[other], entity.id), []).insert(0, other)
     made: list[EntityMerge] = []
-    for article_id, found in wanted.items():
-        for entity in found:
-            key = variant_key(entity.text)
-            if key in rules:  # merged a moment ago, from another article of this batch
-                continue
-            close = close_entities(key, entity.label, entity.id, near.get(key, ()))
-            if not close:
-                continue
-            peers = _peers(store, memberships, placed, stored, article_id, [candidate.id for candidate, _ in close])
-            merge = same_story_merge(entity, article_id, placed[article_id], [candidate for candidate, _ in close],
-                                     peers, rules)
-            if merge is None:
-                continue
-            rules[merge.variant_key] = merge
-            made.append(merge)
-            log_event(log, "entity.merged", article=article_id, variant=entity.text, target=merge.target_id,
-                      target_name=merge.target_name, distance=merge.evidence.distance, evidence="same-story",
-                      story=merge.evidence.story_id, other_article=merge.evidence.article_ids[-1])
+    for article_id, entity in wanted:
+        key, story = variant_key(entity.text), placed[article_id]
+        if key in rules or not close[(article_id, entity.text)]:
+            continue  # (a key in rules: merged a moment ago, from another article of this batch)
+        seen = close[(article_id, entity.text)]
+        peers = {candidate.id: [StoryPeer(other, story) for other in carried.get((story, candidate.id), ())]
+                 for candidate in seen}
+        merge = same_story_merge(entity, article_id, story, seen, peers, rules)
+        if merge is None:
+            continue
+        rules[merge.variant_key] = merge
+        made.append(merge)
+        log_event(log, "entity.merged", article=article_id, variant=entity.text, target=merge.target_id,
+                  target_name=merge.target_name, distance=merge.evidence.distance, evidence="same-story",
+                  story=story, other_article=merge.evidence.article_ids[-1])
     if made:
         store.save(made)  # first: a batch retried after this finds the rules and applies them below
         bump_rules_version(rt.redis)
@@ -222,21 +226,3 @@ def _ruled(entities: Sequence[Entity], rules: Mapping[str, EntityMerge]) -> bool
     """Whether a rule changes one of ``entities`` (an article stored before the rule, or this batch's merge)."""
     return any((rule := rule_for(entity, rules)) is not None and apply_rule(entity, rule) != entity
                for entity in entities)
-
-
-def _peers(store: MergeStore, memberships: Callable[[Sequence[str]], Mapping[str, str]], placed: Mapping[str, str],
-           stored: Mapping[str, tuple[Entity, ...]], article_id: str, candidate_ids: Sequence[str]
-           ) -> dict[str, list[StoryPeer]]:
-    """For each candidate id, the articles carrying it (this batch's, then the stored ones, those of
-    the article's story first) with their living stories."""
-    story = placed[article_id]
-    carriers: dict[str, list[str]] = {}
-    for candidate_id in candidate_ids:
-        here = [other for other, entities in stored.items()
-                if other != article_id and any(entity.id == candidate_id for entity in entities)]
-        carriers[candidate_id] = list(dict.fromkeys([*here, *store.carriers(candidate_id, story, article_id)]))
-    stories = dict(memberships(sorted({other for found in carriers.values() for other in found})))
-    for other in placed:
-        stories.setdefault(other, placed[other])
-    return {candidate_id: [StoryPeer(other, stories[other]) for other in found if other in stories]
-            for candidate_id, found in carriers.items()}

@@ -461,7 +461,7 @@ def assign_queued(rt: Runtime, features: Sequence[StoryFeatures], attempt: int =
     """What the story consumer does with a queued batch: assign (or defer), the entity merges the
     stories confirm (worker.entity_merges, evidence ``same-story``), then the per-story alerts."""
     assignments = _assign_or_defer(rt, features, attempt)
-    merge_in_stories(rt, assignments, lambda article_ids: story_store(rt).memberships(article_ids))
+    merge_in_stories(rt, assignments)
     alert_stories(rt, assignments)
     return assignments
 
