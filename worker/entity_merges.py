@@ -25,7 +25,8 @@ rules already loaded (or none) and the failure is logged with the article ids.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 
 import redis
@@ -166,8 +167,12 @@ def merge_in_stories(rt: Runtime, assignments: Sequence[Assignment]) -> list[Ent
     placed = {assignment.article_id: assignment.story_id for assignment in assignments if assignment.story_id}
     if not placed:
         return []
+    # An article that founded its story, alone in it in this batch, has no other article to confirm a merge.
+    per_story = Counter(placed.values())
+    joined = {assignment.article_id for assignment in assignments
+              if assignment.story_id and (not assignment.created or per_story[assignment.story_id] > 1)}
     try:
-        return _merge_in_stories(rt, placed)
+        return _merge_in_stories(rt, placed, joined)
     except (IndexUnavailable, IndexRejected, redis.RedisError) as error:
         log_event(log, "entities.same_story_merge_skipped", logging.WARNING, error=str(error),
                   articles=",".join(placed))
@@ -176,13 +181,13 @@ def merge_in_stories(rt: Runtime, assignments: Sequence[Assignment]) -> list[Ent
     return []
 
 
-def _merge_in_stories(rt: Runtime, placed: Mapping[str, str]) -> list[EntityMerge]:
+def _merge_in_stories(rt: Runtime, placed: Mapping[str, str], joined: Collection[str]) -> list[EntityMerge]:
     holder = merge_rules(rt)
     rules = holder.current()
     store = holder.store
     stored = store.article_entities(list(placed))
-    wanted = [(article_id, entity) for article_id, entities in stored.items() for entity in entities
-              if is_unknown(entity, ()) and mergeable_key(variant_key(entity.text))
+    wanted = [(article_id, entity) for article_id, entities in stored.items() if article_id in joined
+              for entity in entities if is_unknown(entity, ()) and mergeable_key(variant_key(entity.text))
               and variant_key(entity.text) not in rules]
     near = SeenEntities(rt.redis).near_many([variant_key(entity.text) for _, entity in wanted])
     close = {(article_id, entity.text): [candidate for candidate, _ in close_entities(
