@@ -11,6 +11,11 @@ vocabulary of 20,000 words and 5,000 names. Then ``--batches`` batches of ``--ba
 candidate search (plus the stories it wrote too recently to be searchable), decisions, writes, no
 refresh — and each batch is timed. The issue's target: the cost per batch grows at
 most 2x from 1,000 to 100,000 articles.
+
+``--merges``: the articles' persons are names without identity (Vigie ids, two words, every one of
+the 5,000 registered as seen, so each has neighbours one letter away), and after each batch the story
+consumer's next step, the merges the same story confirms (``worker.entity_merges.merge_in_stories``),
+is timed too and compared with the assignment of the same batch.
 """
 
 from __future__ import annotations
@@ -29,9 +34,13 @@ from bench.common import bench_services  # noqa: E402
 from elasticsearch import Elasticsearch, helpers  # noqa: E402
 
 from index.stories import StoryDraft, StoryStore  # noqa: E402
+from ingest.entity_linking import unknown_id  # noqa: E402
+from ingest.entity_merging import SeenEntity, variant_key  # noqa: E402
 from ingest.models import AnalyzedArticle, Analysis, Article, Entity  # noqa: E402
 from ingest.stories import StoryCentroid, features_of, story_id_for  # noqa: E402
 from worker.runtime import Runtime  # noqa: E402
+from state.entity_keys import SeenEntities  # noqa: E402
+from worker.entity_merges import merge_in_stories  # noqa: E402
 from worker.story_tasks import DF_KEY, DOCUMENTS_KEY, assign_features  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -39,7 +48,7 @@ WORDS = [f"w{i}" for i in range(20_000)]
 NAMES = [f"Name{i:04d}x" for i in range(5_000)]
 
 
-def synthetic(rng: random.Random, number: int, when: datetime) -> AnalyzedArticle:
+def synthetic(rng: random.Random, number: int, when: datetime, unknown_names: bool = False) -> AnalyzedArticle:
     """An article about one of many events: its words and names drawn around the event's own."""
     event = rng.randrange(10_000)
     erng = random.Random(event)
@@ -50,7 +59,11 @@ def synthetic(rng: random.Random, number: int, when: datetime) -> AnalyzedArticl
     article = Article(article_id=f"bench-{number}", title=f"Event {event} {names[0]}", body=text, is_html=False,
                       text_source="content", url=f"https://outlet{number % 50}.example/{number}",
                       published=when, fetched_at=when)
-    entities = tuple(Entity(n, "PERSON", 1, ((0, 1),), key=n.lower()) for n in names[:4])
+    if unknown_names:
+        entities = tuple(Entity(f"{n} Person", "PERSON", 1, ((0, 1),), key=f"{n} person".lower(),
+                                id=unknown_id("PERSON", f"{n} Person"), name=f"{n} Person") for n in names[:4])
+    else:
+        entities = tuple(Entity(n, "PERSON", 1, ((0, 1),), key=n.lower()) for n in names[:4])
     analysis = Analysis(language=language, language_confidence=1.0, title=article.title, text=text,
                         entities=entities, topics=(), lemmas=" ".join(words))
     return AnalyzedArticle(article, analysis)
@@ -94,7 +107,7 @@ def fill(rt: Runtime, store: StoryStore, size: int, rng: random.Random) -> None:
     pipe.execute()
 
 
-def run(size: int, batches: int, batch: int) -> dict[str, float]:
+def run(size: int, batches: int, batch: int, merges: bool = False) -> dict[str, float]:
     rng = random.Random(size)
     with bench_services() as services:
         rt = Runtime(services.settings)
@@ -103,20 +116,34 @@ def run(size: int, batches: int, batch: int) -> dict[str, float]:
         store.ensure_ready()
         started = time.perf_counter()
         fill(rt, store, size, rng)
+        if merges:
+            SeenEntities(rt.redis).register(SeenEntity(unknown_id("PERSON", f"{n} Person"), f"{n} Person", "PERSON",
+                                                       variant_key(f"{n} Person")) for n in NAMES)
         filled = time.perf_counter() - started
         timings = []
+        merge_timings = []
+        merged = 0
         for number in range(batches):
-            items = [synthetic(rng, 10_000_000 + number * batch + i, NOW + timedelta(minutes=number))
+            items = [synthetic(rng, 10_000_000 + number * batch + i, NOW + timedelta(minutes=number), merges)
                      for i in range(batch)]
             outcome = rt.store.index_batch(items)
             features = [features_of(item, outcome.documents[item.article.article_id].cluster_id or "")
                         for item in items]
             began = time.perf_counter()
-            assign_features(rt, features)
+            assignments = assign_features(rt, features)
             timings.append(time.perf_counter() - began)
-        timings.sort()
-        return {"size": size, "fill_s": filled, "mean_ms": 1000 * statistics.mean(timings),
-                "p50_ms": 1000 * timings[len(timings) // 2], "p95_ms": 1000 * timings[int(0.95 * (len(timings) - 1))]}
+            if merges:
+                began = time.perf_counter()
+                merged += len(merge_in_stories(rt, assignments))
+                merge_timings.append(time.perf_counter() - began)
+        result = {"size": size, "fill_s": filled, "mean_ms": 1000 * statistics.mean(timings),
+                  "p50_ms": 1000 * sorted(timings)[len(timings) // 2],
+                  "p95_ms": 1000 * sorted(timings)[int(0.95 * (len(timings) - 1))]}
+        if merges:
+            result.update(merge_mean_ms=1000 * statistics.mean(merge_timings),
+                          merge_p95_ms=1000 * sorted(merge_timings)[int(0.95 * (len(merge_timings) - 1))],
+                          merged=merged)
+        return result
 
 
 def main() -> None:
@@ -124,13 +151,20 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,100000")
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--merges", action="store_true", help="also time the same-story merges after each batch")
     args = parser.parse_args()
-    rows = [run(int(size), args.batches, args.batch) for size in args.sizes.split(",")]
+    rows = [run(int(size), args.batches, args.batch, args.merges) for size in args.sizes.split(",")]
     print(f"| indexed articles | stories | batches of {args.batch} | mean per batch | p50 | p95 | per article |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['size']:,} | {max(1, int(row['size']) // 4):,} | {args.batches} | {row['mean_ms']:.0f} ms | "
               f"{row['p50_ms']:.0f} ms | {row['p95_ms']:.0f} ms | {row['mean_ms'] / args.batch:.1f} ms |")
+    if args.merges:
+        print(f"\n| indexed articles | same-story merges step, mean per batch | p95 | mean / assignment's mean | merges made |")
+        print("|---|---|---|---|---|")
+        for row in rows:
+            print(f"| {row['size']:,} | {row['merge_mean_ms']:.0f} ms | {row['merge_p95_ms']:.0f} ms | "
+                  f"{row['merge_mean_ms'] / row['mean_ms']:.2f} | {row['merged']} |")
     if len(rows) > 1:
         print(f"\ngrowth of the mean cost per batch, {rows[0]['size']:,} -> {rows[-1]['size']:,}: "
               f"{rows[-1]['mean_ms'] / rows[0]['mean_ms']:.2f}x")

@@ -12,7 +12,9 @@ article naming the variant is read, its entities re-identified by the same funct
 uses (``apply_merges``) and its entity fields written back with a partial update (no script).
 
 For cross-article merges, ``shared_entities`` asks the articles index which of an article's other
-entities also appear beside a candidate entity, and in which articles.
+entities also appear beside a candidate entity, and in which articles. For merges confirmed by the
+same story, ``article_entities`` reads articles' entities by id (real time: an article just written
+is found) and ``story_carriers`` finds which candidate entities the articles of given stories carry.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from elasticsearch import Elasticsearch
 from index.article_document import ENTITY_KINDS, entity_ref
 from index.client import call, create_index
 from index.mappings import articles_alias
+from index.rollover import alias_members
 from ingest.entity_merging import EntityMerge, apply_merges
 from ingest.models import Entity
 from ingest.name_keys import search_fold
@@ -93,6 +96,11 @@ class MergeStore:
             index=self.index, query=query, size=_MAX_RULES, sort=[{"at": {"order": "desc"}}]))
         return [EntityMerge.from_dict(hit["_source"]) for hit in response["hits"]["hits"]]
 
+    def recorded_rules(self) -> list[EntityMerge]:
+        """``rules()`` for a reader that must not create the index (`vigie analyze`): none when it is missing."""
+        exists = call(self.es, f"looking up {self.index}", lambda: self.es.indices.exists(index=self.index))
+        return self.rules() if exists else []
+
     def remove(self, rule_id: str) -> bool:
         self.ensure_ready()
         response = call(self.es, f"removing entity merge {rule_id}", lambda: self.es.options(ignore_status=404).delete(
@@ -114,6 +122,42 @@ class MergeStore:
             aggs={"shared": {"terms": {"field": "entity_ids", "include": others, "size": len(others)}}}))
         shared = sorted(bucket["key"] for bucket in response["aggregations"]["shared"]["buckets"])
         return shared, [hit["_source"]["article_id"] for hit in response["hits"]["hits"]]
+
+    def article_entities(self, article_ids: Sequence[str]) -> dict[str, tuple[Entity, ...]]:
+        """The stored entities of each of ``article_ids`` found (a real-time read by id, in whichever
+        backing index holds it)."""
+        ids = list(dict.fromkeys(article_ids))
+        members, _ = alias_members(self.es, self.prefix)
+        if not ids or not members:
+            return {}
+        docs = [{"_index": index, "_id": article_id} for article_id in ids for index in members]
+        response = call(self.es, f"reading the entities of {len(ids)} articles (first: {ids[0]})",
+                        lambda: self.es.mget(docs=docs, source=["entity_list"]))
+        return {doc["_id"]: tuple(Entity.from_dict(entity) for entity in doc["_source"].get("entity_list") or ())
+                for doc in response["docs"] if doc.get("found")}
+
+    def story_carriers(self, story_ids: Sequence[str], entity_ids: Sequence[str], *,
+                       per_pair: int = 3) -> dict[tuple[str, str], list[str]]:
+        """For each (story, entity) of ``story_ids`` x ``entity_ids`` that some stored article of the
+        story carries, a few such articles (earliest first): one search, whatever the numbers. (An
+        article's story mark is searchable after the next refresh, a second at most.)"""
+        stories, entities = sorted(set(story_ids)), sorted(set(entity_ids))
+        if not stories or not entities:
+            return {}
+        response = call(self.es, f"reading which of {len(entities)} entities {len(stories)} stories carry "
+                                 f"(first story: {stories[0]})", lambda: self.es.search(
+            index=articles_alias(self.prefix), size=0, track_total_hits=False,
+            query={"bool": {"filter": [{"terms": {"story_id": stories}}, {"terms": {"entity_ids": entities}}]}},
+            aggs={"stories": {"terms": {"field": "story_id", "size": len(stories)}, "aggs": {
+                "entities": {"terms": {"field": "entity_ids", "include": entities, "size": len(entities)}, "aggs": {
+                    "articles": {"top_hits": {"size": per_pair, "_source": ["article_id"],
+                                              "sort": [{"fetched_at": {"order": "asc"}}]}}}}}}}))
+        found: dict[tuple[str, str], list[str]] = {}
+        for story in response["aggregations"]["stories"]["buckets"]:
+            for entity in story["entities"]["buckets"]:
+                found[(story["key"], entity["key"])] = [hit["_source"]["article_id"]
+                                                        for hit in entity["articles"]["hits"]["hits"]]
+        return found
 
     def entity_name(self, entity_id: str) -> tuple[str, str] | None:
         """The canonical name and label of an entity as stored articles hold it."""

@@ -6,7 +6,7 @@ article (same id, new content) replaces it: one document per article, whatever t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -27,7 +27,7 @@ from index.mappings import (
     articles_template,
     articles_template_name,
 )
-from ingest.models import AnalyzedArticle
+from ingest.models import AnalyzedArticle, Entity
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,36 @@ class ArticleStore:
             took_ms=int(response.get("took", 0)),
             documents={article_id: documents[article_id] for article_id in counts.indexed},
         )
+
+    def update_entities(self, changes: Mapping[str, Sequence[Entity]]) -> tuple[str, ...]:
+        """Give stored articles new entities (article id -> its entities, re-identified): a partial
+        update of each document's entity fields where it lives (index.rollover), never a second
+        document. The ids updated; an article deleted meanwhile is skipped. Raises IndexUnavailable
+        (node unreachable, or a transient refusal), IndexRejected (any other refusal)."""
+        from index.entity_merges import entity_fields  # index.entity_merges shapes the fields, as re-labelling does
+        from index.errors import IndexRejected
+
+        if not changes:
+            return ()
+        placed = locate(self.es, self.prefix, list(changes))
+        operations: list[dict[str, Any]] = []
+        for article_id, entities in changes.items():
+            operations += [{"update": {"_index": placed.get(article_id, self.alias), "_id": article_id}},
+                           {"doc": entity_fields(entities)}]
+        response = call(self.es, f"updating the entities of {len(changes)} articles (first: {next(iter(changes))})",
+                        lambda: self.es.bulk(operations=operations))
+        updated: list[str] = []
+        for entry in response["items"]:
+            result = entry["update"]
+            status = result.get("status", 500)
+            if status < 300:
+                updated.append(result["_id"])
+            elif status in TRANSIENT_STATUSES:
+                raise IndexUnavailable(f"updating the entities of article {result['_id']}: status {status}")
+            elif status != 404:
+                raise IndexRejected(f"Elasticsearch refused the entities of article {result['_id']}: "
+                                    f"{result.get('error')}")
+        return tuple(updated)
 
     def get(self, article_id: str) -> dict[str, Any] | None:
         """One article's stored document, or None."""

@@ -7,7 +7,10 @@ articles, a name the knowledge base lacks ("Wladimir Poutin") whose romanised ke
 away from an entity already seen is the same entity only when the context confirms it: the two
 share co-occurring entities (``MIN_SHARED`` ids or more). Each such merge is an ``EntityMerge``
 holding its evidence (kind, articles, edit distance, shared ids); the worker records it
-(``index.entity_merges``) and applies it to every later article.
+(``index.entity_merges``) and applies it to every later article. The same story confirms it too
+(``same_story_merge``, evidence ``same-story``): the story consumer (``worker.story_tasks``) knows
+which articles are one event, and merges a name of a new member into the entity, one letter away and
+of the same label, that another member of the story carries.
 
 A person can force or undo one (``vigie entities merge|split``): a manual rule wins over an
 automatic one for the same variant key. ``apply_merges`` is what every new article goes through:
@@ -52,16 +55,17 @@ class MergeEvidence:
     distance: int = 0
     shared_ids: tuple[str, ...] = ()
     note: str = ""
+    story_id: str = ""  # kind "same-story": the story both articles are in
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "article_ids": list(self.article_ids), "distance": self.distance,
-                "shared_ids": list(self.shared_ids), "note": self.note}
+                "shared_ids": list(self.shared_ids), "note": self.note, "story_id": self.story_id}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MergeEvidence:
         return cls(kind=str(data.get("kind") or "manual"), article_ids=tuple(data.get("article_ids") or ()),
                    distance=int(data.get("distance") or 0), shared_ids=tuple(data.get("shared_ids") or ()),
-                   note=str(data.get("note") or ""))
+                   note=str(data.get("note") or ""), story_id=str(data.get("story_id") or ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,3 +280,45 @@ def article_merges(entity: Entity, article_id: str, kb: KnowledgeBase) -> list[E
             found.append(EntityMerge(form, key, "merge", "auto", entity.id, known.name, entity.label,
                                      MergeEvidence("same-article", (article_id,), distance)))
     return found
+
+
+# -- merges confirmed by the same story -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoryPeer:
+    """An article carrying a candidate entity, and the story it is in (story merges followed)."""
+
+    article_id: str
+    story_id: str
+
+
+def same_story_merge(entity: Entity, article_id: str, story_id: str, seen: Iterable[SeenEntity],
+                     peers: Mapping[str, Sequence[StoryPeer]], rules: Mapping[str, EntityMerge]) -> EntityMerge | None:
+    """The automatic merge of ``entity`` (of article ``article_id``, in story ``story_id``) into an
+    entity another article of the same story carries, with the evidence ``same-story``; None when
+    the context does not confirm one.
+
+    ``seen``: entities seen before whose keys may be one letter from ``entity``'s (``SeenEntities.near``);
+    ``peers``: for each of their ids, articles carrying it and their stories. Precision first, so no
+    merge when: ``entity`` has an identity (the knowledge base's, or a rule's); its key is not
+    distinctive (``mergeable_key``); any rule, manual or automatic, merge or split, is recorded for its
+    key (a reviewer's split stays a split); no candidate of the same label within one edit is carried
+    by another article of this story; or two such candidates of different ids are equally near."""
+    key = variant_key(entity.text)
+    if not story_id or not is_unknown(entity, ()) or not mergeable_key(key) or key in rules:
+        return None
+    confirmed: list[tuple[SeenEntity, int, StoryPeer]] = []
+    for candidate, distance in close_entities(key, entity.label, entity.id, seen):
+        peer = next((peer for peer in peers.get(candidate.id, ())
+                     if peer.story_id == story_id and peer.article_id != article_id), None)
+        if peer is not None:
+            confirmed.append((candidate, distance, peer))
+    if not confirmed:
+        return None
+    nearest = confirmed[0][1]
+    if len({candidate.id for candidate, distance, _ in confirmed if distance == nearest}) > 1:
+        return None  # which one? a reviewer can say (`vigie entities merge`)
+    candidate, distance, peer = confirmed[0]
+    evidence = MergeEvidence("same-story", (article_id, peer.article_id), distance, story_id=story_id)
+    return EntityMerge(entity.text, key, "merge", "auto", candidate.id, candidate.name, entity.label, evidence)

@@ -57,6 +57,7 @@ from ingest.models import AnalyzedArticle
 from ingest.stories import Assignment, Frequencies, Merge, StoryFeatures, decide, features_of, params_from
 from conf.logs import log_event
 from worker.app import app
+from worker.entity_merges import merge_in_stories
 from worker.queues import STORY_QUEUE
 from worker.retries import Letter, after_outage, current_runtime, retry_later
 from worker.runtime import Runtime
@@ -457,8 +458,10 @@ def defer_stories(rt: Runtime, features: Sequence[StoryFeatures], attempt: int, 
 
 
 def assign_queued(rt: Runtime, features: Sequence[StoryFeatures], attempt: int = 0) -> list[Assignment]:
-    """What the story consumer does with a queued batch: assign (or defer), then the per-story alerts."""
+    """What the story consumer does with a queued batch: assign (or defer), the entity merges the
+    stories confirm (worker.entity_merges, evidence ``same-story``), then the per-story alerts."""
     assignments = _assign_or_defer(rt, features, attempt)
+    merge_in_stories(rt, assignments)
     alert_stories(rt, assignments)
     return assignments
 

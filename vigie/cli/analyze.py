@@ -1,6 +1,13 @@
 """`vigie analyze [--json] FILE|-` and `vigie topics check|list`: the analysis of one article, no
 service running, through the same ``Analyzer`` the worker uses.
 
+Entity merges: when Elasticsearch (VIGIE_ES_URL) answers, the merge rules recorded there (automatic
+merges, manual merges and splits: `vigie entities merges`) are applied to the entities printed, by the
+functions the worker applies them with (``effective_rules``, ``apply_merges``). When it does not,
+the analysis is printed as it is and says so: one line on stderr in text mode; with --json, the
+field ``merge_rules`` (``applied`` false and the ``reason``), nothing on stderr (stdout and stderr may
+be read together). Reading the rules never creates an index.
+
 Exit codes: 0 analysed (an article with nothing usable still prints its result, with warnings saying
 why), 1 a clear one-line error (missing, empty, binary or oversized file; a model not installed;
 invalid topic rules), 2 usage error.
@@ -9,12 +16,13 @@ invalid topic rules), 2 usage error.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from conf.settings import load_settings
+from conf.settings import Settings, load_settings
 from ingest.models import Analysis
 from ingest.topic_rules import TopicRuleError, check_iptc_codes, load_known_codes, load_rules
 from vigie.cli.output import emit, json_option, progress
@@ -26,6 +34,8 @@ if TYPE_CHECKING:  # ingest.topics imports the lemma tables: loaded only when a 
 #: the first VIGIE_MAX_TEXT_CHARS characters of what it is given, and says so).
 MAX_INPUT_BYTES = 32 * 2**20
 _TEXT_PREVIEW_CHARS = 600
+#: Seconds to wait for Elasticsearch's merge rules: the analysis goes on without them after that.
+MERGE_RULES_TIMEOUT = 5.0
 
 
 def _read(source: str) -> tuple[bytes, str]:
@@ -47,6 +57,29 @@ def _read(source: str) -> tuple[bytes, str]:
     if len(data) > MAX_INPUT_BYTES:
         raise click.ClickException(f"{name}: larger than the {MAX_INPUT_BYTES // 2**20} MB vigie analyze reads")
     return data, name
+
+
+def with_merge_rules(analysis: Analysis, settings: Settings) -> tuple[Analysis, dict[str, Any]]:
+    """``analysis`` with the merge rules recorded in Elasticsearch applied to its entities, and what
+    was done (``applied``, ``rules`` in force, ``entities_changed``; ``reason`` when not applied)."""
+    from index.client import connect
+    from index.entity_merges import MergeStore
+    from index.errors import IndexRejected, IndexUnavailable
+    from ingest.entity_merging import apply_merges, effective_rules
+
+    es = connect(settings.es_url, timeout=MERGE_RULES_TIMEOUT)
+    try:
+        rules = effective_rules(MergeStore(es, settings.index_prefix).recorded_rules())
+    except IndexUnavailable:
+        return analysis, {"applied": False, "rules": 0, "entities_changed": 0,
+                          "reason": f"Elasticsearch at {settings.es_url} is unreachable"}
+    except IndexRejected as error:
+        return analysis, {"applied": False, "rules": 0, "entities_changed": 0, "reason": str(error)}
+    finally:
+        es.close()
+    entities = apply_merges(analysis.entities, rules)
+    changed = sum(1 for entity in entities if entity not in analysis.entities)
+    return replace(analysis, entities=entities), {"applied": True, "rules": len(rules), "entities_changed": changed}
 
 
 def _analysis_text(analysis: Analysis) -> str:
@@ -122,10 +155,12 @@ def analyze(as_json: bool, explain_topic: str | None, source: str) -> None:
         else:
             click.echo(_explanation_text(explanation))
         return
-    analysis = analyzer.analyze(article)
+    analysis, merges = with_merge_rules(analyzer.analyze(article), settings)
     if as_json:
-        emit({"article_id": article.article_id, **analysis.to_dict()}, as_json=True)
+        emit({"article_id": article.article_id, **analysis.to_dict(), "merge_rules": merges}, as_json=True)
     else:
+        if not merges["applied"]:
+            progress(f"entity merges not applied (no merge rules read): {merges['reason']}")
         click.echo(_analysis_text(analysis))
 
 

@@ -111,6 +111,8 @@ def _merges_text(rules: list[dict[str, Any]]) -> str:
         why = evidence["kind"]
         if evidence["shared_ids"]:
             why += " " + ",".join(evidence["shared_ids"])
+        if evidence.get("story_id"):
+            why += " " + evidence["story_id"]
         if evidence["article_ids"]:
             why += "; articles " + ",".join(evidence["article_ids"])
         if evidence["distance"]:

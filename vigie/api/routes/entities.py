@@ -51,6 +51,7 @@ class MergeEvidenceOut(BaseModel):
     distance: int = Field(description="Edit distance between the variant's key and the target's.")
     shared_ids: list[str] = Field(description="Co-occurring entity ids the variant and the target share.")
     note: str
+    story_id: str = Field("", description="same-story: the story both articles are in.")
 
 
 class MergeOut(BaseModel):
