@@ -160,7 +160,7 @@ def main() -> None:
         print(f"| {row['size']:,} | {max(1, int(row['size']) // 4):,} | {args.batches} | {row['mean_ms']:.0f} ms | "
               f"{row['p50_ms']:.0f} ms | {row['p95_ms']:.0f} ms | {row['mean_ms'] / args.batch:.1f} ms |")
     if args.merges:
-        print(f"\n| indexed articles | same-story merges step, mean per batch | p95 | mean / assignment's mean | merges made |")
+        print("\n| indexed articles | same-story merges step, mean per batch | p95 | mean / assignment's mean | merges made |")
         print("|---|---|---|---|---|")
         for row in rows:
             print(f"| {row['size']:,} | {row['merge_mean_ms']:.0f} ms | {row['merge_p95_ms']:.0f} ms | "
