@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from index.alerts import AlertRule
 from index.article_document import ArticleDocument
-from index.query import And, MatchAll, Node, Not, Or, Term, parse_query
+from index.query import And, MatchAll, Node, Not, Or, Term, name_runs, parse_query
 from index.search import LemmaVariants
 from index.tokens import standard_spans, standard_tokens
 from ingest.entity_kb import default_kb
@@ -356,13 +356,31 @@ def compile_node(node: Node, lemma_variants: LemmaVariants | None) -> _Compiled:
     if isinstance(node, Not):
         inner = compile_node(node.item, lemma_variants)
         return _Compiled(lambda view: not inner.test(view), None)
-    items = [compile_node(item, lemma_variants) for item in node.items]
+    if isinstance(node, And):
+        items = [_compile_segment(node.items[start:stop], identity, lemma_variants)
+                 for start, stop, identity in name_runs(node.items, _known_entity_id)]
+    else:
+        items = [compile_node(item, lemma_variants) for item in node.items]
     tests = [item.test for item in items]
     terms = tuple(term for item in items for term in item.terms)
     if isinstance(node, And):
         return _Compiled(lambda view: all(test(view) for test in tests), _cheapest(item.keys for item in items), terms)
     assert isinstance(node, Or)
     return _Compiled(lambda view: any(test(view) for test in tests), _union([item.keys for item in items]), terms)
+
+
+def _compile_segment(words: tuple[Node, ...], identity: str | None,
+                     lemma_variants: LemmaVariants | None) -> _Compiled:
+    """One segment of ``index.query.name_runs``: an item alone, or a run of words naming a known
+    entity, matched by all its words or by the entity's id (as ``index.search._and_clauses``)."""
+    if identity is None:
+        return compile_node(words[0], lemma_variants)
+    parts = [compile_node(word, lemma_variants) for word in words]
+    tests = [part.test for part in parts]
+    by_words = _cheapest(part.keys for part in parts)
+    keys = None if by_words is None else by_words | {("eid", identity)}
+    return _Compiled(lambda view: all(test(view) for test in tests) or identity in view.entity_ids, keys,
+                     tuple(term for part in parts for term in part.terms))
 
 
 @dataclass(frozen=True)

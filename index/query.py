@@ -15,7 +15,7 @@ prefix is not a known field is an ordinary word (so "10:30" stays searchable).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Union
@@ -258,3 +258,35 @@ def terms_of(node: Node) -> list[Term]:
     if isinstance(node, (And, Or)):
         return [term for item in node.items for term in terms_of(item)]
     return []
+
+
+#: The longest run of plain query words looked up as one name ("Dmitry Peskov", "Ursula von der Leyen").
+NAME_RUN_MAX = 5
+
+
+def _plain_word(item: Node) -> bool:
+    return isinstance(item, Term) and item.field is None and not item.prefix and not item.phrase
+
+
+def name_runs(items: tuple[Node, ...], known_id: Callable[[str], str | None]) -> list[tuple[int, int, str | None]]:
+    """An AND's items cut into segments ``(start, stop, id)``: a run of two or more plain words that
+    together name a known entity (``known_id`` of the words joined by spaces; the longest run wins)
+    with its id, every other item alone with None. Search and alerts match such a run by its words or
+    by the entity's id, so unquoted "Dmitry Peskov" finds "Dmitri Peskov" as the quoted phrase does."""
+    segments: list[tuple[int, int, str | None]] = []
+    i = 0
+    while i < len(items):
+        end = i
+        while end < len(items) and end - i < NAME_RUN_MAX and _plain_word(items[end]):
+            end += 1
+        for stop in range(end, i + 1, -1):  # two words or more, longest first
+            identity = known_id(" ".join(word.text for word in items[i:stop]))  # type: ignore[union-attr]
+            if identity:
+                segments.append((i, stop, identity))
+                i = stop
+                break
+        else:
+            segments.append((i, i + 1, None))
+            i += 1
+    return segments
+

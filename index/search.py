@@ -11,7 +11,7 @@ from elasticsearch import Elasticsearch
 
 from index.client import call
 from index.mappings import articles_alias
-from index.query import And, MatchAll, Node, Not, Or, Term, parse_query
+from index.query import And, MatchAll, Node, Not, Or, Term, name_runs, parse_query
 from index.stories import COLLAPSE_FIELD, attach_stories
 from ingest.name_keys import search_fold
 from ingest.models import Entity, TopicMatch
@@ -149,7 +149,7 @@ def compile_query(node: Node, lemma_variants: LemmaVariants | None = None) -> di
     if isinstance(node, MatchAll):
         return {"match_all": {}}
     if isinstance(node, And):
-        must = [compile_query(item, lemma_variants) for item in node.items if not isinstance(item, Not)]
+        must = _and_clauses(node.items, lemma_variants)
         must_not = [compile_query(item.item, lemma_variants) for item in node.items if isinstance(item, Not)]
         return {"bool": {"must": must or [{"match_all": {}}], "must_not": must_not}}
     if isinstance(node, Or):
@@ -158,6 +158,22 @@ def compile_query(node: Node, lemma_variants: LemmaVariants | None = None) -> di
     if isinstance(node, Not):
         return {"bool": {"must": [{"match_all": {}}], "must_not": [compile_query(node.item, lemma_variants)]}}
     return _term_query(node, lemma_variants)
+
+
+def _and_clauses(items: tuple[Node, ...], lemma_variants: LemmaVariants | None) -> list[dict[str, Any]]:
+    """The clauses of an AND's non-negated items; a run of words naming a known entity
+    (``index.query.name_runs``) matches its words or the entity's id."""
+    must: list[dict[str, Any]] = []
+    for start, stop, identity in name_runs(items, _known_entity_id):
+        if identity is None:
+            if not isinstance(items[start], Not):
+                must.append(compile_query(items[start], lemma_variants))
+            continue
+        must.append({"bool": {"should": [
+            {"bool": {"must": [compile_query(word, lemma_variants) for word in items[start:stop]]}},
+            {"term": {"entity_ids": {"value": identity, "boost": 1.5}}},
+        ], "minimum_should_match": 1}})
+    return must
 
 
 def _term_query(term: Term, lemma_variants: LemmaVariants | None) -> dict[str, Any]:

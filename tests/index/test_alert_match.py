@@ -144,6 +144,8 @@ AGREEMENT_QUERIES = [
     "location:Haïti", "entity:OPEP", "org:OPEC", "lang:en", "topic:ceasefire", "topic:migration Europe",
     "(trêve OR truce) AND NOT football", "l'armée", "armée", "Erdogan", "Macron Xi", "wildfires", "storm*",
     "U.S.", "président", "présidentielle", "ceasefire", "hurricane", "virus informatique", "«", "10:30",
+    # unquoted words that together name a known entity: by the words or by its id (index.query.name_runs)
+    "Vladimir Putin", "Emmanuel Macron -football", "Tayyip Erdoğan migrants", "Xi Jinping OR Joe Biden",
 ]
 FILTERS = [
     {}, {"topics": ["migration", "ceasefire"]}, {"topics": ["migration", "diplomacy"], "all_topics": True},

@@ -57,6 +57,15 @@ def test_a_known_name_finds_the_articles_that_spell_it_otherwise(es: Elasticsear
     assert ids(es, indexed, "Moscow") == ["moscow-ru", "sample"]
 
 
+def test_unquoted_words_that_name_a_known_entity_find_its_other_spellings(es: Elasticsearch, indexed: str) -> None:
+    # "Dmitry" is in neither text: the two words together name the person, as a quoted phrase does.
+    assert ids(es, indexed, "Dmitry Peskov") == ["moscow-ru", "sample"]
+    assert ids(es, indexed, "Vladimir Putin") == ["sample"]
+    assert ids(es, indexed, "Dmitry Peskov Kremlin") == ["moscow-ru", "sample"]  # the run, then one more word
+    assert ids(es, indexed, "Dmitry Peskov -Erdogan") == ["moscow-ru"]  # a negation still applies
+    assert ids(es, indexed, "Dmitry Lille") == []  # words naming no entity together stay words
+
+
 def test_entity_field_and_filter_match_by_id_or_any_name(es: Elasticsearch, indexed: str) -> None:
     assert ids(es, indexed, "entity:Q7747") == ["sample"]
     assert ids(es, indexed, 'entity:"Владимир Путин"') == ["sample"]
