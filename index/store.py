@@ -15,7 +15,7 @@ from elasticsearch import Elasticsearch
 
 from index.article_document import ArticleDocument, article_document
 from index.client import TRANSIENT_STATUSES, call, create_index
-from index.dedup import assign_clusters
+from index.dedup import RecentBands, assign_clusters
 from index.rollover import alias_members, ensure_write_index, locate
 from index.stores import delete_matching
 from index.errors import IndexUnavailable
@@ -57,10 +57,12 @@ class _Counts:
 class ArticleStore:
     """The articles index of one Vigie installation (its alias, template and current version)."""
 
-    def __init__(self, es: Elasticsearch, prefix: str) -> None:
+    def __init__(self, es: Elasticsearch, prefix: str, recent: RecentBands | None = None) -> None:
         self.es = es
         self.prefix = prefix
         self.alias = articles_alias(prefix)
+        #: recent band keys for the near-duplicate lookup (state.recent_bands); None: Elasticsearch only
+        self.recent = recent
 
     def ensure_ready(self) -> str:
         """Create the template, the current index and the alias when missing. Idempotent.
@@ -106,7 +108,8 @@ class ArticleStore:
         if not items:
             return BulkOutcome()
         now = datetime.now(timezone.utc)
-        clusters = assign_clusters(self.es, self.prefix, items)
+        plan = assign_clusters(self.es, self.prefix, items, self.recent)
+        clusters = plan.clusters
         # An article already stored in an older backing index (rollover) is replaced there, never
         # copied into the write index: one document per article id across the alias.
         placed = locate(self.es, self.prefix, [item.article.article_id for item in items])
@@ -121,6 +124,15 @@ class ArticleStore:
             self.es, f"bulk-indexing {len(items)} articles",
             lambda: self.es.bulk(operations=operations, refresh="wait_for" if refresh else False),
         )
+        outcome = self._outcome(response, documents)
+        if self.recent is not None and plan.token:
+            # Only once Elasticsearch has answered: a crash or an error before leaves the batch's bands
+            # marked in flight, so they are answered by Elasticsearch until they expire.
+            self.recent.record(plan.record(items, outcome.indexed, now))
+        return outcome
+
+    @staticmethod
+    def _outcome(response: Any, documents: dict[str, ArticleDocument]) -> BulkOutcome:
         counts = _Counts()
         for entry in response["items"]:
             result = entry["index"]
