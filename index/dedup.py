@@ -67,6 +67,7 @@ class ClusterPlan:
     confirmed: frozenset[str] = frozenset()
     refused: frozenset[str] = frozenset()
     previous: dict[str, str] | None = None  # article id -> its signature as last recorded
+    answered_recently: int = 0  # articles whose candidates came from the recent band keys
 
     def record(self, items: Sequence[AnalyzedArticle], written: Sequence[str], indexed_at: datetime) -> RecentBandRecord:
         """What the store records once ``written`` (article ids) are in Elasticsearch."""
@@ -186,4 +187,4 @@ def assign_clusters(es: Elasticsearch, prefix: str, items: Sequence[AnalyzedArti
     previous = {article_id: signature for article_id, (signature, _) in known.documents.items()}
     return ClusterPlan(_choose(items, candidates), token=token, looked_up=frozenset(keys),
                        confirmed=frozenset(known.reserved - indexed), refused=frozenset(known.reserved & indexed),
-                       previous=previous)
+                       previous=previous, answered_recently=len(with_signature) - len(asked))

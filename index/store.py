@@ -7,7 +7,7 @@ article (same id, new content) replaces it: one document per article, whatever t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -43,6 +43,8 @@ class BulkOutcome:
     #: the documents written, by article id, as stored (what alerts are matched against); story
     #: assignment replaces a document by its copy holding the story (worker.story_tasks)
     documents: dict[str, ArticleDocument] = field(default_factory=dict)
+    #: articles whose near-duplicate candidates came from the recent band keys, not Elasticsearch
+    recent_lookups: int = 0
 
 
 @dataclass
@@ -124,7 +126,7 @@ class ArticleStore:
             self.es, f"bulk-indexing {len(items)} articles",
             lambda: self.es.bulk(operations=operations, refresh="wait_for" if refresh else False),
         )
-        outcome = self._outcome(response, documents)
+        outcome = replace(self._outcome(response, documents), recent_lookups=plan.answered_recently)
         if self.recent is not None and plan.token:
             # Only once Elasticsearch has answered: a crash or an error before leaves the batch's bands
             # marked in flight, so they are answered by Elasticsearch until they expire.
