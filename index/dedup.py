@@ -52,9 +52,12 @@ class RecentBands(Protocol):
     """Recent band keys (state.recent_bands): what it knows of a batch's bands, and what was written."""
 
     def lookup(self, token: str, band_keys: Sequence[str],
-               article_ids: Sequence[str]) -> RecentBandLookup | None: ...
+               article_ids: Sequence[str]) -> RecentBandLookup | None:
+        """Marks the batch in flight on its bands. Raises when the store cannot be reached (then the
+        batch is not written); None: Elasticsearch answers for the whole batch."""
 
-    def record(self, record: RecentBandRecord) -> None: ...
+    def record(self, record: RecentBandRecord) -> None:
+        """After the bulk write: adds the written articles, clears the batch's in-flight mark."""
 
 
 @dataclass(frozen=True)

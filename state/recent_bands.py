@@ -134,16 +134,13 @@ class RecentBandsInRedis:
         self._lookup = client.register_script(_LOOKUP)
         self._record = client.register_script(_RECORD)
 
-    def lookup(self, token: str, band_keys: Sequence[str], article_ids: Sequence[str]) -> RecentBandLookup | None:
+    def lookup(self, token: str, band_keys: Sequence[str], article_ids: Sequence[str]) -> RecentBandLookup:
         """What Redis knows of ``band_keys`` (and of the batch's ``article_ids``), marking the batch
-        ``token`` in flight on each band; None when Redis cannot be reached (Elasticsearch answers)."""
-        try:
-            states, members, wanted, docs = self._lookup(args=[
-                self.namespace, token, RECENT_BAND_MEMBERS, self.ttl_ms, len(band_keys), *band_keys, *article_ids])
-        except redis.RedisError as error:
-            log_event(log, "duplicates.recent_unavailable", level=logging.WARNING, token=token, error=str(error),
-                      first_article=article_ids[0] if article_ids else "-")
-            return None
+        ``token`` in flight on each band. Raises redis.RedisError when Redis cannot be reached: the
+        batch must not be written unmarked (a band Redis answers for would miss it), so the task is
+        delivered again, as for its other uses of Redis."""
+        states, members, wanted, docs = self._lookup(args=[
+            self.namespace, token, RECENT_BAND_MEMBERS, self.ttl_ms, len(band_keys), *band_keys, *article_ids])
         documents: dict[str, tuple[str, str]] = {}
         for article_id, value in zip(wanted, docs):
             if value:
