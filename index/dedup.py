@@ -59,6 +59,9 @@ class RecentBands(Protocol):
     def record(self, record: RecentBandRecord) -> None:
         """After the bulk write: adds the written articles, clears the batch's in-flight mark."""
 
+    def forget(self, article_ids: Sequence[str]) -> None:
+        """Deleted articles are no longer candidates."""
+
 
 @dataclass(frozen=True)
 class ClusterPlan:

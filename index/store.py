@@ -98,12 +98,16 @@ class ArticleStore:
     def delete(self, article_id: str) -> bool:
         """Remove one article (every index version behind the alias); False when there was none."""
         return delete_matching(self.es, self.alias, {"ids": {"values": [article_id]}},
-                               f"deleting article {article_id}") > 0
+                               f"deleting article {article_id}", self._forget_recent) > 0
 
     def delete_feed_articles(self, feed_url: str) -> int:
         """Remove every article of the feed at ``feed_url``; how many were removed."""
         return delete_matching(self.es, self.alias, {"term": {"feed": feed_url}},
-                               f"deleting the articles of {feed_url}")
+                               f"deleting the articles of {feed_url}", self._forget_recent)
+
+    def _forget_recent(self, article_ids: list[str]) -> None:
+        if self.recent is not None:
+            self.recent.forget(article_ids)
 
     def index_batch(self, items: Sequence[AnalyzedArticle], *, refresh: bool = False) -> BulkOutcome:
         """Bulk-write ``items`` by article id. Raises IndexUnavailable when the node cannot be reached."""

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import redis
 
 from conf.logs import log_event
-from ingest.fingerprint import RECENT_BAND_MEMBERS, RecentBandLookup, RecentBandRecord
+from ingest.fingerprint import RECENT_BAND_MEMBERS, RecentBandLookup, RecentBandRecord, bands
 
 log = logging.getLogger("vigie.state")
 
@@ -124,6 +124,29 @@ return 1
 """
 
 
+_FORGET = """
+local ns, cap = ARGV[1], tonumber(ARGV[2])
+local at = 3
+while at <= #ARGV do
+  local id, nb = ARGV[at], tonumber(ARGV[at + 1])
+  at = at + 2
+  for k = 1, nb do
+    local b = ARGV[at]; at = at + 1
+    local key = ns .. 'band:' .. b
+    if redis.call('ZSCORE', key, id) then
+      if redis.call('ZCARD', key) >= cap then
+        redis.call('DEL', ns .. 'born:' .. b, key, ns .. 'pending:' .. b)
+      else
+        redis.call('ZREM', key, id)
+      end
+    end
+  end
+  redis.call('DEL', ns .. 'doc:' .. id)
+end
+return 1
+"""
+
+
 class RecentBandsInRedis:
     """The recent band keys of one Vigie installation (its index prefix), kept ``ttl_seconds``."""
 
@@ -133,6 +156,7 @@ class RecentBandsInRedis:
         self.ttl_ms = max(1000, int(ttl_seconds * 1000))
         self._lookup = client.register_script(_LOOKUP)
         self._record = client.register_script(_RECORD)
+        self._forget = client.register_script(_FORGET)
 
     def lookup(self, token: str, band_keys: Sequence[str], article_ids: Sequence[str]) -> RecentBandLookup:
         """What Redis knows of ``band_keys`` (and of the batch's ``article_ids``), marking the batch
@@ -174,3 +198,14 @@ class RecentBandsInRedis:
         except redis.RedisError as error:
             log_event(log, "duplicates.recent_not_recorded", level=logging.WARNING, token=record.token,
                       error=str(error), first_article=record.written[0].article_id if record.written else "-")
+
+    def forget(self, article_ids: Sequence[str]) -> None:
+        """Deleted articles leave their bands (a full band is given up to Elasticsearch instead)."""
+        if not article_ids:
+            return
+        records = self.redis.mget([self.namespace + "doc:" + article_id for article_id in article_ids])
+        args: list[object] = [self.namespace, RECENT_BAND_MEMBERS]
+        for article_id, value in zip(article_ids, records):
+            keys = bands(value.decode().partition(" ")[2]) if value else []
+            args += [article_id, len(keys), *keys]
+        self._forget(args=args)
