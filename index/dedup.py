@@ -97,7 +97,7 @@ def epoch_ms(moment: datetime) -> int:
     return calendar.timegm(moment.utctimetuple()) * 1000 + moment.microsecond // 1000
 
 
-def _search(prefix: str, item: AnalyzedArticle) -> dict[str, Any]:
+def _search(item: AnalyzedArticle) -> dict[str, Any]:
     return {
         "size": CANDIDATES,
         "_source": ["signature", "cluster_id"],
@@ -118,7 +118,7 @@ def _indexed_candidates(es: Elasticsearch, prefix: str,
     searches: list[dict[str, Any]] = []
     for item in items:
         searches.append({"index": articles_alias(prefix)})
-        searches.append(_search(prefix, item))
+        searches.append(_search(item))
     response = call(es, f"looking for near duplicates of {len(items)} articles (first {items[0].article.article_id})",
                     lambda: es.msearch(searches=searches))
     found: dict[str, list[tuple[str, str, str]]] = {}
