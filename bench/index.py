@@ -7,9 +7,13 @@ then the latency from a feed item being fetched to it being searchable at a stea
    MinHash signatures computed as the worker does) are built in memory first;
 2. Vigie: ``ArticleStore.index_batch`` — the worker's write path: near-duplicate lookup (one
    msearch per batch), document shaping, one bulk request — in batches of 16 (what a worker task
-   carries; the share of the near-duplicate lookup in it is printed) and of 256;
+   carries; the share of the near-duplicate lookup in it is printed) and of 256; each twice: with the
+   near-duplicate lookup in Elasticsearch only, and with recent band keys in Redis
+   (state.recent_bands, what the worker uses unless VIGIE_DUPLICATE_RECENT_HOURS=0; the Redis memory
+   it took per 1,000 articles is printed);
 3. bare: ``elasticsearch.helpers.bulk`` of the very same documents (already shaped) into an index of
-   the same mapping, with its default chunk of 500: the floor;
+   the same mapping, with its default chunk of 500: the floor, measured first and again last (the
+   machine's load moves during a run);
 4. latency: the whole running service (real poller, real worker with 2 processes) fed ``--rate`` new
    articles per second on 10 local feeds polled every second, for ``--latency-seconds``.
 Each index run starts from an empty index; figures are docs/s including the final refresh.
@@ -67,6 +71,9 @@ def main() -> None:
 
     from index.article_document import article_document
     from index.store import ArticleStore
+    import redis
+
+    from state.recent_bands import RecentBandsInRedis
     from state.registry import registry_for
 
     print(f"building {args.docs} analysed articles; {machine_load()}")
@@ -75,8 +82,11 @@ def main() -> None:
     with bench_services(VIGIE_POLL_MIN_INTERVAL="1") as services:
         es = Elasticsearch(services.settings.es_url, request_timeout=120)
 
-        def vigie_run(prefix: str, batch: int) -> float:
-            store = ArticleStore(es, prefix)
+        redis_client = redis.Redis.from_url(services.settings.redis_url)
+
+        def vigie_run(prefix: str, batch: int, recent: bool = False) -> float:
+            store = ArticleStore(es, prefix, recent=RecentBandsInRedis(redis_client, prefix, 6 * 3600)
+                                 if recent else None)
             store.ensure_ready()
             started = time.perf_counter()
             for i in range(0, len(items), batch):
@@ -111,19 +121,42 @@ def main() -> None:
                 lookup_seconds[0] += time.perf_counter() - started
 
         store_module.assign_clusters = timed_lookup  # type: ignore[assignment]
+        def redis_bytes() -> int:
+            return int(redis_client.info("memory")["used_memory"])
+
         bare = bare_run("bare")
         vigie16 = vigie_run("vigie16", 16)
         lookup16 = lookup_seconds[0]
+        lookup_seconds[0] = 0.0
+        memory_before = redis_bytes()
+        recent16 = vigie_run("recent16", 16, recent=True)
+        recent_memory = (redis_bytes() - memory_before) / (len(items) / 1000)
+        lookup_recent16 = lookup_seconds[0]
         vigie256 = vigie_run("vigie256", 256)
+        recent256 = vigie_run("recent256", 256, recent=True)
         store_module.assign_clusters = assign_clusters  # type: ignore[assignment]
+        bare_end = bare_run("bare-end")  # the load moves during the run: the floor again, at its end
         print(f"bare helpers.bulk (chunks of 500): {bare:,.0f} docs/s")
         print(f"Vigie index_batch, batches of 16:  {vigie16:,.0f} docs/s = {vigie16 / bare:.2f} × bare "
               f"(near-duplicate lookup {lookup16 / (len(items) / vigie16):.0%} of the time)")
+        print(f"Vigie index_batch, batches of 16, recent band keys in Redis: {recent16:,.0f} docs/s = "
+              f"{recent16 / bare:.2f} × bare (near-duplicate lookup {lookup_recent16 / (len(items) / recent16):.0%} "
+              f"of the time; Redis memory {recent_memory / 1024:,.0f} KiB per 1,000 articles)")
         print(f"Vigie index_batch, batches of 256: {vigie256:,.0f} docs/s = {vigie256 / bare:.2f} × bare")
+        print(f"Vigie index_batch, batches of 256, recent band keys in Redis: {recent256:,.0f} docs/s = "
+              f"{recent256 / bare:.2f} × bare")
+        print(f"bare helpers.bulk again at the end: {bare_end:,.0f} docs/s; against the mean of both bare runs: "
+              f"batches of 16 {vigie16 / ((bare + bare_end) / 2):.2f} ×, with recent band keys "
+              f"{recent16 / ((bare + bare_end) / 2):.2f} ×")
+        result.update(bare_end_docs_s=round(bare_end))
+        result.update(recent16_docs_s=round(recent16), recent16_ratio=round(recent16 / bare, 3),
+                      recent256_docs_s=round(recent256), recent256_ratio=round(recent256 / bare, 3),
+                      recent16_lookup_share=round(lookup_recent16 / (len(items) / recent16), 3),
+                      recent_redis_bytes_per_1000=round(recent_memory))
         result.update(bare_docs_s=round(bare), vigie16_docs_s=round(vigie16), vigie256_docs_s=round(vigie256),
                       vigie16_ratio=round(vigie16 / bare, 3), vigie256_ratio=round(vigie256 / bare, 3),
                       lookup16_share=round(lookup16 / (len(items) / vigie16), 3), load_index=machine_load())
-        for prefix in ("bare", "vigie16", "vigie256"):
+        for prefix in ("bare", "vigie16", "vigie256", "recent16", "recent256", "bare-end"):
             for name in es.indices.get(index=f"{prefix}-articles-v*"):
                 es.indices.delete(index=name)
 

@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     reuse_max_changed: float = Field(
         0.3, ge=0, le=1, description="Largest share of a copy's characters in paragraphs its original lacks; "
                                      "beyond, the copy is analysed in full.")
+    # Write path (issue 15): recent near-duplicate signatures by MinHash band key, kept in Redis
+    duplicate_recent_hours: float = Field(
+        6.0, ge=0, description="Hours a MinHash band key first written is answered from Redis by the near-duplicate "
+                               "lookup (Elasticsearch is asked only for the others); 0: Elasticsearch only.")
 
     # Alerts (index.alerts) and their delivery
     webhook_timeout: float = Field(10.0, description="Seconds for one webhook POST, connecting included.")

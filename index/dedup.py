@@ -1,21 +1,38 @@
 """Near-duplicate clusters: a syndicated copy joins the cluster of the first copy Vigie indexed.
 
-Candidates come from Elasticsearch by shared MinHash band keys (one multi-search per batch), then are
-confirmed on estimated similarity (ingest.fingerprint). Copies inside one batch are compared directly.
-Two copies indexed at the same instant by two workers may each start a cluster; the next copy joins
-one of them.
+Candidates are the 20 oldest articles sharing a MinHash band key with the article (ties by article
+id), confirmed on estimated similarity (ingest.fingerprint). Copies inside one batch are compared
+directly. Two copies indexed at the same instant by two workers may each start a cluster; the next
+copy joins one of them.
+
+The candidates come from Elasticsearch (one multi-search per batch), or, given a store of recent band
+keys (``RecentBands``, Redis-backed: state.recent_bands), from it for every article whose bands it
+knows or Elasticsearch holds no document of (one search per batch tells which): the same candidates,
+so the same clusters, without one search per article. The store is told what was written only after
+Elasticsearch took it (``ArticleStore.index_batch``).
 """
 
 from __future__ import annotations
 
+import calendar
+import uuid
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
 from elasticsearch import Elasticsearch
 
 from index.client import call
 from index.mappings import articles_alias
-from ingest.fingerprint import bands, similarity, THRESHOLD
+from ingest.fingerprint import (
+    RecentBandLookup,
+    RecentBandRecord,
+    RecentCopy,
+    THRESHOLD,
+    bands,
+    similarity,
+)
 from ingest.models import AnalyzedArticle
 
 CANDIDATES = 20
@@ -31,34 +48,149 @@ def _best(signature: str, candidates: Sequence[tuple[str, str, str]]) -> str | N
     return best_cluster
 
 
-def assign_clusters(es: Elasticsearch, prefix: str, items: Sequence[AnalyzedArticle]) -> dict[str, str]:
-    """The cluster id of each article of the batch (its own id when it has no near duplicate)."""
-    clusters = {item.article.article_id: item.article.article_id for item in items}
-    with_signature = [item for item in items if item.signature]
-    if not with_signature:
-        return clusters
+class RecentBands(Protocol):
+    """Recent band keys (state.recent_bands): what it knows of a batch's bands, and what was written."""
+
+    def lookup(self, token: str, band_keys: Sequence[str],
+               article_ids: Sequence[str]) -> RecentBandLookup | None:
+        """Marks the batch in flight on its bands. Raises when the store cannot be reached (then the
+        batch is not written); None: Elasticsearch answers for the whole batch."""
+
+    def record(self, record: RecentBandRecord) -> None:
+        """After the bulk write: adds the written articles, clears the batch's in-flight mark."""
+
+    def forget(self, article_ids: Sequence[str]) -> None:
+        """Deleted articles are no longer candidates."""
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    """The clusters of a batch and, with a store of recent band keys, what to tell it after the write."""
+
+    clusters: dict[str, str]
+    token: str = ""
+    looked_up: frozenset[str] = frozenset()
+    confirmed: frozenset[str] = frozenset()
+    refused: frozenset[str] = frozenset()
+    previous: dict[str, str] | None = None  # article id -> its signature as last recorded
+    answered_recently: int = 0  # articles whose candidates came from the recent band keys
+
+    def record(self, items: Sequence[AnalyzedArticle], written: Sequence[str], indexed_at: datetime) -> RecentBandRecord:
+        """What the store records once ``written`` (article ids) are in Elasticsearch."""
+        done = set(written)
+        ms = epoch_ms(indexed_at)
+        copies = []
+        for item in items:
+            article_id = item.article.article_id
+            if article_id not in done or not item.signature:
+                continue
+            keys = tuple(dict.fromkeys(bands(item.signature)))
+            before = (self.previous or {}).get(article_id, "")
+            dropped = tuple(key for key in dict.fromkeys(bands(before)) if key not in keys)
+            copies.append(RecentCopy(article_id, ms, item.signature, self.clusters[article_id], keys, dropped))
+        return RecentBandRecord(token=self.token, written=tuple(copies), confirmed=self.confirmed,
+                                refused=self.refused, released=self.looked_up)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """``moment`` in epoch milliseconds, truncated as Elasticsearch stores a date."""
+    return calendar.timegm(moment.utctimetuple()) * 1000 + moment.microsecond // 1000
+
+
+def _search(item: AnalyzedArticle) -> dict[str, Any]:
+    return {
+        "size": CANDIDATES,
+        "_source": ["signature", "cluster_id"],
+        "query": {"bool": {
+            "filter": [{"terms": {"signature_bands": bands(item.signature)}}],
+            "must_not": [{"ids": {"values": [item.article.article_id]}}],
+        }},
+        # article id breaks ties (a batch shares one indexed_at): the order Redis keeps (state.recent_bands)
+        "sort": [{"indexed_at": "asc"}, {"article_id": "asc"}],
+    }
+
+
+def _indexed_candidates(es: Elasticsearch, prefix: str,
+                        items: Sequence[AnalyzedArticle]) -> dict[str, list[tuple[str, str, str]]]:
+    """The candidates (article id, signature, cluster id) of each of ``items``, from Elasticsearch."""
+    if not items:
+        return {}
     searches: list[dict[str, Any]] = []
-    for item in with_signature:
+    for item in items:
         searches.append({"index": articles_alias(prefix)})
-        searches.append({
-            "size": CANDIDATES,
-            "_source": ["signature", "cluster_id"],
-            "query": {"bool": {
-                "filter": [{"terms": {"signature_bands": bands(item.signature)}}],
-                "must_not": [{"ids": {"values": [item.article.article_id]}}],
-            }},
-            "sort": [{"indexed_at": "asc"}],
-        })
-    response = call(es, f"looking for near duplicates of {len(with_signature)} articles",
+        searches.append(_search(item))
+    response = call(es, f"looking for near duplicates of {len(items)} articles (first {items[0].article.article_id})",
                     lambda: es.msearch(searches=searches))
-    seen_in_batch: list[tuple[str, str, str]] = []
-    for item, result in zip(with_signature, response["responses"]):
-        article_id = item.article.article_id
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    for item, result in zip(items, response["responses"]):
         hits = result.get("hits", {}).get("hits", []) if "error" not in result else []
-        indexed = [(hit["_id"], hit["_source"].get("signature") or "", hit["_source"].get("cluster_id") or hit["_id"])
-                   for hit in hits]
-        cluster = _best(item.signature, indexed) or _best(item.signature, seen_in_batch)
+        found[item.article.article_id] = [
+            (hit["_id"], hit["_source"].get("signature") or "", hit["_source"].get("cluster_id") or hit["_id"])
+            for hit in hits]
+    return found
+
+
+def _bands_indexed(es: Elasticsearch, prefix: str, band_keys: Sequence[str], first: str) -> set[str]:
+    """Which of ``band_keys`` some indexed article has (one search, no hits returned)."""
+    if not band_keys:
+        return set()
+    keys = sorted(band_keys)
+    response = call(es, f"looking up {len(keys)} band keys of near duplicates (batch of {first})",
+                    lambda: es.search(index=articles_alias(prefix), size=0, track_total_hits=False,
+                                      query={"terms": {"signature_bands": keys}},
+                                      aggs={"bands": {"terms": {"field": "signature_bands", "include": keys,
+                                                                "size": len(keys)}}}))
+    return {bucket["key"] for bucket in response["aggregations"]["bands"]["buckets"]}
+
+
+def _recent_candidates(item: AnalyzedArticle, known: RecentBandLookup) -> list[tuple[str, str, str]]:
+    """The oldest CANDIDATES articles of the item's known bands but itself, as Elasticsearch sorts them."""
+    article_id = item.article.article_id
+    members: dict[str, int] = {}
+    for key in bands(item.signature):
+        for other, ms in known.known.get(key, ()):
+            if other != article_id:
+                members[other] = ms
+    oldest = sorted((ms, other) for other, ms in members.items())[:CANDIDATES]
+    return [(other, *known.documents[other]) for _, other in oldest]
+
+
+def _choose(items: Sequence[AnalyzedArticle], candidates: dict[str, list[tuple[str, str, str]]]) -> dict[str, str]:
+    clusters = {item.article.article_id: item.article.article_id for item in items}
+    seen_in_batch: list[tuple[str, str, str]] = []
+    for item in items:
+        if not item.signature:
+            continue
+        article_id = item.article.article_id
+        cluster = _best(item.signature, candidates.get(article_id, [])) or _best(item.signature, seen_in_batch)
         if cluster is not None:
             clusters[article_id] = cluster
         seen_in_batch.append((article_id, item.signature, clusters[article_id]))
     return clusters
+
+
+def assign_clusters(es: Elasticsearch, prefix: str, items: Sequence[AnalyzedArticle],
+                    recent: RecentBands | None = None) -> ClusterPlan:
+    """The cluster id of each article of the batch (its own id when it has no near duplicate), and,
+    with ``recent``, what to record there once the batch is written."""
+    with_signature = [item for item in items if item.signature]
+    if not with_signature or recent is None:
+        return ClusterPlan(_choose(items, _indexed_candidates(es, prefix, with_signature)))
+    token = uuid.uuid4().hex
+    keys = list(dict.fromkeys(key for item in with_signature for key in bands(item.signature)))
+    known = recent.lookup(token, keys, [item.article.article_id for item in with_signature])
+    if known is None:
+        return ClusterPlan(_choose(items, _indexed_candidates(es, prefix, with_signature)))
+    first = with_signature[0].article.article_id
+    # Should Elasticsearch fail from here on, the batch's in-flight mark stays on its bands until they
+    # expire: they are left to Elasticsearch, never answered from what Redis may have missed.
+    indexed = _bands_indexed(es, prefix, [key for key in keys if key not in known.known], first)
+    asked = [item for item in with_signature if any(key in indexed for key in bands(item.signature))]
+    candidates = _indexed_candidates(es, prefix, asked)
+    for item in with_signature:
+        if item.article.article_id not in candidates:
+            candidates[item.article.article_id] = _recent_candidates(item, known)
+    previous = {article_id: signature for article_id, (signature, _) in known.documents.items()}
+    return ClusterPlan(_choose(items, candidates), token=token, looked_up=frozenset(keys),
+                       confirmed=frozenset(known.reserved - indexed), refused=frozenset(known.reserved & indexed),
+                       previous=previous, answered_recently=len(with_signature) - len(asked))

@@ -7,7 +7,7 @@ article (same id, new content) replaces it: one document per article, whatever t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -15,7 +15,7 @@ from elasticsearch import Elasticsearch
 
 from index.article_document import ArticleDocument, article_document
 from index.client import TRANSIENT_STATUSES, call, create_index
-from index.dedup import assign_clusters
+from index.dedup import RecentBands, assign_clusters
 from index.rollover import alias_members, ensure_write_index, locate
 from index.stores import delete_matching
 from index.errors import IndexUnavailable
@@ -43,6 +43,8 @@ class BulkOutcome:
     #: the documents written, by article id, as stored (what alerts are matched against); story
     #: assignment replaces a document by its copy holding the story (worker.story_tasks)
     documents: dict[str, ArticleDocument] = field(default_factory=dict)
+    #: articles whose near-duplicate candidates came from the recent band keys, not Elasticsearch
+    recent_lookups: int = 0
 
 
 @dataclass
@@ -57,10 +59,12 @@ class _Counts:
 class ArticleStore:
     """The articles index of one Vigie installation (its alias, template and current version)."""
 
-    def __init__(self, es: Elasticsearch, prefix: str) -> None:
+    def __init__(self, es: Elasticsearch, prefix: str, recent: RecentBands | None = None) -> None:
         self.es = es
         self.prefix = prefix
         self.alias = articles_alias(prefix)
+        #: recent band keys for the near-duplicate lookup (state.recent_bands); None: Elasticsearch only
+        self.recent = recent
 
     def ensure_ready(self) -> str:
         """Create the template, the current index and the alias when missing. Idempotent.
@@ -94,19 +98,24 @@ class ArticleStore:
     def delete(self, article_id: str) -> bool:
         """Remove one article (every index version behind the alias); False when there was none."""
         return delete_matching(self.es, self.alias, {"ids": {"values": [article_id]}},
-                               f"deleting article {article_id}") > 0
+                               f"deleting article {article_id}", self._forget_recent) > 0
 
     def delete_feed_articles(self, feed_url: str) -> int:
         """Remove every article of the feed at ``feed_url``; how many were removed."""
         return delete_matching(self.es, self.alias, {"term": {"feed": feed_url}},
-                               f"deleting the articles of {feed_url}")
+                               f"deleting the articles of {feed_url}", self._forget_recent)
+
+    def _forget_recent(self, article_ids: list[str]) -> None:
+        if self.recent is not None:
+            self.recent.forget(article_ids)
 
     def index_batch(self, items: Sequence[AnalyzedArticle], *, refresh: bool = False) -> BulkOutcome:
         """Bulk-write ``items`` by article id. Raises IndexUnavailable when the node cannot be reached."""
         if not items:
             return BulkOutcome()
         now = datetime.now(timezone.utc)
-        clusters = assign_clusters(self.es, self.prefix, items)
+        plan = assign_clusters(self.es, self.prefix, items, self.recent)
+        clusters = plan.clusters
         # An article already stored in an older backing index (rollover) is replaced there, never
         # copied into the write index: one document per article id across the alias.
         placed = locate(self.es, self.prefix, [item.article.article_id for item in items])
@@ -121,6 +130,15 @@ class ArticleStore:
             self.es, f"bulk-indexing {len(items)} articles",
             lambda: self.es.bulk(operations=operations, refresh="wait_for" if refresh else False),
         )
+        outcome = replace(self._outcome(response, documents), recent_lookups=plan.answered_recently)
+        if self.recent is not None and plan.token:
+            # Only once Elasticsearch has answered: a crash or an error before leaves the batch's bands
+            # marked in flight, so they are answered by Elasticsearch until they expire.
+            self.recent.record(plan.record(items, outcome.indexed, now))
+        return outcome
+
+    @staticmethod
+    def _outcome(response: Any, documents: dict[str, ArticleDocument]) -> BulkOutcome:
         counts = _Counts()
         for entry in response["items"]:
             result = entry["index"]

@@ -13,10 +13,11 @@ from index.client import call, create_index
 PAGE = 500
 
 
-def delete_matching(es: Elasticsearch, index: str, query: dict[str, Any], what: str) -> int:
+def delete_matching(es: Elasticsearch, index: str, query: dict[str, Any], what: str,
+                    deleted_ids: Callable[[list[str]], None] | None = None) -> int:
     """Delete every document of ``index`` (an index, alias or pattern) matching ``query``, a page of
     ids then one bulk request at a time (the embedded Elasticsearch has no delete-by-query: that is
-    the reindex module); how many were deleted."""
+    the reindex module); how many were deleted. ``deleted_ids`` is told the ids of each page deleted."""
     deleted = 0
     while True:
         hits = call(es, what, lambda: es.options(ignore_status=404).search(
@@ -26,7 +27,10 @@ def delete_matching(es: Elasticsearch, index: str, query: dict[str, Any], what: 
             return deleted
         operations = [{"delete": {"_index": hit["_index"], "_id": hit["_id"]}} for hit in found]
         response = call(es, what, lambda: es.bulk(operations=operations, refresh=True))
-        deleted += sum(1 for item in response["items"] if item["delete"].get("result") == "deleted")
+        gone = [item["delete"]["_id"] for item in response["items"] if item["delete"].get("result") == "deleted"]
+        if deleted_ids is not None and gone:
+            deleted_ids(gone)
+        deleted += len(gone)
 
 
 class IndexStore:

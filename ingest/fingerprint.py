@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -81,3 +83,51 @@ def similarity(a: str, b: str) -> float:
 
 def near_duplicates(a: str, b: str) -> bool:
     return similarity(a, b) >= THRESHOLD
+
+
+# -- recent band keys (the write path's near-duplicate lookup: index.dedup, state.recent_bands) -----
+
+
+@dataclass(frozen=True)
+class RecentBandLookup:
+    """What the store of recent band keys answers for a batch's band keys.
+
+    ``known``: the bands it answers for, each with its oldest articles as (article id, indexed_at in
+    epoch milliseconds), oldest first, ties by article id: every article indexed with that band, up to
+    ``RECENT_BAND_MEMBERS``. ``reserved``: bands never seen before this batch (it is their first writer;
+    they become known once Elasticsearch confirms it holds none). ``documents``: signature and cluster
+    id by article id, for the members of ``known`` and the batch's own articles already recorded.
+    Any other band is unknown: Elasticsearch answers for it.
+    """
+
+    known: Mapping[str, tuple[tuple[str, int], ...]]
+    reserved: frozenset[str]
+    documents: Mapping[str, tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class RecentCopy:
+    """An article just written: what the store of recent band keys records about it."""
+
+    article_id: str
+    indexed_ms: int
+    signature: str
+    cluster_id: str
+    bands: tuple[str, ...]
+    dropped_bands: tuple[str, ...] = ()  # bands of its previous signature it no longer has (a changed article)
+
+
+@dataclass(frozen=True)
+class RecentBandRecord:
+    """After a bulk write: the batch's token, its written articles, and what became of its bands."""
+
+    token: str
+    written: tuple[RecentCopy, ...]
+    confirmed: frozenset[str]  # reserved bands Elasticsearch held no document of
+    refused: frozenset[str]  # reserved bands it did hold: left to Elasticsearch
+    released: frozenset[str]  # every band the batch looked up (its in-flight mark is removed)
+
+
+#: Members kept per band key: the lookup takes the oldest CANDIDATES (20) of an article's bands but
+#: itself, so the 21 oldest of each band are enough to answer exactly.
+RECENT_BAND_MEMBERS = 21

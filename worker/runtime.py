@@ -25,6 +25,7 @@ from ingest.webhook import WebhookSender
 from state.alert_version import rules_version
 from state.deadletter import DeadLetters
 from state.recent_analyses import RecentAnalysesInRedis
+from state.recent_bands import RecentBandsInRedis
 from state.registry import FeedRegistry, bounds_from
 from worker.alert_rules import AlertRules
 
@@ -53,7 +54,7 @@ class Runtime:
     @cached_property
     def store(self) -> ArticleStore:
         # Raises IndexUnavailable while Elasticsearch is down; not cached then, so the next task retries.
-        store = ArticleStore(self.es, self.settings.index_prefix)
+        store = ArticleStore(self.es, self.settings.index_prefix, recent=self.recent_bands)
         store.ensure_ready()
         return store
 
@@ -67,6 +68,13 @@ class Runtime:
         if not self.settings.reuse_analyses:
             return None
         return RecentAnalysesInRedis(self.redis, self.settings.reuse_hours * 3600)
+
+    @cached_property
+    def recent_bands(self) -> RecentBandsInRedis | None:
+        """Recent near-duplicate band keys for the write path (None when VIGIE_DUPLICATE_RECENT_HOURS is 0)."""
+        if self.settings.duplicate_recent_hours <= 0:
+            return None
+        return RecentBandsInRedis(self.redis, self.settings.index_prefix, self.settings.duplicate_recent_hours * 3600)
 
     @cached_property
     def dead_letters(self) -> DeadLetters:

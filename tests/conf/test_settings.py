@@ -106,6 +106,8 @@ VALUES: dict[str, tuple[str, str, object]] = {
     "VIGIE_REUSE_ANALYSES": ("false", "reuse_analyses", False),
     "VIGIE_REUSE_HOURS": ("2", "reuse_hours", 2.0),
     "VIGIE_REUSE_MAX_CHANGED": ("0.1", "reuse_max_changed", 0.1),
+    # write path (issue 15)
+    "VIGIE_DUPLICATE_RECENT_HOURS": ("0.5", "duplicate_recent_hours", 0.5),
 }
 
 
