@@ -6,6 +6,7 @@ article (same id, new content) replaces it: one document per article, whatever t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -13,6 +14,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
+from conf.logs import log_event
 from index.article_document import ArticleDocument, article_document
 from index.client import TRANSIENT_STATUSES, call, create_index
 from index.dedup import RecentBands, assign_clusters
@@ -28,6 +30,8 @@ from index.mappings import (
     articles_template_name,
 )
 from ingest.models import AnalyzedArticle, Entity
+
+log = logging.getLogger("vigie.index")
 
 
 @dataclass(frozen=True)
@@ -106,8 +110,13 @@ class ArticleStore:
                                f"deleting the articles of {feed_url}", self._forget_recent)
 
     def _forget_recent(self, article_ids: list[str]) -> None:
-        if self.recent is not None:
+        if self.recent is None:
+            return
+        try:
             self.recent.forget(article_ids)
+        except Exception as error:  # noqa: BLE001 - Redis down: the deletion stands; its bands expire
+            log_event(log, "articles.recent_bands_not_cleared", logging.WARNING, articles=len(article_ids),
+                      first_article=article_ids[0] if article_ids else None, error=str(error))
 
     def index_batch(self, items: Sequence[AnalyzedArticle], *, refresh: bool = False) -> BulkOutcome:
         """Bulk-write ``items`` by article id. Raises IndexUnavailable when the node cannot be reached."""

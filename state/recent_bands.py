@@ -28,6 +28,8 @@ from collections.abc import Sequence
 
 import redis
 
+from conf.settings import Settings
+
 from conf.logs import log_event
 from ingest.fingerprint import RECENT_BAND_MEMBERS, RecentBandLookup, RecentBandRecord, bands
 
@@ -186,8 +188,8 @@ class RecentBandsInRedis:
         the batch's in-flight mark. When Redis cannot be reached the mark stays: the bands go back to
         Elasticsearch until they expire."""
         args: list[object] = [self.namespace, record.token, RECENT_BAND_MEMBERS, self.ttl_ms // 1000 + DOC_MARGIN]
-        for bands in (record.confirmed, record.refused):
-            args += [len(bands), *sorted(bands)]
+        for keys in (record.confirmed, record.refused):
+            args += [len(keys), *sorted(keys)]
         args.append(len(record.written))
         for copy in record.written:
             args += [copy.article_id, copy.indexed_ms, f"{copy.cluster_id} {copy.signature}",
@@ -209,3 +211,12 @@ class RecentBandsInRedis:
             keys = bands(value.decode().partition(" ")[2]) if value else []
             args += [article_id, len(keys), *keys]
         self._forget(args=args)
+
+
+def recent_bands_for(settings: Settings, client: redis.Redis) -> RecentBandsInRedis | None:
+    """The recent band keys of these settings (None when VIGIE_DUPLICATE_RECENT_HOURS is 0): what the
+    worker's write path reads, and what a deletion from the CLI or the API must clear."""
+    if settings.duplicate_recent_hours <= 0:
+        return None
+    return RecentBandsInRedis(client, settings.index_prefix, settings.duplicate_recent_hours * 3600)
+

@@ -25,7 +25,7 @@ from ingest.webhook import WebhookSender
 from state.alert_version import rules_version
 from state.deadletter import DeadLetters
 from state.recent_analyses import RecentAnalysesInRedis
-from state.recent_bands import RecentBandsInRedis
+from state.recent_bands import RecentBandsInRedis, recent_bands_for
 from state.registry import FeedRegistry, bounds_from
 from worker.alert_rules import AlertRules
 
@@ -72,9 +72,7 @@ class Runtime:
     @cached_property
     def recent_bands(self) -> RecentBandsInRedis | None:
         """Recent near-duplicate band keys for the write path (None when VIGIE_DUPLICATE_RECENT_HOURS is 0)."""
-        if self.settings.duplicate_recent_hours <= 0:
-            return None
-        return RecentBandsInRedis(self.redis, self.settings.index_prefix, self.settings.duplicate_recent_hours * 3600)
+        return recent_bands_for(self.settings, self.redis)
 
     @cached_property
     def dead_letters(self) -> DeadLetters:

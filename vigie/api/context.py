@@ -29,6 +29,7 @@ from ingest.topic_rules import TopicRules, load_rules
 from ingest.transport import fetch_policy
 from state.client import Redis, RedisError
 from state.client import connect as connect_redis
+from state.recent_bands import recent_bands_for
 from state.registry import FeedRegistry, bounds_from
 from vigie.alert_store import alert_store_for
 from vigie.api.errors import ApiProblem
@@ -117,7 +118,7 @@ class ApiContext:
 
     def store(self) -> ArticleStore:
         """The articles store, its index created on first use if missing (as the worker does)."""
-        store = ArticleStore(self.es, self.prefix)
+        store = ArticleStore(self.es, self.prefix, recent=recent_bands_for(self.settings, self.redis))
         if not self._store_ready:
             with self._lock:
                 if not self._store_ready:

@@ -197,12 +197,16 @@ def remove(feed: str, purge: bool, as_json: bool) -> None:
     from conf.logs import configure_logging
     from index.client import connect
     from index.store import ArticleStore
+    from state.client import connect as connect_redis
+    from state.recent_bands import recent_bands_for
     from state.registry import registry_for
     from vigie.deletion import remove_feed
 
     settings = load_settings()
     configure_logging(settings.log_level)  # the deletion is logged (stderr), as the services log theirs
-    articles = ArticleStore(connect(settings.es_url), settings.index_prefix) if purge else None
+    articles = (ArticleStore(connect(settings.es_url), settings.index_prefix,
+                             recent=recent_bands_for(settings, connect_redis(settings.redis_url)))
+                if purge else None)
     removed, deleted = remove_feed(registry_for(settings), articles, feed)
     described = {**removed.describe(), **({"articles_deleted": deleted} if deleted is not None else {})}
     emit(described, as_json, lambda data: f"removed {data['url']}"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from conf.logs import log_event
 from vigie.api.context import ApiContext, context
@@ -51,7 +51,12 @@ class MergeEvidenceOut(BaseModel):
     distance: int = Field(description="Edit distance between the variant's key and the target's.")
     shared_ids: list[str] = Field(description="Co-occurring entity ids the variant and the target share.")
     note: str
-    story_id: str = Field("", description="same-story: the story both articles are in.")
+    story_id: str | None = Field(None, description="same-story: the story both articles are in (absent otherwise).")
+
+    @field_validator("story_id", mode="before")
+    @classmethod
+    def _absent_when_empty(cls, value: object) -> object:
+        return value or None  # stored as "" for the other kinds: no story to link to
 
 
 class MergeOut(BaseModel):
