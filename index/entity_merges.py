@@ -26,7 +26,7 @@ from elasticsearch import Elasticsearch
 
 from index.article_document import ENTITY_KINDS, entity_ref
 from index.client import call, create_index
-from index.mappings import articles_alias
+from index.mappings import articles_alias, small_index
 from index.rollover import alias_members
 from ingest.entity_merging import EntityMerge, apply_merges
 from ingest.models import Entity
@@ -65,11 +65,9 @@ class MergeStore:
     def ensure_ready(self) -> None:
         if self._ready:
             return
-        create_index(self.es, self.index, settings={"number_of_shards": 1, "number_of_replicas": 0,
-                                                    "refresh_interval": "1s"},
-                     mappings={"dynamic": "strict", "_meta": {"vigie_mapping_version": MERGES_VERSION,
-                                                              "description": "Vigie entity merges"},
-                               "properties": MERGE_PROPERTIES})
+        # The layout's shards and replicas, as every Vigie index: on a cluster, a node lost loses no rule.
+        body = small_index(MERGE_PROPERTIES, "Vigie entity merges", MERGES_VERSION)
+        create_index(self.es, self.index, settings=body["settings"], mappings=body["mappings"])
         self._ready = True
 
     def save(self, rules: Sequence[EntityMerge], *, refresh: bool = True) -> None:

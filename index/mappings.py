@@ -224,8 +224,8 @@ def notifications_index(prefix: str) -> str:
     return f"{prefix}-notifications"
 
 
-def _small_index(properties: dict[str, Any], description: str, version: int = ALERTS_VERSION) -> dict[str, Any]:
-    """The body of a small Vigie index (alerts, notifications, stories): the layout's shards and
+def small_index(properties: dict[str, Any], description: str, version: int = ALERTS_VERSION) -> dict[str, Any]:
+    """The body of a small Vigie index (alerts, notifications, stories, entity merges): the layout's shards and
     replicas, a strict mapping carrying its version."""
     return {
         "settings": {**index_layout().settings(), "refresh_interval": "1s"},
@@ -239,12 +239,12 @@ def _small_index(properties: dict[str, Any], description: str, version: int = AL
 
 def alerts_index_body() -> dict[str, Any]:
     """Settings and mappings of ``<prefix>-alerts``: one document per alert rule, by alert id."""
-    return _small_index(ALERT_PROPERTIES, "Vigie alert rules")
+    return small_index(ALERT_PROPERTIES, "Vigie alert rules")
 
 
 def notifications_index_body() -> dict[str, Any]:
     """Settings and mappings of ``<prefix>-notifications``: one document per (alert, article)."""
-    return _small_index(NOTIFICATION_PROPERTIES, "Vigie notifications")
+    return small_index(NOTIFICATION_PROPERTIES, "Vigie notifications")
 
 
 # --- stories (index.stories): story records and memberships ---------------------------------------
@@ -296,9 +296,9 @@ def members_index(prefix: str) -> str:
 
 def stories_index_body() -> dict[str, Any]:
     """Settings and mappings of ``<prefix>-stories``: one document per story, by story id."""
-    return _small_index(STORY_PROPERTIES, "Vigie stories", STORIES_VERSION)
+    return small_index(STORY_PROPERTIES, "Vigie stories", STORIES_VERSION)
 
 
 def story_members_index_body() -> dict[str, Any]:
     """Settings and mappings of ``<prefix>-story-members``: one document per article, its story."""
-    return _small_index(STORY_MEMBER_PROPERTIES, "Vigie story memberships", STORIES_VERSION)
+    return small_index(STORY_MEMBER_PROPERTIES, "Vigie story memberships", STORIES_VERSION)

@@ -159,6 +159,10 @@ def test_master_killed_while_2000_articles_flow_loses_and_duplicates_nothing(clu
         green_after = time.monotonic() - began
         after = _cluster_status(cluster_env)
         assert all(node["running"] for node in after["nodes"]) and len(after["nodes"]) == NODES
+        # Every Vigie index (articles, stories, alerts, entity merges...) has its copy on another node.
+        replicas = {name: body["settings"]["index"]["number_of_replicas"]
+                    for name, body in es.indices.get_settings(index=f"{settings.index_prefix}-*").items()}
+        assert len(replicas) >= 4 and set(replicas.values()) == {"1"}, replicas
         log = Path(after["data"]) / f"node-{victim['name'].rsplit('-', 1)[1]}" / "logs" / "vigie.log"
         assert "remove this setting" not in log.read_text(errors="replace")
         assert sorted(_ids(es, alias)) == sorted(ids)
