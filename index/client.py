@@ -59,10 +59,12 @@ def call(es: Elasticsearch, action: str, function: Callable[[], T]) -> T:
 
 def create_index(es: Elasticsearch, index: str, **body: Any) -> bool:
     """Create ``index`` unless it exists. Several processes may bootstrap at the same moment, so
-    "already exists" is success. True when this call created it. A created index is ready when this
-    returns (its primary shard started): a read right after creating it does not meet a 503
-    ``no_shard_available_action_exception`` on a busy node."""
+    "already exists" is success. True when this call created it. The index is ready when this returns
+    (its primary shard started), whoever created it: a read right after does not meet a 503
+    ``no_shard_available_action_exception`` or ``search_phase_execution_exception`` on a busy node."""
     if call(es, f"looking up {index}", lambda: es.indices.exists(index=index)):
+        # Another process may have created it a moment ago: its primary may not have started yet.
+        call(es, f"waiting for {index}", lambda: es.cluster.health(index=index, wait_for_status="yellow", timeout="30s"))
         return False
     created = call(es, f"creating {index}", lambda: es.options(ignore_status=400).indices.create(index=index, **body))
     error = created.body.get("error") if isinstance(created.body, dict) else None

@@ -26,7 +26,7 @@ from tests.support.services import drop_indices
 pytestmark = pytest.mark.integration
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
-EXAMPLES = 150  # per operation and phase: about 2,500 requests, well under a minute here
+EXAMPLES = 100  # per operation and phase: about 1,700 requests, about a minute here
 SEED = 20261125
 CONFIG = """
 [checks]
