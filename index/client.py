@@ -63,15 +63,24 @@ def create_index(es: Elasticsearch, index: str, **body: Any) -> bool:
     (its primary shard started), whoever created it: a read right after does not meet a 503
     ``no_shard_available_action_exception`` or ``search_phase_execution_exception`` on a busy node."""
     if call(es, f"looking up {index}", lambda: es.indices.exists(index=index)):
-        # Another process may have created it a moment ago: its primary may not have started yet.
-        call(es, f"waiting for {index}", lambda: es.cluster.health(index=index, wait_for_status="yellow", timeout="30s"))
+        _wait_started(es, index)  # another process may have created it a moment ago
         return False
     created = call(es, f"creating {index}", lambda: es.options(ignore_status=400).indices.create(index=index, **body))
     error = created.body.get("error") if isinstance(created.body, dict) else None
     if error and error.get("type") != "resource_already_exists_exception":
         raise IndexRejected(f"Elasticsearch refused creating {index}: {error.get('reason')}")
     call(es, f"waiting for {index}", lambda: es.cluster.health(index=index, wait_for_status="yellow", timeout="30s"))
+    if error:
+        _wait_started(es, index)
     return not error
+
+
+def _wait_started(es: Elasticsearch, index: str) -> None:
+    """Wait (5 s at most) until no shard of ``index`` is initializing. A new index is already "yellow"
+    while its primary initializes, and a search then gets a 503 (NoShardAvailableActionException); on
+    a cluster recovering a node, the wait ends after 5 s and the caller goes on."""
+    call(es, f"waiting for {index}", lambda: es.options(ignore_status=408).cluster.health(
+        index=index, wait_for_no_initializing_shards=True, timeout="5s"))
 
 
 def _url(es: Elasticsearch) -> str:
