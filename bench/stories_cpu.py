@@ -168,7 +168,120 @@ def print_es_table(rows: Mapping[str, Mapping[str, Mapping[str, float]]]) -> Non
                   f"{values.get('refresh_ms', 0):7.2f}")
 
 
+# -- replay: the story consumer's work alone, every Elasticsearch request attributed ------------------
+
+
+def _process_cpu(pid: int | None) -> float:
+    if not pid:
+        return 0.0
+    try:
+        return _cpu_seconds(psutil.Process(pid))
+    except psutil.Error:
+        return 0.0
+
+
+class RequestLedger:
+    """Elasticsearch requests by kind (method and path, ids left out): count, and the JVM's CPU
+    during each (requests are made one at a time, so the JVM's CPU in between is its own idling)."""
+
+    def __init__(self, es_pid: int | None) -> None:
+        self.es_pid = es_pid
+        self.rows: dict[str, list[float]] = {}
+        self.enabled = False
+
+    def wrap(self, transport: Any) -> None:
+        original = transport.perform_request
+
+        def perform_request(method: str, target: str, *args: Any, **kwargs: Any) -> Any:
+            if not self.enabled:
+                return original(method, target, *args, **kwargs)
+            before = _process_cpu(self.es_pid)
+            try:
+                return original(method, target, *args, **kwargs)
+            finally:
+                kind = f"{method} {_kind_of(target)}"
+                row = self.rows.setdefault(kind, [0, 0.0])
+                row[0] += 1
+                row[1] += _process_cpu(self.es_pid) - before
+
+        transport.perform_request = perform_request
+
+
+def _kind_of(target: str) -> str:
+    path = target.split("?", 1)[0].strip("/").split("/")
+    named = [part if part.startswith("_") else ("{index}" if i == 0 else "{id}") for i, part in enumerate(path)]
+    return "/" + "/".join(named) + (f" ({path[0].split('-', 1)[-1]})" if path and not path[0].startswith("_") else "")
+
+
+def replay(articles_count: int, batch: int) -> None:
+    """Index ``articles_count`` bench articles (analysis stood in for, as bench/index.py does), then run
+    the story consumer's steps on them batch by batch in this process; print the CPU of each side
+    (this process, Elasticsearch, Redis) per article and Elasticsearch's CPU by request kind."""
+    import cProfile
+    import pstats
+    import time
+
+    from bench.common import bench_services, machine_load
+    from bench.index import analysed_articles
+    from ingest.stories import features_of
+    from vigie.services import embedded_services
+    from worker.runtime import Runtime
+    from worker.story_tasks import assign_queued
+
+    items = analysed_articles(articles_count)
+    with bench_services(VIGIE_STORIES="true") as services:
+        redis_service, es_service = embedded_services(services.settings)
+        es_pid, redis_pid = es_service.pid(), redis_service.pid()  # type: ignore[union-attr]
+        rt = Runtime(services.settings)
+        ledger = RequestLedger(es_pid)
+        ledger.wrap(rt.es.transport)
+        rt.store.ensure_ready()
+        print(f"replay: {len(items)} articles in batches of {batch}; {machine_load()}")
+        batches = [items[start:start + batch] for start in range(0, len(items), batch)]
+        me = psutil.Process()
+        features = []
+        cpu0 = (_cpu_seconds(me), _process_cpu(es_pid), _process_cpu(redis_pid))
+        for part in batches:
+            outcome = rt.store.index_batch(part)
+            features.append([features_of(item, outcome.documents[item.article.article_id].cluster_id or "")
+                             for item in part if item.article.article_id in outcome.documents])
+        cpu1 = (_cpu_seconds(me), _process_cpu(es_pid), _process_cpu(redis_pid))
+        time.sleep(1.5)  # one refresh: the stories then meet searchable articles, as in the service
+        ledger.enabled = True
+        profile = cProfile.Profile()
+        cpu2 = (_cpu_seconds(me), _process_cpu(es_pid), _process_cpu(redis_pid))
+        started = time.perf_counter()
+        profile.enable()
+        for part in features:
+            assign_queued(rt, part)
+        profile.disable()
+        seconds = time.perf_counter() - started
+        cpu3 = (_cpu_seconds(me), _process_cpu(es_pid), _process_cpu(redis_pid))
+        ledger.enabled = False
+        n = len(items)
+        print(f"indexing (no stories), CPU ms per article: bench {1000 * (cpu1[0] - cpu0[0]) / n:.1f}, "
+              f"elasticsearch {1000 * (cpu1[1] - cpu0[1]) / n:.1f}, redis {1000 * (cpu1[2] - cpu0[2]) / n:.1f}")
+        print(f"story consumer's steps, CPU ms per article: consumer {1000 * (cpu3[0] - cpu2[0]) / n:.1f}, "
+              f"elasticsearch {1000 * (cpu3[1] - cpu2[1]) / n:.1f}, redis {1000 * (cpu3[2] - cpu2[2]) / n:.1f} "
+              f"({seconds:.1f} s for {len(features)} batches; {machine_load()})")
+        print("Elasticsearch CPU during the consumer's requests, by kind (ms per article, requests per batch):")
+        for kind, (count, cpu) in sorted(ledger.rows.items(), key=lambda row: -row[1][1]):
+            print(f"  {1000 * cpu / n:7.2f} ms  {count / len(features):6.2f}/batch  {kind}")
+        stats = pstats.Stats(profile)
+        stats.sort_stats("cumulative").print_stats(25)
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "replay":
+        import argparse
+
+        parser = argparse.ArgumentParser(description="the story consumer's work alone, attributed")
+        parser.add_argument("mode")
+        parser.add_argument("--articles", type=int, default=800)
+        parser.add_argument("--batch", type=int, default=16)
+        args = parser.parse_args()
+        replay(args.articles, args.batch)
+        return
     sys.argv = [sys.argv[0], "--stories", "both", *sys.argv[1:]]
     from bench.e2e import main as e2e_main
 
