@@ -268,7 +268,7 @@ def replay(articles_count: int, batch: int) -> None:
         for kind, (count, cpu) in sorted(ledger.rows.items(), key=lambda row: -row[1][1]):
             print(f"  {1000 * cpu / n:7.2f} ms  {count / len(features):6.2f}/batch  {kind}")
         stats = pstats.Stats(profile)
-        stats.sort_stats("cumulative").print_stats(25)
+        stats.sort_stats("tottime").print_stats(30)
 
 
 def main() -> None:

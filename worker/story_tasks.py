@@ -248,16 +248,35 @@ def assign_features(rt: Runtime, features: Sequence[StoryFeatures]) -> list[Assi
 
 def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params: Any,
                    features: Sequence[StoryFeatures]) -> tuple[list[Assignment], dict[str, str]]:
-    existing = store.memberships([item.article_id for item in features])
-    # Candidates of the whole batch at once (one multi-search, plus the stories written too recently
-    # to be searchable; one read by id of all): a story changed earlier in the batch is taken from
-    # ``drafts`` instead.
-    candidate_ids = store.candidate_ids(features, params.window_hours)
+    # One read of the memberships the batch needs: its articles' (a redelivery keeps its story) and
+    # the stories of their near-duplicate originals (a wire copy joins its original's story).
+    ids = [item.article_id for item in features]
+    originals = [item.cluster_id for item in features if item.cluster_id and item.cluster_id != item.article_id]
+    known = store.memberships(list(dict.fromkeys([*ids, *originals])))
+    existing = {article_id: known[article_id] for article_id in ids if article_id in known}
+    # Articles whose story is settled before any search: a redelivery, a copy whose original has a
+    # story or comes earlier in this batch. They need no candidates (``decide`` reads none for them).
+    earlier: set[str] = set()
+    settled: list[bool] = []
+    for item in features:
+        settled.append(item.article_id in existing or item.article_id in earlier or bool(
+            item.cluster_id and item.cluster_id != item.article_id
+            and (item.cluster_id in known or item.cluster_id in earlier)))
+        earlier.add(item.article_id)
+    # Candidates of the other articles at once (one multi-search, plus the stories written too recently
+    # to be searchable), and every story read by id in one read (candidates and originals' stories):
+    # a story changed earlier in the batch is taken from ``drafts`` instead.
+    searched = [item for item, done in zip(features, settled) if not done]
+    found_ids = iter(store.candidate_ids(searched, params.window_hours))
+    candidate_ids: list[list[str]] = [[] if done else next(found_ids) for done in settled]
     for position, item in enumerate(features):
+        if settled[position]:
+            continue
         found = set(candidate_ids[position])
         candidate_ids[position] += [story for story in recent.candidates(item, params.window_hours)
                                     if story not in found]
-    fetched = store.drafts(sorted({story for ids in candidate_ids for story in ids}))
+    fetched = store.drafts(sorted({story for ids_ in candidate_ids for story in ids_}
+                                  | {known[original] for original in originals if original in known}))
     frequencies = RedisFrequencies(rt.redis)
     # Every frequency the batch can ask for, in one read: its articles' and its candidates' keys.
     frequencies.load([*(key for item in features for key in (*item.terms, *(f"name:{n}" for n in item.names))),
@@ -286,10 +305,20 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
         frequencies.add(item)
         duplicate: StoryDraft | None = None
         if item.cluster_id and item.cluster_id != item.article_id:
-            original = batch_members.get(item.cluster_id) or store.memberships([item.cluster_id]).get(item.cluster_id)
+            original = batch_members.get(item.cluster_id) or known.get(item.cluster_id)
             if original:
                 original = living(original)
-                duplicate = drafts.get(original) or store.drafts([original]).get(original)
+                duplicate = drafts.get(original) or fetched.get(original)
+                if duplicate is None and original not in fetched:
+                    duplicate = store.drafts([original]).get(original)  # merged into a story not read yet
+        if duplicate is None and settled[position]:
+            # Its original's story could not be read after all: look for candidates as for any article.
+            candidate_ids[position] = store.candidate_ids([item], params.window_hours)[0]
+            found = set(candidate_ids[position])
+            candidate_ids[position] += [story for story in recent.candidates(item, params.window_hours)
+                                        if story not in found]
+            missing = [story for story in candidate_ids[position] if story not in fetched]
+            fetched.update(store.drafts(missing))
         candidates = {} if duplicate is not None else {
             story: fetched[story] for story in candidate_ids[position] if story in fetched}
         horizon = item.time - timedelta(hours=params.window_hours)
