@@ -200,6 +200,14 @@ class RequestLedger:
                 return original(method, target, *args, **kwargs)
             finally:
                 kind = f"{method} {_kind_of(target)}"
+                body = kwargs.get("body")
+                if isinstance(body, (list, tuple)) and target.startswith("/_bulk"):
+                    # bulk: by what it writes (index or update, into which index)
+                    kinds = sorted({f"{op}:{meta.get('_index', '?').split('-', 1)[-1]}" for line in body
+                                    if isinstance(line, dict) and len(line) == 1
+                                    for op, meta in line.items() if op in ("index", "update", "delete")
+                                    and isinstance(meta, dict)})
+                    kind += f" ({', '.join(kinds)})"
                 row = self.rows.setdefault(kind, [0, 0.0])
                 row[0] += 1
                 row[1] += _process_cpu(self.es_pid) - before
@@ -223,6 +231,7 @@ def replay(articles_count: int, batch: int) -> None:
 
     from bench.common import bench_services, machine_load
     from bench.index import analysed_articles
+    from index.stories import StoryStore
     from ingest.stories import features_of
     from vigie.services import embedded_services
     from worker.runtime import Runtime
@@ -236,30 +245,44 @@ def replay(articles_count: int, batch: int) -> None:
         ledger = RequestLedger(es_pid)
         ledger.wrap(rt.es.transport)
         rt.store.ensure_ready()
+        StoryStore(rt.es, services.settings.index_prefix).ensure_ready()
         print(f"replay: {len(items)} articles in batches of {batch}; {machine_load()}")
         batches = [items[start:start + batch] for start in range(0, len(items), batch)]
         me = psutil.Process()
-        features = []
-        cpu0 = (_cpu_seconds(me), _process_cpu(es_pid), _process_cpu(redis_pid))
-        for part in batches:
-            outcome = rt.store.index_batch(part)
-            features.append([features_of(item, outcome.documents[item.article.article_id].cluster_id or "")
-                             for item in part if item.article.article_id in outcome.documents])
-        cpu1 = (_cpu_seconds(me), _process_cpu(es_pid), _process_cpu(redis_pid))
-        time.sleep(1.5)  # one refresh: the stories then meet searchable articles, as in the service
-        ledger.enabled = True
         profile = cProfile.Profile()
-        cpu2 = (_cpu_seconds(me), _process_cpu(es_pid), _process_cpu(redis_pid))
-        started = time.perf_counter()
-        profile.enable()
-        for part in features:
-            assign_queued(rt, part)
-        profile.disable()
-        seconds = time.perf_counter() - started
-        cpu3 = (_cpu_seconds(me), _process_cpu(es_pid), _process_cpu(redis_pid))
-        ledger.enabled = False
+        index_cpu = [0.0, 0.0, 0.0]
+        story_cpu = [0.0, 0.0, 0.0]
+        seconds = 0.0
+
+        def cpu_now() -> tuple[float, float, float]:
+            return _cpu_seconds(me), _process_cpu(es_pid), _process_cpu(redis_pid)
+
+        def add(total: list[float], before: tuple[float, float, float]) -> None:
+            for slot, (start, end) in enumerate(zip(before, cpu_now())):
+                total[slot] += end - start
+
+        # Batch by batch, as in the service (the consumer keeps up with indexing): a copy whose original
+        # has its story is written with it.
+        for part in batches:
+            before = cpu_now()
+            outcome = rt.store.index_batch(part, copies_join_stories=True)
+            features = [features_of(item, outcome.documents[item.article.article_id].cluster_id or "")
+                        for item in part if item.article.article_id in outcome.documents]
+            add(index_cpu, before)
+            ledger.enabled = True
+            before = cpu_now()
+            started = time.perf_counter()
+            profile.enable()
+            assign_queued(rt, features, stored=outcome.stories)
+            profile.disable()
+            seconds += time.perf_counter() - started
+            add(story_cpu, before)
+            ledger.enabled = False
+        cpu0, cpu1 = (0.0, 0.0, 0.0), tuple(index_cpu)
+        cpu2, cpu3 = (0.0, 0.0, 0.0), tuple(story_cpu)
+        features = batches
         n = len(items)
-        print(f"indexing (no stories), CPU ms per article: bench {1000 * (cpu1[0] - cpu0[0]) / n:.1f}, "
+        print(f"indexing (the pool's part, copies written with their story), CPU ms per article: bench {1000 * (cpu1[0] - cpu0[0]) / n:.1f}, "
               f"elasticsearch {1000 * (cpu1[1] - cpu0[1]) / n:.1f}, redis {1000 * (cpu1[2] - cpu0[2]) / n:.1f}")
         print(f"story consumer's steps, CPU ms per article: consumer {1000 * (cpu3[0] - cpu2[0]) / n:.1f}, "
               f"elasticsearch {1000 * (cpu3[1] - cpu2[1]) / n:.1f}, redis {1000 * (cpu3[2] - cpu2[2]) / n:.1f} "
