@@ -7,6 +7,12 @@ with the solo pool, no models). Analysis and indexing never wait for assignment;
 a moment after its article is searchable (the queue's wait plus one batch, well under a second when
 the consumer keeps up; bench/e2e.py measures the throughput).
 
+The article document carries its story (for hits and collapse). Writing it afterwards re-indexes the
+whole document, so the indexing task writes a wire copy whose original already has a story with that
+story (``ArticleStore.index_batch(copies_join_stories=True)``: a copy joins its original's story),
+queues the story written with the features (``STORED_KEY``), and the consumer marks an article only
+when its story is another (bench/stories_cpu.py measures what each step costs).
+
 The race: two assigners working at once on the first two articles of an event would each find no
 story and each start one. Assignment still runs under one Redis lock (``LOCK_KEY``, redis-py's lock:
 SET NX with an expiry, released only by its holder's token), which costs one uncontended round trip
