@@ -37,6 +37,14 @@ from bench.common import (  # noqa: E402
     start_pipeline,
     write_result,
 )
+from bench.stories_cpu import (  # noqa: E402
+    CpuMeter,
+    cpu_ms_per_article,
+    es_index_stats,
+    es_stats_delta,
+    print_cpu_table,
+    print_es_table,
+)
 
 
 def bare_ner_rate(sample: list[tuple[str, str]]) -> tuple[float, float]:
@@ -90,6 +98,7 @@ def run_service(load_set: list, latency_set: list, args: argparse.Namespace, ner
     from elasticsearch import Elasticsearch
 
     from state.registry import registry_for
+    from vigie.services import embedded_services
 
     result: dict[str, object] = {}
     label = "stories on" if stories else "stories off"
@@ -107,9 +116,13 @@ def run_service(load_set: list, latency_set: list, args: argparse.Namespace, ner
             while _count(es, alias) < 1:
                 time.sleep(0.2)
     
+            redis_service, es_service = embedded_services(services.settings)
+            meter = CpuMeter(worker.pid, scheduler.pid, es_service.pid(), redis_service.pid())  # type: ignore[union-attr]
             per_feed = -(-len(load_set) // args.feeds)
             urls = [server.publish(f"load{f}", [story for _, story in load_set[f * per_feed:(f + 1) * per_feed]])
                     for f in range(args.feeds)]
+            es_before = es_index_stats(es, services.settings.index_prefix)
+            cpu_before = meter.snapshot()
             started = time.monotonic()
             for url in urls:
                 registry.add(url, interval=3600)
@@ -135,6 +148,12 @@ def run_service(load_set: list, latency_set: list, args: argparse.Namespace, ner
                 lag = time.monotonic() - started - seconds
                 print(f"{label}: every article had its story {lag:.1f} s after the last was searchable")
                 result.update(story_lag_s=round(lag, 1))
+            # CPU of each process over the timed part (and, stories on, until every story was assigned)
+            cpu = cpu_ms_per_article(cpu_before, meter.snapshot(), len(load_set))
+            es_rows = es_stats_delta(es_before, es_index_stats(es, services.settings.index_prefix), len(load_set))
+            print_cpu_table({label: cpu})
+            print_es_table({label: es_rows})
+            result.update(cpu_ms_per_article=cpu, es_per_article=es_rows)
     
             # Latency at half the measured rate.
             half = rate / 2
@@ -150,6 +169,16 @@ def run_service(load_set: list, latency_set: list, args: argparse.Namespace, ner
             worker.stop()
             server.close()
     return result
+
+
+def _keep_cpu(part: dict[str, object], label: str, cpu_runs: dict, es_runs: dict) -> None:  # type: ignore[type-arg]
+    cpu_runs.setdefault(label, []).append(part["cpu_ms_per_article"])
+    es_runs.setdefault(label, []).append(part["es_per_article"])
+
+
+def _mean_rows(rows: list[dict[str, float]]) -> dict[str, float]:
+    keys = {key for row in rows for key in row}
+    return {key: round(sum(row.get(key, 0.0) for row in rows) / len(rows), 3) for key in sorted(keys)}
 
 
 def main() -> None:
@@ -181,12 +210,15 @@ def main() -> None:
                                  "bare_ner_articles_s": round(ner_articles_s, 2),
                                  "bare_ner_words_s": round(ner_words_s), "load_before": machine_load()}
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.stories]
+    cpu_runs: dict[str, list[dict[str, float]]] = {}
+    es_runs: dict[str, list[dict[str, dict[str, float]]]] = {}
     if args.stories == "both" and args.pairs > 1:
         order = [stories for pair in range(args.pairs) for stories in ((False, True) if pair % 2 == 0 else (True, False))]
         rates: dict[bool, list[float]] = {False: [], True: []}
         for number, stories in enumerate(order):
             part = run_service(load_set, latency_set, args, ner_articles_s, stories)
             rates[stories].append(float(part["e2e_articles_s"]))  # type: ignore[arg-type]
+            _keep_cpu(part, "stories on" if stories else "stories off", cpu_runs, es_runs)
             result.update({f"{key}_{'on' if stories else 'off'}_{number}": value for key, value in part.items()})
         ratio = sum(rates[True]) / sum(rates[False])
         result.update(e2e_articles_s=rates[False], e2e_articles_s_stories=rates[True], stories_on_off_ratio=round(ratio, 3),
@@ -197,11 +229,21 @@ def main() -> None:
         modes = []
     for stories in modes:
         part = run_service(load_set, latency_set, args, ner_articles_s, stories)
+        _keep_cpu(part, "stories on" if stories else "stories off", cpu_runs, es_runs)
         result.update({f"{key}{'_stories' if stories and len(modes) > 1 else ''}": value for key, value in part.items()})
     if len(modes) > 1:
         ratio = float(result["e2e_articles_s_stories"]) / float(result["e2e_articles_s"])  # type: ignore[arg-type]
         result["stories_on_off_ratio"] = round(ratio, 3)
         print(f"articles/s with stories on / off: {ratio:.2f}")
+    if cpu_runs:
+        cpu = {label: _mean_rows(rows) for label, rows in cpu_runs.items()}
+        es_rows = {label: {index: _mean_rows([run.get(index, {}) for run in runs])
+                           for index in sorted({index for run in runs for index in run})}
+                   for label, runs in es_runs.items()}
+        print(f"CPU per article, mean of the runs of each mode ({machine_load()}):")
+        print_cpu_table(cpu)
+        print_es_table(es_rows)
+        result.update(cpu_ms_per_article_by_mode=cpu, es_per_article_by_mode=es_rows)
     path = write_result("e2e", result)
     print(f"written {path}")
 

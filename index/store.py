@@ -49,6 +49,9 @@ class BulkOutcome:
     documents: dict[str, ArticleDocument] = field(default_factory=dict)
     #: articles whose near-duplicate candidates came from the recent band keys, not Elasticsearch
     recent_lookups: int = 0
+    #: the story written with an article (``copies_join_stories``): a wire copy's original's story;
+    #: ``documents`` do not carry it (alerts on a story wait for the story consumer's assignment)
+    stories: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -118,8 +121,12 @@ class ArticleStore:
             log_event(log, "articles.recent_bands_not_cleared", logging.WARNING, articles=len(article_ids),
                       first_article=article_ids[0] if article_ids else None, error=str(error))
 
-    def index_batch(self, items: Sequence[AnalyzedArticle], *, refresh: bool = False) -> BulkOutcome:
-        """Bulk-write ``items`` by article id. Raises IndexUnavailable when the node cannot be reached."""
+    def index_batch(self, items: Sequence[AnalyzedArticle], *, refresh: bool = False,
+                    copies_join_stories: bool = False) -> BulkOutcome:
+        """Bulk-write ``items`` by article id. Raises IndexUnavailable when the node cannot be reached.
+
+        ``copies_join_stories`` (stories on): a near-duplicate copy whose original already has a story
+        is written with that story (the story consumer will put it there), not marked afterwards."""
         if not items:
             return BulkOutcome()
         now = datetime.now(timezone.utc)
@@ -133,18 +140,31 @@ class ArticleStore:
         for item in items:
             article_id = item.article.article_id
             documents[article_id] = article_document(item, now, clusters[article_id])
+        stories = self._stories_of_copies(documents) if copies_join_stories else {}
+        for article_id, document in documents.items():
             operations.append({"index": {"_index": placed.get(article_id, self.alias), "_id": article_id}})
-            operations.append(documents[article_id].to_dict())
+            story = stories.get(article_id)
+            operations.append((replace(document, story_id=story, story_key=story) if story else document).to_dict())
         response = call(
             self.es, f"bulk-indexing {len(items)} articles",
             lambda: self.es.bulk(operations=operations, refresh="wait_for" if refresh else False),
         )
-        outcome = replace(self._outcome(response, documents), recent_lookups=plan.answered_recently)
+        outcome = self._outcome(response, documents)
+        outcome = replace(outcome, recent_lookups=plan.answered_recently,
+                          stories={article_id: story for article_id, story in stories.items()
+                                   if article_id in outcome.documents})
         if self.recent is not None and plan.token:
             # Only once Elasticsearch has answered: a crash or an error before leaves the batch's bands
             # marked in flight, so they are answered by Elasticsearch until they expire.
             self.recent.record(plan.record(items, outcome.indexed, now))
         return outcome
+
+    def _stories_of_copies(self, documents: Mapping[str, ArticleDocument]) -> dict[str, str]:
+        from index.stories import stories_of_originals  # index.stories reads the articles alias too
+
+        return stories_of_originals(self.es, self.prefix, {
+            article_id: document.cluster_id for article_id, document in documents.items()
+            if document.cluster_id and document.cluster_id != article_id})
 
     @staticmethod
     def _outcome(response: Any, documents: dict[str, ArticleDocument]) -> BulkOutcome:

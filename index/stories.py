@@ -342,8 +342,12 @@ class StoryStore:
         call(self.es, "refreshing the stories", lambda: self.es.indices.refresh(index=f"{self.index},{self.members}"))
 
     def save(self, drafts: Sequence[StoryDraft], memberships: Sequence[Membership], merges: Sequence[Merge],
-             now: datetime | None = None, *, refresh: bool = False) -> None:
+             now: datetime | None = None, *, refresh: bool = False, stored: Mapping[str, str] | None = None) -> None:
         """Write the stories changed, the new memberships (and their copy on the articles), the merges.
+
+        ``stored``: the story each article document was written with (a wire copy whose original had a
+        story, ``stories_of_originals``); an article whose membership names that story is not marked
+        again (marking re-indexes the whole article document, Elasticsearch's biggest cost in stories).
 
         Reads by id (``memberships``, ``drafts``) see them at once; searches after the next refresh
         (every second), or at once with ``refresh``. The assigner does not refresh: it keeps the
@@ -373,7 +377,9 @@ class StoryStore:
             self._move_members(merge.absorbed, merge.into)
         if refresh:
             self.refresh()
-        self.mark_articles({member.article_id: member.story_id for member in memberships})
+        stored = stored or {}
+        self.mark_articles({member.article_id: member.story_id for member in memberships
+                            if stored.get(member.article_id) != member.story_id})
 
     def _move_members(self, absorbed: str, into: str) -> None:
         """Point the memberships (and article copies) of a merged story at the story it went into.
@@ -405,6 +411,29 @@ class StoryStore:
             operations += [{"update": {"_index": placed.get(article_id, alias), "_id": article_id}},
                            {"doc": {"story_id": story, "story_key": story}}]
         call(self.es, f"marking the story of {len(stories)} articles", lambda: self.es.bulk(operations=operations))
+
+
+# -- the story a wire copy is written with ----------------------------------------------------------
+
+
+def stories_of_originals(es: Elasticsearch, prefix: str, originals: Mapping[str, str]) -> dict[str, str]:
+    """For each article (id -> the id of its near-duplicate original), its original's story when the
+    original has one (merges followed): the story the article will join (``ingest.stories.decide``
+    puts a copy in its original's story), so that the indexing task writes it with the article and
+    the story consumer need not re-index the article to mark it. Two reads by id at most; none of
+    either index yet: no story."""
+    wanted = sorted(set(originals.values()))
+    if not wanted:
+        return {}
+    response = call(es, f"reading the stories of {len(wanted)} originals (first: {wanted[0]})",
+                    lambda: es.options(ignore_status=404).mget(index=members_index(prefix), ids=wanted,
+                                                                source=["story_id"]))
+    found = {doc["_id"]: doc["_source"]["story_id"] for doc in response.body.get("docs", []) if doc.get("found")}
+    if not found:
+        return {}
+    resolved = StoryStore(es, prefix).resolve(set(found.values()))
+    return {article_id: resolved.get(found[original], found[original])
+            for article_id, original in originals.items() if original in found}
 
 
 # -- the articles of several stories at once (the Stories front page) -----------------------------

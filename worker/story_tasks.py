@@ -7,6 +7,12 @@ with the solo pool, no models). Analysis and indexing never wait for assignment;
 a moment after its article is searchable (the queue's wait plus one batch, well under a second when
 the consumer keeps up; bench/e2e.py measures the throughput).
 
+The article document carries its story (for hits and collapse). Writing it afterwards re-indexes the
+whole document, so the indexing task writes a wire copy whose original already has a story with that
+story (``ArticleStore.index_batch(copies_join_stories=True)``: a copy joins its original's story),
+queues the story written with the features (``STORED_KEY``), and the consumer marks an article only
+when its story is another (bench/stories_cpu.py measures what each step costs).
+
 The race: two assigners working at once on the first two articles of an event would each find no
 story and each start one. Assignment still runs under one Redis lock (``LOCK_KEY``, redis-py's lock:
 SET NX with an expiry, released only by its holder's token), which costs one uncontended round trip
@@ -74,6 +80,8 @@ DOCUMENTS_KEY = "vigie:stories:documents"
 #: Stories written this long ago may not be searchable yet (the stories index refreshes every second).
 RECENT_SECONDS = 5.0
 RECENT_MAX = 2000
+#: In a queued article's features: the story its document was written with (index.store), if any.
+STORED_KEY = "stored_story"
 
 
 class StoryLockBusy(Exception):
@@ -119,13 +127,22 @@ class RedisFrequencies(Frequencies):
             self.added[key] = self.added.get(key, 0) + 1
 
     def save(self) -> None:
+        """Add this batch's counts, atomically, in one command (a script): a thousand HINCRBYs in a
+        transaction cost the consumer more CPU to encode than the rest of the batch's Redis work."""
         if not self.added_documents:
             return
-        pipe = self.client.pipeline(transaction=True)
+        args: list[Any] = [self.added_documents]
         for key, count in self.added.items():
-            pipe.hincrby(DF_KEY, key, count)
-        pipe.incrby(DOCUMENTS_KEY, self.added_documents)
-        pipe.execute()
+            args += [key, count]
+        self.client.eval(_SAVE_FREQUENCIES, 2, DF_KEY, DOCUMENTS_KEY, *args)
+
+
+#: KEYS: the frequencies hash, the documents counter; ARGV: documents added, then key, count pairs.
+_SAVE_FREQUENCIES = """
+for i = 2, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('INCRBY', KEYS[2], ARGV[1])
+return #ARGV
+"""
 
 
 @dataclass(frozen=True)
@@ -213,8 +230,11 @@ def assign(rt: Runtime, analysed: Sequence[AnalyzedArticle], clusters: Mapping[s
     return assign_features(rt, [features_of(item, clusters.get(item.article.article_id, "")) for item in analysed])
 
 
-def assign_features(rt: Runtime, features: Sequence[StoryFeatures]) -> list[Assignment]:
-    """Put each article (its story features; already indexed) into its story, under the story lock."""
+def assign_features(rt: Runtime, features: Sequence[StoryFeatures],
+                    stored: Mapping[str, str] | None = None) -> list[Assignment]:
+    """Put each article (its story features; already indexed) into its story, under the story lock.
+    ``stored``: the story an article's document was written with (a wire copy's); it is marked only
+    when its story is another."""
     settings = rt.settings
     params = params_from(settings.story_window_hours, settings.story_threshold, settings.story_merge_threshold)
     store = story_store(rt)
@@ -230,7 +250,7 @@ def assign_features(rt: Runtime, features: Sequence[StoryFeatures]) -> list[Assi
             store.refresh()
             rt.redis.set(HOLDER_KEY, recent.token)
         try:
-            assignments, already = _assign_locked(rt, store, recent, params, features)
+            assignments, already = _assign_locked(rt, store, recent, params, features, stored or {})
         except BaseException:
             recent.forget()
             rt.redis.delete(HOLDER_KEY)  # whatever was half written: the next batch refreshes first
@@ -241,27 +261,48 @@ def assign_features(rt: Runtime, features: Sequence[StoryFeatures]) -> list[Assi
         except LockError:
             log_event(log, "stories.lock_expired", logging.WARNING, articles=len(features),
                       first_article=features[0].article_id if features else "-")
+    already = {article_id: story for article_id, story in already.items() if (stored or {}).get(article_id) != story}
     if already:
         store.mark_articles(already)  # a redelivered article's document was rewritten without its story
     return assignments
 
 
 def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params: Any,
-                   features: Sequence[StoryFeatures]) -> tuple[list[Assignment], dict[str, str]]:
-    existing = store.memberships([item.article_id for item in features])
-    # Candidates of the whole batch at once (one multi-search, plus the stories written too recently
-    # to be searchable; one read by id of all): a story changed earlier in the batch is taken from
-    # ``drafts`` instead.
-    candidate_ids = store.candidate_ids(features, params.window_hours)
+                   features: Sequence[StoryFeatures], stored: Mapping[str, str]) -> tuple[list[Assignment], dict[str, str]]:
+    # One read of the memberships the batch needs: its articles' (a redelivery keeps its story) and
+    # the stories of their near-duplicate originals (a wire copy joins its original's story).
+    ids = [item.article_id for item in features]
+    originals = [item.cluster_id for item in features if item.cluster_id and item.cluster_id != item.article_id]
+    known = store.memberships(list(dict.fromkeys([*ids, *originals])))
+    existing = {article_id: known[article_id] for article_id in ids if article_id in known}
+    # Articles whose story is settled before any search: a redelivery, a copy whose original has a
+    # story or comes earlier in this batch. They need no candidates (``decide`` reads none for them).
+    earlier: set[str] = set()
+    settled: list[bool] = []
+    for item in features:
+        settled.append(item.article_id in existing or item.article_id in earlier or bool(
+            item.cluster_id and item.cluster_id != item.article_id
+            and (item.cluster_id in known or item.cluster_id in earlier)))
+        earlier.add(item.article_id)
+    # Candidates of the other articles at once (one multi-search, plus the stories written too recently
+    # to be searchable), and every story read by id in one read (candidates and originals' stories):
+    # a story changed earlier in the batch is taken from ``drafts`` instead.
+    searched = [item for item, done in zip(features, settled) if not done]
+    found_ids = iter(store.candidate_ids(searched, params.window_hours))
+    candidate_ids: list[list[str]] = [[] if done else next(found_ids) for done in settled]
     for position, item in enumerate(features):
+        if settled[position]:
+            continue
         found = set(candidate_ids[position])
         candidate_ids[position] += [story for story in recent.candidates(item, params.window_hours)
                                     if story not in found]
-    fetched = store.drafts(sorted({story for ids in candidate_ids for story in ids}))
+    fetched = store.drafts(sorted({story for ids_ in candidate_ids for story in ids_}
+                                  | {known[original] for original in originals if original in known}))
     frequencies = RedisFrequencies(rt.redis)
     # Every frequency the batch can ask for, in one read: its articles' and its candidates' keys.
     frequencies.load([*(key for item in features for key in (*item.terms, *(f"name:{n}" for n in item.names))),
                       *(key for draft in fetched.values() for key in _keys_of(draft))])
+    loaded = set(fetched)  # stories whose frequencies are all read
     drafts: dict[str, StoryDraft] = {}  # stories changed in this batch, by id
     gone: dict[str, str] = {}  # stories merged away in this batch -> where they went
     batch_members: dict[str, str] = {}
@@ -286,10 +327,20 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
         frequencies.add(item)
         duplicate: StoryDraft | None = None
         if item.cluster_id and item.cluster_id != item.article_id:
-            original = batch_members.get(item.cluster_id) or store.memberships([item.cluster_id]).get(item.cluster_id)
+            original = batch_members.get(item.cluster_id) or known.get(item.cluster_id)
             if original:
                 original = living(original)
-                duplicate = drafts.get(original) or store.drafts([original]).get(original)
+                duplicate = drafts.get(original) or fetched.get(original)
+                if duplicate is None and original not in fetched:
+                    duplicate = store.drafts([original]).get(original)  # merged into a story not read yet
+        if duplicate is None and settled[position]:
+            # Its original's story could not be read after all: look for candidates as for any article.
+            candidate_ids[position] = store.candidate_ids([item], params.window_hours)[0]
+            found = set(candidate_ids[position])
+            candidate_ids[position] += [story for story in recent.candidates(item, params.window_hours)
+                                        if story not in found]
+            missing = [story for story in candidate_ids[position] if story not in fetched]
+            fetched.update(store.drafts(missing))
         candidates = {} if duplicate is not None else {
             story: fetched[story] for story in candidate_ids[position] if story in fetched}
         horizon = item.time - timedelta(hours=params.window_hours)
@@ -299,8 +350,10 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
         for story_id in list(candidates):
             if story_id in gone:
                 del candidates[story_id]
-        for draft in candidates.values():
-            frequencies.load(_keys_of(draft))
+        for story_id, draft in candidates.items():
+            if story_id not in loaded:  # a story's keys, once read, only gain keys its articles brought (read)
+                frequencies.load(_keys_of(draft))
+                loaded.add(story_id)
         assignment, changed = decide(item, [draft.centroid for draft in candidates.values()], frequencies, params,
                                      duplicate.centroid if duplicate is not None else None)
         joined, *absorbed = changed
@@ -328,7 +381,7 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
         log_event(log, "story.assigned", article=item.article_id, story=joined.story_id, reason=assignment.reason,
                   score=assignment.score, size=joined.size)
     final = [Membership(m.article_id, living(m.story_id), m.features, m.reason, m.score) for m in memberships]
-    store.save(list(drafts.values()), final, merges, now)
+    store.save(list(drafts.values()), final, merges, now, stored=stored)
     recent.remember(list(drafts.values()), list(gone))
     frequencies.save()
     return [_living(a, living) for a in assignments], already
@@ -365,27 +418,40 @@ def features_from_dict(data: Mapping[str, Any]) -> StoryFeatures:
 # -- in the indexing task ------------------------------------------------------------------------
 
 
-def queue_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: Mapping[str, ArticleDocument]) -> int:
+def queue_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: Mapping[str, ArticleDocument],
+                  stored: Mapping[str, str] | None = None) -> int:
     """Queue the story assignment of articles just indexed (their features) for the story consumer;
-    the number of articles queued (none when stories are off). A broker error propagates: the
-    indexing task is then given back, and indexing again is harmless."""
+    the number of articles queued (none when stories are off). ``stored``: the story an article was
+    written with (``BulkOutcome.stories``), which the consumer then does not write again. A broker
+    error propagates: the indexing task is then given back, and indexing again is harmless."""
     if not rt.settings.stories or not analysed:
         return 0
     clusters = {article_id: document.cluster_id or "" for article_id, document in documents.items()}
-    payload = [features_to_dict(features_of(item, clusters.get(item.article.article_id, ""))) for item in analysed]
+    stored = stored or {}
+    payload = [_with_stored(features_to_dict(features_of(item, clusters.get(item.article.article_id, ""))), stored)
+               for item in analysed]
     assign_story_features.apply_async(args=[payload], queue=STORY_QUEUE)
     return len(payload)
 
 
+def _with_stored(payload: dict[str, Any], stored: Mapping[str, str]) -> dict[str, Any]:
+    story = stored.get(payload["article_id"])
+    return {**payload, STORED_KEY: story} if story else payload
+
+
+def _stored_of(payload: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    return {str(item["article_id"]): str(item[STORED_KEY]) for item in payload if item.get(STORED_KEY)}
+
+
 def assign_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: MutableMapping[str, ArticleDocument],
-                   attempt: int = 0) -> list[Assignment]:
+                   attempt: int = 0, stored: Mapping[str, str] | None = None) -> list[Assignment]:
     """Assign the stories of articles just indexed, here and now (what the story consumer does with
     a queued batch). Never raises (indexing is done); returns the assignments, empty when stories are
     off or the work was deferred. Each assigned article's document in ``documents`` is replaced by its
     copy holding the story: what per-story alerts read next."""
     clusters = {article_id: document.cluster_id or "" for article_id, document in documents.items()}
     features = [features_of(item, clusters.get(item.article.article_id, "")) for item in analysed]
-    assignments = _assign_or_defer(rt, features, attempt)
+    assignments = _assign_or_defer(rt, features, attempt, stored)
     for assignment in assignments:
         document = documents.get(assignment.article_id)
         if document is not None:
@@ -394,13 +460,14 @@ def assign_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: 
     return assignments
 
 
-def _assign_or_defer(rt: Runtime, features: Sequence[StoryFeatures], attempt: int) -> list[Assignment]:
+def _assign_or_defer(rt: Runtime, features: Sequence[StoryFeatures], attempt: int,
+                     stored: Mapping[str, str] | None = None) -> list[Assignment]:
     if not rt.settings.stories or not features:
         return []
     try:
-        return assign_features(rt, features)
+        return assign_features(rt, features, stored)
     except (IndexUnavailable, StoryLockBusy, redis.RedisError) as error:
-        defer_stories(rt, features, attempt, str(error))
+        defer_stories(rt, features, attempt, str(error), stored)
     except Exception as error:  # noqa: BLE001 - indexing is done; stories must not undo it
         log.exception("stories.assignment_failed", extra={
             "articles": ",".join(item.article_id for item in features), "error_": str(error)})
@@ -443,11 +510,12 @@ def _documents(rt: Runtime, article_ids: list[str]) -> list[ArticleDocument]:
     return [ArticleDocument.from_source(document) for document in found if document is not None]
 
 
-def defer_stories(rt: Runtime, features: Sequence[StoryFeatures], attempt: int, reason: str) -> None:
+def defer_stories(rt: Runtime, features: Sequence[StoryFeatures], attempt: int, reason: str,
+                  stored: Mapping[str, str] | None = None) -> None:
     """Assignment could not run now (Elasticsearch or the lock busy): try again later under the one
     outage policy (worker.retries), or keep the articles in the dead-letter list once it is spent."""
     ids = [item.article_id for item in features]
-    payload = [features_to_dict(item) for item in features]
+    payload = [_with_stored(features_to_dict(item), stored or {}) for item in features]
     after_outage(rt, attempt, letter=Letter(assign_story_features.name, payload, ids), error=reason,
                  kind="stories-unavailable",
                  again=lambda delay: retry_later(assign_story_features, [payload, attempt + 1], delay, STORY_QUEUE),
@@ -457,10 +525,11 @@ def defer_stories(rt: Runtime, features: Sequence[StoryFeatures], attempt: int, 
 # -- the story consumer's tasks ------------------------------------------------------------------
 
 
-def assign_queued(rt: Runtime, features: Sequence[StoryFeatures], attempt: int = 0) -> list[Assignment]:
+def assign_queued(rt: Runtime, features: Sequence[StoryFeatures], attempt: int = 0,
+                  stored: Mapping[str, str] | None = None) -> list[Assignment]:
     """What the story consumer does with a queued batch: assign (or defer), the entity merges the
     stories confirm (worker.entity_merges, evidence ``same-story``), then the per-story alerts."""
-    assignments = _assign_or_defer(rt, features, attempt)
+    assignments = _assign_or_defer(rt, features, attempt, stored)
     merge_in_stories(rt, assignments)
     alert_stories(rt, assignments)
     return assignments
@@ -470,7 +539,8 @@ def assign_queued(rt: Runtime, features: Sequence[StoryFeatures], attempt: int =
 def assign_story_features(payload: list[dict[str, Any]], attempt: int = 0) -> int:
     """Assign the stories of indexed articles (their features, queued by the indexing task), then
     evaluate the per-story alerts on them. Also what a dead letter of stories replays."""
-    return len(assign_queued(current_runtime(), [features_from_dict(item) for item in payload], attempt))
+    return len(assign_queued(current_runtime(), [features_from_dict(item) for item in payload], attempt,
+                             _stored_of(payload)))
 
 
 @app.task(name="vigie.assign_stories", acks_late=True)

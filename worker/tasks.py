@@ -80,7 +80,7 @@ def store(rt: Runtime, analysed: Sequence[AnalyzedArticle], attempt: int) -> dic
         return {"indexed": 0, "deferred": 0, "rejected": 0}
     by_id = {item.article.article_id: item for item in analysed}
     try:
-        outcome = rt.store.index_batch(analysed)
+        outcome = rt.store.index_batch(analysed, copies_join_stories=rt.settings.stories)
     except IndexUnavailable as error:
         defer(rt, list(analysed), attempt, str(error))
         return {"indexed": 0, "deferred": len(analysed), "rejected": 0}
@@ -100,7 +100,7 @@ def store(rt: Runtime, analysed: Sequence[AnalyzedArticle], attempt: int) -> dic
                     error=reason, attempts=attempt + 1, event="article.dead_lettered", feed=item.article.feed_url)
     if outcome.indexed:
         # Stories are assigned by the story consumer, a moment later (worker.story_tasks).
-        queue_stories(rt, [by_id[article_id] for article_id in outcome.indexed], outcome.documents)
+        queue_stories(rt, [by_id[article_id] for article_id in outcome.indexed], outcome.documents, outcome.stories)
         # Matched against the very documents written (no second shaping).
         alert(rt, list(outcome.indexed), lambda: [outcome.documents[article_id] for article_id in outcome.indexed])
     return {"indexed": len(outcome.indexed), "deferred": len(outcome.retry), "rejected": len(outcome.rejected)}

@@ -182,3 +182,46 @@ def test_the_story_features_cross_the_queue_unchanged() -> None:
 
     features = features_of(quake("q-fr", "fr"), "q-en")
     assert features_from_dict(json.loads(json.dumps(features_to_dict(features)))) == features
+
+
+def test_a_wire_copy_is_written_with_its_original_story_and_not_indexed_again(settings: Settings,
+                                                                               es: Elasticsearch) -> None:
+    from ingest.fingerprint import signature
+
+    rt = Runtime(settings)
+    wire = signature(" ".join(f"paragraph{i % 97} word{i}" for i in range(400)))
+    [story] = index_and_assign(rt, [quake("q-en", "en", signature=wire)])
+    copy = quake("q-copy", "en", 0.5, signature=wire)
+    outcome = rt.store.index_batch([copy], refresh=True, copies_join_stories=True)
+    assert outcome.documents["q-copy"].cluster_id == "q-en" and outcome.stories == {"q-copy": story}
+    assert rt.store.get("q-copy")["story_id"] == story  # type: ignore[index]  # searchable with it at once
+    [assignment] = assign_stories(rt, [copy], outcome.documents, stored=outcome.stories)
+    assert (assignment.reason, assignment.story_id) == ("near-duplicate", story)
+    alias = f"{settings.index_prefix}-articles"
+    assert es.get(index=alias, id="q-copy")["_version"] == 1  # not re-indexed to mark its story
+    # A copy said to be written with a story it does not end in (its original's merged away meanwhile,
+    # say) is marked: here written without one, and said to have another.
+    late = quake("q-late", "en", 0.7, signature=wire)
+    outcome = rt.store.index_batch([late], refresh=True)
+    assert "story_id" not in rt.store.get("q-late")  # type: ignore[operator]
+    [assignment] = assign_stories(rt, [late], outcome.documents, stored={"q-late": "s-merged-away"})
+    assert assignment.story_id == story
+    assert es.get(index=alias, id="q-late")["_version"] == 2
+    assert rt.store.get("q-late")["story_id"] == story  # type: ignore[index]
+    # Stories off (the default): a copy is written without a story, as before.
+    plain = rt.store.index_batch([quake("q-plain", "en", 0.8, signature=wire)], refresh=True)
+    assert plain.stories == {} and "story_id" not in rt.store.get("q-plain")  # type: ignore[operator]
+
+
+def test_a_copy_in_the_batch_of_its_original_joins_it_and_one_without_a_story_is_compared(
+        settings: Settings, es: Elasticsearch) -> None:
+    rt = Runtime(settings)
+    original, budget_copy = quake("q-en", "en"), budget("b-copy", 0.2)
+    outcome = rt.store.index_batch([original, budget_copy, quake("q-fr", "fr", 1)], refresh=True)
+    documents = dict(outcome.documents)
+    # b-copy: a copy of q-en by its cluster (other words); q-fr: a copy of an article that has no story.
+    documents["b-copy"] = replace(documents["b-copy"], cluster_id="q-en")
+    documents["q-fr"] = replace(documents["q-fr"], cluster_id="never-assigned")
+    assignments = assign_stories(rt, [original, budget_copy, quake("q-fr", "fr", 1)], documents)
+    assert [a.reason for a in assignments] == ["new", "near-duplicate", "similar"]
+    assert {a.story_id for a in assignments} == {story_id_for("q-en")}
