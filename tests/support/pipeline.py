@@ -33,14 +33,17 @@ def queue_length(client: redis.Redis, queue: str = "vigie.analyze") -> int:
     return int(client.llen(queue))
 
 
-def wait_for_count(es: Elasticsearch, settings: Settings, expected: int, timeout: float) -> int:
+def wait_for_count(es: Elasticsearch, settings: Settings, expected: int, timeout: float,
+                   interval: float = 0.25) -> int:
+    """The number of articles searchable once it reaches ``expected`` (or at ``timeout``), asked every
+    ``interval`` seconds (a refresh and a count: cheap, and a test does not wait a second for nothing)."""
     deadline = time.monotonic() + timeout
     seen = -1
     while time.monotonic() < deadline:
         seen = count(es, settings)
         if seen >= expected:
             return seen
-        time.sleep(1)
+        time.sleep(interval)
     return seen
 
 

@@ -33,8 +33,8 @@ def test_feeds_polled_again_and_again_index_each_article_once(
     first = feed_server.publish("first", [make_story(n, prefix="first") for n in range(15)] + shared)
     second = feed_server.publish("second", [make_story(n, prefix="second") for n in range(15)] + shared)
     env = {**env, "VIGIE_POLL_MIN_INTERVAL": "1"}
-    for url in (first, second):
-        run_vigie(["feeds", "add", url, "--interval", "2"], env, check=True)
+    for url in (first, second):  # polled every second: the four polls below take seconds, not ten
+        run_vigie(["feeds", "add", url, "--interval", "1"], env, check=True)
     workers(concurrency=2)
     scheduler = start_scheduler(env)
     try:

@@ -30,14 +30,25 @@ INDEXED = re.compile(r"article\.indexed.*?article=(\S+)")
 
 
 def _host(env: dict[str, str], name: str, home: Path) -> Background:
+    """Start a worker host without waiting for it: both hosts load their models at the same time.
+
+    Two pool processes each, as `vigie worker` runs by default: once host A is killed, host B does the
+    rest of the stream on both cores, not one. The visibility timeout (30 s) is well above what one
+    task of 8 articles takes on a loaded machine: under 15 s, a task still running on host B was
+    once given back and done twice. Host A's tasks come back 30-40 s after the kill, while host B
+    still works through the stream."""
     home.mkdir(parents=True, exist_ok=True)
-    worker = Background(name, [VIGIE, "worker", "--concurrency", "1", "-n", f"{name}@%h"],
-                        {**env, "VIGIE_HOME": str(home), "VIGIE_VISIBILITY_TIMEOUT": "15"}).start()
-    if not worker.wait_for_line("ready.", timeout=180):
-        output = worker.output()
-        worker.stop()
-        raise AssertionError(f"worker {name} did not become ready:\n{output[-4000:]}")
-    return worker
+    return Background(name, [VIGIE, "worker", "--concurrency", "2", "-n", f"{name}@%h"],
+                      {**env, "VIGIE_HOME": str(home), "VIGIE_VISIBILITY_TIMEOUT": "30"}).start()
+
+
+def _ready(*hosts: Background) -> None:
+    for worker in hosts:
+        if not worker.wait_for_line("ready.", timeout=180):
+            output = worker.output()
+            for host in hosts:
+                host.stop()
+            raise AssertionError(f"worker {worker.name} did not become ready:\n{output[-4000:]}")
 
 
 def _indexed_by(worker: Background) -> set[str]:
@@ -50,6 +61,7 @@ def test_two_worker_hosts_share_the_work_and_one_killed_loses_nothing(
     items = feed_items([make_story(n, words=120, prefix="hosts") for n in range(ARTICLES)])
     host_a = _host(env, "host-a", homes / "a")
     host_b = _host(env, "host-b", homes / "b")
+    _ready(host_a, host_b)
     try:
         assert "host-a@" in host_a.output() and "host-b@" in host_b.output()  # their own node names
         send(app, items, batch=8)
