@@ -33,8 +33,8 @@ def worker(concurrency: int | None, node_name: str | None) -> None:
 
 def _worker_and_story_consumer(command: list[str], stories: list[str]) -> int:
     """Run the article worker, then the story consumer once the worker says it is ready (so that
-    "ready." still means the article worker is); SIGTERM or SIGINT stops the worker, then the
-    consumer; either ending ends both. Returns the article worker's exit code."""
+    "ready." still means the article worker is); SIGTERM or SIGINT stops both (a warm shutdown
+    each, together); either ending ends both. Returns the article worker's exit code."""
     main = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     ready = threading.Event()
 
@@ -62,10 +62,11 @@ def _worker_and_story_consumer(command: list[str], stories: list[str]) -> int:
     while not stopping.wait(0.5):
         if main.poll() is not None or (consumer is not None and consumer.poll() is not None):
             break
-    for process in (main, consumer):
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait()
+    running = [process for process in (main, consumer) if process is not None and process.poll() is None]
+    for process in running:  # both asked at once: each finishes its own tasks, neither waits for the other
+        process.send_signal(signal.SIGTERM)
+    for process in running:
+        process.wait()
     reader.join(5)
     if consumer is not None and consumer.returncode and not stopping.is_set():
         return consumer.returncode  # the story consumer died: say so

@@ -63,7 +63,7 @@ def start(es_nodes: int | None, as_json: bool) -> None:
     settings = load_settings(**({"es_nodes": es_nodes} if es_nodes else {}))
     statuses = []
     for service in embedded_services(settings):
-        progress(f"starting {service.status()['service']} on {service.host}:{service.port}")
+        progress(f"starting {service.NAME} on {service.host}:{service.port}")  # no status call: on a busy port it waits
         began = time.monotonic()
         status = service.start()
         status["ready_seconds"] = round(time.monotonic() - began, 1)
