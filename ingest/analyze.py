@@ -20,12 +20,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from spacy.attrs import IDX
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from ingest.clean import clean_line, clean_text, fold_key, headline_from_text, html_to_text
 from ingest.entities import Mention, entities_from_mentions, entities_of, known_entities_of, tidy_mentions
 from ingest.entity_kb import KnowledgeBase, default_kb
+from ingest.entity_linking import Match, match_from, matches_of
 from ingest.extract import main_text, page_title
 from ingest.fingerprint import bands, signature
 from ingest.files import decode_text, looks_like_html, split_title
@@ -33,7 +35,8 @@ from ingest.language import DetectedLanguage, LanguageIdentifier
 from ingest.lemmas import Lemmatizer, Word
 from ingest.models import UNDETERMINED, Analysis, Article, Entity, TopicMatch
 from ingest.ner import load_ner_pipeline
-from ingest.reuse import RecentAnalyses, ReusableAnalysis, ReusePlan, context_agrees, plan_reuse, settled_zone
+from ingest.reuse import (RecentAnalyses, ReusableAnalysis, ReusePlan, context_agrees, language_kept, plan_reuse,
+                          segment_spans, sentence_matches, sentence_tokens, settled_zone)
 from ingest.topic_rules import load_rules
 from ingest.topics import TopicClassifier, TopicExplanation
 
@@ -65,6 +68,18 @@ class _Prepared:
     @property
     def text_start(self) -> int:
         return len(self.title) + 2 if self.title_is_separate else 0
+
+
+@dataclass(slots=True)
+class _Parsed:
+    """What the analysis reads of an article's tokens, when it is known without parsing it whole
+    (a wire copy: its original's sentences and its own new ones, ingest.reuse) or once for two uses
+    (an original: its words, and its sentences kept for later copies)."""
+
+    words: list[Word]  # (surface, lemma), title first
+    title_words: int  # how many of them are the title's
+    lang: str  # the spaCy pipeline's language
+    matches: list[Match] | None  # the knowledge base's phrases in the text (None: found later, if needed)
 
 
 class Analyzer:
@@ -137,63 +152,168 @@ class Analyzer:
         earlier article of the batch analysed in full is its near-duplicate (the most similar one
         is its original), whatever the batch size."""
         prepared = [self._prepare(article) for article in articles]
+        if recent is not None:
+            return self._analyze_reusing(articles, prepared, recent, max_changed, on_reuse)
         detected = [self._identifier.detect(_detection_text(item), article.language_hint)
                     for item, article in zip(prepared, articles)]
         docs: list[Doc | None] = [None] * len(prepared)
         mentions: list[list[Mention] | None] = [None] * len(prepared)
-        signatures: dict[int, str] = {}
+        # A title alone (a feed item with an empty summary) is still worth its lemmas and topics.
+        self._ner([index for index, item in enumerate(prepared) if item.analysed_text.strip()],
+                  prepared, detected, docs, mentions)
+        return [self._analysis(item, language, doc, found)
+                for item, language, doc, found in zip(prepared, detected, docs, mentions)]
+
+    def _analyze_reusing(self, articles: Sequence[Article], prepared: Sequence[_Prepared], recent: RecentAnalyses,
+                         max_changed: float, on_reuse: Callable[[Article, ReusePlan], None] | None) -> list[Analysis]:
+        """``analyze_many`` with recent analyses. A copy is planned (ingest.reuse) before its language
+        is known: it keeps its original's when what the detector reads of the two is the same or
+        nearly (``language_kept``); otherwise it is detected, and the plan is made again among the
+        candidates of that language."""
+        detected: list[DetectedLanguage | None] = [None] * len(prepared)
+        docs: list[Doc | None] = [None] * len(prepared)
+        mentions: list[list[Mention] | None] = [None] * len(prepared)
+        parsed: list[_Parsed | None] = [None] * len(prepared)
+        signatures = {index: signature(item.text) for index, item in enumerate(prepared) if item.text.strip()}
+        found = dict(zip(signatures, recent.candidates(list(signatures.values())))) if signatures else {}
         plans: dict[int, ReusePlan] = {}
-        if recent is not None:
-            signatures = {index: signature(item.text) for index, (item, language) in enumerate(zip(prepared, detected))
-                          if language.code in self.models and item.text.strip()}
-            found = recent.candidates(list(signatures.values())) if signatures else []
-            # In the batch's order, as if its articles came one by one: an article may also take over
-            # from an earlier article of the batch analysed in full (its mentions, once found, are put
-            # into the plan below).
-            in_batch: dict[str, list[int]] = {}
-            from_batch: dict[int, int] = {}
-            for (index, copy_signature), candidates in zip(signatures.items(), found):
-                keys = bands(copy_signature)
-                earlier = dict.fromkeys(other for key in keys for other in in_batch.get(key, ()))
-                pending = {articles[other].article_id: other for other in earlier}
-                plan = plan_reuse(prepared[index].analysed_text, detected[index].code, copy_signature,
-                                  [*candidates, *(ReusableAnalysis(articles[other].article_id, signatures[other],
-                                                                   detected[other].code, prepared[other].analysed_text,
-                                                                   ()) for other in earlier)],
-                                  max_changed, articles[index].article_id)
-                if plan is None:
-                    for key in keys:
-                        in_batch.setdefault(key, []).append(index)
-                    continue
-                plans[index] = plan
-                if plan.original_id in pending and not any(c.article_id == plan.original_id for c in candidates):
-                    from_batch[index] = pending[plan.original_id]
-        self._ner([index for index, item in enumerate(prepared)
-                   # A title alone (a feed item with an empty summary) is still worth its lemmas and topics.
-                   if item.analysed_text.strip() and index not in plans], prepared, detected, docs, mentions)
-        if recent is not None:
-            analysed = {index: ReusableAnalysis(articles[index].article_id, signatures[index], detected[index].code,
-                                                prepared[index].analysed_text, tuple(mentions[index] or ()))
-                        for index in signatures if index not in plans and mentions[index] is not None}
-            for index, original in from_batch.items():
-                # The same choice as above, now with the original's mentions.
-                plan = plan_reuse(prepared[index].analysed_text, detected[index].code, signatures[index],
-                                  [analysed[original]], max_changed, articles[index].article_id)
-                assert plan is not None and plan.original_id == articles[original].article_id
-                plans[index] = plan
-        in_full = self._analyse_copies(prepared, [language.code for language in detected], plans, docs, mentions)
+        # In the batch's order, as if its articles came one by one: an article may also take over
+        # from an earlier article of the batch analysed in full (its mentions, once found, are put
+        # into the plan below).
+        in_batch: dict[str, list[int]] = {}
+        from_batch: dict[int, int] = {}
+        for index, (item, article) in enumerate(zip(prepared, articles)):
+            if index not in signatures:
+                detected[index] = self._identifier.detect(_detection_text(item), article.language_hint)
+                continue
+            copy_signature, candidates = signatures[index], found[index]
+            keys = bands(copy_signature)
+            earlier = dict.fromkeys(other for key in keys for other in in_batch.get(key, ()))
+            pending = {articles[other].article_id: other for other in earlier}
+            pool = [*candidates, *(self._in_batch_original(articles[other], prepared[other], signatures[other],
+                                                           detected[other]) for other in earlier)]
+            plan = plan_reuse(item.analysed_text, None, copy_signature, pool, max_changed, article.article_id)
+            language = self._kept_language(item, plan) if plan is not None else None
+            if language is None:
+                language = self._identifier.detect(_detection_text(item), article.language_hint)
+                if plan is not None and plan.original is not None and plan.original.language != language.code:
+                    plan = plan_reuse(item.analysed_text, language.code, copy_signature, pool, max_changed,
+                                      article.article_id)
+            detected[index] = language
+            if language.code not in self.models:
+                continue
+            if plan is None:
+                for key in keys:
+                    in_batch.setdefault(key, []).append(index)
+                continue
+            plans[index] = plan
+            if plan.original_id in pending and not any(c.article_id == plan.original_id for c in candidates):
+                from_batch[index] = pending[plan.original_id]
+        known: list[DetectedLanguage] = [language for language in detected if language is not None]
+        assert len(known) == len(prepared)
+        # A title alone (a feed item with an empty summary) is still worth its lemmas and topics.
+        self._ner([index for index, item in enumerate(prepared) if item.analysed_text.strip() and index not in plans],
+                  prepared, known, docs, mentions)
+        analysed: dict[int, ReusableAnalysis] = {}
+        for index in signatures:
+            doc = docs[index]
+            if index in plans or mentions[index] is None or doc is None:
+                continue
+            parsed[index], tokens = self._parsed_whole(prepared[index], doc, known[index].code)
+            analysed[index] = self._reusable(articles[index], prepared[index], signatures[index], known[index],
+                                             mentions[index] or (), parsed[index], tokens)
+        for index, original in from_batch.items():
+            # The same choice as above, now with the original's mentions, tokens and phrases.
+            plan = plan_reuse(prepared[index].analysed_text, known[index].code, signatures[index],
+                              [analysed[original]], max_changed, articles[index].article_id)
+            assert plan is not None and plan.original_id == articles[original].article_id
+            plans[index] = plan
+        in_full = self._analyse_copies(prepared, [language.code for language in known], plans, mentions)
         if in_full:
             # The change reached the context read around it: these copies are analysed in full.
             for index in in_full:
                 del plans[index]
-            self._ner([index for index in in_full], prepared, detected, docs, mentions)
+            self._ner([index for index in in_full], prepared, known, docs, mentions)
+        for index, plan in plans.items():
+            parsed[index] = self._parsed_copy(prepared[index], known[index].code, plan)
         if on_reuse is not None:
             for index, plan in sorted(plans.items()):
                 on_reuse(articles[index], plan)
-        if recent is not None:
-            recent.remember(list(analysed.values()))
-        return [self._analysis(item, language, doc, found)
-                for item, language, doc, found in zip(prepared, detected, docs, mentions)]
+        recent.remember(list(analysed.values()))
+        return [self._analysis(item, language, doc, found_mentions, words)
+                for item, language, doc, found_mentions, words in zip(prepared, known, docs, mentions, parsed)]
+
+    def _in_batch_original(self, article: Article, item: _Prepared, copy_signature: str,
+                           language: DetectedLanguage | None) -> ReusableAnalysis:
+        """An earlier article of the batch analysed in full, as a candidate original before its NER."""
+        assert language is not None
+        return ReusableAnalysis(article.article_id, copy_signature, language.code, item.analysed_text, (),
+                                item.text_start, language.confidence if language.note is None else None)
+
+    def _kept_language(self, item: _Prepared, plan: ReusePlan) -> DetectedLanguage | None:
+        """The original's language when the copy keeps it (ingest.reuse.language_kept), else None."""
+        original = plan.original
+        if original is None or original.language_confidence is None:
+            return None
+        copy_sample = self._identifier.sample(_detection_text(item))
+        # The detector reads the title, one line break, the text; the analysed text has two.
+        sample_end = len(copy_sample) + int(item.title_is_separate and len(copy_sample) > len(item.title) + 1)
+        if not language_kept(plan, copy_sample, self._identifier.sample(original.detection_text()), sample_end):
+            return None
+        return DetectedLanguage(original.language, original.language_confidence)
+
+    def _parsed_whole(self, item: _Prepared, doc: Doc, language: str) -> tuple[_Parsed, list[tuple[int, str]]]:
+        """The words and knowledge-base phrases of an article parsed whole (as ``_words`` and
+        entity linking find them), and its tokens (offset, text): read once for its analysis and for
+        its later copies."""
+        tokens = [token.text for token in doc]
+        title_tokens = _title_token_count(doc, item.text_start)
+        title_words = self._lemmatizer.words(tokens[:title_tokens], language)
+        words = title_words + self._lemmatizer.words(tokens[title_tokens:], language)
+        matches = matches_of(item.analysed_text, doc.lang_, self._kb) if self._kb is not None else None
+        return _Parsed(words, len(title_words), doc.lang_, matches), list(zip(doc.to_array(IDX).tolist(), tokens))
+
+    def _reusable(self, article: Article, item: _Prepared, copy_signature: str, language: DetectedLanguage,
+                  found: Sequence[Mention], parsed: _Parsed, tokens: Sequence[tuple[int, str]]) -> ReusableAnalysis:
+        """What a later copy of this article, analysed in full, takes over (ingest.reuse)."""
+        sentences = segment_spans(item.analysed_text)
+        matches = () if parsed.matches is None else sentence_matches(
+            sentences, ((match.start, match.end, match.last_word - match.first_word, match.lookup)
+                        for match in parsed.matches))
+        return ReusableAnalysis(article.article_id, copy_signature, language.code, item.analysed_text, tuple(found),
+                                item.text_start, language.confidence if language.note is None else None,
+                                sentence_tokens(sentences, tokens), matches)
+
+    def _parsed_copy(self, item: _Prepared, language: str, plan: ReusePlan) -> _Parsed:
+        """A copy's words and knowledge-base phrases, sentence by sentence: its original's for the
+        sentences they share, its own for the others (each tokenised, and its phrases found, alone:
+        no token and no phrase runs over a sentence end)."""
+        nlp = self.pipeline(language)
+        assert nlp is not None and plan.original is not None
+        original = plan.original
+        text = item.analysed_text
+        kept_tokens = len(original.sentence_tokens) > max(plan.sources, default=-1)
+        kept_matches = len(original.sentence_matches) > max(plan.sources, default=-1)
+        title_tokens: list[str] = []
+        tokens: list[str] = []
+        matches: list[Match] | None = [] if self._kb is not None else None
+        for (start, end), source in zip(plan.sentences, plan.sources):
+            if source >= 0 and kept_tokens:
+                words = original.sentence_tokens[source]
+                sentence = words.split(" ") if words else []
+            else:
+                sentence = [token.text for token in nlp.tokenizer(text[start:end]) if not token.is_space]
+            (title_tokens if start < item.text_start else tokens).extend(sentence)
+            if matches is None or self._kb is None:
+                continue
+            if source >= 0 and kept_matches:
+                matches.extend(match_from(self._kb, start + low, start + high, size, lookup)
+                               for low, high, size, lookup in original.sentence_matches[source])
+            else:
+                matches.extend(replace(match, start=start + match.start, end=start + match.end)
+                               for match in matches_of(text[start:end], nlp.lang, self._kb))
+        title_words = self._lemmatizer.words(title_tokens, language)
+        return _Parsed(title_words + self._lemmatizer.words(tokens, language), len(title_words), nlp.lang, matches)
 
     def _ner(self, indices: Sequence[int], prepared: Sequence[_Prepared], detected: Sequence[DetectedLanguage],
              docs: list[Doc | None], mentions: list[list[Mention] | None]) -> None:
@@ -213,15 +333,13 @@ class Analyzer:
                     mentions[index] = tidy_mentions(doc.ents, prepared[index].analysed_text)
 
     def _analyse_copies(self, prepared: Sequence[_Prepared], languages: Sequence[str], plans: Mapping[int, ReusePlan],
-                        docs: list[Doc | None], mentions: list[list[Mention] | None]) -> list[int]:
-        """Tokens of each copy's whole text; NER on the regions its original lacks, each read with about
-        CONTEXT_CHARS on either side. Returns the copies whose context did not agree with their
-        original's mentions (ingest.reuse.context_agrees): those are to be analysed in full."""
+                        mentions: list[list[Mention] | None]) -> list[int]:
+        """NER on the regions each copy's original lacks, each read with about CONTEXT_CHARS on either
+        side. Returns the copies whose context did not agree with their original's mentions
+        (ingest.reuse.context_agrees): those are to be analysed in full."""
         pieces: dict[str, list[tuple[int, tuple[int, int], tuple[int, int]]]] = {}
         for index, plan in plans.items():
-            nlp = self.pipeline(languages[index])
-            assert nlp is not None  # plans are made for languages with a model only
-            docs[index] = nlp.make_doc(prepared[index].analysed_text)
+            assert languages[index] in self.models  # plans are made for languages with a model only
             pieces.setdefault(languages[index], []).extend(
                 (index, window, region) for region, window in zip(plan.to_analyse, plan.context))
         disagree: set[int] = set()
@@ -309,30 +427,35 @@ class Analyzer:
         return body[:limit]
 
     def _analysis(self, item: _Prepared, detected: DetectedLanguage, doc: Doc | None,
-                  mentions: Sequence[Mention] | None = None) -> Analysis:
+                  mentions: Sequence[Mention] | None = None, parsed: _Parsed | None = None) -> Analysis:
         warnings = list(item.warnings)
         language = detected.code
         if detected.note and item.text:  # with no text, the reason is already there
             warnings.append(detected.note)
-        if doc is None:
+        if parsed is not None:
+            words, title_count, lang, matches = parsed.words, parsed.title_words, parsed.lang, parsed.matches
+        elif doc is not None:
+            title_words, words = self._words(item, doc, language)
+            title_count, lang, matches = len(title_words), doc.lang_, None
+        else:
             return Analysis(language=language, language_confidence=detected.confidence, title=item.title,
                             text=item.text, entities=(), topics=(), lemmas="", warnings=tuple(warnings))
-        title_words, words = self._words(item, doc, language)
 
         entities: tuple[Entity, ...] = ()
         topics: list[TopicMatch] = []
         if language != UNDETERMINED:
             if language in self.models and mentions is not None:
-                entities = entities_from_mentions(mentions, item.analysed_text, doc.lang_, item.text_start, self._kb)
-            elif language in self.models:
+                entities = entities_from_mentions(mentions, item.analysed_text, lang, item.text_start, self._kb,
+                                                  matches)
+            elif language in self.models and doc is not None:
                 entities = entities_of(doc, item.text_start, self._kb)
-            elif self._kb is not None:
+            elif self._kb is not None and doc is not None:
                 entities = known_entities_of(doc.text, language, self._kb, item.text_start)
                 warnings.append(f"no entity model for {language!r}: known entities only")
             else:
                 warnings.append(f"no entity model for {language!r}: entities not extracted")
             if self._topics.has_lexicon(language):
-                topics = self._topics.topics(words, len(title_words), language)
+                topics = self._topics.topics(words, title_count, language)
             else:
                 warnings.append(f"no topic lexicon for {language!r}: topics not assigned")
         return Analysis(
