@@ -194,6 +194,7 @@ class Analyzer:
                                                            detected[other]) for other in earlier)]
             plan = plan_reuse(item.analysed_text, None, copy_signature, pool, max_changed, article.article_id)
             language = self._kept_language(item, plan) if plan is not None else None
+            kept = language is not None
             if language is None:
                 language = self._identifier.detect(_detection_text(item), article.language_hint)
                 if plan is not None and plan.original is not None and plan.original.language != language.code:
@@ -206,7 +207,7 @@ class Analyzer:
                 for key in keys:
                     in_batch.setdefault(key, []).append(index)
                 continue
-            plans[index] = plan
+            plans[index] = replace(plan, language_kept=kept)
             if plan.original_id in pending and not any(c.article_id == plan.original_id for c in candidates):
                 from_batch[index] = pending[plan.original_id]
         known: list[DetectedLanguage] = [language for language in detected if language is not None]
@@ -227,7 +228,7 @@ class Analyzer:
             plan = plan_reuse(prepared[index].analysed_text, known[index].code, signatures[index],
                               [analysed[original]], max_changed, articles[index].article_id)
             assert plan is not None and plan.original_id == articles[original].article_id
-            plans[index] = plan
+            plans[index] = replace(plan, language_kept=plans[index].language_kept)
         in_full = self._analyse_copies(prepared, [language.code for language in known], plans, mentions)
         if in_full:
             # The change reached the context read around it: these copies are analysed in full.
