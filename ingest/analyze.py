@@ -36,7 +36,7 @@ from ingest.lemmas import Lemmatizer, Word
 from ingest.models import UNDETERMINED, Analysis, Article, Entity, TopicMatch
 from ingest.ner import load_ner_pipeline
 from ingest.reuse import (RecentAnalyses, ReusableAnalysis, ReusePlan, context_agrees, language_kept, plan_reuse,
-                          segment_spans, sentence_matches, sentence_tokens, settled_zone)
+                          segment_spans, sentence_cuts, sentence_matches, settled_zone, tokens_of)
 from ingest.topic_rules import load_rules
 from ingest.topics import TopicClassifier, TopicExplanation
 
@@ -220,9 +220,9 @@ class Analyzer:
             doc = docs[index]
             if index in plans or mentions[index] is None or doc is None:
                 continue
-            parsed[index], tokens = self._parsed_whole(prepared[index], doc, known[index].code)
+            parsed[index], offsets = self._parsed_whole(prepared[index], doc, known[index].code)
             analysed[index] = self._reusable(articles[index], prepared[index], signatures[index], known[index],
-                                             mentions[index] or (), parsed[index], tokens)
+                                             mentions[index] or (), parsed[index], offsets)
         for index, original in from_batch.items():
             # The same choice as above, now with the original's mentions, tokens and phrases.
             plan = plan_reuse(prepared[index].analysed_text, known[index].code, signatures[index],
@@ -263,19 +263,19 @@ class Analyzer:
             return None
         return DetectedLanguage(original.language, original.language_confidence)
 
-    def _parsed_whole(self, item: _Prepared, doc: Doc, language: str) -> tuple[_Parsed, list[tuple[int, str]]]:
+    def _parsed_whole(self, item: _Prepared, doc: Doc, language: str) -> tuple[_Parsed, list[int]]:
         """The words and knowledge-base phrases of an article parsed whole (as ``_words`` and
-        entity linking find them), and its tokens (offset, text): read once for its analysis and for
+        entity linking find them), and where its tokens begin: read once for its analysis and for
         its later copies."""
         tokens = [token.text for token in doc]
         title_tokens = _title_token_count(doc, item.text_start)
         title_words = self._lemmatizer.words(tokens[:title_tokens], language)
         words = title_words + self._lemmatizer.words(tokens[title_tokens:], language)
         matches = matches_of(item.analysed_text, doc.lang_, self._kb) if self._kb is not None else None
-        return _Parsed(words, len(title_words), doc.lang_, matches), list(zip(doc.to_array(IDX).tolist(), tokens))
+        return _Parsed(words, len(title_words), doc.lang_, matches), doc.to_array(IDX).tolist()
 
     def _reusable(self, article: Article, item: _Prepared, copy_signature: str, language: DetectedLanguage,
-                  found: Sequence[Mention], parsed: _Parsed, tokens: Sequence[tuple[int, str]]) -> ReusableAnalysis:
+                  found: Sequence[Mention], parsed: _Parsed, offsets: Sequence[int]) -> ReusableAnalysis:
         """What a later copy of this article, analysed in full, takes over (ingest.reuse)."""
         sentences = segment_spans(item.analysed_text)
         matches = () if parsed.matches is None else sentence_matches(
@@ -283,7 +283,7 @@ class Analyzer:
                         for match in parsed.matches))
         return ReusableAnalysis(article.article_id, copy_signature, language.code, item.analysed_text, tuple(found),
                                 item.text_start, language.confidence if language.note is None else None,
-                                sentence_tokens(sentences, tokens), matches)
+                                sentence_cuts(item.analysed_text, sentences, offsets), matches)
 
     def _parsed_copy(self, item: _Prepared, language: str, plan: ReusePlan) -> _Parsed:
         """A copy's words and knowledge-base phrases, sentence by sentence: its original's for the
@@ -293,15 +293,14 @@ class Analyzer:
         assert nlp is not None and plan.original is not None
         original = plan.original
         text = item.analysed_text
-        kept_tokens = len(original.sentence_tokens) > max(plan.sources, default=-1)
+        kept_tokens = len(original.sentence_cuts) > max(plan.sources, default=-1)
         kept_matches = len(original.sentence_matches) > max(plan.sources, default=-1)
         title_tokens: list[str] = []
         tokens: list[str] = []
         matches: list[Match] | None = [] if self._kb is not None else None
         for (start, end), source in zip(plan.sentences, plan.sources):
             if source >= 0 and kept_tokens:
-                words = original.sentence_tokens[source]
-                sentence = words.split(" ") if words else []
+                sentence = tokens_of(text[start:end], original.sentence_cuts[source])
             else:
                 sentence = [token.text for token in nlp.tokenizer(text[start:end]) if not token.is_space]
             (title_tokens if start < item.text_start else tokens).extend(sentence)

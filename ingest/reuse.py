@@ -75,10 +75,10 @@ class ReusableAnalysis:
     #: The language's confidence; None when the decision carried a note (unsure, or too little text):
     #: a copy's language is then detected again
     language_confidence: float | None = None
-    #: Per sentence of analysed_text (``segment_spans``): its tokens as spaCy cut them (whitespace
-    #: tokens left out: they make no words), joined by a space. Empty when not kept: the copy's
-    #: sentences are then all tokenised again.
-    sentence_tokens: tuple[str, ...] = ()
+    #: Per sentence of analysed_text (``segment_spans``): where spaCy cut its words into tokens besides
+    #: its spaces ("mars." → "mars" "."; offsets into the sentence: ``sentence_cuts``, ``tokens_of``).
+    #: Empty when not kept: the copy's sentences are then all tokenised again.
+    sentence_cuts: tuple[tuple[int, ...], ...] = ()
     #: Per sentence: the knowledge base's phrases found in it (``KeptMatch``); empty when not kept
     sentence_matches: tuple[tuple[KeptMatch, ...], ...] = ()
 
@@ -87,7 +87,7 @@ class ReusableAnalysis:
                 "analysed_text": self.analysed_text,
                 "mentions": [[m.text, m.label, m.start, m.end, m.votes] for m in self.mentions],
                 "text_start": self.text_start, "language_confidence": self.language_confidence,
-                "sentence_tokens": list(self.sentence_tokens),
+                "sentence_cuts": [list(cuts) for cuts in self.sentence_cuts],
                 "sentence_matches": [[list(match) for match in matches] for matches in self.sentence_matches]}
 
     @classmethod
@@ -99,7 +99,7 @@ class ReusableAnalysis:
                    mentions=tuple(Mention(text, label, start, end, votes)
                                   for text, label, start, end, votes in data["mentions"]),
                    text_start=data.get("text_start", 0), language_confidence=data.get("language_confidence"),
-                   sentence_tokens=tuple(data.get("sentence_tokens", ())),
+                   sentence_cuts=tuple(tuple(cuts) for cuts in data.get("sentence_cuts", ())),
                    sentence_matches=tuple(tuple((start, end, words, lookup) for start, end, words, lookup in matches)
                                           for matches in data.get("sentence_matches", ())))
 
@@ -138,7 +138,7 @@ class ReusePlan:
     context: tuple[tuple[int, int], ...] = ()
     #: (start, end) of the copy's sentences (``segment_spans``), and for each the number of the
     #: original's sentence it is equal to (-1: reworded or added): an equal sentence takes over the
-    #: original's tokens and knowledge-base phrases (``ReusableAnalysis.sentence_tokens``)
+    #: original's tokens and knowledge-base phrases (``ReusableAnalysis.sentence_cuts``)
     sentences: tuple[tuple[int, int], ...] = ()
     sources: tuple[int, ...] = ()
     #: (start, end) of the characters the original lacks, not widened (``to_analyse`` is)
@@ -254,18 +254,36 @@ def language_kept(plan: ReusePlan, copy_sample: str, original_sample: str, sampl
     return original.language_confidence >= 1.0 and new <= LANGUAGE_MAX_NEW * len(copy_sample)
 
 
-def sentence_tokens(sentences: Sequence[tuple[int, int]], tokens: Iterable[tuple[int, str]]) -> tuple[str, ...]:
-    """The tokens (offset, text) of an analysed text, by sentence (``segment_spans``): each
-    sentence's non-space tokens joined by a space (``ReusableAnalysis.sentence_tokens``). Sentences
-    end where a space begins and spaCy cuts a text at its spaces first, so no token runs over a
-    sentence's end and a sentence tokenised alone gives the same tokens."""
+def sentence_cuts(text: str, sentences: Sequence[tuple[int, int]], offsets: Iterable[int]) -> tuple[tuple[int, ...], ...]:
+    """Where spaCy cut each sentence of ``text`` into tokens besides its spaces (``offsets``: of every
+    token of the whole text), as offsets into the sentence (``ReusableAnalysis.sentence_cuts``).
+    spaCy cuts a text at its spaces first and a sentence ends where a space begins, so no token runs
+    over a sentence's end and a sentence tokenised alone gives the same tokens (``tokens_of``)."""
     starts = [start for start, _ in sentences]
-    kept: list[list[str]] = [[] for _ in sentences]
-    for offset, text in tokens:
+    cuts: list[list[int]] = [[] for _ in sentences]
+    for offset in offsets:
         at = bisect_right(starts, offset) - 1
-        if at >= 0 and offset < sentences[at][1] and not text.isspace():
-            kept[at].append(text)
-    return tuple(" ".join(texts) for texts in kept)
+        if at >= 0 and starts[at] < offset < sentences[at][1] and not text[offset].isspace() \
+                and not text[offset - 1].isspace():
+            cuts[at].append(offset - starts[at])
+    return tuple(tuple(found) for found in cuts)
+
+
+def tokens_of(sentence: str, cuts: Sequence[int]) -> list[str]:
+    """The tokens of a sentence (spaces left out: they make no words) from its ``sentence_cuts``."""
+    tokens: list[str] = []
+    pending = iter(cuts)
+    cut = next(pending, None)
+    for match in _NOT_SPACE.finditer(sentence):
+        start, end = match.span()
+        while cut is not None and cut < end:
+            tokens.append(sentence[start:cut])
+            start, cut = cut, next(pending, None)
+        tokens.append(sentence[start:end])
+    return tokens
+
+
+_NOT_SPACE = re.compile(r"\S+")
 
 
 def sentence_matches(sentences: Sequence[tuple[int, int]],

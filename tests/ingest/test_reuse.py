@@ -16,7 +16,8 @@ from ingest.fingerprint import signature
 from ingest.models import Article
 from ingest.entities import Mention
 from ingest.reuse import (CONTEXT_CHARS, LANGUAGE_MAX_NEW, ZONE_CHARS, RecentAnalysesInMemory, ReusableAnalysis,
-                          ReusePlan, context_agrees, paragraph_spans, plan_reuse, segment_spans, settled_zone)
+                          ReusePlan, context_agrees, paragraph_spans, plan_reuse, segment_spans, settled_zone,
+                          tokens_of)
 from tests.ingest.analyzers import shipped_analyzer
 from tests.ingest.quality_corpus import HELDOUT_DIR, load_corpus
 
@@ -78,7 +79,7 @@ def test_reused_analyses_of_wire_copies_are_those_of_a_fresh_analysis(directory:
     assert differing == []
     # What was taken over beyond the mentions: the original's tokens and known phrases of every
     # sentence the copy shares, and (for most copies) its language.
-    assert all(plan.original is not None and plan.original.sentence_tokens and max(plan.sources) >= 0
+    assert all(plan.original is not None and plan.original.sentence_cuts and max(plan.sources) >= 0
                for plan in reused.values())
     assert sum(plan.language_kept for plan in reused.values()) >= 0.5 * len(reused)
 
@@ -173,7 +174,7 @@ def test_the_context_must_agree_with_the_original_and_a_name_running_to_the_wind
 
 @pytest.mark.parametrize("directory", [None, HELDOUT_DIR], ids=["corpus", "held-out"])
 def test_each_sentence_alone_has_the_tokens_and_known_phrases_the_whole_text_has(directory: Path | None) -> None:
-    """What a copy takes over sentence by sentence (ingest.reuse.ReusableAnalysis.sentence_tokens,
+    """What a copy takes over sentence by sentence (ingest.reuse.ReusableAnalysis.sentence_cuts,
     sentence_matches), and what it finds in its new sentences read alone, is what the whole text gives."""
     analyzer, kb = shipped_analyzer(), default_kb()
     _, kept = analysed_originals(directory)
@@ -182,16 +183,19 @@ def test_each_sentence_alone_has_the_tokens_and_known_phrases_the_whole_text_has
         text, nlp = analysis.analysed_text, analyzer.pipeline(analysis.language)
         assert nlp is not None
         sentences = segment_spans(text)
-        assert len(analysis.sentence_tokens) == len(analysis.sentence_matches) == len(sentences)
+        assert len(analysis.sentence_cuts) == len(analysis.sentence_matches) == len(sentences)
+        kept_tokens = [tokens_of(text[start:end], cuts) for (start, end), cuts in zip(sentences, analysis.sentence_cuts)]
         whole_tokens = [token.text for token in nlp.make_doc(text) if not token.is_space]
-        assert [token for kept_tokens in analysis.sentence_tokens for token in kept_tokens.split(" ")] == whole_tokens
+        assert [token for tokens in kept_tokens for token in tokens] == whole_tokens
+        cut = sum(len(cuts) for cuts in analysis.sentence_cuts)
+        assert len(whole_tokens) > len(text.split()) and cut == len(whole_tokens) - len(text.split())
         whole_matches = [(m.start, m.end, m.last_word - m.first_word, m.lookup)
                          for m in matches_of(text, nlp.lang, kb)]
         assert [(start + low, start + high, size, lookup) for (start, _), found in zip(sentences, analysis.sentence_matches)
                 for low, high, size, lookup in found] == whole_matches
-        for (start, end), kept_tokens, found in zip(sentences, analysis.sentence_tokens, analysis.sentence_matches):
+        for (start, end), tokens, found in zip(sentences, kept_tokens, analysis.sentence_matches):
             alone = [token.text for token in nlp.tokenizer(text[start:end]) if not token.is_space]
-            assert alone == kept_tokens.split(" "), (analysis.article_id, text[start:end])
+            assert alone == tokens, (analysis.article_id, text[start:end])
             assert [(m.start, m.end, m.last_word - m.first_word, m.lookup)
                     for m in matches_of(text[start:end], nlp.lang, kb)] == list(found), analysis.article_id
         phrases += len(whole_matches)
@@ -251,7 +255,7 @@ def test_a_recent_analysis_kept_without_its_sentences_still_gives_a_fresh_analys
     old_keys = {"article_id", "signature", "language", "analysed_text", "mentions"}
     older = [ReusableAnalysis.from_dict({key: value for key, value in analysis.to_dict().items() if key in old_keys})
              for analysis in kept]
-    assert all(not analysis.sentence_tokens and analysis.language_confidence is None for analysis in older)
+    assert all(not analysis.sentence_cuts and analysis.language_confidence is None for analysis in older)
     copies = [copy for number, original in enumerate(originals[:8]) for copy in wire_copies(original, number)[:2]]
     reused: dict[str, ReusePlan] = {}
     taken_over = analyzer.analyze_many(copies, recent=KeptAnalyses(older),
