@@ -212,9 +212,14 @@ class Analyzer:
                 from_batch[index] = pending[plan.original_id]
         known: list[DetectedLanguage] = [language for language in detected if language is not None]
         assert len(known) == len(prepared)
+        # The copies' windows go through NER with the articles analysed in full, in one nlp.pipe per
+        # language (a batch of a few short texts costs more per word). A window depends on the texts
+        # only, not on the original's mentions: an in-batch original's are not needed yet.
+        windows = {index: [(window, region) for region, window in zip(plan.to_analyse, plan.context)]
+                   for index, plan in plans.items()}
         # A title alone (a feed item with an empty summary) is still worth its lemmas and topics.
-        self._ner([index for index, item in enumerate(prepared) if item.analysed_text.strip() and index not in plans],
-                  prepared, known, docs, mentions)
+        read = self._ner([index for index, item in enumerate(prepared) if item.analysed_text.strip() and index not in plans],
+                         prepared, known, docs, mentions, windows)
         analysed: dict[int, ReusableAnalysis] = {}
         for index in signatures:
             doc = docs[index]
@@ -228,8 +233,9 @@ class Analyzer:
             plan = plan_reuse(prepared[index].analysed_text, known[index].code, signatures[index],
                               [analysed[original]], max_changed, articles[index].article_id)
             assert plan is not None and plan.original_id == articles[original].article_id
+            assert (plan.to_analyse, plan.context) == (plans[index].to_analyse, plans[index].context)
             plans[index] = replace(plan, language_kept=plans[index].language_kept)
-        in_full = self._analyse_copies(prepared, [language.code for language in known], plans, mentions)
+        in_full = self._settle_copies(prepared, plans, mentions, read)
         if in_full:
             # The change reached the context read around it: these copies are analysed in full.
             for index in in_full:
@@ -316,13 +322,24 @@ class Analyzer:
         return _Parsed(title_words + self._lemmatizer.words(tokens, language), len(title_words), nlp.lang, matches)
 
     def _ner(self, indices: Sequence[int], prepared: Sequence[_Prepared], detected: Sequence[DetectedLanguage],
-             docs: list[Doc | None], mentions: list[list[Mention] | None]) -> None:
-        """Parse the articles at ``indices`` whole: NER where the language has a model, tokens otherwise."""
+             docs: list[Doc | None], mentions: list[list[Mention] | None],
+             windows: Mapping[int, Sequence[tuple[tuple[int, int], tuple[int, int]]]] | None = None,
+             ) -> dict[int, list[tuple[tuple[int, int], tuple[int, int], Doc]]]:
+        """Parse the articles at ``indices`` whole: NER where the language has a model, tokens otherwise.
+        ``windows``: (window, region) of the copies to read in part (languages with a model only),
+        read in the same nlp.pipe; their docs are returned by copy, with their window and region."""
         by_language: dict[str, list[int]] = {}
         for index in indices:
             by_language.setdefault(detected[index].code, []).append(index)
+        parts: dict[str, list[tuple[int, tuple[int, int], tuple[int, int]]]] = {}
+        for index, pieces in (windows or {}).items():
+            by_language.setdefault(detected[index].code, [])
+            parts.setdefault(detected[index].code, []).extend((index, window, region) for window, region in pieces)
+        read: dict[int, list[tuple[tuple[int, int], tuple[int, int], Doc]]] = {}
         for language, in_language in by_language.items():
             texts = [prepared[index].analysed_text for index in in_language]
+            in_part = parts.get(language, [])
+            texts += [prepared[index].analysed_text[window[0]:window[1]] for index, window, _ in in_part]
             nlp = self.pipeline(language)
             parsed = (nlp.pipe(texts, batch_size=_PIPE_BATCH) if nlp is not None
                       else self._lemmatizer.tokenizer(language).pipe(texts, batch_size=_PIPE_BATCH))
@@ -331,26 +348,23 @@ class Analyzer:
                 if nlp is not None:
                     # doc.text is rebuilt from the tokens on each access; it is the analysed text
                     mentions[index] = tidy_mentions(doc.ents, prepared[index].analysed_text)
+            for (index, window, region), doc in zip(in_part, parsed):
+                read.setdefault(index, []).append((window, region, doc))
+        return read
 
-    def _analyse_copies(self, prepared: Sequence[_Prepared], languages: Sequence[str], plans: Mapping[int, ReusePlan],
-                        mentions: list[list[Mention] | None]) -> list[int]:
-        """NER on the regions each copy's original lacks, each read with about CONTEXT_CHARS on either
-        side. Returns the copies whose context did not agree with their original's mentions
+    def _settle_copies(self, prepared: Sequence[_Prepared], plans: Mapping[int, ReusePlan],
+                       mentions: list[list[Mention] | None],
+                       read_windows: Mapping[int, Sequence[tuple[tuple[int, int], tuple[int, int], Doc]]]) -> list[int]:
+        """Each copy's mentions: its original's, and in the regions its original lacks those NER found
+        in their windows (each region read with about CONTEXT_CHARS on either side: ``read_windows``).
+        Returns the copies whose context did not agree with their original's mentions
         (ingest.reuse.context_agrees): those are to be analysed in full."""
-        pieces: dict[str, list[tuple[int, tuple[int, int], tuple[int, int]]]] = {}
-        for index, plan in plans.items():
-            assert languages[index] in self.models  # plans are made for languages with a model only
-            pieces.setdefault(languages[index], []).extend(
-                (index, window, region) for region, window in zip(plan.to_analyse, plan.context))
         disagree: set[int] = set()
         zones: dict[int, list[tuple[int, int]]] = {}
         taken: dict[int, list[Mention]] = {}
         checks: dict[int, list[tuple[tuple[int, int], tuple[int, int], list[Mention]]]] = {}
-        for language, found in pieces.items():
-            nlp = self.pipeline(language)
-            assert nlp is not None
-            texts = [prepared[index].analysed_text[window[0]:window[1]] for index, window, _ in found]
-            for (index, window, region), doc in zip(found, nlp.pipe(texts, batch_size=_PIPE_BATCH)):
+        for index in plans:
+            for window, region, doc in read_windows.get(index, ()):
                 if index in disagree:
                     continue
                 offset = window[0]
