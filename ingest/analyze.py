@@ -49,6 +49,13 @@ _TITLE_SEARCH_CHARS = 500_000
 #: Texts per nlp.pipe batch: enough to amortise, few enough that long articles stay in bounds.
 _PIPE_BATCH = 32
 #: Text sources that are whole web pages (trafilatura finds the article); the others are fragments.
+#: What joins the windows of one wire copy into the one text NER reads of it (ingest.reuse): a
+#: paragraph break, as between the title and the text.
+_WINDOW_JOINER = "\n\n"
+
+#: A window of a copy as NER read it: (window, region), the entities' spans and the tidied mentions,
+#: offsets into the copy's analysed text.
+_ReadWindow = tuple[tuple[int, int], tuple[int, int], list[tuple[int, int]], list[Mention]]
 
 
 @dataclass(slots=True)
@@ -324,22 +331,30 @@ class Analyzer:
     def _ner(self, indices: Sequence[int], prepared: Sequence[_Prepared], detected: Sequence[DetectedLanguage],
              docs: list[Doc | None], mentions: list[list[Mention] | None],
              windows: Mapping[int, Sequence[tuple[tuple[int, int], tuple[int, int]]]] | None = None,
-             ) -> dict[int, list[tuple[tuple[int, int], tuple[int, int], Doc]]]:
+             ) -> dict[int, list[_ReadWindow] | None]:
         """Parse the articles at ``indices`` whole: NER where the language has a model, tokens otherwise.
-        ``windows``: (window, region) of the copies to read in part (languages with a model only),
-        read in the same nlp.pipe; their docs are returned by copy, with their window and region."""
+
+        ``windows``: (window, region) of the copies to read in part (languages with a model only), in
+        the same nlp.pipe: a copy's windows joined into one text (a short text costs more per word
+        alone), each window's entities taken back to it (``_ReadWindow``). None for a copy where an
+        entity runs from one window into the next: what it covers cannot be told from there."""
         by_language: dict[str, list[int]] = {}
         for index in indices:
             by_language.setdefault(detected[index].code, []).append(index)
-        parts: dict[str, list[tuple[int, tuple[int, int], tuple[int, int]]]] = {}
+        joined: dict[str, list[tuple[int, list[tuple[tuple[int, int], tuple[int, int], int]], str]]] = {}
         for index, pieces in (windows or {}).items():
+            text, placed, at = prepared[index].analysed_text, [], 0
+            for window, region in pieces:
+                placed.append((window, region, at))
+                at += window[1] - window[0] + len(_WINDOW_JOINER)
             by_language.setdefault(detected[index].code, [])
-            parts.setdefault(detected[index].code, []).extend((index, window, region) for window, region in pieces)
-        read: dict[int, list[tuple[tuple[int, int], tuple[int, int], Doc]]] = {}
+            joined.setdefault(detected[index].code, []).append(
+                (index, placed, _WINDOW_JOINER.join(text[window[0]:window[1]] for window, _ in pieces)))
+        read: dict[int, list[_ReadWindow] | None] = {}
         for language, in_language in by_language.items():
             texts = [prepared[index].analysed_text for index in in_language]
-            in_part = parts.get(language, [])
-            texts += [prepared[index].analysed_text[window[0]:window[1]] for index, window, _ in in_part]
+            in_part = joined.get(language, [])
+            texts += [text for _, _, text in in_part]
             nlp = self.pipeline(language)
             parsed = (nlp.pipe(texts, batch_size=_PIPE_BATCH) if nlp is not None
                       else self._lemmatizer.tokenizer(language).pipe(texts, batch_size=_PIPE_BATCH))
@@ -348,13 +363,14 @@ class Analyzer:
                 if nlp is not None:
                     # doc.text is rebuilt from the tokens on each access; it is the analysed text
                     mentions[index] = tidy_mentions(doc.ents, prepared[index].analysed_text)
-            for (index, window, region), doc in zip(in_part, parsed):
-                read.setdefault(index, []).append((window, region, doc))
+            for (index, placed, text), doc in zip(in_part, parsed):
+                read[index] = _windows_read(placed, [(entity.start_char, entity.end_char) for entity in doc.ents],
+                                            tidy_mentions(doc.ents, text))
         return read
 
     def _settle_copies(self, prepared: Sequence[_Prepared], plans: Mapping[int, ReusePlan],
                        mentions: list[list[Mention] | None],
-                       read_windows: Mapping[int, Sequence[tuple[tuple[int, int], tuple[int, int], Doc]]]) -> list[int]:
+                       read_windows: Mapping[int, Sequence[_ReadWindow] | None]) -> list[int]:
         """Each copy's mentions: its original's, and in the regions its original lacks those NER found
         in their windows (each region read with about CONTEXT_CHARS on either side: ``read_windows``).
         Returns the copies whose context did not agree with their original's mentions
@@ -364,15 +380,15 @@ class Analyzer:
         taken: dict[int, list[Mention]] = {}
         checks: dict[int, list[tuple[tuple[int, int], tuple[int, int], list[Mention]]]] = {}
         for index in plans:
-            for window, region, doc in read_windows.get(index, ()):
+            windows = read_windows.get(index, [])
+            if windows is None:
+                disagree.add(index)
+                continue
+            for window, region, spans, read in windows:
                 if index in disagree:
                     continue
-                offset = window[0]
                 text = prepared[index].analysed_text
-                zone = settled_zone(text, window, region,
-                                    [(entity.start_char + offset, entity.end_char + offset) for entity in doc.ents])
-                read = [replace(mention, start=mention.start + offset, end=mention.end + offset)
-                        for mention in tidy_mentions(doc.ents, doc.text)]
+                zone = settled_zone(text, window, region, spans)
                 if zone is None:
                     disagree.add(index)
                     continue
@@ -497,6 +513,27 @@ def article_from_file(raw: bytes | str, source_name: str) -> Article:
         return Article(article_id=article_id, title=title, body=text, is_html=True, text_source="file")
     title, body = split_title(text)
     return Article(article_id=article_id, title=title, body=body, is_html=False, text_source="file")
+
+
+def _windows_read(placed: Sequence[tuple[tuple[int, int], tuple[int, int], int]], spans: Sequence[tuple[int, int]],
+                  found: Sequence[Mention]) -> list[_ReadWindow] | None:
+    """The entities (``spans``) and mentions (``found``) NER read in a copy's joined windows, each
+    taken back to its window (``placed``: window, region, where the window begins in the joined
+    text), offsets into the copy's text. An entity the model ran from the end of a window into the
+    next is cut at the windows' edges, as when each is read alone: both ends of a window cut out of
+    the copy are read without their context and are not trusted (ingest.reuse.EDGE_CHARS). None
+    if a mention did so (tidied mentions are cut at paragraph breaks: never seen)."""
+    read: list[_ReadWindow] = [(window, region, [], []) for window, region, _ in placed]
+    for (window, _, at), (_, _, kept_spans, kept_mentions) in zip(placed, read):
+        end, shift = at + window[1] - window[0], window[0] - at
+        kept_spans.extend((max(start, at) + shift, min(stop, end) + shift) for start, stop in spans
+                          if start < end and at < stop)
+        for mention in found:
+            if mention.start < end and at < mention.end:
+                if mention.start < at or mention.end > end:
+                    return None
+                kept_mentions.append(replace(mention, start=mention.start + shift, end=mention.end + shift))
+    return read
 
 
 def _title_token_count(doc: Doc, text_start: int) -> int:
