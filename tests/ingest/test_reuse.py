@@ -262,3 +262,17 @@ def test_a_recent_analysis_kept_without_its_sentences_still_gives_a_fresh_analys
                                        on_reuse=lambda article, plan: reused.__setitem__(article.article_id, plan))
     assert len(reused) >= 0.75 * len(copies) and not any(plan.language_kept for plan in reused.values())
     assert [c.article_id for c, mine, theirs in zip(copies, taken_over, analyzer.analyze_many(copies)) if mine != theirs] == []
+
+
+def test_the_windows_of_a_copy_read_as_one_text_give_each_window_its_own_entities() -> None:
+    """A copy's windows are joined for NER (ingest.analyze): each entity goes back to its window, in
+    the copy's offsets; one the model ran over the join is cut at the windows' edges (not trusted)."""
+    from ingest.analyze import _windows_read
+
+    placed = [((0, 40), (0, 10), 0), ((100, 150), (120, 130), 42)]  # the second begins after "\n\n"
+    found = [Mention("A", "PERSON", 5, 9), Mention("B", "LOCATION", 60, 64)]
+    read = _windows_read(placed, [(5, 9), (35, 46), (60, 64)], found)
+    assert read is not None
+    assert [(spans, [(m.start, m.end) for m in mentions]) for _, _, spans, mentions in read] == [
+        ([(5, 9), (35, 40)], [(5, 9)]), ([(100, 104), (118, 122)], [(118, 122)])]
+    assert _windows_read(placed, [], [Mention("AB", "PERSON", 35, 46)]) is None
