@@ -19,11 +19,19 @@ reuses them sentence by sentence:
    their words sit in the copy. What NER found in the rest of the window must be what is taken over
    from the original there (``context_agrees``): otherwise the change reached further than the
    window can tell, and the copy is analysed in full. Repairs, linking and merging (ingest.entities)
-   then run on the copy's own mentions and text, exactly as for a fresh analysis; tokens, lemmas,
-   topics and the language come from the copy's own text too.
+   then run on the copy's own mentions and text, exactly as for a fresh analysis;
+4. sentence by sentence, the copy also takes over what never runs over a sentence end: its tokens
+   (spaCy cuts a text at its spaces first) and the knowledge base's phrases found in it (a name's
+   words are joined by a space, a hyphen or an apostrophe only); its new sentences are tokenised and
+   searched alone. Lemmas and topics are then computed from those words, linking from those
+   phrases, as for a fresh analysis. Its language is its original's when what the detector reads of
+   the two is the same, or differs in at most LANGUAGE_MAX_NEW of it and the original's was certain
+   (``language_kept``); otherwise it is detected.
 
 What is kept per article is the tidied mentions (before repairs and linking, which look at the whole
-article), with their offsets in the analysed string (title, blank line, text).
+article), with their offsets in the analysed string (title, blank line, text); where the title ends;
+the language's confidence; and per sentence where spaCy cut its words into tokens besides its
+spaces and the knowledge base's phrases found in it.
 """
 
 from __future__ import annotations
