@@ -231,7 +231,7 @@ def distinct_articles(count: int, rng: object) -> list[tuple[str, str]]:
 
 
 def wire_copies_bench(share: float, count: int, rounds: int) -> None:
-    from ingest.reuse import RecentAnalysesInMemory
+    from ingest.reuse import RecentAnalysesInMemory, ReusePlan
 
     settings = load_settings()
     models = {language: model for language, model in settings.models.items() if language in ("fr", "en")}
@@ -241,35 +241,59 @@ def wire_copies_bench(share: float, count: int, rounds: int) -> None:
     batches = [stream[i:i + 16] for i in range(0, len(stream), 16)]
     # Batch by batch, each batch without then with reuse: a drift of the machine's load hits both alike.
     plain_times, reuse_times = [0.0] * rounds, [0.0] * rounds
+    # CPU time of this process too: on a shared machine, what other processes take of the cores
+    # lengthens the wall time of both alike only on average.
+    plain_cpu, reuse_cpu = [0.0] * rounds, [0.0] * rounds
     fresh: list = []
     reused: list = []
     taken_over: dict[str, str] = {}
+    language_kept: set[str] = set()
+
+    def heard(article: Article, plan: ReusePlan) -> None:
+        taken_over[article.article_id] = plan.original_id
+        if plan.language_kept:
+            language_kept.add(article.article_id)
+
     for round_ in range(rounds):
         recent = RecentAnalysesInMemory()
         taken_over.clear()
+        language_kept.clear()
         fresh, reused = [], []
         for batch in batches:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             fresh.extend(analyzer.analyze_many(batch))
             plain_times[round_] += time.perf_counter() - started
-            started = time.perf_counter()
-            reused.extend(analyzer.analyze_many(batch, recent, settings.reuse_max_changed,
-                                                on_reuse=lambda a, plan: taken_over.__setitem__(a.article_id,
-                                                                                                plan.original_id)))
+            plain_cpu[round_] += time.process_time() - cpu
+            started, cpu = time.perf_counter(), time.process_time()
+            reused.extend(analyzer.analyze_many(batch, recent, settings.reuse_max_changed, on_reuse=heard))
             reuse_times[round_] += time.perf_counter() - started
+            reuse_cpu[round_] += time.process_time() - cpu
     plain, reuse = len(stream) / min(plain_times), len(stream) / min(reuse_times)
     same = sum(1 for article, mine, theirs in zip(stream, reused, fresh)
                if article.article_id in taken_over and mine == theirs)
     wrongly = sorted(set(taken_over) - copies)  # originals taken over from another article
     result = {"articles": len(stream), "copies": len(copies), "taken_over": len(taken_over), "identical": same,
+              "language_kept": len(language_kept), "bytes_per_recent_analysis": recent_bytes(recent),
               "originals_taken_over": len(wrongly),
               "plain_articles_s": round(plain, 2), "reuse_articles_s": round(reuse, 2),
-              "ratio": round(reuse / plain, 3), "load": load_average()}
+              "ratio": round(reuse / plain, 3), "cpu_ratio": round(min(plain_cpu) / min(reuse_cpu), 3),
+              "load": load_average()}
     print(f"{len(stream)} articles, {len(copies)} wire copies ({share:.0%}); best of {rounds} rounds; {result['load']}")
     print(f"without reuse: {plain:.2f} articles/s; with reuse: {reuse:.2f} articles/s = {reuse / plain:.2f} x")
+    print(f"in CPU time of this process: without reuse {min(plain_cpu):.2f} s, with reuse {min(reuse_cpu):.2f} s "
+          f"= {result['cpu_ratio']:.2f} x")
     print(f"articles taken over: {len(taken_over)} ({len(wrongly)} of them not copies); analyses equal to a fresh analysis: {same} of "
           f"{len(taken_over)} taken over")
+    print(f"language taken over (not detected): {len(language_kept)} of {len(taken_over)}; "
+          f"recent analysis kept per article: {result['bytes_per_recent_analysis']} bytes of JSON (as in Redis)")
     print(json.dumps(result))
+
+
+def recent_bytes(recent: object) -> int:
+    """Mean size of a recent analysis as state.recent_analyses stores it in Redis (JSON, UTF-8)."""
+    kept = list(getattr(recent, "_analyses").values())
+    sizes = [len(json.dumps(analysis.to_dict(), ensure_ascii=False).encode()) for analysis in kept]
+    return round(sum(sizes) / len(sizes)) if sizes else 0
 
 
 def load_average() -> str:

@@ -29,6 +29,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import yaml
 from spacy.tokens import Doc, Span, Token
@@ -37,6 +38,9 @@ from spacy.util import get_lang_class
 from ingest.clean import fold_key
 from ingest.entity_kb import KnowledgeBase
 from ingest.models import Entity, EntityLabel
+
+if TYPE_CHECKING:
+    from ingest.entity_linking import Match
 
 #: Model label → Vigie label; None: not a named entity for Vigie (dates, quantities).
 #: French/Spanish/German models use PER/LOC/ORG/MISC, English ones OntoNotes, Polish NKJP.
@@ -120,15 +124,17 @@ def entities_of(doc: Doc, text_start: int = 0, kb: KnowledgeBase | None = None) 
 
 
 def entities_from_mentions(mentions: Sequence[Mention], text: str, language: str, text_start: int = 0,
-                           kb: KnowledgeBase | None = None) -> tuple[Entity, ...]:
+                           kb: KnowledgeBase | None = None,
+                           matches: Sequence[Match] | None = None) -> tuple[Entity, ...]:
     """The entities of an article from its tidied mentions (``tidy_mentions``; offsets into ``text``,
     the analysed string): repairs, linking, merging. A wire copy's mentions come partly from its
-    original's analysis (ingest.reuse)."""
+    original's analysis (ingest.reuse), and so may the knowledge base's phrases found in its text
+    (``matches``; found here when None)."""
     mentions = split_compounds(mentions, text)
     if kb is not None:
         from ingest.entity_linking import link_mentions
 
-        mentions = link_mentions(mentions, text, language, kb, every_entity=False)
+        mentions = link_mentions(mentions, text, language, kb, every_entity=False, matches=matches)
     return merge_mentions(mentions, text_start)
 
 

@@ -61,6 +61,9 @@ class Match:
     first_word: int
     last_word: int  # exclusive
     candidates: tuple[Candidate, ...]
+    #: How the candidates were found ("a:" + an acronym, "p:" + a phrase key): a match kept with a
+    #: sentence of a recent analysis (ingest.reuse) finds them again with ``match_from``
+    lookup: str = ""
 
 
 def text_words(text: str) -> list[Word]:
@@ -83,7 +86,7 @@ def find_matches(words: Sequence[Word], text: str, kb: KnowledgeBase, *, genitiv
         if _capitalised(word.text):
             acronyms = kb.acronym(word.text) if word.text.isupper() else []
             if acronyms:
-                found = Match(word.start, word.end, index, index + 1, tuple(acronyms))
+                found = Match(word.start, word.end, index, index + 1, tuple(acronyms), "a:" + word.text)
             longest = kb.max_words(word.token)
             if genitive_s and not longest and word.token.endswith("s"):
                 longest = 1 if kb.max_words(word.token[:-1]) else 0
@@ -99,9 +102,10 @@ def find_matches(words: Sequence[Word], text: str, kb: KnowledgeBase, *, genitiv
                 key = " ".join(w.token for w in words[index:last])
                 candidates = kb.phrase(key)
                 if not candidates and genitive_s and key.endswith("s") and len(words[last - 1].token) > 4:
-                    candidates = kb.phrase(key[:-1])  # German genitive: "Frankreichs", "Syriens"
+                    key = key[:-1]
+                    candidates = kb.phrase(key)  # German genitive: "Frankreichs", "Syriens"
                 if candidates:
-                    found = Match(word.start, words[last - 1].end, index, last, tuple(candidates))
+                    found = Match(word.start, words[last - 1].end, index, last, tuple(candidates), "p:" + key)
                     break
         if found is not None:
             matches.append(found)
@@ -109,6 +113,22 @@ def find_matches(words: Sequence[Word], text: str, kb: KnowledgeBase, *, genitiv
         else:
             index += 1
     return matches
+
+
+def matches_of(text: str, language: str, kb: KnowledgeBase) -> list[Match]:
+    """The known phrases of ``text`` (``find_matches`` over its words). None runs over a sentence end
+    (only a space, a hyphen or an apostrophe may join two words of a name), so the matches of an
+    article are those of its sentences, each found alone: a wire copy keeps its original's for the
+    sentences they share (ingest.reuse)."""
+    return find_matches(text_words(text), text, kb, genitive_s=language in _GENITIVE_S)
+
+
+def match_from(kb: KnowledgeBase, start: int, end: int, words: int, lookup: str) -> Match:
+    """A match kept as (start, end, number of words, ``Match.lookup``), with its candidates found
+    again. Its word numbers count from 0: only their difference (the name's length) is read."""
+    kind, _, value = lookup.partition(":")
+    candidates = kb.acronym(value) if kind == "a" else kb.phrase(value)
+    return Match(start, end, 0, words, tuple(candidates), lookup)
 
 
 def _capitalised(word: str) -> bool:
@@ -176,11 +196,12 @@ def fuzzy_person(text: str, kb: KnowledgeBase, persons: Sequence[KBEntity],
 
 
 def link_mentions(mentions: Sequence[Mention], text: str, language: str, kb: KnowledgeBase,
-                  *, every_entity: bool) -> list[Mention]:
+                  *, every_entity: bool, matches: Sequence[Match] | None = None) -> list[Mention]:
     """The article's mentions with their identity, and the known entities the model missed
-    (``every_entity``: every known entity, for a language without a model; else curated ones)."""
-    words = text_words(text)
-    matches = find_matches(words, text, kb, genitive_s=language in _GENITIVE_S)
+    (``every_entity``: every known entity, for a language without a model; else curated ones).
+    ``matches``: the text's known phrases (``matches_of``) when they are known already."""
+    if matches is None:
+        matches = matches_of(text, language, kb)
     # First pass: the evident entities give the article's countries (context for homonyms).
     context = context_of([entity for entity in map(_evident, matches) if entity is not None])
 

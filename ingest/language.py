@@ -56,10 +56,15 @@ class LanguageIdentifier:
         # lingua needs two candidates; with one configured language the answer is that language.
         self._detector: LanguageDetector | None = builder.with_low_accuracy_mode().build() if builder else None
 
+    def sample(self, text: str) -> str:
+        """What ``detect`` reads of ``text``: its decision depends on this and on the hint only (the hint
+        only when the decision carries a note). A wire copy with the same sample has the same language."""
+        return text[: self._sample_chars]
+
     def detect(self, text: str, hint: str | None = None) -> DetectedLanguage:
         # Feeds declare "fr-FR", "en-us": the primary subtag is the language.
         hint = hint.split("-")[0].split("_")[0].strip().lower() if hint else None
-        sample = text[: self._sample_chars]
+        sample = self.sample(text)
         if sum(1 for char in sample if char.isalpha()) < _MIN_LETTERS:
             return self._fallback(hint, 0.0, "too little text to tell its language")
         if self._detector is None:

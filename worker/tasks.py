@@ -68,7 +68,8 @@ def analyse(rt: Runtime, items: Sequence[FeedItem], articles: Sequence[Article])
 
 def _log_reuse(article: Article, plan: ReusePlan) -> None:
     log_event(log, "article.analysis_reused", article=article.article_id, feed=article.feed_url,
-              original=plan.original_id, changed=plan.changed, paragraphs_analysed=len(plan.to_analyse))
+              original=plan.original_id, changed=plan.changed, paragraphs_analysed=len(plan.to_analyse),
+              language_kept=plan.language_kept)
 
 
 # -- store ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from tests.support.pipeline import send, wait_for_count
 from tests.support.processes import Background
 
 _REUSED = re.compile(r"article\.analysis_reused article=(\S+) .*original=(\S+)")
+_LANGUAGE_KEPT = re.compile(r"article\.analysis_reused article=(\S+) .*language_kept=True")
 
 
 def item_of(article_id: str, title: str, text: str, feed: str) -> FeedItem:
@@ -54,6 +55,9 @@ def test_a_wire_copy_takes_over_its_original_analysis_and_stores_what_a_fresh_an
     assert len(reused) >= len(copies) // 2, worker.output()[-3000:]
     assert all(original == copy.replace("copy-", "orig-") for copy, original in reused.items())
     assert reused.get("copy-6") == "orig-6", worker.output()[-3000:]
+    # Through Redis, the originals' language and sentences came along (headline and credit line
+    # are under a tenth of what the language detector reads of all but the shortest copies).
+    assert len(set(_LANGUAGE_KEPT.findall(worker.output())) & set(reused)) >= len(reused) // 2, worker.output()[-3000:]
     assert "orig-6" not in reused
     copies.append(together[1])
     analyzer = shipped_analyzer()
@@ -65,3 +69,6 @@ def test_a_wire_copy_takes_over_its_original_analysis_and_stores_what_a_fresh_an
         assert stored["entity_list"] == [entity.to_dict() for entity in analysis.entities], item.article_id
         assert stored["topics"] == [topic.to_dict() for topic in analysis.topics], item.article_id
         assert stored["language"] == analysis.language
+        # Taken over too: the tokens and lemmas of the sentences the copy shares, and the language.
+        assert stored["language_confidence"] == analysis.language_confidence, item.article_id
+        assert stored["lemmas"] == analysis.lemmas, item.article_id
