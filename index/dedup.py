@@ -159,8 +159,10 @@ def _bands_indexed(es: Elasticsearch, prefix: str, band_keys: Sequence[str], fir
     response = call(es, f"looking up {len(keys)} band keys of near duplicates (batch of {first})",
                     lambda: es.search(index=articles_alias(prefix), size=0, track_total_hits=False,
                                       query={"terms": {"signature_bands": keys}},
+                                      # "map": count the few matching documents' values, not build the
+                                      # field's global ordinals over the whole index after each refresh
                                       aggs={"bands": {"terms": {"field": "signature_bands", "include": keys,
-                                                                "size": len(keys)}}}))
+                                                                "size": len(keys), "execution_hint": "map"}}}))
     return {bucket["key"] for bucket in response["aggregations"]["bands"]["buckets"]}
 
 

@@ -94,13 +94,23 @@ local function earlier(a, b)
   end
   return #x < #y
 end
+local chunks = {}  -- signature -> its values (8 hex digits each), cut once per script
+local function values(signature)
+  local found = chunks[signature]
+  if not found then
+    found = {}
+    for k = 1, #signature, 8 do found[#found + 1] = string.sub(signature, k, k + 7) end
+    chunks[signature] = found
+  end
+  return found
+end
 local function similarity(a, b)  -- ingest.fingerprint.similarity on the hex signatures
   if #a == 0 or #b == 0 or #a ~= #b then return 0 end
-  local n, same = math.ceil(#a / 8), 0
-  for k = 1, #a, 8 do
-    if string.sub(a, k, k + 7) == string.sub(b, k, k + 7) then same = same + 1 end
+  local x, y, same = values(a), values(b), 0
+  for k = 1, #x do
+    if x[k] == y[k] then same = same + 1 end
   end
-  return same / n
+  return same / #x
 end
 local best, previous = {}, {}
 local at = 8 + nbands
