@@ -1,7 +1,8 @@
 """Documents per second bulk-indexed by Vigie, against a bare ``helpers.bulk`` of the same documents;
 then the latency from a feed item being fetched to it being searchable at a steady load.
 
-    .venv/bin/python bench/index.py [--docs 10000] [--rate 8] [--latency-seconds 60] [--json]
+    .venv/bin/python bench/index.py [--docs 10000] [--rate 8] [--latency-seconds 60] [--rounds 1]
+    .venv/bin/python bench/index.py --docs 2000 --profile 1000     # where the write path's time goes
 
 1. ``--docs`` analysed articles of ~600 words (real news paragraphs, entities and topics attached,
    MinHash signatures computed as the worker does) are built in memory first;
@@ -11,9 +12,12 @@ then the latency from a feed item being fetched to it being searchable at a stea
    near-duplicate lookup in Elasticsearch only, and with recent band keys in Redis
    (state.recent_bands, what the worker uses unless VIGIE_DUPLICATE_RECENT_HOURS=0; the Redis memory
    it took per 1,000 articles is printed);
-3. bare: ``elasticsearch.helpers.bulk`` of the very same documents (already shaped) into an index of
-   the same mapping, with its default chunk of 500: the floor, measured first and again last (the
-   machine's load moves during a run);
+3. bare: ``elasticsearch.helpers.bulk`` of the very same documents (already shaped, not timed) into
+   an index of the same mapping, with its default chunk of 500: the issue's "bare bulk", the floor,
+   measured first and again last (the machine's load moves during a run); and the same in chunks of
+   16 (one bulk request per worker batch, the round trips of the write path without its work);
+   ``--rounds N`` adds N-1 rounds of bare, batches of 16 with recent band keys, and bare in chunks of
+   16, one right after the other, and prints the ratios paired within each round and their median;
 4. latency: the whole running service (real poller, real worker with 2 processes) fed ``--rate`` new
    articles per second on 10 local feeds polled every second, for ``--latency-seconds``.
 Each index run starts from an empty index; figures are docs/s including the final refresh.
@@ -88,6 +92,7 @@ def profile_write_path(es, redis_client, items, count: int) -> None:  # type: ig
         return reply
 
     store.recent._lookup = measured_script  # type: ignore[union-attr]
+    redis_client.config_resetstat()
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
@@ -120,6 +125,10 @@ def profile_write_path(es, redis_client, items, count: int) -> None:  # type: ig
         print(f"  {name}: {value:.2f} s ({value / seconds:.0%})")
     if payload[0]:
         print(f"  Redis lookup script reply: {payload[0] / batches:,.0f} bytes per batch")
+    scripts = redis_client.info("commandstats").get("cmdstat_evalsha", {})
+    if scripts:
+        print(f"  inside Redis: {scripts['calls']} scripts (lookup and record), {scripts['usec'] / 1e6:.2f} s in all, "
+              f"{scripts['usec_per_call'] / 1000:.1f} ms per script")
     stats.sort_stats("tottime").print_stats(12)
 
 
@@ -128,6 +137,9 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=8.0, help="articles/s for the latency run")
     parser.add_argument("--latency-seconds", type=float, default=60.0, help="0: no latency run")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="then as many more rounds of bare bulk (chunks of 500 and of 16) and batches of 16 with "
+                             "recent band keys, one right after the other: ratios paired within a round (the load moves)")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="only profile (cProfile) N articles in batches of 16 with recent band keys, after "
                              "as many written first (the write path in its steady state), and print where the time goes")
@@ -230,10 +242,29 @@ def main() -> None:
                       recent256_docs_s=round(recent256), recent256_ratio=round(recent256 / bare, 3),
                       recent16_lookup_share=round(lookup_recent16 / (len(items) / recent16), 3),
                       recent_redis_bytes_per_1000=round(recent_memory))
+        paired = [(bare, bare16, recent16)]
+        for number in range(2, args.rounds + 1):
+            round_bare = bare_run(f"bare-r{number}")
+            round_recent = vigie_run(f"recent16-r{number}", 16, recent=True)
+            round_bare16 = bare_run(f"bare16-r{number}", batch=16)
+            paired.append((round_bare, round_bare16, round_recent))
+            print(f"round {number} ({machine_load()}): bare {round_bare:,.0f}, bare in chunks of 16 "
+                  f"{round_bare16:,.0f}, batches of 16 with recent band keys {round_recent:,.0f} docs/s = "
+                  f"{round_recent / round_bare:.2f} × bare, {round_recent / round_bare16:.2f} × bare in chunks of 16")
+        if len(paired) > 1:
+            from statistics import median
+
+            print(f"median over {len(paired)} rounds: batches of 16 with recent band keys "
+                  f"{median(r / b for b, _, r in paired):.2f} × bare, "
+                  f"{median(r / b16 for _, b16, r in paired):.2f} × bare in chunks of 16")
+            result.update(rounds=[{"bare_docs_s": round(b), "bare16_docs_s": round(b16), "recent16_docs_s": round(r)}
+                                  for b, b16, r in paired])
         result.update(bare_docs_s=round(bare), vigie16_docs_s=round(vigie16), vigie256_docs_s=round(vigie256),
                       vigie16_ratio=round(vigie16 / bare, 3), vigie256_ratio=round(vigie256 / bare, 3),
                       lookup16_share=round(lookup16 / (len(items) / vigie16), 3), load_index=machine_load())
-        for prefix in ("bare", "bare16", "vigie16", "vigie256", "recent16", "recent256", "bare-end"):
+        for prefix in ("bare", "bare16", "vigie16", "vigie256", "recent16", "recent256", "bare-end",
+                       *(f"{name}-r{number}" for number in range(2, args.rounds + 1)
+                         for name in ("bare", "bare16", "recent16"))):
             for name in es.indices.get(index=f"{prefix}-articles-v*"):
                 es.indices.delete(index=name)
 
