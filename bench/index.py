@@ -101,28 +101,33 @@ def profile_write_path(es, redis_client, items, count: int) -> None:  # type: ig
     profiler.disable()
     seconds = time.perf_counter() - started
     stats = pstats.Stats(profiler)
-    cumulative = {(Path(file).name, name): values[3] for (file, _, name), values in stats.stats.items()}  # type: ignore[attr-defined]
+    cumulative = {(Path(file).name, name): (values[3], values[1])
+                  for (file, _, name), values in stats.stats.items()}  # type: ignore[attr-defined]
 
     def spent(file: str, name: str) -> float:
-        return sum(value for (f, n), value in cumulative.items() if f == file and n == name)
+        return sum(value for (f, n), (value, _) in cumulative.items() if f == file and n == name)
+
+    def calls(file: str, name: str) -> int:
+        return sum(count for (f, n), (_, count) in cumulative.items() if f == file and n == name)
 
     batches = (len(measured) + 15) // 16
     print(f"profile: {len(measured)} articles in {batches} batches of 16 in {seconds:.2f} s "
           f"({len(measured) / seconds:,.0f} docs/s under the profiler); {machine_load()}")
-    parts = [("index_batch", spent("store.py", "index_batch")),
-             ("  bulk request (es.bulk)", spent("__init__.py", "bulk")),
-             ("  near-duplicate lookup (assign_clusters)", spent("dedup.py", "assign_clusters")),
-             ("    Elasticsearch band check (_bands_indexed)", spent("dedup.py", "_bands_indexed")),
-             ("    Elasticsearch per-article search (_indexed_candidates)", spent("dedup.py", "_indexed_candidates")),
-             ("    Redis lookup script (RecentBandsInRedis.lookup)", spent("recent_bands.py", "lookup")),
-             ("  Redis record script (RecentBandsInRedis.record)", spent("recent_bands.py", "record")),
-             ("  locate (rollover: where each article lives)", spent("rollover.py", "locate")),
-             ("  write index (rollover: the alias's write index)", spent("store.py", "_write_index")),
-             ("  shaping (article_document)", spent("article_document.py", "article_document")),
-             ("  serialising (JSON dumps)", spent("serializer.py", "dumps")),
+    parts = [("index_batch", "store.py", "index_batch"),
+             ("  bulk request (es.bulk)", "__init__.py", "bulk"),
+             ("  near-duplicate lookup (assign_clusters)", "dedup.py", "assign_clusters"),
+             ("    Elasticsearch band check (_bands_indexed)", "dedup.py", "_bands_indexed"),
+             ("    Elasticsearch per-article search (_indexed_candidates)", "dedup.py", "_indexed_candidates"),
+             ("    Redis lookup script (RecentBandsInRedis.lookup)", "recent_bands.py", "lookup"),
+             ("  Redis record script (RecentBandsInRedis.record)", "recent_bands.py", "record"),
+             ("  locate (rollover: where each article lives)", "rollover.py", "locate"),
+             ("  alias lookups (rollover.alias_members)", "rollover.py", "alias_members"),
+             ("  shaping (article_document)", "article_document.py", "article_document"),
+             ("  serialising (JSON dumps)", "_serializer.py", "dumps"),
              ]
-    for name, value in parts:
-        print(f"  {name}: {value:.2f} s ({value / seconds:.0%})")
+    for name, file, function in parts:
+        value = spent(file, function)
+        print(f"  {name}: {value:.2f} s ({value / seconds:.0%}; {calls(file, function)} calls)")
     if payload[0]:
         print(f"  Redis lookup script reply: {payload[0] / batches:,.0f} bytes per batch")
     scripts = redis_client.info("commandstats").get("cmdstat_evalsha", {})

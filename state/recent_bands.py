@@ -116,11 +116,11 @@ local best, previous = {}, {}
 local at = 8 + nbands
 local narticles = tonumber(ARGV[at]); at = at + 1
 for a = 1, narticles do
-  local id, signature, nb = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2])
+  local id, signature, positions = ARGV[at], ARGV[at + 1], ARGV[at + 2]
   at = at + 3
   local score_of, order = {}, {}
-  for k = 1, nb do
-    local i = tonumber(ARGV[at]); at = at + 1
+  for position in string.gmatch(positions, '%d+') do
+    local i = tonumber(position)
     if states[i] == 'known' then
       for _, member in ipairs(members[i]) do
         if member[1] ~= id then
@@ -166,10 +166,9 @@ for i = 1, n do forget(ARGV[at]); at = at + 1 end
 n = tonumber(ARGV[at]); at = at + 1
 for i = 1, n do
   local id, score, value = ARGV[at], tonumber(ARGV[at + 1]), ARGV[at + 2]
-  local nb, nd = tonumber(ARGV[at + 3]), tonumber(ARGV[at + 4])
+  local written, dropped = ARGV[at + 3], ARGV[at + 4]
   at = at + 5
-  for k = 1, nb do
-    local b = ARGV[at]; at = at + 1
+  for b in string.gmatch(written, '%S+') do
     local key = ns .. 'band:' .. b
     local ttl = redis.call('PTTL', ns .. 'born:' .. b)
     if ttl > 0 then
@@ -183,8 +182,7 @@ for i = 1, n do
       end
     end
   end
-  for k = 1, nd do
-    local b = ARGV[at]; at = at + 1
+  for b in string.gmatch(dropped, '%S+') do
     local key = ns .. 'band:' .. b
     if redis.call('ZSCORE', key, id) then
       if redis.call('ZCARD', key) >= cap then forget(b) else redis.call('ZREM', key, id) end
@@ -263,8 +261,8 @@ class RecentBandsInRedis:
         args: list[object] = [self.namespace, token, RECENT_BAND_MEMBERS, self.ttl_ms, candidates, repr(threshold),
                               len(band_keys), *band_keys, len(articles)]
         for article_id, signature in articles:
-            keys = [position[key] for key in bands(signature) if key in position]
-            args += [article_id, signature, len(keys), *keys]
+            # its bands' positions in ``band_keys``, in one argument (fewer to encode and parse)
+            args += [article_id, signature, " ".join(str(position[key]) for key in bands(signature) if key in position)]
         states, best, previous = self._lookup(args=args)
         known = frozenset(band for band, state in zip(band_keys, states) if state == b"known")
         reserved = frozenset(band for band, state in zip(band_keys, states) if state == b"reserved")
@@ -289,7 +287,7 @@ class RecentBandsInRedis:
         args.append(len(record.written))
         for copy in record.written:
             args += [copy.article_id, copy.indexed_ms, f"{copy.cluster_id} {copy.signature}",
-                     len(copy.bands), len(copy.dropped_bands), *copy.bands, *copy.dropped_bands]
+                     " ".join(copy.bands), " ".join(copy.dropped_bands)]
         args += [len(record.released), *sorted(record.released)]
         try:
             self._record(args=args)
