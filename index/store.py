@@ -142,7 +142,7 @@ class ArticleStore:
             self.es, f"bulk-indexing {len(items)} articles",
             lambda: self.es.bulk(operations=operations, refresh="wait_for" if refresh else False),
         )
-        relocated = self._put_back(response, layout.write, placed, documents)
+        relocated = self._put_back(response, layout.write, placed, documents, refresh)
         outcome = replace(self._outcome(response, documents), recent_lookups=plan.answered_recently)
         if relocated:
             outcome = replace(outcome, created=outcome.created - relocated, updated=outcome.updated + relocated)
@@ -153,7 +153,7 @@ class ArticleStore:
         return outcome
 
     def _put_back(self, response: Any, write: str | None, placed: Mapping[str, str],
-                  documents: Mapping[str, ArticleDocument]) -> int:
+                  documents: Mapping[str, ArticleDocument], refresh: bool) -> int:
         """After a bulk write with the cached layout: when an article sent through the alias landed
         in another index than the cached write index, another process rolled the alias over since
         it was read, and an article the layout did not place may live in an index it did not search.
@@ -173,7 +173,8 @@ class ArticleStore:
             operations += [{"index": {"_index": index, "_id": article_id}}, documents[article_id].to_dict(),
                            {"delete": {"_index": landed[article_id], "_id": article_id}}]
         answer = call(self.es, f"putting {len(earlier)} articles back in their backing index after a rollover "
-                      f"(first {next(iter(earlier))})", lambda: self.es.bulk(operations=operations))
+                      f"(first {next(iter(earlier))})",
+                      lambda: self.es.bulk(operations=operations, refresh="wait_for" if refresh else False))
         for entry in answer["items"]:
             result = entry.get("index") or entry.get("delete") or {}
             if result.get("status", 500) >= 300 and result.get("status") != 404:
