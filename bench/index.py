@@ -1,7 +1,8 @@
 """Documents per second bulk-indexed by Vigie, against a bare ``helpers.bulk`` of the same documents;
 then the latency from a feed item being fetched to it being searchable at a steady load.
 
-    .venv/bin/python bench/index.py [--docs 10000] [--rate 8] [--latency-seconds 60] [--json]
+    .venv/bin/python bench/index.py [--docs 10000] [--rate 8] [--latency-seconds 60] [--rounds 1]
+    .venv/bin/python bench/index.py --docs 2000 --profile 1000     # where the write path's time goes
 
 1. ``--docs`` analysed articles of ~600 words (real news paragraphs, entities and topics attached,
    MinHash signatures computed as the worker does) are built in memory first;
@@ -11,9 +12,12 @@ then the latency from a feed item being fetched to it being searchable at a stea
    near-duplicate lookup in Elasticsearch only, and with recent band keys in Redis
    (state.recent_bands, what the worker uses unless VIGIE_DUPLICATE_RECENT_HOURS=0; the Redis memory
    it took per 1,000 articles is printed);
-3. bare: ``elasticsearch.helpers.bulk`` of the very same documents (already shaped) into an index of
-   the same mapping, with its default chunk of 500: the floor, measured first and again last (the
-   machine's load moves during a run);
+3. bare: ``elasticsearch.helpers.bulk`` of the very same documents (already shaped, not timed) into
+   an index of the same mapping, with its default chunk of 500: the issue's "bare bulk", the floor,
+   measured first and again last (the machine's load moves during a run); and the same in chunks of
+   16 (one bulk request per worker batch, the round trips of the write path without its work);
+   ``--rounds N`` adds N-1 rounds of bare, batches of 16 with recent band keys, and bare in chunks of
+   16, one right after the other, and prints the ratios paired within each round and their median;
 4. latency: the whole running service (real poller, real worker with 2 processes) fed ``--rate`` new
    articles per second on 10 local feeds polled every second, for ``--latency-seconds``.
 Each index run starts from an empty index; figures are docs/s including the final refresh.
@@ -60,11 +64,90 @@ def analysed_articles(count: int):  # type: ignore[no-untyped-def]
     return made
 
 
+def profile_write_path(es, redis_client, items, count: int) -> None:  # type: ignore[no-untyped-def]
+    """cProfile of ``index_batch`` in batches of 16 with recent band keys: ``count`` articles written
+    after as many others (so that their bands are known), grouped by what the time went to."""
+    import cProfile
+    import pstats
+
+    from index.store import ArticleStore
+    from state.recent_bands import RecentBandsInRedis
+
+    store = ArticleStore(es, "profile", recent=RecentBandsInRedis(redis_client, "profile", 6 * 3600))
+    store.ensure_ready()
+    warm, measured = items[:count], items[count: 2 * count]
+    for i in range(0, len(warm), 16):
+        store.index_batch(warm[i: i + 16])
+    payload = [0]
+    script = store.recent._lookup  # type: ignore[union-attr]
+
+    def reply_bytes(value: object) -> int:  # the bytes of the script's reply (strings and numbers)
+        if isinstance(value, (list, tuple)):
+            return sum(reply_bytes(part) for part in value)
+        return len(value) if isinstance(value, bytes) else len(str(value))
+
+    def measured_script(*call_args, **call_kwargs):  # type: ignore[no-untyped-def]
+        reply = script(*call_args, **call_kwargs)
+        payload[0] += reply_bytes(reply)
+        return reply
+
+    store.recent._lookup = measured_script  # type: ignore[union-attr]
+    redis_client.config_resetstat()
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for i in range(0, len(measured), 16):
+        store.index_batch(measured[i: i + 16])
+    profiler.disable()
+    seconds = time.perf_counter() - started
+    stats = pstats.Stats(profiler)
+    cumulative = {(Path(file).name, name): (values[3], values[1])
+                  for (file, _, name), values in stats.stats.items()}  # type: ignore[attr-defined]
+
+    def spent(file: str, name: str) -> float:
+        return sum(value for (f, n), (value, _) in cumulative.items() if f == file and n == name)
+
+    def calls(file: str, name: str) -> int:
+        return sum(count for (f, n), (_, count) in cumulative.items() if f == file and n == name)
+
+    batches = (len(measured) + 15) // 16
+    print(f"profile: {len(measured)} articles in {batches} batches of 16 in {seconds:.2f} s "
+          f"({len(measured) / seconds:,.0f} docs/s under the profiler); {machine_load()}")
+    parts = [("index_batch", "store.py", "index_batch"),
+             ("  bulk request (es.bulk)", "__init__.py", "bulk"),
+             ("  near-duplicate lookup (assign_clusters)", "dedup.py", "assign_clusters"),
+             ("    Elasticsearch band check (_bands_indexed)", "dedup.py", "_bands_indexed"),
+             ("    Elasticsearch per-article search (_indexed_candidates)", "dedup.py", "_indexed_candidates"),
+             ("    Redis lookup script (RecentBandsInRedis.lookup)", "recent_bands.py", "lookup"),
+             ("  Redis record script (RecentBandsInRedis.record)", "recent_bands.py", "record"),
+             ("  locate (rollover: where each article lives)", "rollover.py", "locate"),
+             ("  alias lookups (rollover.alias_members)", "rollover.py", "alias_members"),
+             ("  shaping (article_document)", "article_document.py", "article_document"),
+             ("  serialising (JSON dumps)", "_serializer.py", "dumps"),
+             ]
+    for name, file, function in parts:
+        value = spent(file, function)
+        print(f"  {name}: {value:.2f} s ({value / seconds:.0%}; {calls(file, function)} calls)")
+    if payload[0]:
+        print(f"  Redis lookup script reply: {payload[0] / batches:,.0f} bytes per batch")
+    scripts = redis_client.info("commandstats").get("cmdstat_evalsha", {})
+    if scripts:
+        print(f"  inside Redis: {scripts['calls']} scripts (lookup and record), {scripts['usec'] / 1e6:.2f} s in all, "
+              f"{scripts['usec_per_call'] / 1000:.1f} ms per script")
+    stats.sort_stats("tottime").print_stats(12)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=8.0, help="articles/s for the latency run")
     parser.add_argument("--latency-seconds", type=float, default=60.0, help="0: no latency run")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="then as many more rounds of bare bulk (chunks of 500 and of 16) and batches of 16 with "
+                             "recent band keys, one right after the other: ratios paired within a round (the load moves)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="only profile (cProfile) N articles in batches of 16 with recent band keys, after "
+                             "as many written first (the write path in its steady state), and print where the time goes")
     args = parser.parse_args()
 
     from elasticsearch import Elasticsearch, helpers
@@ -97,12 +180,15 @@ def main() -> None:
             assert store.count() == len(items)
             return len(items) / seconds
 
-        def bare_run(prefix: str) -> float:
+        def bare_run(prefix: str, batch: int = 500) -> float:
+            """``helpers.bulk`` of the documents shaped beforehand (not timed), in chunks of ``batch``:
+            500 is its default (the issue's "bare bulk"); 16, one request per worker task's batch."""
             store = ArticleStore(es, prefix)
             index = store.ensure_ready()  # same template and mapping
             documents = [article_document(item).to_dict() for item in items]  # shaped beforehand: not timed
             started = time.perf_counter()
-            helpers.bulk(es, ({"_index": index, "_id": doc["article_id"], "_source": doc} for doc in documents))
+            helpers.bulk(es, ({"_index": index, "_id": doc["article_id"], "_source": doc} for doc in documents),
+                         chunk_size=batch)
             es.indices.refresh(index=index)
             seconds = time.perf_counter() - started
             assert store.count() == len(items)
@@ -124,7 +210,12 @@ def main() -> None:
         def redis_bytes() -> int:
             return int(redis_client.info("memory")["used_memory"])
 
+        if args.profile:
+            profile_write_path(es, redis_client, items, args.profile)
+            return
+
         bare = bare_run("bare")
+        bare16 = bare_run("bare16", batch=16)
         vigie16 = vigie_run("vigie16", 16)
         lookup16 = lookup_seconds[0]
         lookup_seconds[0] = 0.0
@@ -136,7 +227,8 @@ def main() -> None:
         recent256 = vigie_run("recent256", 256, recent=True)
         store_module.assign_clusters = assign_clusters  # type: ignore[assignment]
         bare_end = bare_run("bare-end")  # the load moves during the run: the floor again, at its end
-        print(f"bare helpers.bulk (chunks of 500): {bare:,.0f} docs/s")
+        print(f"bare helpers.bulk (chunks of 500, the issue's bare bulk): {bare:,.0f} docs/s")
+        print(f"bare helpers.bulk in chunks of 16 (one request per worker batch): {bare16:,.0f} docs/s")
         print(f"Vigie index_batch, batches of 16:  {vigie16:,.0f} docs/s = {vigie16 / bare:.2f} × bare "
               f"(near-duplicate lookup {lookup16 / (len(items) / vigie16):.0%} of the time)")
         print(f"Vigie index_batch, batches of 16, recent band keys in Redis: {recent16:,.0f} docs/s = "
@@ -148,15 +240,36 @@ def main() -> None:
         print(f"bare helpers.bulk again at the end: {bare_end:,.0f} docs/s; against the mean of both bare runs: "
               f"batches of 16 {vigie16 / ((bare + bare_end) / 2):.2f} ×, with recent band keys "
               f"{recent16 / ((bare + bare_end) / 2):.2f} ×")
-        result.update(bare_end_docs_s=round(bare_end))
+        print(f"batches of 16 with recent band keys against bare bulk in chunks of 16: {recent16 / bare16:.2f} ×")
+        result.update(bare_end_docs_s=round(bare_end), bare16_docs_s=round(bare16),
+                      recent16_ratio_bare16=round(recent16 / bare16, 3))
         result.update(recent16_docs_s=round(recent16), recent16_ratio=round(recent16 / bare, 3),
                       recent256_docs_s=round(recent256), recent256_ratio=round(recent256 / bare, 3),
                       recent16_lookup_share=round(lookup_recent16 / (len(items) / recent16), 3),
                       recent_redis_bytes_per_1000=round(recent_memory))
+        paired = [(bare, bare16, recent16)]
+        for number in range(2, args.rounds + 1):
+            round_bare = bare_run(f"bare-r{number}")
+            round_recent = vigie_run(f"recent16-r{number}", 16, recent=True)
+            round_bare16 = bare_run(f"bare16-r{number}", batch=16)
+            paired.append((round_bare, round_bare16, round_recent))
+            print(f"round {number} ({machine_load()}): bare {round_bare:,.0f}, bare in chunks of 16 "
+                  f"{round_bare16:,.0f}, batches of 16 with recent band keys {round_recent:,.0f} docs/s = "
+                  f"{round_recent / round_bare:.2f} × bare, {round_recent / round_bare16:.2f} × bare in chunks of 16")
+        if len(paired) > 1:
+            from statistics import median
+
+            print(f"median over {len(paired)} rounds: batches of 16 with recent band keys "
+                  f"{median(r / b for b, _, r in paired):.2f} × bare, "
+                  f"{median(r / b16 for _, b16, r in paired):.2f} × bare in chunks of 16")
+            result.update(rounds=[{"bare_docs_s": round(b), "bare16_docs_s": round(b16), "recent16_docs_s": round(r)}
+                                  for b, b16, r in paired])
         result.update(bare_docs_s=round(bare), vigie16_docs_s=round(vigie16), vigie256_docs_s=round(vigie256),
                       vigie16_ratio=round(vigie16 / bare, 3), vigie256_ratio=round(vigie256 / bare, 3),
                       lookup16_share=round(lookup16 / (len(items) / vigie16), 3), load_index=machine_load())
-        for prefix in ("bare", "vigie16", "vigie256", "recent16", "recent256", "bare-end"):
+        for prefix in ("bare", "bare16", "vigie16", "vigie256", "recent16", "recent256", "bare-end",
+                       *(f"{name}-r{number}" for number in range(2, args.rounds + 1)
+                         for name in ("bare", "bare16", "recent16"))):
             for name in es.indices.get(index=f"{prefix}-articles-v*"):
                 es.indices.delete(index=name)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import calendar
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -26,7 +26,6 @@ from elasticsearch import Elasticsearch
 from index.client import call
 from index.mappings import articles_alias
 from ingest.fingerprint import (
-    RecentBandLookup,
     RecentBandRecord,
     RecentCopy,
     THRESHOLD,
@@ -48,13 +47,35 @@ def _best(signature: str, candidates: Sequence[tuple[str, str, str]]) -> str | N
     return best_cluster
 
 
+class RecentAnswer(Protocol):
+    """What the store of recent band keys answers for a batch (state.recent_bands.RecentBandAnswer)."""
+
+    @property
+    def known(self) -> Set[str]:
+        """The bands it answers for: it lists every article indexed with them (its oldest ones)."""
+
+    @property
+    def reserved(self) -> Set[str]:
+        """Bands never seen before this batch (known once Elasticsearch confirms it holds none)."""
+
+    @property
+    def best(self) -> Mapping[str, str]:
+        """Article id -> cluster of its most similar candidate among its known bands (as ``_best``
+        chooses among the oldest CANDIDATES of them but itself), when one is similar enough."""
+
+    @property
+    def previous(self) -> Mapping[str, str]:
+        """Article id -> its signature as last recorded (a batch article written before)."""
+
+
 class RecentBands(Protocol):
     """Recent band keys (state.recent_bands): what it knows of a batch's bands, and what was written."""
 
-    def lookup(self, token: str, band_keys: Sequence[str],
-               article_ids: Sequence[str]) -> RecentBandLookup | None:
-        """Marks the batch in flight on its bands. Raises when the store cannot be reached (then the
-        batch is not written); None: Elasticsearch answers for the whole batch."""
+    def lookup(self, token: str, band_keys: Sequence[str], articles: Sequence[tuple[str, str]], *,
+               candidates: int, threshold: float) -> RecentAnswer | None:
+        """Marks the batch in flight on its bands; chooses each article's (id, signature) best
+        candidate among the bands it knows. Raises when the store cannot be reached (then the batch
+        is not written); None: Elasticsearch answers for the whole batch."""
 
     def record(self, record: RecentBandRecord) -> None:
         """After the bulk write: adds the written articles, clears the batch's in-flight mark."""
@@ -138,31 +159,27 @@ def _bands_indexed(es: Elasticsearch, prefix: str, band_keys: Sequence[str], fir
     response = call(es, f"looking up {len(keys)} band keys of near duplicates (batch of {first})",
                     lambda: es.search(index=articles_alias(prefix), size=0, track_total_hits=False,
                                       query={"terms": {"signature_bands": keys}},
+                                      # "map": count the few matching documents' values, not build the
+                                      # field's global ordinals over the whole index after each refresh
                                       aggs={"bands": {"terms": {"field": "signature_bands", "include": keys,
-                                                                "size": len(keys)}}}))
+                                                                "size": len(keys), "execution_hint": "map"}}}))
     return {bucket["key"] for bucket in response["aggregations"]["bands"]["buckets"]}
 
 
-def _recent_candidates(item: AnalyzedArticle, known: RecentBandLookup) -> list[tuple[str, str, str]]:
-    """The oldest CANDIDATES articles of the item's known bands but itself, as Elasticsearch sorts them."""
-    article_id = item.article.article_id
-    members: dict[str, int] = {}
-    for key in bands(item.signature):
-        for other, ms in known.known.get(key, ()):
-            if other != article_id:
-                members[other] = ms
-    oldest = sorted((ms, other) for other, ms in members.items())[:CANDIDATES]
-    return [(other, *known.documents[other]) for _, other in oldest]
-
-
-def _choose(items: Sequence[AnalyzedArticle], candidates: dict[str, list[tuple[str, str, str]]]) -> dict[str, str]:
+def _choose(items: Sequence[AnalyzedArticle], candidates: dict[str, list[tuple[str, str, str]]],
+            chosen: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Each article's cluster: its best candidate's (``chosen`` already, for the articles the store of
+    recent band keys answered for), else the best of the batch's articles before it, else its own."""
     clusters = {item.article.article_id: item.article.article_id for item in items}
     seen_in_batch: list[tuple[str, str, str]] = []
     for item in items:
         if not item.signature:
             continue
         article_id = item.article.article_id
-        cluster = _best(item.signature, candidates.get(article_id, [])) or _best(item.signature, seen_in_batch)
+        if chosen is not None and article_id not in candidates:
+            cluster = chosen.get(article_id) or _best(item.signature, seen_in_batch)
+        else:
+            cluster = _best(item.signature, candidates.get(article_id, [])) or _best(item.signature, seen_in_batch)
         if cluster is not None:
             clusters[article_id] = cluster
         seen_in_batch.append((article_id, item.signature, clusters[article_id]))
@@ -178,7 +195,8 @@ def assign_clusters(es: Elasticsearch, prefix: str, items: Sequence[AnalyzedArti
         return ClusterPlan(_choose(items, _indexed_candidates(es, prefix, with_signature)))
     token = uuid.uuid4().hex
     keys = list(dict.fromkeys(key for item in with_signature for key in bands(item.signature)))
-    known = recent.lookup(token, keys, [item.article.article_id for item in with_signature])
+    known = recent.lookup(token, keys, [(item.article.article_id, item.signature) for item in with_signature],
+                          candidates=CANDIDATES, threshold=THRESHOLD)
     if known is None:
         return ClusterPlan(_choose(items, _indexed_candidates(es, prefix, with_signature)))
     first = with_signature[0].article.article_id
@@ -187,10 +205,7 @@ def assign_clusters(es: Elasticsearch, prefix: str, items: Sequence[AnalyzedArti
     indexed = _bands_indexed(es, prefix, [key for key in keys if key not in known.known], first)
     asked = [item for item in with_signature if any(key in indexed for key in bands(item.signature))]
     candidates = _indexed_candidates(es, prefix, asked)
-    for item in with_signature:
-        if item.article.article_id not in candidates:
-            candidates[item.article.article_id] = _recent_candidates(item, known)
-    previous = {article_id: signature for article_id, (signature, _) in known.documents.items()}
-    return ClusterPlan(_choose(items, candidates), token=token, looked_up=frozenset(keys),
-                       confirmed=frozenset(known.reserved - indexed), refused=frozenset(known.reserved & indexed),
-                       previous=previous, answered_recently=len(with_signature) - len(asked))
+    return ClusterPlan(_choose(items, candidates, known.best), token=token, looked_up=frozenset(keys),
+                       confirmed=frozenset(set(known.reserved) - indexed),
+                       refused=frozenset(set(known.reserved) & indexed),
+                       previous=dict(known.previous), answered_recently=len(with_signature) - len(asked))

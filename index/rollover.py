@@ -21,7 +21,8 @@ write index is never deleted.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -209,5 +210,69 @@ def locate(es: Elasticsearch, prefix: str, ids: Sequence[str]) -> dict[str, str]
         return {}
     docs = [{"_index": name, "_id": article_id} for article_id in dict.fromkeys(ids) for name in members]
     response = call(es, f"locating {len(ids)} articles among {len(members)} indices",
+                    lambda: es.mget(docs=docs, source=False))
+    return {doc["_id"]: doc["_index"] for doc in response["docs"] if doc.get("found")}
+
+
+#: Seconds the write path (index.store) trusts the alias's members and write index as it last read
+#: them, instead of reading the alias for every batch. Correctness does not rest on it: an article sent
+#: through the alias that lands elsewhere than the cached write index shows a rollover by another
+#: process, and is then put back where it already lived (``relocate``).
+LAYOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class AliasLayout:
+    """The indices behind the articles alias and its write index, as read at one moment."""
+
+    members: tuple[str, ...]
+    write: str | None
+
+
+class CachedLayout:
+    """The articles alias's layout as last read, trusted for ``seconds``: the write path's ``locate``
+    without an alias lookup per batch."""
+
+    def __init__(self, es: Elasticsearch, prefix: str, seconds: float = LAYOUT_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.es, self.prefix, self.seconds, self.clock = es, prefix, seconds, clock
+        self._layout: AliasLayout | None = None
+        self._read_at = 0.0
+
+    def current(self) -> AliasLayout:
+        if self._layout is None or self.clock() - self._read_at > self.seconds:
+            members, write = alias_members(self.es, self.prefix)
+            self._layout, self._read_at = AliasLayout(tuple(members), write), self.clock()
+        return self._layout
+
+    def forget(self) -> None:
+        self._layout = None
+
+    def locate(self, ids: Sequence[str]) -> tuple[AliasLayout, dict[str, str]]:
+        """The layout, and the index holding each of ``ids`` that lives in a backing index other than
+        the write index (those must be written there; the others go through the alias)."""
+        layout = self.current()
+        older = [name for name in layout.members if name != layout.write]
+        if not older or not ids:
+            return layout, {}
+        return layout, _holders(self.es, older, ids)
+
+
+def _holders(es: Elasticsearch, indices: Sequence[str], ids: Sequence[str]) -> dict[str, str]:
+    docs = [{"_index": name, "_id": article_id} for article_id in dict.fromkeys(ids) for name in indices]
+    response = call(es, f"locating {len(ids)} articles among {len(indices)} indices (first {ids[0]})",
+                    lambda: es.mget(docs=docs, source=False))
+    return {doc["_id"]: doc["_index"] for doc in response["docs"] if doc.get("found")}
+
+
+def earlier_copies(es: Elasticsearch, prefix: str, landed: Mapping[str, str]) -> dict[str, str]:
+    """For articles just written through the alias (article id -> the index they landed in): the
+    other backing index already holding each, if any (what a stale layout missed)."""
+    members, _ = alias_members(es, prefix)
+    docs = [{"_index": name, "_id": article_id} for article_id, index in landed.items()
+            for name in members if name != index]
+    if not docs:
+        return {}
+    response = call(es, f"looking for earlier copies of {len(landed)} articles (first {next(iter(landed))})",
                     lambda: es.mget(docs=docs, source=False))
     return {doc["_id"]: doc["_index"] for doc in response["docs"] if doc.get("found")}

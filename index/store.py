@@ -18,7 +18,7 @@ from conf.logs import log_event
 from index.article_document import ArticleDocument, article_document
 from index.client import TRANSIENT_STATUSES, call, create_index
 from index.dedup import RecentBands, assign_clusters
-from index.rollover import alias_members, ensure_write_index, locate
+from index.rollover import CachedLayout, alias_members, earlier_copies, ensure_write_index, locate
 from index.stores import delete_matching
 from index.errors import IndexUnavailable
 from index.mappings import (
@@ -72,12 +72,15 @@ class ArticleStore:
         self.alias = articles_alias(prefix)
         #: recent band keys for the near-duplicate lookup (state.recent_bands); None: Elasticsearch only
         self.recent = recent
+        #: the alias's backing indices and write index as last read (index.rollover): not read per batch
+        self.layout = CachedLayout(es, prefix)
 
     def ensure_ready(self) -> str:
         """Create the template, the current index and the alias when missing. Idempotent.
 
         Returns the name of the index the alias points at.
         """
+        self.layout.forget()
         call(
             self.es, "installing the articles index template",
             lambda: self.es.indices.put_index_template(
@@ -134,25 +137,29 @@ class ArticleStore:
         clusters = plan.clusters
         # An article already stored in an older backing index (rollover) is replaced there, never
         # copied into the write index: one document per article id across the alias.
-        placed = locate(self.es, self.prefix, [item.article.article_id for item in items])
+        layout, placed = self.layout.locate([item.article.article_id for item in items])
         operations: list[dict[str, Any]] = []
         documents: dict[str, ArticleDocument] = {}
         for item in items:
             article_id = item.article.article_id
             documents[article_id] = article_document(item, now, clusters[article_id])
         stories = self._stories_of_copies(documents) if copies_join_stories else {}
+        written: dict[str, dict[str, Any]] = {}  # each article's body as sent (a copy's with its story)
         for article_id, document in documents.items():
             operations.append({"index": {"_index": placed.get(article_id, self.alias), "_id": article_id}})
             story = stories.get(article_id)
-            operations.append((replace(document, story_id=story, story_key=story) if story else document).to_dict())
+            written[article_id] = (replace(document, story_id=story, story_key=story) if story else document).to_dict()
+            operations.append(written[article_id])
         response = call(
             self.es, f"bulk-indexing {len(items)} articles",
             lambda: self.es.bulk(operations=operations, refresh="wait_for" if refresh else False),
         )
-        outcome = self._outcome(response, documents)
-        outcome = replace(outcome, recent_lookups=plan.answered_recently,
-                          stories={article_id: story for article_id, story in stories.items()
-                                   if article_id in outcome.documents})
+        relocated = self._put_back(response, layout.write, placed, written, refresh)
+        outcome = replace(self._outcome(response, documents), recent_lookups=plan.answered_recently)
+        if relocated:
+            outcome = replace(outcome, created=outcome.created - relocated, updated=outcome.updated + relocated)
+        outcome = replace(outcome, stories={article_id: story for article_id, story in stories.items()
+                                            if article_id in outcome.documents})
         if self.recent is not None and plan.token:
             # Only once Elasticsearch has answered: a crash or an error before leaves the batch's bands
             # marked in flight, so they are answered by Elasticsearch until they expire.
@@ -165,6 +172,40 @@ class ArticleStore:
         return stories_of_originals(self.es, self.prefix, {
             article_id: document.cluster_id for article_id, document in documents.items()
             if document.cluster_id and document.cluster_id != article_id})
+
+    def _put_back(self, response: Any, write: str | None, placed: Mapping[str, str],
+                  written: Mapping[str, dict[str, Any]], refresh: bool) -> int:
+        """After a bulk write with the cached layout: when an article sent through the alias landed
+        in another index than the cached write index, another process rolled the alias over since
+        it was read, and an article the layout did not place may live in an index it did not search.
+        Each such article is written back where it lived and removed from where it landed: one
+        document per article id, where it was, as without the cache. How many were moved back."""
+        landed = {result["_id"]: result["_index"] for result in (entry["index"] for entry in response["items"])
+                  if result.get("status") in (200, 201) and result["_id"] not in placed
+                  and result.get("_index") != write}
+        if not landed:
+            return 0
+        self.layout.forget()
+        earlier = earlier_copies(self.es, self.prefix, landed)
+        if not earlier:
+            return 0
+        operations: list[dict[str, Any]] = []
+        for article_id, index in earlier.items():
+            operations += [{"index": {"_index": index, "_id": article_id}}, written[article_id],
+                           {"delete": {"_index": landed[article_id], "_id": article_id}}]
+        answer = call(self.es, f"putting {len(earlier)} articles back in their backing index after a rollover "
+                      f"(first {next(iter(earlier))})",
+                      lambda: self.es.bulk(operations=operations, refresh="wait_for" if refresh else False))
+        for entry in answer["items"]:
+            result = entry.get("index") or entry.get("delete") or {}
+            if result.get("status", 500) >= 300 and result.get("status") != 404:
+                raise IndexUnavailable(f"putting article {result.get('_id')} back in {result.get('_index')} "
+                                       f"after a rollover: status {result.get('status')}")
+        log_event(log, "articles.put_back_after_rollover", logging.INFO, articles=len(earlier),
+                  first_article=next(iter(earlier)), index=earlier[next(iter(earlier))])
+        return sum(1 for article_id in earlier
+                   if any(entry["index"]["_id"] == article_id and entry["index"].get("result") == "created"
+                          for entry in response["items"]))
 
     @staticmethod
     def _outcome(response: Any, documents: dict[str, ArticleDocument]) -> BulkOutcome:

@@ -17,21 +17,25 @@ holds with that band went through here. Keys, under ``vigie:dup:<index prefix>:`
   until it expires (Redis is never trusted for a write it did not see);
 - ``doc:<article id>``: "<cluster id> <signature>", outliving every band that lists the article.
 
-A batch costs two scripts (lookup and record), each one round trip. A band key of an article
+A batch costs two scripts (lookup and record), each one round trip. The lookup script chooses each
+article's original among the members of its known bands itself (the oldest candidates, their
+signatures compared as index.dedup compares them) and returns only the chosen cluster ids, not the
+candidates' signatures (hundreds per batch on a stream of wire copies). A band key of an article
 changed or re-delivered in a band that may have dropped members is forgotten (Elasticsearch answers).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import redis
 
 from conf.settings import Settings
 
 from conf.logs import log_event
-from ingest.fingerprint import RECENT_BAND_MEMBERS, RecentBandLookup, RecentBandRecord, bands
+from ingest.fingerprint import RECENT_BAND_MEMBERS, RecentBandRecord, bands
 
 log = logging.getLogger("vigie.state")
 
@@ -40,40 +44,108 @@ DOC_MARGIN = 120
 
 _LOOKUP = """
 local ns, token, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local ttl_ms = tonumber(ARGV[4])
-local nbands = tonumber(ARGV[5])
-local states, members, wanted, seen = {}, {}, {}, {}
+local ttl_ms, wanted, threshold = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local nbands = tonumber(ARGV[7])
+local states, members, docs = {}, {}, {}
+local function doc(id)  -- {cluster, signature}, false when the record has expired
+  local found = docs[id]
+  if found == nil then
+    local value = redis.call('GET', ns .. 'doc:' .. id)
+    if value then
+      local space = string.find(value, ' ', 1, true)
+      if space then found = {string.sub(value, 1, space - 1), string.sub(value, space + 1)}
+      else found = {value, ''} end
+    else
+      found = false
+    end
+    docs[id] = found
+  end
+  return found
+end
 for i = 1, nbands do
-  local b = ARGV[5 + i]
+  local b = ARGV[7 + i]
   local born, pending = ns .. 'born:' .. b, ns .. 'pending:' .. b
   local state = redis.call('GET', born)
   if not state then
     redis.call('SET', born, '0', 'PX', ttl_ms)
     states[i] = 'reserved'
-    members[i] = {}
   elseif state == '1' and redis.call('SCARD', pending) == 0 then
     states[i] = 'known'
-    members[i] = redis.call('ZRANGE', ns .. 'band:' .. b, 0, cap - 1, 'WITHSCORES')
-    for j = 1, #members[i], 2 do
-      local id = members[i][j]
-      if not seen[id] then seen[id] = true; wanted[#wanted + 1] = id end
+    local listed = redis.call('ZRANGE', ns .. 'band:' .. b, 0, cap - 1, 'WITHSCORES')
+    local band = {}
+    for j = 1, #listed, 2 do
+      if not doc(listed[j]) then states[i] = 'busy'; break end  -- a member's record expired: ask Elasticsearch
+      band[#band + 1] = {listed[j], tonumber(listed[j + 1])}
     end
+    members[i] = band
   else
     states[i] = 'busy'
-    members[i] = {}
   end
   redis.call('SADD', pending, token)
   redis.call('PEXPIRE', pending, math.max(redis.call('PTTL', born), 1))
 end
-for i = 6 + nbands, #ARGV do
-  local id = ARGV[i]
-  if not seen[id] then seen[id] = true; wanted[#wanted + 1] = id end
+-- article ids compare byte by byte, as Python compares them (Lua's < follows the server's locale)
+local function earlier(a, b)
+  if a[2] ~= b[2] then return a[2] < b[2] end
+  local x, y = a[1], b[1]
+  for k = 1, math.min(#x, #y) do
+    local p, q = string.byte(x, k), string.byte(y, k)
+    if p ~= q then return p < q end
+  end
+  return #x < #y
 end
-local docs = {}
-for j, id in ipairs(wanted) do
-  docs[j] = redis.call('GET', ns .. 'doc:' .. id) or ''
+local chunks = {}  -- signature -> its values (8 hex digits each), cut once per script
+local function values(signature)
+  local found = chunks[signature]
+  if not found then
+    found = {}
+    for k = 1, #signature, 8 do found[#found + 1] = string.sub(signature, k, k + 7) end
+    chunks[signature] = found
+  end
+  return found
 end
-return {states, members, wanted, docs}
+local function similarity(a, b)  -- ingest.fingerprint.similarity on the hex signatures
+  if #a == 0 or #b == 0 or #a ~= #b then return 0 end
+  local x, y, same = values(a), values(b), 0
+  for k = 1, #x do
+    if x[k] == y[k] then same = same + 1 end
+  end
+  return same / #x
+end
+local best, previous = {}, {}
+local at = 8 + nbands
+local narticles = tonumber(ARGV[at]); at = at + 1
+for a = 1, narticles do
+  local id, signature, positions = ARGV[at], ARGV[at + 1], ARGV[at + 2]
+  at = at + 3
+  local score_of, order = {}, {}
+  for position in string.gmatch(positions, '%d+') do
+    local i = tonumber(position)
+    if states[i] == 'known' then
+      for _, member in ipairs(members[i]) do
+        if member[1] ~= id then
+          if score_of[member[1]] == nil then order[#order + 1] = member[1] end
+          score_of[member[1]] = member[2]
+        end
+      end
+    end
+  end
+  local candidates = {}
+  for _, other in ipairs(order) do candidates[#candidates + 1] = {other, score_of[other]} end
+  table.sort(candidates, earlier)
+  local best_score, best_cluster = threshold, false
+  for c = 1, math.min(wanted, #candidates) do
+    local found = doc(candidates[c][1])
+    local score = similarity(signature, found[2])
+    if score >= best_score and (not best_cluster or score > best_score) then
+      best_score, best_cluster = score, found[1]
+    end
+  end
+  best[a] = best_cluster or ''
+  local own = doc(id)
+  previous[a] = own and own[2] or ''
+end
+return {states, best, previous}
 """
 
 _RECORD = """
@@ -94,10 +166,9 @@ for i = 1, n do forget(ARGV[at]); at = at + 1 end
 n = tonumber(ARGV[at]); at = at + 1
 for i = 1, n do
   local id, score, value = ARGV[at], tonumber(ARGV[at + 1]), ARGV[at + 2]
-  local nb, nd = tonumber(ARGV[at + 3]), tonumber(ARGV[at + 4])
+  local written, dropped = ARGV[at + 3], ARGV[at + 4]
   at = at + 5
-  for k = 1, nb do
-    local b = ARGV[at]; at = at + 1
+  for b in string.gmatch(written, '%S+') do
     local key = ns .. 'band:' .. b
     local ttl = redis.call('PTTL', ns .. 'born:' .. b)
     if ttl > 0 then
@@ -111,8 +182,7 @@ for i = 1, n do
       end
     end
   end
-  for k = 1, nd do
-    local b = ARGV[at]; at = at + 1
+  for b in string.gmatch(dropped, '%S+') do
     local key = ns .. 'band:' .. b
     if redis.call('ZSCORE', key, id) then
       if redis.call('ZCARD', key) >= cap then forget(b) else redis.call('ZREM', key, id) end
@@ -149,6 +219,22 @@ return 1
 """
 
 
+@dataclass(frozen=True)
+class RecentBandAnswer:
+    """What Redis answers for a batch (index.dedup.RecentAnswer).
+
+    ``known``: the bands it answers for (every article indexed with them went through it);
+    ``reserved``: bands never seen before this batch (it is their first writer); any other band is
+    left to Elasticsearch. ``best``: article id -> the cluster of its most similar candidate among its
+    known bands, when one is similar enough. ``previous``: article id -> its signature as last recorded.
+    """
+
+    known: frozenset[str]
+    reserved: frozenset[str]
+    best: Mapping[str, str]
+    previous: Mapping[str, str]
+
+
 class RecentBandsInRedis:
     """The recent band keys of one Vigie installation (its index prefix), kept ``ttl_seconds``."""
 
@@ -160,28 +246,36 @@ class RecentBandsInRedis:
         self._record = client.register_script(_RECORD)
         self._forget = client.register_script(_FORGET)
 
-    def lookup(self, token: str, band_keys: Sequence[str], article_ids: Sequence[str]) -> RecentBandLookup:
-        """What Redis knows of ``band_keys`` (and of the batch's ``article_ids``), marking the batch
-        ``token`` in flight on each band. Raises redis.RedisError when Redis cannot be reached: the
-        batch must not be written unmarked (a band Redis answers for would miss it), so the task is
-        delivered again, as for its other uses of Redis."""
-        states, members, wanted, docs = self._lookup(args=[
-            self.namespace, token, RECENT_BAND_MEMBERS, self.ttl_ms, len(band_keys), *band_keys, *article_ids])
-        documents: dict[str, tuple[str, str]] = {}
-        for article_id, value in zip(wanted, docs):
-            if value:
-                cluster, _, signature = value.decode().partition(" ")
-                documents[article_id.decode()] = (signature, cluster)
-        known: dict[str, tuple[tuple[str, int], ...]] = {}
-        reserved: set[str] = set()
-        for band, state, listed in zip(band_keys, states, members):
-            if state == b"known":
-                pairs = tuple((listed[j].decode(), int(float(listed[j + 1]))) for j in range(0, len(listed), 2))
-                if all(article_id in documents for article_id, _ in pairs):
-                    known[band] = pairs
-            elif state == b"reserved":
-                reserved.add(band)
-        return RecentBandLookup(known=known, reserved=frozenset(reserved), documents=documents)
+    def lookup(self, token: str, band_keys: Sequence[str], articles: Sequence[tuple[str, str]], *,
+               candidates: int, threshold: float) -> RecentBandAnswer:
+        """What Redis knows of ``band_keys``, and for each of ``articles`` (article id, signature) the
+        cluster of its most similar candidate among the bands it knows (the oldest ``candidates``
+        members of its known bands but itself, confirmed from ``threshold``, as index.dedup chooses
+        among Elasticsearch's hits), marking the batch ``token`` in flight on each band. The choice
+        is made in the script: only the answer crosses the network, not every candidate's signature.
+
+        Raises redis.RedisError when Redis cannot be reached: the batch must not be written unmarked
+        (a band Redis answers for would miss it), so the task is delivered again, as for its other
+        uses of Redis."""
+        position = {band: number for number, band in enumerate(band_keys, start=1)}
+        args: list[object] = [self.namespace, token, RECENT_BAND_MEMBERS, self.ttl_ms, candidates, repr(threshold),
+                              len(band_keys), *band_keys, len(articles)]
+        for article_id, signature in articles:
+            # its bands' positions in ``band_keys``, in one argument (fewer to encode and parse)
+            args += [article_id, signature, " ".join(str(position[key]) for key in bands(signature) if key in position)]
+        states, best, previous = self._lookup(args=args)
+        known = frozenset(band for band, state in zip(band_keys, states) if state == b"known")
+        reserved = frozenset(band for band, state in zip(band_keys, states) if state == b"reserved")
+        return RecentBandAnswer(
+            known=known, reserved=reserved,
+            best={article_id: cluster.decode() for (article_id, _), cluster in zip(articles, best) if cluster},
+            previous={article_id: signature.decode() for (article_id, _), signature in zip(articles, previous)
+                      if signature})
+
+    def band_members(self, band: str) -> tuple[tuple[str, int], ...]:
+        """The members Redis keeps of ``band`` (article id, indexed_at in epoch ms), oldest first."""
+        listed = self.redis.zrange(self.namespace + "band:" + band, 0, -1, withscores=True)
+        return tuple((article_id.decode(), int(score)) for article_id, score in listed)
 
     def record(self, record: RecentBandRecord) -> None:
         """Add the written articles to their bands, confirm or give up the reserved bands, and clear
@@ -193,7 +287,7 @@ class RecentBandsInRedis:
         args.append(len(record.written))
         for copy in record.written:
             args += [copy.article_id, copy.indexed_ms, f"{copy.cluster_id} {copy.signature}",
-                     len(copy.bands), len(copy.dropped_bands), *copy.bands, *copy.dropped_bands]
+                     " ".join(copy.bands), " ".join(copy.dropped_bands)]
         args += [len(record.released), *sorted(record.released)]
         try:
             self._record(args=args)

@@ -168,3 +168,37 @@ def test_the_scheduler_tick_checks_rollover_every_period(
     assert len(alias_members(es, settings.index_prefix)[0]) == 2
     sweep.tick(now + 61)
     assert len(alias_members(es, settings.index_prefix)[0]) == 3
+
+
+def test_a_rollover_by_another_process_is_caught_by_the_write_paths_cached_layout(
+        es: Elasticsearch, settings: Settings, store: ArticleStore) -> None:
+    """The write path reads the alias's layout once for a while (index.rollover.CachedLayout); another
+    process rolling the alias over meanwhile must not make it copy an article into the new write index:
+    the next batch's new articles land in the new write index, its re-deliveries stay where they were."""
+    prefix = settings.index_prefix
+    first = store.ensure_ready()
+    store.layout.seconds = 3600  # the store trusts what it read for the whole test: every batch sees it stale
+    store.index_batch([analysed(f"old-{i}", title=f"Ancien {i}") for i in range(4)])
+    other = ArticleStore(es, prefix)  # another worker process, with its own layout
+    second = rollover(es, prefix, RolloverPolicy(), force=True).new_index  # type: ignore[union-attr]
+    other.index_batch([analysed("new-0", title="Nouveau 0")])
+    assert store.layout.current().members == (first,)  # stale: one index
+
+    outcome = store.index_batch([analysed("old-1", title="Ancien 1, corrigé"), analysed("new-0", title="Nouveau 0, bis"),
+                                 analysed("new-1", title="Nouveau 1")])
+    assert (outcome.created, outcome.updated) == (1, 2) and len(outcome.indexed) == 3
+    assert _ids_by_index(es, prefix) == {**{f"old-{i}": [first] for i in range(4)},
+                                         "new-0": [second], "new-1": [second]}
+    assert store.get("old-1")["title"] == "Ancien 1, corrigé"  # type: ignore[index]
+
+    # Stale again, now with two indices: rolled over a second time by the other process.
+    assert store.layout.current().members == tuple(sorted([first, second]))
+    third = rollover(es, prefix, RolloverPolicy(), force=True).new_index  # type: ignore[union-attr]
+    other.index_batch([analysed("new-2", title="Nouveau 2")])
+    outcome = store.index_batch([analysed("new-0", title="Nouveau 0, ter"), analysed("new-2", title="Nouveau 2, bis"),
+                                 analysed("old-2", title="Ancien 2, corrigé"), analysed("new-3", title="Nouveau 3")])
+    assert (outcome.created, outcome.updated) == (1, 3)
+    assert _ids_by_index(es, prefix) == {**{f"old-{i}": [first] for i in range(4)}, "new-0": [second],
+                                         "new-1": [second], "new-2": [third], "new-3": [third]}
+    assert store.get("new-0")["title"] == "Nouveau 0, ter"  # type: ignore[index]
+    assert store.count() == 8

@@ -1,54 +1,103 @@
 """Recent band keys in the real Redis (state.recent_bands): a band is answered from Redis only when
-every article written with it was recorded there, and never holds more than its oldest members."""
+every article written with it was recorded there, never holds more than its oldest members, and the
+lookup script chooses each article's original among them as index.dedup would."""
 
 from __future__ import annotations
 
 import pytest
 import redis
 
-from ingest.fingerprint import RECENT_BAND_MEMBERS, RecentBandRecord, RecentCopy
-from state.recent_bands import RecentBandsInRedis
+from ingest.fingerprint import RECENT_BAND_MEMBERS, THRESHOLD, RecentBandRecord, RecentCopy, bands, signature
+from state.recent_bands import RecentBandAnswer, RecentBandsInRedis
 
 pytestmark = pytest.mark.integration
+
+#: every article _write records has this signature; its first band key is the band of these tests
+SIGNATURE = signature(" ".join(f"word{number}" for number in range(40)))
+BAND = bands(SIGNATURE)[0]
 
 
 def _write(recent: RecentBandsInRedis, token: str, band: str, copies: list[tuple[str, int]], *,
            confirm: bool = False, dropped: tuple[str, ...] = ()) -> None:
     recent.record(RecentBandRecord(
-        token=token, written=tuple(RecentCopy(article_id, ms, "ab" * 8, article_id, (band,) if not dropped else (),
+        token=token, written=tuple(RecentCopy(article_id, ms, SIGNATURE, article_id, (band,) if not dropped else (),
                                               dropped) for article_id, ms in copies),
         confirmed=frozenset({band} if confirm else ()), refused=frozenset(), released=frozenset({band})))
 
 
+def _lookup(recent: RecentBandsInRedis, token: str, article_ids: list[str] = [],  # noqa: B006 - read only
+            sig: str = SIGNATURE) -> RecentBandAnswer:
+    """The batch ``token`` looks up BAND for ``article_ids`` (each with signature ``sig``)."""
+    return recent.lookup(token, [BAND], [(article_id, sig) for article_id in article_ids],
+                         candidates=20, threshold=THRESHOLD)
+
+
 def _full_band(recent: RecentBandsInRedis) -> None:
-    """Band "0:b" born, confirmed, and written by more articles than it keeps."""
-    first = recent.lookup("t0", ["0:b"], ["a00"])
-    assert first is not None and first.reserved == {"0:b"}
-    _write(recent, "t0", "0:b", [("a00", 1000)], confirm=True)
+    """BAND born, confirmed, and written by more articles than it keeps."""
+    first = _lookup(recent, "t0", ["a00"])
+    assert first.reserved == {BAND}
+    _write(recent, "t0", BAND, [("a00", 1000)], confirm=True)
     for number in range(1, RECENT_BAND_MEMBERS + 4):
-        assert recent.lookup(f"t{number}", ["0:b"], []) is not None
-        _write(recent, f"t{number}", "0:b", [(f"a{number:02d}", 1000 + number)])
+        _lookup(recent, f"t{number}")
+        _write(recent, f"t{number}", BAND, [(f"a{number:02d}", 1000 + number)])
 
 
 def test_a_band_keeps_its_oldest_members_and_is_known_only_once_confirmed_and_not_in_flight(
         redis_client: redis.Redis) -> None:
     recent = RecentBandsInRedis(redis_client, "p", 3600)
-    first = recent.lookup("t0", ["0:b"], ["a00"])
-    assert first is not None and first.reserved == {"0:b"} and not first.known
-    again = recent.lookup("tx", ["0:b"], [])  # reserved, not confirmed: Elasticsearch answers
-    assert again is not None and not again.known and not again.reserved
-    _write(recent, "t0", "0:b", [("a00", 1000)], confirm=True)
-    assert recent.lookup("ty", ["0:b"], []).known == {}  # type: ignore[union-attr]  # "tx" still in flight
-    _write(recent, "tx", "0:b", [("a01", 1001)])
-    _write(recent, "ty", "0:b", [])
-    _full_band(RecentBandsInRedis(redis_client, "q", 3600))
-    full = RecentBandsInRedis(redis_client, "q", 3600).lookup("tz", ["0:b"], [])
-    assert full is not None
-    assert full.known["0:b"] == tuple((f"a{number:02d}", 1000 + number) for number in range(RECENT_BAND_MEMBERS))
-    assert set(full.documents) == {f"a{number:02d}" for number in range(RECENT_BAND_MEMBERS)}
-    done = recent.lookup("tw", ["0:b"], [])
-    assert done is not None and done.known["0:b"] == (("a00", 1000), ("a01", 1001))
-    assert 0 < redis_client.pttl("vigie:dup:p:band:0:b") <= 3600 * 1000
+    first = _lookup(recent, "t0", ["a00"])
+    assert first.reserved == {BAND} and not first.known and not first.best
+    again = _lookup(recent, "tx")  # reserved, not confirmed: Elasticsearch answers
+    assert not again.known and not again.reserved
+    _write(recent, "t0", BAND, [("a00", 1000)], confirm=True)
+    assert not _lookup(recent, "ty").known  # "tx" still in flight
+    _write(recent, "tx", BAND, [("a01", 1001)])
+    _write(recent, "ty", BAND, [])
+    full_store = RecentBandsInRedis(redis_client, "q", 3600)
+    _full_band(full_store)
+    full = _lookup(full_store, "tz", ["new"])
+    assert full.known == {BAND}
+    assert full_store.band_members(BAND) == tuple((f"a{number:02d}", 1000 + number)
+                                                  for number in range(RECENT_BAND_MEMBERS))
+    assert full.best == {"new": "a00"}  # every member is as similar: the oldest is the original
+    done = _lookup(recent, "tw", ["a00"])
+    assert done.known == {BAND} and recent.band_members(BAND) == (("a00", 1000), ("a01", 1001))
+    assert done.best == {"a00": "a01"} and done.previous == {"a00": SIGNATURE}  # never itself
+    assert 0 < redis_client.pttl(f"vigie:dup:p:band:{BAND}") <= 3600 * 1000
+
+
+def test_the_script_chooses_the_most_similar_of_the_oldest_candidates(redis_client: redis.Redis) -> None:
+    """Among the oldest 20 candidates: the most similar from THRESHOLD on, the oldest on a tie (ties of
+    indexed_at by article id, byte by byte), and nothing below THRESHOLD or beyond the 20th."""
+    recent = RecentBandsInRedis(redis_client, "s", 3600)
+    _lookup(recent, "t0")
+    values = [SIGNATURE[i: i + 8] for i in range(0, len(SIGNATURE), 8)]
+
+    def changed(count: int) -> str:  # SIGNATURE with its last ``count`` values changed (BAND kept)
+        return "".join(values[:64 - count]) + "".join(f"{number:08x}" for number in range(count))
+
+    def write(token: str, article_id: str, ms: int, sig: str) -> None:
+        recent.record(RecentBandRecord(token=token, written=(RecentCopy(article_id, ms, sig, f"c-{article_id}",
+                                                                        (BAND,)),),
+                                       confirmed=frozenset({BAND}), refused=frozenset(), released=frozenset({BAND})))
+
+    write("t0", "m-far", 1000, changed(30))  # similarity 34/64 < THRESHOLD
+    for number, (article_id, ms, count) in enumerate([("m-b", 2000, 10), ("m-a", 2000, 10), ("m-c", 1500, 20)]):
+        _lookup(recent, f"w{number}")
+        write(f"w{number}", article_id, ms, changed(count))
+    answer = _lookup(recent, "q", ["new"])
+    assert answer.best == {"new": "c-m-a"}  # 54/64, tied with m-b at the same moment: "m-a" < "m-b"
+    _write(recent, "q", BAND, [])  # the batch written: no longer in flight
+    # 16 newer members as similar as m-c: the 20 oldest; then an identical one, the 21st, never a candidate
+    for number in range(16):
+        _lookup(recent, f"x{number}")
+        write(f"x{number}", f"n{number:02d}", 3000 + number, changed(20))
+    _lookup(recent, "y")
+    write("y", "same", 9000, SIGNATURE)
+    assert recent.band_members(BAND)[-1] == ("same", 9000)
+    assert _lookup(recent, "q2", ["new"]).best == {"new": "c-m-a"}
+    _write(recent, "q2", BAND, [])
+    assert _lookup(recent, "q3", ["new"], sig=changed(40)).best == {}  # nothing similar enough
 
 
 @pytest.mark.parametrize("how", ["re-delivered", "changed"])
@@ -58,24 +107,34 @@ def test_a_full_band_whose_member_moves_or_leaves_is_left_to_elasticsearch(redis
     article the full set dropped: the band is forgotten, never answered incompletely."""
     recent = RecentBandsInRedis(redis_client, "p", 3600)
     _full_band(recent)
-    assert recent.lookup("t-again", ["0:b"], ["a03"]) is not None
+    _lookup(recent, "t-again", ["a03"])
     if how == "re-delivered":
-        _write(recent, "t-again", "0:b", [("a03", 5000)])
+        _write(recent, "t-again", BAND, [("a03", 5000)])
     else:
-        _write(recent, "t-again", "0:b", [("a03", 5000)], dropped=("0:b",))
-    assert redis_client.zcard("vigie:dup:p:band:0:b") == 0
-    after = recent.lookup("t-after", ["0:b"], [])
+        _write(recent, "t-again", BAND, [("a03", 5000)], dropped=(BAND,))
+    assert redis_client.zcard(f"vigie:dup:p:band:{BAND}") == 0
+    after = _lookup(recent, "t-after")
     # not known: the next batch reserves it anew, and Elasticsearch, holding its articles, refuses it
-    assert after is not None and "0:b" not in after.known and after.reserved == {"0:b"}
+    assert BAND not in after.known and after.reserved == {BAND}
 
 
 def test_a_band_not_yet_full_follows_its_members_exactly(redis_client: redis.Redis) -> None:
     recent = RecentBandsInRedis(redis_client, "p", 3600)
-    assert recent.lookup("t0", ["0:b"], []) is not None
-    _write(recent, "t0", "0:b", [("a1", 1000), ("a2", 1000), ("a3", 1002)], confirm=True)
-    assert recent.lookup("t1", ["0:b"], []) is not None
-    _write(recent, "t1", "0:b", [("a1", 3000)])  # re-delivered: now the newest
-    assert recent.lookup("t2", ["0:b"], []) is not None
-    _write(recent, "t2", "0:b", [("a2", 3001)], dropped=("0:b",))  # changed: no longer in the band
-    known = recent.lookup("t3", ["0:b"], [])
-    assert known is not None and known.known["0:b"] == (("a3", 1002), ("a1", 3000))
+    _lookup(recent, "t0")
+    _write(recent, "t0", BAND, [("a1", 1000), ("a2", 1000), ("a3", 1002)], confirm=True)
+    _lookup(recent, "t1")
+    _write(recent, "t1", BAND, [("a1", 3000)])  # re-delivered: now the newest
+    _lookup(recent, "t2")
+    _write(recent, "t2", BAND, [("a2", 3001)], dropped=(BAND,))  # changed: no longer in the band
+    known = _lookup(recent, "t3", ["new"])
+    assert known.known == {BAND} and recent.band_members(BAND) == (("a3", 1002), ("a1", 3000))
+    assert known.best == {"new": "a3"}
+
+
+def test_a_member_whose_record_expired_leaves_its_band_to_elasticsearch(redis_client: redis.Redis) -> None:
+    recent = RecentBandsInRedis(redis_client, "e", 3600)
+    _lookup(recent, "t0")
+    _write(recent, "t0", BAND, [("a1", 1000), ("a2", 1001)], confirm=True)
+    redis_client.delete("vigie:dup:e:doc:a1")
+    answer = _lookup(recent, "t1", ["new"])
+    assert BAND not in answer.known and not answer.reserved and answer.best == {}
