@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from ingest.clean import fold_key
 from ingest.lemmas import Lemmatizer, Word, word_lemmas
 from ingest.models import TopicMatch
-from ingest.topic_rules import TITLE_FACTOR, Alternative, NearLine, Topic, TopicRules
+from ingest.topic_rules import TITLE_FACTOR, Alternative, NearLine, Topic, TopicRules, Vocabulary
 
 #: Languages that write compounds as one word, where rule words also match the end of a compound.
 COMPOUND_LANGUAGES = frozenset({"de"})
@@ -93,7 +93,7 @@ class _LanguageMatcher:
     """The topics of one language, compiled, and every pattern indexed by its first word."""
 
     def __init__(self, topics: Sequence[Topic], lemmatizer: Lemmatizer, language: str,
-                 not_compound: Sequence[Alternative] = ()) -> None:
+                 not_compound: Sequence[Alternative] = (), vocabulary: Sequence[Topic] = ()) -> None:
         self._lemmatizer = lemmatizer
         self._language = language
         self._patterns: dict[str, _Pattern] = {}
@@ -110,9 +110,15 @@ class _LanguageMatcher:
             key + ending for alternative in not_compound if self._compounds
             for key in self._word_keys(alternative.text) for ending in _COMPOUND_ENDINGS)
         self.topics = tuple(self._compile_topic(topic) for topic in topics)
+        self._by_name = {compiled.topic.name: compiled for compiled in self.topics}
+        # The per-subject vocabulary, compiled with the rules: one pass over the words finds both.
+        self.vocabulary = tuple(self._compile_topic(topic) for topic in vocabulary)
         self._prefix_lengths = sorted(self._by_prefix)
         # What each distinct (surface, lemma) word can start: texts repeat their words.
         self._candidates_cache: dict[tuple[str, str], tuple[tuple[_Pattern, ...], tuple[_Pattern, ...]]] = {}
+
+    def rule_topic(self, name: str) -> _CompiledTopic | None:
+        return self._by_name.get(name)
 
     def _compile_topic(self, topic: Topic) -> _CompiledTopic:
         terms = tuple((term.weight, self._compile_list(term.alternatives)) for term in topic.terms)
@@ -280,13 +286,59 @@ class TopicClassifier:
         keys = [(_folded(surface), _folded(lemma)) for surface, lemma in words]
         found = matcher.occurrences(keys)
         surfaces = [surface for surface, _ in words]
-        matches = [
-            match
+        fired = [
+            (compiled, explanation)
             for compiled in matcher.topics
             if compiled.may_fire(found)
-            and (match := _evaluate(compiled, found, title_words, surfaces)) is not None
+            and (explanation := _explain(compiled, found, title_words, surfaces, with_texts=False)).fired
         ]
+        if matcher.vocabulary:
+            fired = self._with_vocabulary(matcher, fired, found, title_words, surfaces)
+        matches = [match for compiled, explanation in fired
+                   if (match := _evaluate(compiled, found, title_words, surfaces, explanation)) is not None]
         return sorted(matches, key=lambda match: (-match.score, match.name))
+
+    def _with_vocabulary(self, matcher: _LanguageMatcher, fired: list[tuple[_CompiledTopic, TopicExplanation]],
+                         found: dict[_Pattern, list[int]], title_words: int,
+                         surfaces: Sequence[str]) -> list[tuple[_CompiledTopic, TopicExplanation]]:
+        """The rules' verdicts, completed by the per-subject vocabulary (docs/topics.md, "The vocabulary
+        layer"): with no top-level subject from the rules, the subject whose vocabulary leads the others
+        clearly is given; and a subject the vocabulary shows as clearly primary takes the place of a
+        weaker one the rules gave on little evidence."""
+        vocabulary = self.rules.vocabulary
+        assert vocabulary is not None
+        verdict = _leading_subject(vocabulary, matcher, found, title_words, surfaces)
+        if verdict is None:
+            return fired
+        best, best_compiled, best_explanation, evidence = verdict
+        given = {compiled.topic.parent or compiled.topic.name for compiled, _ in fired}
+        if best_compiled.topic.name in given:
+            return fired
+        primary = matcher.rule_topic(best_compiled.topic.name)
+        if primary is None:
+            return fired
+        if given:
+            if not vocabulary.keep:
+                return fired
+            by_name = evidence
+            # The tie-break: a subject the rules gave stays beside the primary one only with enough
+            # evidence of its own, in the vocabulary or in its rules.
+            fired = [(compiled, explanation) for compiled, explanation in fired
+                     if by_name.get(compiled.topic.parent or compiled.topic.name, 0.0) >= vocabulary.keep * best
+                     or explanation.total >= vocabulary.keep_rules * compiled.topic.threshold]
+        total = best * primary.topic.threshold
+        return [*fired, (primary, _vocabulary_verdict(primary.topic, best_explanation, total))]
+
+    def vocabulary_subject(self, words: Sequence[Word], title_words: int, language: str) -> str | None:
+        """The top-level subject the vocabulary layer alone gives the article (whatever the rules say),
+        or None when no subject leads clearly: the layer measured on its own."""
+        matcher = self._matcher(language)
+        if matcher is None or not matcher.vocabulary or not words:
+            return None
+        keys = [(_folded(surface), _folded(lemma)) for surface, lemma in words]
+        found = matcher.occurrences(keys)
+        verdict = _leading_subject(self.rules.vocabulary, matcher, found, title_words, [s for s, _ in words])
+        return verdict[1].topic.name if verdict is not None else None
 
     def explain(self, words: Sequence[Word], title_words: int, language: str, name: str) -> TopicExplanation:
         """Why topic ``name`` fired on the article or did not (KeyError: no such topic)."""
@@ -303,12 +355,16 @@ class TopicClassifier:
     def _matcher(self, language: str) -> _LanguageMatcher | None:
         if language not in self._matchers:
             topics = [topic for topic in self.rules.topics if language in topic.languages]
+            vocabulary = [topic for topic in self.rules.vocabulary.topics if language in topic.languages] \
+                if self.rules.vocabulary is not None else []
             self._matchers[language] = _LanguageMatcher(topics, self._lemmatizer, language,
-                                                        self.rules.not_compound) if topics else None
+                                                        self.rules.not_compound, vocabulary) if topics else None
         return self._matchers[language]
 
 
 _Hits = list[tuple[_Pattern, tuple[str, ...]]]
+#: The reason of a topic given by the vocabulary layer rather than by its rules.
+BY_VOCABULARY = "the subject's vocabulary leads the others clearly"
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,11 +495,53 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
     return TopicExplanation(topic, fired, total, tuple(terms), tuple(exclusions), groups, reason)
 
 
-def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
-              surfaces: Sequence[str]) -> TopicMatch | None:
-    if not _explain(compiled, found, title_words, surfaces, with_texts=False).fired:
+def _leading_subject(vocabulary: Vocabulary, matcher: _LanguageMatcher, found: dict[_Pattern, list[int]],
+                     title_words: int, surfaces: Sequence[str],
+                     ) -> tuple[float, _CompiledTopic, TopicExplanation, dict[str, float]] | None:
+    """The subject whose vocabulary leads: its evidence, block and explanation, and every subject's
+    evidence; None when none reaches its threshold with a lead of ``vocabulary.lead`` over the second."""
+    scored = sorted(((_vocabulary_evidence(compiled, found, title_words, surfaces), compiled)
+                     for compiled in matcher.vocabulary), key=lambda pair: -pair[0][0])
+    if not scored:
         return None
-    explanation = _explain(compiled, found, title_words, surfaces)  # the words, for the evidence
+    (best, explanation), compiled = scored[0]
+    second = scored[1][0][0] if len(scored) > 1 else 0.0
+    if explanation is None or best < 1.0 or best < vocabulary.lead * second:
+        return None
+    return best, compiled, explanation, {each.topic.name: score for (score, _), each in scored}
+
+
+def _vocabulary_evidence(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
+                         surfaces: Sequence[str]) -> tuple[float, TopicExplanation | None]:
+    """A subject's vocabulary evidence (its total over its threshold, 0 without a positive word) and,
+    when the block's own conditions hold (threshold reached, groups present, no veto), its explanation."""
+    if compiled.positive.isdisjoint(found):
+        return 0.0, None
+    explanation = _explain(compiled, found, title_words, surfaces, with_texts=False)
+    share = max(explanation.total, 0.0) / compiled.topic.threshold
+    if not explanation.fired:
+        return share, None
+    return share, _explain(compiled, found, title_words, surfaces)
+
+
+def _vocabulary_verdict(topic: Topic, vocabulary: TopicExplanation, total: float) -> TopicExplanation:
+    """A subject given by its vocabulary: its words as the evidence, scored like a rule at its threshold."""
+    words = tuple(text for term in sorted(vocabulary.terms, key=lambda term: -term.contribution)
+                  if term.weight > 0 for text in term.texts)
+    found = TermFound(("vocabulary: " + ", ".join(dict.fromkeys(words)),), 1.0, 1, total, vocabulary.topic.line)
+    return TopicExplanation(topic, True, total, (found,), (), (), BY_VOCABULARY)
+
+
+def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
+              surfaces: Sequence[str], verdict: TopicExplanation | None = None) -> TopicMatch | None:
+    if verdict is None:
+        verdict = _explain(compiled, found, title_words, surfaces, with_texts=False)
+    if not verdict.fired:
+        return None
+    if verdict.reason == BY_VOCABULARY:
+        explanation = verdict  # given by the vocabulary layer: its words are the evidence
+    else:
+        explanation = _explain(compiled, found, title_words, surfaces)  # the words, for the evidence
     topic = compiled.topic
     # Terms as written, strongest first, then the groups that were required.
     positive = sorted((term for term in explanation.terms if term.weight > 0), key=lambda term: -term.contribution)
