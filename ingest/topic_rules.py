@@ -170,10 +170,12 @@ class Vocabulary:
     source: str
     # The best subject's evidence (total / threshold) must be at least ``lead`` times the second's.
     lead: float = 1.5
-    # A subject the rules gave is kept next to a clearly stronger primary subject only when its own
-    # vocabulary evidence reaches this share of the primary's, or its rules reach ``keep_rules``
-    # times their threshold; 0 turns the tie-break off.
-    keep: float = 0.0
+    # The tie-break: when the rules gave subjects, a leading subject they did not give is added only
+    # with at least ``primary`` times its threshold of evidence, and a subject the rules gave stays
+    # beside it only when its own vocabulary evidence reaches ``keep`` times the primary's, or its
+    # rules reach ``keep_rules`` times their threshold; a ``primary`` of 0 turns the tie-break off.
+    primary: float = 0.0
+    keep: float = 0.5
     keep_rules: float = 2.0
 
 
@@ -331,7 +333,7 @@ class _Parser:
         return Vocabulary(tuple(_merged_by_weight(topic) for topic in self.topics), self.source, **self.settings)
 
     def vocabulary_setting(self, keyword: str, rest: str, line: int) -> None:
-        """"lead N", "keep N", "keep_rules N": the vocabulary file's own settings, before its first block."""
+        """"lead N", "primary N", "keep N", "keep_rules N": the vocabulary file's own settings, before its first block."""
         if self.draft is not None or self.topics:
             self.error(line, f"{keyword!r} sets the whole vocabulary: write it before the first topic")
             return
@@ -404,7 +406,7 @@ class _Parser:
         if keyword in ("vocabulary:", "vocabulary") and not self.is_vocabulary:
             self.vocabulary_statement(rest.removeprefix(":").strip() if keyword == "vocabulary" else rest, line)
             return
-        if keyword in ("lead", "keep", "keep_rules") and self.is_vocabulary and self.draft is None:
+        if keyword in ("lead", "primary", "keep", "keep_rules") and self.is_vocabulary and self.draft is None:
             self.vocabulary_setting(keyword, rest, line)
             return
         if keyword == "not-compound:" or keyword == "not-compound":

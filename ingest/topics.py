@@ -312,19 +312,17 @@ class TopicClassifier:
             return fired
         best, best_compiled, best_explanation, evidence = verdict
         given = {compiled.topic.parent or compiled.topic.name for compiled, _ in fired}
-        if best_compiled.topic.name in given:
-            return fired
         primary = matcher.rule_topic(best_compiled.topic.name)
-        if primary is None:
+        if best_compiled.topic.name in given or primary is None:
             return fired
         if given:
-            if not vocabulary.keep:
+            if not vocabulary.primary or best < vocabulary.primary:
                 return fired
-            by_name = evidence
-            # The tie-break: a subject the rules gave stays beside the primary one only with enough
-            # evidence of its own, in the vocabulary or in its rules.
+            # The tie-break: the leading subject, which the rules missed, is the primary one; a subject
+            # the rules gave stays beside it only with enough evidence of its own, in the vocabulary
+            # (``keep`` times the primary's) or in its rules (``keep_rules`` times their threshold).
             fired = [(compiled, explanation) for compiled, explanation in fired
-                     if by_name.get(compiled.topic.parent or compiled.topic.name, 0.0) >= vocabulary.keep * best
+                     if evidence.get(compiled.topic.parent or compiled.topic.name, 0.0) >= vocabulary.keep * best
                      or explanation.total >= vocabulary.keep_rules * compiled.topic.threshold]
         total = best * primary.topic.threshold
         return [*fired, (primary, _vocabulary_verdict(primary.topic, best_explanation, total))]
