@@ -406,7 +406,7 @@ class _Parser:
         if keyword in ("vocabulary:", "vocabulary") and not self.is_vocabulary:
             self.vocabulary_statement(rest.removeprefix(":").strip() if keyword == "vocabulary" else rest, line)
             return
-        if keyword in ("lead", "primary", "keep", "keep_rules") and self.is_vocabulary and self.draft is None:
+        if keyword in ("lead", "primary", "keep", "keep_rules") and self.is_vocabulary:
             self.vocabulary_setting(keyword, rest, line)
             return
         if keyword == "not-compound:" or keyword == "not-compound":

@@ -24,7 +24,7 @@ import re
 from bisect import bisect_left
 from functools import lru_cache
 from collections.abc import KeysView, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ingest.clean import fold_key
 from ingest.lemmas import Lemmatizer, Word, word_lemmas
@@ -283,9 +283,16 @@ class TopicClassifier:
         matcher = self._matcher(language)
         if matcher is None or not words:
             return []
-        keys = [(_folded(surface), _folded(lemma)) for surface, lemma in words]
-        found = matcher.occurrences(keys)
+        found = matcher.occurrences([(_folded(surface), _folded(lemma)) for surface, lemma in words])
         surfaces = [surface for surface, _ in words]
+        verdicts = self._verdicts(matcher, found, title_words, surfaces)
+        matches = [match for compiled, explanation in verdicts
+                   if (match := _evaluate(compiled, found, title_words, surfaces, explanation)) is not None]
+        return sorted(matches, key=lambda match: (-match.score, match.name))
+
+    def _verdicts(self, matcher: _LanguageMatcher, found: dict[_Pattern, list[int]], title_words: int,
+                  surfaces: Sequence[str]) -> list[tuple[_CompiledTopic, TopicExplanation]]:
+        """The topics that fire (by their rules, then through the vocabulary layer), with their verdicts."""
         fired = [
             (compiled, explanation)
             for compiled in matcher.topics
@@ -294,9 +301,7 @@ class TopicClassifier:
         ]
         if matcher.vocabulary:
             fired = self._with_vocabulary(matcher, fired, found, title_words, surfaces)
-        matches = [match for compiled, explanation in fired
-                   if (match := _evaluate(compiled, found, title_words, surfaces, explanation)) is not None]
-        return sorted(matches, key=lambda match: (-match.score, match.name))
+        return fired
 
     def _with_vocabulary(self, matcher: _LanguageMatcher, fired: list[tuple[_CompiledTopic, TopicExplanation]],
                          found: dict[_Pattern, list[int]], title_words: int,
@@ -348,7 +353,21 @@ class TopicClassifier:
         if matcher is None or compiled is None:
             return TopicExplanation(topic, False, 0.0, (), (), (), f"the topic has no rules for language {language!r}")
         keys = [(fold_key(surface), fold_key(lemma)) for surface, lemma in words]
-        return _explain(compiled, matcher.occurrences(keys), title_words, [surface for surface, _ in words])
+        found = matcher.occurrences(keys)
+        surfaces = [surface for surface, _ in words]
+        explanation = _explain(compiled, found, title_words, surfaces)
+        if not matcher.vocabulary:
+            return explanation
+        # The vocabulary layer may have given the topic, or taken it away beside a primary subject.
+        verdicts = {each.topic.name: verdict for each, verdict in self._verdicts(matcher, found, title_words, surfaces)}
+        given = verdicts.get(name)
+        if given is not None and given.reason == BY_VOCABULARY:
+            return given
+        if explanation.fired and given is None:
+            primary = next((verdict.topic.name for verdict in verdicts.values() if verdict.reason == BY_VOCABULARY), "?")
+            return replace(explanation, fired=False, reason=f"{explanation.reason}, but the vocabulary shows "
+                           f"{primary!r} as the primary subject and this one's own evidence is too weak beside it")
+        return explanation
 
     def _matcher(self, language: str) -> _LanguageMatcher | None:
         if language not in self._matchers:
