@@ -58,17 +58,23 @@ class _CompiledList(tuple[tuple[_Pattern, tuple[str, ...]], ...]):
     in an article, and one set test says so without walking the list."""
 
     patterns: frozenset[_Pattern]
+    order: dict[_Pattern, int]
 
     def __new__(cls, items: Sequence[tuple[_Pattern, tuple[str, ...]]]) -> _CompiledList:
         compiled = super().__new__(cls, items)
         compiled.patterns = frozenset(pattern for pattern, _ in items)
+        compiled.order = {pattern: at for at, (pattern, _) in enumerate(items)}
         return compiled
 
     def found_in(self, found_keys: KeysView[_Pattern]) -> list[tuple[_Pattern, tuple[str, ...]]]:
         """The list's patterns found in an article, in the list's order. Most lists find nothing: the
-        set test (which walks the smaller side) says so before the list is walked."""
+        set test (which walks the smaller side) says so before the list is walked; a long list (a
+        vocabulary line has hundreds of words) is looked up from the article's side."""
         if found_keys.isdisjoint(self.patterns):
             return []
+        if len(found_keys) < len(self):
+            order = self.order
+            return [self[at] for at in sorted(order[pattern] for pattern in found_keys if pattern in order)]
         return [(pattern, spellings) for pattern, spellings in self if pattern in found_keys]
 
 
@@ -521,24 +527,22 @@ def _leading_subject(vocabulary: Vocabulary, matcher: _LanguageMatcher, found: d
                      for compiled in matcher.vocabulary), key=lambda pair: -pair[0][0])
     if not scored:
         return None
-    (best, explanation), compiled = scored[0]
+    (best, fired), compiled = scored[0]
     second = scored[1][0][0] if len(scored) > 1 else 0.0
-    if explanation is None or best < 1.0 or best < vocabulary.lead * second:
+    if not fired or best < 1.0 or best < vocabulary.lead * second:
         return None
+    explanation = _explain(compiled, found, title_words, surfaces)  # the words, for the leader only
     return best, compiled, explanation, {each.topic.name: score for (score, _), each in scored}
 
 
 def _vocabulary_evidence(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
-                         surfaces: Sequence[str]) -> tuple[float, TopicExplanation | None]:
-    """A subject's vocabulary evidence (its total over its threshold, 0 without a positive word) and,
-    when the block's own conditions hold (threshold reached, groups present, no veto), its explanation."""
+                         surfaces: Sequence[str]) -> tuple[float, bool]:
+    """A subject's vocabulary evidence (its total over its threshold, 0 without a positive word) and
+    whether the block's own conditions hold (threshold reached, groups present, no veto)."""
     if compiled.positive.isdisjoint(found):
-        return 0.0, None
+        return 0.0, False
     explanation = _explain(compiled, found, title_words, surfaces, with_texts=False)
-    share = max(explanation.total, 0.0) / compiled.topic.threshold
-    if not explanation.fired:
-        return share, None
-    return share, _explain(compiled, found, title_words, surfaces)
+    return max(explanation.total, 0.0) / compiled.topic.threshold, explanation.fired
 
 
 def _vocabulary_verdict(topic: Topic, vocabulary: TopicExplanation, total: float) -> TopicExplanation:
