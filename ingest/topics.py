@@ -321,7 +321,7 @@ class TopicClassifier:
         verdict = _leading_subject(vocabulary, matcher, found, title_words, surfaces)
         if verdict is None:
             return fired
-        best, best_compiled, best_explanation, evidence = verdict
+        best, best_compiled, evidence = verdict
         given = {compiled.topic.parent or compiled.topic.name for compiled, _ in fired}
         primary = matcher.rule_topic(best_compiled.topic.name)
         if best_compiled.topic.name in given or primary is None:
@@ -336,7 +336,8 @@ class TopicClassifier:
                      if evidence.get(compiled.topic.parent or compiled.topic.name, 0.0) >= vocabulary.keep * best
                      or explanation.total >= vocabulary.keep_rules * compiled.topic.threshold]
         total = best * primary.topic.threshold
-        return [*fired, (primary, _vocabulary_verdict(primary.topic, best_explanation, total))]
+        words = _explain(best_compiled, found, title_words, surfaces)  # the words, for the subject given only
+        return [*fired, (primary, _vocabulary_verdict(primary.topic, words, total))]
 
     def vocabulary_subject(self, words: Sequence[Word], title_words: int, language: str) -> str | None:
         """The top-level subject the vocabulary layer alone gives the article (whatever the rules say),
@@ -520,8 +521,8 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
 
 def _leading_subject(vocabulary: Vocabulary, matcher: _LanguageMatcher, found: dict[_Pattern, list[int]],
                      title_words: int, surfaces: Sequence[str],
-                     ) -> tuple[float, _CompiledTopic, TopicExplanation, dict[str, float]] | None:
-    """The subject whose vocabulary leads: its evidence, block and explanation, and every subject's
+                     ) -> tuple[float, _CompiledTopic, dict[str, float]] | None:
+    """The subject whose vocabulary leads: its evidence and block, and every subject's
     evidence; None when none reaches its threshold with a lead of ``vocabulary.lead`` over the second."""
     scored = sorted(((_vocabulary_evidence(compiled, found, title_words, surfaces), compiled)
                      for compiled in matcher.vocabulary), key=lambda pair: -pair[0][0])
@@ -531,18 +532,37 @@ def _leading_subject(vocabulary: Vocabulary, matcher: _LanguageMatcher, found: d
     second = scored[1][0][0] if len(scored) > 1 else 0.0
     if not fired or best < 1.0 or best < vocabulary.lead * second:
         return None
-    explanation = _explain(compiled, found, title_words, surfaces)  # the words, for the leader only
-    return best, compiled, explanation, {each.topic.name: score for (score, _), each in scored}
+    return best, compiled, {each.topic.name: score for (score, _), each in scored}
 
 
 def _vocabulary_evidence(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
                          surfaces: Sequence[str]) -> tuple[float, bool]:
     """A subject's vocabulary evidence (its total over its threshold, 0 without a positive word) and
-    whether the block's own conditions hold (threshold reached, groups present, no veto)."""
+    whether the block's own conditions hold (threshold reached, groups present, no veto).
+
+    Every block is weighed for every article: the sum is computed here on the found patterns alone
+    (what ``_explain`` computes, without the words it shows), for blocks of terms and exclusions."""
     if compiled.positive.isdisjoint(found):
         return 0.0, False
-    explanation = _explain(compiled, found, title_words, surfaces, with_texts=False)
-    return max(explanation.total, 0.0) / compiled.topic.threshold, explanation.fired
+    topic = compiled.topic
+    if compiled.nears or any(term.strong for term in topic.terms):
+        explanation = _explain(compiled, found, title_words, surfaces, with_texts=False)
+        return max(explanation.total, 0.0) / topic.threshold, explanation.fired
+
+    def counted(patterns: _CompiledList) -> int:
+        at: set[int] = set()
+        for pattern in patterns.patterns.intersection(found):
+            at.update(found[pattern])
+        in_title = sum(1 for position in at if position < title_words)
+        return min(topic.cap, in_title * TITLE_FACTOR + len(at) - in_title)
+
+    total = sum(weight * counted(patterns) for weight, patterns in compiled.terms
+                if not patterns.patterns.isdisjoint(found))
+    total -= sum(group.weight * counted(patterns) for group, patterns in zip(topic.excluded, compiled.excluded)
+                 if group.weight is not None and not patterns.patterns.isdisjoint(found))
+    fired = (total >= topic.threshold and compiled.veto_set.isdisjoint(found)
+             and all(not group.isdisjoint(found) for group in compiled.required_sets))
+    return max(round(total, 3), 0.0) / topic.threshold, fired
 
 
 def _vocabulary_verdict(topic: Topic, vocabulary: TopicExplanation, total: float) -> TopicExplanation:
