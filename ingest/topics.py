@@ -119,6 +119,18 @@ class _LanguageMatcher:
         self._by_name = {compiled.topic.name: compiled for compiled in self.topics}
         # The per-subject vocabulary, compiled with the rules: one pass over the words finds both.
         self.vocabulary = tuple(self._compile_topic(topic) for topic in vocabulary)
+        # Every vocabulary pattern with the (block, line) lists it is in and the line's signed weight:
+        # one pass over an article's found patterns sums all 17 subjects at once.
+        self.vocabulary_lines: dict[_Pattern, list[tuple[int, int]]] = {}
+        self.vocabulary_weights: list[list[float]] = []
+        for block, compiled in enumerate(self.vocabulary):
+            lists = [(weight, patterns) for weight, patterns in compiled.terms]
+            lists += [(-(group.weight or 0.0), patterns) for group, patterns
+                      in zip(compiled.topic.excluded, compiled.excluded) if group.weight is not None]
+            self.vocabulary_weights.append([weight for weight, _ in lists])
+            for line, (_, patterns) in enumerate(lists):
+                for pattern in patterns.patterns:
+                    self.vocabulary_lines.setdefault(pattern, []).append((block, line))
         self._prefix_lengths = sorted(self._by_prefix)
         # What each distinct (surface, lemma) word can start: texts repeat their words.
         self._candidates_cache: dict[tuple[str, str], tuple[tuple[_Pattern, ...], tuple[_Pattern, ...]]] = {}
@@ -524,8 +536,8 @@ def _leading_subject(vocabulary: Vocabulary, matcher: _LanguageMatcher, found: d
                      ) -> tuple[float, _CompiledTopic, dict[str, float]] | None:
     """The subject whose vocabulary leads: its evidence and block, and every subject's
     evidence; None when none reaches its threshold with a lead of ``vocabulary.lead`` over the second."""
-    scored = sorted(((_vocabulary_evidence(compiled, found, title_words, surfaces), compiled)
-                     for compiled in matcher.vocabulary), key=lambda pair: -pair[0][0])
+    scored = sorted(zip(_vocabulary_evidence(matcher, found, title_words, surfaces), matcher.vocabulary),
+                    key=lambda pair: -pair[0][0])
     if not scored:
         return None
     (best, fired), compiled = scored[0]
@@ -535,34 +547,38 @@ def _leading_subject(vocabulary: Vocabulary, matcher: _LanguageMatcher, found: d
     return best, compiled, {each.topic.name: score for (score, _), each in scored}
 
 
-def _vocabulary_evidence(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
-                         surfaces: Sequence[str]) -> tuple[float, bool]:
-    """A subject's vocabulary evidence (its total over its threshold, 0 without a positive word) and
-    whether the block's own conditions hold (threshold reached, groups present, no veto).
+def _vocabulary_evidence(matcher: _LanguageMatcher, found: dict[_Pattern, list[int]], title_words: int,
+                         surfaces: Sequence[str]) -> list[tuple[float, bool]]:
+    """Each subject's vocabulary evidence (its total over its threshold) and whether the block's own
+    conditions hold (threshold reached, groups present, no veto), in the order of the blocks.
 
-    Every block is weighed for every article: the sum is computed here on the found patterns alone
-    (what ``_explain`` computes, without the words it shows), for blocks of terms and exclusions."""
-    if compiled.positive.isdisjoint(found):
-        return 0.0, False
-    topic = compiled.topic
-    if compiled.nears or any(term.strong for term in topic.terms):
-        explanation = _explain(compiled, found, title_words, surfaces, with_texts=False)
-        return max(explanation.total, 0.0) / topic.threshold, explanation.fired
-
-    def counted(patterns: _CompiledList) -> int:
-        at: set[int] = set()
-        for pattern in patterns.patterns.intersection(found):
-            at.update(found[pattern])
+    Every block is weighed for every article: the sums are made in one pass over the article's found
+    patterns (what ``_explain`` computes, without the words it shows)."""
+    positions: dict[tuple[int, int], set[int]] = {}
+    lines = matcher.vocabulary_lines
+    for pattern, at in found.items():
+        for key in lines.get(pattern, ()):
+            positions.setdefault(key, set()).update(at)
+    totals = [0.0] * len(matcher.vocabulary)
+    for (block, line), at in positions.items():
+        cap = matcher.vocabulary[block].topic.cap
         in_title = sum(1 for position in at if position < title_words)
-        return min(topic.cap, in_title * TITLE_FACTOR + len(at) - in_title)
-
-    total = sum(weight * counted(patterns) for weight, patterns in compiled.terms
-                if not patterns.patterns.isdisjoint(found))
-    total -= sum(group.weight * counted(patterns) for group, patterns in zip(topic.excluded, compiled.excluded)
-                 if group.weight is not None and not patterns.patterns.isdisjoint(found))
-    fired = (total >= topic.threshold and compiled.veto_set.isdisjoint(found)
-             and all(not group.isdisjoint(found) for group in compiled.required_sets))
-    return max(round(total, 3), 0.0) / topic.threshold, fired
+        totals[block] += matcher.vocabulary_weights[block][line] * min(cap, in_title * TITLE_FACTOR + len(at) - in_title)
+    evidence = []
+    for compiled, total in zip(matcher.vocabulary, totals):
+        topic = compiled.topic
+        if compiled.positive.isdisjoint(found):
+            evidence.append((0.0, False))
+            continue
+        if compiled.nears or any(term.strong for term in topic.terms):  # not summed above: the long way
+            explanation = _explain(compiled, found, title_words, surfaces, with_texts=False)
+            evidence.append((max(explanation.total, 0.0) / topic.threshold, explanation.fired))
+            continue
+        total = round(total, 3)
+        fired = (total >= topic.threshold and compiled.veto_set.isdisjoint(found)
+                 and all(not group.isdisjoint(found) for group in compiled.required_sets))
+        evidence.append((max(total, 0.0) / topic.threshold, fired))
+    return evidence
 
 
 def _vocabulary_verdict(topic: Topic, vocabulary: TopicExplanation, total: float) -> TopicExplanation:
