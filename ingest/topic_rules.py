@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
+from ingest.clean import fold_key
 from ingest.errors import VigieError
 
 DEFAULT_CAP = 3
@@ -139,6 +140,7 @@ class TopicRules:
     # "not-compound:" words: where a word ends with one of them, no shorter rule word is read as the
     # end of a compound ("Mitglieder" is no compound of "Lied", "Wahlkampf" none of "Kampf").
     not_compound: tuple[Alternative, ...] = ()
+    vocabulary: Vocabulary | None = None
 
     @property
     def languages(self) -> frozenset[str]:
@@ -155,6 +157,44 @@ class TopicRules:
 
     def topic(self, name: str) -> Topic | None:
         return next((topic for topic in self.topics if topic.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The broad per-subject vocabulary (``vocabulary: FILE`` in a rule file): one block per top-level
+    subject, in the rule language, weighed when the rules give an article no top-level subject (the
+    best-scoring subject is assigned if it leads the others clearly) and to settle which of two subjects
+    a story is mainly about (docs/topics.md, "The vocabulary layer")."""
+
+    topics: tuple[Topic, ...]  # one per top-level subject; its threshold is the evidence it needs
+    source: str
+    # The best subject's evidence (total / threshold) must be at least ``lead`` times the second's.
+    lead: float = 1.5
+    # The tie-break: when the rules gave subjects, a leading subject they did not give is added only
+    # with at least ``primary`` times its threshold of evidence, and a subject the rules gave stays
+    # beside it only when its own vocabulary evidence reaches ``keep`` times the primary's, or its
+    # rules reach ``keep_rules`` times their threshold; a ``primary`` of 0 turns the tie-break off.
+    primary: float = 0.0
+    keep: float = 0.5
+    keep_rules: float = 2.0
+
+
+def _merged_by_weight(topic: Topic) -> Topic:
+    """A vocabulary block with one term line per weight, heaviest first, each word once: a vocabulary
+    lists the same word in several languages' lines ("concert", "Explosion", "explosión"), and a word
+    counts once for its subject, at its highest weight (and each weight counts at most ``cap`` times)."""
+    seen: set[str] = set()
+    lines: dict[float, list[Alternative]] = {}
+    first_line: dict[float, int] = {}
+    for term in sorted(topic.terms, key=lambda term: -term.weight):
+        first_line.setdefault(term.weight, term.line)
+        for alternative in term.alternatives:
+            key = fold_key(alternative.text)
+            if key not in seen:
+                seen.add(key)
+                lines.setdefault(term.weight, []).append(alternative)
+    terms = tuple(TermLine(weight, tuple(alternatives), first_line[weight]) for weight, alternatives in lines.items())
+    return replace(topic, terms=terms)
 
 
 def default_rules_path() -> Path:
@@ -216,11 +256,25 @@ def load_rules(path: Path | None = None) -> TopicRules:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise TopicRuleError(str(path), [f"{path}: cannot read the rule file: {error}"]) from None
-    return parse_rules(text, str(path))
+    return parse_rules(text, str(path), folder=path.parent)
 
 
-def parse_rules(text: str, source: str = "<rules>") -> TopicRules:
-    return _Parser(source).parse(text)
+def parse_rules(text: str, source: str = "<rules>", folder: Path | None = None) -> TopicRules:
+    """Parse rules given as text; a ``vocabulary: FILE`` statement is read from ``folder``."""
+    parser = _Parser(source)
+    rules = parser.parse(text)
+    if parser.vocabulary_file is None:
+        return rules
+    name, line = parser.vocabulary_file
+    if folder is None:
+        raise TopicRuleError(source, [f"{source}:{line}: 'vocabulary: {name}' needs the rules to be read from a file"])
+    path = folder / name
+    try:
+        vocabulary_text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise TopicRuleError(source, [f"{source}:{line}: cannot read the vocabulary file {name}: {error}"]) from None
+    vocabulary = _Parser(str(path), vocabulary=True).parse_vocabulary(vocabulary_text, rules)
+    return TopicRules(rules.topics, rules.source, rules.not_compound, vocabulary)
 
 
 @dataclass
@@ -244,13 +298,50 @@ class _TopicDraft:
 
 
 class _Parser:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, vocabulary: bool = False) -> None:
         self.source = source
         self.errors: list[str] = []
         self.topics: list[Topic] = []
         self.not_compound: list[Alternative] = []
         self.in_not_compound = False  # whether a '|' line continues the file's not-compound list
         self.draft: _TopicDraft | None = None
+        self.vocabulary_file: tuple[str, int] | None = None  # "vocabulary: FILE" and its line
+        self.is_vocabulary = vocabulary  # parsing a vocabulary file: its own file-level statements
+        self.settings: dict[str, float] = {}
+
+    def parse_vocabulary(self, text: str, rules: TopicRules) -> Vocabulary:
+        """A vocabulary file: blocks named after the rules' top-level topics, no hierarchy, no strong terms."""
+        for number, raw in enumerate(text.splitlines(), start=1):
+            statement = _COMMENT.split(raw, maxsplit=1)[0].strip()
+            if statement:
+                self.statement(statement, number)
+        self.finish_topic()
+        top_level = {topic.name for topic in rules.topics if topic.parent is None}
+        for topic in self.topics:
+            if topic.name not in top_level:
+                self.error(topic.line, f"vocabulary {topic.name!r} is not a top-level topic of {rules.source} "
+                                       f"(one of {', '.join(sorted(top_level))})")
+            if topic.parent or topic.iptc:
+                self.error(topic.line, f"vocabulary {topic.name!r}: its codes and parent are the rules' topic's "
+                                       "(no iptc, iptc_top or parent lines here)")
+            if any(term.strong for term in topic.terms):
+                self.error(topic.line, f"vocabulary {topic.name!r}: no strong terms (term!) in a vocabulary")
+        if not self.topics and not self.errors:
+            self.error(1, "no vocabulary block defined (a block starts with a line 'topic NAME')")
+        if self.errors:
+            raise TopicRuleError(self.source, self.errors)
+        return Vocabulary(tuple(_merged_by_weight(topic) for topic in self.topics), self.source, **self.settings)
+
+    def vocabulary_setting(self, keyword: str, rest: str, line: int) -> None:
+        """"lead N", "primary N", "keep N", "keep_rules N": the vocabulary file's own settings, before its first block."""
+        if self.draft is not None or self.topics:
+            self.error(line, f"{keyword!r} sets the whole vocabulary: write it before the first topic")
+            return
+        value = self.number(rest, line, keyword)
+        if value is not None and value < 0:
+            self.error(line, f"{keyword} cannot be negative (got {rest})")
+        elif value is not None:
+            self.settings[keyword] = value
 
     def error(self, line: int, message: str) -> None:
         self.errors.append(f"{self.source}:{line}: {message}")
@@ -311,6 +402,12 @@ class _Parser:
         self.in_not_compound = False
         if keyword == "topic":
             self.start_topic(rest, line)
+            return
+        if keyword in ("vocabulary:", "vocabulary") and not self.is_vocabulary:
+            self.vocabulary_statement(rest.removeprefix(":").strip() if keyword == "vocabulary" else rest, line)
+            return
+        if keyword in ("lead", "primary", "keep", "keep_rules") and self.is_vocabulary:
+            self.vocabulary_setting(keyword, rest, line)
             return
         if keyword == "not-compound:" or keyword == "not-compound":
             self.not_compound_words(rest.removeprefix(":").strip() if keyword == "not-compound" else rest, line)
@@ -513,6 +610,17 @@ class _Parser:
         if right:
             near = draft.nears[draft.last_list[1]]
             draft.nears[draft.last_list[1]] = NearLine(near.weight, near.window, near.left, right, near.line)
+
+    def vocabulary_statement(self, name: str, line: int) -> None:
+        """"vocabulary: FILE": the per-subject vocabulary, a file beside the rules (a plain file name)."""
+        if self.draft is not None or self.topics:
+            self.error(line, "'vocabulary:' names a file for the whole rules: write it before the first topic")
+        elif not re.fullmatch(r"[\w.-]+", name) or name.startswith("."):
+            self.error(line, f"vocabulary takes the name of a file beside the rules, without a folder (got {name!r})")
+        elif self.vocabulary_file is not None:
+            self.error(line, "'vocabulary:' is given twice")
+        else:
+            self.vocabulary_file = (name, line)
 
     def not_compound_words(self, rest: str, line: int) -> None:
         """The file's "not-compound: Mitglied | Wahlkampf" list: before the first topic, plain words."""

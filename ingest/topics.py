@@ -24,12 +24,12 @@ import re
 from bisect import bisect_left
 from functools import lru_cache
 from collections.abc import KeysView, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ingest.clean import fold_key
 from ingest.lemmas import Lemmatizer, Word, word_lemmas
 from ingest.models import TopicMatch
-from ingest.topic_rules import TITLE_FACTOR, Alternative, NearLine, Topic, TopicRules
+from ingest.topic_rules import TITLE_FACTOR, Alternative, NearLine, Topic, TopicRules, Vocabulary
 
 #: Languages that write compounds as one word, where rule words also match the end of a compound.
 COMPOUND_LANGUAGES = frozenset({"de"})
@@ -58,17 +58,23 @@ class _CompiledList(tuple[tuple[_Pattern, tuple[str, ...]], ...]):
     in an article, and one set test says so without walking the list."""
 
     patterns: frozenset[_Pattern]
+    order: dict[_Pattern, int]
 
     def __new__(cls, items: Sequence[tuple[_Pattern, tuple[str, ...]]]) -> _CompiledList:
         compiled = super().__new__(cls, items)
         compiled.patterns = frozenset(pattern for pattern, _ in items)
+        compiled.order = {pattern: at for at, (pattern, _) in enumerate(items)}
         return compiled
 
     def found_in(self, found_keys: KeysView[_Pattern]) -> list[tuple[_Pattern, tuple[str, ...]]]:
         """The list's patterns found in an article, in the list's order. Most lists find nothing: the
-        set test (which walks the smaller side) says so before the list is walked."""
+        set test (which walks the smaller side) says so before the list is walked; a long list (a
+        vocabulary line has hundreds of words) is looked up from the article's side."""
         if found_keys.isdisjoint(self.patterns):
             return []
+        if len(found_keys) < len(self):
+            order = self.order
+            return [self[at] for at in sorted(order[pattern] for pattern in found_keys if pattern in order)]
         return [(pattern, spellings) for pattern, spellings in self if pattern in found_keys]
 
 
@@ -93,7 +99,7 @@ class _LanguageMatcher:
     """The topics of one language, compiled, and every pattern indexed by its first word."""
 
     def __init__(self, topics: Sequence[Topic], lemmatizer: Lemmatizer, language: str,
-                 not_compound: Sequence[Alternative] = ()) -> None:
+                 not_compound: Sequence[Alternative] = (), vocabulary: Sequence[Topic] = ()) -> None:
         self._lemmatizer = lemmatizer
         self._language = language
         self._patterns: dict[str, _Pattern] = {}
@@ -110,9 +116,27 @@ class _LanguageMatcher:
             key + ending for alternative in not_compound if self._compounds
             for key in self._word_keys(alternative.text) for ending in _COMPOUND_ENDINGS)
         self.topics = tuple(self._compile_topic(topic) for topic in topics)
+        self._by_name = {compiled.topic.name: compiled for compiled in self.topics}
+        # The per-subject vocabulary, compiled with the rules: one pass over the words finds both.
+        self.vocabulary = tuple(self._compile_topic(topic) for topic in vocabulary)
+        # Every vocabulary pattern with the (block, line) lists it is in and the line's signed weight:
+        # one pass over an article's found patterns sums all 17 subjects at once.
+        self.vocabulary_lines: dict[_Pattern, list[tuple[int, int]]] = {}
+        self.vocabulary_weights: list[list[float]] = []
+        for block, compiled in enumerate(self.vocabulary):
+            lists = [(weight, patterns) for weight, patterns in compiled.terms]
+            lists += [(-(group.weight or 0.0), patterns) for group, patterns
+                      in zip(compiled.topic.excluded, compiled.excluded) if group.weight is not None]
+            self.vocabulary_weights.append([weight for weight, _ in lists])
+            for line, (_, patterns) in enumerate(lists):
+                for pattern in patterns.patterns:
+                    self.vocabulary_lines.setdefault(pattern, []).append((block, line))
         self._prefix_lengths = sorted(self._by_prefix)
         # What each distinct (surface, lemma) word can start: texts repeat their words.
         self._candidates_cache: dict[tuple[str, str], tuple[tuple[_Pattern, ...], tuple[_Pattern, ...]]] = {}
+
+    def rule_topic(self, name: str) -> _CompiledTopic | None:
+        return self._by_name.get(name)
 
     def _compile_topic(self, topic: Topic) -> _CompiledTopic:
         terms = tuple((term.weight, self._compile_list(term.alternatives)) for term in topic.terms)
@@ -277,16 +301,66 @@ class TopicClassifier:
         matcher = self._matcher(language)
         if matcher is None or not words:
             return []
-        keys = [(_folded(surface), _folded(lemma)) for surface, lemma in words]
-        found = matcher.occurrences(keys)
+        found = matcher.occurrences([(_folded(surface), _folded(lemma)) for surface, lemma in words])
         surfaces = [surface for surface, _ in words]
-        matches = [
-            match
+        verdicts = self._verdicts(matcher, found, title_words, surfaces)
+        matches = [match for compiled, explanation in verdicts
+                   if (match := _evaluate(compiled, found, title_words, surfaces, explanation)) is not None]
+        return sorted(matches, key=lambda match: (-match.score, match.name))
+
+    def _verdicts(self, matcher: _LanguageMatcher, found: dict[_Pattern, list[int]], title_words: int,
+                  surfaces: Sequence[str]) -> list[tuple[_CompiledTopic, TopicExplanation]]:
+        """The topics that fire (by their rules, then through the vocabulary layer), with their verdicts."""
+        fired = [
+            (compiled, explanation)
             for compiled in matcher.topics
             if compiled.may_fire(found)
-            and (match := _evaluate(compiled, found, title_words, surfaces)) is not None
+            and (explanation := _explain(compiled, found, title_words, surfaces, with_texts=False)).fired
         ]
-        return sorted(matches, key=lambda match: (-match.score, match.name))
+        if matcher.vocabulary:
+            fired = self._with_vocabulary(matcher, fired, found, title_words, surfaces)
+        return fired
+
+    def _with_vocabulary(self, matcher: _LanguageMatcher, fired: list[tuple[_CompiledTopic, TopicExplanation]],
+                         found: dict[_Pattern, list[int]], title_words: int,
+                         surfaces: Sequence[str]) -> list[tuple[_CompiledTopic, TopicExplanation]]:
+        """The rules' verdicts, completed by the per-subject vocabulary (docs/topics.md, "The vocabulary
+        layer"): with no top-level subject from the rules, the subject whose vocabulary leads the others
+        clearly is given; and a subject the vocabulary shows as clearly primary takes the place of a
+        weaker one the rules gave on little evidence."""
+        vocabulary = self.rules.vocabulary
+        assert vocabulary is not None
+        verdict = _leading_subject(vocabulary, matcher, found, title_words, surfaces)
+        if verdict is None:
+            return fired
+        best, best_compiled, evidence = verdict
+        given = {compiled.topic.parent or compiled.topic.name for compiled, _ in fired}
+        primary = matcher.rule_topic(best_compiled.topic.name)
+        if best_compiled.topic.name in given or primary is None:
+            return fired
+        if given:
+            if not vocabulary.primary or best < vocabulary.primary:
+                return fired
+            # The tie-break: the leading subject, which the rules missed, is the primary one; a subject
+            # the rules gave stays beside it only with enough evidence of its own, in the vocabulary
+            # (``keep`` times the primary's) or in its rules (``keep_rules`` times their threshold).
+            fired = [(compiled, explanation) for compiled, explanation in fired
+                     if evidence.get(compiled.topic.parent or compiled.topic.name, 0.0) >= vocabulary.keep * best
+                     or explanation.total >= vocabulary.keep_rules * compiled.topic.threshold]
+        total = best * primary.topic.threshold
+        words = _explain(best_compiled, found, title_words, surfaces)  # the words, for the subject given only
+        return [*fired, (primary, _vocabulary_verdict(primary.topic, words, total))]
+
+    def vocabulary_subject(self, words: Sequence[Word], title_words: int, language: str) -> str | None:
+        """The top-level subject the vocabulary layer alone gives the article (whatever the rules say),
+        or None when no subject leads clearly: the layer measured on its own."""
+        matcher = self._matcher(language)
+        if matcher is None or not matcher.vocabulary or not words:
+            return None
+        keys = [(_folded(surface), _folded(lemma)) for surface, lemma in words]
+        found = matcher.occurrences(keys)
+        verdict = _leading_subject(self.rules.vocabulary, matcher, found, title_words, [s for s, _ in words])
+        return verdict[1].topic.name if verdict is not None else None
 
     def explain(self, words: Sequence[Word], title_words: int, language: str, name: str) -> TopicExplanation:
         """Why topic ``name`` fired on the article or did not (KeyError: no such topic)."""
@@ -298,17 +372,35 @@ class TopicClassifier:
         if matcher is None or compiled is None:
             return TopicExplanation(topic, False, 0.0, (), (), (), f"the topic has no rules for language {language!r}")
         keys = [(fold_key(surface), fold_key(lemma)) for surface, lemma in words]
-        return _explain(compiled, matcher.occurrences(keys), title_words, [surface for surface, _ in words])
+        found = matcher.occurrences(keys)
+        surfaces = [surface for surface, _ in words]
+        explanation = _explain(compiled, found, title_words, surfaces)
+        if not matcher.vocabulary:
+            return explanation
+        # The vocabulary layer may have given the topic, or taken it away beside a primary subject.
+        verdicts = {each.topic.name: verdict for each, verdict in self._verdicts(matcher, found, title_words, surfaces)}
+        given = verdicts.get(name)
+        if given is not None and given.reason == BY_VOCABULARY:
+            return given
+        if explanation.fired and given is None:
+            primary = next((verdict.topic.name for verdict in verdicts.values() if verdict.reason == BY_VOCABULARY), "?")
+            return replace(explanation, fired=False, reason=f"{explanation.reason}, but the vocabulary shows "
+                           f"{primary!r} as the primary subject and this one's own evidence is too weak beside it")
+        return explanation
 
     def _matcher(self, language: str) -> _LanguageMatcher | None:
         if language not in self._matchers:
             topics = [topic for topic in self.rules.topics if language in topic.languages]
+            vocabulary = [topic for topic in self.rules.vocabulary.topics if language in topic.languages] \
+                if self.rules.vocabulary is not None else []
             self._matchers[language] = _LanguageMatcher(topics, self._lemmatizer, language,
-                                                        self.rules.not_compound) if topics else None
+                                                        self.rules.not_compound, vocabulary) if topics else None
         return self._matchers[language]
 
 
 _Hits = list[tuple[_Pattern, tuple[str, ...]]]
+#: The reason of a topic given by the vocabulary layer rather than by its rules.
+BY_VOCABULARY = "the subject's vocabulary leads the others clearly"
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,11 +531,74 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
     return TopicExplanation(topic, fired, total, tuple(terms), tuple(exclusions), groups, reason)
 
 
-def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
-              surfaces: Sequence[str]) -> TopicMatch | None:
-    if not _explain(compiled, found, title_words, surfaces, with_texts=False).fired:
+def _leading_subject(vocabulary: Vocabulary, matcher: _LanguageMatcher, found: dict[_Pattern, list[int]],
+                     title_words: int, surfaces: Sequence[str],
+                     ) -> tuple[float, _CompiledTopic, dict[str, float]] | None:
+    """The subject whose vocabulary leads: its evidence and block, and every subject's
+    evidence; None when none reaches its threshold with a lead of ``vocabulary.lead`` over the second."""
+    scored = sorted(zip(_vocabulary_evidence(matcher, found, title_words, surfaces), matcher.vocabulary),
+                    key=lambda pair: -pair[0][0])
+    if not scored:
         return None
-    explanation = _explain(compiled, found, title_words, surfaces)  # the words, for the evidence
+    (best, fired), compiled = scored[0]
+    second = scored[1][0][0] if len(scored) > 1 else 0.0
+    if not fired or best < 1.0 or best < vocabulary.lead * second:
+        return None
+    return best, compiled, {each.topic.name: score for (score, _), each in scored}
+
+
+def _vocabulary_evidence(matcher: _LanguageMatcher, found: dict[_Pattern, list[int]], title_words: int,
+                         surfaces: Sequence[str]) -> list[tuple[float, bool]]:
+    """Each subject's vocabulary evidence (its total over its threshold) and whether the block's own
+    conditions hold (threshold reached, groups present, no veto), in the order of the blocks.
+
+    Every block is weighed for every article: the sums are made in one pass over the article's found
+    patterns (what ``_explain`` computes, without the words it shows)."""
+    positions: dict[tuple[int, int], set[int]] = {}
+    lines = matcher.vocabulary_lines
+    for pattern, at in found.items():
+        for key in lines.get(pattern, ()):
+            positions.setdefault(key, set()).update(at)
+    totals = [0.0] * len(matcher.vocabulary)
+    for (block, line), at in positions.items():
+        cap = matcher.vocabulary[block].topic.cap
+        in_title = sum(1 for position in at if position < title_words)
+        totals[block] += matcher.vocabulary_weights[block][line] * min(cap, in_title * TITLE_FACTOR + len(at) - in_title)
+    evidence = []
+    for compiled, total in zip(matcher.vocabulary, totals):
+        topic = compiled.topic
+        if compiled.positive.isdisjoint(found):
+            evidence.append((0.0, False))
+            continue
+        if compiled.nears or any(term.strong for term in topic.terms):  # not summed above: the long way
+            explanation = _explain(compiled, found, title_words, surfaces, with_texts=False)
+            evidence.append((max(explanation.total, 0.0) / topic.threshold, explanation.fired))
+            continue
+        total = round(total, 3)
+        fired = (total >= topic.threshold and compiled.veto_set.isdisjoint(found)
+                 and all(not group.isdisjoint(found) for group in compiled.required_sets))
+        evidence.append((max(total, 0.0) / topic.threshold, fired))
+    return evidence
+
+
+def _vocabulary_verdict(topic: Topic, vocabulary: TopicExplanation, total: float) -> TopicExplanation:
+    """A subject given by its vocabulary: its words as the evidence, scored like a rule at its threshold."""
+    words = tuple(text for term in sorted(vocabulary.terms, key=lambda term: -term.contribution)
+                  if term.weight > 0 for text in term.texts)
+    found = TermFound(("vocabulary: " + ", ".join(dict.fromkeys(words)),), 1.0, 1, total, vocabulary.topic.line)
+    return TopicExplanation(topic, True, total, (found,), (), (), BY_VOCABULARY)
+
+
+def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
+              surfaces: Sequence[str], verdict: TopicExplanation | None = None) -> TopicMatch | None:
+    if verdict is None:
+        verdict = _explain(compiled, found, title_words, surfaces, with_texts=False)
+    if not verdict.fired:
+        return None
+    if verdict.reason == BY_VOCABULARY:
+        explanation = verdict  # given by the vocabulary layer: its words are the evidence
+    else:
+        explanation = _explain(compiled, found, title_words, surfaces)  # the words, for the evidence
     topic = compiled.topic
     # Terms as written, strongest first, then the groups that were required.
     positive = sorted((term for term in explanation.terms if term.weight > 0), key=lambda term: -term.contribution)

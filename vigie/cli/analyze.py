@@ -186,6 +186,10 @@ def check(file: Path) -> None:
         sys.exit(1)
     names = ", ".join(topic.name for topic in rules.topics)
     click.echo(f"{file}: {len(rules.topics)} topic(s), no error: {names}")
+    if rules.vocabulary is not None:
+        words = sum(len(term.alternatives) for block in rules.vocabulary.topics for term in block.terms)
+        click.echo(f"{rules.vocabulary.source}: vocabulary of {len(rules.vocabulary.topics)} subject(s), "
+                   f"{words} words, no error")
 
 
 @topics.command(name="list")
