@@ -83,9 +83,15 @@ def corpus_texts(language: str | None = None) -> list[tuple[str, str]]:
     return texts
 
 
-def articles(count: int, words: int = 600, prefix: str = "bench") -> list[tuple[str, Story]]:
-    """``count`` distinct articles of about ``words`` words, French and English, built from real
-    news-like paragraphs (so NER meets names at a realistic density), with their language."""
+def articles(count: int, words: int = 600, prefix: str = "bench", *,
+             distinct: bool = False) -> list[tuple[str, Story]]:
+    """``count`` articles of about ``words`` words, French and English, built from real news-like
+    paragraphs (so NER meets names at a realistic density), with their language. By default each
+    article takes a run of the pool's paragraphs from a point set by its number: the pool is small,
+    so most articles are near-duplicates of an earlier one (a stream of wire copies). ``distinct``:
+    each article draws its own paragraphs at random from the pool instead (seeded by its number), so
+    that few articles are near-duplicates of another: a stream of originals."""
+    import random
     from datetime import datetime, timedelta, timezone
 
     pools: dict[str, list[str]] = {"fr": [], "en": []}
@@ -96,11 +102,12 @@ def articles(count: int, words: int = 600, prefix: str = "bench") -> list[tuple[
         language = "fr" if number % 3 else "en"
         pool = pools[language]
         chosen, total, i = [], 0, number * 7
+        order = random.Random(number).sample(range(len(pool)), len(pool)) if distinct else None
         while total < words - 80:
-            paragraph = pool[i % len(pool)]
+            paragraph = pool[order[i % len(pool)]] if order else pool[i % len(pool)]
             chosen.append(paragraph)
             total += len(paragraph.split())
-            i += 3
+            i += 1 if order else 3
         opening = (f"Dépêche numéro {number}." if language == "fr" else f"Dispatch number {number}.")
         text = opening + "\n\n" + "\n\n".join(chosen)
         story = Story(guid=f"urn:bench:{prefix}:{number}", title=f"{opening} {chosen[0][:60]}", text=text,

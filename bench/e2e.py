@@ -194,10 +194,13 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=1,
                         help="with --stories both: off/on pairs, run in the order off on on off ... (ABBA), so "
                              "that a machine load drifting during the runs weighs on both alike")
+    parser.add_argument("--distinct", action="store_true",
+                        help="articles drawn at random from the paragraph pool, few near-duplicates of one another "
+                             "(by default most articles are near-duplicates: a stream of wire copies)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    made = articles(args.articles + 2000, words=args.words)
+    made = articles(args.articles + 2000, words=args.words, distinct=args.distinct)
     load_set, latency_set = made[: args.articles], made[args.articles :]
     words_per_article = sum(len(story.text.split()) for _, story in load_set) / len(load_set)
     print(f"{len(load_set)} articles of {words_per_article:.0f} words on average; {machine_load()}")
