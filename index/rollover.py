@@ -217,7 +217,7 @@ def locate(es: Elasticsearch, prefix: str, ids: Sequence[str]) -> dict[str, str]
 #: Seconds the write path (index.store) trusts the alias's members and write index as it last read
 #: them, instead of reading the alias for every batch. Correctness does not rest on it: an article sent
 #: through the alias that lands elsewhere than the cached write index shows a rollover by another
-#: process, and is then put back where it already lived (``relocate``).
+#: process, and is then put back where it already lived (``index.store.ArticleStore._put_back``).
 LAYOUT_SECONDS = 10.0
 
 
