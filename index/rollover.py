@@ -208,10 +208,7 @@ def locate(es: Elasticsearch, prefix: str, ids: Sequence[str]) -> dict[str, str]
     members, _ = alias_members(es, prefix)
     if len(members) <= 1 or not ids:
         return {}
-    docs = [{"_index": name, "_id": article_id} for article_id in dict.fromkeys(ids) for name in members]
-    response = call(es, f"locating {len(ids)} articles among {len(members)} indices",
-                    lambda: es.mget(docs=docs, source=False))
-    return {doc["_id"]: doc["_index"] for doc in response["docs"] if doc.get("found")}
+    return _holders(es, {article_id: members for article_id in ids})
 
 
 #: Seconds the write path (index.store) trusts the alias's members and write index as it last read
@@ -255,12 +252,17 @@ class CachedLayout:
         older = [name for name in layout.members if name != layout.write]
         if not older or not ids:
             return layout, {}
-        return layout, _holders(self.es, older, ids)
+        return layout, _holders(self.es, {article_id: older for article_id in ids})
 
 
-def _holders(es: Elasticsearch, indices: Sequence[str], ids: Sequence[str]) -> dict[str, str]:
-    docs = [{"_index": name, "_id": article_id} for article_id in dict.fromkeys(ids) for name in indices]
-    response = call(es, f"locating {len(ids)} articles among {len(indices)} indices (first {ids[0]})",
+def _holders(es: Elasticsearch, where: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """The index holding each article id among the indices given for it: one real-time multi-get,
+    so a document written but not yet refreshed is found too."""
+    docs = [{"_index": name, "_id": article_id} for article_id, indices in where.items() for name in indices]
+    if not docs:
+        return {}
+    first = next(iter(where))
+    response = call(es, f"locating {len(where)} articles among the backing indices (first {first})",
                     lambda: es.mget(docs=docs, source=False))
     return {doc["_id"]: doc["_index"] for doc in response["docs"] if doc.get("found")}
 
@@ -269,10 +271,5 @@ def earlier_copies(es: Elasticsearch, prefix: str, landed: Mapping[str, str]) ->
     """For articles just written through the alias (article id -> the index they landed in): the
     other backing index already holding each, if any (what a stale layout missed)."""
     members, _ = alias_members(es, prefix)
-    docs = [{"_index": name, "_id": article_id} for article_id, index in landed.items()
-            for name in members if name != index]
-    if not docs:
-        return {}
-    response = call(es, f"looking for earlier copies of {len(landed)} articles (first {next(iter(landed))})",
-                    lambda: es.mget(docs=docs, source=False))
-    return {doc["_id"]: doc["_index"] for doc in response["docs"] if doc.get("found")}
+    return _holders(es, {article_id: [name for name in members if name != index]
+                         for article_id, index in landed.items()})

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,23 +85,6 @@ def near_duplicates(a: str, b: str) -> bool:
 
 
 # -- recent band keys (the write path's near-duplicate lookup: index.dedup, state.recent_bands) -----
-
-
-@dataclass(frozen=True)
-class RecentBandLookup:
-    """What the store of recent band keys answers for a batch's band keys.
-
-    ``known``: the bands it answers for, each with its oldest articles as (article id, indexed_at in
-    epoch milliseconds), oldest first, ties by article id: every article indexed with that band, up to
-    ``RECENT_BAND_MEMBERS``. ``reserved``: bands never seen before this batch (it is their first writer;
-    they become known once Elasticsearch confirms it holds none). ``documents``: signature and cluster
-    id by article id, for the members of ``known`` and the batch's own articles already recorded.
-    Any other band is unknown: Elasticsearch answers for it.
-    """
-
-    known: Mapping[str, tuple[tuple[str, int], ...]]
-    reserved: frozenset[str]
-    documents: Mapping[str, tuple[str, str]]
 
 
 @dataclass(frozen=True)
