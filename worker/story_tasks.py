@@ -289,13 +289,9 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
     # a story changed earlier in the batch is taken from ``drafts`` instead.
     searched = [item for item, done in zip(features, settled) if not done]
     found_ids = iter(store.candidate_ids(searched, params.window_hours))
-    candidate_ids: list[list[str]] = [[] if done else next(found_ids) for done in settled]
-    for position, item in enumerate(features):
-        if settled[position]:
-            continue
-        found = set(candidate_ids[position])
-        candidate_ids[position] += [story for story in recent.candidates(item, params.window_hours)
-                                    if story not in found]
+    candidate_ids: list[list[str]] = [
+        [] if done else _with_recent(next(found_ids), recent, item, params.window_hours)
+        for item, done in zip(features, settled)]
     fetched = store.drafts(sorted({story for ids_ in candidate_ids for story in ids_}
                                   | {known[original] for original in originals if original in known}))
     frequencies = RedisFrequencies(rt.redis)
@@ -335,10 +331,8 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
                     duplicate = store.drafts([original]).get(original)  # merged into a story not read yet
         if duplicate is None and settled[position]:
             # Its original's story could not be read after all: look for candidates as for any article.
-            candidate_ids[position] = store.candidate_ids([item], params.window_hours)[0]
-            found = set(candidate_ids[position])
-            candidate_ids[position] += [story for story in recent.candidates(item, params.window_hours)
-                                        if story not in found]
+            candidate_ids[position] = _with_recent(store.candidate_ids([item], params.window_hours)[0],
+                                                   recent, item, params.window_hours)
             missing = [story for story in candidate_ids[position] if story not in fetched]
             fetched.update(store.drafts(missing))
         candidates = {} if duplicate is not None else {
@@ -385,6 +379,13 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
     recent.remember(list(drafts.values()), list(gone))
     frequencies.save()
     return [_living(a, living) for a in assignments], already
+
+
+def _with_recent(found: list[str], recent: RecentStories, item: StoryFeatures, window_hours: float) -> list[str]:
+    """An article's candidate stories: those the search found, then the stories written too recently
+    to be searchable."""
+    seen = set(found)
+    return found + [story for story in recent.candidates(item, window_hours) if story not in seen]
 
 
 def _living(assignment: Assignment, living: Any) -> Assignment:
