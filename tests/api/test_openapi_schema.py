@@ -61,9 +61,48 @@ def test_every_answer_conforms_to_the_schema(fuzzed_api: ApiServer, tmp_path: Pa
         # request timeout. Its parameters and errors are tested in test_notification_stream.py.
         "--exclude-path", "/api/notifications/stream",
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    report = result.stdout + result.stderr
-    assert result.returncode == 0, report[-15000:]
+    report = _run(command, tmp_path)
+    if _only_runtime_errors(report):
+        # A "Runtime Error" is the tool's own exception, not an answer of the API (those are failures,
+        # network errors or unhealthy-API errors, never retried here). It happened once in CI, under
+        # load, in the coverage phase. The run is repeated once, and must then be clean.
+        first = _section(report, "ERRORS")
+        report = _run(command, tmp_path)
+        assert not _failed(report), f"first run:\n{first}\nsecond run:\n{_explain(report)}"
+    assert not _failed(report), _explain(report)
     assert " passed" in report and "failed" not in report.split("SUMMARY")[-1], report[-5000:]
     server_log = fuzzed_api.process.output()
     assert "Traceback" not in server_log and "api.unexpected_error" not in server_log, server_log[-5000:]
+
+
+def _run(command: list[str], cwd: Path) -> str:
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=cwd)
+    report = result.stdout + result.stderr
+    return report if result.returncode == 0 else report + f"\n[exit status {result.returncode}]"
+
+
+def _failed(report: str) -> bool:
+    return "[exit status " in report
+
+
+def _section(report: str, name: str) -> str:
+    """The text of one of the report's sections ("=== ERRORS ===" up to the next "=== ... ===")."""
+    head = f" {name} ="
+    if head not in report:
+        return ""
+    body = report.split(head, 1)[1].split("\n", 1)[-1]
+    for line in body.splitlines():
+        if line.startswith("=====") and line.strip("= "):
+            return body.split(line, 1)[0][:10000]
+    return body[:10000]
+
+
+def _only_runtime_errors(report: str) -> bool:
+    summary = report.split(" SUMMARY ", 1)[-1]
+    return (_failed(report) and "Runtime Error" in summary and "Failures:" not in summary
+            and "Network Error" not in summary and "Unhealthy API" not in summary)
+
+
+def _explain(report: str) -> str:
+    return "\n".join(part for part in (_section(report, "FAILURES"), _section(report, "ERRORS"),
+                                        report[-4000:]) if part)
