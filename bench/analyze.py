@@ -26,6 +26,14 @@ does, with the recent analyses (in memory here; Redis in the worker) and without
 by batch; it
 prints articles/s of both, their ratio, how many copies were taken over, and how many of those
 analyses equal the fresh ones.
+
+    .venv/bin/python bench/analyze.py --wire-copies 0.3 --stream 192 --copy-cost [--rounds 3]
+
+prints instead what a copy taken over costs, as a share of a fresh analysis of the same copies
+(CPU time of this process, so less sensitive to the other processes of a shared machine): the
+stream's originals are analysed once with the recent analyses, then its copies alone, in batches
+of 16, with them and without, ``--rounds`` times; and the share of each part of the copies' analysis
+(NER of their windows, topics, entities, the signature...), timed by wrapping those functions.
 """
 
 from __future__ import annotations
@@ -83,7 +91,12 @@ def main() -> None:
     parser.add_argument("--wire-copies", type=float, default=0.0,
                         help="share of wire copies in a stream: measure analysing them once instead")
     parser.add_argument("--stream", type=int, default=480, help="articles in the --wire-copies stream")
+    parser.add_argument("--copy-cost", action="store_true",
+                        help="with --wire-copies: what a copy taken over costs, by part, as a share of a fresh analysis")
     args = parser.parse_args()
+    if args.wire_copies > 0 and args.copy_cost:
+        copy_cost_bench(args.wire_copies, args.stream, args.rounds)
+        return
     if args.wire_copies > 0:
         wire_copies_bench(args.wire_copies, args.stream, args.rounds)
         return
@@ -287,6 +300,79 @@ def wire_copies_bench(share: float, count: int, rounds: int) -> None:
     print(f"language taken over (not detected): {len(language_kept)} of {len(taken_over)}; "
           f"recent analysis kept per article: {result['bytes_per_recent_analysis']} bytes of JSON (as in Redis)")
     print(json.dumps(result))
+
+
+def copy_cost_bench(share: float, count: int, rounds: int) -> None:
+    """What the stream's copies cost when taken over, against a fresh analysis of the same copies."""
+    from collections import defaultdict
+
+    import ingest.analyze as analyze_module
+    from ingest.reuse import RecentAnalysesInMemory
+
+    settings = load_settings()
+    models = {language: model for language, model in settings.models.items() if language in ("fr", "en")}
+    analyzer = Analyzer(models, settings.languages, settings.topics_file, settings.max_text_chars)
+    stream, copy_ids = wire_stream(share, count)
+    originals = [article for article in stream if article.article_id not in copy_ids]
+    copies = [article for article in stream if article.article_id in copy_ids]
+    recent = RecentAnalysesInMemory()
+    for start in range(0, len(originals), 16):
+        analyzer.analyze_many(originals[start:start + 16], recent, settings.reuse_max_changed)
+    spent: defaultdict[str, float] = defaultdict(float)
+
+    def timed(owner: object, name: str, part: str) -> Callable[[], None]:
+        """Wrap ``owner.name`` to add its CPU time to ``part``; returns what puts it back."""
+        function = getattr(owner, name)
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[part] += time.process_time() - started
+
+        setattr(owner, name, wrapper)
+        return lambda: setattr(owner, name, function)
+
+    def run(with_recent: bool) -> float:
+        taken: set[str] = set()
+        started = time.process_time()
+        for start in range(0, len(copies), 16):
+            batch = copies[start:start + 16]
+            if with_recent:
+                analyzer.analyze_many(batch, recent, settings.reuse_max_changed,
+                                      on_reuse=lambda article, plan: taken.add(article.article_id))
+            else:
+                analyzer.analyze_many(batch)
+        seconds = time.process_time() - started
+        if with_recent:
+            print(f"  copies taken over: {len(taken)} of {len(copies)}")
+        return seconds
+
+    run(True), run(False)  # warm the caches of both paths alike
+    shares, parts = [], []
+    for _ in range(rounds):
+        spent.clear()
+        restore = [timed(analyze_module, "signature", "signature"),
+                   timed(analyze_module, "plan_reuse", "plan"),
+                   timed(analyze_module.Analyzer, "_ner", "NER of the windows (and tidying)"),
+                   timed(analyze_module.Analyzer, "_parsed_copy", "tokens and phrases taken over"),
+                   timed(analyze_module.Analyzer, "_prepare", "cleaning"),
+                   timed(analyze_module, "entities_from_mentions", "entities (repairs, linking, merging)"),
+                   timed(analyzer._topics, "topics", "topics"),
+                   timed(analyzer._identifier, "detect", "language detection")]
+        reused = run(True)
+        for undo in restore:
+            undo()
+        fresh = run(False)
+        shares.append(reused / fresh)
+        parts.append({part: seconds / fresh for part, seconds in spent.items()})
+        print(f"copies taken over {reused:.3f} s, fresh {fresh:.3f} s of CPU: {reused / fresh:.3f} of a fresh analysis; "
+              f"{load_average()}")
+    print("\n| part | share of a fresh analysis (each round) |\n| --- | --- |")
+    for part in sorted(parts[0], key=lambda name: -parts[0][name]):
+        print(f"| {part} | {' / '.join(f'{round_[part]:.3f}' for round_ in parts)} |")
+    print(f"| **all** | {' / '.join(f'{value:.3f}' for value in shares)} |")
 
 
 def recent_bytes(recent: object) -> int:
