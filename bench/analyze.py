@@ -23,7 +23,8 @@ measures instead wire copies analysed once (ingest.reuse): a stream of ``--strea
 words (bench.common.articles) in which that share are copies of an earlier article of the stream (an
 outlet's headline, a credit line, one sentence reworded), analysed in batches of 16 as the worker
 does, with the recent analyses (in memory here; Redis in the worker) and without, alternated batch
-by batch; it
+by batch (which of the two reads a batch first alternates too: ``--without-first`` for the order of
+the runs before 2026-11-30 14:00 UTC, without reuse first every time); it
 prints articles/s of both, their ratio, how many copies were taken over, and how many of those
 analyses equal the fresh ones.
 
@@ -91,6 +92,9 @@ def main() -> None:
     parser.add_argument("--wire-copies", type=float, default=0.0,
                         help="share of wire copies in a stream: measure analysing them once instead")
     parser.add_argument("--stream", type=int, default=480, help="articles in the --wire-copies stream")
+    parser.add_argument("--without-first", action="store_true",
+                        help="with --wire-copies: every batch without reuse first (before 2026-11-30 14:00 UTC, the "
+                             "only order); by default the order alternates batch by batch")
     parser.add_argument("--copy-cost", action="store_true",
                         help="with --wire-copies: what a copy taken over costs, by part, as a share of a fresh analysis")
     args = parser.parse_args()
@@ -98,7 +102,7 @@ def main() -> None:
         copy_cost_bench(args.wire_copies, args.stream, args.rounds)
         return
     if args.wire_copies > 0:
-        wire_copies_bench(args.wire_copies, args.stream, args.rounds)
+        wire_copies_bench(args.wire_copies, args.stream, args.rounds, alternate=not args.without_first)
         return
 
     settings = load_settings()
@@ -243,7 +247,7 @@ def distinct_articles(count: int, rng: object) -> list[tuple[str, str]]:
     return made
 
 
-def wire_copies_bench(share: float, count: int, rounds: int) -> None:
+def wire_copies_bench(share: float, count: int, rounds: int, alternate: bool = True) -> None:
     from ingest.reuse import RecentAnalysesInMemory, ReusePlan
 
     settings = load_settings()
@@ -252,7 +256,7 @@ def wire_copies_bench(share: float, count: int, rounds: int) -> None:
     stream, copies = wire_stream(share, count)
     analyzer.analyze_many(stream[:16])  # load models, tables and rules before any clock starts
     batches = [stream[i:i + 16] for i in range(0, len(stream), 16)]
-    # Batch by batch, each batch without then with reuse: a drift of the machine's load hits both alike.
+    # Batch by batch, each batch without and with reuse: a drift of the machine's load hits both alike.
     plain_times, reuse_times = [0.0] * rounds, [0.0] * rounds
     # CPU time of this process too: on a shared machine, what other processes take of the cores
     # lengthens the wall time of both alike only on average.
@@ -272,15 +276,19 @@ def wire_copies_bench(share: float, count: int, rounds: int) -> None:
         taken_over.clear()
         language_kept.clear()
         fresh, reused = [], []
-        for batch in batches:
-            started, cpu = time.perf_counter(), time.process_time()
-            fresh.extend(analyzer.analyze_many(batch))
-            plain_times[round_] += time.perf_counter() - started
-            plain_cpu[round_] += time.process_time() - cpu
-            started, cpu = time.perf_counter(), time.process_time()
-            reused.extend(analyzer.analyze_many(batch, recent, settings.reuse_max_changed, on_reuse=heard))
-            reuse_times[round_] += time.perf_counter() - started
-            reuse_cpu[round_] += time.process_time() - cpu
+        for number, batch in enumerate(batches):
+            # Whichever half reads a batch first fills the caches (folded words, lemmas, topic
+            # candidates) the other then finds: every other batch, the half with reuse goes first.
+            for with_reuse in ((False, True) if number % 2 == 0 or not alternate else (True, False)):
+                started, cpu = time.perf_counter(), time.process_time()
+                if with_reuse:
+                    reused.extend(analyzer.analyze_many(batch, recent, settings.reuse_max_changed, on_reuse=heard))
+                    reuse_times[round_] += time.perf_counter() - started
+                    reuse_cpu[round_] += time.process_time() - cpu
+                else:
+                    fresh.extend(analyzer.analyze_many(batch))
+                    plain_times[round_] += time.perf_counter() - started
+                    plain_cpu[round_] += time.process_time() - cpu
     plain, reuse = len(stream) / min(plain_times), len(stream) / min(reuse_times)
     same = sum(1 for article, mine, theirs in zip(stream, reused, fresh)
                if article.article_id in taken_over and mine == theirs)
@@ -290,8 +298,9 @@ def wire_copies_bench(share: float, count: int, rounds: int) -> None:
               "originals_taken_over": len(wrongly),
               "plain_articles_s": round(plain, 2), "reuse_articles_s": round(reuse, 2),
               "ratio": round(reuse / plain, 3), "cpu_ratio": round(min(plain_cpu) / min(reuse_cpu), 3),
-              "load": load_average()}
-    print(f"{len(stream)} articles, {len(copies)} wire copies ({share:.0%}); best of {rounds} rounds; {result['load']}")
+              "order": "alternating" if alternate else "without reuse first", "load": load_average()}
+    print(f"{len(stream)} articles, {len(copies)} wire copies ({share:.0%}); best of {rounds} rounds; "
+          f"order: {result['order']}; {result['load']}")
     print(f"without reuse: {plain:.2f} articles/s; with reuse: {reuse:.2f} articles/s = {reuse / plain:.2f} x")
     print(f"in CPU time of this process: without reuse {min(plain_cpu):.2f} s, with reuse {min(reuse_cpu):.2f} s "
           f"= {result['cpu_ratio']:.2f} x")
