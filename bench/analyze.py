@@ -23,9 +23,18 @@ measures instead wire copies analysed once (ingest.reuse): a stream of ``--strea
 words (bench.common.articles) in which that share are copies of an earlier article of the stream (an
 outlet's headline, a credit line, one sentence reworded), analysed in batches of 16 as the worker
 does, with the recent analyses (in memory here; Redis in the worker) and without, alternated batch
-by batch; it
+by batch (which of the two reads a batch first alternates too: ``--without-first`` for the order of
+the runs before 2026-11-30 14:00 UTC, without reuse first every time); it
 prints articles/s of both, their ratio, how many copies were taken over, and how many of those
 analyses equal the fresh ones.
+
+    .venv/bin/python bench/analyze.py --wire-copies 0.3 --stream 192 --copy-cost [--rounds 3]
+
+prints instead what a copy taken over costs, as a share of a fresh analysis of the same copies
+(CPU time of this process, so less sensitive to the other processes of a shared machine): the
+stream's originals are analysed once with the recent analyses, then its copies alone, in batches
+of 16, with them and without, ``--rounds`` times; and the share of each part of the copies' analysis
+(NER of their windows, topics, entities, the signature...), timed by wrapping those functions.
 """
 
 from __future__ import annotations
@@ -83,9 +92,17 @@ def main() -> None:
     parser.add_argument("--wire-copies", type=float, default=0.0,
                         help="share of wire copies in a stream: measure analysing them once instead")
     parser.add_argument("--stream", type=int, default=480, help="articles in the --wire-copies stream")
+    parser.add_argument("--without-first", action="store_true",
+                        help="with --wire-copies: every batch without reuse first (before 2026-11-30 14:00 UTC, the "
+                             "only order); by default the order alternates batch by batch")
+    parser.add_argument("--copy-cost", action="store_true",
+                        help="with --wire-copies: what a copy taken over costs, by part, as a share of a fresh analysis")
     args = parser.parse_args()
+    if args.wire_copies > 0 and args.copy_cost:
+        copy_cost_bench(args.wire_copies, args.stream, args.rounds)
+        return
     if args.wire_copies > 0:
-        wire_copies_bench(args.wire_copies, args.stream, args.rounds)
+        wire_copies_bench(args.wire_copies, args.stream, args.rounds, alternate=not args.without_first)
         return
 
     settings = load_settings()
@@ -230,7 +247,7 @@ def distinct_articles(count: int, rng: object) -> list[tuple[str, str]]:
     return made
 
 
-def wire_copies_bench(share: float, count: int, rounds: int) -> None:
+def wire_copies_bench(share: float, count: int, rounds: int, alternate: bool = True) -> None:
     from ingest.reuse import RecentAnalysesInMemory, ReusePlan
 
     settings = load_settings()
@@ -239,7 +256,7 @@ def wire_copies_bench(share: float, count: int, rounds: int) -> None:
     stream, copies = wire_stream(share, count)
     analyzer.analyze_many(stream[:16])  # load models, tables and rules before any clock starts
     batches = [stream[i:i + 16] for i in range(0, len(stream), 16)]
-    # Batch by batch, each batch without then with reuse: a drift of the machine's load hits both alike.
+    # Batch by batch, each batch without and with reuse: a drift of the machine's load hits both alike.
     plain_times, reuse_times = [0.0] * rounds, [0.0] * rounds
     # CPU time of this process too: on a shared machine, what other processes take of the cores
     # lengthens the wall time of both alike only on average.
@@ -259,15 +276,19 @@ def wire_copies_bench(share: float, count: int, rounds: int) -> None:
         taken_over.clear()
         language_kept.clear()
         fresh, reused = [], []
-        for batch in batches:
-            started, cpu = time.perf_counter(), time.process_time()
-            fresh.extend(analyzer.analyze_many(batch))
-            plain_times[round_] += time.perf_counter() - started
-            plain_cpu[round_] += time.process_time() - cpu
-            started, cpu = time.perf_counter(), time.process_time()
-            reused.extend(analyzer.analyze_many(batch, recent, settings.reuse_max_changed, on_reuse=heard))
-            reuse_times[round_] += time.perf_counter() - started
-            reuse_cpu[round_] += time.process_time() - cpu
+        for number, batch in enumerate(batches):
+            # Whichever half reads a batch first fills the caches (folded words, lemmas, topic
+            # candidates) the other then finds: every other batch, the half with reuse goes first.
+            for with_reuse in ((False, True) if number % 2 == 0 or not alternate else (True, False)):
+                started, cpu = time.perf_counter(), time.process_time()
+                if with_reuse:
+                    reused.extend(analyzer.analyze_many(batch, recent, settings.reuse_max_changed, on_reuse=heard))
+                    reuse_times[round_] += time.perf_counter() - started
+                    reuse_cpu[round_] += time.process_time() - cpu
+                else:
+                    fresh.extend(analyzer.analyze_many(batch))
+                    plain_times[round_] += time.perf_counter() - started
+                    plain_cpu[round_] += time.process_time() - cpu
     plain, reuse = len(stream) / min(plain_times), len(stream) / min(reuse_times)
     same = sum(1 for article, mine, theirs in zip(stream, reused, fresh)
                if article.article_id in taken_over and mine == theirs)
@@ -277,8 +298,9 @@ def wire_copies_bench(share: float, count: int, rounds: int) -> None:
               "originals_taken_over": len(wrongly),
               "plain_articles_s": round(plain, 2), "reuse_articles_s": round(reuse, 2),
               "ratio": round(reuse / plain, 3), "cpu_ratio": round(min(plain_cpu) / min(reuse_cpu), 3),
-              "load": load_average()}
-    print(f"{len(stream)} articles, {len(copies)} wire copies ({share:.0%}); best of {rounds} rounds; {result['load']}")
+              "order": "alternating" if alternate else "without reuse first", "load": load_average()}
+    print(f"{len(stream)} articles, {len(copies)} wire copies ({share:.0%}); best of {rounds} rounds; "
+          f"order: {result['order']}; {result['load']}")
     print(f"without reuse: {plain:.2f} articles/s; with reuse: {reuse:.2f} articles/s = {reuse / plain:.2f} x")
     print(f"in CPU time of this process: without reuse {min(plain_cpu):.2f} s, with reuse {min(reuse_cpu):.2f} s "
           f"= {result['cpu_ratio']:.2f} x")
@@ -287,6 +309,79 @@ def wire_copies_bench(share: float, count: int, rounds: int) -> None:
     print(f"language taken over (not detected): {len(language_kept)} of {len(taken_over)}; "
           f"recent analysis kept per article: {result['bytes_per_recent_analysis']} bytes of JSON (as in Redis)")
     print(json.dumps(result))
+
+
+def copy_cost_bench(share: float, count: int, rounds: int) -> None:
+    """What the stream's copies cost when taken over, against a fresh analysis of the same copies."""
+    from collections import defaultdict
+
+    import ingest.analyze as analyze_module
+    from ingest.reuse import RecentAnalysesInMemory
+
+    settings = load_settings()
+    models = {language: model for language, model in settings.models.items() if language in ("fr", "en")}
+    analyzer = Analyzer(models, settings.languages, settings.topics_file, settings.max_text_chars)
+    stream, copy_ids = wire_stream(share, count)
+    originals = [article for article in stream if article.article_id not in copy_ids]
+    copies = [article for article in stream if article.article_id in copy_ids]
+    recent = RecentAnalysesInMemory()
+    for start in range(0, len(originals), 16):
+        analyzer.analyze_many(originals[start:start + 16], recent, settings.reuse_max_changed)
+    spent: defaultdict[str, float] = defaultdict(float)
+
+    def timed(owner: object, name: str, part: str) -> Callable[[], None]:
+        """Wrap ``owner.name`` to add its CPU time to ``part``; returns what puts it back."""
+        function = getattr(owner, name)
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[part] += time.process_time() - started
+
+        setattr(owner, name, wrapper)
+        return lambda: setattr(owner, name, function)
+
+    def run(with_recent: bool) -> float:
+        taken: set[str] = set()
+        started = time.process_time()
+        for start in range(0, len(copies), 16):
+            batch = copies[start:start + 16]
+            if with_recent:
+                analyzer.analyze_many(batch, recent, settings.reuse_max_changed,
+                                      on_reuse=lambda article, plan: taken.add(article.article_id))
+            else:
+                analyzer.analyze_many(batch)
+        seconds = time.process_time() - started
+        if with_recent:
+            print(f"  copies taken over: {len(taken)} of {len(copies)}")
+        return seconds
+
+    run(True), run(False)  # warm the caches of both paths alike
+    shares, parts = [], []
+    for _ in range(rounds):
+        spent.clear()
+        restore = [timed(analyze_module, "signature", "signature"),
+                   timed(analyze_module, "plan_reuse", "plan"),
+                   timed(analyze_module.Analyzer, "_ner", "NER of the windows (and tidying)"),
+                   timed(analyze_module.Analyzer, "_parsed_copy", "tokens and phrases taken over"),
+                   timed(analyze_module.Analyzer, "_prepare", "cleaning"),
+                   timed(analyze_module, "entities_from_mentions", "entities (repairs, linking, merging)"),
+                   timed(analyzer._topics, "topics", "topics"),
+                   timed(analyzer._identifier, "detect", "language detection")]
+        reused = run(True)
+        for undo in restore:
+            undo()
+        fresh = run(False)
+        shares.append(reused / fresh)
+        parts.append({part: seconds / fresh for part, seconds in spent.items()})
+        print(f"copies taken over {reused:.3f} s, fresh {fresh:.3f} s of CPU: {reused / fresh:.3f} of a fresh analysis; "
+              f"{load_average()}")
+    print("\n| part | share of a fresh analysis (each round) |\n| --- | --- |")
+    for part in sorted(parts[0], key=lambda name: -parts[0][name]):
+        print(f"| {part} | {' / '.join(f'{round_[part]:.3f}' for round_ in parts)} |")
+    print(f"| **all** | {' / '.join(f'{value:.3f}' for value in shares)} |")
 
 
 def recent_bytes(recent: object) -> int:
