@@ -24,8 +24,14 @@ countries, then cities by population).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import hashlib
+import logging
+import os
+import pickle
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -34,6 +40,7 @@ from pathlib import Path
 from typing import get_args
 
 from ingest.models import EntityLabel
+from ingest import name_keys
 from ingest.name_keys import name_key, phrase_key
 
 LANGUAGE_COLUMNS = ("fr", "en", "de", "es", "it", "ru")
@@ -332,7 +339,70 @@ def _put(index: dict[str, int | tuple[int, ...]], key: str, code: int) -> None:
     index[key] = codes[0] if len(codes) == 1 else codes
 
 
+#: bump when what ``KnowledgeBase`` holds changes in a way its module's source does not show
+_CACHE_FORMAT = 1
+_cache_dir: Path | None = None
+_log = logging.getLogger(__name__)
+
+
+def data_digest(directory: Path, *extra: bytes) -> str:
+    """A digest of the knowledge base's data files (names, sizes, times) and of ``extra``: a changed
+    table gives another digest, so what was built from the old one is never read."""
+    digest = hashlib.sha1()
+    for part in extra:
+        digest.update(part)
+    for path in sorted(directory.iterdir()):
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{path.name} {stat.st_size} {stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def cache_path(cache_dir: Path, directory: Path | None = None) -> Path:
+    """Where the knowledge base built from ``directory`` is kept in ``cache_dir``: named by the data,
+    the code that builds it and the Python version (pickles are read by the same code only)."""
+    code = Path(__file__).read_bytes() + Path(name_keys.__file__).read_bytes()
+    version = f"format {_CACHE_FORMAT} python {sys.version_info[0]}.{sys.version_info[1]}".encode()
+    return cache_dir / f"entity-kb-{data_digest(directory or kb_dir(), version, code)}.pickle"
+
+
+def load_or_build(cache_dir: Path, directory: Path | None = None) -> KnowledgeBase:
+    """The knowledge base of ``directory`` as kept in ``cache_dir``, built and kept there first when
+    missing. An unreadable file is built again; a cache that cannot be written is only logged."""
+    path = cache_path(cache_dir, directory)
+    try:
+        with path.open("rb") as handle:
+            kb = pickle.load(handle)
+        if isinstance(kb, KnowledgeBase):
+            return kb
+        _log.warning("entity knowledge base cache %s holds no knowledge base: building it again", path)
+    except FileNotFoundError:
+        pass
+    except Exception as error:  # a truncated or foreign file: build it again, and replace it
+        _log.warning("entity knowledge base cache %s unreadable (%s): building it again", path, error)
+    kb = KnowledgeBase(directory)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with partial.open("wb") as handle:
+            pickle.dump(kb, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, path)  # readers never see half a file
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        _log.warning("entity knowledge base cache %s not written (%s)", path, error)
+    return kb
+
+
+def use_cache(cache_dir: Path) -> None:
+    """Let ``default_kb`` read the built knowledge base from ``cache_dir`` (and keep it there): about a
+    second less for every short-lived process that analyses (`vigie analyze`, a worker starting)."""
+    global _cache_dir
+    _cache_dir = cache_dir
+
+
 @cache
 def default_kb() -> KnowledgeBase:
-    """The bundled knowledge base, loaded once per process (before a fork, it is shared)."""
-    return KnowledgeBase()
+    """The bundled knowledge base, loaded once per process (before a fork, it is shared); from the
+    cache directory when ``use_cache`` named one."""
+    return load_or_build(_cache_dir) if _cache_dir is not None else KnowledgeBase()

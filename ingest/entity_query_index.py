@@ -13,13 +13,12 @@ loaded once) keeps asking ``default_kb()``.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import threading
 from pathlib import Path
 
-from ingest.entity_kb import KnowledgeBase, choose, default_kb, kb_dir
+from ingest.entity_kb import KnowledgeBase, choose, data_digest, default_kb, kb_dir
 from ingest.name_keys import phrase_key
 
 #: bump when what is stored changes
@@ -30,12 +29,7 @@ _lock = threading.Lock()
 
 
 def _digest(directory: Path) -> str:
-    digest = hashlib.sha1(f"format {_FORMAT}".encode())
-    for path in sorted(directory.iterdir()):
-        if path.is_file():
-            stat = path.stat()
-            digest.update(f"{path.name} {stat.st_size} {stat.st_mtime_ns}".encode())
-    return digest.hexdigest()[:16]
+    return data_digest(directory, f"format {_FORMAT}".encode())
 
 
 class QueryEntityIndex:

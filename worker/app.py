@@ -105,13 +105,14 @@ def _load_in_parent(sender: object = None, **_: object) -> None:
     by each child on first use (worker.runtime)."""
     import gc
 
-    from ingest.entity_kb import default_kb
+    from ingest.entity_kb import default_kb, use_cache
 
     if str(getattr(sender, "hostname", "")).startswith(STORY_CONSUMER):
         return  # the story consumer analyses nothing: features arrive computed
     settings = app.conf.vigie_settings
     configure_logging(settings.log_level)  # Celery sets logging up after this signal
     started = time.perf_counter()
+    use_cache(settings.cache_dir)  # built once per installation, read by every worker start
     default_kb()
     if settings.worker_load_models == "parent":
         runtime(settings).analyzer.preload()

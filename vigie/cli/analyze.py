@@ -134,8 +134,10 @@ def analyze(as_json: bool, explain_topic: str | None, source: str) -> None:
     """
     # spaCy and the lemma tables: 0.44 s of every command's start-up (measured with -X importtime).
     from ingest.analyze import Analyzer, article_from_file
+    from ingest.entity_kb import use_cache
 
     settings = load_settings()
+    use_cache(settings.cache_dir)  # the knowledge base built once, not per command
     data, name = _read(source)
     article = article_from_file(data, name)
     try:
