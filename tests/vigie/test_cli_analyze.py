@@ -29,10 +29,16 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], expected: st
     assert result.stdout == ""
 
 
-def test_analyze_json_on_the_sample_finds_its_language_people_places_and_topics() -> None:
+@pytest.fixture(scope="module")
+def sample_analysis() -> dict:  # type: ignore[type-arg]
+    """`vigie analyze --json` of the sample, run once for the tests that read it."""
     result = vigie("analyze", "--json", str(SAMPLE))
     assert result.returncode == 0, result.stderr
-    analysis = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_analyze_json_on_the_sample_finds_its_language_people_places_and_topics(sample_analysis: dict) -> None:  # type: ignore[type-arg]
+    analysis = sample_analysis
     assert analysis["language"] == "fr"
     persons = [entity["text"] for entity in analysis["entities"] if entity["label"] == "PERSON"]
     for person in ("Erdogan", "Poutine", "Peskov", "Merkel", "Borissov"):
@@ -103,21 +109,33 @@ def _entities(text: str) -> list[dict[str, object]]:
     return json.loads(result.stdout)["entities"]
 
 
-def test_analyze_gives_one_putin_in_french_english_and_russian() -> None:
-    result = vigie("analyze", "--json", str(SAMPLE))
-    assert result.returncode == 0, result.stderr
-    french = {entity["text"]: entity for entity in json.loads(result.stdout)["entities"]}
-    english = {entity["text"]: entity for entity in _entities(
+def _entities_at_once(*texts: str) -> list[list[dict[str, object]]]:
+    """The entities of each text, each through its own `vigie analyze --json -`, all running at once."""
+    processes = [subprocess.Popen([VIGIE, "analyze", "--json", "-"], env=ENV, cwd=ROOT, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in texts]
+    found = []
+    for process, text in zip(processes, texts):
+        stdout, stderr = process.communicate(text.encode(), timeout=300)
+        assert process.returncode == 0, stderr.decode()
+        found.append(json.loads(stdout)["entities"])
+    return found
+
+
+def test_analyze_gives_one_putin_in_french_english_and_russian(sample_analysis: dict) -> None:  # type: ignore[type-arg]
+    french = {entity["text"]: entity for entity in sample_analysis["entities"]}
+    english_found, russian_found, idlib_found = _entities_at_once(
         "Putin meets Erdogan\nRussian President Vladimir Putin met his Turkish counterpart in Moscow on Thursday "
-        "to discuss the fighting in Syria's north-west.")}
-    russian = {entity["name"]: entity for entity in _entities(
+        "to discuss the fighting in Syria's north-west.",
         "Путин встретился с Эрдоганом\nПрезидент России Владимир Путин провёл в Москве переговоры "
-        "с президентом Турции о ситуации в Сирии.")}
+        "с президентом Турции о ситуации в Сирии.",
+        "Idlib under fire\nShelling hit Idlib again on Friday.")
+    english = {entity["text"]: entity for entity in english_found}
+    russian = {entity["name"]: entity for entity in russian_found}
     assert {"text", "label", "id", "name"} <= set(french["Vladimir Poutine"])
     assert french["Vladimir Poutine"]["id"] == english["Vladimir Putin"]["id"] == russian["Vladimir Putin"]["id"]
     assert french["Vladimir Poutine"]["name"] == "Vladimir Putin" and french["Vladimir Poutine"]["label"] == "PERSON"
     assert "Владимир Путин" in russian["Vladimir Putin"]["variants"]
-    assert french["Idleb"]["id"] == _entities("Idlib under fire\nShelling hit Idlib again on Friday.")[0]["id"]
+    assert french["Idleb"]["id"] == idlib_found[0]["id"]
 
 
 def test_a_german_text_gets_its_persons_and_places() -> None:
