@@ -519,7 +519,8 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
                   + sum(found.contribution for _, found in exclusions if found is not None), 3)
     vetoes = [name for name, found in exclusions if found is None]
     missing = [name for name, present in required_hits if not present]
-    lone = _lone_word(compiled, found, terms)
+    reached = not vetoes and not missing and total >= topic.threshold
+    lone = _lone_word(compiled, found, terms) if reached else None  # only a topic that would fire
     if vetoes:
         reason = f"vetoed by the not! group {', '.join(vetoes)}"
     elif missing:
@@ -531,7 +532,7 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
                   f"{lone:g}: repeated, a word under a third of the threshold does not make the topic alone")
     else:
         reason = f"total {total:g} reaches the threshold {topic.threshold:g}"
-    fired = not vetoes and not missing and total >= topic.threshold and lone is None
+    fired = reached and lone is None
     return TopicExplanation(topic, fired, total, tuple(terms), tuple(exclusions), groups, reason)
 
 
