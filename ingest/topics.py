@@ -519,16 +519,37 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
                   + sum(found.contribution for _, found in exclusions if found is not None), 3)
     vetoes = [name for name, found in exclusions if found is None]
     missing = [name for name, present in required_hits if not present]
+    reached = not vetoes and not missing and total >= topic.threshold
+    lone = _lone_word(compiled, found, terms) if reached else None  # only a topic that would fire
     if vetoes:
         reason = f"vetoed by the not! group {', '.join(vetoes)}"
     elif missing:
         reason = f"no word of the required group {', '.join(missing)}"
     elif total < topic.threshold:
         reason = f"total {total:g} is under the threshold {topic.threshold:g}"
+    elif lone is not None:
+        reason = (f"total {total:g} reaches the threshold {topic.threshold:g} with one word only, of weight "
+                  f"{lone:g}: repeated, a word under a third of the threshold does not make the topic alone")
     else:
         reason = f"total {total:g} reaches the threshold {topic.threshold:g}"
-    fired = not vetoes and not missing and total >= topic.threshold
+    fired = reached and lone is None
     return TopicExplanation(topic, fired, total, tuple(terms), tuple(exclusions), groups, reason)
+
+
+def _lone_word(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], terms: Sequence[TermFound]) -> float | None:
+    """The weight of the one word a topic's total rests on, when it is a single distinct word (however
+    often repeated, in the title or not) weighing less than a third of the threshold and not a strong term
+    in context; None otherwise. A church named four times in a story about a lightning strike, a
+    town called Regen, the potatoes of a recipe: one light word, repeated, is not a subject."""
+    topic = compiled.topic
+    present = [pattern for pattern in compiled.positive if pattern in found]
+    if len(present) != 1:
+        return None
+    weights = [term.weight for term in terms if term.weight > 0]
+    if not weights or any(term.strong and term.contribution > term.weight * term.count for term in terms):
+        return None
+    weight = max(weights)
+    return weight if 3 * weight < topic.threshold else None
 
 
 def _leading_subject(vocabulary: Vocabulary, matcher: _LanguageMatcher, found: dict[_Pattern, list[int]],

@@ -207,3 +207,37 @@ def test_look_alikes_do_not_fire_the_topic_they_resemble(text: str, language: st
     classifier = TopicClassifier(load_rules(), LEMMATIZER)
     words = LEMMATIZER.words([token.text for token in LEMMATIZER.tokenizer(language)(text)], language)
     assert not_expected not in {match.name for match in classifier.topics(words, 0, language)}
+
+
+# One light word, however repeated, is not a subject (round 6) ---------------------------------------
+
+LONE_RULES = """
+topic religion
+  languages fr
+  threshold 5
+  cap 6
+  term 1: église | clocher | paroisse
+  term 2: évêque
+  all faith: église | évêque | paroisse
+"""
+
+
+def test_one_light_word_repeated_does_not_make_a_topic_alone() -> None:
+    lone = "L'église du village : la foudre a frappé l'église, l'église est fermée et l'église sera bâchée."
+    assert "religion" not in topics_of(lone, title="Orage sur l'église", rules=LONE_RULES)
+    # the same count of light words, but two different words: a subject
+    two = "L'église du village : la paroisse a prié dans l'église, la paroisse est en deuil."
+    assert "religion" in topics_of(two, title="Deuil à l'église", rules=LONE_RULES)
+    # a heavier word may carry the topic alone (an "évêque" weighs 2, over a third of the threshold)
+    assert "religion" in topics_of("L'évêque a parlé. L'évêque a béni.", title="L'évêque", rules=LONE_RULES)
+
+
+def test_the_explanation_says_the_topic_rests_on_one_word() -> None:
+    from ingest.topics import TopicClassifier as Classifier
+    classifier = Classifier(parse_rules(LONE_RULES), LEMMATIZER)
+    text = "Orage sur l'église. L'église du village : l'église est fermée, l'église sera bâchée, l'église attendra."
+    words = LEMMATIZER.words([token.text for token in LEMMATIZER.tokenizer("fr")(text)], "fr")
+    explanation = classifier.explain(words, 0, "fr", "religion")
+    assert not explanation.fired
+    assert explanation.total >= 5
+    assert "one word only" in explanation.reason
