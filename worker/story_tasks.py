@@ -15,7 +15,8 @@ when its story is another (bench/stories_cpu.py measures what each step costs).
 
 The race: two assigners working at once on the first two articles of an event would each find no
 story and each start one. Assignment still runs under one Redis lock (``LOCK_KEY``, redis-py's lock:
-SET NX with an expiry, released only by its holder's token), which costs one uncontended round trip
+SET NX with an expiry, released only by its holder's token; a short lease renewed while its holder
+works, so a holder killed mid-batch frees it within ``LOCK_LEASE`` seconds), which costs one uncontended round trip
 with a single consumer, and keeps the guarantee when several consumers run (compose's ``--scale
 worker=N`` starts one per worker). A story written is readable by id at once but searchable only
 after the next index refresh (every second). So the assigner that holds the lock remembers the
@@ -64,6 +65,7 @@ from ingest.stories import Assignment, Frequencies, Merge, StoryFeatures, decide
 from conf.logs import log_event
 from worker.app import app
 from worker.entity_merges import merge_in_stories
+from worker.lease import RenewedLock
 from worker.queues import STORY_QUEUE
 from worker.retries import Letter, after_outage, current_runtime, retry_later
 from worker.runtime import Runtime
@@ -71,7 +73,9 @@ from worker.runtime import Runtime
 log = logging.getLogger("vigie.worker")
 
 LOCK_KEY = "vigie:stories:lock"
-LOCK_TIMEOUT = 120.0
+#: The story lock's lease, renewed every third of it while its holder works (worker.lease): a holder
+#: killed with its process frees it within this time.
+LOCK_LEASE = 15.0
 LOCK_WAIT = 30.0
 #: The assigner that held the lock last (its token): another one refreshes before searching.
 HOLDER_KEY = "vigie:stories:holder"
@@ -239,7 +243,7 @@ def assign_features(rt: Runtime, features: Sequence[StoryFeatures],
     params = params_from(settings.story_window_hours, settings.story_threshold, settings.story_merge_threshold)
     store = story_store(rt)
     recent = recent_stories(rt)
-    lock = rt.redis.lock(LOCK_KEY, timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT)
+    lock = RenewedLock(rt.redis, LOCK_KEY, lease=LOCK_LEASE, wait=LOCK_WAIT)
     if not lock.acquire():
         raise StoryLockBusy(f"the story lock stayed busy for {LOCK_WAIT} s")
     try:
