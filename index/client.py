@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -70,17 +71,31 @@ def create_index(es: Elasticsearch, index: str, **body: Any) -> bool:
     if error and error.get("type") != "resource_already_exists_exception":
         raise IndexRejected(f"Elasticsearch refused creating {index}: {error.get('reason')}")
     call(es, f"waiting for {index}", lambda: es.cluster.health(index=index, wait_for_status="yellow", timeout="30s"))
-    if error:
-        _wait_started(es, index)
+    _wait_started(es, index)
     return not error
 
 
-def _wait_started(es: Elasticsearch, index: str) -> None:
-    """Wait (5 s at most) until no shard of ``index`` is initializing. A new index is already "yellow"
-    while its primary initializes, and a search then gets a 503 (NoShardAvailableActionException); on
-    a cluster recovering a node, the wait ends after 5 s and the caller goes on."""
-    call(es, f"waiting for {index}", lambda: es.options(ignore_status=408).cluster.health(
-        index=index, wait_for_no_initializing_shards=True, timeout="5s"))
+#: How long create_index waits for the primaries of an index another process created (then goes on:
+#: the next read says what is wrong).
+PRIMARY_WAIT = 10.0
+
+
+def _wait_started(es: Elasticsearch, index: str, timeout: float = PRIMARY_WAIT) -> None:
+    """Wait until every primary shard of ``index`` is active. Neither "yellow" nor "no initializing
+    shard" says so: a new index is "yellow" while its primary is unassigned (the allocator places it
+    a moment after the creation is published) and while it initializes, and a search then gets a 503
+    (NoShardAvailableActionException). On a cluster that cannot place it, the wait ends after
+    ``timeout`` and the caller goes on."""
+    deadline = time.monotonic() + timeout
+    while True:
+        health = call(es, f"waiting for {index}", lambda: es.options(ignore_status=408).cluster.health(
+            index=index, level="indices", timeout="1s"))
+        state = health.body.get("indices", {}).get(index) if isinstance(health.body, dict) else None
+        if state is None or state.get("active_primary_shards", 0) >= state.get("number_of_shards", 1):
+            return  # gone again (deleted meanwhile), or every primary active
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(0.05)
 
 
 def _url(es: Elasticsearch) -> str:
