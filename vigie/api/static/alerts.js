@@ -67,9 +67,25 @@
   async function refresh() {
     const body = document.querySelector("#alerts-table tbody");
     try {
-      const alerts = await api("/api/alerts?counts=true");
-      body.replaceChildren(...(alerts.length ? alerts.map(row)
-        : [el("tr", {}, el("td", { colspan: 4, class: "muted", text: "No alert yet: create one above." }))]));
+      let alerts;
+      let countsError = null;
+      try {
+        alerts = await api("/api/alerts?counts=true");
+      } catch (error) {
+        // The alerts without how often they fired beat no alerts at all: the counts need one more search.
+        if (error.status !== 503) throw error;
+        countsError = error;
+        alerts = await api("/api/alerts");
+      }
+      const rows = alerts.length ? alerts.map(row)
+        : [el("tr", {}, el("td", { colspan: 4, class: "muted", text: "No alert yet: create one above." }))];
+      if (countsError) {
+        const cell = el("td", { colspan: 4, class: "counts-unavailable" });
+        showError(cell, countsError);
+        cell.prepend(el("p", { class: "muted", text: "How often each alert fired is not shown:" }));
+        rows.push(el("tr", {}, cell));
+      }
+      body.replaceChildren(...rows);
     } catch (error) {
       const cell = el("td", { colspan: 4 });
       showError(cell, error);
