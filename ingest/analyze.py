@@ -107,8 +107,9 @@ class Analyzer:
         self.max_text_chars = max_text_chars
         self._identifier = LanguageIdentifier(languages)
         self._lemmatizer = Lemmatizer()
-        #: The learned second opinion on the top-level subject (ingest.topic_model): True for the bundled one.
-        model = default_model() if topic_model is True else (topic_model or None)
+        #: The learned second opinion on the top-level subject (ingest.topic_model): True for the bundled one,
+        #: which reads the bundled rules' evidence, so only with them (another rule file: no model).
+        model = (default_model() if topics_file is None else None) if topic_model is True else (topic_model or None)
         self._topics = TopicClassifier(load_rules(topics_file), self._lemmatizer, model)
         self._pipelines: dict[str, Language] = {}
         #: Entity identity (ingest.entity_kb): True for the bundled knowledge base, False or None for none.

@@ -75,6 +75,8 @@ class TopicModel:
     trained_on: str  # what it was trained on, for the reader
 
     def __post_init__(self) -> None:
+        if not 0.5 < self.threshold <= 1.0:  # below 0.5, the best subject could be less likely than not
+            raise ValueError(f"topic model: threshold {self.threshold} is not in (0.5, 1]")
         # Log-probabilities, computed once: P(word | subject) over the words of the subject's articles.
         totals = [sum(column) for column in zip(*self.counts.values())] if self.counts else [0] * len(self.subjects)
         vocabulary = len(self.counts)
@@ -159,9 +161,20 @@ def with_model_opinion(matches: Sequence[TopicMatch], opinion: Opinion | None, t
     topic = rules.topic(opinion.subject)
     if topic is None or topic.parent is not None:
         return list(matches)
-    evidence = (f"{BY_MODEL} ({opinion.probability:.2f})", *opinion.words)
-    return [TopicMatch(name=topic.name, score=round(opinion.probability, 3), evidence=evidence, iptc=topic.iptc,
-                       iptc_top=topic.iptc_top, parent=None)]
+    evidence = (f"{BY_MODEL} (probability {opinion.probability:.6f})", *opinion.words)
+    return [TopicMatch(name=topic.name, score=model_score(opinion.probability, threshold), evidence=evidence,
+                       iptc=topic.iptc, iptc_top=topic.iptc_top, parent=None)]
+
+
+def model_score(probability: float, threshold: float) -> float:
+    """A model topic's score on the rules' scale, ``1 - 0.5 ** (evidence / threshold)``, its evidence
+    being the log-odds of its probability: 0.5 at the threshold, 0.75 at twice its log-odds, never 1.
+    ``threshold`` is above 0.5 (TopicModel checks it)."""
+    def log_odds(value: float) -> float:
+        value = min(value, 1.0 - 1e-15)
+        return math.log(value / (1.0 - value))
+
+    return round(1.0 - 0.5 ** (max(log_odds(probability), 0.0) / log_odds(threshold)), 3)
 
 
 def given_by_model(match: TopicMatch) -> bool:

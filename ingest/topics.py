@@ -399,11 +399,11 @@ class TopicClassifier:
                       if match.name == name and given_by_model(match)), None)
         if given is None:
             return explanation
-        found = TermFound((", ".join(given.evidence[1:]),), 1.0, 1, 0.0, 0)
-        return TopicExplanation(explanation.topic, True, explanation.total, (found,), (), (),
-                                f"{explanation.reason}; the rules gave the article no topic, and the model gives "
-                                f"this subject with probability {given.score:g} (threshold {self.model.threshold:g})",
-                                by="model", model_score=given.score)
+        # The rules' terms stay shown (why they did not fire); the model's words are in the reason.
+        return replace(explanation, fired=True, by="model", model_score=given.score,
+                       reason=f"{explanation.reason}; the rules gave the article no topic, and the topic model gives "
+                              f"this subject, {given.evidence[0]} (threshold {self.model.threshold:.10g}), "
+                              f"on: {', '.join(given.evidence[1:])}")
 
     def _explain_rules(self, words: Sequence[Word], title_words: int, language: str, name: str) -> TopicExplanation:
         topic = self.rules.topic(name)
