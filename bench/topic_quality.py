@@ -2,6 +2,11 @@
 subject per article, precision of the assigned topics, the look-alike traps; per language and per topic.
 
     .venv/bin/python bench/topic_quality.py [--misses]
+    .venv/bin/python bench/topic_quality.py --compare   # rules alone, then rules + the topic model
+
+With --compare: each part before (the rules alone) and after (the rules and the topic model of
+ingest.topic_model); on dev, the model that judges an article is trained on the other folds (bench/topic_model.py),
+since the shipped one was trained on all of dev.
 
 Dev: tests/ingest/corpus and tests/ingest/topics-corpus/dev; held-out: tests/ingest/corpus-heldout and
 tests/ingest/topics-corpus/heldout, also reported as its batches (batch 2, h133 onwards, was written
@@ -79,10 +84,82 @@ HELDOUT_BATCHES = {
 }
 
 
+def compare(show_misses: bool) -> None:
+    """Rules alone, then rules + model, per part, batch and language; dev cross-validated."""
+    from dataclasses import replace
+
+    from bench.topic_model import FOLDS, build, dev_examples, fold_of, subjects
+    from conf.settings import load_settings
+    from ingest.analyze import Analyzer
+    from ingest.topic_model import default_model, given_by_model, train, with_model_opinion
+    from ingest.topic_rules import load_rules
+
+    settings = load_settings()
+    rules_alone = Analyzer(settings.models, settings.languages, settings.topics_file, settings.max_text_chars,
+                           topic_model=False)
+    with_model = shipped_analyzer()
+    rules = load_rules(settings.topics_file)
+    dev = [item for folder in PARTS["dev"] for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
+    heldout = [item for folder in PARTS["held-out"] for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
+    before = {"dev": rules_alone.analyze_many([item.article() for item in dev]),
+              "held-out": rules_alone.analyze_many([item.article() for item in heldout])}
+    after_heldout = with_model.analyze_many([item.article() for item in heldout])
+    # Dev, cross-validated: each fold's articles judged by a model trained on the other folds, chosen
+    # (smoothing, threshold) by the same procedure on those folds only.
+    examples = dev_examples(rules_alone)
+    assert [example.name for example in examples] == [item.name for item in dev]
+    after_dev = list(before["dev"])
+    for fold in range(FOLDS):
+        chosen = build([example for at, example in enumerate(examples) if fold_of(at) != fold]).model
+        for at, example in enumerate(examples):
+            if fold_of(at) == fold:
+                opinion = chosen.opinion(example.features)
+                topics = with_model_opinion(list(after_dev[at].topics), opinion, chosen.threshold, rules)
+                after_dev[at] = replace(after_dev[at], topics=tuple(topics))
+    shipped = default_model()
+    print(f"topic model: {len(shipped.counts)} words, {len(subjects())} subjects, threshold {shipped.threshold:.10g}\n")
+    print("| part | articles | before: ≥ 1 correct | after | before: precision | after | before: traps | after "
+          "| articles without a rule topic (the model asked) | subjects added by the model (right) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    rows: list[tuple[str, list, list, list]] = [("dev (cross-validated)", dev, list(before["dev"]), after_dev)]
+    rows.append(("held-out", heldout, list(before["held-out"]), after_heldout))
+    for batch in range(1, 8):
+        chosen_items = [at for at, item in enumerate(heldout) if _batch(item.name) == batch]
+        rows.append((f"held-out batch {batch}", [heldout[at] for at in chosen_items],
+                     [before["held-out"][at] for at in chosen_items], [after_heldout[at] for at in chosen_items]))
+    for language in TOPIC_LANGUAGES:
+        chosen_items = [at for at, item in enumerate(heldout) if item.language == language]
+        rows.append((f"held-out {language}", [heldout[at] for at in chosen_items],
+                     [before["held-out"][at] for at in chosen_items], [after_heldout[at] for at in chosen_items]))
+    for language in TOPIC_LANGUAGES:
+        chosen_items = [at for at, item in enumerate(dev) if item.language == language]
+        rows.append((f"dev {language} (cross-validated)", [dev[at] for at in chosen_items],
+                     [before["dev"][at] for at in chosen_items], [after_dev[at] for at in chosen_items]))
+    misses = []
+    for name, items, old, new in rows:
+        a, b = score_topics(items, old), score_topics(items, new)
+        added = [(item, topic) for item, analysis in zip(items, new) for topic in analysis.topics if given_by_model(topic)]
+        right = sum(topic.name in item.iptc for item, topic in added)
+        print(f"| {name} | {a.articles} | {a.top_level_rate:.3f} ({a.top_level_hits}) | {b.top_level_rate:.3f} "
+              f"({b.top_level_hits}) | {a.precision:.3f} ({a.correct}/{a.assigned}) | {b.precision:.3f} "
+              f"({b.correct}/{b.assigned}) | {a.trap_rate:.3f} ({a.traps_avoided}/{a.traps}) | {b.trap_rate:.3f} "
+              f"({b.traps_avoided}/{b.traps}) | {sum(not analysis.topics for analysis in old)} | {len(added)} ({right}) |")
+        if name == "dev (cross-validated)":  # held-out additions are not listed: not to be tuned on
+            misses += [f"{name}: {item.name}: model added {topic.name!r} ({topic.score}), expected {sorted(item.iptc)}"
+                       for item, topic in added]
+    if show_misses:
+        print()
+        print("\n".join(misses))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--misses", action="store_true", help="list every miss")
+    parser.add_argument("--compare", action="store_true", help="rules alone, then rules + the topic model")
     args = parser.parse_args()
+    if args.compare:
+        compare(args.misses)
+        return
     analyzer = shipped_analyzer()
     misses: list[str] = []
     parts = {part: [item for folder in folders for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]

@@ -37,6 +37,7 @@ from ingest.models import UNDETERMINED, Analysis, Article, Entity, TopicMatch
 from ingest.ner import load_ner_pipeline
 from ingest.reuse import (RecentAnalyses, ReusableAnalysis, ReusePlan, context_agrees, language_kept, plan_reuse,
                           segment_spans, sentence_cuts, sentence_matches, settled_zone, tokens_of)
+from ingest.topic_model import TopicModel, default_model
 from ingest.topic_rules import load_rules
 from ingest.topics import TopicClassifier, TopicExplanation
 
@@ -98,14 +99,18 @@ class Analyzer:
 
     def __init__(self, models: Mapping[str, str], languages: Sequence[str],
                  topics_file: Path | None = None, max_text_chars: int = 200_000,
-                 knowledge_base: KnowledgeBase | None | bool = True) -> None:
+                 knowledge_base: KnowledgeBase | None | bool = True,
+                 topic_model: TopicModel | None | bool = True) -> None:
         if max_text_chars < 1:
             raise ValueError(f"max_text_chars must be positive (got {max_text_chars})")
         self.models = {language.lower(): model for language, model in models.items()}
         self.max_text_chars = max_text_chars
         self._identifier = LanguageIdentifier(languages)
         self._lemmatizer = Lemmatizer()
-        self._topics = TopicClassifier(load_rules(topics_file), self._lemmatizer)
+        #: The learned second opinion on the top-level subject (ingest.topic_model): True for the bundled one,
+        #: which reads the bundled rules' evidence, so only with them (another rule file: no model).
+        model = (default_model() if topics_file is None else None) if topic_model is True else (topic_model or None)
+        self._topics = TopicClassifier(load_rules(topics_file), self._lemmatizer, model)
         self._pipelines: dict[str, Language] = {}
         #: Entity identity (ingest.entity_kb): True for the bundled knowledge base, False or None for none.
         self._kb = default_kb() if knowledge_base is True else (knowledge_base or None)
@@ -418,6 +423,19 @@ class Analyzer:
         doc = nlp(item.analysed_text) if nlp is not None else self._lemmatizer.tokenizer(language)(item.analysed_text)
         title_words, words = self._words(item, doc, language)
         return self._topics.explain(words, len(title_words), language, name)
+
+    def topic_features(self, article: Article) -> tuple[str, frozenset[str]]:
+        """The article's language and what the topic model reads of it: what the model is trained on
+        (bench/topic_model.py). The words are tokenised as the analysis does, by the language's pipeline's
+        own tokenizer, without running its pipes."""
+        item = self._prepare(article)
+        language = self._identifier.detect(_detection_text(item), article.language_hint).code
+        if language == UNDETERMINED or not item.analysed_text.strip():
+            return language, frozenset()
+        nlp = self.pipeline(language)
+        tokenizer = nlp.tokenizer if nlp is not None else self._lemmatizer.tokenizer(language)
+        title_words, words = self._words(item, tokenizer(item.analysed_text), language)
+        return language, self._topics.model_features(words, len(title_words), language)
 
     def _words(self, item: _Prepared, doc: Doc, language: str) -> tuple[list[Word], list[Word]]:
         """The title's words, and all the words (title first), as (surface, lemma)."""

@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from ingest.clean import fold_key
 from ingest.lemmas import Lemmatizer, Word, word_lemmas
 from ingest.models import TopicMatch
+from ingest.topic_model import TopicModel, features, given_by_model, with_model_opinion
 from ingest.topic_rules import TITLE_FACTOR, Alternative, NearLine, Topic, TopicRules, Vocabulary
 
 #: Languages that write compounds as one word, where rule words also match the end of a compound.
@@ -284,9 +285,10 @@ def _matches_at(pattern: _Pattern, keys: Sequence[tuple[str, str]], at: int) -> 
 class TopicClassifier:
     """Applies a rule set to articles; compiles the rules once per language, on first use."""
 
-    def __init__(self, rules: TopicRules, lemmatizer: Lemmatizer) -> None:
+    def __init__(self, rules: TopicRules, lemmatizer: Lemmatizer, model: TopicModel | None = None) -> None:
         self.rules = rules
         self._lemmatizer = lemmatizer
+        self.model = model  # the learned second opinion, consulted when the rules give no topic
         self._matchers: dict[str, _LanguageMatcher | None] = {}
 
     def has_lexicon(self, language: str) -> bool:
@@ -306,7 +308,32 @@ class TopicClassifier:
         verdicts = self._verdicts(matcher, found, title_words, surfaces)
         matches = [match for compiled, explanation in verdicts
                    if (match := _evaluate(compiled, found, title_words, surfaces, explanation)) is not None]
+        if not matches and self.model is not None:  # only then: the model's opinion costs nothing otherwise
+            opinion = self.model.opinion(self._model_features(matcher, words, found, title_words, surfaces))
+            return with_model_opinion(matches, opinion, self.model.threshold, self.rules)
         return sorted(matches, key=lambda match: (-match.score, match.name))
+
+    def model_features(self, words: Sequence[Word], title_words: int, language: str) -> frozenset[str]:
+        """What the topic model reads of an article (ingest.topic_model.features): what it is trained on."""
+        matcher = self._matcher(language)
+        if matcher is None or not words:
+            return features(words)
+        found = matcher.occurrences([(_folded(surface), _folded(lemma)) for surface, lemma in words])
+        return self._model_features(matcher, words, found, title_words, [surface for surface, _ in words])
+
+    @staticmethod
+    def _model_features(matcher: _LanguageMatcher, words: Sequence[Word], found: dict[_Pattern, list[int]],
+                        title_words: int, surfaces: Sequence[str]) -> frozenset[str]:
+        vocabulary = {compiled.topic.name: evidence for (evidence, _), compiled
+                      in zip(_vocabulary_evidence(matcher, found, title_words, surfaces), matcher.vocabulary)}
+        rules: dict[str, float] = {}
+        for compiled in matcher.topics:
+            if compiled.positive.isdisjoint(found):
+                continue
+            total = _explain(compiled, found, title_words, surfaces, with_texts=False).total
+            subject = compiled.topic.parent or compiled.topic.name
+            rules[subject] = max(rules.get(subject, 0.0), max(total, 0.0) / compiled.topic.threshold)
+        return features(words, vocabulary, rules)
 
     def _verdicts(self, matcher: _LanguageMatcher, found: dict[_Pattern, list[int]], title_words: int,
                   surfaces: Sequence[str]) -> list[tuple[_CompiledTopic, TopicExplanation]]:
@@ -363,7 +390,22 @@ class TopicClassifier:
         return verdict[1].topic.name if verdict is not None else None
 
     def explain(self, words: Sequence[Word], title_words: int, language: str, name: str) -> TopicExplanation:
-        """Why topic ``name`` fired on the article or did not (KeyError: no such topic)."""
+        """Why topic ``name`` fired on the article or did not (KeyError: no such topic): by its rules,
+        the vocabulary layer, or the model when the rules gave the article no topic."""
+        explanation = self._explain_rules(words, title_words, language, name)
+        if explanation.fired or self.model is None or explanation.topic.parent is not None or not words:
+            return explanation
+        given = next((match for match in self.topics(words, title_words, language)
+                      if match.name == name and given_by_model(match)), None)
+        if given is None:
+            return explanation
+        # The rules' terms stay shown (why they did not fire); the model's words are in the reason.
+        return replace(explanation, fired=True, by="model", model_score=given.score,
+                       reason=f"{explanation.reason}; the rules gave the article no topic, and the topic model gives "
+                              f"this subject, {given.evidence[0]} (threshold {self.model.threshold:.10g}), "
+                              f"on: {', '.join(given.evidence[1:])}")
+
+    def _explain_rules(self, words: Sequence[Word], title_words: int, language: str, name: str) -> TopicExplanation:
         topic = self.rules.topic(name)
         if topic is None:
             raise KeyError(name)
@@ -430,15 +472,19 @@ class TopicExplanation:
     exclusions: tuple[tuple[str, TermFound | None], ...]  # (group, what it subtracted; None: a veto)
     groups: tuple[tuple[str, tuple[str, ...]], ...]  # each "all" group and the words that satisfied it
     reason: str
+    by: str = "rules"  # "model": given by the learned second opinion (ingest.topic_model)
+    model_score: float | None = None  # the model's probability, when it gave the topic
 
     @property
     def score(self) -> float:
+        if self.model_score is not None:
+            return self.model_score
         return round(1.0 - 0.5 ** (max(self.total, 0.0) / self.topic.threshold), 3) if self.fired else 0.0
 
     def to_dict(self) -> dict[str, object]:
         return {
             "topic": self.topic.name, "iptc": self.topic.iptc, "iptc_top": self.topic.iptc_top,
-            "parent": self.topic.parent, "fired": self.fired, "score": self.score, "total": self.total,
+            "parent": self.topic.parent, "fired": self.fired, "by": self.by, "score": self.score, "total": self.total,
             "threshold": self.topic.threshold, "reason": self.reason,
             "terms": [term.to_dict() for term in self.terms],
             "exclusions": [{"group": name, "veto": found is None, **(found.to_dict() if found else {})}

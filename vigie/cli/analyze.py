@@ -104,6 +104,8 @@ def _explanation_text(explanation: TopicExplanation) -> str:
     family = f", parent {topic.parent}" if topic.parent else ""
     codes = f" ({topic.iptc}, top {topic.iptc_top}{family})" if topic.iptc else family
     verdict = f"fired, score {explanation.score:.2f}" if explanation.fired else "did not fire"
+    if explanation.by == "model":
+        verdict = f"given by the topic model, score {explanation.score:.2f}"
     lines = [f"topic {topic.name}{codes}: {verdict}",
              f"  {explanation.reason}",
              f"  total {explanation.total:g}, threshold {topic.threshold:g}"]
