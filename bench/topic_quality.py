@@ -91,7 +91,7 @@ def compare(show_misses: bool) -> None:
     from bench.topic_model import FOLDS, build, dev_examples, fold_of, subjects
     from conf.settings import load_settings
     from ingest.analyze import Analyzer
-    from ingest.topic_model import default_model, given_by_model, train, with_model_opinion
+    from ingest.topic_model import default_model, given_by_model, with_model_opinion
     from ingest.topic_rules import load_rules
 
     settings = load_settings()
@@ -123,7 +123,7 @@ def compare(show_misses: bool) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     rows: list[tuple[str, list, list, list]] = [("dev (cross-validated)", dev, list(before["dev"]), after_dev)]
     rows.append(("held-out", heldout, list(before["held-out"]), after_heldout))
-    for batch in range(1, 8):
+    for batch in range(1, max(_batch(item.name) for item in heldout) + 1):
         chosen_items = [at for at, item in enumerate(heldout) if _batch(item.name) == batch]
         rows.append((f"held-out batch {batch}", [heldout[at] for at in chosen_items],
                      [before["held-out"][at] for at in chosen_items], [after_heldout[at] for at in chosen_items]))
