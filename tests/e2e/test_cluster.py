@@ -36,11 +36,14 @@ NODES = 3
 ARTICLES = 2000
 
 
-def _transport_base() -> int:
-    """A port with the next NODES - 1 ports free too (the nodes' transport ports)."""
+def _transport_base(taken: set[int]) -> int:
+    """A port with the next NODES - 1 ports free too (the nodes' transport ports), none of them
+    ``taken`` by the test's other services."""
     for _ in range(50):
         base = free_port()
-        if base + NODES < 65535 and not any(port_in_use("127.0.0.1", base + i) for i in range(1, NODES)):
+        run = range(base, base + NODES)
+        if base + NODES < 65535 and not taken.intersection(run) and not any(
+                port_in_use("127.0.0.1", port) for port in run[1:]):
             return base
     raise AssertionError("no run of free ports for the transport layer")
 
@@ -50,10 +53,10 @@ def cluster_env() -> Iterator[dict[str, str]]:
     home = TEST_HOME / f"cluster-{os.getpid()}"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    urls = ",".join(f"http://127.0.0.1:{free_port()}" for _ in range(NODES))
-    env = vigie_env(home, VIGIE_ES_NODES=str(NODES), VIGIE_ES_URL=urls,
-                    VIGIE_ES_TRANSPORT_PORT=str(_transport_base()), VIGIE_ES_REPLICAS="1",
+    env = vigie_env(home, es_nodes=NODES, VIGIE_ES_NODES=str(NODES), VIGIE_ES_REPLICAS="1",
                     VIGIE_SERVICE_TIMEOUT="300")
+    taken = {int(port) for port in re.findall(r":(\d+)", env["VIGIE_ES_URL"] + env["VIGIE_REDIS_URL"])}
+    env["VIGIE_ES_TRANSPORT_PORT"] = str(_transport_base(taken | {int(env["VIGIE_API_PORT"]), int(env["VIGIE_DEMO_PORT"])}))
     began = time.monotonic()
     result = run_vigie(["services", "start", "--json"], env, timeout=900)
     if result.returncode != 0:

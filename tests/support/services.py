@@ -6,29 +6,43 @@ by the unprivileged Elasticsearch user), on free ports, with its own index prefi
 from __future__ import annotations
 
 import os
+import socket
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
 
 from tests.support.processes import ROOT
-from vigie.services.processes import free_port
 from conf.settings import Settings
 
 TEST_HOME = ROOT / ".vigie-test"
 
 
-def vigie_env(home: Path, **overrides: str) -> dict[str, str]:
-    """The environment of a Vigie process in tests: private home, free ports, own index prefix."""
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` ports nobody listens on right now, all different: the sockets are held open together
+    while the system picks them (picked one after the other, the system may hand the same free port
+    out twice, and two services of one test then meet on it)."""
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
+        for sock in sockets:
+            sock.bind((host, 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+def vigie_env(home: Path, es_nodes: int = 1, **overrides: str) -> dict[str, str]:
+    """The environment of a Vigie process in tests: private home, free ports (all different, the
+    Elasticsearch nodes' HTTP ports included), own index prefix."""
+    redis_port, demo_port, api_port, *es_ports = free_ports(3 + es_nodes)
     env = {key: value for key, value in os.environ.items() if not key.startswith("VIGIE_")}
     env.update(
         VIGIE_HOME=str(home),
         VIGIE_CACHE_DIR=str(ROOT / ".cache"),
-        VIGIE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
-        VIGIE_ES_URL=f"http://127.0.0.1:{free_port()}",
+        VIGIE_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        VIGIE_ES_URL=",".join(f"http://127.0.0.1:{port}" for port in es_ports),
         VIGIE_INDEX_PREFIX=f"test-{uuid.uuid4().hex[:8]}",
-        VIGIE_DEMO_PORT=str(free_port()),
-        VIGIE_API_PORT=str(free_port()),
+        VIGIE_DEMO_PORT=str(demo_port),
+        VIGIE_API_PORT=str(api_port),
         VIGIE_LOG_LEVEL="INFO",
     )
     env.update(overrides)
