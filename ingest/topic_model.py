@@ -2,7 +2,8 @@
 
 The rules (ingest.topics) stay first. The model is a multinomial naive Bayes over the article's words
 as the rules see them (lemmas, case and accents folded; each distinct word once) and over how far each
-subject's vocabulary block and rules got below their thresholds, one model shared by fr, en, de and es, trained on the dev part of the labelled topic corpus only. It is consulted when the
+subject's vocabulary block and rules got below their thresholds, one model shared by fr, en, de and
+es, trained on the dev part of the labelled topic corpus only. It is consulted when the
 rules give an article no topic at all, and then adds its best top-level subject if that subject's
 probability reaches the model's threshold, chosen by k-fold cross-validation on the dev corpus
 (docs/quality.md, "A learned second opinion"). It never removes a topic and never adds a child topic

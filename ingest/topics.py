@@ -473,7 +473,7 @@ class TopicExplanation:
     groups: tuple[tuple[str, tuple[str, ...]], ...]  # each "all" group and the words that satisfied it
     reason: str
     by: str = "rules"  # "model": given by the learned second opinion (ingest.topic_model)
-    model_score: float | None = None  # the model's probability, when it gave the topic
+    model_score: float | None = None  # when the model gave the topic: its score on the rules' scale
 
     @property
     def score(self) -> float:

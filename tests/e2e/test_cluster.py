@@ -56,7 +56,8 @@ def cluster_env() -> Iterator[dict[str, str]]:
     env = vigie_env(home, es_nodes=NODES, VIGIE_ES_NODES=str(NODES), VIGIE_ES_REPLICAS="1",
                     VIGIE_SERVICE_TIMEOUT="300")
     taken = {int(port) for port in re.findall(r":(\d+)", env["VIGIE_ES_URL"] + env["VIGIE_REDIS_URL"])}
-    env["VIGIE_ES_TRANSPORT_PORT"] = str(_transport_base(taken | {int(env["VIGIE_API_PORT"]), int(env["VIGIE_DEMO_PORT"])}))
+    taken |= {int(env["VIGIE_API_PORT"]), int(env["VIGIE_DEMO_PORT"])}
+    env["VIGIE_ES_TRANSPORT_PORT"] = str(_transport_base(taken))
     began = time.monotonic()
     result = run_vigie(["services", "start", "--json"], env, timeout=900)
     if result.returncode != 0:
