@@ -54,7 +54,7 @@ def fill(es, index: str, base: list, start: int, stop: int) -> None:  # type: ig
             document = article_document(replace(item, article=article, signature=signature)).to_dict()
             document["signature_bands"] = bands(signature)
             actions.append({"_index": index, "_id": article.article_id, "_source": document})
-        helpers.bulk(es, actions, chunk_size=500, request_timeout=300)
+        helpers.bulk(es.options(request_timeout=300), actions, chunk_size=500)
 
 
 def settle(es, index: str, timeout: float = 600) -> None:  # type: ignore[no-untyped-def]
