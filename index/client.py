@@ -64,23 +64,22 @@ def create_index(es: Elasticsearch, index: str, **body: Any) -> bool:
     (its primary shard started), whoever created it: a read right after does not meet a 503
     ``no_shard_available_action_exception`` or ``search_phase_execution_exception`` on a busy node."""
     if call(es, f"looking up {index}", lambda: es.indices.exists(index=index)):
-        _wait_started(es, index)  # another process may have created it a moment ago
+        wait_primaries_active(es, index)  # another process may have created it a moment ago
         return False
     created = call(es, f"creating {index}", lambda: es.options(ignore_status=400).indices.create(index=index, **body))
     error = created.body.get("error") if isinstance(created.body, dict) else None
     if error and error.get("type") != "resource_already_exists_exception":
         raise IndexRejected(f"Elasticsearch refused creating {index}: {error.get('reason')}")
-    call(es, f"waiting for {index}", lambda: es.cluster.health(index=index, wait_for_status="yellow", timeout="30s"))
-    _wait_started(es, index)
+    wait_primaries_active(es, index)
     return not error
 
 
-#: How long create_index waits for the primaries of an index another process created (then goes on:
-#: the next read says what is wrong).
-PRIMARY_WAIT = 10.0
+#: How long create_index (and a rollover) waits for the primaries of a new index (then goes on: the
+#: next read says what is wrong).
+PRIMARY_WAIT = 30.0
 
 
-def _wait_started(es: Elasticsearch, index: str, timeout: float = PRIMARY_WAIT) -> None:
+def wait_primaries_active(es: Elasticsearch, index: str, timeout: float = PRIMARY_WAIT) -> None:
     """Wait until every primary shard of ``index`` is active. Neither "yellow" nor "no initializing
     shard" says so: a new index is "yellow" while its primary is unassigned (the allocator places it
     a moment after the creation is published) and while it initializes, and a search then gets a 503

@@ -29,7 +29,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from index.client import call
+from index.client import call, wait_primaries_active
 from index.errors import IndexRejected
 from index.mappings import articles_alias
 
@@ -156,8 +156,7 @@ def rollover(es: Elasticsearch, prefix: str, policy: RolloverPolicy, *, force: b
     if rolled:
         # Searches and the dedup lookup read the old index by search: make what it holds visible now.
         call(es, f"refreshing {write}", lambda: es.indices.refresh(index=write))
-        call(es, f"waiting for {new_index}",
-             lambda: es.cluster.health(index=new_index, wait_for_status="yellow", timeout="30s"))
+        wait_primaries_active(es, new_index)
     return RolloverResult(rolled, write, new_index if rolled else None,
                           {key: bool(value) for key, value in (response.body.get("conditions") or {}).items()})
 

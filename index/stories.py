@@ -205,9 +205,6 @@ class StoryStore:
         if call(self.es, "looking up the articles alias", lambda: self.es.indices.exists_alias(name=alias)):
             call(self.es, "adding the story fields to the articles mapping",
                  lambda: self.es.indices.put_mapping(index=alias, properties=ARTICLE_STORY_PROPERTIES))
-        for index in (self.index, self.members):
-            call(self.es, f"waiting for {index}",
-                 lambda index=index: self.es.cluster.health(index=index, wait_for_status="yellow", timeout="30s"))
 
     # -- reading ---------------------------------------------------------------------------------
 
