@@ -14,7 +14,7 @@ before the second round of rule tuning; batch 3, h158 onwards, before the third;
 third and scored as it is; batch 5, h257 onwards, written blind, without reading the rules, and scored as it is;
 batch 6, h309 onwards, written blind after the fourth round, and scored as it is; batch 7, h361 onwards, written
 blind after the fifth round, and scored as it is; batch 8, h409 onwards, written blind after the sixth round, and
-scored as it is).
+scored as it is; batch 9, h461 onwards, written blind while the seventh round was being built, and scored as it is).
 Only the articles in the languages the rules cover (fr, en, de, es) count. Prints the Markdown of docs/quality.md's
 topic section.
 """
@@ -50,6 +50,8 @@ SIXTH_BATCH_FROM = 309
 SEVENTH_BATCH_FROM = 361
 # The eighth (h409 onwards) was written blind after the sixth round and scored as it is.
 EIGHTH_BATCH_FROM = 409
+# The ninth (h461 onwards) was written blind while the seventh round was built elsewhere, and scored as it is.
+NINTH_BATCH_FROM = 461
 
 
 def _number(name: str) -> int | None:
@@ -63,7 +65,8 @@ def _batch(name: str) -> int:
         return 1
     return (2 if number < THIRD_BATCH_FROM else 3 if number < FOURTH_BATCH_FROM
             else 4 if number < FIFTH_BATCH_FROM else 5 if number < SIXTH_BATCH_FROM
-            else 6 if number < SEVENTH_BATCH_FROM else 7 if number < EIGHTH_BATCH_FROM else 8)
+            else 6 if number < SEVENTH_BATCH_FROM else 7 if number < EIGHTH_BATCH_FROM
+            else 8 if number < NINTH_BATCH_FROM else 9)
 
 
 HELDOUT_BATCHES = {
@@ -81,6 +84,8 @@ HELDOUT_BATCHES = {
     "held-out batches 6 + 7": lambda name: _batch(name) in (6, 7),
     "held-out batch 8": lambda name: _batch(name) == 8,
     "held-out batches 7 + 8": lambda name: _batch(name) in (7, 8),
+    "held-out batch 9": lambda name: _batch(name) == 9,
+    "held-out batches 8 + 9": lambda name: _batch(name) in (8, 9),
 }
 
 
