@@ -4,6 +4,7 @@ ingest/data/topic-model.json.
 
     .venv/bin/python bench/topic_model.py            # prints the cross-validation, writes the model file
     .venv/bin/python bench/topic_model.py --check    # exits 1 when the shipped file is not what it builds
+    .venv/bin/python bench/topic_model.py --veto     # measures a veto of narrow rule topics by the model
 
 Dev: tests/ingest/corpus and tests/ingest/topics-corpus/dev (the articles in fr, en, de, es), labelled by
 their top-level subjects (``iptc:``). The held-out part is never read here.
@@ -141,11 +142,61 @@ def build(examples: Sequence[Example]) -> Build:
     return Build(model, predictions, grid)
 
 
+# A rule topic "fired narrowly": its score under this (0.5 at the threshold, 0.6 at 1.32 times it).
+VETO_SCORES = (0.55, 0.6, 0.65, 0.7, 0.8)
+# ... and the model finds its subject this unlikely.
+VETO_PROBABILITIES = (1e-2, 1e-3, 1e-4, 1e-6, 1e-8)
+
+
+def veto_table(examples: Sequence[Example]) -> list[tuple[float, float, int, int]]:
+    """What a veto would do on dev, cross-validated: for each (score, probability), the rule topics it would
+    remove (a topic under that score whose subject the model, trained on the other folds, finds less likely
+    than that probability; never an article's only subject) and how many of them are right by the labels.
+    Rows (score, probability, removed right, removed wrong)."""
+    settings = load_settings()
+    analyzer = Analyzer(settings.models, settings.languages, settings.topics_file, settings.max_text_chars,
+                        knowledge_base=False, topic_model=False)
+    items = [item for folder in (CORPUS_DIR, TOPICS_DEV_DIR) for item in load_corpus(folder)
+             if item.language in TOPIC_LANGUAGES]
+    assert [item.name for item in items] == [example.name for example in examples]
+    analyses = analyzer.analyze_many([item.article() for item in items])
+    probabilities: list[dict[str, float]] = [{} for _ in examples]
+    for fold in range(FOLDS):
+        model = build([example for at, example in enumerate(examples) if fold_of(at) != fold]).model
+        for at, example in enumerate(examples):
+            if fold_of(at) == fold:
+                probabilities[at] = model.probabilities(example.features)
+    candidates = []  # (score, the model's probability of its subject, right)
+    for at, (item, analysis) in enumerate(zip(items, analyses)):
+        given = {topic.parent or topic.name for topic in analysis.topics}
+        if len(given) < 2 or not probabilities[at]:
+            continue
+        for topic in analysis.topics:
+            subject = topic.parent or topic.name
+            candidates.append((topic.score, probabilities[at].get(subject, 0.0),
+                               subject in item.iptc or topic.name in item.topics))
+    rows = []
+    for score in VETO_SCORES:
+        for probability in VETO_PROBABILITIES:
+            removed = [right for topic_score, p, right in candidates if topic_score < score and p < probability]
+            rows.append((score, probability, sum(removed), len(removed) - sum(removed)))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="compare with the shipped file, write nothing")
+    parser.add_argument("--veto", action="store_true", help="measure a veto of narrow rule topics, write nothing")
     args = parser.parse_args()
     examples = dev_examples()
+    if args.veto:
+        print(f"dev articles: {len(examples)}; {FOLDS}-fold cross-validation; rule topics of articles with 2+ "
+              "subjects, removed when their score is under S and the model finds their subject less likely than P\n")
+        print("| S (rule score under) | P (model probability under) | removed | right | wrong |")
+        print("|---|---|---|---|---|")
+        for score, probability, right, wrong in veto_table(examples):
+            print(f"| {score:g} | {probability:g} | {right + wrong} | {right} | {wrong} |")
+        return
     built = build(examples)
     print(f"dev articles: {len(examples)}; {FOLDS}-fold cross-validation\n")
     print("| alpha | min. articles per word | top subject right (cross-validated) |")

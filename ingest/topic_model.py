@@ -109,6 +109,21 @@ class TopicModel:
         words = sorted((word for word in known if weight(word) > 0), key=lambda word: (-weight(word), word))
         return Opinion(self.subjects[best], probability, tuple(words[:_SHOWN_WORDS]))
 
+    def probabilities(self, found: Iterable[str]) -> dict[str, float]:
+        """Every subject's probability for an article with these features (empty when no feature is known):
+        what bench/topic_model.py --veto reads to measure a veto of the rules by the model."""
+        table: dict[str, tuple[float, ...]] = self._log_probabilities  # type: ignore[attr-defined]
+        known = sorted(word for word in set(found) if word in table)
+        if not known:
+            return {}
+        scores = list(self._priors)  # type: ignore[attr-defined]
+        for word in known:
+            for at, value in enumerate(table[word]):
+                scores[at] += value
+        top = max(scores)
+        total = sum(math.exp(score - top) for score in scores)
+        return {subject: math.exp(score - top) / total for subject, score in zip(self.subjects, scores)}
+
     def to_json(self) -> str:
         """The model file: deterministic (sorted, one word a line) so that a rebuild compares byte for byte."""
         head = {"format": FORMAT, "trained_on": self.trained_on, "alpha": self.alpha, "threshold": self.threshold,

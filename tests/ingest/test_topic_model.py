@@ -113,6 +113,17 @@ def test_the_model_is_deterministic_and_reads_back_what_it_writes() -> None:
     assert first.opinion({"unknown"}) is None
 
 
+def test_every_subject_s_probability_agrees_with_the_opinion() -> None:
+    model = toy_model(0.6)
+    sporty = model.probabilities({"match", "club", "potager"})
+    assert set(sporty) == {"lifestyle", "sport"} and sum(sporty.values()) == pytest.approx(1.0)
+    opinion = model.opinion({"match", "club", "potager"})
+    assert opinion is not None and opinion.subject == "sport"
+    assert sporty["sport"] == pytest.approx(opinion.probability) and sporty["lifestyle"] < sporty["sport"]
+    assert model.probabilities({"potager"})["lifestyle"] > 0.5
+    assert model.probabilities({"unknown"}) == {}
+
+
 def test_the_shipped_model_is_what_the_training_script_builds_from_dev() -> None:
     built = build(dev_examples()).model
     shipped = default_model()
