@@ -57,6 +57,18 @@ def fill(es, index: str, base: list, start: int, stop: int) -> None:  # type: ig
         helpers.bulk(es.options(request_timeout=300), actions, chunk_size=500)
 
 
+def bench_requests() -> list:  # type: ignore[type-arg]
+    """bench/api.py's 8 searches as the API runs them (10 hits each)."""
+    from index.search import SearchFilters, SearchRequest
+    from vigie.cli.options import parse_when
+
+    return [SearchRequest(query=query, filters=SearchFilters(
+        languages=tuple(params.get("lang", ())), topics=tuple(params.get("topic", ())),  # type: ignore[arg-type]
+        since=parse_when(str(params["since"])) if "since" in params else None),
+        sort=str(params.get("sort", "relevance")), collapse=params.get("collapse") == "true", limit=10)  # type: ignore[arg-type]
+        for query, params in SEARCHES]
+
+
 def settle(es, index: str, timeout: float = 600) -> None:  # type: ignore[no-untyped-def]
     """Wait until Elasticsearch has no merge running on ``index``: right after a bulk fill, its
     background merges would be measured along with the searches."""
