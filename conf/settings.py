@@ -140,7 +140,7 @@ class Settings(BaseSettings):
         6.0, ge=0, description="Hours a MinHash band key first written is answered from Redis by the near-duplicate "
                                "lookup (Elasticsearch is asked only for the others); 0: Elasticsearch only.")
 
-    # Search (issue 15): a search's cost that does not grow with the index
+    # Search (issue 15): counting every match of a search is a cost that grows with the index
     search_total_limit: int = Field(
         10_000, ge=0, description="`vigie search` and the API count the matches exactly up to this many, then "
                                   "say \"10,000+\" (total_relation gte); 0: always exact. Stats, alerts and "

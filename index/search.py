@@ -72,8 +72,8 @@ class SearchRequest:
     limit: int = 10
     offset: int = 0
     #: Count the matches exactly only up to this many; past it the total is a lower bound (relation
-    #: "gte"), which lets Elasticsearch skip the matches that cannot reach the page instead of scoring
-    #: or sorting every one of them (the cost that grew with the index). 0: always exact (stats,
+    #: "gte"), which lets Elasticsearch skip the matches that cannot reach the page where the scoring
+    #: allows it, instead of counting every one (docs/performance.md, growth). 0: always exact (stats,
     #: alerts and backtests keep the default; `vigie search` and the API pass VIGIE_SEARCH_TOTAL_LIMIT).
     total_limit: int = 0
 
