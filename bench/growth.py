@@ -12,8 +12,12 @@ size:
 - near-duplicate lookup: the time ``index.dedup.assign_clusters`` takes per batch (median, ms);
 - story assignment: ``worker.story_tasks.assign`` per batch (median, ms; the story index holds the
   stories of the measured batches only: the fill articles have none);
-- search: bench/api.py's 8 searches through ``index.search.search`` (what the API runs), 5 times
-  each: p95 (ms).
+- search: bench/api.py's 8 searches through ``index.search.search`` (what the API runs: totals
+  counted exactly up to VIGIE_SEARCH_TOTAL_LIMIT), 5 times each: p95 (ms); beside it, interleaved
+  search by search in the same loop, the same searches with exact totals (``total_limit=0``, the
+  body before that setting): their p95 and the ratio of the two, which the machine's load moves
+  little. bench/search_bodies.py splits a search's time further (highlight, collapse, profile) on
+  an index it keeps between runs.
 Each size is measured once Elasticsearch has finished merging what the fill wrote.
 The last line of the table gives each figure's growth from the first size to the last.
 """
@@ -57,6 +61,18 @@ def fill(es, index: str, base: list, start: int, stop: int) -> None:  # type: ig
         helpers.bulk(es.options(request_timeout=300), actions, chunk_size=500)
 
 
+def bench_requests() -> list:  # type: ignore[type-arg]
+    """bench/api.py's 8 searches as the API runs them (10 hits each)."""
+    from index.search import SearchFilters, SearchRequest
+    from vigie.cli.options import parse_when
+
+    return [SearchRequest(query=query, filters=SearchFilters(
+        languages=tuple(params.get("lang", ())), topics=tuple(params.get("topic", ())),  # type: ignore[arg-type]
+        since=parse_when(str(params["since"])) if "since" in params else None),
+        sort=str(params.get("sort", "relevance")), collapse=params.get("collapse") == "true", limit=10)  # type: ignore[arg-type]
+        for query, params in SEARCHES]
+
+
 def settle(es, index: str, timeout: float = 600) -> None:  # type: ignore[no-untyped-def]
     """Wait until Elasticsearch has no merge running on ``index``: right after a bulk fill, its
     background merges would be measured along with the searches."""
@@ -78,9 +94,8 @@ def main() -> None:
 
     import index.dedup as dedup
     from bench.index import analysed_articles as fresh_articles
-    from index.search import SearchFilters, SearchRequest, search
+    from index.search import search
     from index.store import ArticleStore
-    from vigie.cli.options import parse_when
     from vigie.queries import lemma_variants
     from worker.runtime import Runtime
     from worker.story_tasks import assign
@@ -96,11 +111,7 @@ def main() -> None:
         index = store.ensure_ready()
         runtime = Runtime(settings)
         variants = lemma_variants(settings.query_lemma_languages)
-        requests = [SearchRequest(query=query, filters=SearchFilters(
-            languages=tuple(params.get("lang", ())), topics=tuple(params.get("topic", ())),  # type: ignore[arg-type]
-            since=parse_when(str(params["since"])) if "since" in params else None),
-            sort=str(params.get("sort", "relevance")), collapse=params.get("collapse") == "true", limit=10)  # type: ignore[arg-type]
-            for query, params in SEARCHES]
+        requests = bench_requests()
         lookups: list[float] = []
         assign_clusters = dedup.assign_clusters
 
@@ -137,29 +148,36 @@ def main() -> None:
                 assign(runtime, batch, {key: doc.cluster_id or key for key, doc in outcome.documents.items()})
                 stories.append(time.perf_counter() - began)
             store.refresh()
-            timings = []
+            timings: list[float] = []
+            exact_timings: list[float] = []
             for _ in range(5):
-                for request in requests:
-                    began = time.perf_counter()
-                    search(es, settings.index_prefix, request, variants if request.query else None)
-                    timings.append(time.perf_counter() - began)
+                for request in requests:  # the body of the API now, then the exact count of before
+                    for timed_list, total_limit in ((timings, settings.search_total_limit), (exact_timings, 0)):
+                        began = time.perf_counter()
+                        search(es, settings.index_prefix, replace(request, total_limit=total_limit),
+                               variants if request.query else None)
+                        timed_list.append(time.perf_counter() - began)
             row = {"size": store.count(), "docs_s": round(len(batch_items) / written, 1),
                    "lookup_ms": round(statistics.median(lookups) * 1000, 1),
                    "story_ms": round(statistics.median(stories) * 1000, 1),
-                   "search_p95_ms": round(percentile(timings, 0.95) * 1000, 1), "load": machine_load()}
+                   "search_p95_ms": round(percentile(timings, 0.95) * 1000, 1),
+                   "search_exact_p95_ms": round(percentile(exact_timings, 0.95) * 1000, 1),
+                   "load": machine_load()}
             rows.append(row)
             print(row, flush=True)
         es.close()
     print("\n| documents | write path docs/s | near-duplicate lookup per batch (ms) | story assignment per batch (ms) "
-          "| search p95 (ms) | load |")
-    print("|---|---|---|---|---|---|")
+          "| search p95 (ms) | search p95, exact totals (ms) | exact / limited | load |")
+    print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['size']:,} | {row['docs_s']} | {row['lookup_ms']} | {row['story_ms']} | {row['search_p95_ms']} "
+              f"| {row['search_exact_p95_ms']} | {row['search_exact_p95_ms'] / row['search_p95_ms']:.2f} × "  # type: ignore[operator]
               f"| {row['load']} |")
     first, last = rows[0], rows[-1]
     print(f"| growth first → last | {first['docs_s'] / last['docs_s']:.2f} × slower | "  # type: ignore[operator]
           f"{last['lookup_ms'] / first['lookup_ms']:.2f} × | {last['story_ms'] / first['story_ms']:.2f} × | "  # type: ignore[operator]
-          f"{last['search_p95_ms'] / first['search_p95_ms']:.2f} × | |")  # type: ignore[operator]
+          f"{last['search_p95_ms'] / first['search_p95_ms']:.2f} × | "  # type: ignore[operator]
+          f"{last['search_exact_p95_ms'] / first['search_exact_p95_ms']:.2f} × | | |")  # type: ignore[operator]
     print(f"written {write_result('growth', {'rows': rows})}")
 
 

@@ -140,6 +140,12 @@ class Settings(BaseSettings):
         6.0, ge=0, description="Hours a MinHash band key first written is answered from Redis by the near-duplicate "
                                "lookup (Elasticsearch is asked only for the others); 0: Elasticsearch only.")
 
+    # Search (issue 15): counting every match of a search is a cost that grows with the index
+    search_total_limit: int = Field(
+        10_000, ge=0, description="`vigie search` and the API count the matches exactly up to this many, then "
+                                  "say \"10,000+\" (total_relation gte); 0: always exact. Stats, alerts and "
+                                  "backtests always count exactly.")
+
     # Alerts (index.alerts) and their delivery
     webhook_timeout: float = Field(10.0, description="Seconds for one webhook POST, connecting included.")
     webhook_private_addresses: bool | None = Field(

@@ -71,6 +71,11 @@ class SearchRequest:
     collapse_copies: bool = False  # one hit per near-duplicate cluster only
     limit: int = 10
     offset: int = 0
+    #: Count the matches exactly only up to this many; past it the total is a lower bound (relation
+    #: "gte"), which lets Elasticsearch skip the matches that cannot reach the page where the scoring
+    #: allows it, instead of counting every one (docs/performance.md, growth). 0: always exact (stats,
+    #: alerts and backtests keep the default; `vigie search` and the API pass VIGIE_SEARCH_TOTAL_LIMIT).
+    total_limit: int = 0
 
 
 @dataclass(frozen=True)
@@ -118,10 +123,12 @@ class SearchResult:
     hits: tuple[SearchHit, ...]
     took_ms: int
     query: str
+    #: "eq": ``total`` is exact; "gte": at least ``total`` match (the request's ``total_limit`` was reached)
+    total_relation: Literal["eq", "gte"] = "eq"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "total": self.total, "took_ms": self.took_ms,
-                "hits": [hit.to_dict() for hit in self.hits]}
+        return {"query": self.query, "total": self.total, "total_relation": self.total_relation,
+                "took_ms": self.took_ms, "hits": [hit.to_dict() for hit in self.hits]}
 
 
 def _phrase(field_name: str, text: str, boost: float = 1.0) -> dict[str, Any]:
@@ -279,7 +286,7 @@ def search_body(request: SearchRequest, lemma_variants: LemmaVariants | None = N
         "query": {"bool": {"must": [compile_query(node, lemma_variants)], "filter": _filters(request.filters)}},
         "size": request.limit,
         "from": request.offset,
-        "track_total_hits": True,
+        "track_total_hits": request.total_limit if request.total_limit > 0 else True,
         "_source": {"excludes": ["lemmas", "text", "signature_bands", "folded", "entity_names"]},
         "highlight": {
             "pre_tags": ["<mark>"],
@@ -331,8 +338,10 @@ def search(es: Elasticsearch, prefix: str, request: SearchRequest,
     if feed_titles:
         found = [replace(hit, feed_title=feed_titles.get(hit.feed or "")) for hit in found]
     hits = attach_stories(es, prefix, found)
+    total = response["hits"]["total"]
     return SearchResult(
-        total=int(response["hits"]["total"]["value"]),
+        total=int(total["value"]),
+        total_relation="gte" if total.get("relation") == "gte" else "eq",
         hits=hits,
         took_ms=int(response.get("took", 0)),
         query=request.query,

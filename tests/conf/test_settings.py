@@ -108,6 +108,8 @@ VALUES: dict[str, tuple[str, str, object]] = {
     "VIGIE_REUSE_MAX_CHANGED": ("0.1", "reuse_max_changed", 0.1),
     # write path (issue 15)
     "VIGIE_DUPLICATE_RECENT_HOURS": ("0.5", "duplicate_recent_hours", 0.5),
+    # search total (issue 15)
+    "VIGIE_SEARCH_TOTAL_LIMIT": ("500", "search_total_limit", 500),
 }
 
 

@@ -138,6 +138,9 @@ Hit = record_schema(
 class SearchResponse(BaseModel):
     query: str
     total: int
+    total_relation: Literal["eq", "gte"] = Field(
+        default="eq", description="eq: total is exact; gte: at least total articles match (counted exactly only "
+                                  "up to VIGIE_SEARCH_TOTAL_LIMIT, 10,000 by default).")
     took_ms: int
     limit: int
     offset: int

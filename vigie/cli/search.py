@@ -34,15 +34,22 @@ def packages_absent(names: tuple[str, ...]) -> Iterator[None]:
                 del sys.modules[name]
 
 
+def total_text(result: Any) -> str:
+    """The total as it may be said: exact, or past VIGIE_SEARCH_TOTAL_LIMIT "10,000+" (at least that many)."""
+    if getattr(result, "total_relation", "eq") == "gte":
+        return f"{result.total:,}+"
+    return str(result.total)
+
+
 def headline_count(result: Any, collapsed: bool, offset: int = 0) -> str:
     """The count line: collapsed, the articles shown (Elasticsearch's total counts them before collapsing);
     with a page, which hits it shows."""
     shown = len(result.hits)
     if collapsed:
-        return (f"{shown} article(s) ({result.total} before collapsing) for {result.query!r} "
+        return (f"{shown} article(s) ({total_text(result)} before collapsing) for {result.query!r} "
                 f"({result.took_ms} ms)")
     span = f", {offset + 1}-{offset + shown} shown" if shown and (offset or result.total > shown) else ""
-    return f"{result.total} article(s) for {result.query!r}{span} ({result.took_ms} ms)"
+    return f"{total_text(result)} article(s) for {result.query!r}{span} ({result.took_ms} ms)"
 
 
 def _text(result: Any, offset: int, limit: int, collapsed: bool = False) -> str:
@@ -182,6 +189,7 @@ def search(query: str, languages, topics, entities, feeds, tags, since, until, s
             since=since, until=until, feed_urls=feed_urls,
         ),
         sort=sort, collapse=collapse, collapse_copies=collapse_copies, limit=limit, offset=offset,
+        total_limit=settings.search_total_limit,
     )
     result = run_search(connect(settings.es_url), settings.index_prefix, request,
                         query_lemma_variants(query, tuple(languages), settings, tuple(entities)),

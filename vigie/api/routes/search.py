@@ -106,7 +106,7 @@ def search_articles(
                          errors=[{"location": "query.offset", "message": message}])
     parse_query(q)  # a query that does not parse is a 400, whatever the state of Elasticsearch
     request = SearchRequest(query=q, filters=filters, sort=sort, collapse=collapse, collapse_copies=collapse_copies,
-                            limit=limit, offset=offset)
+                            limit=limit, offset=offset, total_limit=ctx.settings.search_total_limit)
     store = ctx.store()
     result = search(store.es, ctx.prefix, request, ctx.lemma_variants() if q.strip() else None,
                     feed_titles=feed_titles(ctx.registry))

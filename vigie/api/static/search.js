@@ -118,7 +118,9 @@
   function renderResults(state, found) {
     const words = found.total === 1 ? "article" : "articles";
     const what = state.q.trim() ? ` for “${state.q.trim()}”` : filled(state) ? "" : ", newest first";
-    document.getElementById("summary").textContent = `${found.total.toLocaleString()} ${words}${what} · ${found.took_ms} ms`;
+    // past VIGIE_SEARCH_TOTAL_LIMIT the total is a lower bound: "10,000+", as the command line says it
+    const counted = found.total_relation === "gte" ? `${found.total.toLocaleString()}+` : found.total.toLocaleString();
+    document.getElementById("summary").textContent = `${counted} ${words}${what} · ${found.took_ms} ms`;
     document.getElementById("results").replaceChildren(...found.hits.map(renderHit));
     const pager = [];
     if (state.offset > 0) {
@@ -126,7 +128,7 @@
         onclick: () => go({ ...state, offset: Math.max(0, state.offset - LIMIT) }) }));
     }
     if (found.total > 0) {
-      pager.push(el("span", { class: "muted", text: `${state.offset + 1}–${state.offset + found.hits.length} of ${found.total}` }));
+      pager.push(el("span", { class: "muted", text: `${state.offset + 1}–${state.offset + found.hits.length} of ${counted}` }));
     }
     if (state.offset + LIMIT < found.total && state.offset + LIMIT < 10000) {
       pager.push(el("button", { type: "button", class: "plain", text: "More results →",
