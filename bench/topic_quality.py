@@ -14,7 +14,8 @@ before the second round of rule tuning; batch 3, h158 onwards, before the third;
 third and scored as it is; batch 5, h257 onwards, written blind, without reading the rules, and scored as it is;
 batch 6, h309 onwards, written blind after the fourth round, and scored as it is; batch 7, h361 onwards, written
 blind after the fifth round, and scored as it is; batch 8, h409 onwards, written blind after the sixth round, and
-scored as it is; batch 9, h461 onwards, written blind while the seventh round was being built, and scored as it is).
+scored as it is; batch 9, h461 onwards, written blind while the seventh round was being built, and scored as it is;
+batch 10, h513 onwards, written blind while the eighth round was being built, and scored as it is).
 Only the articles in the languages the rules cover (fr, en, de, es) count. Prints the Markdown of docs/quality.md's
 topic section.
 """
@@ -52,6 +53,8 @@ SEVENTH_BATCH_FROM = 361
 EIGHTH_BATCH_FROM = 409
 # The ninth (h461 onwards) was written blind while the seventh round was built elsewhere, and scored as it is.
 NINTH_BATCH_FROM = 461
+# The tenth (h513 onwards) was written blind while the eighth round was built elsewhere, and scored as it is.
+TENTH_BATCH_FROM = 513
 
 
 def _number(name: str) -> int | None:
@@ -66,7 +69,7 @@ def _batch(name: str) -> int:
     return (2 if number < THIRD_BATCH_FROM else 3 if number < FOURTH_BATCH_FROM
             else 4 if number < FIFTH_BATCH_FROM else 5 if number < SIXTH_BATCH_FROM
             else 6 if number < SEVENTH_BATCH_FROM else 7 if number < EIGHTH_BATCH_FROM
-            else 8 if number < NINTH_BATCH_FROM else 9)
+            else 8 if number < NINTH_BATCH_FROM else 9 if number < TENTH_BATCH_FROM else 10)
 
 
 HELDOUT_BATCHES = {
@@ -86,6 +89,8 @@ HELDOUT_BATCHES = {
     "held-out batches 7 + 8": lambda name: _batch(name) in (7, 8),
     "held-out batch 9": lambda name: _batch(name) == 9,
     "held-out batches 8 + 9": lambda name: _batch(name) in (8, 9),
+    "held-out batch 10": lambda name: _batch(name) == 10,
+    "held-out batches 9 + 10": lambda name: _batch(name) in (9, 10),
 }
 
 
