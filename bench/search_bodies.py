@@ -61,20 +61,37 @@ def services_env(home: Path) -> dict[str, str]:
     return env
 
 
-def fields_by_max(query: Any) -> Any:
+_LEAVES = {"match_phrase", "match_phrase_prefix", "term"}
+
+
+def fields_by_max(query: Any, tie_breaker: float = 0.0) -> Any:
     """``query`` with each word's alternatives (its phrase in title, text, lemmas, folded: a ``bool``
-    ``should`` of leaf queries) scored by their best field (``dis_max``) instead of their sum. Not what
-    Vigie runs: a measured what-if (the sum's loose upper bound per block is what keeps block-max WAND
-    from skipping; a change of ranking that would need the search quality measured first)."""
+    ``should`` of leaf queries, or a ``dis_max`` of them) scored by their best field (``dis_max``, plus
+    ``tie_breaker`` times the others) instead of their sum (the sum's loose upper bound per block is
+    what keeps block-max WAND from skipping)."""
     if isinstance(query, list):
-        return [fields_by_max(item) for item in query]
+        return [fields_by_max(item, tie_breaker) for item in query]
     if not isinstance(query, dict):
         return query
     inner = query.get("bool")
     if (isinstance(inner, dict) and set(inner) == {"should", "minimum_should_match"}
-            and all(set(item) & {"match_phrase", "match_phrase_prefix", "term"} for item in inner["should"])):
-        return {"dis_max": {"queries": inner["should"]}}
-    return {key: fields_by_max(value) for key, value in query.items()}
+            and all(set(item) & _LEAVES for item in inner["should"])):
+        return {"dis_max": {"queries": inner["should"], "tie_breaker": tie_breaker}}
+    if isinstance(query.get("dis_max"), dict):
+        return {"dis_max": {"queries": query["dis_max"]["queries"], "tie_breaker": tie_breaker}}
+    return {key: fields_by_max(value, tie_breaker) for key, value in query.items()}
+
+
+def fields_summed(query: Any) -> Any:
+    """``query`` with each word's alternatives summed (a ``bool`` ``should``): the body Vigie ran
+    before the alternatives were scored by their best field (docs/quality.md, "Search ranking")."""
+    if isinstance(query, list):
+        return [fields_summed(item) for item in query]
+    if not isinstance(query, dict):
+        return query
+    if isinstance(query.get("dis_max"), dict):
+        return {"bool": {"should": query["dis_max"]["queries"], "minimum_should_match": 1}}
+    return {key: fields_summed(value) for key, value in query.items()}
 
 
 def variant_body(body: dict[str, Any], variant: str, limit: int) -> dict[str, Any]:
