@@ -16,7 +16,9 @@ machine's load hits every variant alike), through Elasticsearch's search API wit
 - limited: ``track_total_hits: 10000`` (``--limit``), the default of `vigie search` and the API;
 - exact, no highlight / limited, no highlight: what highlighting the page's hits costs;
 - limited, no collapse: what collapsing costs (only the collapsed search differs);
-- limited, fields by max: a what-if, each word's field alternatives as ``dis_max`` (``fields_by_max``).
+- limited, fields by max: each word's field alternatives as ``dis_max`` (``fields_by_max``), tie_breaker 0
+  (the shipped body since docs/quality.md's "Search ranking") and 0.1;
+- limited, fields summed: the same alternatives summed in a ``bool`` ``should`` (the body before).
 Printed: each variant's p95 and median over all searches (wall time, ms) and per search the median of
 Elasticsearch's own ``took``; the exact/limited ratio of p95 is the figure that resists the load.
 ``--profile``: each search once more with ``profile: true`` in the exact and limited bodies: the time
@@ -41,7 +43,7 @@ from bench.common import VIGIE, machine_load, percentile, write_result  # noqa: 
 from vigie.services.processes import free_port  # noqa: E402
 
 VARIANTS = ("exact", "limited", "exact, no highlight", "limited, no highlight", "limited, no collapse",
-            "limited, fields by max")
+            "limited, fields by max", "limited, fields by max, tie 0.1", "limited, fields summed")
 
 
 def services_env(home: Path) -> dict[str, str]:
@@ -97,7 +99,9 @@ def fields_summed(query: Any) -> Any:
 def variant_body(body: dict[str, Any], variant: str, limit: int) -> dict[str, Any]:
     body = dict(body)
     if "fields by max" in variant:
-        body["query"] = fields_by_max(body["query"])
+        body["query"] = fields_by_max(body["query"], 0.1 if "tie 0.1" in variant else 0.0)
+    if "fields summed" in variant:
+        body["query"] = fields_summed(body["query"])
     body["track_total_hits"] = True if variant.startswith("exact") else limit
     if "no highlight" in variant:
         body.pop("highlight", None)
