@@ -10,7 +10,8 @@ ranking set with each body variant:
 - best field: the same alternatives as ``dis_max`` (tie_breaker 0), and with tie_breaker 0.1 and 0.3;
 - shipped: ``index.search.search_body`` as it is.
 Printed: precision@5, recall@10, MRR and nDCG@10 per variant, dev and held-out separately (the
-held-out queries are never used to choose a body). ``--misses``: per query, the variants' RR.
+held-out queries are never used to choose a body), and how many queries' top ten (ids in order)
+differ from the summed body's. ``--misses``: per query, the variants' RR.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def main() -> None:
     from elasticsearch import Elasticsearch
 
     from conf.settings import load_settings
-    from tests.index.search_ranking import index_stream, load_queries, score_queries, stream_analysed
+    from tests.index.search_ranking import index_stream, load_queries, ranked_ids, score_queries, stream_analysed
     from vigie.queries import lemma_variants
 
     analysed = stream_analysed()
@@ -59,15 +60,18 @@ def main() -> None:
         for part in ("dev", "heldout"):
             queries = load_queries(part)
             print(f"{part}: {len(queries)} queries\n")
-            print("| variant | precision@5 | recall@10 | MRR | nDCG@10 |")
-            print("|---|---:|---:|---:|---:|")
+            print("| variant | precision@5 | recall@10 | MRR | nDCG@10 | top ten differs from summed |")
+            print("|---|---:|---:|---:|---:|---:|")
+            before = [ranked_ids(es, prefix, item.query, variants, VARIANTS["summed (before)"]) for item in queries]
             per_query: dict[str, list[float]] = {}
             result["parts"][part] = {}
             for name, variant in VARIANTS.items():
                 scores, each = score_queries(es, prefix, queries, variants, variant)
-                result["parts"][part][name] = scores.to_dict()
+                differ = sum(ranked_ids(es, prefix, item.query, variants, variant) != ranked
+                             for item, ranked in zip(queries, before))
+                result["parts"][part][name] = {**scores.to_dict(), "top_ten_differs": differ}
                 print(f"| {name} | {scores.precision_at_5:.3f} | {scores.recall_at_10:.3f} | {scores.mrr:.3f} | "
-                      f"{scores.ndcg_at_10:.3f} |")
+                      f"{scores.ndcg_at_10:.3f} | {differ} of {len(queries)} |")
                 for query, values in each:
                     per_query.setdefault(query, []).append(values[2])
             if args.misses:
