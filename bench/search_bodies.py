@@ -16,7 +16,9 @@ machine's load hits every variant alike), through Elasticsearch's search API wit
 - limited: ``track_total_hits: 10000`` (``--limit``), the default of `vigie search` and the API;
 - exact, no highlight / limited, no highlight: what highlighting the page's hits costs;
 - limited, no collapse: what collapsing costs (only the collapsed search differs);
-- limited, fields by max: a what-if, each word's field alternatives as ``dis_max`` (``fields_by_max``).
+- limited, fields by max: each word's field alternatives as ``dis_max`` (``fields_by_max``), tie_breaker 0
+  (the shipped body since docs/quality.md's "Search ranking") and 0.1;
+- limited, fields summed: the same alternatives summed in a ``bool`` ``should`` (the body before).
 Printed: each variant's p95 and median over all searches (wall time, ms) and per search the median of
 Elasticsearch's own ``took``; the exact/limited ratio of p95 is the figure that resists the load.
 ``--profile``: each search once more with ``profile: true`` in the exact and limited bodies: the time
@@ -41,7 +43,7 @@ from bench.common import VIGIE, machine_load, percentile, write_result  # noqa: 
 from vigie.services.processes import free_port  # noqa: E402
 
 VARIANTS = ("exact", "limited", "exact, no highlight", "limited, no highlight", "limited, no collapse",
-            "limited, fields by max")
+            "limited, fields by max", "limited, fields by max, tie 0.1", "limited, fields summed")
 
 
 def services_env(home: Path) -> dict[str, str]:
@@ -61,26 +63,45 @@ def services_env(home: Path) -> dict[str, str]:
     return env
 
 
-def fields_by_max(query: Any) -> Any:
+_LEAVES = {"match_phrase", "match_phrase_prefix", "term"}
+
+
+def fields_by_max(query: Any, tie_breaker: float = 0.0) -> Any:
     """``query`` with each word's alternatives (its phrase in title, text, lemmas, folded: a ``bool``
-    ``should`` of leaf queries) scored by their best field (``dis_max``) instead of their sum. Not what
-    Vigie runs: a measured what-if (the sum's loose upper bound per block is what keeps block-max WAND
-    from skipping; a change of ranking that would need the search quality measured first)."""
+    ``should`` of leaf queries, or a ``dis_max`` of them) scored by their best field (``dis_max``, plus
+    ``tie_breaker`` times the others) instead of their sum (the sum's loose upper bound per block is
+    what keeps block-max WAND from skipping)."""
     if isinstance(query, list):
-        return [fields_by_max(item) for item in query]
+        return [fields_by_max(item, tie_breaker) for item in query]
     if not isinstance(query, dict):
         return query
     inner = query.get("bool")
     if (isinstance(inner, dict) and set(inner) == {"should", "minimum_should_match"}
-            and all(set(item) & {"match_phrase", "match_phrase_prefix", "term"} for item in inner["should"])):
-        return {"dis_max": {"queries": inner["should"]}}
-    return {key: fields_by_max(value) for key, value in query.items()}
+            and all(set(item) & _LEAVES for item in inner["should"])):
+        return {"dis_max": {"queries": inner["should"], "tie_breaker": tie_breaker}}
+    if isinstance(query.get("dis_max"), dict):
+        return {"dis_max": {"queries": query["dis_max"]["queries"], "tie_breaker": tie_breaker}}
+    return {key: fields_by_max(value, tie_breaker) for key, value in query.items()}
+
+
+def fields_summed(query: Any) -> Any:
+    """``query`` with each word's alternatives summed (a ``bool`` ``should``): the body Vigie ran
+    before the alternatives were scored by their best field (docs/quality.md, "Search ranking")."""
+    if isinstance(query, list):
+        return [fields_summed(item) for item in query]
+    if not isinstance(query, dict):
+        return query
+    if isinstance(query.get("dis_max"), dict):
+        return {"bool": {"should": query["dis_max"]["queries"], "minimum_should_match": 1}}
+    return {key: fields_summed(value) for key, value in query.items()}
 
 
 def variant_body(body: dict[str, Any], variant: str, limit: int) -> dict[str, Any]:
     body = dict(body)
     if "fields by max" in variant:
-        body["query"] = fields_by_max(body["query"])
+        body["query"] = fields_by_max(body["query"], 0.1 if "tie 0.1" in variant else 0.0)
+    if "fields summed" in variant:
+        body["query"] = fields_summed(body["query"])
     body["track_total_hits"] = True if variant.startswith("exact") else limit
     if "no highlight" in variant:
         body.pop("highlight", None)

@@ -135,8 +135,25 @@ def _phrase(field_name: str, text: str, boost: float = 1.0) -> dict[str, Any]:
     return {"match_phrase": {field_name: {"query": text, "boost": boost}}}
 
 
-def _word_query(term: Term, fields: Sequence[tuple[str, float]], lemma_variants: LemmaVariants | None,
-                lemmas: bool) -> dict[str, Any]:
+#: How the search scores a word's alternatives (its phrase in title and text, its lemma variants, its
+#: folded form, a known entity's id): by the best one, plus this share of the others (``dis_max``).
+#: Summed instead (a ``bool`` ``should``), their loose upper bound per block keeps Elasticsearch's
+#: block-max WAND from skipping, so every match of a frequent word is scored and the search time grows
+#: with the index (docs/performance.md, growth); by the best one it stops once the page and the
+#: total limit are settled. The ranking of the two, measured on the labelled ranking set
+#: (tests/index/search-relevance, bench/search_quality.py): docs/quality.md, "Search ranking".
+FIELDS_TIE_BREAKER = 0.0
+
+
+def _alternatives(should: list[dict[str, Any]], tie_breaker: float | None) -> dict[str, Any]:
+    """Any of ``should``: scored by the best (``dis_max``) with a ``tie_breaker``, else summed."""
+    if tie_breaker is None:
+        return {"bool": {"should": should, "minimum_should_match": 1}}
+    return {"dis_max": {"queries": should, "tie_breaker": tie_breaker}}
+
+
+def _word_clauses(term: Term, fields: Sequence[tuple[str, float]], lemma_variants: LemmaVariants | None,
+                  lemmas: bool) -> list[dict[str, Any]]:
     should: list[dict[str, Any]] = []
     if term.prefix:
         for name, boost in fields:
@@ -148,59 +165,67 @@ def _word_query(term: Term, fields: Sequence[tuple[str, float]], lemma_variants:
             for variant in dict.fromkeys(lemma_variants(term.text)):
                 if variant:
                     should.append(_phrase("lemmas", variant, 0.8))
-    return {"bool": {"should": should, "minimum_should_match": 1}}
+    return should
 
 
-def compile_query(node: Node, lemma_variants: LemmaVariants | None = None) -> dict[str, Any]:
-    """The Elasticsearch query for a parsed Vigie query."""
+def compile_query(node: Node, lemma_variants: LemmaVariants | None = None,
+                  tie_breaker: float | None = None) -> dict[str, Any]:
+    """The Elasticsearch query for a parsed Vigie query. Each word's alternatives are summed, or with
+    ``tie_breaker`` scored by the best one (``dis_max``), as ``search_body`` does (FIELDS_TIE_BREAKER);
+    which articles match is the same either way."""
     if isinstance(node, MatchAll):
         return {"match_all": {}}
     if isinstance(node, And):
-        must = _and_clauses(node.items, lemma_variants)
-        must_not = [compile_query(item.item, lemma_variants) for item in node.items if isinstance(item, Not)]
+        must = _and_clauses(node.items, lemma_variants, tie_breaker)
+        must_not = [compile_query(item.item, lemma_variants, tie_breaker)
+                    for item in node.items if isinstance(item, Not)]
         return {"bool": {"must": must or [{"match_all": {}}], "must_not": must_not}}
     if isinstance(node, Or):
-        return {"bool": {"should": [compile_query(item, lemma_variants) for item in node.items],
+        return {"bool": {"should": [compile_query(item, lemma_variants, tie_breaker) for item in node.items],
                          "minimum_should_match": 1}}
     if isinstance(node, Not):
-        return {"bool": {"must": [{"match_all": {}}], "must_not": [compile_query(node.item, lemma_variants)]}}
-    return _term_query(node, lemma_variants)
+        return {"bool": {"must": [{"match_all": {}}],
+                         "must_not": [compile_query(node.item, lemma_variants, tie_breaker)]}}
+    return _term_query(node, lemma_variants, tie_breaker)
 
 
-def _and_clauses(items: tuple[Node, ...], lemma_variants: LemmaVariants | None) -> list[dict[str, Any]]:
+def _and_clauses(items: tuple[Node, ...], lemma_variants: LemmaVariants | None,
+                 tie_breaker: float | None = None) -> list[dict[str, Any]]:
     """The clauses of an AND's non-negated items; a run of words naming a known entity
     (``index.query.name_runs``) matches its words or the entity's id."""
     must: list[dict[str, Any]] = []
     for start, stop, identity in name_runs(items, _known_entity_id):
         if identity is None:
             if not isinstance(items[start], Not):
-                must.append(compile_query(items[start], lemma_variants))
+                must.append(compile_query(items[start], lemma_variants, tie_breaker))
             continue
         must.append({"bool": {"should": [
-            {"bool": {"must": [compile_query(word, lemma_variants) for word in items[start:stop]]}},
+            {"bool": {"must": [compile_query(word, lemma_variants, tie_breaker) for word in items[start:stop]]}},
             {"term": {"entity_ids": {"value": identity, "boost": 1.5}}},
         ], "minimum_should_match": 1}})
     return must
 
 
-def _term_query(term: Term, lemma_variants: LemmaVariants | None) -> dict[str, Any]:
+def _term_query(term: Term, lemma_variants: LemmaVariants | None,
+                tie_breaker: float | None = None) -> dict[str, Any]:
     name = term.field
     if name is None:
-        query = _word_query(term, (("title", 2.0), ("text", 1.0)), lemma_variants, lemmas=True)
+        should = _word_clauses(term, (("title", 2.0), ("text", 1.0)), lemma_variants, lemmas=True)
         if not term.prefix:
             # Accents and case folded ("Etats-Unis" finds "États-Unis"), and a known entity's other
             # names ("Putin" finds "Poutine", "Idlib" finds "Idleb").
-            query["bool"]["should"].append(_phrase("folded", search_fold(term.text), 0.9))
-            query["bool"]["should"].extend(_identity_clauses(term.text))
-        return query
+            should.append(_phrase("folded", search_fold(term.text), 0.9))
+            should.extend(_identity_clauses(term.text))
+        return _alternatives(should, tie_breaker)
     if name in ("title", "text"):
-        return _word_query(term, ((name, 1.0),), lemma_variants, lemmas=False)
+        return _alternatives(_word_clauses(term, ((name, 1.0),), lemma_variants, lemmas=False), tie_breaker)
     if name in _ENTITY_TYPES:
-        return _word_query(term, ((f"entities.{name}.text", 1.0),), None, lemmas=False)
+        return _alternatives(_word_clauses(term, ((f"entities.{name}.text", 1.0),), None, lemmas=False), tie_breaker)
     if name == "entity":
-        query = _word_query(term, tuple((f"entities.{kind}.text", 1.0) for kind in _ENTITY_TYPES), None, lemmas=False)
-        query["bool"]["should"].extend(_entity_identity(term.text))
-        return query
+        should = _word_clauses(term, tuple((f"entities.{kind}.text", 1.0) for kind in _ENTITY_TYPES), None,
+                               lemmas=False)
+        should.extend(_entity_identity(term.text))
+        return _alternatives(should, tie_breaker)
     if name == "topic":
         return {"term": {"topic_names": term.text.lower()}}
     if name == "language":
@@ -283,7 +308,8 @@ def search_body(request: SearchRequest, lemma_variants: LemmaVariants | None = N
     """The whole search request body (exposed for the API bench and tests)."""
     node = parse_query(request.query)
     body: dict[str, Any] = {
-        "query": {"bool": {"must": [compile_query(node, lemma_variants)], "filter": _filters(request.filters)}},
+        "query": {"bool": {"must": [compile_query(node, lemma_variants, FIELDS_TIE_BREAKER)],
+                           "filter": _filters(request.filters)}},
         "size": request.limit,
         "from": request.offset,
         "track_total_hits": request.total_limit if request.total_limit > 0 else True,
