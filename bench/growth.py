@@ -1,6 +1,6 @@
 """How the write path, the near-duplicate lookup, story assignment and search grow with the index.
 
-    .venv/bin/python bench/growth.py [--sizes 10000 100000 500000] [--batches 20]
+    .venv/bin/python bench/growth.py [--sizes 10000 100000 500000] [--batches 20] [--search-rounds 5]
 
 On Redis and Elasticsearch of its own (heap VIGIE_ES_HEAP=1g), the articles index is filled with
 synthetic analysed articles (~600 words of real news paragraphs, entities, topics, dates over a year,
@@ -13,7 +13,7 @@ size:
 - story assignment: ``worker.story_tasks.assign`` per batch (median, ms; the story index holds the
   stories of the measured batches only: the fill articles have none);
 - search: bench/api.py's 8 searches through ``index.search.search`` (what the API runs: totals
-  counted exactly up to VIGIE_SEARCH_TOTAL_LIMIT), 5 times each: p95 (ms); beside it, interleaved
+  counted exactly up to VIGIE_SEARCH_TOTAL_LIMIT), ``--search-rounds`` times each: p95 (ms); beside it, interleaved
   search by search in the same loop, the same searches with exact totals (``total_limit=0``, the
   body before that setting): their p95 and the ratio of the two, which the machine's load moves
   little. bench/search_bodies.py splits a search's time further (highlight, collapse, profile) on
@@ -88,6 +88,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 500_000])
     parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--search-rounds", type=int, default=5,
+                        help="times each of the 8 searches runs per size (more: a steadier p95)")
     args = parser.parse_args()
 
     from elasticsearch import Elasticsearch
@@ -150,7 +152,7 @@ def main() -> None:
             store.refresh()
             timings: list[float] = []
             exact_timings: list[float] = []
-            for _ in range(5):
+            for _ in range(args.search_rounds):
                 for request in requests:  # the body of the API now, then the exact count of before
                     for timed_list, total_limit in ((timings, settings.search_total_limit), (exact_timings, 0)):
                         began = time.perf_counter()

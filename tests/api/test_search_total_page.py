@@ -7,29 +7,20 @@ from collections.abc import Iterator
 
 import pytest
 
-from index.client import connect
-from index.store import ArticleStore
 from tests.index.factories import analysed
-from tests.support.api import ApiServer, api_env, start_api
+from tests.support.api import ApiServer, api_env, serving
 from tests.support.browser import Browser
-from tests.support.services import drop_indices
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def site(service_env: dict[str, str]) -> Iterator[ApiServer]:
-    server = start_api(api_env(service_env, VIGIE_SEARCH_TOTAL_LIMIT="2"))
-    store = ArticleStore(connect(server.settings.es_url), server.settings.index_prefix)
-    store.ensure_ready()
     articles = [analysed(f"zanzibar-{number}", title=f"Zanzibar, épisode {number}",
                          text=f"Le port de Zanzibar reçoit le cargo numéro {number}.") for number in range(4)]
     articles.append(analysed("pemba", title="Pemba", text="Le port de Pemba attend la marée."))
-    outcome = store.index_batch(articles, refresh=True)
-    assert len(outcome.indexed) == 5, outcome
-    yield server
-    server.stop()
-    drop_indices(server.settings.es_url, server.settings.index_prefix)
+    with serving(api_env(service_env, VIGIE_SEARCH_TOTAL_LIMIT="2"), articles) as server:
+        yield server
 
 
 def search(browser: Browser, site: ApiServer, query: str) -> str:

@@ -13,16 +13,13 @@ from datetime import datetime, timezone
 import pytest
 
 from conf.limits import fetch_limits
-from index.client import connect
-from index.store import ArticleStore
 from ingest.analyze import article_from_file
 from ingest.fetch import Fetcher
 from ingest.fingerprint import signature
 from ingest.models import AnalyzedArticle
 from ingest.poll import fetch_feed
 from state.registry import FeedRegistry, bounds_from
-from tests.support.api import ApiServer, api_env, start_api
-from tests.support.services import drop_indices
+from tests.support.api import ApiServer, api_env, serving
 from tests.index.factories import analysed
 from tests.ingest.analyzers import shipped_analyzer
 from tests.support.browser import ELEMENT, Browser, screenshot_dir
@@ -50,15 +47,9 @@ def sample_article() -> AnalyzedArticle:
 
 @pytest.fixture(scope="module")
 def site(service_env: dict[str, str]) -> Iterator[ApiServer]:
-    server = start_api(api_env(service_env))
-    store = ArticleStore(connect(server.settings.es_url), server.settings.index_prefix)
-    store.ensure_ready()
     hostile = analysed("hostile", title=HOSTILE_TITLE, text=HOSTILE_TEXT, url="javascript:window.__xss=5")
-    outcome = store.index_batch([sample_article(), hostile], refresh=True)
-    assert len(outcome.indexed) == 2, outcome
-    yield server
-    server.stop()
-    drop_indices(server.settings.es_url, server.settings.index_prefix)
+    with serving(api_env(service_env), [sample_article(), hostile]) as server:
+        yield server
 
 
 def search(browser: Browser, site: ApiServer, query: str) -> None:

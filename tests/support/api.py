@@ -9,13 +9,18 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
 import redis
 
+from index.client import connect
+from index.store import ArticleStore
+from ingest.models import AnalyzedArticle
 from tests.support.processes import VIGIE, Background
-from tests.support.services import settings_from
+from tests.support.services import drop_indices, settings_from
 from vigie.services.processes import free_port
 from conf.settings import Settings
 
@@ -83,3 +88,19 @@ def start_api(env: dict[str, str], timeout: float = 90) -> ApiServer:
     output = process.output()
     process.stop()
     raise AssertionError(f"`vigie api` did not answer within {timeout} s:\n{output[-4000:]}")
+
+
+@contextmanager
+def serving(env: dict[str, str], articles: Sequence[AnalyzedArticle]) -> Iterator[ApiServer]:
+    """`vigie api` on ``env`` over an index holding ``articles`` (all indexed, searchable); stopped and
+    its indices dropped afterwards."""
+    server = start_api(env)
+    store = ArticleStore(connect(server.settings.es_url), server.settings.index_prefix)
+    store.ensure_ready()
+    outcome = store.index_batch(list(articles), refresh=True)
+    assert len(outcome.indexed) == len(articles), outcome
+    try:
+        yield server
+    finally:
+        server.stop()
+        drop_indices(server.settings.es_url, server.settings.index_prefix)
