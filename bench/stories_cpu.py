@@ -265,7 +265,7 @@ def replay(articles_count: int, batch: int) -> None:
         # has its story is written with it.
         for part in batches:
             before = cpu_now()
-            outcome = rt.store.index_batch(part, copies_join_stories=True)
+            outcome = rt.store.index_batch(part, with_stories=True)
             features = [features_of(item, outcome.documents[item.article.article_id].cluster_id or "")
                         for item in part if item.article.article_id in outcome.documents]
             add(index_cpu, before)

@@ -49,7 +49,7 @@ class BulkOutcome:
     documents: dict[str, ArticleDocument] = field(default_factory=dict)
     #: articles whose near-duplicate candidates came from the recent band keys, not Elasticsearch
     recent_lookups: int = 0
-    #: the story written with an article (``copies_join_stories``): a wire copy's original's story;
+    #: the story written with an article (``with_stories``): the one it is expected to end in;
     #: ``documents`` do not carry it (alerts on a story wait for the story consumer's assignment)
     stories: dict[str, str] = field(default_factory=dict)
 
@@ -123,11 +123,12 @@ class ArticleStore:
                       first_article=article_ids[0] if article_ids else None, error=str(error))
 
     def index_batch(self, items: Sequence[AnalyzedArticle], *, refresh: bool = False,
-                    copies_join_stories: bool = False) -> BulkOutcome:
+                    with_stories: bool = False) -> BulkOutcome:
         """Bulk-write ``items`` by article id. Raises IndexUnavailable when the node cannot be reached.
 
-        ``copies_join_stories`` (stories on): a near-duplicate copy whose original already has a story
-        is written with that story (the story consumer will put it there), not marked afterwards."""
+        ``with_stories`` (stories on): each article is written with the story it is expected to end in
+        (``expected_stories``), so that the story consumer re-indexes it to mark its story only when the
+        expectation was wrong (an original that joined an existing story)."""
         if not items:
             return BulkOutcome()
         now = datetime.now(timezone.utc)
@@ -141,8 +142,8 @@ class ArticleStore:
         for item in items:
             article_id = item.article.article_id
             documents[article_id] = article_document(item, now, clusters[article_id])
-        stories = self._stories_of_copies(documents) if copies_join_stories else {}
-        written: dict[str, dict[str, Any]] = {}  # each article's body as sent (a copy's with its story)
+        stories = self._expected_stories(documents) if with_stories else {}
+        written: dict[str, dict[str, Any]] = {}  # each article's body as sent (with its expected story)
         for article_id, document in documents.items():
             operations.append({"index": {"_index": placed.get(article_id, self.alias), "_id": article_id}})
             story = stories.get(article_id)
@@ -164,12 +165,11 @@ class ArticleStore:
             self.recent.record(plan.record(items, outcome.indexed, now))
         return outcome
 
-    def _stories_of_copies(self, documents: Mapping[str, ArticleDocument]) -> dict[str, str]:
-        from index.stories import stories_of_originals  # index.stories reads the articles alias too
+    def _expected_stories(self, documents: Mapping[str, ArticleDocument]) -> dict[str, str]:
+        from index.stories import expected_stories  # index.stories reads the articles alias too
 
-        return stories_of_originals(self.es, self.prefix, {
-            article_id: document.cluster_id for article_id, document in documents.items()
-            if document.cluster_id and document.cluster_id != article_id})
+        return expected_stories(self.es, self.prefix, {
+            article_id: document.cluster_id or article_id for article_id, document in documents.items()})
 
     def _put_back(self, response: Any, write: str | None, placed: Mapping[str, str],
                   written: Mapping[str, dict[str, Any]], refresh: bool) -> int:

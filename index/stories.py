@@ -36,7 +36,7 @@ from index.mappings import (
     story_members_index_body,
 )
 from index.rollover import locate
-from ingest.stories import Merge, StoryCentroid, StoryFeatures
+from ingest.stories import Merge, StoryCentroid, StoryFeatures, story_id_for
 
 #: Candidate stories fetched per article: the best by shared names and words within the window.
 CANDIDATES = 12
@@ -342,8 +342,8 @@ class StoryStore:
              now: datetime | None = None, *, refresh: bool = False, stored: Mapping[str, str] | None = None) -> None:
         """Write the stories changed, the new memberships (and their copy on the articles), the merges.
 
-        ``stored``: the story each article document was written with (a wire copy whose original had a
-        story, ``stories_of_originals``); an article whose membership names that story is not marked
+        ``stored``: the story each article document was written with (the one it was expected to end
+        in, ``expected_stories``); an article whose membership names that story is not marked
         again (marking re-indexes the whole article document, Elasticsearch's biggest cost in stories).
 
         Reads by id (``memberships``, ``drafts``) see them at once; searches after the next refresh
@@ -410,27 +410,36 @@ class StoryStore:
         call(self.es, f"marking the story of {len(stories)} articles", lambda: self.es.bulk(operations=operations))
 
 
-# -- the story a wire copy is written with ----------------------------------------------------------
+# -- the story an article is written with -----------------------------------------------------------
 
 
-def stories_of_originals(es: Elasticsearch, prefix: str, originals: Mapping[str, str]) -> dict[str, str]:
-    """For each article (id -> the id of its near-duplicate original), its original's story when the
-    original has one (merges followed): the story the article will join (``ingest.stories.decide``
-    puts a copy in its original's story), so that the indexing task writes it with the article and
-    the story consumer need not re-index the article to mark it. Two reads by id at most; none of
-    either index yet: no story."""
-    wanted = sorted(set(originals.values()))
+def expected_stories(es: Elasticsearch, prefix: str, originals: Mapping[str, str]) -> dict[str, str]:
+    """For each article about to be written (id -> the id of its near-duplicate original, itself for
+    an original), the story it is expected to end in, so that the indexing task writes it with the
+    article and the story consumer need not re-index the article to mark it:
+
+    - a wire copy whose original has a story (merges followed) joins that story (``ingest.stories.decide``
+      puts a copy in its original's story);
+    - any other article, the story its original (itself, for an original) founds when it finds no
+      story to join (``ingest.stories.story_id_for``): right for every article that starts a story,
+      and for its copies; an article that joins an existing story instead is marked by the consumer.
+
+    Until the consumer has written it (a moment later), the expected story has no record: hits show no
+    story for the article meanwhile, as before (``attach_stories``). Two reads by id at most."""
+    expected = {article_id: story_id_for(original) for article_id, original in originals.items()}
+    wanted = sorted({original for article_id, original in originals.items() if original != article_id})
     if not wanted:
-        return {}
+        return expected
     response = call(es, f"reading the stories of {len(wanted)} originals (first: {wanted[0]})",
                     lambda: es.options(ignore_status=404).mget(index=members_index(prefix), ids=wanted,
                                                                 source=["story_id"]))
     found = {doc["_id"]: doc["_source"]["story_id"] for doc in response.body.get("docs", []) if doc.get("found")}
     if not found:
-        return {}
+        return expected
     resolved = StoryStore(es, prefix).resolve(set(found.values()))
-    return {article_id: resolved.get(found[original], found[original])
-            for article_id, original in originals.items() if original in found}
+    expected.update({article_id: resolved.get(found[original], found[original])
+                     for article_id, original in originals.items() if original in found})
+    return expected
 
 
 # -- the articles of several stories at once (the Stories front page) -----------------------------

@@ -8,10 +8,12 @@ a moment after its article is searchable (the queue's wait plus one batch, well 
 the consumer keeps up; bench/e2e.py measures the throughput).
 
 The article document carries its story (for hits and collapse). Writing it afterwards re-indexes the
-whole document, so the indexing task writes a wire copy whose original already has a story with that
-story (``ArticleStore.index_batch(copies_join_stories=True)``: a copy joins its original's story),
-queues the story written with the features (``STORED_KEY``), and the consumer marks an article only
-when its story is another (bench/stories_cpu.py measures what each step costs).
+whole document, so the indexing task writes each article with the story it is expected to end in
+(``ArticleStore.index_batch(with_stories=True)``, ``index.stories.expected_stories``: a wire copy
+joins its original's story; any other article, the story it founds when it joins none), queues the
+story written with the features (``STORED_KEY``), and the consumer marks an article only when its
+story is another: an original that joined an existing story (bench/stories_cpu.py measures what each
+step costs).
 
 The race: two assigners working at once on the first two articles of an event would each find no
 story and each start one. Assignment still runs under one Redis lock (``LOCK_KEY``, redis-py's lock:

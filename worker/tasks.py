@@ -81,7 +81,7 @@ def store(rt: Runtime, analysed: Sequence[AnalyzedArticle], attempt: int) -> dic
         return {"indexed": 0, "deferred": 0, "rejected": 0}
     by_id = {item.article.article_id: item for item in analysed}
     try:
-        outcome = rt.store.index_batch(analysed, copies_join_stories=rt.settings.stories)
+        outcome = rt.store.index_batch(analysed, with_stories=rt.settings.stories)
     except IndexUnavailable as error:
         defer(rt, list(analysed), attempt, str(error))
         return {"indexed": 0, "deferred": len(analysed), "rejected": 0}

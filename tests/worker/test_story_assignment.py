@@ -192,7 +192,7 @@ def test_a_wire_copy_is_written_with_its_original_story_and_not_indexed_again(se
     wire = signature(" ".join(f"paragraph{i % 97} word{i}" for i in range(400)))
     [story] = index_and_assign(rt, [quake("q-en", "en", signature=wire)])
     copy = quake("q-copy", "en", 0.5, signature=wire)
-    outcome = rt.store.index_batch([copy], refresh=True, copies_join_stories=True)
+    outcome = rt.store.index_batch([copy], refresh=True, with_stories=True)
     assert outcome.documents["q-copy"].cluster_id == "q-en" and outcome.stories == {"q-copy": story}
     assert rt.store.get("q-copy")["story_id"] == story  # type: ignore[index]  # searchable with it at once
     [assignment] = assign_stories(rt, [copy], outcome.documents, stored=outcome.stories)
@@ -211,6 +211,47 @@ def test_a_wire_copy_is_written_with_its_original_story_and_not_indexed_again(se
     # Stories off (the default): a copy is written without a story, as before.
     plain = rt.store.index_batch([quake("q-plain", "en", 0.8, signature=wire)], refresh=True)
     assert plain.stories == {} and "story_id" not in rt.store.get("q-plain")  # type: ignore[operator]
+
+
+def test_an_original_is_written_with_the_story_it_founds_and_marked_only_when_it_joins_another(
+        settings: Settings, es: Elasticsearch) -> None:
+    from ingest.fingerprint import signature
+
+    rt = Runtime(settings)
+    alias = f"{settings.index_prefix}-articles"
+    wire = signature(" ".join(f"paragraph{i % 97} word{i}" for i in range(400)))
+    # An original, a copy of it in the same batch, and an unrelated article: each written with the
+    # story it will found (the copy with its original's), none indexed again once assigned.
+    batch = [quake("q-en", "en", signature=wire), quake("q-copy", "en", 0.2, signature=wire), budget("b1", 0.5)]
+    outcome = rt.store.index_batch(batch, refresh=True, with_stories=True)
+    assert outcome.stories == {"q-en": story_id_for("q-en"), "q-copy": story_id_for("q-en"),
+                               "b1": story_id_for("b1")}
+    assert rt.store.get("q-en")["story_key"] == story_id_for("q-en")  # type: ignore[index]  # collapses with its copy
+    # The alerts of the indexing task still see no story (per-story alerts wait for the consumer).
+    assert all(document.story_id is None for document in outcome.documents.values())
+    assignments = assign_stories(rt, batch, outcome.documents, stored=outcome.stories)
+    assert [(a.reason, a.story_id) for a in assignments] == [
+        ("new", story_id_for("q-en")), ("near-duplicate", story_id_for("q-en")), ("new", story_id_for("b1"))]
+    assert [es.get(index=alias, id=article_id)["_version"] for article_id in ("q-en", "q-copy", "b1")] == [1, 1, 1]
+    # An original that joins an existing story was expected to found its own: it is marked, once.
+    joiner = quake("q-fr", "fr", 1)
+    outcome = rt.store.index_batch([joiner], refresh=True, with_stories=True)
+    assert outcome.stories == {"q-fr": story_id_for("q-fr")}
+    [assignment] = assign_stories(rt, [joiner], outcome.documents, stored=outcome.stories)
+    assert assignment.story_id == story_id_for("q-en")
+    rt.store.refresh()
+    assert es.get(index=alias, id="q-fr")["_version"] == 2
+    assert rt.store.get("q-fr")["story_id"] == rt.store.get("q-fr")["story_key"] == story_id_for("q-en")  # type: ignore[index]
+    # Delivered again, it is written with its story (its original has none: the expectation is its
+    # own) and marked again; its membership stays one.
+    outcome = rt.store.index_batch([joiner], refresh=True, with_stories=True)
+    [again] = assign_stories(rt, [joiner], outcome.documents, stored=outcome.stories)
+    assert (again.reason, again.story_id) == ("already", story_id_for("q-en"))
+    rt.store.refresh()
+    assert rt.store.get("q-fr")["story_id"] == story_id_for("q-en")  # type: ignore[index]
+    store = StoryStore(rt.es, settings.index_prefix)
+    store.refresh()
+    assert [m["article_id"] for m in store.members_of(story_id_for("q-en"))] == ["q-en", "q-copy", "q-fr"]
 
 
 def test_a_copy_in_the_batch_of_its_original_joins_it_and_one_without_a_story_is_compared(
