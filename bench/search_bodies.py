@@ -16,9 +16,10 @@ machine's load hits every variant alike), through Elasticsearch's search API wit
 - limited: ``track_total_hits: 10000`` (``--limit``), the default of `vigie search` and the API;
 - exact, no highlight / limited, no highlight: what highlighting the page's hits costs;
 - limited, no collapse: what collapsing costs (only the collapsed search differs);
-- limited, fields by max: each word's field alternatives as ``dis_max`` (``fields_by_max``), tie_breaker 0
-  (the shipped body since docs/quality.md's "Search ranking") and 0.1;
+- limited, tie 0.1: each word's field alternatives as ``dis_max`` with a tie_breaker of 0.1 (the shipped
+  body uses 0, ``index.search.FIELDS_TIE_BREAKER``: docs/quality.md's "Search ranking");
 - limited, fields summed: the same alternatives summed in a ``bool`` ``should`` (the body before).
+Every body is built by ``search_body`` (its ``tie_breaker``); the variants only change what follows.
 Printed: each variant's p95 and median over all searches (wall time, ms) and per search the median of
 Elasticsearch's own ``took``; the exact/limited ratio of p95 is the figure that resists the load.
 ``--profile``: each search once more with ``profile: true`` in the exact and limited bodies: the time
@@ -43,7 +44,9 @@ from bench.common import VIGIE, machine_load, percentile, write_result  # noqa: 
 from vigie.services.processes import free_port  # noqa: E402
 
 VARIANTS = ("exact", "limited", "exact, no highlight", "limited, no highlight", "limited, no collapse",
-            "limited, fields by max", "limited, fields by max, tie 0.1", "limited, fields summed")
+            "limited, tie 0.1", "limited, fields summed")
+#: The ``search_body`` tie_breaker of the variants that do not use the shipped one (None: summed).
+TIE_BREAKERS: dict[str, float | None] = {"limited, tie 0.1": 0.1, "limited, fields summed": None}
 
 
 def services_env(home: Path) -> dict[str, str]:
@@ -63,45 +66,12 @@ def services_env(home: Path) -> dict[str, str]:
     return env
 
 
-_LEAVES = {"match_phrase", "match_phrase_prefix", "term"}
+def variant_body(request: Any, lemma_variants: Any, variant: str, limit: int) -> dict[str, Any]:
+    """``search_body`` of ``request`` as ``variant`` runs it."""
+    from index.search import FIELDS_TIE_BREAKER, search_body
 
-
-def fields_by_max(query: Any, tie_breaker: float = 0.0) -> Any:
-    """``query`` with each word's alternatives (its phrase in title, text, lemmas, folded: a ``bool``
-    ``should`` of leaf queries, or a ``dis_max`` of them) scored by their best field (``dis_max``, plus
-    ``tie_breaker`` times the others) instead of their sum (the sum's loose upper bound per block is
-    what keeps block-max WAND from skipping)."""
-    if isinstance(query, list):
-        return [fields_by_max(item, tie_breaker) for item in query]
-    if not isinstance(query, dict):
-        return query
-    inner = query.get("bool")
-    if (isinstance(inner, dict) and set(inner) == {"should", "minimum_should_match"}
-            and all(set(item) & _LEAVES for item in inner["should"])):
-        return {"dis_max": {"queries": inner["should"], "tie_breaker": tie_breaker}}
-    if isinstance(query.get("dis_max"), dict):
-        return {"dis_max": {"queries": query["dis_max"]["queries"], "tie_breaker": tie_breaker}}
-    return {key: fields_by_max(value, tie_breaker) for key, value in query.items()}
-
-
-def fields_summed(query: Any) -> Any:
-    """``query`` with each word's alternatives summed (a ``bool`` ``should``): the body Vigie ran
-    before the alternatives were scored by their best field (docs/quality.md, "Search ranking")."""
-    if isinstance(query, list):
-        return [fields_summed(item) for item in query]
-    if not isinstance(query, dict):
-        return query
-    if isinstance(query.get("dis_max"), dict):
-        return {"bool": {"should": query["dis_max"]["queries"], "minimum_should_match": 1}}
-    return {key: fields_summed(value) for key, value in query.items()}
-
-
-def variant_body(body: dict[str, Any], variant: str, limit: int) -> dict[str, Any]:
-    body = dict(body)
-    if "fields by max" in variant:
-        body["query"] = fields_by_max(body["query"], 0.1 if "tie 0.1" in variant else 0.0)
-    if "fields summed" in variant:
-        body["query"] = fields_summed(body["query"])
+    body = search_body(request, lemma_variants if request.query else None,
+                       tie_breaker=TIE_BREAKERS.get(variant, FIELDS_TIE_BREAKER))
     body["track_total_hits"] = True if variant.startswith("exact") else limit
     if "no highlight" in variant:
         body.pop("highlight", None)
@@ -140,7 +110,6 @@ def main() -> None:
     from bench.growth import bench_requests, fill, settle
     from conf.settings import Settings
     from index.mappings import articles_alias
-    from index.search import search_body
     from index.store import ArticleStore
     from vigie.queries import lemma_variants
 
@@ -163,12 +132,13 @@ def main() -> None:
         size = store.count()
         variants = lemma_variants(settings.query_lemma_languages)
         requests = bench_requests()
-        bodies = [search_body(request, variants if request.query else None) for request in requests]
+        bodies = [{variant: variant_body(request, variants, variant, args.limit) for variant in VARIANTS}
+                  for request in requests]
         alias = articles_alias(settings.index_prefix)
         print(f"{size:,} documents; {machine_load()}", flush=True)
         for body in bodies:  # warm the caches once, every variant
             for variant in VARIANTS:
-                es.search(index=alias, **variant_body(body, variant, args.limit))
+                es.search(index=alias, **body[variant])
         wall: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
         took: dict[str, list[list[int]]] = {variant: [[] for _ in bodies] for variant in VARIANTS}
         totals: dict[str, list[str]] = {variant: [""] * len(bodies) for variant in VARIANTS}
@@ -177,7 +147,7 @@ def main() -> None:
             for number, body in enumerate(bodies):
                 for variant in VARIANTS:
                     began = time.perf_counter()
-                    response = es.search(index=alias, **variant_body(body, variant, args.limit))
+                    response = es.search(index=alias, **body[variant])
                     wall[variant].append(time.perf_counter() - began)
                     took[variant][number].append(int(response["took"]))
                     total = response["hits"]["total"]
@@ -205,7 +175,7 @@ def main() -> None:
             print("\nprofile (one run each, on the shard):")
             for request, body in zip(requests, bodies):
                 for variant in ("exact", "limited"):
-                    response = es.search(index=alias, profile=True, **variant_body(body, variant, args.limit))
+                    response = es.search(index=alias, profile=True, **body[variant])
                     print(f"  {request.query or '(all)'!r} {variant}: {profile_summary(response)}", flush=True)
         print(f"written {write_result('search_bodies', result)}")
     finally:

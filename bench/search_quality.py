@@ -23,21 +23,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import bench_services, machine_load, quality_arguments, write_result  # noqa: E402
-from bench.search_bodies import fields_by_max, fields_summed  # noqa: E402
+from index.search import FIELDS_TIE_BREAKER  # noqa: E402
 
-
-def _query_only(transform: Any) -> Any:
-    def variant(body: dict[str, Any]) -> dict[str, Any]:
-        return {**body, "query": transform(body["query"])}
-    return variant
-
-
-VARIANTS: dict[str, Any] = {
-    "summed (before)": _query_only(fields_summed),
-    "best field": _query_only(lambda query: fields_by_max(query, 0.0)),
-    "best field, tie 0.1": _query_only(lambda query: fields_by_max(query, 0.1)),
-    "best field, tie 0.3": _query_only(lambda query: fields_by_max(query, 0.3)),
-    "shipped": None,
+#: Each body variant: how ``index.search.search_body`` scores a word's field alternatives (its
+#: ``tie_breaker``; None: summed).
+VARIANTS: dict[str, float | None] = {
+    "summed (before)": None,
+    "best field": 0.0,
+    "best field, tie 0.1": 0.1,
+    "best field, tie 0.3": 0.3,
+    "shipped": FIELDS_TIE_BREAKER,
 }
 
 
@@ -46,7 +41,7 @@ def main() -> None:
     from elasticsearch import Elasticsearch
 
     from conf.settings import load_settings
-    from tests.index.search_ranking import index_stream, load_queries, ranked_ids, score_queries, stream_analysed
+    from tests.index.search_ranking import index_stream, load_queries, ranked_ids, score_ranked, stream_analysed
     from vigie.queries import lemma_variants
 
     analysed = stream_analysed()
@@ -62,13 +57,14 @@ def main() -> None:
             print(f"{part}: {len(queries)} queries\n")
             print("| variant | precision@5 | recall@10 | MRR | nDCG@10 | top ten differs from summed |")
             print("|---|---:|---:|---:|---:|---:|")
-            before = [ranked_ids(es, prefix, item.query, variants, VARIANTS["summed (before)"]) for item in queries]
+            rankings = {name: [ranked_ids(es, prefix, item.query, variants, tie_breaker) for item in queries]
+                        for name, tie_breaker in VARIANTS.items()}
+            before = rankings["summed (before)"]
             per_query: dict[str, list[float]] = {}
             result["parts"][part] = {}
-            for name, variant in VARIANTS.items():
-                scores, each = score_queries(es, prefix, queries, variants, variant)
-                differ = sum(ranked_ids(es, prefix, item.query, variants, variant) != ranked
-                             for item, ranked in zip(queries, before))
+            for name in VARIANTS:
+                scores, each = score_ranked(queries, rankings[name])
+                differ = sum(ranked != summed for ranked, summed in zip(rankings[name], before))
                 result["parts"][part][name] = {**scores.to_dict(), "top_ten_differs": differ}
                 print(f"| {name} | {scores.precision_at_5:.3f} | {scores.recall_at_10:.3f} | {scores.mrr:.3f} | "
                       f"{scores.ndcg_at_10:.3f} | {differ} of {len(queries)} |")

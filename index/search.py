@@ -304,11 +304,13 @@ def _filters(filters: SearchFilters) -> list[dict[str, Any]]:
     return clauses
 
 
-def search_body(request: SearchRequest, lemma_variants: LemmaVariants | None = None) -> dict[str, Any]:
-    """The whole search request body (exposed for the API bench and tests)."""
+def search_body(request: SearchRequest, lemma_variants: LemmaVariants | None = None, *,
+                tie_breaker: float | None = FIELDS_TIE_BREAKER) -> dict[str, Any]:
+    """The whole search request body (exposed for the API bench and tests). ``tie_breaker``: how each
+    word's field alternatives are scored (``compile_query``); the benches compare other values."""
     node = parse_query(request.query)
     body: dict[str, Any] = {
-        "query": {"bool": {"must": [compile_query(node, lemma_variants, FIELDS_TIE_BREAKER)],
+        "query": {"bool": {"must": [compile_query(node, lemma_variants, tie_breaker)],
                            "filter": _filters(request.filters)}},
         "size": request.limit,
         "from": request.offset,

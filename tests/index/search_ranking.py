@@ -1,33 +1,29 @@
 """The search ranking set (tests/index/search-relevance) and its scores.
 
 The labelled story stream (tests/ingest/stories, both parts) is analysed by the shipped analyser and
-indexed; each query of the set runs through ``index.search.search_body`` (optionally rewritten by a
-body variant) and its first ten hits are scored against the articles judged relevant: precision@5,
+indexed; each query of the set runs through ``index.search.search_body`` (with the shipped way of
+scoring each word's field alternatives, or another ``tie_breaker``) and its first ten hits are scored against the articles judged relevant: precision@5,
 recall@10, reciprocal rank of the first relevant hit, nDCG@10 (binary gains), averaged over queries.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 from elasticsearch import Elasticsearch
 
 from index.mappings import articles_alias
-from index.search import LemmaVariants, SearchRequest, search_body
+from index.search import FIELDS_TIE_BREAKER, LemmaVariants, SearchRequest, search_body
 from index.store import ArticleStore
 from ingest.models import AnalyzedArticle
 from tests.ingest.stories_stream import PARTS, load_stream
 
 SET_DIR = Path(__file__).resolve().parent / "search-relevance"
 DEPTH = 10
-
-BodyVariant = Callable[[dict[str, Any]], dict[str, Any]]
-
 
 @dataclass(frozen=True)
 class RankingQuery:
@@ -77,12 +73,12 @@ def index_stream(es: Elasticsearch, prefix: str, analysed: Sequence[AnalyzedArti
 
 
 def ranked_ids(es: Elasticsearch, prefix: str, query: str, lemma_variants: LemmaVariants | None,
-               variant: BodyVariant | None = None) -> list[str]:
-    body = search_body(SearchRequest(query=query, sort="relevance", limit=DEPTH), lemma_variants)
+               tie_breaker: float | None = FIELDS_TIE_BREAKER) -> list[str]:
+    """The first DEPTH hits of ``query``; ``tie_breaker`` as ``search_body`` takes it (None: summed)."""
+    body = search_body(SearchRequest(query=query, sort="relevance", limit=DEPTH), lemma_variants,
+                       tie_breaker=tie_breaker)
     body.pop("highlight", None)
     body["_source"] = False
-    if variant is not None:
-        body = variant(body)
     response = es.search(index=articles_alias(prefix), **body)
     return [hit["_id"] for hit in response["hits"]["hits"]]
 
@@ -97,12 +93,19 @@ def score_one(ranked: Sequence[str], relevant: frozenset[str]) -> tuple[float, f
     return precision, recall, reciprocal, dcg / ideal
 
 
-def score_queries(es: Elasticsearch, prefix: str, queries: Sequence[RankingQuery],
-                  lemma_variants: LemmaVariants | None, variant: BodyVariant | None = None,
-                  ) -> tuple[RankingScores, list[tuple[str, tuple[float, float, float, float]]]]:
-    """The averages over ``queries``, and each query's own (precision@5, recall@10, RR, nDCG@10)."""
-    each = [(item.query, score_one(ranked_ids(es, prefix, item.query, lemma_variants, variant), item.relevant))
-            for item in queries]
+def score_ranked(queries: Sequence[RankingQuery], rankings: Sequence[Sequence[str]],
+                 ) -> tuple[RankingScores, list[tuple[str, tuple[float, float, float, float]]]]:
+    """The averages over ``queries`` (each ranked as in ``rankings``), and each query's own
+    (precision@5, recall@10, RR, nDCG@10)."""
+    each = [(item.query, score_one(ranked, item.relevant)) for item, ranked in zip(queries, rankings)]
     count = len(each)
     sums = [sum(values[index] for _, values in each) for index in range(4)]
     return RankingScores(count, *(value / count for value in sums)), each
+
+
+def score_queries(es: Elasticsearch, prefix: str, queries: Sequence[RankingQuery],
+                  lemma_variants: LemmaVariants | None, tie_breaker: float | None = FIELDS_TIE_BREAKER,
+                  ) -> tuple[RankingScores, list[tuple[str, tuple[float, float, float, float]]]]:
+    """``score_ranked`` of ``queries`` run with ``tie_breaker``."""
+    return score_ranked(queries, [ranked_ids(es, prefix, item.query, lemma_variants, tie_breaker)
+                                  for item in queries])
