@@ -18,6 +18,8 @@ documents indexed) split the JVM's share by index: ``es_index_stats``.
 
     .venv/bin/python bench/stories_cpu.py --articles 400 --ner-sample 50 --latency-seconds 5
     # = bench/e2e.py --stories both --pairs 1 with the same arguments (the tables are printed by it)
+    .venv/bin/python bench/stories_cpu.py replay [--articles 800 | --labelled]
+    # the story consumer's steps alone, in this process (``replay``)
 """
 
 from __future__ import annotations
@@ -221,10 +223,14 @@ def _kind_of(target: str) -> str:
     return "/" + "/".join(named) + (f" ({path[0].split('-', 1)[-1]})" if path and not path[0].startswith("_") else "")
 
 
-def replay(articles_count: int, batch: int) -> None:
+def replay(articles_count: int, batch: int, labelled: bool = False) -> None:
     """Index ``articles_count`` bench articles (analysis stood in for, as bench/index.py does), then run
     the story consumer's steps on them batch by batch in this process; print the CPU of each side
-    (this process, Elasticsearch, Redis) per article and Elasticsearch's CPU by request kind."""
+    (this process, Elasticsearch, Redis) per article and Elasticsearch's CPU by request kind.
+    ``labelled``: the labelled story stream instead (tests/ingest/stories, both parts in stream order,
+    analysed by the shipped analyser): stories of 1 to 6 articles, as news runs, where the bench's
+    streams make a few big stories. Also printed: the article documents written per article (1 + the
+    articles re-indexed to mark their story) and the stories made."""
     import cProfile
     import pstats
     import time
@@ -237,7 +243,12 @@ def replay(articles_count: int, batch: int) -> None:
     from worker.runtime import Runtime
     from worker.story_tasks import assign_queued
 
-    items = analysed_articles(articles_count)
+    if labelled:
+        from tests.index.search_ranking import stream_analysed
+
+        items = stream_analysed()
+    else:
+        items = analysed_articles(articles_count)
     with bench_services(VIGIE_STORIES="true") as services:
         redis_service, es_service = embedded_services(services.settings)
         es_pid, redis_pid = es_service.pid(), redis_service.pid()  # type: ignore[union-attr]
@@ -248,6 +259,7 @@ def replay(articles_count: int, batch: int) -> None:
         StoryStore(rt.es, services.settings.index_prefix).ensure_ready()
         print(f"replay: {len(items)} articles in batches of {batch}; {machine_load()}")
         batches = [items[start:start + batch] for start in range(0, len(items), batch)]
+        stats_before = es_index_stats(rt.es, services.settings.index_prefix)
         me = psutil.Process()
         profile = cProfile.Profile()
         index_cpu = [0.0, 0.0, 0.0]
@@ -287,6 +299,12 @@ def replay(articles_count: int, batch: int) -> None:
         print(f"story consumer's steps, CPU ms per article: consumer {1000 * (cpu3[0] - cpu2[0]) / n:.1f}, "
               f"elasticsearch {1000 * (cpu3[1] - cpu2[1]) / n:.1f}, redis {1000 * (cpu3[2] - cpu2[2]) / n:.1f} "
               f"({seconds:.1f} s for {len(features)} batches; {machine_load()})")
+        written = es_stats_delta(stats_before, es_index_stats(rt.es, services.settings.index_prefix), n)
+        stories = StoryStore(rt.es, services.settings.index_prefix)
+        stories.refresh()
+        made = rt.es.count(index=stories.index, query={"bool": {"must_not": {"exists": {"field": "merged_into"}}}})
+        print(f"article documents written per article: {written.get('articles', {}).get('docs_indexed', 0.0):.2f}; "
+              f"{made['count']} stories for {n} articles")
         print("Elasticsearch CPU during the consumer's requests, by kind (ms per article, requests per batch):")
         for kind, (count, cpu) in sorted(ledger.rows.items(), key=lambda row: -row[1][1]):
             print(f"  {1000 * cpu / n:7.2f} ms  {count / len(features):6.2f}/batch  {kind}")
@@ -302,8 +320,10 @@ def main() -> None:
         parser.add_argument("mode")
         parser.add_argument("--articles", type=int, default=800)
         parser.add_argument("--batch", type=int, default=16)
+        parser.add_argument("--labelled", action="store_true",
+                            help="the labelled story stream (tests/ingest/stories) instead of --articles bench articles")
         args = parser.parse_args()
-        replay(args.articles, args.batch)
+        replay(args.articles, args.batch, args.labelled)
         return
     sys.argv = [sys.argv[0], "--stories", "both", *sys.argv[1:]]
     from bench.e2e import main as e2e_main
