@@ -17,6 +17,7 @@ under a lock and writes its outcome through ``StoryStore.save``.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from index.client import call, create_index
+from conf.logs import log_event
+from index.client import TRANSIENT_STATUSES, call, create_index
 from index.errors import IndexUnavailable
 from index.mappings import (
     ARTICLE_STORY_PROPERTIES,
@@ -37,6 +39,8 @@ from index.mappings import (
 )
 from index.rollover import locate
 from ingest.stories import Merge, StoryCentroid, StoryFeatures, story_id_for
+
+log = logging.getLogger("vigie.index")
 
 #: Candidate stories fetched per article: the best by shared names and words within the window.
 CANDIDATES = 12
@@ -398,7 +402,12 @@ class StoryStore:
                 return
 
     def mark_articles(self, stories: Mapping[str, str]) -> None:
-        """Copy each article's story onto its article document (searchable, shown with hits)."""
+        """Copy each article's story onto its article document (searchable, shown with hits).
+
+        A transient refusal of any of them (429, node busy) raises IndexUnavailable: the assignment is
+        tried again later, and the article, then already a member, is marked again. An article
+        deleted meanwhile, or refused for good, keeps its membership (the record of its story) and is
+        logged by id."""
         if not stories:
             return
         alias = articles_alias(self.prefix)
@@ -407,7 +416,19 @@ class StoryStore:
         for article_id, story in stories.items():
             operations += [{"update": {"_index": placed.get(article_id, alias), "_id": article_id}},
                            {"doc": {"story_id": story, "story_key": story}}]
-        call(self.es, f"marking the story of {len(stories)} articles", lambda: self.es.bulk(operations=operations))
+        response = call(self.es, f"marking the story of {len(stories)} articles",
+                        lambda: self.es.bulk(operations=operations))
+        if not response.get("errors"):
+            return
+        for entry in response["items"]:
+            result = entry["update"]
+            status = result.get("status", 500)
+            if status in TRANSIENT_STATUSES:
+                raise IndexUnavailable(f"marking the story of article {result['_id']}: status {status}")
+            if status >= 300:
+                log_event(log, "story.mark_refused", logging.WARNING, article=result["_id"],
+                          story=stories.get(result["_id"]), status=status,
+                          error=(result.get("error") or {}).get("type"))
 
 
 # -- the story an article is written with -----------------------------------------------------------
