@@ -114,7 +114,8 @@ ARTICLE_PROPERTIES: dict[str, Any] = {
 
 # --- stories (index.stories): the article's story, a copy of its membership ----------------------
 # Additive: ArticleStore.ensure_ready puts them on an existing articles index too. ``story_key`` is
-# what search collapses on: the near-duplicate cluster when the article is written, its story once
+# what search collapses on: the story the article is expected to end in when it is written with
+# stories on (index.stories.expected_stories), else its near-duplicate cluster; its story once
 # assigned (the local Elasticsearch has no scripting, so no runtime field can choose between them).
 ARTICLE_STORY_PROPERTIES: dict[str, Any] = {"story_id": {"type": "keyword"}, "story_key": {"type": "keyword"}}
 ARTICLE_PROPERTIES.update(ARTICLE_STORY_PROPERTIES)

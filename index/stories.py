@@ -513,7 +513,8 @@ def by_language(articles: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, li
 
 # -- search hits and their stories ---------------------------------------------------------------
 
-#: The field search collapses on: the article's story, its near-duplicate cluster until it has one.
+#: The field search collapses on: the article's story (the one expected until it is assigned, with
+#: stories on), else its near-duplicate cluster.
 COLLAPSE_FIELD = "story_key"
 
 
