@@ -63,6 +63,11 @@ class _Counts:
     updated: int = 0
 
 
+def _written(response: Any) -> list[dict[str, Any]]:
+    """The results of a bulk write's ``index`` operations (its ``delete`` ones left out)."""
+    return [entry["index"] for entry in response["items"] if "index" in entry]
+
+
 class ArticleStore:
     """The articles index of one Vigie installation (its alias, template and current version)."""
 
@@ -149,6 +154,11 @@ class ArticleStore:
             story = stories.get(article_id)
             written[article_id] = (replace(document, story_id=story, story_key=story) if story else document).to_dict()
             operations.append(written[article_id])
+            if article_id in placed:
+                # A stray copy elsewhere (a put-back cut short by an Elasticsearch failure, then this
+                # retry) goes: deleting a document that is not there is a no-op (404) in a bulk.
+                operations += [{"delete": {"_index": name, "_id": article_id}}
+                               for name in layout.members if name != placed[article_id]]
         response = call(
             self.es, f"bulk-indexing {len(items)} articles",
             lambda: self.es.bulk(operations=operations, refresh="wait_for" if refresh else False),
@@ -178,7 +188,7 @@ class ArticleStore:
         it was read, and an article the layout did not place may live in an index it did not search.
         Each such article is written back where it lived and removed from where it landed: one
         document per article id, where it was, as without the cache. How many were moved back."""
-        landed = {result["_id"]: result["_index"] for result in (entry["index"] for entry in response["items"])
+        landed = {result["_id"]: result["_index"] for result in _written(response)
                   if result.get("status") in (200, 201) and result["_id"] not in placed
                   and result.get("_index") != write}
         if not landed:
@@ -202,17 +212,31 @@ class ArticleStore:
         log_event(log, "articles.put_back_after_rollover", logging.INFO, articles=len(earlier),
                   first_article=next(iter(earlier)), index=earlier[next(iter(earlier))])
         return sum(1 for article_id in earlier
-                   if any(entry["index"]["_id"] == article_id and entry["index"].get("result") == "created"
-                          for entry in response["items"]))
+                   if any(result["_id"] == article_id and result.get("result") == "created"
+                          for result in _written(response)))
 
     @staticmethod
     def _outcome(response: Any, documents: dict[str, ArticleDocument]) -> BulkOutcome:
         counts = _Counts()
+        # A stray copy left (index_batch): refused for now, the article is written again and the copy
+        # deleted on retry; refused for good, the copy stays and is logged with the article.
+        strays = set()
         for entry in response["items"]:
-            result = entry["index"]
+            result = entry.get("delete")
+            if result is None or result.get("status", 500) in (200, 404):
+                continue
+            if result.get("status", 500) in TRANSIENT_STATUSES:
+                strays.add(result["_id"])
+            else:
+                log_event(log, "articles.stray_copy_kept", logging.WARNING, article=result["_id"],
+                          index=result.get("_index"), status=result.get("status"),
+                          error=(result.get("error") or {}).get("type"))
+        for result in _written(response):
             article_id = result["_id"]
             status = result.get("status", 500)
-            if status in (200, 201):
+            if status in (200, 201) and article_id in strays:
+                counts.retry.append(article_id)
+            elif status in (200, 201):
                 counts.indexed.append(article_id)
                 if result.get("result") == "created":
                     counts.created += 1

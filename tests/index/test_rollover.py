@@ -12,6 +12,7 @@ import redis
 from elasticsearch import Elasticsearch
 
 from conf.settings import Settings
+from index.errors import IndexUnavailable
 from index.mappings import ARTICLES_VERSION, articles_alias, articles_index
 from index.migrate import current_index, migrate
 from index.rollover import RolloverPolicy, alias_members, backing_indices, delete_expired, next_index_name, rollover
@@ -202,3 +203,36 @@ def test_a_rollover_by_another_process_is_caught_by_the_write_paths_cached_layou
                                          "new-1": [second], "new-2": [third], "new-3": [third]}
     assert store.get("new-0")["title"] == "Nouveau 0, ter"  # type: ignore[index]
     assert store.count() == 8
+
+
+def test_a_put_back_cut_short_by_an_outage_leaves_one_document_once_the_batch_is_retried(
+        es: Elasticsearch, settings: Settings, store: ArticleStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The write path's stale layout sends a re-delivery into the new write index; Elasticsearch fails
+    before the article is put back where it lived, so the task is retried: the retry writes the article
+    where it lived and deletes the stray copy, one document per article id (two before)."""
+    import index.store
+
+    prefix = settings.index_prefix
+    first = store.ensure_ready()
+    store.layout.seconds = 3600  # stale for the whole test
+    store.index_batch([analysed(f"old-{i}", title=f"Ancien {i}") for i in range(2)])
+    second = rollover(es, prefix, RolloverPolicy(), force=True).new_index  # type: ignore[union-attr]
+    real = index.store.earlier_copies
+
+    def outage(*args: object, **kwargs: object) -> dict[str, str]:
+        raise IndexUnavailable("Elasticsearch went away between the bulk write and the put-back")
+
+    monkeypatch.setattr(index.store, "earlier_copies", outage)
+    with pytest.raises(IndexUnavailable):
+        store.index_batch([analysed("old-1", title="Ancien 1, corrigé")])
+    assert sorted(_ids_by_index(es, prefix)["old-1"]) == sorted([first, second])  # the stray copy the outage left
+
+    monkeypatch.setattr(index.store, "earlier_copies", real)
+    outcome = store.index_batch([analysed("old-1", title="Ancien 1, corrigé"), analysed("new-0", title="Nouveau 0")])
+    assert (outcome.created, outcome.updated, outcome.retry) == (1, 1, ())
+    assert _ids_by_index(es, prefix) == {"old-0": [first], "old-1": [first], "new-0": [second]}
+    assert store.get("old-1")["title"] == "Ancien 1, corrigé"  # type: ignore[index]
+    # An article with no stray copy: its deletes find nothing (404) and change nothing.
+    outcome = store.index_batch([analysed("old-0", title="Ancien 0, corrigé")])
+    assert (outcome.created, outcome.updated, outcome.retry, outcome.rejected) == (0, 1, (), ())
+    assert _ids_by_index(es, prefix) == {"old-0": [first], "old-1": [first], "new-0": [second]}
