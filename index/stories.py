@@ -286,7 +286,10 @@ class StoryStore:
         for position, features in enumerate(articles):
             query = self._candidate_query(features, window_hours)
             if query is not None:
-                searches += [{"index": self.index}, {"query": query, "size": limit, "_source": False}]
+                # Ids from doc values, no stored field read: fetching ``_id`` decompresses the stored
+                # block of every hit, whose large sources (centroids) made it most of the search's cost.
+                searches += [{"index": self.index}, {"query": query, "size": limit, "_source": False,
+                                                     "stored_fields": "_none_", "docvalue_fields": ["story_id"]}]
                 asked.append(position)
         found: list[list[str]] = [[] for _ in articles]
         if not searches:
@@ -297,7 +300,7 @@ class StoryStore:
             if "error" in result:
                 raise IndexUnavailable(f"looking for the story of article {articles[position].article_id} "
                                        f"failed: {result['error']}")
-            found[position] = [hit["_id"] for hit in result["hits"]["hits"]]
+            found[position] = [hit["fields"]["story_id"][0] for hit in result["hits"]["hits"]]
         return found
 
     def get(self, story_id: str) -> StoryRecord | None:
