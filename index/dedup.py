@@ -121,7 +121,8 @@ def epoch_ms(moment: datetime) -> int:
 def _search(item: AnalyzedArticle) -> dict[str, Any]:
     return {
         "size": CANDIDATES,
-        "_source": ["signature", "cluster_id"],
+        # From doc values: reading "_source" (or even "_id") decompresses each hit's whole stored article.
+        "_source": False, "stored_fields": "_none_", "docvalue_fields": ["article_id", "signature", "cluster_id"],
         "query": {"bool": {
             "filter": [{"terms": {"signature_bands": bands(item.signature)}}],
             "must_not": [{"ids": {"values": [item.article.article_id]}}],
@@ -129,6 +130,12 @@ def _search(item: AnalyzedArticle) -> dict[str, Any]:
         # article id breaks ties (a batch shares one indexed_at): the order Redis keeps (state.recent_bands)
         "sort": [{"indexed_at": "asc"}, {"article_id": "asc"}],
     }
+
+
+def _candidate(fields: dict[str, list[str]]) -> tuple[str, str, str]:
+    """(article id, signature, cluster id) of a hit's doc values."""
+    article_id = fields["article_id"][0]
+    return article_id, (fields.get("signature") or [""])[0], (fields.get("cluster_id") or [article_id])[0]
 
 
 def _indexed_candidates(es: Elasticsearch, prefix: str,
@@ -145,9 +152,7 @@ def _indexed_candidates(es: Elasticsearch, prefix: str,
     found: dict[str, list[tuple[str, str, str]]] = {}
     for item, result in zip(items, response["responses"]):
         hits = result.get("hits", {}).get("hits", []) if "error" not in result else []
-        found[item.article.article_id] = [
-            (hit["_id"], hit["_source"].get("signature") or "", hit["_source"].get("cluster_id") or hit["_id"])
-            for hit in hits]
+        found[item.article.article_id] = [_candidate(hit["fields"]) for hit in hits]
     return found
 
 

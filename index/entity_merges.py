@@ -114,12 +114,13 @@ class MergeStore:
         if not others:
             return [], []
         response = call(self.es, f"reading the company of entity {entity_id}", lambda: self.es.search(
-            index=articles_alias(self.prefix), size=articles, track_total_hits=False, _source=["article_id"],
+            index=articles_alias(self.prefix), size=articles, track_total_hits=False, source=False,
+            stored_fields="_none_", docvalue_fields=["article_id"],  # ids from doc values: no text decompressed
             query={"bool": {"filter": [{"term": {"entity_ids": entity_id}}, {"terms": {"entity_ids": others}}]}},
             sort=[{"fetched_at": {"order": "desc"}}],
             aggs={"shared": {"terms": {"field": "entity_ids", "include": others, "size": len(others)}}}))
         shared = sorted(bucket["key"] for bucket in response["aggregations"]["shared"]["buckets"])
-        return shared, [hit["_source"]["article_id"] for hit in response["hits"]["hits"]]
+        return shared, [hit["fields"]["article_id"][0] for hit in response["hits"]["hits"]]
 
     def article_entities(self, article_ids: Sequence[str]) -> dict[str, tuple[Entity, ...]]:
         """The stored entities of each of ``article_ids`` found (a real-time read by id, in whichever
@@ -148,12 +149,14 @@ class MergeStore:
             query={"bool": {"filter": [{"terms": {"story_id": stories}}, {"terms": {"entity_ids": entities}}]}},
             aggs={"stories": {"terms": {"field": "story_id", "size": len(stories)}, "aggs": {
                 "entities": {"terms": {"field": "entity_ids", "include": entities, "size": len(entities)}, "aggs": {
-                    "articles": {"top_hits": {"size": per_pair, "_source": ["article_id"],
+                    # ids from doc values: reading "_source" decompressed each hit's whole article
+                    "articles": {"top_hits": {"size": per_pair, "_source": False, "stored_fields": "_none_",
+                                              "docvalue_fields": ["article_id"],
                                               "sort": [{"fetched_at": {"order": "asc"}}]}}}}}}}))
         found: dict[tuple[str, str], list[str]] = {}
         for story in response["aggregations"]["stories"]["buckets"]:
             for entity in story["entities"]["buckets"]:
-                found[(story["key"], entity["key"])] = [hit["_source"]["article_id"]
+                found[(story["key"], entity["key"])] = [hit["fields"]["article_id"][0]
                                                         for hit in entity["articles"]["hits"]["hits"]]
         return found
 
