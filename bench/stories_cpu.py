@@ -18,7 +18,7 @@ documents indexed) split the JVM's share by index: ``es_index_stats``.
 
     .venv/bin/python bench/stories_cpu.py --articles 400 --ner-sample 50 --latency-seconds 5
     # = bench/e2e.py --stories both --pairs 1 with the same arguments (the tables are printed by it)
-    .venv/bin/python bench/stories_cpu.py replay [--articles 800 | --labelled]
+    .venv/bin/python bench/stories_cpu.py replay [--articles 800 [--distinct] | --labelled]
     # the story consumer's steps alone, in this process (``replay``)
 """
 
@@ -223,7 +223,7 @@ def _kind_of(target: str) -> str:
     return "/" + "/".join(named) + (f" ({path[0].split('-', 1)[-1]})" if path and not path[0].startswith("_") else "")
 
 
-def replay(articles_count: int, batch: int, labelled: bool = False) -> None:
+def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bool = False) -> None:
     """Index ``articles_count`` bench articles (analysis stood in for, as bench/index.py does), then run
     the story consumer's steps on them batch by batch in this process; print the CPU of each side
     (this process, Elasticsearch, Redis) per article and Elasticsearch's CPU by request kind.
@@ -248,7 +248,7 @@ def replay(articles_count: int, batch: int, labelled: bool = False) -> None:
 
         items = stream_analysed()
     else:
-        items = analysed_articles(articles_count)
+        items = analysed_articles(articles_count, distinct=distinct)
     with bench_services(VIGIE_STORIES="true") as services:
         redis_service, es_service = embedded_services(services.settings)
         es_pid, redis_pid = es_service.pid(), redis_service.pid()  # type: ignore[union-attr]
@@ -322,8 +322,10 @@ def main() -> None:
         parser.add_argument("--batch", type=int, default=16)
         parser.add_argument("--labelled", action="store_true",
                             help="the labelled story stream (tests/ingest/stories) instead of --articles bench articles")
+        parser.add_argument("--distinct", action="store_true",
+                            help="bench articles drawn at random from the paragraph pool (bench/e2e.py --distinct)")
         args = parser.parse_args()
-        replay(args.articles, args.batch, args.labelled)
+        replay(args.articles, args.batch, args.labelled, args.distinct)
         return
     sys.argv = [sys.argv[0], "--stories", "both", *sys.argv[1:]]
     from bench.e2e import main as e2e_main
