@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -49,6 +49,18 @@ def translated_errors(url: str, action: str) -> Iterator[None]:
         raise IndexRejected(f"Elasticsearch at {url} refused {action} ({status}): {error}") from error
     except TransportError as error:
         raise IndexUnavailable(f"Elasticsearch at {url} failed while {action}: {error}") from error
+
+
+def refusals(results: Iterable[Mapping[str, Any]], done: Container[int] = range(200, 300),
+             ) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """The bulk operation results (each item's inner object) not ``done``: those refused for now (a
+    status in TRANSIENT_STATUSES: try again later) and those refused for good."""
+    now, for_good = [], []
+    for result in results:
+        status = result.get("status", 500)
+        if status not in done:
+            (now if status in TRANSIENT_STATUSES else for_good).append(result)
+    return now, for_good
 
 
 def call(es: Elasticsearch, action: str, function: Callable[[], T]) -> T:

@@ -16,7 +16,7 @@ from elasticsearch import Elasticsearch
 
 from conf.logs import log_event
 from index.article_document import ArticleDocument, article_document
-from index.client import TRANSIENT_STATUSES, call, create_index
+from index.client import TRANSIENT_STATUSES, call, create_index, refusals
 from index.dedup import RecentBands, assign_clusters
 from index.rollover import CachedLayout, alias_members, earlier_copies, ensure_write_index, locate
 from index.stores import delete_matching
@@ -211,26 +211,20 @@ class ArticleStore:
                                        f"after a rollover: status {result.get('status')}")
         log_event(log, "articles.put_back_after_rollover", logging.INFO, articles=len(earlier),
                   first_article=next(iter(earlier)), index=earlier[next(iter(earlier))])
-        return sum(1 for article_id in earlier
-                   if any(result["_id"] == article_id and result.get("result") == "created"
-                          for result in _written(response)))
+        created = {result["_id"] for result in _written(response) if result.get("result") == "created"}
+        return sum(1 for article_id in earlier if article_id in created)
 
     @staticmethod
     def _outcome(response: Any, documents: dict[str, ArticleDocument]) -> BulkOutcome:
         counts = _Counts()
         # A stray copy left (index_batch): refused for now, the article is written again and the copy
         # deleted on retry; refused for good, the copy stays and is logged with the article.
-        strays = set()
-        for entry in response["items"]:
-            result = entry.get("delete")
-            if result is None or result.get("status", 500) in (200, 404):
-                continue
-            if result.get("status", 500) in TRANSIENT_STATUSES:
-                strays.add(result["_id"])
-            else:
-                log_event(log, "articles.stray_copy_kept", logging.WARNING, article=result["_id"],
-                          index=result.get("_index"), status=result.get("status"),
-                          error=(result.get("error") or {}).get("type"))
+        now, for_good = refusals((entry["delete"] for entry in response["items"] if "delete" in entry), (200, 404))
+        strays = {result["_id"] for result in now}
+        for result in for_good:
+            log_event(log, "articles.stray_copy_kept", logging.WARNING, article=result["_id"],
+                      index=result.get("_index"), status=result.get("status"),
+                      error=(result.get("error") or {}).get("type"))
         for result in _written(response):
             article_id = result["_id"]
             status = result.get("status", 500)

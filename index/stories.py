@@ -27,7 +27,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from conf.logs import log_event
-from index.client import TRANSIENT_STATUSES, call, create_index
+from index.client import call, create_index, refusals
 from index.errors import IndexUnavailable
 from index.mappings import (
     ARTICLE_STORY_PROPERTIES,
@@ -423,15 +423,13 @@ class StoryStore:
                         lambda: self.es.bulk(operations=operations))
         if not response.get("errors"):
             return
-        for entry in response["items"]:
-            result = entry["update"]
-            status = result.get("status", 500)
-            if status in TRANSIENT_STATUSES:
-                raise IndexUnavailable(f"marking the story of article {result['_id']}: status {status}")
-            if status >= 300:
-                log_event(log, "story.mark_refused", logging.WARNING, article=result["_id"],
-                          story=stories.get(result["_id"]), status=status,
-                          error=(result.get("error") or {}).get("type"))
+        now, for_good = refusals(entry["update"] for entry in response["items"])
+        if now:
+            raise IndexUnavailable(f"marking the story of article {now[0]['_id']}: status {now[0].get('status')}")
+        for result in for_good:
+            log_event(log, "story.mark_refused", logging.WARNING, article=result["_id"],
+                      story=stories.get(result["_id"]), status=result.get("status"),
+                      error=(result.get("error") or {}).get("type"))
 
 
 # -- the story an article is written with -----------------------------------------------------------
