@@ -79,6 +79,18 @@ def _count(es, alias: str) -> int:  # type: ignore[no-untyped-def]
         raise
 
 
+def _story_shape(es, index: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Living stories (not merged into another), the size of the largest, and how many hold one article."""
+    es.indices.refresh(index=index)
+    living = {"bool": {"must_not": {"exists": {"field": "merged_into"}}}}
+    response = es.search(index=index, query=living, size=0, track_total_hits=True,
+                         aggs={"largest": {"max": {"field": "size"}},
+                               "single": {"filter": {"term": {"size": 1}}}})
+    return {"stories": int(response["hits"]["total"]["value"]),
+            "largest": int(response["aggregations"]["largest"]["value"] or 0),
+            "single": int(response["aggregations"]["single"]["doc_count"])}
+
+
 def _members(es, index: str) -> int:  # type: ignore[no-untyped-def]
     """Memberships written (readable by id at once; counted after a refresh)."""
     from elasticsearch import ApiError
@@ -154,6 +166,12 @@ def run_service(load_set: list, latency_set: list, args: argparse.Namespace, ner
             print_cpu_table({label: cpu})
             print_es_table({label: es_rows})
             result.update(cpu_ms_per_article=cpu, es_per_article=es_rows)
+            if stories:
+                # The stream's shape, as clustering saw it (after the CPU was read).
+                shape = _story_shape(es, f"{services.settings.index_prefix}-stories")
+                print(f"{label}: {shape['stories']} stories for {len(load_set)} articles: the largest holds "
+                      f"{shape['largest']} articles, {shape['single']} hold one")
+                result.update(stories_made=shape)
     
             # Latency at half the measured rate.
             half = rate / 2

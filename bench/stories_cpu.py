@@ -18,7 +18,7 @@ documents indexed) split the JVM's share by index: ``es_index_stats``.
 
     .venv/bin/python bench/stories_cpu.py --articles 400 --ner-sample 50 --latency-seconds 5
     # = bench/e2e.py --stories both --pairs 1 with the same arguments (the tables are printed by it)
-    .venv/bin/python bench/stories_cpu.py replay [--articles 800 [--distinct] | --labelled]
+    .venv/bin/python bench/stories_cpu.py replay [--articles 800 [--distinct] | --labelled] [--no-profile]
     # the story consumer's steps alone, in this process (``replay``)
 """
 
@@ -128,6 +128,8 @@ def es_index_stats(es: Any, prefix: str) -> dict[str, dict[str, int]]:
             "get_ms": int(total["get"]["time_in_millis"]),
             "merge_ms": int(total["merges"]["total_time_in_millis"]),
             "refresh_ms": int(total["refresh"]["total_time_in_millis"]),
+            "refreshes": int(total["refresh"]["total"]),  # internal ones included (a real-time get's)
+            "external_refreshes": int(total["refresh"]["external_total"]),
         }
     return stats
 
@@ -223,14 +225,16 @@ def _kind_of(target: str) -> str:
     return "/" + "/".join(named) + (f" ({path[0].split('-', 1)[-1]})" if path and not path[0].startswith("_") else "")
 
 
-def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bool = False) -> None:
+def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bool = False,
+           profiled: bool = True) -> None:
     """Index ``articles_count`` bench articles (analysis stood in for, as bench/index.py does), then run
     the story consumer's steps on them batch by batch in this process; print the CPU of each side
     (this process, Elasticsearch, Redis) per article and Elasticsearch's CPU by request kind.
     ``labelled``: the labelled story stream instead (tests/ingest/stories, both parts in stream order,
     analysed by the shipped analyser): stories of 1 to 6 articles, as news runs, where the bench's
     streams make a few big stories. Also printed: the article documents written per article (1 + the
-    articles re-indexed to mark their story) and the stories made."""
+    articles re-indexed to mark their story) and the stories made. ``profiled``: the consumer's steps
+    run under cProfile (its table printed last), which about doubles their Python CPU."""
     import cProfile
     import pstats
     import time
@@ -284,9 +288,11 @@ def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bo
             ledger.enabled = True
             before = cpu_now()
             started = time.perf_counter()
-            profile.enable()
+            if profiled:
+                profile.enable()
             assign_queued(rt, features, stored=outcome.stories)
-            profile.disable()
+            if profiled:
+                profile.disable()
             seconds += time.perf_counter() - started
             add(story_cpu, before)
             ledger.enabled = False
@@ -305,11 +311,12 @@ def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bo
         made = rt.es.count(index=stories.index, query={"bool": {"must_not": {"exists": {"field": "merged_into"}}}})
         print(f"article documents written per article: {written.get('articles', {}).get('docs_indexed', 0.0):.2f}; "
               f"{made['count']} stories for {n} articles")
+        print(f"articles index, per article: {written.get('articles', {})}")
         print("Elasticsearch CPU during the consumer's requests, by kind (ms per article, requests per batch):")
         for kind, (count, cpu) in sorted(ledger.rows.items(), key=lambda row: -row[1][1]):
             print(f"  {1000 * cpu / n:7.2f} ms  {count / len(features):6.2f}/batch  {kind}")
-        stats = pstats.Stats(profile)
-        stats.sort_stats("tottime").print_stats(30)
+        if profiled:
+            pstats.Stats(profile).sort_stats("tottime").print_stats(30)
 
 
 def main() -> None:
@@ -324,8 +331,10 @@ def main() -> None:
                             help="the labelled story stream (tests/ingest/stories) instead of --articles bench articles")
         parser.add_argument("--distinct", action="store_true",
                             help="bench articles drawn at random from the paragraph pool (bench/e2e.py --distinct)")
+        parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True,
+                            help="the consumer's steps under cProfile, its table printed (--no-profile: CPU figures only)")
         args = parser.parse_args()
-        replay(args.articles, args.batch, args.labelled, args.distinct)
+        replay(args.articles, args.batch, args.labelled, args.distinct, args.profile)
         return
     sys.argv = [sys.argv[0], "--stories", "both", *sys.argv[1:]]
     from bench.e2e import main as e2e_main

@@ -34,7 +34,9 @@ Deterministic: the same articles in the same order give the same stories (one co
 batches in the order they were indexed).
 
 Document frequencies for IDF are counted in Redis (``DF_KEY``: term or name -> articles, and
-``DOCUMENTS_KEY``), updated under the same lock after the stories are written.
+``DOCUMENTS_KEY``), updated under the same lock after the stories are written. Only the lock's holder
+changes them, so an assigner keeps those it has read or added between batches (``FrequencyMemory``)
+for as long as it is the last holder, and reads only keys it has never seen.
 
 Per-story alerts need the story: the indexing task leaves those rules' matches to this consumer,
 which evaluates them once the articles have their stories (``alert_stories``).
@@ -46,9 +48,11 @@ is logged with the article ids.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -86,6 +90,8 @@ DOCUMENTS_KEY = "vigie:stories:documents"
 #: Stories written this long ago may not be searchable yet (the stories index refreshes every second).
 RECENT_SECONDS = 5.0
 RECENT_MAX = 2000
+#: Frequency keys an assigner keeps between batches before it starts again from Redis (a few tens of MB).
+FREQUENCY_MEMORY_KEYS = 300_000
 #: In a queued article's features: the story its document was written with (index.store), if any.
 STORED_KEY = "stored_story"
 
@@ -94,15 +100,41 @@ class StoryLockBusy(Exception):
     """Another process held the story lock for longer than LOCK_WAIT."""
 
 
+class FrequencyMemory:
+    """The document frequencies this assigner read from Redis or added there, kept between batches.
+    Only the holder of the story lock changes them, so while this assigner is the last holder
+    (``HOLDER_KEY``) they are Redis's own and need no reading again: a batch reads only the keys it
+    has never seen. Forgotten with the recent stories (another holder wrote, or a batch failed)."""
+
+    def __init__(self, limit: int = FREQUENCY_MEMORY_KEYS) -> None:
+        self.limit = limit
+        self.documents: int | None = None
+        self.counts: Counter[str] = Counter()
+        self.loaded: set[str] = set()
+
+    def forget(self) -> None:
+        self.documents = None
+        self.counts = Counter()
+        self.loaded = set()
+
+
 class RedisFrequencies(Frequencies):
     """Document frequencies read from Redis on demand (a batch's at once), counted locally during one
-    batch. IDFs are remembered until the counts next change (one article added): comparing an article
-    with its candidates asks for the same few hundred keys again and again."""
+    batch, on top of what ``memory`` holds from earlier batches. IDFs are remembered until the counts
+    next change (one article added): comparing an article with its candidates asks for the same few
+    hundred keys again and again."""
 
-    def __init__(self, client: redis.Redis) -> None:
-        super().__init__(int(client.get(DOCUMENTS_KEY) or 0))
+    def __init__(self, client: redis.Redis, memory: FrequencyMemory | None = None) -> None:
+        memory = memory if memory is not None else FrequencyMemory()
+        if len(memory.loaded) > memory.limit:
+            memory.forget()  # a bounded memory: read again what the next batches need
+        if memory.documents is None:
+            memory.documents = int(client.get(DOCUMENTS_KEY) or 0)
+        super().__init__(memory.documents)
         self.client = client
-        self.loaded: set[str] = set()
+        self.memory = memory
+        self.counts = memory.counts  # shared: a failed batch forgets the memory (assign_features)
+        self.loaded = memory.loaded
         self.added: dict[str, int] = {}
         self.added_documents = 0
         self._idf: dict[str, float] = {}
@@ -133,21 +165,22 @@ class RedisFrequencies(Frequencies):
             self.added[key] = self.added.get(key, 0) + 1
 
     def save(self) -> None:
-        """Add this batch's counts, atomically, in one command (a script): a thousand HINCRBYs in a
-        transaction cost the consumer more CPU to encode than the rest of the batch's Redis work."""
+        """Add this batch's counts, atomically, in one command (a script) with one argument (JSON):
+        thousands of arguments cost the consumer more CPU to encode than the rest of its Redis work."""
         if not self.added_documents:
             return
-        args: list[Any] = [self.added_documents]
-        for key, count in self.added.items():
-            args += [key, count]
-        self.client.eval(_SAVE_FREQUENCIES, 2, DF_KEY, DOCUMENTS_KEY, *args)
+        pairs = json.dumps([item for pair in self.added.items() for item in pair], ensure_ascii=False)
+        self.client.eval(_SAVE_FREQUENCIES, 2, DF_KEY, DOCUMENTS_KEY, self.added_documents, pairs)
+        self.memory.documents = self.documents
 
 
-#: KEYS: the frequencies hash, the documents counter; ARGV: documents added, then key, count pairs.
+#: KEYS: the frequencies hash, the documents counter; ARGV: documents added, then the key, count
+#: pairs as one flat JSON array.
 _SAVE_FREQUENCIES = """
-for i = 2, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local pairs = cjson.decode(ARGV[2])
+for i = 1, #pairs, 2 do redis.call('HINCRBY', KEYS[1], pairs[i], pairs[i + 1]) end
 redis.call('INCRBY', KEYS[2], ARGV[1])
-return #ARGV
+return #pairs
 """
 
 
@@ -163,15 +196,18 @@ class _Recent:
 
 class RecentStories:
     """The stories this assigner wrote in the last ``RECENT_SECONDS``, by their search keys: the
-    candidates an index refresh may not have made searchable yet."""
+    candidates an index refresh may not have made searchable yet; and the document frequencies it
+    knows (``FrequencyMemory``). Both hold only while this assigner is the last to hold the lock."""
 
     def __init__(self, seconds: float = RECENT_SECONDS) -> None:
         self.token = uuid.uuid4().hex
         self.seconds = seconds
         self.stories: dict[str, _Recent] = {}
+        self.frequencies = FrequencyMemory()
 
     def forget(self) -> None:
         self.stories.clear()
+        self.frequencies.forget()
 
     def remember(self, drafts: Sequence[StoryDraft], gone: Sequence[str]) -> None:
         now = time.monotonic()
@@ -300,7 +336,7 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
         for item, done in zip(features, settled)]
     fetched = store.drafts(sorted({story for ids_ in candidate_ids for story in ids_}
                                   | {known[original] for original in originals if original in known}))
-    frequencies = RedisFrequencies(rt.redis)
+    frequencies = RedisFrequencies(rt.redis, recent.frequencies)
     # Every frequency the batch can ask for, in one read: its articles' and its candidates' keys.
     frequencies.load([*(key for item in features for key in (*item.terms, *(f"name:{n}" for n in item.names))),
                       *(key for draft in fetched.values() for key in _keys_of(draft))])

@@ -266,3 +266,61 @@ def test_a_copy_in_the_batch_of_its_original_joins_it_and_one_without_a_story_is
     assignments = assign_stories(rt, [original, budget_copy, quake("q-fr", "fr", 1)], documents)
     assert [a.reason for a in assignments] == ["new", "near-duplicate", "similar"]
     assert {a.story_id for a in assignments} == {story_id_for("q-en")}
+
+
+def test_document_frequencies_are_read_once_per_holder_and_stay_those_of_every_article(
+        settings: Settings, es: Elasticsearch) -> None:
+    import redis
+
+    from ingest.stories import Frequencies, features_of
+    from worker.story_tasks import DF_KEY, DOCUMENTS_KEY
+
+    first, second = Runtime(settings), Runtime(settings)
+    asked: list[str] = []
+    hmget = first.redis.hmget
+
+    def counted_hmget(name: str, keys: list[str]) -> list[object]:
+        asked.extend(keys)
+        return hmget(name, keys)
+
+    first.redis.hmget = counted_hmget  # type: ignore[method-assign]
+    names = {"fr": "Poutine", "en": "Putin"}
+    batches = [[quake(f"q-{n}-{language}", language, n), replace_text(budget(f"b-{n}", n), language, names)]
+               for n, language in enumerate(["en", "en", "fr", "en"])]
+    seen: list[AnalyzedArticle] = []
+    for number, batch in enumerate(batches[:2]):
+        asked.clear()
+        index_and_assign(first, batch)
+        # The same holder batch after batch: Redis is asked only for keys it never read.
+        assert not set(asked) & {key for item in seen for key in frequency_keys(item)}, number
+        seen += batch
+    # Another assigner writes a batch (a handoff): the first forgets what it knew and reads again
+    # (the second's counts are in Redis only).
+    index_and_assign(second, batches[2])
+    seen += batches[2]
+    asked.clear()
+    index_and_assign(first, batches[3])
+    assert set(frequency_keys(batches[3][0])) <= set(asked)
+    seen += batches[3]
+    # Redis holds the frequencies of every article, non-ASCII keys included (the counts go as JSON).
+    expected = Frequencies()
+    for item in seen:
+        expected.add(features_of(item))
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    assert int(client.get(DOCUMENTS_KEY) or 0) == expected.documents == len(seen)
+    assert {key: int(value) for key, value in client.hgetall(DF_KEY).items()} == dict(expected.counts)
+    assert any(not key.isascii() for key in expected.counts)
+
+
+def frequency_keys(item: AnalyzedArticle) -> list[str]:
+    from ingest.stories import features_of
+
+    features = features_of(item)
+    return [*features.terms, *(f"name:{name}" for name in features.names)]
+
+
+def replace_text(item: AnalyzedArticle, language: str, names: dict[str, str]) -> AnalyzedArticle:
+    """``item`` in ``language`` about ``names[language]`` (a key with an accent or not)."""
+    lemmas = f"{item.analysis.lemmas} réunion {names[language].lower()}"
+    analysis = replace(item.analysis, language=language, lemmas=lemmas, entities=(person(names[language]),))
+    return replace(item, analysis=analysis)
