@@ -5,7 +5,7 @@ For cross-article merges (``ingest.entity_merging``): each entity of a distincti
 ids holding it, space-separated, in one of ``FORM_BUCKETS`` small hashes, which Redis keeps in its
 compact encoding; a short Lua script appends an id atomically) with its name, label and key (one
 hash, ``SEEN_KEY``: id → JSON). "Which entities are one letter away from this key?" is then one
-pipelined HGET per form and one HMGET. Only multi-word keys of eight characters or more are
+script reading every form (an HGET each, inside Redis) and one HMGET. Only multi-word keys of eight characters or more are
 registered: the names worth merging (persons and organisations mostly). docs/performance.md gives
 the memory a name takes.
 
@@ -56,6 +56,18 @@ return added
 """
 
 
+# The ids listed under each form (KEYS: each form's bucket; ARGV[1]: the forms, a JSON array), as a
+# JSON array in the same order (false where a form lists none).
+_FORMS = """
+local forms = cjson.decode(ARGV[1])
+local found = {}
+for i = 1, #KEYS do
+  found[i] = redis.call('HGET', KEYS[i], forms[i])
+end
+return cjson.encode(found)
+"""
+
+
 def _bucket(form: str) -> str:
     """The small hash holding a form: many small hashes stay in Redis's compact encoding."""
     return FORM_PREFIX + str(zlib.crc32(form.encode()) % FORM_BUCKETS)
@@ -65,6 +77,7 @@ class SeenEntities:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
         self._register = client.register_script(_REGISTER)
+        self._forms = client.register_script(_FORMS)
 
     def register(self, entities: Iterable[SeenEntity]) -> int:
         """Remember ``entities`` (ids already known keep their first record). Returns how many were new."""
@@ -89,19 +102,20 @@ class SeenEntities:
         return self.near_many([key]).get(key, [])
 
     def near_many(self, keys: Sequence[str]) -> dict[str, list[SeenEntity]]:
-        """``near`` for several keys in two round trips."""
+        """``near`` for several keys in two round trips: one script reading every deletion form
+        (a form's bucket a key of the script, the forms one JSON argument, the answers one JSON
+        reply: a pipelined HGET per form cost the caller more CPU than the rest of the lookup), then
+        one HMGET of the entities found."""
         keys = list(dict.fromkeys(keys))
         if not keys:
             return {}
         asked = [(key, form) for key in keys for form in sorted(deletion_forms(key))]
-        with self.redis.pipeline(transaction=False) as pipe:
-            for _, form in asked:
-                pipe.hget(_bucket(form), form)
-            answers = pipe.execute()
+        answers = json.loads(self._forms(keys=[_bucket(form) for _, form in asked],
+                                         args=[json.dumps([form for _, form in asked], ensure_ascii=False)]))
         members: dict[str, set[str]] = {key: set() for key in keys}
         for (key, _), answer in zip(asked, answers):
             if answer:
-                members[key].update(answer.decode().split())
+                members[key].update(answer.split())
         ids = sorted({entity_id for found in members.values() for entity_id in found})
         if not ids:
             return {key: [] for key in keys}

@@ -45,3 +45,18 @@ def test_the_rules_version_moves_with_each_change(redis_client: redis.Redis) -> 
     first = rules_version(redis_client)
     bump_rules_version(redis_client)
     assert first is not None and rules_version(redis_client) != first
+
+
+def test_the_lookup_answers_every_key_in_order_whatever_its_script(redis_client: redis.Redis) -> None:
+    # Non-ASCII keys and a hundred keys at once: each key's answer is its own (the forms travel as
+    # JSON to a script and come back in order), the same as reading the forms one by one.
+    registry = SeenEntities(redis_client)
+    names = [f"владимир путин {n}" for n in range(50)] + [f"josé maría álvarez {n}" for n in range(50)]
+    registry.register([seen(f"v:{n}", name) for n, name in enumerate(names)])
+    asked = [name + "x" for name in names] + ["nobody at all"]
+    near = registry.near_many(asked)
+    assert [[entity.id for entity in near[key]] for key in asked] == \
+        [[entity.id for entity in registry.near_many([key])[key]] for key in asked]
+    assert "v:7" in {entity.id for entity in near["владимир путин 7x"]}
+    assert "v:62" in {entity.id for entity in near["josé maría álvarez 12x"]}
+    assert near["nobody at all"] == []
