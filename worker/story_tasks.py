@@ -90,8 +90,9 @@ DOCUMENTS_KEY = "vigie:stories:documents"
 #: Stories written this long ago may not be searchable yet (the stories index refreshes every second).
 RECENT_SECONDS = 5.0
 RECENT_MAX = 2000
-#: Frequency keys an assigner keeps between batches before it starts again from Redis (a few tens of MB).
-FREQUENCY_MEMORY_KEYS = 300_000
+#: Frequency keys an assigner keeps between batches before it starts again from Redis (about 185 bytes
+#: each in the process, key included: some 18 MB at most).
+FREQUENCY_MEMORY_KEYS = 100_000
 #: In a queued article's features: the story its document was written with (index.store), if any.
 STORED_KEY = "stored_story"
 
