@@ -128,8 +128,6 @@ def es_index_stats(es: Any, prefix: str) -> dict[str, dict[str, int]]:
             "get_ms": int(total["get"]["time_in_millis"]),
             "merge_ms": int(total["merges"]["total_time_in_millis"]),
             "refresh_ms": int(total["refresh"]["total_time_in_millis"]),
-            "refreshes": int(total["refresh"]["total"]),  # internal ones included (a real-time get's)
-            "external_refreshes": int(total["refresh"]["external_total"]),
         }
     return stats
 
@@ -311,7 +309,7 @@ def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bo
         made = rt.es.count(index=stories.index, query={"bool": {"must_not": {"exists": {"field": "merged_into"}}}})
         print(f"article documents written per article: {written.get('articles', {}).get('docs_indexed', 0.0):.2f}; "
               f"{made['count']} stories for {n} articles")
-        print(f"articles index, per article: {written.get('articles', {})}")
+        print_es_table({"story consumer's steps and indexing": written})
         print("Elasticsearch CPU during the consumer's requests, by kind (ms per article, requests per batch):")
         for kind, (count, cpu) in sorted(ledger.rows.items(), key=lambda row: -row[1][1]):
             print(f"  {1000 * cpu / n:7.2f} ms  {count / len(features):6.2f}/batch  {kind}")

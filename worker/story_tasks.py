@@ -178,10 +178,10 @@ class RedisFrequencies(Frequencies):
 #: KEYS: the frequencies hash, the documents counter; ARGV: documents added, then the key, count
 #: pairs as one flat JSON array.
 _SAVE_FREQUENCIES = """
-local pairs = cjson.decode(ARGV[2])
-for i = 1, #pairs, 2 do redis.call('HINCRBY', KEYS[1], pairs[i], pairs[i + 1]) end
+local counts = cjson.decode(ARGV[2])
+for i = 1, #counts, 2 do redis.call('HINCRBY', KEYS[1], counts[i], counts[i + 1]) end
 redis.call('INCRBY', KEYS[2], ARGV[1])
-return #pairs
+return #counts
 """
 
 
