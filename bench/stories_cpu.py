@@ -190,6 +190,7 @@ class RequestLedger:
         self.es_pid = es_pid
         self.rows: dict[str, list[float]] = {}
         self.enabled = False
+        self.section = ""  # which side's requests (rows are keyed "section: kind")
 
     def wrap(self, transport: Any) -> None:
         original = transport.perform_request
@@ -210,7 +211,7 @@ class RequestLedger:
                                     for op, meta in line.items() if op in ("index", "update", "delete")
                                     and isinstance(meta, dict)})
                     kind += f" ({', '.join(kinds)})"
-                row = self.rows.setdefault(kind, [0, 0.0])
+                row = self.rows.setdefault(f"{self.section}: {kind}" if self.section else kind, [0, 0.0])
                 row[0] += 1
                 row[1] += _process_cpu(self.es_pid) - before
 
@@ -224,7 +225,7 @@ def _kind_of(target: str) -> str:
 
 
 def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bool = False,
-           profiled: bool = True) -> None:
+           profiled: bool = True, guessed: bool = True) -> None:
     """Index ``articles_count`` bench articles (analysis stood in for, as bench/index.py does), then run
     the story consumer's steps on them batch by batch in this process; print the CPU of each side
     (this process, Elasticsearch, Redis) per article and Elasticsearch's CPU by request kind.
@@ -232,7 +233,11 @@ def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bo
     analysed by the shipped analyser): stories of 1 to 6 articles, as news runs, where the bench's
     streams make a few big stories. Also printed: the article documents written per article (1 + the
     articles re-indexed to mark their story) and the stories made. ``profiled``: the consumer's steps
-    run under cProfile (its table printed last), which about doubles their Python CPU."""
+    run under cProfile (its table printed last), which about doubles their Python CPU. ``guessed``: the
+    indexing side guesses the story an original joins (``worker.story_tasks.guess_stories``), as the
+    worker does; off, originals are written with the story they would found (the code before the
+    guess), for a comparison in one run. The stories index is refreshed before each batch, as its
+    one-second refresh does between the service's batches."""
     import cProfile
     import pstats
     import time
@@ -240,10 +245,9 @@ def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bo
     from bench.common import bench_services, machine_load
     from bench.index import analysed_articles
     from index.stories import StoryStore
-    from ingest.stories import features_of
     from vigie.services import embedded_services
     from worker.runtime import Runtime
-    from worker.story_tasks import assign_queued
+    from worker.story_tasks import assign_queued, index_articles_with_stories, queued_features
 
     if labelled:
         from tests.index.search_ranking import stream_analysed
@@ -258,8 +262,10 @@ def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bo
         ledger = RequestLedger(es_pid)
         ledger.wrap(rt.es.transport)
         rt.store.ensure_ready()
-        StoryStore(rt.es, services.settings.index_prefix).ensure_ready()
-        print(f"replay: {len(items)} articles in batches of {batch}; {machine_load()}")
+        stories_index = StoryStore(rt.es, services.settings.index_prefix)
+        stories_index.ensure_ready()
+        print(f"replay: {len(items)} articles in batches of {batch}, {'with' if guessed else 'without'} "
+              f"the indexing side's guess; {machine_load()}")
         batches = [items[start:start + batch] for start in range(0, len(items), batch)]
         stats_before = es_index_stats(rt.es, services.settings.index_prefix)
         me = psutil.Process()
@@ -278,17 +284,21 @@ def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bo
         # Batch by batch, as in the service (the consumer keeps up with indexing): a copy whose original
         # has its story is written with it.
         for part in batches:
+            stories_index.refresh()
+            ledger.enabled, ledger.section = True, "indexing"
             before = cpu_now()
-            outcome = rt.store.index_batch(part, with_stories=True)
-            features = [features_of(item, outcome.documents[item.article.article_id].cluster_id or "")
-                        for item in part if item.article.article_id in outcome.documents]
+            outcome, guess = (index_articles_with_stories(rt, part) if guessed
+                              else (rt.store.index_batch(part, with_stories=True), None))
+            features = queued_features([item for item in part if item.article.article_id in outcome.documents],
+                                       outcome.documents, guess)
             add(index_cpu, before)
-            ledger.enabled = True
+            ledger.section = "consumer"
             before = cpu_now()
             started = time.perf_counter()
             if profiled:
                 profile.enable()
-            assign_queued(rt, features, stored=outcome.stories)
+            assign_queued(rt, features, stored=outcome.stories, searched=None if guess is None else {
+                article_id: (guess.searched_at, ids) for article_id, ids in guess.candidates.items()})
             if profiled:
                 profile.disable()
             seconds += time.perf_counter() - started
@@ -310,7 +320,8 @@ def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bo
         print(f"article documents written per article: {written.get('articles', {}).get('docs_indexed', 0.0):.2f}; "
               f"{made['count']} stories for {n} articles")
         print_es_table({"story consumer's steps and indexing": written})
-        print("Elasticsearch CPU during the consumer's requests, by kind (ms per article, requests per batch):")
+        print("Elasticsearch CPU during the indexing side's and the consumer's requests, by kind "
+              "(ms per article, requests per batch):")
         for kind, (count, cpu) in sorted(ledger.rows.items(), key=lambda row: -row[1][1]):
             print(f"  {1000 * cpu / n:7.2f} ms  {count / len(features):6.2f}/batch  {kind}")
         if profiled:
@@ -331,8 +342,11 @@ def main() -> None:
                             help="bench articles drawn at random from the paragraph pool (bench/e2e.py --distinct)")
         parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True,
                             help="the consumer's steps under cProfile, its table printed (--no-profile: CPU figures only)")
+        parser.add_argument("--guess", action=argparse.BooleanOptionalAction, default=True,
+                            help="the indexing side guesses the story an original joins, as the worker does "
+                                 "(--no-guess: the code before, for comparison)")
         args = parser.parse_args()
-        replay(args.articles, args.batch, args.labelled, args.distinct, args.profile)
+        replay(args.articles, args.batch, args.labelled, args.distinct, args.profile, args.guess)
         return
     sys.argv = [sys.argv[0], "--stories", "both", *sys.argv[1:]]
     from bench.e2e import main as e2e_main

@@ -7,7 +7,7 @@ article (same id, new content) replaces it: one document per article, whatever t
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -128,12 +128,14 @@ class ArticleStore:
                       first_article=article_ids[0] if article_ids else None, error=str(error))
 
     def index_batch(self, items: Sequence[AnalyzedArticle], *, refresh: bool = False,
-                    with_stories: bool = False) -> BulkOutcome:
+                    with_stories: bool = False,
+                    guess: Callable[[Sequence[str]], Mapping[str, str]] | None = None) -> BulkOutcome:
         """Bulk-write ``items`` by article id. Raises IndexUnavailable when the node cannot be reached.
 
         ``with_stories`` (stories on): each article is written with the story it is expected to end in
-        (``expected_stories``), so that the story consumer re-indexes it to mark its story only when the
-        expectation was wrong (an original that joined an existing story)."""
+        (``expected_stories``; ``guess``: the story each original of the batch would join now, from
+        the article ids), so that the story consumer re-indexes it to mark its story only when the
+        expectation was wrong."""
         if not items:
             return BulkOutcome()
         now = datetime.now(timezone.utc)
@@ -147,7 +149,7 @@ class ArticleStore:
         for item in items:
             article_id = item.article.article_id
             documents[article_id] = article_document(item, now, clusters[article_id])
-        stories = self._expected_stories(documents) if with_stories else {}
+        stories = self._expected_stories(documents, guess) if with_stories else {}
         written: dict[str, dict[str, Any]] = {}  # each article's body as sent (with its expected story)
         for article_id, document in documents.items():
             operations.append({"index": {"_index": placed.get(article_id, self.alias), "_id": article_id}})
@@ -175,11 +177,12 @@ class ArticleStore:
             self.recent.record(plan.record(items, outcome.indexed, now))
         return outcome
 
-    def _expected_stories(self, documents: Mapping[str, ArticleDocument]) -> dict[str, str]:
+    def _expected_stories(self, documents: Mapping[str, ArticleDocument],
+                          guess: Callable[[Sequence[str]], Mapping[str, str]] | None) -> dict[str, str]:
         from index.stories import expected_stories  # index.stories reads the articles alias too
 
         return expected_stories(self.es, self.prefix, {
-            article_id: document.cluster_id or article_id for article_id, document in documents.items()})
+            article_id: document.cluster_id or article_id for article_id, document in documents.items()}, guess)
 
     def _put_back(self, response: Any, write: str | None, placed: Mapping[str, str],
                   written: Mapping[str, dict[str, Any]], refresh: bool) -> int:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -435,32 +435,49 @@ class StoryStore:
 # -- the story an article is written with -----------------------------------------------------------
 
 
-def expected_stories(es: Elasticsearch, prefix: str, originals: Mapping[str, str]) -> dict[str, str]:
+def expected_stories(es: Elasticsearch, prefix: str, originals: Mapping[str, str],
+                     guess: Callable[[Sequence[str]], Mapping[str, str]] | None = None) -> dict[str, str]:
     """For each article about to be written (id -> the id of its near-duplicate original, itself for
     an original), the story it is expected to end in, so that the indexing task writes it with the
     article and the story consumer need not re-index the article to mark it:
 
+    - an article that already has a story (a redelivery) keeps it;
     - a wire copy whose original has a story (merges followed) joins that story (``ingest.stories.decide``
       puts a copy in its original's story);
-    - any other article, the story its original (itself, for an original) founds when it finds no
-      story to join (``ingest.stories.story_id_for``): right for every article that starts a story,
-      and for its copies; an article that joins an existing story instead is marked by the consumer.
+    - any other original, the story ``guess`` gives it (the one it would join among the stories
+      searchable now, ``worker.story_tasks.guess_stories``), else the story it founds when it finds
+      no story to join (``ingest.stories.story_id_for``); its copies in the batch go with it.
 
-    Until the consumer has written it (a moment later), the expected story has no record: hits show no
-    story for the article meanwhile, as before (``attach_stories``). Two reads by id at most."""
+    An expectation the consumer does not confirm costs one mark (the article re-indexed), nothing
+    else. Until the consumer has written a story it founds (a moment later), the expected story has no
+    record: hits show no story for the article meanwhile, as before (``attach_stories``). A guess
+    that fails is logged and left out: indexing never waits on it."""
     expected = {article_id: story_id_for(original) for article_id, original in originals.items()}
-    wanted = sorted({original for article_id, original in originals.items() if original != article_id})
-    if not wanted:
-        return expected
-    response = call(es, f"reading the stories of {len(wanted)} originals (first: {wanted[0]})",
+    wanted = sorted({*originals, *originals.values()})
+    response = call(es, f"reading the stories of {len(wanted)} articles (first: {wanted[0]})",
                     lambda: es.options(ignore_status=404).mget(index=members_index(prefix), ids=wanted,
-                                                                source=["story_id"]))
-    found = {doc["_id"]: doc["_source"]["story_id"] for doc in response.body.get("docs", []) if doc.get("found")}
-    if not found:
-        return expected
-    resolved = StoryStore(es, prefix).resolve(set(found.values()))
-    expected.update({article_id: resolved.get(found[original], found[original])
-                     for article_id, original in originals.items() if original in found})
+                                                                source=["story_id"])) if wanted else None
+    found = {doc["_id"]: doc["_source"]["story_id"]
+             for doc in (response.body.get("docs", []) if response is not None else []) if doc.get("found")}
+    if found:
+        resolved = StoryStore(es, prefix).resolve(set(found.values()))
+        found = {article_id: resolved.get(story, story) for article_id, story in found.items()}
+    unsettled = [article_id for article_id, original in originals.items()
+                 if original == article_id and article_id not in found]
+    guessed: Mapping[str, str] = {}
+    if guess is not None and unsettled:
+        try:
+            guessed = guess(unsettled)
+        except Exception as error:  # noqa: BLE001 - a guess only spares a mark; indexing goes on
+            log_event(log, "stories.guess_failed", logging.WARNING, articles=len(unsettled),
+                      first_article=unsettled[0], error=f"{type(error).__name__}: {error}")
+    for article_id, original in originals.items():
+        if article_id in found:
+            expected[article_id] = found[article_id]
+        elif original in found:
+            expected[article_id] = found[original]
+        elif original in guessed:
+            expected[article_id] = guessed[original]
     return expected
 
 

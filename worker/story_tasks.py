@@ -9,11 +9,13 @@ the consumer keeps up; bench/e2e.py measures the throughput).
 
 The article document carries its story (for hits and collapse). Writing it afterwards re-indexes the
 whole document, so the indexing task writes each article with the story it is expected to end in
-(``ArticleStore.index_batch(with_stories=True)``, ``index.stories.expected_stories``: a wire copy
-joins its original's story; any other article, the story it founds when it joins none), queues the
-story written with the features (``STORED_KEY``), and the consumer marks an article only when its
-story is another: an original that joined an existing story (bench/stories_cpu.py measures what each
-step costs).
+(``ArticleStore.index_batch(with_stories=True)``, ``index.stories.expected_stories``: a redelivery
+keeps its story, a wire copy joins its original's, any other article the story ``guess_stories``
+finds for it: the one it would join among the stories searchable now, else the one it founds). It
+queues the story written (``STORED_KEY``) and the candidates the guess searched (``SEARCHED_KEY``)
+with the features; the consumer takes those candidates instead of searching again while they are
+fresh (``FRESH_SEARCH``), decides under the lock as before, and marks an article only when its story
+turns out another (bench/stories_cpu.py measures what each step costs).
 
 The race: two assigners working at once on the first two articles of an event would each find no
 story and each start one. Assignment still runs under one Redis lock (``LOCK_KEY``, redis-py's lock:
@@ -54,7 +56,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -65,9 +67,11 @@ from index.alert_match import AlertMatch
 from index.article_document import ArticleDocument
 from index.errors import IndexUnavailable
 from index.stories import CANDIDATES, Membership, StoryDraft, StoryStore
+from index.store import BulkOutcome
 from index.story_alerts import Match, story_matches
 from ingest.models import AnalyzedArticle
-from ingest.stories import Assignment, Frequencies, Merge, StoryFeatures, decide, features_of, params_from
+from ingest.stories import (Assignment, Frequencies, Merge, StoryCentroid, StoryFeatures, best_stories, decide,
+                            features_of, params_from, story_id_for)
 from conf.logs import log_event
 from worker.app import app
 from worker.entity_merges import merge_in_stories
@@ -95,6 +99,13 @@ RECENT_MAX = 2000
 FREQUENCY_MEMORY_KEYS = 100_000
 #: In a queued article's features: the story its document was written with (index.store), if any.
 STORED_KEY = "stored_story"
+#: In a queued article's features: [when, [story ids]], the candidates the indexing task's guess
+#: searched (``guess_stories``), if it searched.
+SEARCHED_KEY = "searched"
+#: The consumer takes a guess's candidates instead of searching while they are at most this old (s):
+#: stories written since the search are then either searchable then or among its recent stories
+#: (``RECENT_SECONDS``, the one-second refresh and a second of clock skew between hosts allowed for).
+FRESH_SEARCH = RECENT_SECONDS - 2.0
 
 
 class StoryLockBusy(Exception):
@@ -205,6 +216,9 @@ class RecentStories:
         self.seconds = seconds
         self.stories: dict[str, _Recent] = {}
         self.frequencies = FrequencyMemory()
+        #: When this assigner last took the lock over from another (``time.time()``, just before its
+        #: refresh): a guess's candidates searched earlier may miss a story the other one wrote.
+        self.held_since = float("inf")
 
     def forget(self) -> None:
         self.stories.clear()
@@ -273,11 +287,13 @@ def assign(rt: Runtime, analysed: Sequence[AnalyzedArticle], clusters: Mapping[s
     return assign_features(rt, [features_of(item, clusters.get(item.article.article_id, "")) for item in analysed])
 
 
-def assign_features(rt: Runtime, features: Sequence[StoryFeatures],
-                    stored: Mapping[str, str] | None = None) -> list[Assignment]:
+def assign_features(rt: Runtime, features: Sequence[StoryFeatures], stored: Mapping[str, str] | None = None,
+                    searched: Mapping[str, tuple[float, Sequence[str]]] | None = None) -> list[Assignment]:
     """Put each article (its story features; already indexed) into its story, under the story lock.
-    ``stored``: the story an article's document was written with (a wire copy's); it is marked only
-    when its story is another."""
+    ``stored``: the story an article's document was written with; it is marked only when its story
+    is another. ``searched``: the candidates the indexing task's guess found for an article, and when
+    (``StoryGuess``), taken instead of a search while fresh and if searched since this assigner took
+    the lock over from another (``RecentStories.held_since``)."""
     settings = rt.settings
     params = params_from(settings.story_window_hours, settings.story_threshold, settings.story_merge_threshold)
     store = story_store(rt)
@@ -290,10 +306,11 @@ def assign_features(rt: Runtime, features: Sequence[StoryFeatures],
         if (holder.decode() if isinstance(holder, bytes) else holder) != recent.token:
             # Another assigner wrote last: make what it wrote searchable; our memory is out of date.
             recent.forget()
+            recent.held_since = time.time()  # a guess's search before this refresh may miss what it wrote
             store.refresh()
             rt.redis.set(HOLDER_KEY, recent.token)
         try:
-            assignments, already = _assign_locked(rt, store, recent, params, features, stored or {})
+            assignments, already = _assign_locked(rt, store, recent, params, features, stored or {}, searched or {})
         except BaseException:
             recent.forget()
             rt.redis.delete(HOLDER_KEY)  # whatever was half written: the next batch refreshes first
@@ -311,7 +328,8 @@ def assign_features(rt: Runtime, features: Sequence[StoryFeatures],
 
 
 def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params: Any,
-                   features: Sequence[StoryFeatures], stored: Mapping[str, str]) -> tuple[list[Assignment], dict[str, str]]:
+                   features: Sequence[StoryFeatures], stored: Mapping[str, str],
+                   searched: Mapping[str, tuple[float, Sequence[str]]]) -> tuple[list[Assignment], dict[str, str]]:
     # One read of the memberships the batch needs: its articles' (a redelivery keeps its story) and
     # the stories of their near-duplicate originals (a wire copy joins its original's story).
     ids = [item.article_id for item in features]
@@ -329,11 +347,17 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
         earlier.add(item.article_id)
     # Candidates of the other articles at once (one multi-search, plus the stories written too recently
     # to be searchable), and every story read by id in one read (candidates and originals' stories):
-    # a story changed earlier in the batch is taken from ``drafts`` instead.
-    searched = [item for item, done in zip(features, settled) if not done]
-    found_ids = iter(store.candidate_ids(searched, params.window_hours))
+    # a story changed earlier in the batch is taken from ``drafts`` instead. The indexing task's
+    # guess searched the same a moment ago: while fresh, its candidates stand for the search (a story
+    # written since is searchable then or among the recent ones).
+    now_s = time.time()
+    reused = {article_id: list(ids) for article_id, (at, ids) in searched.items()
+              if at >= recent.held_since and -1.0 <= now_s - at <= FRESH_SEARCH}
+    to_search = [item for item, done in zip(features, settled) if not done and item.article_id not in reused]
+    found_ids = iter(store.candidate_ids(to_search, params.window_hours))
     candidate_ids: list[list[str]] = [
-        [] if done else _with_recent(next(found_ids), recent, item, params.window_hours)
+        [] if done else _with_recent(reused[item.article_id] if item.article_id in reused else next(found_ids),
+                                     recent, item, params.window_hours)
         for item, done in zip(features, settled)]
     fetched = store.drafts(sorted({story for ids_ in candidate_ids for story in ids_}
                                   | {known[original] for original in originals if original in known}))
@@ -462,20 +486,145 @@ def features_from_dict(data: Mapping[str, Any]) -> StoryFeatures:
 # -- in the indexing task ------------------------------------------------------------------------
 
 
+#: An indexing process forgets the document frequencies it read for its guesses once the articles
+#: counted have grown by this share since it started reading them (they drift as articles come; a
+#: wrong guess costs one mark).
+GUESS_DRIFT = 0.05
+
+
+@dataclass
+class _GuessMemory:
+    documents: int  # the articles counted when this memory started
+    counts: dict[str, int]  # key -> articles, as read from Redis (absent: none)
+
+
+@dataclass(frozen=True)
+class StoryGuess:
+    """What the indexing task guessed for a batch (``guess_stories``): the story each article would
+    join, and the candidates its search found, with when it searched (``time.time()``): the story
+    consumer takes these candidates instead of searching again while they are fresh (``FRESH_SEARCH``)."""
+
+    stories: Mapping[str, str]
+    candidates: Mapping[str, Sequence[str]]
+    searched_at: float
+    features: Mapping[str, StoryFeatures] = field(default_factory=dict)  # what it guessed from, by article
+
+
+def _guess_frequencies(rt: Runtime, keys: Sequence[str]) -> Frequencies:
+    """The frequencies of ``keys`` for guessing: the articles counted now (one read), each key's count
+    as this process read it since the articles counted grew by less than ``GUESS_DRIFT`` (else read
+    again, the missing ones in one read). Never written to Redis: only the story consumer counts."""
+    documents = int(rt.redis.get(DOCUMENTS_KEY) or 0)
+    memory: _GuessMemory | None = rt.__dict__.get("_guess_frequencies")
+    if (memory is None or documents > memory.documents * (1 + GUESS_DRIFT) + 10
+            or len(memory.counts) > FREQUENCY_MEMORY_KEYS):
+        memory = rt.__dict__["_guess_frequencies"] = _GuessMemory(documents, {})
+    missing = [key for key in dict.fromkeys(keys) if key not in memory.counts]
+    if missing:
+        for key, value in zip(missing, rt.redis.hmget(DF_KEY, missing)):
+            memory.counts[key] = int(value) if value is not None else 0
+    return Frequencies(documents, {key: memory.counts[key] for key in dict.fromkeys(keys) if memory.counts[key]})
+
+
+def guess_stories(rt: Runtime, features: Sequence[StoryFeatures]) -> StoryGuess:
+    """The story each article would join among the stories searchable now, in order, as the story
+    consumer decides it (``decide``; an article that joins none founds its own): what the indexing
+    task writes an original with (``index.stories.expected_stories``), so that the consumer, deciding
+    the same, need not re-index it to mark its story (most articles of news join a story).
+
+    Read only, without the story lock: one candidate multi-search (which the consumer then reuses
+    instead of its own), one read of the candidates, the frequencies. It can be wrong (a story written
+    in the last second, not searchable yet; frequencies that drifted; batches the consumer takes in
+    another order): the consumer's decision stands and such an article is marked as before."""
+    searched_at = time.time()
+    if not features:
+        return StoryGuess({}, {}, searched_at)
+    settings = rt.settings
+    params = params_from(settings.story_window_hours, settings.story_threshold, settings.story_merge_threshold)
+    store = story_store(rt)
+    found = store.candidate_ids(features, params.window_hours)
+    fetched = {story: draft.centroid for story, draft in store.drafts(sorted({s for ids in found for s in ids})).items()}
+    frequencies = _guess_frequencies(rt, [
+        *(key for item in features for key in (*item.terms, *(f"name:{n}" for n in item.names))),
+        *(key for centroid in fetched.values() for key in (*centroid.terms, *(f"name:{n}" for n in centroid.names)))])
+    founded: dict[str, StoryCentroid] = {}  # stories this batch's earlier articles found
+    guessed: dict[str, str] = {}
+    for item, ids in zip(features, found):
+        frequencies.add(item)  # as the consumer counts an article before deciding it
+        candidates = {story: fetched[story] for story in ids if story in fetched}
+        horizon = item.time - timedelta(hours=params.window_hours)
+        candidates.update({story: centroid for story, centroid in founded.items() if centroid.last_seen >= horizon})
+        guessed[item.article_id] = story = _guessed_story(item, list(candidates.values()), frequencies, params)
+        if story not in candidates:
+            founded[story] = StoryCentroid.founded_by(story, item)
+    return StoryGuess(guessed, {item.article_id: ids for item, ids in zip(features, found)}, searched_at,
+                      {item.article_id: item for item in features})
+
+
+def _guessed_story(item: StoryFeatures, candidates: Sequence[StoryCentroid], frequencies: Frequencies,
+                   params: Any) -> str:
+    """The story ``decide`` puts ``item`` in, without building the stories as they are afterwards (a
+    guess needs only the id): the best candidate, or the story the bigger, older one of those it
+    merges keeps, else the article's own."""
+    ranked = best_stories(item, candidates, frequencies, params)
+    if not ranked or ranked[0][0] < params.threshold:
+        return story_id_for(item.article_id)
+    merged = [ranked[0][1], *(story for score, story in ranked[1:] if score >= params.merge_threshold)]
+    return min(merged, key=lambda s: (-s.size, s.first_seen, s.story_id)).story_id
+
+
+def index_articles_with_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle]) -> tuple[BulkOutcome, StoryGuess | None]:
+    """Write ``analysed`` (``ArticleStore.index_batch``); with stories on, each with the story it is
+    expected to end in, originals with the one ``guess_stories`` gives them. Also the guess, if made
+    (what ``queue_stories`` hands the consumer)."""
+    if not rt.settings.stories:
+        return rt.store.index_batch(analysed), None
+    by_id = {item.article.article_id: item for item in analysed}
+    made: list[StoryGuess] = []
+
+    def guess(originals: Sequence[str]) -> Mapping[str, str]:
+        made.append(guess_stories(rt, [features_of(by_id[article_id]) for article_id in originals
+                                       if article_id in by_id]))
+        return made[-1].stories
+
+    outcome = rt.store.index_batch(analysed, with_stories=True, guess=guess)
+    return outcome, made[0] if made else None
+
+
 def queue_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: Mapping[str, ArticleDocument],
-                  stored: Mapping[str, str] | None = None) -> int:
+                  stored: Mapping[str, str] | None = None, guess: StoryGuess | None = None) -> int:
     """Queue the story assignment of articles just indexed (their features) for the story consumer;
     the number of articles queued (none when stories are off). ``stored``: the story an article was
-    written with (``BulkOutcome.stories``), which the consumer then does not write again. A broker
-    error propagates: the indexing task is then given back, and indexing again is harmless."""
+    written with (``BulkOutcome.stories``), which the consumer then does not write again; ``guess``:
+    the candidates the indexing task's guess searched (``SEARCHED_KEY``), which the consumer takes
+    instead of searching again while they are fresh. A broker error propagates: the indexing task is
+    then given back, and indexing again is harmless."""
     if not rt.settings.stories or not analysed:
         return 0
-    clusters = {article_id: document.cluster_id or "" for article_id, document in documents.items()}
     stored = stored or {}
-    payload = [_with_stored(features_to_dict(features_of(item, clusters.get(item.article.article_id, ""))), stored)
-               for item in analysed]
+    payload = [_with_stored(features_to_dict(item), stored) for item in queued_features(analysed, documents, guess)]
+    if guess is not None:
+        for item in payload:
+            found = guess.candidates.get(item["article_id"])
+            if found is not None:
+                item[SEARCHED_KEY] = [guess.searched_at, list(found)]
     assign_story_features.apply_async(args=[payload], queue=STORY_QUEUE)
     return len(payload)
+
+
+def queued_features(analysed: Sequence[AnalyzedArticle], documents: Mapping[str, ArticleDocument],
+                    guess: StoryGuess | None = None) -> list[StoryFeatures]:
+    """The story features of articles just written, with their near-duplicate clusters; those the
+    guess computed are taken from it (only the cluster differs)."""
+    known = guess.features if guess is not None else {}
+    result = []
+    for item in analysed:
+        article_id = item.article.article_id
+        document = documents.get(article_id)
+        cluster = (document.cluster_id if document is not None else None) or ""
+        found = known.get(article_id)
+        result.append(features_of(item, cluster) if found is None else replace(found, cluster_id=cluster or article_id))
+    return result
 
 
 def _with_stored(payload: dict[str, Any], stored: Mapping[str, str]) -> dict[str, Any]:
@@ -485,6 +634,11 @@ def _with_stored(payload: dict[str, Any], stored: Mapping[str, str]) -> dict[str
 
 def _stored_of(payload: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     return {str(item["article_id"]): str(item[STORED_KEY]) for item in payload if item.get(STORED_KEY)}
+
+
+def _searched_of(payload: Sequence[Mapping[str, Any]]) -> dict[str, tuple[float, list[str]]]:
+    return {str(item["article_id"]): (float(item[SEARCHED_KEY][0]), [str(story) for story in item[SEARCHED_KEY][1]])
+            for item in payload if item.get(SEARCHED_KEY)}
 
 
 def assign_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: MutableMapping[str, ArticleDocument],
@@ -505,11 +659,12 @@ def assign_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: 
 
 
 def _assign_or_defer(rt: Runtime, features: Sequence[StoryFeatures], attempt: int,
-                     stored: Mapping[str, str] | None = None) -> list[Assignment]:
+                     stored: Mapping[str, str] | None = None,
+                     searched: Mapping[str, tuple[float, Sequence[str]]] | None = None) -> list[Assignment]:
     if not rt.settings.stories or not features:
         return []
     try:
-        return assign_features(rt, features, stored)
+        return assign_features(rt, features, stored, searched)
     except (IndexUnavailable, StoryLockBusy, redis.RedisError) as error:
         defer_stories(rt, features, attempt, str(error), stored)
     except Exception as error:  # noqa: BLE001 - indexing is done; stories must not undo it
@@ -570,10 +725,11 @@ def defer_stories(rt: Runtime, features: Sequence[StoryFeatures], attempt: int, 
 
 
 def assign_queued(rt: Runtime, features: Sequence[StoryFeatures], attempt: int = 0,
-                  stored: Mapping[str, str] | None = None) -> list[Assignment]:
+                  stored: Mapping[str, str] | None = None,
+                  searched: Mapping[str, tuple[float, Sequence[str]]] | None = None) -> list[Assignment]:
     """What the story consumer does with a queued batch: assign (or defer), the entity merges the
     stories confirm (worker.entity_merges, evidence ``same-story``), then the per-story alerts."""
-    assignments = _assign_or_defer(rt, features, attempt, stored)
+    assignments = _assign_or_defer(rt, features, attempt, stored, searched)
     merge_in_stories(rt, assignments)
     alert_stories(rt, assignments)
     return assignments
@@ -584,7 +740,7 @@ def assign_story_features(payload: list[dict[str, Any]], attempt: int = 0) -> in
     """Assign the stories of indexed articles (their features, queued by the indexing task), then
     evaluate the per-story alerts on them. Also what a dead letter of stories replays."""
     return len(assign_queued(current_runtime(), [features_from_dict(item) for item in payload], attempt,
-                             _stored_of(payload)))
+                             _stored_of(payload), _searched_of(payload)))
 
 
 @app.task(name="vigie.assign_stories", acks_late=True)

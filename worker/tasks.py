@@ -25,7 +25,7 @@ from worker.entity_merges import resolve_entities
 from worker.app import app
 from worker.queues import INDEX_QUEUE, PROCESS_ITEMS
 from worker.retries import BROKER_ERRORS, Letter, after_outage, current_runtime, dead_letter, retry_later, unexpected
-from worker.story_tasks import queue_stories
+from worker.story_tasks import index_articles_with_stories, queue_stories
 from worker.runtime import Runtime
 
 log = logging.getLogger("vigie.worker")
@@ -81,7 +81,7 @@ def store(rt: Runtime, analysed: Sequence[AnalyzedArticle], attempt: int) -> dic
         return {"indexed": 0, "deferred": 0, "rejected": 0}
     by_id = {item.article.article_id: item for item in analysed}
     try:
-        outcome = rt.store.index_batch(analysed, with_stories=rt.settings.stories)
+        outcome, guess = index_articles_with_stories(rt, analysed)
     except IndexUnavailable as error:
         defer(rt, list(analysed), attempt, str(error))
         return {"indexed": 0, "deferred": len(analysed), "rejected": 0}
@@ -101,7 +101,8 @@ def store(rt: Runtime, analysed: Sequence[AnalyzedArticle], attempt: int) -> dic
                     error=reason, attempts=attempt + 1, event="article.dead_lettered", feed=item.article.feed_url)
     if outcome.indexed:
         # Stories are assigned by the story consumer, a moment later (worker.story_tasks).
-        queue_stories(rt, [by_id[article_id] for article_id in outcome.indexed], outcome.documents, outcome.stories)
+        queue_stories(rt, [by_id[article_id] for article_id in outcome.indexed], outcome.documents, outcome.stories,
+                      guess)
         # Matched against the very documents written (no second shaping).
         alert(rt, list(outcome.indexed), lambda: [outcome.documents[article_id] for article_id in outcome.indexed])
     return {"indexed": len(outcome.indexed), "deferred": len(outcome.retry), "rejected": len(outcome.rejected)}

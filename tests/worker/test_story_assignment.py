@@ -7,12 +7,14 @@ import threading
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from elasticsearch import Elasticsearch
 
+from index.article_document import ArticleDocument
 from index.stories import StoryStore
 from index.store import ArticleStore
 from ingest.models import AnalyzedArticle
-from ingest.stories import story_id_for
+from ingest.stories import features_of, story_id_for
 from tests.index.factories import analysed, person, place, topic
 from conf.settings import Settings
 from worker.runtime import Runtime
@@ -233,7 +235,8 @@ def test_an_original_is_written_with_the_story_it_founds_and_marked_only_when_it
     assert [(a.reason, a.story_id) for a in assignments] == [
         ("new", story_id_for("q-en")), ("near-duplicate", story_id_for("q-en")), ("new", story_id_for("b1"))]
     assert [es.get(index=alias, id=article_id)["_version"] for article_id in ("q-en", "q-copy", "b1")] == [1, 1, 1]
-    # An original that joins an existing story was expected to found its own: it is marked, once.
+    # An original that joins an existing story, written without a guess, was expected to found its
+    # own: it is marked, once.
     joiner = quake("q-fr", "fr", 1)
     outcome = rt.store.index_batch([joiner], refresh=True, with_stories=True)
     assert outcome.stories == {"q-fr": story_id_for("q-fr")}
@@ -242,16 +245,88 @@ def test_an_original_is_written_with_the_story_it_founds_and_marked_only_when_it
     rt.store.refresh()
     assert es.get(index=alias, id="q-fr")["_version"] == 2
     assert rt.store.get("q-fr")["story_id"] == rt.store.get("q-fr")["story_key"] == story_id_for("q-en")  # type: ignore[index]
-    # Delivered again, it is written with its story (its original has none: the expectation is its
-    # own) and marked again; its membership stays one.
+    # Delivered again, it is written with the story of its membership and not marked again; its
+    # membership stays one.
     outcome = rt.store.index_batch([joiner], refresh=True, with_stories=True)
+    assert outcome.stories == {"q-fr": story_id_for("q-en")}
     [again] = assign_stories(rt, [joiner], outcome.documents, stored=outcome.stories)
     assert (again.reason, again.story_id) == ("already", story_id_for("q-en"))
     rt.store.refresh()
+    assert es.get(index=alias, id="q-fr")["_version"] == 3  # the redelivery's write, no mark after it
     assert rt.store.get("q-fr")["story_id"] == story_id_for("q-en")  # type: ignore[index]
     store = StoryStore(rt.es, settings.index_prefix)
     store.refresh()
     assert [m["article_id"] for m in store.members_of(story_id_for("q-en"))] == ["q-en", "q-copy", "q-fr"]
+
+
+def test_the_indexing_task_guesses_the_story_an_original_joins_and_the_consumer_need_not_mark_it(
+        settings: Settings, es: Elasticsearch) -> None:
+    import time
+
+    from worker.story_tasks import assign_queued, guess_stories, index_articles_with_stories, story_store
+
+    rt = Runtime(settings)
+    alias = f"{settings.index_prefix}-articles"
+    store = StoryStore(rt.es, settings.index_prefix)
+    index_and_assign(rt, [quake("q-en", "en"), budget("b1", 0.5)])
+    store.refresh()  # the stories searchable, as a second after the consumer wrote them
+    # Two originals joining the quake (one in each language), one joining the budget, a new event,
+    # and a second article of that event in the same batch: each guessed as the consumer decides it.
+    batch = [quake("q-fr", "fr", 1), quake("q-en2", "en", 1.5), budget("b2", 0.7),
+             analysed("f1", title="Wildfire near Patras forces evacuations",
+                      text="A wildfire near Patras forced the evacuation of three villages, firefighters said.",
+                      lemmas="wildfire patras force evacuation village firefighter", language="en",
+                      entities=(place("Patras"),), url="https://a.example/f1", published=T0 + timedelta(hours=1)),
+             analysed("f2", title="Patras wildfire: villages evacuated",
+                      text="Firefighters evacuated villages as a wildfire spread near Patras.",
+                      lemmas="patras wildfire village evacuate firefighter wildfire spread", language="en",
+                      entities=(place("Patras"),), url="https://b.example/f2", published=T0 + timedelta(hours=1.2))]
+    outcome, guess = index_articles_with_stories(rt, batch)
+    assert guess is not None
+    assert outcome.stories == {"q-fr": story_id_for("q-en"), "q-en2": story_id_for("q-en"),
+                               "b2": story_id_for("b1"), "f1": story_id_for("f1"), "f2": story_id_for("f1")}
+    assert guess.candidates["q-fr"] == [story_id_for("q-en")] and guess.candidates["f1"] == []
+    # The consumer takes the guess's candidates instead of searching again (they are fresh).
+    searches: list[list[str]] = []
+    stories = story_store(rt)
+    search = stories.candidate_ids
+    stories.candidate_ids = lambda items, window, **kw: (  # type: ignore[method-assign]
+        searches.append([item.article_id for item in items]), search(items, window, **kw))[1]
+    features = [features_of(item, outcome.documents[item.article.article_id].cluster_id or "") for item in batch]
+    searched = {article_id: (guess.searched_at, ids) for article_id, ids in guess.candidates.items()}
+    assignments = assign_queued(rt, features, stored=outcome.stories, searched=searched)
+    assert {a.article_id: a.story_id for a in assignments} == outcome.stories
+    assert [ids for ids in searches if ids] == []
+    rt.store.refresh()
+    assert [es.get(index=alias, id=item.article.article_id)["_version"] for item in batch] == [1] * 5
+    assert rt.store.get("q-fr")["story_key"] == story_id_for("q-en")  # type: ignore[index]
+    # Candidates searched too long ago are searched again (a story written since may be in neither).
+    stale = quake("q-stale", "en", 2)
+    assign_queued(rt, [features_of(stale)], searched={"q-stale": (time.time() - 60, [])})
+    assert searches[-1] == ["q-stale"]
+    # So are candidates searched before this assigner took the lock over from another (which may have
+    # written a story since, in neither the search nor this assigner's memory).
+    searched_then = time.time()
+    rt.redis.set("vigie:stories:holder", "another-assigner")
+    handed = quake("q-handed", "en", 2.5)
+    assign_queued(rt, [features_of(handed)], searched={"q-handed": (searched_then, [])})
+    assert searches[-1] == ["q-handed"]
+    fresh = quake("q-fresh", "en", 2.6)
+    assign_queued(rt, [features_of(fresh)], searched={"q-fresh": (time.time(), [story_id_for("q-en")])})
+    assert [ids for ids in searches if ids][-1] == ["q-handed"]  # searched after the handover: taken
+    # The guess reads and writes nothing the consumer owns: no membership, no frequency counted.
+    documents_counted = rt.redis.get("vigie:stories:documents")
+    assert guess_stories(rt, [features_of(quake("q-es", "en", 2))]).stories == {"q-es": story_id_for("q-en")}
+    assert rt.redis.get("vigie:stories:documents") == documents_counted
+    assert "q-es" not in store.memberships(["q-es"])
+
+    # A guess that fails leaves the expectation as without it: indexing goes on.
+    def broken(originals: object) -> dict[str, str]:
+        raise RuntimeError("guess broken")
+
+    late = quake("q-late", "en", 3)
+    outcome = rt.store.index_batch([late], refresh=True, with_stories=True, guess=broken)
+    assert outcome.indexed == ("q-late",) and outcome.stories == {"q-late": story_id_for("q-late")}
 
 
 def test_a_copy_in_the_batch_of_its_original_joins_it_and_one_without_a_story_is_compared(
@@ -345,3 +420,26 @@ def test_the_frequency_memory_starts_again_from_redis_past_its_bound(settings: S
     assert following.documents == 41 and not memory.loaded and not memory.counts
     following.load(["en:word9"])
     assert memory.counts == {"en:word9": 10}
+
+
+def test_the_guess_crosses_the_queue_with_the_features_it_computed(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from worker import story_tasks
+    from worker.story_tasks import StoryGuess, queue_stories
+
+    rt = Runtime(settings)
+    original, copy = quake("q-en", "en"), quake("q-copy", "en", 0.2)
+    guessed = features_of(original)
+    guess = StoryGuess({"q-en": "s-guessed"}, {"q-en": ["s-guessed", "s-other"]}, 1_700_000_000.5, {"q-en": guessed})
+    sent: list[list[dict[str, object]]] = []
+    monkeypatch.setattr(story_tasks.assign_story_features, "apply_async",
+                        lambda args, queue: sent.append(json.loads(json.dumps(args[0]))))
+    documents = {"q-en": replace(ArticleDocument.from_source({"article_id": "q-en"}), cluster_id="q-en"),
+                 "q-copy": replace(ArticleDocument.from_source({"article_id": "q-copy"}), cluster_id="q-en")}
+    assert queue_stories(rt, [original, copy], documents, {"q-en": "s-guessed"}, guess) == 2
+    [payload] = sent
+    assert story_tasks.features_from_dict(payload[0]) == guessed
+    assert story_tasks.features_from_dict(payload[1]) == features_of(copy, "q-en")
+    assert story_tasks._stored_of(payload) == {"q-en": "s-guessed"}
+    assert story_tasks._searched_of(payload) == {"q-en": (1_700_000_000.5, ["s-guessed", "s-other"])}
