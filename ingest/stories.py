@@ -441,8 +441,7 @@ def decide(features: StoryFeatures, candidates: Sequence[StoryCentroid], frequen
     for other_score, other in ranked[1:]:
         if other_score < params.merge_threshold:
             break
-        # The bigger (then older, then smaller id) story keeps its id.
-        keep, lose = sorted((best, other), key=lambda s: (-s.size, s.first_seen, s.story_id))
+        keep, lose = sorted((best, other), key=_kept_first)
         merges.append(Merge(absorbed=lose.story_id, into=keep.story_id, by_article=features.article_id,
                             score=round(other_score, 4)))
         best = keep.merged_with(lose)
@@ -450,6 +449,29 @@ def decide(features: StoryFeatures, candidates: Sequence[StoryCentroid], frequen
     joined = best.with_member(features)
     return (Assignment(features.article_id, joined.story_id, False, round(score, 4), "similar", tuple(merges)),
             [joined, *absorbed])
+
+
+def _kept_first(story: StoryCentroid) -> tuple[int, datetime, str]:
+    """Of two stories that merge, the bigger (then older, then smaller id) keeps its id."""
+    return (-story.size, story.first_seen, story.story_id)
+
+
+def decided_story_id(features: StoryFeatures, candidates: Sequence[StoryCentroid], frequencies: Frequencies,
+                     params: StoryParams) -> str:
+    """The id of the story ``decide`` puts ``features`` in (no near-duplicate original), without
+    building the stories as they are afterwards: what a guess of the decision needs."""
+    ranked = best_stories(features, candidates, frequencies, params)
+    if not ranked or ranked[0][0] < params.threshold:
+        return story_id_for(features.article_id)
+    keep = ranked[0][1]
+    size, first_seen = keep.size, keep.first_seen
+    for other_score, other in ranked[1:]:
+        if other_score < params.merge_threshold:
+            break
+        merged = replace(keep, size=size, first_seen=first_seen)  # the merged story as decide compares it
+        keep = min((merged, other), key=_kept_first)
+        size, first_seen = merged.size + other.size, min(first_seen, other.first_seen)
+    return keep.story_id
 
 
 # -- a whole stream in memory ----------------------------------------------------------------------

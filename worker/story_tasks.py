@@ -70,8 +70,8 @@ from index.stories import CANDIDATES, Membership, StoryDraft, StoryStore
 from index.store import BulkOutcome
 from index.story_alerts import Match, story_matches
 from ingest.models import AnalyzedArticle
-from ingest.stories import (Assignment, Frequencies, Merge, StoryCentroid, StoryFeatures, best_stories, decide,
-                            features_of, params_from, story_id_for)
+from ingest.stories import (Assignment, Frequencies, Merge, StoryCentroid, StoryFeatures, decide, decided_story_id,
+                            features_of, params_from)
 from conf.logs import log_event
 from worker.app import app
 from worker.entity_merges import merge_in_stories
@@ -519,11 +519,12 @@ def _guess_frequencies(rt: Runtime, keys: Sequence[str]) -> Frequencies:
     if (memory is None or documents > memory.documents * (1 + GUESS_DRIFT) + 10
             or len(memory.counts) > FREQUENCY_MEMORY_KEYS):
         memory = rt.__dict__["_guess_frequencies"] = _GuessMemory(documents, {})
-    missing = [key for key in dict.fromkeys(keys) if key not in memory.counts]
+    unique = list(dict.fromkeys(keys))
+    missing = [key for key in unique if key not in memory.counts]
     if missing:
         for key, value in zip(missing, rt.redis.hmget(DF_KEY, missing)):
             memory.counts[key] = int(value) if value is not None else 0
-    return Frequencies(documents, {key: memory.counts[key] for key in dict.fromkeys(keys) if memory.counts[key]})
+    return Frequencies(documents, {key: memory.counts[key] for key in unique if memory.counts[key]})
 
 
 def guess_stories(rt: Runtime, features: Sequence[StoryFeatures]) -> StoryGuess:
@@ -554,23 +555,11 @@ def guess_stories(rt: Runtime, features: Sequence[StoryFeatures]) -> StoryGuess:
         candidates = {story: fetched[story] for story in ids if story in fetched}
         horizon = item.time - timedelta(hours=params.window_hours)
         candidates.update({story: centroid for story, centroid in founded.items() if centroid.last_seen >= horizon})
-        guessed[item.article_id] = story = _guessed_story(item, list(candidates.values()), frequencies, params)
+        guessed[item.article_id] = story = decided_story_id(item, list(candidates.values()), frequencies, params)
         if story not in candidates:
             founded[story] = StoryCentroid.founded_by(story, item)
     return StoryGuess(guessed, {item.article_id: ids for item, ids in zip(features, found)}, searched_at,
                       {item.article_id: item for item in features})
-
-
-def _guessed_story(item: StoryFeatures, candidates: Sequence[StoryCentroid], frequencies: Frequencies,
-                   params: Any) -> str:
-    """The story ``decide`` puts ``item`` in, without building the stories as they are afterwards (a
-    guess needs only the id): the best candidate, or the story the bigger, older one of those it
-    merges keeps, else the article's own."""
-    ranked = best_stories(item, candidates, frequencies, params)
-    if not ranked or ranked[0][0] < params.threshold:
-        return story_id_for(item.article_id)
-    merged = [ranked[0][1], *(story for score, story in ranked[1:] if score >= params.merge_threshold)]
-    return min(merged, key=lambda s: (-s.size, s.first_seen, s.story_id)).story_id
 
 
 def index_articles_with_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle]) -> tuple[BulkOutcome, StoryGuess | None]:

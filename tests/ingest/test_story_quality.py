@@ -7,10 +7,12 @@ together. On failure the message lists every mixed and every split story.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 
 from ingest.models import AnalyzedArticle
+from ingest.stories import StoryParams
 from tests.ingest.analyzers import shipped_analyzer
 from tests.ingest.stories_stream import PARTS, StreamScores, cluster, load_stream, misses, score_stream
 
@@ -97,3 +99,30 @@ def test_look_alike_events_stay_apart(scores: dict[str, tuple[StreamScores, list
                             ("hurricane-florida", "storm-boris"), ("tesla-deliveries", "starship-explosion")):
             if left in main and right in main:
                 assert main[left] != main[right], (part, left, right)
+
+
+@pytest.mark.parametrize("merge_threshold", [StoryParams().merge_threshold, 0.2])
+def test_the_guess_of_a_decision_names_the_story_decide_chooses(analysed: dict[str, list[AnalyzedArticle]],
+                                                                 merge_threshold: float) -> None:
+    """``decided_story_id`` (what the indexing task's guess uses) against ``decide`` itself, article by
+    article over both parts of the stream; a low merge threshold makes chains of merges."""
+    from dataclasses import replace
+
+    from ingest.stories import Frequencies, StoryClusterer, decided_story_id, features_of
+
+    params = replace(StoryParams(), merge_threshold=merge_threshold)
+    merges = 0
+    for part in PARTS:
+        clusterer = StoryClusterer(params)
+        for item in analysed[part]:
+            features = features_of(item)
+            frequencies = Frequencies(clusterer.frequencies.documents, clusterer.frequencies.counts)
+            frequencies.add(features)  # as the clusterer counts it before deciding
+            horizon = features.time - timedelta(hours=params.window_hours)
+            candidates = [story for story in clusterer.stories.values() if story.last_seen >= horizon]
+            guessed = decided_story_id(features, candidates, frequencies, params)
+            assignment = clusterer.add(features)
+            merges += len(assignment.merges)
+            assert guessed == assignment.story_id, features.article_id
+    if merge_threshold < StoryParams().merge_threshold:
+        assert merges >= 2
