@@ -84,16 +84,19 @@ def corpus_texts(language: str | None = None) -> list[tuple[str, str]]:
 
 
 def articles(count: int, words: int = 600, prefix: str = "bench", *,
-             distinct: bool = False) -> list[tuple[str, Story]]:
+             distinct: bool = False, news: bool = False) -> list[tuple[str, Story]]:
     """``count`` articles of about ``words`` words, French and English, built from real news-like
     paragraphs (so NER meets names at a realistic density), with their language. By default each
     article takes a run of the pool's paragraphs from a point set by its number: the pool is small,
     so most articles are near-duplicates of an earlier one (a stream of wire copies). ``distinct``:
     each article draws its own paragraphs at random from the pool instead (seeded by its number), so
-    that few articles are near-duplicates of another: a stream of originals."""
+    that few articles are near-duplicates of another (the pool is one subject, so they make about three
+    giant stories). ``news``: a stream shaped like news, see ``news_articles``."""
     import random
     from datetime import datetime, timedelta, timezone
 
+    if news:
+        return news_articles(count, words, prefix)
     pools: dict[str, list[str]] = {"fr": [], "en": []}
     for language, text in corpus_texts():
         pools[language].extend(paragraph.strip() for paragraph in text.split("\n") if len(paragraph.split()) > 8)
@@ -111,6 +114,81 @@ def articles(count: int, words: int = 600, prefix: str = "bench", *,
         opening = (f"Dépêche numéro {number}." if language == "fr" else f"Dispatch number {number}.")
         text = opening + "\n\n" + "\n\n".join(chosen)
         story = Story(guid=f"urn:bench:{prefix}:{number}", title=f"{opening} {chosen[0][:60]}", text=text,
+                      published=datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(seconds=number))
+        made.append((language, story))
+    return made
+
+
+#: Share of a news stream's articles that are wire copies of an earlier article of the same event.
+NEWS_COPIES = 0.2
+#: Share of the lower-case words each outlet's version leaves out, so that two versions of one event are
+#: the same story but not near-duplicates (their estimated Jaccard similarity stays under 0.6).
+NEWS_REWRITE = 0.2
+
+
+def news_seeds() -> dict[str, list[tuple[str, str]]]:
+    """(title, text) of every French and English labelled article of the tests (the topic corpus, dev and
+    held-out, and the evaluation corpus) and the sample, by language: about 250 short articles a language,
+    each on its own subject."""
+    import yaml
+
+    seeds: dict[str, list[tuple[str, str]]] = {"fr": [], "en": []}
+    paths = sorted((ROOT / "tests" / "ingest" / "topics-corpus").glob("*/*.yaml")) + sorted(CORPUS.glob("*.yaml"))
+    for path in paths:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("language") in seeds and data.get("text"):
+            seeds[data["language"]].append((str(data.get("title") or ""), " ".join(str(data["text"]).split())))
+    seeds["fr"].append((SAMPLE.read_text(encoding="utf-8").split("\n", 1)[0], SAMPLE.read_text(encoding="utf-8")))
+    return seeds
+
+
+def news_articles(count: int, words: int = 600, prefix: str = "bench") -> list[tuple[str, Story]]:
+    """``count`` articles shaped like a news stream: many events of unequal size, each covered by several
+    outlets in their own words, some of them wire copies.
+
+    Each event joins ``words / 95`` labelled articles of one language (on unrelated subjects: the event's
+    names, places and figures are its own). Each article picks its event with a Zipf weight (1/rank): a
+    few events take many articles, most take a few. An article is, with probability ``NEWS_COPIES``, a
+    wire copy of an earlier article of its event (a new opening line), else a new outlet's version: the
+    event's texts in a shuffled order, each sentence kept, and each lower-case word dropped with
+    probability ``NEWS_REWRITE`` (names and figures stay): the same story, not a near-duplicate.
+    Deterministic: the same arguments give the same stream."""
+    import random
+    import re
+    from datetime import datetime, timedelta, timezone
+
+    rng = random.Random(20261201)
+    seeds = news_seeds()
+    mean_words = sum(len(text.split()) for pool in seeds.values() for _, text in pool) / sum(map(len, seeds.values()))
+    per_event = max(1, round(words / (mean_words * (1 - NEWS_REWRITE * 0.8))))  # about 0.8 of the words are lower-case
+    events: list[tuple[str, list[tuple[str, str]]]] = []
+    for language, pool in seeds.items():
+        pool = sorted(pool)
+        rng.shuffle(pool)
+        events += [(language, pool[start:start + per_event]) for start in range(0, len(pool) - per_event + 1, per_event)]
+    rng.shuffle(events)
+    weights = [1 / (rank + 1) for rank in range(len(events))]
+    lower = re.compile(r"[a-zà-ÿ]")
+
+    def rewrite(text: str, outlet: random.Random) -> str:
+        return " ".join(word for word in text.split()
+                        if not lower.match(word) or outlet.random() >= NEWS_REWRITE)
+
+    written: dict[int, list[tuple[str, str]]] = {}
+    made = []
+    for number in range(count):
+        event = rng.choices(range(len(events)), weights)[0]
+        language, texts = events[event]
+        opening = (f"Dépêche numéro {number}." if language == "fr" else f"Dispatch number {number}.")
+        if written.get(event) and rng.random() < NEWS_COPIES:
+            title, body = rng.choice(written[event])
+        else:
+            outlet = random.Random(f"{prefix}:{number}")
+            order = outlet.sample(texts, len(texts))
+            title = rewrite(order[0][0], outlet)
+            body = "\n\n".join(rewrite(text, outlet) for _, text in order)
+            written.setdefault(event, []).append((title, body))
+        story = Story(guid=f"urn:bench:{prefix}:{number}", title=f"{opening} {title}", text=opening + "\n\n" + body,
                       published=datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(seconds=number))
         made.append((language, story))
     return made

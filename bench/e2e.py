@@ -2,7 +2,7 @@
 from a feed item being fetched to it being searchable, at half that rate.
 
     .venv/bin/python bench/e2e.py [--articles 5000] [--words 600] [--concurrency 2] [--stories on|off|both]
-                                  [--pairs N] [--json]
+                                  [--pairs N] [--distinct | --news] [--json]
 
 1. bare NER: the same French and English models, loaded the way the worker loads them (NER only),
    ``nlp.pipe`` over the texts of ``--ner-sample`` of the same articles, one process: the baseline;
@@ -215,10 +215,15 @@ def main() -> None:
     parser.add_argument("--distinct", action="store_true",
                         help="articles drawn at random from the paragraph pool, few near-duplicates of one another "
                              "(by default most articles are near-duplicates: a stream of wire copies)")
+    parser.add_argument("--news", action="store_true",
+                        help="a stream shaped like news: many events of unequal size, each told by several outlets "
+                             "in their own words, a fifth of the articles wire copies (bench/common.py news_articles)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.distinct and args.news:
+        parser.error("--distinct and --news are two different streams: choose one")
 
-    made = articles(args.articles + 2000, words=args.words, distinct=args.distinct)
+    made = articles(args.articles + 2000, words=args.words, distinct=args.distinct, news=args.news)
     load_set, latency_set = made[: args.articles], made[args.articles :]
     words_per_article = sum(len(story.text.split()) for _, story in load_set) / len(load_set)
     print(f"{len(load_set)} articles of {words_per_article:.0f} words on average; {machine_load()}")

@@ -43,14 +43,14 @@ from bench.common import (  # noqa: E402
 )
 
 
-def analysed_articles(count: int, distinct: bool = False):  # type: ignore[no-untyped-def]
+def analysed_articles(count: int, distinct: bool = False, news: bool = False):  # type: ignore[no-untyped-def]
     from datetime import datetime, timezone
 
     from ingest.fingerprint import signature
     from ingest.models import AnalyzedArticle, Analysis, Article, Entity, TopicMatch
 
     made = []
-    for number, (language, story) in enumerate(articles(count, distinct=distinct)):
+    for number, (language, story) in enumerate(articles(count, distinct=distinct, news=news)):
         article = Article(article_id=f"doc-{number}", title=story.title, body=story.text, is_html=False,
                           text_source="content", feed_url=f"http://127.0.0.1/feed/{number % 50}.xml",
                           url=f"https://news.example.org/{number}", published=story.published,

@@ -18,7 +18,7 @@ documents indexed) split the JVM's share by index: ``es_index_stats``.
 
     .venv/bin/python bench/stories_cpu.py --articles 400 --ner-sample 50 --latency-seconds 5
     # = bench/e2e.py --stories both --pairs 1 with the same arguments (the tables are printed by it)
-    .venv/bin/python bench/stories_cpu.py replay [--articles 800 [--distinct] | --labelled] [--no-profile]
+    .venv/bin/python bench/stories_cpu.py replay [--articles 800 [--distinct | --news] | --labelled] [--no-profile]
     # the story consumer's steps alone, in this process (``replay``)
 """
 
@@ -225,7 +225,7 @@ def _kind_of(target: str) -> str:
 
 
 def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bool = False,
-           profiled: bool = True, guessed: bool = True) -> None:
+           profiled: bool = True, guessed: bool = True, news: bool = False) -> None:
     """Index ``articles_count`` bench articles (analysis stood in for, as bench/index.py does), then run
     the story consumer's steps on them batch by batch in this process; print the CPU of each side
     (this process, Elasticsearch, Redis) per article and Elasticsearch's CPU by request kind.
@@ -254,7 +254,7 @@ def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bo
 
         items = stream_analysed()
     else:
-        items = analysed_articles(articles_count, distinct=distinct)
+        items = analysed_articles(articles_count, distinct=distinct, news=news)
     with bench_services(VIGIE_STORIES="true") as services:
         redis_service, es_service = embedded_services(services.settings)
         es_pid, redis_pid = es_service.pid(), redis_service.pid()  # type: ignore[union-attr]
@@ -340,13 +340,15 @@ def main() -> None:
                             help="the labelled story stream (tests/ingest/stories) instead of --articles bench articles")
         parser.add_argument("--distinct", action="store_true",
                             help="bench articles drawn at random from the paragraph pool (bench/e2e.py --distinct)")
+        parser.add_argument("--news", action="store_true",
+                            help="bench articles shaped like news (bench/e2e.py --news)")
         parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True,
                             help="the consumer's steps under cProfile, its table printed (--no-profile: CPU figures only)")
         parser.add_argument("--guess", action=argparse.BooleanOptionalAction, default=True,
                             help="the indexing side guesses the story an original joins, as the worker does "
                                  "(--no-guess: the code before, for comparison)")
         args = parser.parse_args()
-        replay(args.articles, args.batch, args.labelled, args.distinct, args.profile, args.guess)
+        replay(args.articles, args.batch, args.labelled, args.distinct, args.profile, args.guess, news=args.news)
         return
     sys.argv = [sys.argv[0], "--stories", "both", *sys.argv[1:]]
     from bench.e2e import main as e2e_main

@@ -259,14 +259,16 @@ class StoryStore:
     @classmethod
     def _candidate_query(cls, features: StoryFeatures, window_hours: float) -> dict[str, Any] | None:
         keys = cls.query_keys(features)
-        names, terms = keys["names"], keys["terms"]
-        should: list[dict[str, Any]] = []
-        if names:
-            should.append({"terms": {"names": names, "boost": 2.0}})
-        if terms:
-            should.append({"terms": {"terms": terms}})
-        if features.numbers:
-            should.append({"terms": {"numbers": sorted(features.numbers)}})
+        # A scored clause per name and figure: a ``terms`` clause gives every story it matches the same
+        # score, so among the stories sharing a name, a word and a figure with the article, the ``size``
+        # kept were any of them (index order), and the story the article belongs to could be left out.
+        # Scored, the stories sharing the most and the rarest names and figures come first. Words stay
+        # one clause (constant score): they are many and common, and scoring them costs more.
+        should: list[dict[str, Any]] = [
+            *({"term": {"names": {"value": name, "boost": 2.0}}} for name in keys["names"]),
+            *({"term": {"numbers": number}} for number in keys["numbers"])]
+        if keys["terms"]:
+            should.append({"terms": {"terms": keys["terms"]}})
         if not should:
             return None
         window = timedelta(hours=window_hours)

@@ -33,7 +33,7 @@ import hashlib
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from functools import cache
@@ -347,39 +347,115 @@ def features_of(item: AnalyzedArticle, cluster_id: str = "", time: datetime | No
 # -- similarity ------------------------------------------------------------------------------------
 
 
+#: Changes of the counts a ``Frequencies`` keeps to bring its story norms up to date; past them, the
+#: norms are computed again (a long stream clustered in memory would otherwise keep every change).
+NORM_CHANGES = 64
+
+
+@dataclass(slots=True)
+class _StoryNorm:
+    """The IDF-weighted squared norm of one story vector, kept as three sums that follow the counts.
+    With a = log(documents + 1) + 1 and L = log(count + 1), a key's IDF is a - L, so the norm is
+    a²·Σv² - 2a·Σv²L + Σv²L²: a new article changes a for every key at once (the documents), and L
+    only for its own keys, whose terms alone are moved in the sums."""
+
+    source: Mapping[str, float]  # the vector summed: held, so that no other vector can take its id
+    squares: dict[str, float]  # count key -> the value squared
+    logs: dict[str, float]  # count key -> L as summed
+    s0: float
+    s1: float
+    s2: float
+    seen: int  # changes of the counts already in the sums
+
+
 class Frequencies:
-    """Document frequencies of terms and names over the articles seen: the IDF of the stream."""
+    """Document frequencies of terms and names over the articles seen: the IDF of the stream. Counts
+    change only through ``add`` and ``counted`` (story norms follow them)."""
 
     def __init__(self, documents: int = 0, counts: Mapping[str, int] | None = None) -> None:
         self.documents = documents
         self.counts: Counter[str] = Counter(counts or {})
+        self._changes: list[Sequence[str]] = []  # keys whose counts changed, one entry per change
+        self._norms: dict[tuple[int, str, str | None], _StoryNorm] = {}
 
     def add(self, features: StoryFeatures) -> None:
+        keys = [*features.terms, *(f"name:{name}" for name in features.names)]
         self.documents += 1
-        self.counts.update(features.terms.keys())
-        self.counts.update(f"name:{name}" for name in features.names)
+        self.counts.update(keys)
+        self._changed(keys)
+
+    def counted(self, counts: Mapping[str, int]) -> None:
+        """Set the counts of keys (read from where they are kept)."""
+        for key, value in counts.items():
+            self.counts[key] = value
+        self._changed(list(counts))
+
+    def _changed(self, keys: Sequence[str]) -> None:
+        if len(self._changes) >= NORM_CHANGES:
+            self._changes.clear()
+            self._norms.clear()
+        self._changes.append(keys)
 
     def idf(self, key: str) -> float:
+        """The weight of ``key`` (a term, or ``name:`` and a name): rarer keys weigh more, never under 1.
+        ``_cosine`` computes the same, inline."""
         return math.log((self.documents + 1) / (self.counts.get(key, 0) + 1)) + 1.0
 
-    def name_idf(self, name: str) -> float:
-        return self.idf(f"name:{name}")
+    def squared_norm(self, story: Mapping[str, float], key_prefix: str = "", keep: str | None = None) -> float:
+        """Σ (value × idf)² over ``story`` (the IDF of ``key_prefix`` + each key; ``keep``: only the
+        keys starting with it), kept between calls (``_StoryNorm``): each article is compared with
+        the same few stories, whose centroids hold hundreds of keys, while it changes the counts of
+        its own keys only. Equal to the sum computed key by key up to rounding (a relative 1e-12
+        at most, checked by the tests)."""
+        log = math.log
+        counts = self.counts.get
+        slot = (id(story), key_prefix, keep)
+        norm = self._norms.get(slot)
+        if norm is None:  # a story that grew is a new mapping: summed afresh
+            squares = {key_prefix + key: value * value for key, value in story.items()
+                       if keep is None or key.startswith(keep)}
+            logs = {key: log(counts(key, 0) + 1) for key in squares}
+            s1 = s2 = 0.0
+            for key, square in squares.items():
+                s1 += square * logs[key]
+                s2 += square * logs[key] * logs[key]
+            norm = self._norms[slot] = _StoryNorm(story, squares, logs, sum(squares.values()), s1, s2,
+                                                  len(self._changes))
+        elif norm.seen < len(self._changes):
+            changed = set().union(*self._changes[norm.seen:]) & norm.squares.keys()
+            for key in changed:
+                before, after = norm.logs[key], log(counts(key, 0) + 1)
+                if after != before:
+                    square = norm.squares[key]
+                    norm.s1 += square * (after - before)
+                    norm.s2 += square * (after * after - before * before)
+                    norm.logs[key] = after
+            norm.seen = len(self._changes)
+        a = log(self.documents + 1) + 1.0
+        return a * a * norm.s0 - 2.0 * a * norm.s1 + norm.s2
 
 
-def _cosine(article: Mapping[str, float], story: Mapping[str, float], idf: Callable[[str], float],
-            keep: Callable[[str], bool] | None = None) -> float:
+def _cosine(article: Mapping[str, float], story: Mapping[str, float], frequencies: Frequencies,
+            key_prefix: str = "", keep: str | None = None) -> float:
+    """Cosine of the two vectors weighted by IDF (``Frequencies.idf`` of ``key_prefix`` + each key);
+    ``keep``: only the story's keys starting with it count in its norm (``Frequencies.squared_norm``).
+    The article's IDFs are computed inline, as ``Frequencies.idf`` does: this runs for every candidate
+    of every article."""
+    counts = frequencies.counts.get
+    documents = frequencies.documents + 1
+    log = math.log
     dot = 0.0
     article_norm = 0.0
     for key, share in article.items():
-        weight = share * idf(key)
+        idf = log(documents / (counts(key_prefix + key, 0) + 1)) + 1.0
+        weight = share * idf
         article_norm += weight * weight
         other = story.get(key)
         if other:
-            dot += weight * other * idf(key)
+            dot += weight * other * idf
     if not dot:
         return 0.0
-    story_norm = sum((value * idf(key)) ** 2 for key, value in story.items() if keep is None or keep(key))
-    return dot / math.sqrt(article_norm * story_norm)
+    return dot / math.sqrt(article_norm * frequencies.squared_norm(story, key_prefix, keep))
 
 
 def _number_score(numbers: frozenset[str], story: Mapping[str, int]) -> float:
@@ -394,11 +470,10 @@ def similarity(features: StoryFeatures, story: StoryCentroid, frequencies: Frequ
     if hours > params.window_hours or (story.first_seen - features.time).total_seconds() / 3600 > params.window_hours:
         return 0.0
     decay = 0.5 ** (max(0.0, abs(hours)) / params.window_hours)
-    names = _cosine(features.names, story.names, frequencies.name_idf)
+    names = _cosine(features.names, story.names, frequencies, "name:")
     numbers = _number_score(features.numbers, story.numbers)
     if story.languages.get(features.language):
-        prefix = f"{features.language}:"
-        words = _cosine(features.terms, story.terms, frequencies.idf, lambda key: key.startswith(prefix))
+        words = _cosine(features.terms, story.terms, frequencies, keep=f"{features.language}:")
         w_words, w_names, w_numbers = params.same_language
         score = w_words * words + w_names * names + w_numbers * numbers
     else:

@@ -132,9 +132,7 @@ class FrequencyMemory:
 
 class RedisFrequencies(Frequencies):
     """Document frequencies read from Redis on demand (a batch's at once), counted locally during one
-    batch, on top of what ``memory`` holds from earlier batches. IDFs are remembered until the counts
-    next change (one article added): comparing an article with its candidates asks for the same few
-    hundred keys again and again."""
+    batch, on top of what ``memory`` holds from earlier batches."""
 
     def __init__(self, client: redis.Redis, memory: FrequencyMemory | None = None) -> None:
         memory = memory if memory is not None else FrequencyMemory()
@@ -149,29 +147,19 @@ class RedisFrequencies(Frequencies):
         self.loaded = memory.loaded
         self.added: dict[str, int] = {}
         self.added_documents = 0
-        self._idf: dict[str, float] = {}
-
-    def idf(self, key: str) -> float:
-        value = self._idf.get(key)
-        if value is None:
-            value = self._idf[key] = super().idf(key)
-        return value
 
     def load(self, keys: Sequence[str]) -> None:
         missing = [key for key in dict.fromkeys(keys) if key not in self.loaded]
         if not missing:
             return
-        for key, value in zip(missing, self.client.hmget(DF_KEY, missing)):
-            if value is not None:
-                self.counts[key] = int(value)
+        self.counted({key: int(value) for key, value in zip(missing, self.client.hmget(DF_KEY, missing))
+                      if value is not None})
         self.loaded.update(missing)
-        self._idf.clear()
 
     def add(self, features: StoryFeatures) -> None:
         keys = [*features.terms, *(f"name:{name}" for name in features.names)]
         self.load(keys)
         super().add(features)
-        self._idf.clear()
         self.added_documents += 1
         for key in keys:
             self.added[key] = self.added.get(key, 0) + 1

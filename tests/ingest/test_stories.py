@@ -9,6 +9,8 @@ import pytest
 
 from ingest.models import Analysis, AnalyzedArticle, Article, Entity
 from ingest.stories import (
+    NORM_CHANGES,
+    Frequencies,
     StoryCentroid,
     StoryClusterer,
     StoryFeatures,
@@ -162,3 +164,46 @@ def test_params_refuse_nonsense() -> None:
     with pytest.raises(ValueError):
         params_from(72, 0.5, 0.4)
     assert params_from(24, 0.3, 0.5).window_hours == 24
+
+
+def test_a_story_norm_kept_between_articles_is_the_norm_summed_key_by_key() -> None:
+    """``Frequencies.squared_norm`` keeps each story's norm as sums that follow the counts; after every
+    kind of change (an article added, counts read from elsewhere, a story grown into a new centroid,
+    more changes than are kept) it must equal the sum of (value × idf)² over the story's keys."""
+    import math
+    import random
+
+    rng = random.Random(7)
+    words = [f"w{number}" for number in range(400)]
+
+    def vector(prefix: str, size: int) -> dict[str, float]:
+        return {f"{prefix}{word}": rng.random() * 3 for word in rng.sample(words, size)}
+
+    def summed(story: dict[str, float], frequencies: Frequencies, key_prefix: str, keep: str | None) -> float:
+        return sum((value * frequencies.idf(key_prefix + key)) ** 2 for key, value in story.items()
+                   if keep is None or key.startswith(keep))
+
+    frequencies = Frequencies(50, {f"fr:{word}": rng.randint(0, 50) for word in rng.sample(words, 200)})
+    stories = [{**vector("fr:", 150), **vector("en:", 60)} for _ in range(4)]
+    names = [vector("", 40) for _ in range(3)]
+    checked = 0
+    for step in range(NORM_CHANGES * 2 + 5):
+        change = step % 5
+        if change == 3:  # counts read from where they are kept
+            frequencies.counted({f"fr:{word}": rng.randint(0, 90) for word in rng.sample(words, 30)})
+        elif change == 4:  # a story grew: its centroid is a new mapping
+            stories[step % 4] = {**stories[step % 4], **vector("fr:", 20)}
+        else:
+            frequencies.add(StoryFeatures(
+                article_id=f"a{step}", time=T0, language="fr", title="", terms=vector("fr:", 60),
+                names=vector("", 8), numbers=frozenset(), cluster_id=f"a{step}", source="", entities=(), topics=()))
+        for story in stories:
+            for keep in ("fr:", "en:", None):
+                assert math.isclose(frequencies.squared_norm(story, keep=keep), summed(story, frequencies, "", keep),
+                                    rel_tol=1e-12)
+                checked += 1
+        for story in names:
+            assert math.isclose(frequencies.squared_norm(story, "name:"), summed(story, frequencies, "name:", None),
+                                rel_tol=1e-12)
+            checked += 1
+    assert checked == (NORM_CHANGES * 2 + 5) * 15
