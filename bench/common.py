@@ -138,7 +138,8 @@ def news_seeds() -> dict[str, list[tuple[str, str]]]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         if isinstance(data, dict) and data.get("language") in seeds and data.get("text"):
             seeds[data["language"]].append((str(data.get("title") or ""), " ".join(str(data["text"]).split())))
-    seeds["fr"].append((SAMPLE.read_text(encoding="utf-8").split("\n", 1)[0], SAMPLE.read_text(encoding="utf-8")))
+    sample = SAMPLE.read_text(encoding="utf-8")
+    seeds["fr"].append((sample.split("\n", 1)[0], sample))
     return seeds
 
 

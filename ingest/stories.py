@@ -347,6 +347,11 @@ def features_of(item: AnalyzedArticle, cluster_id: str = "", time: datetime | No
 # -- similarity ------------------------------------------------------------------------------------
 
 
+def frequency_keys(vector: StoryFeatures | StoryCentroid) -> list[str]:
+    """The keys an article or a story is counted and weighed by: its terms, then ``name:`` and each name."""
+    return [*vector.terms, *(f"name:{name}" for name in vector.names)]
+
+
 #: Changes of the counts a ``Frequencies`` keeps to bring its story norms up to date; past them, the
 #: norms are computed again (a long stream clustered in memory would otherwise keep every change).
 NORM_CHANGES = 64
@@ -379,7 +384,10 @@ class Frequencies:
         self._norms: dict[tuple[int, str, str | None], _StoryNorm] = {}
 
     def add(self, features: StoryFeatures) -> None:
-        keys = [*features.terms, *(f"name:{name}" for name in features.names)]
+        self.count(frequency_keys(features))
+
+    def count(self, keys: Sequence[str]) -> None:
+        """Count one more article, holding ``keys`` (``frequency_keys``)."""
         self.documents += 1
         self.counts.update(keys)
         self._changed(keys)

@@ -71,7 +71,7 @@ from index.store import BulkOutcome
 from index.story_alerts import Match, story_matches
 from ingest.models import AnalyzedArticle
 from ingest.stories import (Assignment, Frequencies, Merge, StoryCentroid, StoryFeatures, decide, decided_story_id,
-                            features_of, params_from)
+                            features_of, frequency_keys, params_from)
 from conf.logs import log_event
 from worker.app import app
 from worker.entity_merges import merge_in_stories
@@ -156,10 +156,9 @@ class RedisFrequencies(Frequencies):
                       if value is not None})
         self.loaded.update(missing)
 
-    def add(self, features: StoryFeatures) -> None:
-        keys = [*features.terms, *(f"name:{name}" for name in features.names)]
+    def count(self, keys: Sequence[str]) -> None:
         self.load(keys)
-        super().add(features)
+        super().count(keys)
         self.added_documents += 1
         for key in keys:
             self.added[key] = self.added.get(key, 0) + 1
@@ -267,7 +266,7 @@ def recent_stories(rt: Runtime) -> RecentStories:
 
 
 def _keys_of(draft: StoryDraft) -> list[str]:
-    return [*draft.centroid.terms, *(f"name:{name}" for name in draft.centroid.names)]
+    return frequency_keys(draft.centroid)
 
 
 def assign(rt: Runtime, analysed: Sequence[AnalyzedArticle], clusters: Mapping[str, str]) -> list[Assignment]:
@@ -351,7 +350,7 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
                                   | {known[original] for original in originals if original in known}))
     frequencies = RedisFrequencies(rt.redis, recent.frequencies)
     # Every frequency the batch can ask for, in one read: its articles' and its candidates' keys.
-    frequencies.load([*(key for item in features for key in (*item.terms, *(f"name:{n}" for n in item.names))),
+    frequencies.load([*(key for item in features for key in frequency_keys(item)),
                       *(key for draft in fetched.values() for key in _keys_of(draft))])
     loaded = set(fetched)  # stories whose frequencies are all read
     drafts: dict[str, StoryDraft] = {}  # stories changed in this batch, by id
@@ -534,8 +533,8 @@ def guess_stories(rt: Runtime, features: Sequence[StoryFeatures]) -> StoryGuess:
     found = store.candidate_ids(features, params.window_hours)
     fetched = {story: draft.centroid for story, draft in store.drafts(sorted({s for ids in found for s in ids})).items()}
     frequencies = _guess_frequencies(rt, [
-        *(key for item in features for key in (*item.terms, *(f"name:{n}" for n in item.names))),
-        *(key for centroid in fetched.values() for key in (*centroid.terms, *(f"name:{n}" for n in centroid.names)))])
+        *(key for item in features for key in frequency_keys(item)),
+        *(key for centroid in fetched.values() for key in frequency_keys(centroid))])
     founded: dict[str, StoryCentroid] = {}  # stories this batch's earlier articles found
     guessed: dict[str, str] = {}
     for item, ids in zip(features, found):
