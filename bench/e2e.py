@@ -37,7 +37,7 @@ from bench.common import (  # noqa: E402
     start_pipeline,
     write_result,
 )
-from bench.stories_cpu import (  # noqa: E402
+from bench.cpu import (  # noqa: E402
     CpuMeter,
     cpu_ms_per_article,
     es_index_stats,

@@ -10,7 +10,7 @@ size:
 - write path: ``--batches`` batches of 16 new articles (real signatures) through
   ``ArticleStore.index_batch`` (near-duplicate lookup, shaping, bulk): docs/s;
 - near-duplicate lookup: the time ``index.dedup.assign_clusters`` takes per batch (median, ms);
-- story assignment: ``worker.story_tasks.assign`` per batch (median, ms; the story index holds the
+- story assignment: ``worker.story_assignment.assign`` per batch (median, ms; the story index holds the
   stories of the measured batches only: the fill articles have none);
 - search: bench/api.py's 8 searches through ``index.search.search`` (what the API runs: totals
   counted exactly up to VIGIE_SEARCH_TOTAL_LIMIT), ``--search-rounds`` times each: p95 (ms); beside it, interleaved
@@ -100,7 +100,7 @@ def main() -> None:
     from index.store import ArticleStore
     from vigie.queries import lemma_variants
     from worker.runtime import Runtime
-    from worker.story_tasks import assign
+    from worker.story_assignment import assign
 
     print(f"building the articles; {machine_load()}", flush=True)
     base = analysed_articles(2000)

@@ -7,7 +7,7 @@ would have left it (N memberships; N/4 stories spread over 14 days, so about a f
 window; their centroids; the document frequencies in Redis), from synthetic articles drawn from a
 vocabulary of 20,000 words and 5,000 names. Then ``--batches`` batches of ``--batch`` new articles
 (indexed first, and their story features computed, as the indexing task does) go through
-``worker.story_tasks.assign_features``, what the story consumer runs for a queued batch — lock,
+``worker.story_assignment.assign_features``, what the story consumer runs for a queued batch — lock,
 candidate search (plus the stories it wrote too recently to be searchable), decisions, writes, no
 refresh — and each batch is timed. The issue's target: the cost per batch grows at
 most 2x from 1,000 to 100,000 articles.
@@ -41,7 +41,8 @@ from ingest.stories import StoryCentroid, features_of, story_id_for  # noqa: E40
 from worker.runtime import Runtime  # noqa: E402
 from state.entity_keys import SeenEntities  # noqa: E402
 from worker.entity_merges import merge_in_stories  # noqa: E402
-from worker.story_tasks import DF_KEY, DOCUMENTS_KEY, assign_features  # noqa: E402
+from worker.story_assignment import assign_features  # noqa: E402
+from worker.story_memory import DF_KEY, DOCUMENTS_KEY  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 WORDS = [f"w{i}" for i in range(20_000)]

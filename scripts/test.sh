@@ -6,4 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --browser  # the browser tests drive Debian's chromium through chromedriver
 .venv/bin/lint-imports  # every import points down the layers (pyproject.toml [tool.importlinter])
-exec .venv/bin/python -m pytest "$@"
+# Two processes (VIGIE_TEST_PROCESSES; 0 runs the suite in this one), each taking a whole test file
+# at a time: the module fixtures (an API server, a three-node cluster) start once per file, and each
+# process starts its own Redis and Elasticsearch (tests/conftest.py). Much of the suite waits on
+# services starting and articles flowing, so two processes halve its time even on two cores.
+exec .venv/bin/python -m pytest -n "${VIGIE_TEST_PROCESSES:-2}" --dist loadfile "$@"

@@ -8,6 +8,10 @@ e-mail address (``ingest.email``), through the same lease, retry budget, dead le
 (``state.counters``: sent, retried, failed per channel). Nothing here may fail the indexing: errors
 are logged with the article ids, and an Elasticsearch outage is retried like indexing
 (evaluate_alerts).
+
+A rule that notifies once per story needs the article's story: with stories on, its matches are left
+to the story consumer, which calls ``alert_stories`` once the articles have their stories
+(worker.story_tasks).
 """
 
 from __future__ import annotations
@@ -15,18 +19,21 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import redis
 
 from conf.logs import log_event
+from index.alert_match import AlertMatch
 from index.alerts import AlertRule
 from index.article_document import ArticleDocument
 from index.errors import IndexUnavailable
-from index.story_alerts import Match
+from index.story_alerts import Match, story_matches
 from ingest.email import EmailError, digest_message, match_message
 from ingest.notification_records import PENDING, Notification, digest_id
+from ingest.stories import Assignment
 from ingest.webhook import WebhookError, digest_payload, match_payload, payload_bytes
 from state.counters import count_notification
 from worker.app import app
@@ -42,7 +49,7 @@ from worker.retries import (
     webhook_budget,
 )
 from worker.runtime import Runtime
-from worker.story_tasks import story_alert_matches
+from worker.story_memory import story_store
 
 log = logging.getLogger("vigie.worker")
 
@@ -94,6 +101,44 @@ def notify(rt: Runtime, matches: Sequence[Match]) -> int:
         # between creating and queueing it: queue it again (a second task finds it delivered or leased).
         requeue_lost(rt, rt.notifications.get_many(outcome.existing))
     return len(outcome.created)
+
+
+# -- per-story alerts (a rule that notifies once per story) -----------------------------------
+
+
+def story_alert_matches(rt: Runtime, matches: Sequence[AlertMatch]) -> list[Match]:
+    """Alert matches with per-story rules' matches made story notifications (index.story_alerts).
+
+    When stories are on, a per-story rule's match on an article without its story yet (the indexing
+    task: the story consumer assigns it a moment later) is left to ``alert_stories``."""
+    if not any(match.rule.per_story for match in matches):
+        return list(matches)
+    if rt.settings.stories:
+        matches = [match for match in matches if not (match.rule.per_story and not match.article.story_id)]
+    return story_matches(matches, story_store(rt), rt.notifications)
+
+
+def alert_stories(rt: Runtime, assignments: Sequence[Assignment]) -> int:
+    """The per-story alerts of articles just given their story: read the articles (by id, at once),
+    match the per-story rules, notify. Never raises; the number of new notifications."""
+    stories = {a.article_id: a.story_id for a in assignments}
+    try:
+        matcher = rt.alert_rules.matcher()
+        if not stories or not any(compiled.rule.per_story for compiled in matcher.rules):
+            return 0
+        documents = [replace(document, story_id=stories[document.article_id], story_key=stories[document.article_id])
+                     for document in _documents(rt, list(stories))]
+        matches = [match for match in matcher.match(documents) if match.rule.per_story]
+        return notify(rt, story_alert_matches(rt, matches))
+    except Exception as error:  # noqa: BLE001 - the stories are written; a failed alert must not undo them
+        log.exception("alerts.story_evaluation_failed", extra={"articles": ",".join(stories), "error_": str(error)})
+        return 0
+
+
+def _documents(rt: Runtime, article_ids: list[str]) -> list[ArticleDocument]:
+    found = [rt.store.get(article_id) for article_id in article_ids]
+    return [ArticleDocument.from_source(document) for document in found if document is not None]
+
 
 
 def stale_before(rt: Runtime) -> datetime:

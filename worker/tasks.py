@@ -25,7 +25,8 @@ from worker.entity_merges import resolve_entities
 from worker.app import app
 from worker.queues import INDEX_QUEUE, PROCESS_ITEMS
 from worker.retries import BROKER_ERRORS, Letter, after_outage, current_runtime, dead_letter, retry_later, unexpected
-from worker.story_tasks import index_articles_with_stories, queue_stories
+from worker.story_guess import index_articles_with_stories
+from worker.story_tasks import queue_stories
 from worker.runtime import Runtime
 
 log = logging.getLogger("vigie.worker")

@@ -18,7 +18,8 @@ from tests.index.factories import analysed, place
 from tests.worker.test_story_assignment import quake
 from worker.alert_tasks import alert
 from worker.runtime import Runtime
-from worker.story_tasks import assign_queued, assign_stories, features_from_dict, features_to_dict
+from worker.story_queue import features_from_dict, features_to_dict
+from worker.story_tasks import assign_queued, assign_stories
 from ingest.stories import features_of
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)

@@ -5,49 +5,20 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-import pytest
 from elasticsearch import Elasticsearch
 
-from index.article_document import ArticleDocument
 from index.stories import StoryStore
 from index.store import ArticleStore
 from ingest.models import AnalyzedArticle
 from ingest.stories import features_of, story_id_for
-from tests.index.factories import analysed, person, place, topic
+from tests.index.factories import analysed, person, place
+from tests.worker.story_articles import T0, budget, quake
 from conf.settings import Settings
 from worker.runtime import Runtime
-from worker.story_tasks import assign_stories, recent_stories
-
-T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
-
-
-def quake(article_id: str, language: str, hours: float = 0, **extra: object) -> AnalyzedArticle:
-    texts = {
-        "en": ("Magnitude 7.4 earthquake strikes Noto peninsula",
-               "A magnitude 7.4 earthquake struck the Noto peninsula in Ishikawa, triggering tsunami warnings. "
-               "Buildings collapsed in Wajima, the Japan Meteorological Agency said.",
-               "magnitude 7.4 earthquake strike noto peninsula ishikawa trigger tsunami warning building collapse wajima"),
-        "fr": ("Séisme de magnitude 7,4 sur la péninsule de Noto",
-               "Un séisme de magnitude 7,4 a frappé la péninsule de Noto, dans la préfecture d'Ishikawa. "
-               "Une alerte au tsunami a été émise et des immeubles se sont effondrés à Wajima.",
-               "séisme magnitude 7,4 frapper péninsule noto préfecture ishikawa alerte tsunami immeuble effondrer wajima"),
-    }
-    title, text, lemmas = texts[language]
-    return analysed(article_id, title=title, text=text, lemmas=lemmas, language=language,
-                    entities=(place("Noto"), place("Ishikawa"), place("Wajima")), topics=(topic("disasters"),),
-                    url=f"https://{language}-outlet-{article_id}.example/a", published=T0 + timedelta(hours=hours),
-                    **extra)  # type: ignore[arg-type]
-
-
-def budget(article_id: str, hours: float = 0) -> AnalyzedArticle:
-    return analysed(article_id, title="City council passes its budget",
-                    text="The council of Springfield passed a budget of 310 million after a debate led by Mayor "
-                         "Quimby on parks and roads.",
-                    lemmas="council pass budget springfield million debate lead mayor quimby park road",
-                    language="en", entities=(person("Quimby"),), url=f"https://local-{article_id}.example/b",
-                    published=T0 + timedelta(hours=hours))
+from worker.story_memory import recent_stories
+from worker.story_tasks import assign_stories
 
 
 def index_and_assign(rt: Runtime, items: list[AnalyzedArticle]) -> list[str]:
@@ -177,15 +148,6 @@ def test_stories_not_yet_searchable_are_still_found_by_their_writer_and_after_a_
     assert fourth == alone and record is not None and record.size == 4
 
 
-def test_the_story_features_cross_the_queue_unchanged() -> None:
-    from ingest.stories import features_of
-    from worker.story_tasks import features_from_dict, features_to_dict
-    import json
-
-    features = features_of(quake("q-fr", "fr"), "q-en")
-    assert features_from_dict(json.loads(json.dumps(features_to_dict(features)))) == features
-
-
 def test_a_wire_copy_is_written_with_its_original_story_and_not_indexed_again(settings: Settings,
                                                                                es: Elasticsearch) -> None:
     from ingest.fingerprint import signature
@@ -263,7 +225,9 @@ def test_the_indexing_task_guesses_the_story_an_original_joins_and_the_consumer_
         settings: Settings, es: Elasticsearch) -> None:
     import time
 
-    from worker.story_tasks import assign_queued, guess_stories, index_articles_with_stories, story_store
+    from worker.story_guess import guess_stories, index_articles_with_stories
+    from worker.story_memory import story_store
+    from worker.story_tasks import assign_queued
 
     rt = Runtime(settings)
     alias = f"{settings.index_prefix}-articles"
@@ -348,7 +312,7 @@ def test_document_frequencies_are_read_once_per_holder_and_stay_those_of_every_a
     import redis
 
     from ingest.stories import Frequencies, features_of
-    from worker.story_tasks import DF_KEY, DOCUMENTS_KEY
+    from worker.story_memory import DF_KEY, DOCUMENTS_KEY
 
     first, second = Runtime(settings), Runtime(settings)
     asked: list[str] = []
@@ -399,47 +363,3 @@ def replace_text(item: AnalyzedArticle, language: str, names: dict[str, str]) ->
     lemmas = f"{item.analysis.lemmas} réunion {names[language].lower()}"
     analysis = replace(item.analysis, language=language, lemmas=lemmas, entities=(person(names[language]),))
     return replace(item, analysis=analysis)
-
-
-def test_the_frequency_memory_starts_again_from_redis_past_its_bound(settings: Settings) -> None:
-    import redis
-
-    from worker.story_tasks import DF_KEY, DOCUMENTS_KEY, FrequencyMemory, RedisFrequencies
-
-    client = redis.Redis.from_url(settings.redis_url)
-    client.hset(DF_KEY, mapping={f"en:word{n}": n + 1 for n in range(10)})
-    client.set(DOCUMENTS_KEY, 40)
-    memory = FrequencyMemory(limit=5)
-    RedisFrequencies(client, memory).load([f"en:word{n}" for n in range(4)])
-    assert len(memory.loaded) == 4 and memory.documents == 40  # within the bound: kept for the next batch
-    client.set(DOCUMENTS_KEY, 41)  # (only a holder of the lock writes it; here, to see what is read)
-    assert RedisFrequencies(client, memory).documents == 40
-    RedisFrequencies(client, memory).load([f"en:word{n}" for n in range(10)])
-    assert len(memory.loaded) == 10
-    following = RedisFrequencies(client, memory)  # past the bound: forgotten, read again from Redis
-    assert following.documents == 41 and not memory.loaded and not memory.counts
-    following.load(["en:word9"])
-    assert memory.counts == {"en:word9": 10}
-
-
-def test_the_guess_crosses_the_queue_with_the_features_it_computed(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    import json
-
-    from worker import story_tasks
-    from worker.story_tasks import StoryGuess, queue_stories
-
-    rt = Runtime(settings)
-    original, copy = quake("q-en", "en"), quake("q-copy", "en", 0.2)
-    guessed = features_of(original)
-    guess = StoryGuess({"q-en": "s-guessed"}, {"q-en": ["s-guessed", "s-other"]}, 1_700_000_000.5, {"q-en": guessed})
-    sent: list[list[dict[str, object]]] = []
-    monkeypatch.setattr(story_tasks.assign_story_features, "apply_async",
-                        lambda args, queue: sent.append(json.loads(json.dumps(args[0]))))
-    documents = {"q-en": replace(ArticleDocument.from_source({"article_id": "q-en"}), cluster_id="q-en"),
-                 "q-copy": replace(ArticleDocument.from_source({"article_id": "q-copy"}), cluster_id="q-en")}
-    assert queue_stories(rt, [original, copy], documents, {"q-en": "s-guessed"}, guess) == 2
-    [payload] = sent
-    assert story_tasks.features_from_dict(payload[0]) == guessed
-    assert story_tasks.features_from_dict(payload[1]) == features_of(copy, "q-en")
-    assert story_tasks._stored_of(payload) == {"q-en": "s-guessed"}
-    assert story_tasks._searched_of(payload) == {"q-en": (1_700_000_000.5, ["s-guessed", "s-other"])}
