@@ -25,7 +25,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ingest.clean import clean_line, clean_text, fold_key, headline_from_text, html_to_text
-from ingest.entities import Mention, entities_from_mentions, entities_of, known_entities_of, tidy_mentions
+from ingest.entities import entities_from_mentions, entities_of, known_entities_of, tidy_mentions
 from ingest.entity_kb import KnowledgeBase, default_kb
 from ingest.entity_linking import Match, match_from, matches_of
 from ingest.extract import main_text, page_title
@@ -33,6 +33,7 @@ from ingest.fingerprint import bands, signature
 from ingest.files import decode_text, looks_like_html, split_title
 from ingest.language import DetectedLanguage, LanguageIdentifier
 from ingest.lemmas import Lemmatizer, Word
+from ingest.mentions import Mention
 from ingest.models import UNDETERMINED, Analysis, Article, Entity, TopicMatch
 from ingest.ner import load_ner_pipeline
 from ingest.reuse import (RecentAnalyses, ReusableAnalysis, ReusePlan, context_agrees, language_kept, plan_reuse,

@@ -26,21 +26,17 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cache
-from importlib import resources
-from typing import TYPE_CHECKING
 
-import yaml
 from spacy.tokens import Doc, Span, Token
 from spacy.util import get_lang_class
 
 from ingest.clean import fold_key
 from ingest.entity_kb import KnowledgeBase
+from ingest.entity_linking import Match, link_mentions, unknown_id
+from ingest.mentions import Mention, entity_key, word_lists
 from ingest.models import Entity, EntityLabel
-
-if TYPE_CHECKING:
-    from ingest.entity_linking import Match
 
 #: Model label → Vigie label; None: not a named entity for Vigie (dates, quantities).
 #: French/Spanish/German models use PER/LOC/ORG/MISC, English ones OntoNotes, Polish NKJP.
@@ -64,54 +60,6 @@ _ELIDED = re.compile(r"^\w'")
 _WORD = re.compile(r"\w+")
 
 
-@dataclass(frozen=True, slots=True)
-class Mention:
-    """One tidied mention: its text, label and character offsets in the analysed string."""
-
-    text: str
-    label: EntityLabel
-    start: int
-    end: int
-    votes: int = 1  # weight of this mention's label in its entity's majority vote
-    entity_id: str = ""  # the knowledge base's id when linked (ingest.entity_linking)
-    name: str = ""  # the knowledge base's canonical name when linked
-    link: str = ""  # how it was linked, the evidence of a merge ("kb", "key:vladimir putin", ...)
-
-    @property
-    def key(self) -> str:
-        return entity_key(self.text)
-
-
-@dataclass(frozen=True, slots=True)
-class _WordLists:
-    determiners: frozenset[str]
-    titles: frozenset[str]
-    never: frozenset[str]
-    connectors: frozenset[str]
-    organization_heads: frozenset[str]
-    location_heads: frozenset[str]
-
-
-@cache
-def _word_lists() -> _WordLists:
-    source = resources.files("ingest").joinpath("data", "entity_words.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(source)
-    return _WordLists(*(frozenset(fold_key(str(word)) for word in data[name])
-                        for name in ("determiners", "titles", "never", "connectors", "organization_heads",
-                                     "location_heads")))
-
-
-def entity_key(text: str) -> str:
-    """The aggregation key of a name: folded, spaces collapsed, without a leading determiner."""
-    words = fold_key(text).split()
-    determiners = _word_lists().determiners
-    while len(words) > 1 and words[0] in determiners:
-        words = words[1:]
-    key = " ".join(words)
-    # "l'Europe" is one word with its elided determiner.
-    return key[2:] if key.startswith("l'") and len(key) > 2 else key
-
-
 def entities_of(doc: Doc, text_start: int = 0, kb: KnowledgeBase | None = None) -> tuple[Entity, ...]:
     """The entities of a parsed article.
 
@@ -132,8 +80,6 @@ def entities_from_mentions(mentions: Sequence[Mention], text: str, language: str
     (``matches``; found here when None)."""
     mentions = split_compounds(mentions, text)
     if kb is not None:
-        from ingest.entity_linking import link_mentions
-
         mentions = link_mentions(mentions, text, language, kb, every_entity=False, matches=matches)
     return merge_mentions(mentions, text_start)
 
@@ -141,14 +87,12 @@ def entities_from_mentions(mentions: Sequence[Mention], text: str, language: str
 def known_entities_of(text: str, language: str, kb: KnowledgeBase, text_start: int = 0) -> tuple[Entity, ...]:
     """The knowledge base's entities named in a text of a language without an NER model
     (places, countries, known persons and organisations; Russian case endings understood)."""
-    from ingest.entity_linking import link_mentions
-
     return merge_mentions(link_mentions([], text, language, kb, every_entity=True), text_start)
 
 
 def tidy_mentions(spans: Iterable[Span], text: str) -> list[Mention]:
     """Normalised labels, leading determiners and titles cut, junk dropped (``text``: the doc's)."""
-    words = _word_lists()
+    words = word_lists()
     mentions = []
     for span in spans:
         stop_words = _stop_words(span.doc.lang_)
@@ -183,7 +127,7 @@ def _label_from_head(text: str) -> EntityLabel | None:
     """ORGANIZATION or LOCATION when the name begins or ends with a word that says so."""
     words = re.split(r"[\s-]+", fold_key(text))
     ends = {words[0], words[-1]} if len(words) > 1 else set()
-    lists = _word_lists()
+    lists = word_lists()
     if ends & lists.organization_heads:
         return "ORGANIZATION"
     if ends & lists.location_heads:
@@ -218,7 +162,7 @@ def _after_person_title(span: Span) -> bool:
     words = span.text.split()
     if not 2 <= len(words) <= 4 or not all(word[0].isupper() for word in words):
         return False
-    lists = _word_lists()
+    lists = word_lists()
     before = [token for token in span.doc[max(span.start - 3, 0):span.start] if token.text != ","]
     for token in reversed(before[-2:]):
         folded = fold_key(token.text)
@@ -231,7 +175,7 @@ def _after_person_title(span: Span) -> bool:
 
 
 def _trimmed(tokens: list[Token], *, person: bool) -> list[Token]:
-    words = _word_lists()
+    words = word_lists()
     while tokens and (tokens[0].is_punct or tokens[0].is_space
                       or (tokens[0].text.islower() and fold_key(tokens[0].text) in words.determiners)
                       or (person and len(tokens) > 1 and fold_key(tokens[0].text) in words.titles)):
@@ -253,7 +197,7 @@ def is_junk(text: str, stop_words: Collection[str] = frozenset()) -> bool:
         return True
     if _SENTENCE_PUNCTUATION.search(text):
         return True
-    lists = _word_lists()
+    lists = word_lists()
     words = [_ELIDED.sub("", word) or word for word in text.split()]  # "d'Idleb" is capitalised
     folded = [fold_key(word) for word in words]
     name_words = [word for word in folded if word not in lists.connectors and word not in lists.determiners]
@@ -357,7 +301,7 @@ def merge_mentions(mentions: Sequence[Mention], text_start: int = 0) -> tuple[En
         linked = next((mention for mention in group if mention.entity_id), None)
         label = linked.label if linked is not None else labels[key]
         longest = max(group, key=_display_rank)
-        identity = linked.entity_id if linked is not None else _unknown_id(label, longest.text)
+        identity = linked.entity_id if linked is not None else unknown_id(label, longest.text)
         by_id.setdefault(identity, []).extend(replace(mention, label=label) if linked is None else mention
                                               for mention in group)
 
@@ -375,15 +319,9 @@ def merge_mentions(mentions: Sequence[Mention], text_start: int = 0) -> tuple[En
     return tuple(sorted(entities, key=lambda entity: (-entity.mentions, first_seen[entity.id], entity.key)))
 
 
-def _unknown_id(label: str, text: str) -> str:
-    from ingest.entity_linking import unknown_id
-
-    return unknown_id(label, text)
-
-
 def _display_rank(mention: Mention) -> tuple[int, bool, int]:
     # The longest name ("Recep Tayyip Erdogan"); "Paris Saint-Germain" over "Le Paris Saint-Germain".
-    leading_determiner = fold_key(mention.text.split()[0]) in _word_lists().determiners
+    leading_determiner = fold_key(mention.text.split()[0]) in word_lists().determiners
     return len(_WORD.findall(mention.key)), not leading_determiner, len(mention.text)
 
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from ingest.clean import fold_key
-from ingest.entities import Mention
 from ingest.entity_kb import Candidate, KBEntity, KnowledgeBase, choose
+from ingest.mentions import Mention
 from ingest.name_keys import key_distance, lookup_token, name_key, phrase_key
 
 _WORD = re.compile(r"[^\W_]+")

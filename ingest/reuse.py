@@ -43,8 +43,8 @@ from difflib import SequenceMatcher
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from ingest.entities import Mention
 from ingest.fingerprint import THRESHOLD, bands, similarity
+from ingest.mentions import Mention
 
 PARAGRAPH_BREAK = "\n\n"
 #: Characters of context read on each side of the words analysed again: the small models' NER sees

@@ -24,8 +24,8 @@ from pathlib import Path
 import yaml
 
 from ingest.clean import fold_key
-from ingest.entities import entity_key
 from ingest.entity_kb import default_kb
+from ingest.mentions import entity_key
 from ingest.models import Analysis, Article, Entity
 
 CORPUS_DIR = Path(__file__).parent / "corpus"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import spacy
 
-from ingest.entities import LABELS, Mention, entities_of, entity_key, is_junk, merge_mentions, split_compounds
+from ingest.entities import LABELS, entities_of, is_junk, merge_mentions, split_compounds
+from ingest.mentions import Mention, entity_key
 from ingest.models import Entity
 
 

@@ -13,8 +13,8 @@ import pytest
 from ingest.entity_kb import default_kb
 from ingest.entity_linking import matches_of
 from ingest.fingerprint import signature
+from ingest.mentions import Mention
 from ingest.models import Article
-from ingest.entities import Mention
 from ingest.reuse import (CONTEXT_CHARS, LANGUAGE_MAX_NEW, ZONE_CHARS, RecentAnalysesInMemory, ReusableAnalysis,
                           ReusePlan, context_agrees, paragraph_spans, plan_reuse, segment_spans, settled_zone,
                           tokens_of)
