@@ -23,7 +23,7 @@ import pytest
 from tests.support.api import ApiServer, api_env, start_api
 from tests.support.services import drop_indices
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(120)]
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 EXAMPLES = 100  # per operation and phase: about 1,700 requests, about a minute here

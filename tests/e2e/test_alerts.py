@@ -28,7 +28,7 @@ from tests.support.quiescence import broker_backlog, settled
 from tests.support.samples import sample_item
 from tests.support.webhooks import WebhookReceiver
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(200)]
 
 
 @pytest.fixture()

@@ -30,7 +30,7 @@ from tests.support.services import TEST_HOME, settings_from, vigie_env
 from vigie.services.processes import free_port, port_in_use
 from worker.app import create_app
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(240)]
 
 NODES = 3
 ARTICLES = 2000

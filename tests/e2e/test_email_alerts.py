@@ -24,7 +24,7 @@ from tests.support.quiescence import settled
 from tests.support.samples import sample_item
 from tests.support.smtp import SmtpReceiver
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(80)]
 
 
 @pytest.fixture()

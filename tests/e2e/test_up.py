@@ -14,7 +14,7 @@ from tests.support.services import TEST_HOME, vigie_env
 from tests.support.processes import VIGIE, Background, vigie_json
 from vigie.demo_feed import demo_story
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(65)]
 
 SAMPLE_START = "Le président turc Recep Tayyip Erdogan se rendra jeudi en Russie"
 

@@ -15,7 +15,7 @@ from tests.support.services import TEST_HOME, vigie_env
 from tests.support.processes import run_vigie, vigie_json
 from conf.settings import ELASTICSEARCH_VERSION
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(100)]
 
 
 def _no_traceback(stderr: str) -> None:

@@ -18,7 +18,7 @@ from tests.support.quiescence import settled
 from tests.support.pipeline import count, feed_items, queue_length, send as _send, wait_for_count as _wait_for_count
 from vigie.services import embedded_services
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(240)]
 
 
 def test_same_task_delivered_twice_gives_one_document(

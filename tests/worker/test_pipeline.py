@@ -17,7 +17,7 @@ from tests.support.processes import Background, run_vigie, start_scheduler, vigi
 from tests.support.quiescence import settled
 from tests.support.pipeline import count
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(300)]
 
 
 def accepted(client: redis.Redis) -> int:

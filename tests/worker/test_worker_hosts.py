@@ -23,7 +23,7 @@ from tests.support.processes import VIGIE, Background
 from tests.support.quiescence import settled
 from tests.support.services import TEST_HOME
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(70)]
 
 ARTICLES = 600
 INDEXED = re.compile(r"article\.indexed.*?article=(\S+)")
