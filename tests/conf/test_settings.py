@@ -121,8 +121,9 @@ def documented_variables() -> set[str]:
     return names - TEST_SUITE_VARIABLES
 
 
-#: Variables of the test suite itself (where the browser tests write screenshots), not of Vigie.
-TEST_SUITE_VARIABLES = {"VIGIE_TEST_SCREENSHOTS"}
+#: Variables of the test suite itself, not of Vigie: where the browser tests write screenshots, how
+#: many processes scripts/test.sh runs the suite in.
+TEST_SUITE_VARIABLES = {"VIGIE_TEST_SCREENSHOTS", "VIGIE_TEST_PROCESSES"}
 
 
 def readme_table_variables() -> set[str]:
