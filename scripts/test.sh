@@ -9,5 +9,5 @@ scripts/setup.sh --browser  # the browser tests drive Debian's chromium through 
 # Two processes (VIGIE_TEST_PROCESSES; 0 runs the suite in this one), each taking a whole test file
 # at a time: the module fixtures (an API server, a three-node cluster) start once per file, and each
 # process starts its own Redis and Elasticsearch (tests/conftest.py). Much of the suite waits on
-# services starting and articles flowing, so two processes halve its time even on two cores.
+# services starting and articles flowing, so two processes cut its time by about 40% even on two cores.
 exec .venv/bin/python -m pytest -n "${VIGIE_TEST_PROCESSES:-2}" --dist loadfile "$@"
