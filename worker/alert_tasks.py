@@ -119,8 +119,8 @@ def story_alert_matches(rt: Runtime, matches: Sequence[AlertMatch]) -> list[Matc
 
 
 def alert_stories(rt: Runtime, assignments: Sequence[Assignment]) -> int:
-    """The per-story alerts of articles just given their story: read the articles (by id, at once),
-    match the per-story rules, notify. Never raises; the number of new notifications."""
+    """The per-story alerts of articles just given their story: read the articles back by id, match
+    the per-story rules, notify. Never raises; the number of new notifications."""
     stories = {a.article_id: a.story_id for a in assignments}
     try:
         matcher = rt.alert_rules.matcher()
@@ -136,9 +136,9 @@ def alert_stories(rt: Runtime, assignments: Sequence[Assignment]) -> int:
 
 
 def _documents(rt: Runtime, article_ids: list[str]) -> list[ArticleDocument]:
+    """The indexed documents of ``article_ids`` (those found), read back by id."""
     found = [rt.store.get(article_id) for article_id in article_ids]
     return [ArticleDocument.from_source(document) for document in found if document is not None]
-
 
 
 def stale_before(rt: Runtime) -> datetime:
@@ -176,12 +176,7 @@ def evaluate_alerts(articles: list[dict[str, Any]], attempt: int = 0) -> int:
     and evaluate."""
     rt = current_runtime()
     ids = [str(data.get("article_id")) for data in articles]
-
-    def documents() -> list[ArticleDocument]:
-        found = [rt.store.get(article_id) for article_id in ids]
-        return [ArticleDocument.from_source(document) for document in found if document is not None]
-
-    return alert(rt, ids, documents, attempt)
+    return alert(rt, ids, lambda: _documents(rt, ids), attempt)
 
 
 @app.task(name="vigie.deliver_notification", acks_on_failure_or_timeout=False)
