@@ -72,6 +72,9 @@ def test_rewritten_article_stays_in_its_backing_index_and_reads_span_all(
     stored = store.get("old-2")
     assert stored is not None and stored["title"] == "Ancien 2, corrigé"
     assert store.get("new-1") is not None and store.get("missing") is None
+    # The multi-get asks every backing index: each id found once, in whichever index holds it.
+    many = store.get_many(["old-2", "new-1", "missing", "old-0", "old-2"])
+    assert sorted(many) == ["new-1", "old-0", "old-2"] and many["old-2"]["title"] == "Ancien 2, corrigé"
     assert store.count() == 6
     page = search(es, prefix, SearchRequest(query="Ancien", filters=SearchFilters(), limit=50, collapse=False))
     assert page.total == 5

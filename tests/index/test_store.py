@@ -48,6 +48,13 @@ def test_redelivery_overwrites_and_changed_article_updates(store: ArticleStore) 
     assert document is not None and document["title"] == "Version corrigée"
 
 
+def test_many_articles_are_read_in_one_multi_get_unrefreshed_and_missing_ones_left_out(store: ArticleStore) -> None:
+    store.index_batch([analysed("m1", title="Un"), analysed("m2", title="Deux")])  # not refreshed
+    assert store.get_many([]) == {}
+    many = store.get_many(["m2", "gone", "m1"])
+    assert {article_id: document["title"] for article_id, document in many.items()} == {"m1": "Un", "m2": "Deux"}
+
+
 def test_document_carries_entities_by_type_topics_and_times(store: ArticleStore) -> None:
     store.index_batch([analysed(
         "a2", entities=(person("Vladimir Poutine", "vladimir poutine"), place("Idleb")),
