@@ -28,7 +28,7 @@ from typing import NamedTuple
 from ingest.clean import fold_key
 from ingest.entity_kb import Candidate, KBEntity, KnowledgeBase, choose
 from ingest.mentions import Mention
-from ingest.name_keys import key_distance, lookup_token, name_key, phrase_key
+from ingest.name_keys import lookup_token, name_key, phrase_key, spelling_distance
 
 _WORD = re.compile(r"[^\W_]+")
 #: What may stand between two words of one name (a set: looked up for every word of every text).
@@ -190,7 +190,7 @@ def fuzzy_person(text: str, kb: KnowledgeBase, persons: Sequence[KBEntity],
     if len(key) < _FUZZY_MIN_KEY:
         return None
     for person in persons:
-        if key_distance(key, name_key(person.name), 1) <= 1:
+        if spelling_distance(key, name_key(person.name), 1) <= 1:
             return person, f"key~{name_key(person.name)}; same article"
     return None
 

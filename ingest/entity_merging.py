@@ -33,7 +33,7 @@ from typing import Any, Literal
 from ingest.entity_kb import KnowledgeBase
 from ingest.entity_linking import unknown_id
 from ingest.models import Entity
-from ingest.name_keys import key_distance, name_key
+from ingest.name_keys import name_key, spelling_distance
 
 Action = Literal["merge", "split"]
 Source = Literal["auto", "manual"]
@@ -233,7 +233,7 @@ def close_entities(key: str, label: str, own_id: str, seen: Iterable[SeenEntity]
     for other in seen:
         if other.id == own_id or other.label != label:
             continue
-        distance = key_distance(key, other.key, 1)
+        distance = spelling_distance(key, other.key, 1)
         if distance <= 1:
             found.append((other, distance))
     return sorted(found, key=lambda pair: (pair[1], pair[0].id))
@@ -275,7 +275,7 @@ def article_merges(entity: Entity, article_id: str, kb: KnowledgeBase) -> list[E
         listed = kb.lookup(form)
         if listed is not None and listed.id == entity.id:
             continue
-        distance = key_distance(key, target, 1)
+        distance = spelling_distance(key, target, 1)
         if distance <= 1:
             found.append(EntityMerge(form, key, "merge", "auto", entity.id, known.name, entity.label,
                                      MergeEvidence("same-article", (article_id,), distance)))

@@ -10,7 +10,8 @@ Two levels, after the method of the JRC's multilingual name lists (Steinberger, 
   transliterate names differently (French ou → u, German w → v and sch → sh, j/y/i, kh/ch,
   doubled consonants, a final French e). "Poutine", "Putin" and "Путин" share "putin"; "Peskow"
   and "Peskov", "Dmitri" and "Dmitry" share theirs. ``key_distance`` compares two keys when they
-  still differ by a letter ("Selenskyj"/"Zelensky").
+  still differ by a letter ("Selenskyj"/"Zelensky"); ``spelling_distance``, what merges and links
+  use, never takes a different figure or regnal number for a spelling ("Louis XIV"/"Louis XV").
 """
 
 from __future__ import annotations
@@ -81,8 +82,16 @@ def phrase_key(text: str) -> str:
     return " ".join(phrase_tokens(text))
 
 
+_DIGITS = re.compile(r"\d+")
+#: A regnal or ordinal number in Roman numerals, I to XXXIX ("Louis XIV", "Charles III", "Malcolm X").
+_ROMAN = re.compile(r"x{0,3}(?:ix|iv|v?i{0,3})")
+_ROMAN_UPPER = re.compile(r"X{0,3}(?:IX|IV|V?I{0,3})")
+
+
 @lru_cache(maxsize=65536)
 def _word_key(word: str) -> str:
+    if word.isupper() and _ROMAN_UPPER.fullmatch(word):
+        return word.lower()  # a regnal number: "Charles III" is not "Charles II" (no doubled letters cut)
     romanised = anyascii(fold_key(word)).lower()
     romanised = re.sub(r"[^a-z0-9]", "", romanised)
     for pattern, replacement in _SPELLING_RULES:
@@ -110,6 +119,22 @@ def key_distance(first: str, second: str, limit: int = 2) -> int:
             return limit + 1
         previous = current
     return min(previous[-1], limit + 1)
+
+
+def numbers_of(key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The figures of a key ("airbus a320" → 320) and its words that are Roman numerals ("louis xiv"
+    → xiv), in order."""
+    return (tuple(_DIGITS.findall(key)),
+            tuple(word for word in key.split() if word and _ROMAN.fullmatch(word)))
+
+
+def spelling_distance(first: str, second: str, limit: int = 1) -> int:
+    """``key_distance`` for telling spellings of one name apart from other names: two keys whose
+    figures or Roman numerals differ are other names however close their letters ("Airbus A320" and
+    "Airbus A321", "Louis XIV" and "Louis XV", "Apollo 11" and "Apollo 12"), ``limit + 1``."""
+    if numbers_of(first) != numbers_of(second):
+        return limit + 1
+    return key_distance(first, second, limit)
 
 
 _APOSTROPHES = str.maketrans({"'": " ", "’": " ", "ʼ": " "})

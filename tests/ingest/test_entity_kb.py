@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ingest.entity_kb import CURATED_FILES, EXTRA_NAMES_FILE, GENERATED_FILES, KnowledgeBase, kb_dir, read_table, validate_rows
-from ingest.name_keys import key_distance, name_key, phrase_key
+from ingest.entity_linking import unknown_id
+from ingest.name_keys import key_distance, name_key, phrase_key, spelling_distance
 
 
 def test_every_data_file_has_unique_ids_known_labels_and_countries_and_a_source_per_row() -> None:
@@ -62,6 +63,21 @@ def test_name_keys_fold_the_spellings_of_each_language() -> None:
     assert key_distance(name_key("Selenskyj"), name_key("Zelensky")) == 1
     assert phrase_key("в Киеве") == phrase_key("в Киев")
     assert name_key("Vladimir Putin") != name_key("Vladimir Padin")
+
+
+def test_regnal_numbers_and_figures_keep_names_apart() -> None:
+    # Roman numerals are kept as written (the doubled-letter rule would make III, II and I one key).
+    assert len({name_key("Charles III"), name_key("Charles II"), name_key("Charles I")}) == 3
+    assert name_key("Henry VIII") == name_key("Henri VIII") != name_key("Henri VI")
+    assert unknown_id("PERSON", "Charles III") != unknown_id("PERSON", "Charles II")
+    # One letter or digit apart, yet other names: never a spelling of each other.
+    for first, second in (("Airbus A320", "Airbus A321"), ("Louis XIV", "Louis XV"), ("Apollo 11", "Apollo 12"),
+                          ("Boeing 737", "Boeing 747"), ("Elizabeth II", "Elizabeth I"), ("Ligue 1", "Ligue 2")):
+        assert spelling_distance(name_key(first), name_key(second)) == 2, (first, second)
+    # Spellings of one name still are, figures and numerals alike.
+    assert spelling_distance(name_key("Selenskyj"), name_key("Zelensky")) == 1
+    assert spelling_distance(name_key("Papst Leo XIV"), name_key("Papst Leo XIV.")) == 0
+    assert spelling_distance(name_key("Olaf Scholz 2025"), name_key("Olaf Scholtz 2025")) == 1
 
 
 def test_every_curated_qid_says_how_it_was_checked_and_rigour_ones_are_territories() -> None:

@@ -42,6 +42,16 @@ def test_two_persons_one_letter_apart_in_two_different_stories_stay_apart() -> N
                             {novak.id: [StoryPeer("m1", "s-football")]}, {}) is None
 
 
+def test_names_one_figure_or_numeral_apart_in_one_story_stay_apart() -> None:
+    # A story about an air show names both aircraft; a history piece names two kings.
+    for first, second, label in (("Airbus A320neo", "Airbus A321neo", "PRODUCT"),
+                                 ("Louis XIV de France", "Louis XV de France", "PERSON"),
+                                 ("Dépêche numéro 16", "Dépêche numéro 19", "MISC")):
+        known = seen(first, label)
+        assert same_story_merge(unknown(second, label), "a2", "s-1", [known],
+                                {known.id: [StoryPeer("a1", "s-1")]}, {}) is None, (first, second)
+
+
 def test_the_same_story_does_not_join_names_of_different_labels() -> None:
     company = seen("Lindqvist Shipping", "ORGANIZATION")
     person = unknown("Lindqvista Shipping", "PERSON")
