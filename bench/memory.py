@@ -8,9 +8,10 @@ For each ``--load-in`` mode, on fresh Redis and Elasticsearch:
    starts with ``VIGIE_WORKER_LOAD_MODELS`` set to the mode;
 2. ``--articles`` articles of ~600 words are queued as the poller queues them, and the run waits until
    every one is searchable (so the children have analysed, and written to, what they touch);
-3. PSS, USS and RSS of the parent and each pool process are read from /proc/<pid>/smaps_rollup:
-   PSS shares each shared page among the processes mapping it, so the PSS of the processes add up to
-   what the worker costs the machine;
+3. PSS, USS and RSS of the article worker's Celery process (the pool's parent, "parent") and each
+   pool process are read from /proc/<pid>/smaps_rollup: PSS shares each shared page among the
+   processes mapping it, so the PSS of the processes add up to what they cost the machine; the story
+   consumer and the `vigie worker` process above it (stories on) are read too, and printed beside;
 4. ``--kills`` times, one pool process gets SIGKILL; the time from the kill to the replacement's
    ``worker.process_ready`` line is the replacement time (null: none up within 60 s, the kills
    stop there), and the run notes whether Celery logged
@@ -28,12 +29,10 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import articles, bench_services, machine_load, write_result  # noqa: E402
-from tests.support.processes import start_worker  # noqa: E402
+from tests.support.processes import start_worker, worker_tree  # noqa: E402
 
 _READY = re.compile(r"worker\.process_ready.*\bpid=(\d+)")
 
@@ -50,8 +49,9 @@ def memory_of(pid: int) -> dict[str, float]:
     return {"pss": fields.get("Pss", 0) / 1024, "uss": uss / 1024, "rss": fields.get("Rss", 0) / 1024}
 
 
-def pool_pids(parent: int) -> list[int]:
-    return sorted(child.pid for child in psutil.Process(parent).children(recursive=False))
+def pool_pids(top: int) -> list[int]:
+    """The article worker's pool processes (not the story consumer, nor the Celery process above them)."""
+    return list(worker_tree(top).pool)
 
 
 def ready_pids(lines: list[str]) -> list[int]:
@@ -88,9 +88,18 @@ def run(mode: str, count: int, kills: int) -> dict[str, object]:
             send(app, items[:count])
             feed_seconds = wait_for_count(es, alias, count, timeout=900)
             parent = worker.pid
-            children = pool_pids(parent)
-            memory = {"parent": memory_of(parent)} | {f"child{n}": memory_of(pid) for n, pid in enumerate(children)}
+            tree = worker_tree(parent)
+            assert tree.article_worker is not None and len(tree.pool) == 2, tree
+            # The article worker (its Celery process, the "parent" of the pool, and the pool processes),
+            # then what runs beside it: the story consumer and `vigie worker` above both.
+            memory = {"parent": memory_of(tree.article_worker)} | {
+                f"child{n}": memory_of(pid) for n, pid in enumerate(tree.pool)}
+            beside = {name: memory_of(pid) for name, pid in (("story_consumer", tree.story_consumer),
+                                                               ("vigie_worker", tree.top))
+                      if pid is not None and pid != tree.article_worker}
             total = {key: round(sum(entry[key] for entry in memory.values()), 1) for key in ("pss", "uss", "rss")}
+            whole = {key: round(total[key] + sum(entry[key] for entry in beside.values()), 1)
+                     for key in ("pss", "uss", "rss")}
             replacements: list[float | None] = []
             timed_out_before = worker.output().count("Timed out waiting for UP message")
             for _ in range(kills):
@@ -122,7 +131,9 @@ def run(mode: str, count: int, kills: int) -> dict[str, object]:
     return {
         "mode": mode, "articles": count, "start_s": round(start_seconds, 2), "feed_s": round(feed_seconds, 2),
         "memory_mb": {name: {key: round(value, 1) for key, value in entry.items()} for name, entry in memory.items()},
-        "total_mb": total, "replacement_s": replacements, "up_timeouts": timed_out,
+        "total_mb": total,
+        "beside_mb": {name: {key: round(value, 1) for key, value in entry.items()} for name, entry in beside.items()},
+        "whole_worker_mb": whole, "replacement_s": replacements, "up_timeouts": timed_out,
         "next_batch_after_kills_s": round(after_kill_seconds, 2), "load": machine_load(),
     }
 
@@ -143,7 +154,12 @@ def main() -> None:
         for name, entry in result["memory_mb"].items():  # type: ignore[union-attr]
             print(f"  {name:7} PSS {entry['pss']:7.1f} MB  USS {entry['uss']:7.1f} MB  RSS {entry['rss']:7.1f} MB")
         total = result["total_mb"]
-        print(f"  all     PSS {total['pss']:7.1f} MB  USS {total['uss']:7.1f} MB  RSS {total['rss']:7.1f} MB (summed)")  # type: ignore[index]
+        print(f"  all     PSS {total['pss']:7.1f} MB  USS {total['uss']:7.1f} MB  RSS {total['rss']:7.1f} MB (summed: "
+              "the article worker)")  # type: ignore[index]
+        for name, entry in result["beside_mb"].items():  # type: ignore[union-attr]
+            print(f"  beside it, {name}: PSS {entry['pss']:7.1f} MB  USS {entry['uss']:7.1f} MB  RSS {entry['rss']:7.1f} MB")
+        whole = result["whole_worker_mb"]
+        print(f"  the whole `vigie worker`: PSS {whole['pss']:7.1f} MB  USS {whole['uss']:7.1f} MB")  # type: ignore[index]
         print(f"replacement after kill -9: {result['replacement_s']} s; "
               f"'Timed out waiting for UP message' {result['up_timeouts']} times; "
               f"next batch of 16 indexed {result['next_batch_after_kills_s']} s after it was queued")

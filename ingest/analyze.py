@@ -132,7 +132,8 @@ class Analyzer:
 
     def preload(self) -> int:
         """Load now what is otherwise loaded on first use: each configured model, its language's lemma
-        table and tokenizer, lingua's language models. Returns how many spaCy models this call loaded
+        table and tokenizer, lingua's language models, the topic rules of each language with a model
+        compiled. Returns how many spaCy models this call loaded
         (0 when they were already there: a worker's pool process forked from a loaded parent)."""
         loaded = 0
         for language in self.models:
@@ -146,6 +147,8 @@ class Analyzer:
                 nlp("Vigie.")
         # lingua reads its n-gram models on the first detection.
         self._identifier.detect("Vigie lit les nouvelles du monde entier ; Vigie reads the news of the world.")
+        # The topic rules of each language with a model (its lemma table is loaded above), compiled.
+        self._topics.preload(self.models)
         return loaded
 
     def analyze(self, article: Article) -> Analysis:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from functools import lru_cache
-from collections.abc import KeysView, Sequence
+from collections.abc import Iterable, KeysView, Sequence
 from dataclasses import dataclass, replace
 
 from ingest.clean import fold_key
@@ -293,6 +293,12 @@ class TopicClassifier:
 
     def has_lexicon(self, language: str) -> bool:
         return language in self.rules.languages
+
+    def preload(self, languages: Iterable[str]) -> None:
+        """Compile the rules of ``languages`` (those they cover) now rather than on first use: a
+        worker's parent does it once before its pool forks, instead of each pool process."""
+        for language in sorted(set(languages) & set(self.rules.languages)):
+            self._matcher(language)
 
     def topics(self, words: Sequence[Word], title_words: int, language: str) -> list[TopicMatch]:
         """The topics an article is about, best first.

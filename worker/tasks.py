@@ -23,6 +23,7 @@ from state.counters import count_indexed
 from worker.alert_tasks import alert
 from worker.entity_merges import resolve_entities
 from worker.app import app
+from worker.memory import release_free_memory
 from worker.queues import INDEX_QUEUE, PROCESS_ITEMS
 from worker.retries import BROKER_ERRORS, Letter, after_outage, current_runtime, dead_letter, retry_later, unexpected
 from worker.story_guess import index_articles_with_stories
@@ -137,6 +138,8 @@ def process_items(items: list[dict[str, Any]]) -> dict[str, int]:
         ids = [str(data.get("article_id")) for data in items]
         unexpected(rt, Letter(process_items.name, items, ids), error, attempts=1)
         return {"indexed": 0, "deferred": 0, "rejected": len(ids)}
+    finally:
+        release_free_memory()  # what the batch freed, back to the system (worker.memory)
 
 
 @app.task(name="vigie.index_articles", acks_on_failure_or_timeout=False)

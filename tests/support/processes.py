@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
+from worker.queues import STORY_QUEUE
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 VIGIE = str(BIN / "vigie")
@@ -129,6 +133,45 @@ def start_worker(env: dict[str, str], concurrency: int = 1, name: str = "worker"
         worker.stop()
         raise AssertionError(f"the Celery worker did not become ready:\n{output[-4000:]}")
     return worker
+
+
+@dataclass(frozen=True)
+class WorkerTree:
+    """The processes of a running `vigie worker`: with stories on, the `vigie worker` process is the
+    parent of the article worker (a Celery prefork worker on the article queues) and of the story
+    consumer (a solo Celery worker on the story queue); with stories off, it is the article worker."""
+
+    top: int
+    article_worker: int | None
+    pool: tuple[int, ...]
+    story_consumer: int | None
+
+    @property
+    def every(self) -> tuple[int, ...]:
+        """Each process of the tree once: what the worker costs the machine."""
+        return tuple(dict.fromkeys(pid for pid in (self.top, self.article_worker, *self.pool, self.story_consumer)
+                                   if pid is not None))
+
+
+def worker_tree(pid: int) -> WorkerTree:
+    """The processes under ``pid`` (a `vigie worker`), told apart by their Celery ``--queues``; empty
+    parts for processes gone or not started yet."""
+    article_worker = story_consumer = None
+    pool: tuple[int, ...] = ()
+    try:
+        top = psutil.Process(pid)
+        for process in (top, *top.children()):
+            args = process.cmdline()
+            if "celery" not in " ".join(args) or "--queues" not in args:
+                continue
+            if args[args.index("--queues") + 1] == STORY_QUEUE:
+                story_consumer = process.pid
+            else:
+                article_worker = process.pid
+                pool = tuple(sorted(child.pid for child in process.children()))
+    except psutil.NoSuchProcess:
+        pass
+    return WorkerTree(pid, article_worker, pool, story_consumer)
 
 
 def start_scheduler(env: dict[str, str], name: str = "scheduler") -> Background:

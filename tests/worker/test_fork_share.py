@@ -10,15 +10,13 @@ import signal
 import time
 from collections.abc import Callable
 
-import psutil
 from celery import Celery
 from elasticsearch import Elasticsearch
 
 from conf.settings import Settings
 from tests.support.feeds import make_story
 from tests.support.pipeline import feed_items, send, wait_for_count
-from tests.support.processes import Background, wait_until
-from worker.queues import STORY_QUEUE
+from tests.support.processes import Background, wait_until, worker_tree
 
 _READY = re.compile(r"worker\.process_ready.*\bpid=(\d+)\b.*\bmodels_loaded=(\d+)")
 
@@ -30,18 +28,9 @@ def ready_lines(worker: Background) -> dict[int, int]:
 
 
 def pool(worker: Background) -> set[int]:
-    """The pool processes of the article worker: the children of the Celery process that consumes the
-    article queues (`vigie worker` is that process, or with stories on the parent of it and of the
-    story consumer)."""
-    try:
-        top = psutil.Process(worker.pid)
-        for process in (top, *top.children()):
-            args = process.cmdline()
-            if "celery" in " ".join(args) and "--queues" in args and args[args.index("--queues") + 1] != STORY_QUEUE:
-                return {child.pid for child in process.children()}
-    except psutil.NoSuchProcess:
-        pass
-    return set()
+    """The pool processes of the article worker (`vigie worker` is that Celery process, or with stories
+    on the parent of it and of the story consumer)."""
+    return set(worker_tree(worker.pid).pool)
 
 
 def test_a_killed_pool_process_is_replaced_without_loading_models_and_takes_the_next_article(
