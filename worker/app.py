@@ -36,6 +36,9 @@ def create_app(settings: Settings) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         task_default_queue=ANALYZE_QUEUE,
+        # Prefork, replacing a dead pool process within half a second (worker.pool); `--pool solo` (the story
+        # consumer) overrides it.
+        worker_pool="worker.pool:TaskPool",
         task_routes={
             "vigie.index_articles": {"queue": INDEX_QUEUE},
             "vigie.evaluate_alerts": {"queue": INDEX_QUEUE},
