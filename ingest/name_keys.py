@@ -88,10 +88,13 @@ _ROMAN = re.compile(r"x{0,3}(?:ix|iv|v?i{0,3})")
 _ROMAN_UPPER = re.compile(r"X{0,3}(?:IX|IV|V?I{0,3})")
 
 
+def _is_regnal(word: str) -> bool:
+    """An upper-case Roman numeral (I to XXXIX): after a name, its regnal number ("Charles III")."""
+    return word.isupper() and bool(_ROMAN_UPPER.fullmatch(word))
+
+
 @lru_cache(maxsize=65536)
 def _word_key(word: str) -> str:
-    if word.isupper() and _ROMAN_UPPER.fullmatch(word):
-        return word.lower()  # a regnal number: "Charles III" is not "Charles II" (no doubled letters cut)
     romanised = anyascii(fold_key(word)).lower()
     romanised = re.sub(r"[^a-z0-9]", "", romanised)
     for pattern, replacement in _SPELLING_RULES:
@@ -102,7 +105,10 @@ def _word_key(word: str) -> str:
 def name_key(text: str) -> str:
     """The romanised, spelling-normalised key of a name ("Wladimir Putin", "Владимир Путин" and
     "Vladimir Poutine" → "vladimir putin")."""
-    return " ".join(key for key in (_word_key(word) for word in words(text)) if key)
+    # A regnal number is kept as written ("Charles III" is not "Charles II": no doubled letters cut),
+    # after the first word only ("XI JINPING" in a headline is still "Xi Jinping").
+    return " ".join(key for key in (word.lower() if at and _is_regnal(word) else _word_key(word)
+                                    for at, word in enumerate(words(text))) if key)
 
 
 def key_distance(first: str, second: str, limit: int = 2) -> int:
