@@ -286,23 +286,12 @@ class ArticleStore:
 
     def get(self, article_id: str) -> dict[str, Any] | None:
         """One article's stored document, or None."""
-        members, write = alias_members(self.es, self.prefix)
-        if len(members) > 1:  # a get through an alias of several indices is refused: find its index
-            index = locate(self.es, self.prefix, [article_id]).get(article_id)
-            if index is None:
-                return None
-        else:
-            index = self.alias
-        response = call(
-            self.es, f"reading article {article_id}",
-            lambda: self.es.options(ignore_status=404).get(index=index, id=article_id),
-        )
-        return response.body.get("_source") if response.body.get("found") else None
+        return self.get_many([article_id]).get(article_id)
 
     def get_many(self, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored documents of ``article_ids`` that exist, by id, in one real-time multi-get (an
         article written but not yet refreshed is found too). When the alias has several backing
-        indices, each id is asked of every one of them, as ``get`` locates it."""
+        indices (a get through it is refused), each id is asked of every one of them."""
         wanted = list(dict.fromkeys(article_ids))
         if not wanted:
             return {}

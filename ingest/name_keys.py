@@ -127,6 +127,7 @@ def key_distance(first: str, second: str, limit: int = 2) -> int:
     return min(previous[-1], limit + 1)
 
 
+@lru_cache(maxsize=65536)
 def numbers_of(key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The figures of a key ("airbus a320" → 320) and its words that are Roman numerals ("louis xiv"
     → xiv), in order."""

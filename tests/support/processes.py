@@ -146,12 +146,6 @@ class WorkerTree:
     pool: tuple[int, ...]
     story_consumer: int | None
 
-    @property
-    def every(self) -> tuple[int, ...]:
-        """Each process of the tree once: what the worker costs the machine."""
-        return tuple(dict.fromkeys(pid for pid in (self.top, self.article_worker, *self.pool, self.story_consumer)
-                                   if pid is not None))
-
 
 def worker_tree(pid: int) -> WorkerTree:
     """The processes under ``pid`` (a `vigie worker`), told apart by their Celery ``--queues``; empty

@@ -33,6 +33,9 @@ def run(rt: Runtime, items: list[AnalyzedArticle]) -> None:
 
 
 def notifications(rt: Runtime, es: Elasticsearch) -> list[Notification]:
+    """The notifications stored, in the order they were created (none before the first one)."""
+    if not es.indices.exists(index=rt.notifications.index):
+        return []
     es.indices.refresh(index=rt.notifications.index)
     hits = es.search(index=rt.notifications.index, query={"match_all": {}}, size=100,
                      sort=[{"created_at": "asc"}, {"notification_id": "asc"}])["hits"]["hits"]
