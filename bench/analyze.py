@@ -65,14 +65,13 @@ from ingest.topic_rules import load_rules  # noqa: E402
 from ingest.topics import TopicClassifier  # noqa: E402
 from tests.ingest.quality_corpus import load_corpus  # noqa: E402
 
-SAMPLE = ROOT.parent / "shared" / "samples" / "erdogan-poutine-idleb.fr.txt"
+SAMPLE = ROOT / "vigie" / "data" / "erdogan-poutine-idleb.fr.txt"
 BATCH = 32
 
 
 def articles(repeat: int) -> list[Article]:
     base = [item.article() for item in load_corpus() if item.language in ("fr", "en")]
-    if SAMPLE.exists():
-        base.append(article_from_file(SAMPLE.read_bytes(), SAMPLE.name))
+    base.append(article_from_file(SAMPLE.read_bytes(), SAMPLE.name))
     return base * repeat
 
 

@@ -37,12 +37,27 @@ COMPOUND_LANGUAGES = frozenset({"de"})
 _CANDIDATES_CACHE_SIZE = 200_000
 # Folding (case, accents) every word of every article: texts repeat their words.
 _folded = lru_cache(maxsize=200_000)(fold_key)
+
+
+@lru_cache(maxsize=200_000)
+def _folded_word(word: Word) -> tuple[str, str]:
+    """A (surface, lemma) word folded: one cache look-up per word of an article."""
+    return _folded(word[0]), _folded(word[1])
+
+
+def _keys(words: Sequence[Word]) -> list[tuple[str, str]]:
+    return list(map(_folded_word, words))
 _MIN_COMPOUND_HEAD = 3  # letters before the rule word: "Landtags|wahl", never "s|wahl"
 _MIN_COMPOUND_TAIL = 4  # the rule word is at least this long: "Krieg" yes, "Rat" no
 _COMPOUND_ENDINGS = ("", "e", "en", "n", "s", "es", "er", "ern")
 
 # One word of a compiled pattern: the folded keys it matches exactly, or a folded prefix.
 _PatternWord = frozenset[str] | str
+
+
+# What a word can start, cached per (surface, lemma): the one-word patterns, the longer ones by the keys
+# of their second word, and the longer ones whose second word is a prefix.
+_Candidates = tuple[tuple["_Pattern", ...], dict[str, tuple["_Pattern", ...]], tuple["_Pattern", ...]]
 
 
 # Compared by identity (hashing a tuple of frozensets at every lookup is the matcher's main cost):
@@ -134,7 +149,7 @@ class _LanguageMatcher:
                     self.vocabulary_lines.setdefault(pattern, []).append((block, line))
         self._prefix_lengths = sorted(self._by_prefix)
         # What each distinct (surface, lemma) word can start: texts repeat their words.
-        self._candidates_cache: dict[tuple[str, str], tuple[tuple[_Pattern, ...], tuple[_Pattern, ...]]] = {}
+        self._candidates_cache: dict[tuple[str, str], _Candidates] = {}
 
     def rule_topic(self, name: str) -> _CompiledTopic | None:
         return self._by_name.get(name)
@@ -209,20 +224,31 @@ class _LanguageMatcher:
         cache = self._candidates_cache
         if len(cache) > _CANDIDATES_CACHE_SIZE:  # a long-running worker meets new words forever
             cache.clear()
+        last = len(keys) - 1
         for at, word in enumerate(keys):
             candidates = cache.get(word)
             if candidates is None:
                 candidates = cache[word] = self._candidates(*word)
-            single, multi = candidates
+            single, by_second, other = candidates
             for pattern in single:
                 found.setdefault(pattern, []).append(at)
-            for pattern in multi:
+            if by_second and at < last:
+                surface, lemma = keys[at + 1]
+                longer = by_second.get(surface, ())
+                if lemma != surface and lemma in by_second:
+                    longer = tuple(dict.fromkeys((*longer, *by_second[lemma])))
+                for pattern in longer:
+                    if len(pattern.words) == 2 or _matches_at(pattern, keys, at):
+                        found.setdefault(pattern, []).append(at)
+            for pattern in other:
                 if _matches_at(pattern, keys, at):
                     found.setdefault(pattern, []).append(at)
         return found
 
-    def _candidates(self, surface: str, lemma: str) -> tuple[tuple[_Pattern, ...], tuple[_Pattern, ...]]:
-        """The patterns a word can start: one-word ones (matched already), and longer ones to check."""
+    def _candidates(self, surface: str, lemma: str) -> _Candidates:
+        """The patterns a word can start: one-word ones (matched already); longer ones whose second word
+        is a key, by that key (most longer patterns start with "the", "la" or "a" and are ruled out by
+        the next word, one lookup); and longer ones whose second word is a prefix, checked in full."""
         candidates = list(self._by_first_key.get(surface, ()))
         if lemma != surface:
             candidates.extend(self._by_first_key.get(lemma, ()))
@@ -238,7 +264,18 @@ class _LanguageMatcher:
         # a pattern found by surface and lemma counts once
         unique = list(dict.fromkeys(candidates))
         single = tuple(pattern for pattern in unique if len(pattern.words) == 1)
-        return single, tuple(pattern for pattern in unique if len(pattern.words) > 1)
+        by_second: dict[str, list[_Pattern]] = {}
+        other = []
+        for pattern in unique:
+            if len(pattern.words) == 1:
+                continue
+            second = pattern.words[1]
+            if isinstance(second, str):
+                other.append(pattern)
+                continue
+            for key in second:
+                by_second.setdefault(key, []).append(pattern)
+        return single, {key: tuple(patterns) for key, patterns in by_second.items()}, tuple(other)
 
     def _compound_tails(self, surface: str, lemma: str) -> list[_Pattern]:
         """One-word patterns that end a compound: "wahl" in "landtagswahl", "wahlen" in "bundestagswahlen".
@@ -309,7 +346,7 @@ class TopicClassifier:
         matcher = self._matcher(language)
         if matcher is None or not words:
             return []
-        found = matcher.occurrences([(_folded(surface), _folded(lemma)) for surface, lemma in words])
+        found = matcher.occurrences(_keys(words))
         surfaces = [surface for surface, _ in words]
         verdicts = self._verdicts(matcher, found, title_words, surfaces)
         matches = [match for compiled, explanation in verdicts
@@ -324,7 +361,7 @@ class TopicClassifier:
         matcher = self._matcher(language)
         if matcher is None or not words:
             return features(words)
-        found = matcher.occurrences([(_folded(surface), _folded(lemma)) for surface, lemma in words])
+        found = matcher.occurrences(_keys(words))
         return self._model_features(matcher, words, found, title_words, [surface for surface, _ in words])
 
     @staticmethod
@@ -390,7 +427,7 @@ class TopicClassifier:
         matcher = self._matcher(language)
         if matcher is None or not matcher.vocabulary or not words:
             return None
-        keys = [(_folded(surface), _folded(lemma)) for surface, lemma in words]
+        keys = _keys(words)
         found = matcher.occurrences(keys)
         verdict = _leading_subject(self.rules.vocabulary, matcher, found, title_words, [s for s, _ in words])
         return verdict[1].topic.name if verdict is not None else None
@@ -535,9 +572,10 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
     required_hits = [(name, hits(required)) for name, required in compiled.required]
     groups = tuple((name, shown(present)) for name, present in required_hits)
     terms: list[TermFound] = []
+    # Most lists find nothing in an article: one set test skips them (the list is not walked).
     for line, (weight, patterns) in zip(topic.terms, compiled.terms, strict=True):
-        present = hits(patterns)
-        if present:
+        if not found_keys.isdisjoint(patterns.patterns):
+            present = hits(patterns)
             count = counted(present)
             # A strong term in context weighs at least the threshold on its own. The context is
             # another word: "rebels" cannot be both the strong term and the proof of a conflict.
@@ -548,9 +586,9 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
                     contribution = max(contribution, topic.threshold)
             terms.append(TermFound(shown(present), weight, count, contribution, line.line, line.strong))
     for near, left_patterns, right_patterns in compiled.nears:
-        left, right = hits(left_patterns), hits(right_patterns)
-        if not left or not right:
+        if found_keys.isdisjoint(left_patterns.patterns) or found_keys.isdisjoint(right_patterns.patterns):
             continue
+        left, right = hits(left_patterns), hits(right_patterns)
         right_at = positions(right)
         count = min(topic.cap, sum(1 for at in positions(left) if _has_neighbour(right_at, at, near.window)))
         if count:
@@ -558,9 +596,9 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
                                    count, near.weight * count, near.line))
     exclusions: list[tuple[str, TermFound | None]] = []
     for group, patterns in zip(topic.excluded, compiled.excluded, strict=True):
-        present = hits(patterns)
-        if not present:
+        if found_keys.isdisjoint(patterns.patterns):
             continue
+        present = hits(patterns)
         if group.weight is None:
             exclusions.append((group.name, None))
         else:
@@ -594,8 +632,8 @@ def _lone_word(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], terms
     in context; None otherwise. A church named four times in a story about a lightning strike, a
     town called Regen, the potatoes of a recipe: one light word, repeated, is not a subject."""
     topic = compiled.topic
-    present = [pattern for pattern in compiled.positive if pattern in found]
-    if len(present) != 1:
+    positive = compiled.positive  # the intersection walks the smaller side
+    if len(positive.intersection(found) if len(found) < len(positive) else found.keys() & positive) != 1:
         return None
     weights = [term.weight for term in terms if term.weight > 0]
     if not weights or any(term.strong and term.contribution > term.weight * term.count for term in terms):

@@ -241,3 +241,45 @@ def test_the_explanation_says_the_topic_rests_on_one_word() -> None:
     assert not explanation.fired
     assert explanation.total >= 5
     assert "one word only" in explanation.reason
+
+
+def test_patterns_of_several_words_are_found_wherever_a_full_scan_finds_them() -> None:
+    """The matcher looks a pattern of several words up by its first two words; a scan of every
+    pattern at every position of the labelled articles (in the four languages) finds the same."""
+    from ingest.topics import _keys, _matches_at
+    from tests.ingest.quality_corpus import TOPICS_DEV_DIR, load_corpus
+
+    classifier = TopicClassifier(load_rules(), LEMMATIZER)
+    checked = found_somewhere = 0
+    for item in load_corpus(TOPICS_DEV_DIR)[::24]:
+        matcher = classifier._matcher(item.language)
+        assert matcher is not None
+        keys = _keys(LEMMATIZER.words_of_text(f"{item.title}\n\n{item.text}", item.language))
+        longer = {pattern for pattern in matcher._interned.values() if len(pattern.words) > 1}
+        expected: dict[object, list[int]] = {}
+        for at, (surface, lemma) in enumerate(keys):
+            for pattern in longer:
+                first = pattern.words[0]
+                starts = (surface.startswith(first) or lemma.startswith(first)) if isinstance(first, str) \
+                    else (surface in first or lemma in first)
+                if starts and _matches_at(pattern, keys, at):
+                    expected.setdefault(pattern, []).append(at)
+        found = {pattern: at for pattern, at in matcher.occurrences(keys).items() if len(pattern.words) > 1}
+        assert found == expected, item.name
+        checked += 1
+        found_somewhere += bool(found)
+    assert checked >= 15 and found_somewhere >= 5  # the scan met real phrases
+
+
+def test_a_phrase_matches_by_the_lemma_or_the_prefix_of_its_second_word() -> None:
+    rules = """
+topic displacement
+  label     Displacement
+  languages fr
+  threshold 3
+  term 1: personnes déplacées | guerre civ* | camp de réfugiés
+"""
+    # "déplacée" is matched by its lemma (déplacer) only; "civile" by the prefix; the third phrase in full
+    found = topics_of("Une personne déplacée par la guerre civile vit au camp de réfugiés.", rules=rules)
+    assert "displacement" in found
+    assert not topics_of("Une personne a déplacé la guerre et le camp des réfugiés.", rules=rules)
