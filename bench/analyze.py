@@ -22,7 +22,8 @@ everything has run (lingua's models and the lemma tables included).
 measures instead wire copies analysed once (ingest.reuse): a stream of ``--stream`` articles of ~600
 words (bench.common.articles) in which that share are copies of an earlier article of the stream (an
 outlet's headline, a credit line, one sentence reworded), analysed in batches of 16 as the worker
-does, with the recent analyses (in memory here; Redis in the worker) and without, alternated batch
+does (the analysis, then the stored record with its near-duplicate signature: since 2026-12-01; the
+analysis alone before), with the recent analyses (in memory here; Redis in the worker) and without, alternated batch
 by batch (which of the two reads a batch first alternates too: ``--without-first`` for the order of
 the runs before 2026-11-30 14:00 UTC, without reuse first every time); it
 prints articles/s of both, their ratio, how many copies were taken over, and how many of those
@@ -274,6 +275,8 @@ def distinct_articles(count: int, rng: object) -> list[tuple[str, str]]:
 
 
 def wire_copies_bench(share: float, count: int, rounds: int, alternate: bool = True) -> None:
+    from ingest.articles import analysed_article
+    from ingest.fingerprint import signature
     from ingest.reuse import RecentAnalysesInMemory, ReusePlan
 
     settings = load_settings()
@@ -306,13 +309,19 @@ def wire_copies_bench(share: float, count: int, rounds: int, alternate: bool = T
             # Whichever half reads a batch first fills the caches (folded words, lemmas, topic
             # candidates) the other then finds: every other batch, the half with reuse goes first.
             for with_reuse in ((False, True) if number % 2 == 0 or not alternate else (True, False)):
+                # What the worker's analysis step does (worker.tasks.analyse): the analysis, then the
+                # record with its near-duplicate signature. Neither half finds the other's signatures.
+                signature.cache_clear()
                 started, cpu = time.perf_counter(), time.process_time()
                 if with_reuse:
-                    reused.extend(analyzer.analyze_many(batch, recent, settings.reuse_max_changed, on_reuse=heard))
+                    analyses = analyzer.analyze_many(batch, recent, settings.reuse_max_changed, on_reuse=heard)
+                    reused.extend(analysed_article(article, analysis).analysis
+                                  for article, analysis in zip(batch, analyses))
                     reuse_times[round_] += time.perf_counter() - started
                     reuse_cpu[round_] += time.process_time() - cpu
                 else:
-                    fresh.extend(analyzer.analyze_many(batch))
+                    fresh.extend(analysed_article(article, analysis).analysis
+                                 for article, analysis in zip(batch, analyzer.analyze_many(batch)))
                     plain_times[round_] += time.perf_counter() - started
                     plain_cpu[round_] += time.process_time() - cpu
     plain, reuse = len(stream) / min(plain_times), len(stream) / min(reuse_times)
@@ -342,6 +351,7 @@ def copy_cost_bench(share: float, count: int, rounds: int) -> None:
     from collections import defaultdict
 
     import ingest.analyze as analyze_module
+    from ingest import fingerprint
     from ingest.reuse import RecentAnalysesInMemory
 
     settings = load_settings()
@@ -374,6 +384,7 @@ def copy_cost_bench(share: float, count: int, rounds: int) -> None:
         started = time.process_time()
         for start in range(0, len(copies), 16):
             batch = copies[start:start + 16]
+            fingerprint.signature.cache_clear()  # the copies are analysed again and again here, not in a worker
             if with_recent:
                 analyzer.analyze_many(batch, recent, settings.reuse_max_changed,
                                       on_reuse=lambda article, plan: taken.add(article.article_id))

@@ -12,6 +12,8 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import filterfalse
 
 import numpy as np
 
@@ -32,7 +34,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 def _words(text: str) -> list[str]:
     folded = unicodedata.normalize("NFKD", text.lower())
-    return _WORD.findall("".join(ch for ch in folded if not unicodedata.combining(ch)))
+    return _WORD.findall("".join(filterfalse(unicodedata.combining, folded)))  # accents dropped
 
 
 def _shingle_hashes(text: str) -> np.ndarray:
@@ -52,6 +54,9 @@ def minhash(text: str) -> np.ndarray | None:
     return permuted.min(axis=1)
 
 
+# The last texts' signatures: with wire copies analysed once, the analysis signs a text to find its
+# original, and the record stored (ingest.articles) signs the same text again.
+@lru_cache(maxsize=64)
 def signature(text: str) -> str:
     """The hex signature stored with an article ('' when the text is too short)."""
     values = minhash(text)
