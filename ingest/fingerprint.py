@@ -55,7 +55,8 @@ def minhash(text: str) -> np.ndarray | None:
 
 
 # The last texts' signatures: with wire copies analysed once, the analysis signs a text to find its
-# original, and the record stored (ingest.articles) signs the same text again.
+# original, and the record stored (ingest.articles) signs the same text again. The worker clears it
+# after each batch (worker.tasks), so no text outlives its batch here.
 @lru_cache(maxsize=64)
 def signature(text: str) -> str:
     """The hex signature stored with an article ('' when the text is too short)."""

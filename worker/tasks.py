@@ -17,6 +17,7 @@ from typing import Any
 from conf.logs import log_event
 from index.errors import IndexUnavailable
 from ingest.articles import analysed_article, article_for
+from ingest.fingerprint import signature
 from ingest.models import AnalyzedArticle, Article, FeedItem
 from ingest.reuse import ReusePlan
 from state.counters import count_indexed
@@ -139,6 +140,7 @@ def process_items(items: list[dict[str, Any]]) -> dict[str, int]:
         unexpected(rt, Letter(process_items.name, items, ids), error, attempts=1)
         return {"indexed": 0, "deferred": 0, "rejected": len(ids)}
     finally:
+        signature.cache_clear()  # the batch's texts, signed twice (analysis, record): not kept past it
         release_free_memory()  # what the batch freed, back to the system (worker.memory)
 
 
