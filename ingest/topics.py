@@ -37,16 +37,6 @@ COMPOUND_LANGUAGES = frozenset({"de"})
 _CANDIDATES_CACHE_SIZE = 200_000
 # Folding (case, accents) every word of every article: texts repeat their words.
 _folded = lru_cache(maxsize=200_000)(fold_key)
-
-
-@lru_cache(maxsize=200_000)
-def _folded_word(word: Word) -> tuple[str, str]:
-    """A (surface, lemma) word folded: one cache look-up per word of an article."""
-    return _folded(word[0]), _folded(word[1])
-
-
-def _keys(words: Sequence[Word]) -> list[tuple[str, str]]:
-    return list(map(_folded_word, words))
 _MIN_COMPOUND_HEAD = 3  # letters before the rule word: "Landtags|wahl", never "s|wahl"
 _MIN_COMPOUND_TAIL = 4  # the rule word is at least this long: "Krieg" yes, "Rat" no
 _COMPOUND_ENDINGS = ("", "e", "en", "n", "s", "es", "er", "ern")
@@ -306,6 +296,11 @@ def _rule_word_keys(surface: str, lemma: str) -> frozenset[str]:
     return frozenset({surface, lemma}) if lemma[:stem] == surface[:stem] else frozenset({surface})
 
 
+def _keys(words: Sequence[Word]) -> list[tuple[str, str]]:
+    """An article's (surface, lemma) words, case and accents folded, as the patterns are."""
+    return [(_folded(surface), _folded(lemma)) for surface, lemma in words]
+
+
 def _matches_at(pattern: _Pattern, keys: Sequence[tuple[str, str]], at: int) -> bool:
     if at + len(pattern.words) > len(keys):
         return False
@@ -385,7 +380,7 @@ class TopicClassifier:
             (compiled, explanation)
             for compiled in matcher.topics
             if compiled.may_fire(found)
-            and (explanation := _explain(compiled, found, title_words, surfaces, with_texts=False)).fired
+            and (explanation := _explain(compiled, found, title_words, surfaces, with_texts=None)).fired
         ]
         if matcher.vocabulary:
             fired = self._with_vocabulary(matcher, fired, found, title_words, surfaces)
@@ -517,6 +512,7 @@ class TopicExplanation:
     reason: str
     by: str = "rules"  # "model": given by the learned second opinion (ingest.topic_model)
     model_score: float | None = None  # when the model gave the topic: its score on the rules' scale
+    worded: bool = True  # False: the numbers only, no words shown looked up (``_explain``)
 
     @property
     def score(self) -> float:
@@ -537,9 +533,10 @@ class TopicExplanation:
 
 
 def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
-             surfaces: Sequence[str], with_texts: bool = True) -> TopicExplanation:
-    """The verdict and its reasons; with ``with_texts`` False, the numbers only (no words shown): what
-    deciding whether a topic fires needs, done for every candidate topic of every article."""
+             surfaces: Sequence[str], with_texts: bool | None = True) -> TopicExplanation:
+    """The verdict and its reasons. ``with_texts`` False: the numbers only (no words shown), what
+    deciding whether a topic fires needs, done for every candidate topic of every article; None: the
+    words too, but only when the topic fires (they are its evidence)."""
     topic = compiled.topic
     found_keys = found.keys()
 
@@ -553,8 +550,6 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
 
     def shown(present: _Hits) -> tuple[str, ...]:
         """The alternatives that found words no earlier one found, spelt like the article if possible."""
-        if not with_texts:
-            return ()
         covered: set[int] = set()
         texts = []
         for pattern, spellings in present:
@@ -569,9 +564,9 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
         in_title = bisect_left(at, title_words)
         return min(topic.cap, in_title * TITLE_FACTOR + len(at) - in_title)
 
+    # The numbers first; each line's hits kept beside it, for the words shown once the verdict is known.
     required_hits = [(name, hits(required)) for name, required in compiled.required]
-    groups = tuple((name, shown(present)) for name, present in required_hits)
-    terms: list[TermFound] = []
+    terms: list[tuple[TermFound, tuple[_Hits, ...]]] = []
     # Most lists find nothing in an article: one set test skips them (the list is not walked).
     for line, (weight, patterns) in zip(topic.terms, compiled.terms, strict=True):
         if not found_keys.isdisjoint(patterns.patterns):
@@ -584,7 +579,7 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
                 own = set(positions(present))
                 if all(set(positions(group)) - own for _, group in required_hits):
                     contribution = max(contribution, topic.threshold)
-            terms.append(TermFound(shown(present), weight, count, contribution, line.line, line.strong))
+            terms.append((TermFound((), weight, count, contribution, line.line, line.strong), (present,)))
     for near, left_patterns, right_patterns in compiled.nears:
         if found_keys.isdisjoint(left_patterns.patterns) or found_keys.isdisjoint(right_patterns.patterns):
             continue
@@ -592,25 +587,24 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
         right_at = positions(right)
         count = min(topic.cap, sum(1 for at in positions(left) if _has_neighbour(right_at, at, near.window)))
         if count:
-            terms.append(TermFound((f"{' | '.join(shown(left))} ~ {' | '.join(shown(right))}",), near.weight,
-                                   count, near.weight * count, near.line))
-    exclusions: list[tuple[str, TermFound | None]] = []
+            terms.append((TermFound((), near.weight, count, near.weight * count, near.line), (left, right)))
+    exclusions: list[tuple[str, TermFound | None, _Hits]] = []
     for group, patterns in zip(topic.excluded, compiled.excluded, strict=True):
         if found_keys.isdisjoint(patterns.patterns):
             continue
         present = hits(patterns)
         if group.weight is None:
-            exclusions.append((group.name, None))
+            exclusions.append((group.name, None, present))
         else:
             count = counted(present)
-            exclusions.append((group.name, TermFound(shown(present), group.weight, count, -group.weight * count,
-                                                     group.line)))
-    total = round(sum(term.contribution for term in terms)
-                  + sum(found.contribution for _, found in exclusions if found is not None), 3)
-    vetoes = [name for name, found in exclusions if found is None]
+            exclusions.append((group.name, TermFound((), group.weight, count, -group.weight * count, group.line),
+                               present))
+    total = round(sum(term.contribution for term, _ in terms)
+                  + sum(found.contribution for _, found, _ in exclusions if found is not None), 3)
+    vetoes = [name for name, found, _ in exclusions if found is None]
     missing = [name for name, present in required_hits if not present]
     reached = not vetoes and not missing and total >= topic.threshold
-    lone = _lone_word(compiled, found, terms) if reached else None  # only a topic that would fire
+    lone = _lone_word(compiled, found, [term for term, _ in terms]) if reached else None  # only a topic that would fire
     if vetoes:
         reason = f"vetoed by the not! group {', '.join(vetoes)}"
     elif missing:
@@ -623,7 +617,21 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
     else:
         reason = f"total {total:g} reaches the threshold {topic.threshold:g}"
     fired = reached and lone is None
-    return TopicExplanation(topic, fired, total, tuple(terms), tuple(exclusions), groups, reason)
+    worded = with_texts or (with_texts is None and fired)
+    if not worded:
+        return TopicExplanation(topic, fired, total, tuple(term for term, _ in terms),
+                                tuple((name, found) for name, found, _ in exclusions),
+                                tuple((name, ()) for name, _ in required_hits), reason, worded=False)
+
+    def words(term: TermFound, lists: tuple[_Hits, ...]) -> TermFound:
+        if len(lists) == 2:  # a near line: its two sides
+            return replace(term, texts=(f"{' | '.join(shown(lists[0]))} ~ {' | '.join(shown(lists[1]))}",))
+        return replace(term, texts=shown(lists[0]))
+
+    return TopicExplanation(topic, fired, total, tuple(words(term, lists) for term, lists in terms),
+                            tuple((name, found if found is None else words(found, (present,)))
+                                  for name, found, present in exclusions),
+                            tuple((name, shown(present)) for name, present in required_hits), reason)
 
 
 def _lone_word(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], terms: Sequence[TermFound]) -> float | None:
@@ -706,8 +714,8 @@ def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_
         verdict = _explain(compiled, found, title_words, surfaces, with_texts=False)
     if not verdict.fired:
         return None
-    if verdict.reason == BY_VOCABULARY:
-        explanation = verdict  # given by the vocabulary layer: its words are the evidence
+    if verdict.reason == BY_VOCABULARY or verdict.worded:
+        explanation = verdict  # its words are the evidence (the vocabulary's, or the rules' looked up)
     else:
         explanation = _explain(compiled, found, title_words, surfaces)  # the words, for the evidence
     topic = compiled.topic
