@@ -600,8 +600,8 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
             exclusions.append((group.name, TermFound((), group.weight, count, -group.weight * count, group.line),
                                present))
     total = round(sum(term.contribution for term, _ in terms)
-                  + sum(found.contribution for _, found, _ in exclusions if found is not None), 3)
-    vetoes = [name for name, found, _ in exclusions if found is None]
+                  + sum(subtracted.contribution for _, subtracted, _ in exclusions if subtracted is not None), 3)
+    vetoes = [name for name, subtracted, _ in exclusions if subtracted is None]
     missing = [name for name, present in required_hits if not present]
     reached = not vetoes and not missing and total >= topic.threshold
     lone = _lone_word(compiled, found, [term for term, _ in terms]) if reached else None  # only a topic that would fire
@@ -620,7 +620,7 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
     worded = with_texts or (with_texts is None and fired)
     if not worded:
         return TopicExplanation(topic, fired, total, tuple(term for term, _ in terms),
-                                tuple((name, found) for name, found, _ in exclusions),
+                                tuple((name, subtracted) for name, subtracted, _ in exclusions),
                                 tuple((name, ()) for name, _ in required_hits), reason, worded=False)
 
     def words(term: TermFound, lists: tuple[_Hits, ...]) -> TermFound:
@@ -629,8 +629,8 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
         return replace(term, texts=shown(lists[0]))
 
     return TopicExplanation(topic, fired, total, tuple(words(term, lists) for term, lists in terms),
-                            tuple((name, found if found is None else words(found, (present,)))
-                                  for name, found, present in exclusions),
+                            tuple((name, subtracted if subtracted is None else words(subtracted, (present,)))
+                                  for name, subtracted, present in exclusions),
                             tuple((name, shown(present)) for name, present in required_hits), reason)
 
 
