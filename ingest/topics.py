@@ -451,8 +451,7 @@ class TopicClassifier:
         compiled = next((each for each in matcher.topics if each.topic.name == name), None) if matcher else None
         if matcher is None or compiled is None:
             return TopicExplanation(topic, False, 0.0, (), (), (), f"the topic has no rules for language {language!r}")
-        keys = [(fold_key(surface), fold_key(lemma)) for surface, lemma in words]
-        found = matcher.occurrences(keys)
+        found = matcher.occurrences(_keys(words))
         surfaces = [surface for surface, _ in words]
         explanation = _explain(compiled, found, title_words, surfaces)
         if not matcher.vocabulary:
@@ -709,15 +708,11 @@ def _vocabulary_verdict(topic: Topic, vocabulary: TopicExplanation, total: float
 
 
 def _evaluate(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
-              surfaces: Sequence[str], verdict: TopicExplanation | None = None) -> TopicMatch | None:
-    if verdict is None:
-        verdict = _explain(compiled, found, title_words, surfaces, with_texts=False)
+              surfaces: Sequence[str], verdict: TopicExplanation) -> TopicMatch | None:
     if not verdict.fired:
         return None
-    if verdict.reason == BY_VOCABULARY or verdict.worded:
-        explanation = verdict  # its words are the evidence (the vocabulary's, or the rules' looked up)
-    else:
-        explanation = _explain(compiled, found, title_words, surfaces)  # the words, for the evidence
+    # The verdicts that fire come with their words (the rules' or the vocabulary's): the evidence.
+    explanation = verdict if verdict.worded else _explain(compiled, found, title_words, surfaces)
     topic = compiled.topic
     # Terms as written, strongest first, then the groups that were required.
     positive = sorted((term for term in explanation.terms if term.weight > 0), key=lambda term: -term.contribution)
