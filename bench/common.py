@@ -144,6 +144,17 @@ def news_seeds() -> dict[str, list[tuple[str, str]]]:
 
 
 def news_articles(count: int, words: int = 600, prefix: str = "bench") -> list[tuple[str, Story]]:
+    """``count`` articles shaped like a news stream (``news_stream``, without the events)."""
+    return [(language, story) for language, story, _ in news_stream(count, words, prefix)]
+
+
+def news_events(count: int, words: int = 600, prefix: str = "bench") -> dict[str, str]:
+    """The event each article of ``news_articles`` (the same arguments) belongs to, by guid: the truth
+    its stories are scored against (bench/e2e.py --news)."""
+    return {story.guid: event for _, story, event in news_stream(count, words, prefix)}
+
+
+def news_stream(count: int, words: int = 600, prefix: str = "bench") -> list[tuple[str, Story, str]]:
     """``count`` articles shaped like a news stream: many events of unequal size, each covered by several
     outlets in their own words, some of them wire copies.
 
@@ -191,7 +202,7 @@ def news_articles(count: int, words: int = 600, prefix: str = "bench") -> list[t
             written.setdefault(event, []).append((title, body))
         story = Story(guid=f"urn:bench:{prefix}:{number}", title=f"{opening} {title}", text=opening + "\n\n" + body,
                       published=datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(seconds=number))
-        made.append((language, story))
+        made.append((language, story, f"event-{event}"))
     return made
 
 

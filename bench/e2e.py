@@ -14,7 +14,8 @@ from a feed item being fetched to it being searchable, at half that rate.
    moment a search finds it (the index refreshes every second, which is part of the latency).
 With ``--stories both``, 2 and 3 run twice on fresh services, story assignment off then on, and the
 ratio of the two rates is printed (target >= 0.90). With stories on, it also prints how long after the
-last article was searchable every article had its story (the story consumer works behind indexing).
+last article was searchable every article had its story (the story consumer works behind indexing),
+and with ``--news`` the B-cubed precision, recall and F1 of those stories against the stream's events.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from bench.common import (  # noqa: E402
     bench_services,
     machine_load,
     measure_latency,
+    news_events,
     start_pipeline,
     write_result,
 )
@@ -104,9 +106,37 @@ def _members(es, index: str) -> int:  # type: ignore[no-untyped-def]
         return 0
 
 
+def _story_quality(es, prefix: str, load_set: list, truth: dict[str, str]) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def,type-arg]
+    """B-cubed precision, recall and F1 of the stories the service made of ``load_set`` against the
+    events of its stream (``truth``, by guid), over all its articles and within each language. Each
+    article's story is its membership, followed through merges to the story that lives on."""
+    from elasticsearch.helpers import scan
+
+    from index.stories import StoryStore
+    from tests.ingest.stories_stream import bcubed
+
+    language_of = {story.guid: language for language, story in load_set}
+    guid_of: dict[str, str] = {}
+    for hit in scan(es, index=f"{prefix}-articles", query={"query": {"match_all": {}}}, _source=["article_id", "url"]):
+        guid = str(hit["_source"].get("url") or "").rpartition("/page/")[2]
+        if guid in language_of:
+            guid_of[hit["_source"]["article_id"]] = guid
+    predicted = {guid_of[article]: story for article, story in StoryStore(es, prefix).memberships(sorted(guid_of)).items()}
+    missing = len(language_of) - len(predicted)
+    if missing:
+        raise SystemExit(f"{missing} articles of the stream have no story: cannot score the stories")
+    scores = {"all": bcubed({guid: truth[guid] for guid in predicted}, predicted)}
+    for language in sorted(set(language_of.values())):
+        mine = {guid: story for guid, story in predicted.items() if language_of[guid] == language}
+        scores[language] = bcubed({guid: truth[guid] for guid in mine}, mine)
+    return {part: {"articles": score.articles, "precision": round(score.precision, 3), "recall": round(score.recall, 3),
+                   "f1": round(score.f1, 3)} for part, score in scores.items()}
+
+
 def run_service(load_set: list, latency_set: list, args: argparse.Namespace, ner_articles_s: float,  # type: ignore[type-arg]
-                stories: bool) -> dict[str, object]:
-    """The end-to-end and latency parts on fresh services, with story assignment on or off."""
+                stories: bool, truth: dict[str, str] | None = None) -> dict[str, object]:
+    """The end-to-end and latency parts on fresh services, with story assignment on or off. With
+    ``truth`` (each article's event, by guid) and stories on, the stories made are scored against it."""
     from elasticsearch import Elasticsearch
 
     from state.registry import registry_for
@@ -172,6 +202,14 @@ def run_service(load_set: list, latency_set: list, args: argparse.Namespace, ner
                 print(f"{label}: {shape['stories']} stories for {len(load_set)} articles: the largest holds "
                       f"{shape['largest']} articles, {shape['single']} hold one")
                 result.update(stories_made=shape)
+                if truth is not None:
+                    quality = _story_quality(es, services.settings.index_prefix, load_set, truth)
+                    events = len({truth[story.guid] for _, story in load_set})
+                    for part, score in quality.items():
+                        print(f"{label}: B-cubed against the stream's {events} events, {part} "
+                              f"({score['articles']:.0f} articles): precision {score['precision']:.3f}, "
+                              f"recall {score['recall']:.3f}, F1 {score['f1']:.3f}")
+                    result.update(story_bcubed=quality, events=events)
     
             # Latency at half the measured rate.
             half = rate / 2
@@ -225,6 +263,8 @@ def main() -> None:
 
     made = articles(args.articles + 2000, words=args.words, distinct=args.distinct, news=args.news)
     load_set, latency_set = made[: args.articles], made[args.articles :]
+    # The events of a news stream: what its stories are scored against.
+    truth = news_events(args.articles + 2000, words=args.words) if args.news else None
     words_per_article = sum(len(story.text.split()) for _, story in load_set) / len(load_set)
     print(f"{len(load_set)} articles of {words_per_article:.0f} words on average; {machine_load()}")
 
@@ -242,7 +282,7 @@ def main() -> None:
         order = [stories for pair in range(args.pairs) for stories in ((False, True) if pair % 2 == 0 else (True, False))]
         rates: dict[bool, list[float]] = {False: [], True: []}
         for number, stories in enumerate(order):
-            part = run_service(load_set, latency_set, args, ner_articles_s, stories)
+            part = run_service(load_set, latency_set, args, ner_articles_s, stories, truth)
             rates[stories].append(float(part["e2e_articles_s"]))  # type: ignore[arg-type]
             _keep_cpu(part, "stories on" if stories else "stories off", cpu_runs, es_runs)
             result.update({f"{key}_{'on' if stories else 'off'}_{number}": value for key, value in part.items()})
@@ -254,7 +294,7 @@ def main() -> None:
         print(f"articles/s with stories on / off (sums): {ratio:.2f}")
         modes = []
     for stories in modes:
-        part = run_service(load_set, latency_set, args, ner_articles_s, stories)
+        part = run_service(load_set, latency_set, args, ner_articles_s, stories, truth)
         _keep_cpu(part, "stories on" if stories else "stories off", cpu_runs, es_runs)
         result.update({f"{key}{'_stories' if stories and len(modes) > 1 else ''}": value for key, value in part.items()})
     if len(modes) > 1:

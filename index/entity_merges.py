@@ -19,16 +19,19 @@ is found) and ``story_carriers`` finds which candidate entities the articles of 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
+from conf.logs import log_event
+
 from index.article_document import ENTITY_KINDS, entity_ref
 from index.client import call, create_index
 from index.mappings import articles_alias, small_index
 from index.rollover import alias_members
-from ingest.entity_merging import EntityMerge, apply_merges
+from ingest.entity_merging import EntityMerge, apply_merges, current_rule
 from ingest.models import Entity
 from ingest.name_keys import search_fold
 
@@ -50,6 +53,8 @@ _KIND_OF_LABEL = dict(zip(("PERSON", "LOCATION", "ORGANIZATION", "MISC"), ENTITY
 _PAGE = 200
 _MAX_RULES = 10_000
 
+log = logging.getLogger("vigie.index")
+
 
 def merges_index(prefix: str) -> str:
     return f"{prefix}-entity-merges"
@@ -68,7 +73,41 @@ class MergeStore:
         # The layout's shards and replicas, as every Vigie index: on a cluster, a node lost loses no rule.
         body = small_index(MERGE_PROPERTIES, "Vigie entity merges", MERGES_VERSION)
         create_index(self.es, self.index, settings=body["settings"], mappings=body["mappings"])
+        self.migrate_keys()
         self._ready = True
+
+    def migrate_keys(self) -> tuple[int, int]:
+        """Rewrite the rules recorded under an older name key of their variant (``current_rule``):
+        each under its key now (its id changes with it), the automatic merges the keys no longer
+        support removed. Idempotent (a second run finds nothing); several processes may run it at
+        once. Returns (rules re-keyed, rules removed)."""
+        response = call(self.es, "reading the entity merges", lambda: self.es.search(
+            index=self.index, query={"match_all": {}}, size=_MAX_RULES, sort=[{"at": {"order": "asc"}}]))
+        stored = {hit["_id"]: EntityMerge.from_dict(hit["_source"]) for hit in response["hits"]["hits"]}
+        rewritten: dict[str, EntityMerge] = {}
+        stale: list[str] = []
+        removed = 0
+        for doc_id, rule in stored.items():
+            now = current_rule(rule)
+            if now is not None and now.rule_id == doc_id:
+                continue
+            stale.append(doc_id)
+            if now is None:
+                removed += 1
+                continue
+            held = stored.get(now.rule_id) or rewritten.get(now.rule_id)
+            if held is None or held.at <= now.at:  # oldest first: the newest rule of a key wins
+                rewritten[now.rule_id] = now
+        if not stale:
+            return 0, 0
+        operations: list[dict[str, Any]] = []
+        for rule in rewritten.values():
+            operations += [{"index": {"_index": self.index, "_id": rule.rule_id}}, rule.to_dict()]
+        operations += [{"delete": {"_index": self.index, "_id": doc_id}} for doc_id in stale]
+        call(self.es, f"moving {len(stale)} entity merges to their keys now",
+             lambda: self.es.bulk(operations=operations, refresh="wait_for"))
+        log_event(log, "entity_merges.rekeyed", rekeyed=len(rewritten), removed=removed)
+        return len(rewritten), removed
 
     def save(self, rules: Sequence[EntityMerge], *, refresh: bool = True) -> None:
         """Record ``rules`` (a rule replaces the earlier one of its id)."""
@@ -92,7 +131,9 @@ class MergeStore:
         query: dict[str, Any] = {"term": {"source": source}} if source else {"match_all": {}}
         response = call(self.es, "reading the entity merges", lambda: self.es.search(
             index=self.index, query=query, size=_MAX_RULES, sort=[{"at": {"order": "desc"}}]))
-        return [EntityMerge.from_dict(hit["_source"]) for hit in response["hits"]["hits"]]
+        # Under the keys of this code, even before a writer moved them (``migrate_keys``).
+        rules = (current_rule(EntityMerge.from_dict(hit["_source"])) for hit in response["hits"]["hits"])
+        return [rule for rule in rules if rule is not None]
 
     def recorded_rules(self) -> list[EntityMerge]:
         """``rules()`` for a reader that must not create the index (`vigie analyze`): none when it is missing."""

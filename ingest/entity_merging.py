@@ -33,7 +33,7 @@ from typing import Any, Literal
 from ingest.entity_kb import KnowledgeBase
 from ingest.entity_linking import unknown_id
 from ingest.models import Entity
-from ingest.name_keys import name_key, spelling_distance
+from ingest.name_keys import has_distinct_given_name, name_key, spelling_distance
 
 Action = Literal["merge", "split"]
 Source = Literal["auto", "manual"]
@@ -111,6 +111,22 @@ class EntityMerge:
 def variant_key(text: str) -> str:
     """The key a rule about ``text`` matches (its romanised, spelling-folded form)."""
     return name_key(text)
+
+
+def current_rule(rule: EntityMerge) -> EntityMerge | None:
+    """``rule`` under the name keys of this code. A rule recorded under an older key of its variant
+    (before "Jeanne" stopped sharing "Jean"'s key, ``ingest.name_keys.DISTINCT_GIVEN_NAMES``) takes
+    its variant's key now, so that it matches the name it was about and not the other one; an
+    automatic merge that concerns such a name and whose variant is no longer within one edit of its
+    target's name is one the worker would not make now: None (dropped)."""
+    key = variant_key(rule.variant)
+    concerned = key != rule.variant_key or has_distinct_given_name(rule.target_name)
+    if not concerned:
+        return rule
+    if rule.source == "auto" and rule.action == "merge" and rule.target_name and \
+            spelling_distance(key, name_key(rule.target_name), 1) > 1:
+        return None
+    return rule if key == rule.variant_key else replace(rule, variant_key=key)
 
 
 def manual_merge(variant: str, target_id: str, target_name: str, *, note: str = "") -> EntityMerge:

@@ -8,7 +8,8 @@ Two levels, after the method of the JRC's multilingual name lists (Steinberger, 
 - ``name_key``: a romanised, spelling-normalised key for names the knowledge base lacks or spells
   otherwise: transliterated to Latin (anyascii), then the spelling rules of the languages that
   transliterate names differently (French ou → u, German w → v and sch → sh, j/y/i, kh/ch,
-  doubled consonants, a final French e). "Poutine", "Putin" and "Путин" share "putin"; "Peskow"
+  doubled consonants, a final French e), except that a given name these rules would make another
+  ("Jeanne", "Jean") keeps its own key. "Poutine", "Putin" and "Путин" share "putin"; "Peskow"
   and "Peskov", "Dmitri" and "Dmitry" share theirs. ``key_distance`` compares two keys when they
   still differ by a letter ("Selenskyj"/"Zelensky"); ``spelling_distance``, what merges and links
   use, never takes a different figure or regnal number for a spelling ("Louis XIV"/"Louis XV").
@@ -46,9 +47,34 @@ _SPELLING_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     ))
 
 
+#: Given names that differ from another given name only by a final e, doubled letters or an accent
+#: (most often its feminine form): "Jeanne" and "Jean", "Louise" and "Louis", "Michèle" and "Michel",
+#: "Renée" and "René", and the Italian "Simone", "Daniele" beside "Simon", "Daniel". The spelling rules
+#: (doubled letters, a final French e) give both one key, which made "Louise Michel" the Belgian
+#: politician "Louis Michel". Folded. Reviewed by hand; left out on purpose: "Marine" (Russian writes
+#: Marine Le Pen "Марин Ле Пен", which must keep meeting her), and "Caroline" (the German "Carolin" is
+#: a spelling of it, not another name).
+DISTINCT_GIVEN_NAMES = frozenset((
+    "adrienne", "aimee", "alberte", "andree", "armande", "augustine", "christiane", "claire", "danielle",
+    "daniele", "denise", "emanuele", "emmanuelle", "fabienne", "fernande", "francoise", "frederique",
+    "gabriele", "gabrielle", "germaine", "ghislaine", "gilberte", "huberte", "jeanne", "joelle",
+    "josiane", "julienne", "justine", "louise", "lucienne", "manuelle", "marcelle", "martine", "michele",
+    "michelle", "nicole", "noelle", "pascale", "paule", "pauline", "raffaele", "raphaelle", "raymonde",
+    "renee", "roberte", "romaine", "samuele", "severine", "simone", "valentine", "vivienne", "yvonne",
+))
+#: What such a name's key ends with: no other word's key can end with a doubled letter (they are
+#: folded first), and two letters keep it two edits from the other name's (``spelling_distance``).
+_DISTINCT_MARK = "ee"
+
+
 def words(text: str) -> list[str]:
     """The words of a text (letters and digits), apostrophes and hyphens cutting them."""
     return _WORD.findall(text)
+
+
+def has_distinct_given_name(text: str) -> bool:
+    """Whether ``text`` holds one of ``DISTINCT_GIVEN_NAMES`` (its key changed when they were added)."""
+    return any(fold_key(word) in DISTINCT_GIVEN_NAMES for word in words(text))
 
 
 def russian_stem(word: str) -> str:
@@ -95,11 +121,12 @@ def _is_regnal(word: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def _word_key(word: str) -> str:
-    romanised = anyascii(fold_key(word)).lower()
+    folded = fold_key(word)
+    romanised = anyascii(folded).lower()
     romanised = re.sub(r"[^a-z0-9]", "", romanised)
     for pattern, replacement in _SPELLING_RULES:
         romanised = pattern.sub(replacement, romanised)
-    return romanised
+    return romanised + _DISTINCT_MARK if folded in DISTINCT_GIVEN_NAMES else romanised
 
 
 def name_key(text: str) -> str:

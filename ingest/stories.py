@@ -15,7 +15,8 @@ signals, each a cosine between TF-IDF-weighted sparse vectors or a share of numb
   years left out.
 
 The score is a weighted sum, the weights depending on whether the story already has articles in the
-article's language (words count) or not (names and numbers alone), multiplied by a decay on the time
+article's language (words count) or not (names and numbers alone), the numbers adding at most as
+much as the names (shared figures without shared names are no evidence), multiplied by a decay on the time
 since the story's last article (``0.5 ** (hours / window)``). The best story at or above
 ``threshold`` wins, ties broken by story id; none: the article starts a story whose id is derived
 from its own. When the article also scores above ``merge_threshold`` against a second story, the two
@@ -201,6 +202,25 @@ def _stop_words(language: str) -> frozenset[str]:
     return frozenset(fold_key(word) for word in module.STOP_WORDS)
 
 
+#: Days and months, capitalised in English, German and Dutch and at any sentence start: a date says
+#: when, not which event ("Monday" is in half the week's news), so they are no names here. Folded.
+_CALENDAR_WORDS = frozenset(fold_key(word) for word in (
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
+    "august september october november december "
+    "montag dienstag mittwoch donnerstag freitag samstag sonnabend sonntag januar februar märz mai juni juli "
+    "oktober dezember "
+    "lundi mardi mercredi jeudi vendredi samedi dimanche janvier février mars avril juin juillet août "
+    "septembre octobre novembre décembre "
+    "lunes martes miércoles jueves viernes sábado domingo enero febrero marzo abril mayo junio julio agosto "
+    "septiembre octubre noviembre diciembre "
+    "lunedì martedì mercoledì giovedì venerdì sabato domenica gennaio febbraio aprile maggio giugno luglio "
+    "settembre ottobre dicembre "
+    "segunda terça quarta quinta sexta janeiro fevereiro março maio junho julho setembro outubro novembro "
+    "dezembro "
+    "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag januari februari maart mei augustus"
+).split())
+
+
 @cache
 def _all_stop_words() -> frozenset[str]:
     words: set[str] = set()
@@ -278,7 +298,8 @@ def _known_place_keys() -> frozenset[str]:
 
 
 def names_in(text: str, language: str) -> Counter[str]:
-    """Capitalised words used inside sentences, folded, places in one form, with their counts.
+    """Capitalised words used inside sentences, folded, places in one form, with their counts (days
+    and months left out).
 
     A word capitalised at the start of a sentence is counted only when it is also seen inside one.
     """
@@ -292,7 +313,7 @@ def names_in(text: str, language: str) -> Counter[str]:
         if len(word) < _MIN_NAME_CHARS or not word[0].isupper():
             continue
         key = fold_key(word)
-        if key in stop:
+        if key in stop or key in _CALENDAR_WORDS:
             continue
         key = name_key(places.get(key, key))
         every[key] += 1
@@ -483,10 +504,12 @@ def similarity(features: StoryFeatures, story: StoryCentroid, frequencies: Frequ
     if story.languages.get(features.language):
         words = _cosine(features.terms, story.terms, frequencies, keep=f"{features.language}:")
         w_words, w_names, w_numbers = params.same_language
-        score = w_words * words + w_names * names + w_numbers * numbers
+        score = w_words * words + w_names * names + min(w_numbers * numbers, w_names * names)
     else:
         w_names, w_numbers = params.cross_language
-        score = w_names * names + w_numbers * numbers
+        score = w_names * names + min(w_numbers * numbers, w_names * names)
+    # Figures alone tell no event ("12" and "20" are in half the news): they add to the names'
+    # evidence, never more than it (above).
     return score * decay
 
 

@@ -92,6 +92,13 @@ def test_close_entities_keeps_the_same_label_within_one_letter_and_never_the_var
         ("v:a", 1)]
 
 
+def test_a_feminine_given_name_is_never_one_letter_from_the_masculine_one() -> None:
+    louis = SeenEntity("v:louis-michel", "Louis Michel", "PERSON", variant_key("Louis Michel"))
+    assert close_entities(variant_key("Louise Michel"), "PERSON", unknown_id("PERSON", "Louise Michel"), [louis]) == []
+    assert close_entities(variant_key("Louis Mishel"), "PERSON", unknown_id("PERSON", "Louis Mishel"), [louis]) == [
+        (louis, 1)]
+
+
 def test_only_names_without_identity_and_of_distinctive_keys_are_merged_across_articles() -> None:
     assert is_unknown(unknown("Ingrid Halvarsen"), frozenset())
     assert not is_unknown(known("Vladimir Putin", "Q7747", "Vladimir Putin"), frozenset())

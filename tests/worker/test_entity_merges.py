@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import pytest
 from dataclasses import replace
+from datetime import datetime, timezone
 
 from elasticsearch import Elasticsearch
 
-from index.entity_merges import MergeStore, entity_fields
+from index.entity_merges import MergeStore, entity_fields, merges_index
 from index.article_document import article_document
 from ingest.entity_linking import unknown_id
+from ingest.entity_merging import (EntityMerge, MergeEvidence, apply_merges, effective_rules, manual_split,
+                                   variant_key)
 from ingest.models import AnalyzedArticle, Entity
 from state.entity_keys import SeenEntities
 from tests.index.factories import analysed
@@ -145,3 +148,55 @@ def test_a_spelling_joined_inside_one_article_is_recorded_with_that_evidence(set
         "Vladimir Pution", "Q7747", "same-article", ("e1",))
     process(rt, [replace(item, article=replace(item.article, article_id="e2"))])
     assert len(MergeStore(rt.es, settings.index_prefix).rules()) == 1  # recorded once, not per article
+
+
+def test_rules_recorded_under_an_older_name_key_move_to_their_key_now(settings: Settings, es: Elasticsearch) -> None:
+    """Before "Louise" had a key of its own it shared "Louis"'s ("luis michel"): a split recorded then
+    for "Louise Michel" would now split "Louis Michel", and a merge of a spelling of "Louise" into
+    "Louis" is one the worker would no longer make. Stored as the older code wrote them, they are
+    moved to the variant's key now, the unsupported merge is dropped, the others stay as they were."""
+    at = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    split = replace(manual_split("Louise Michel", note="the anarchist, not the commissioner"),
+                    variant_key="luis michel", at=at)
+    merge = EntityMerge("Louise Michels", "luis michels", "merge", "auto", "v:louis-michel", "Louis Michel", "PERSON",
+                        MergeEvidence("shared-entities", ("a1", "a2"), 1, ("Q239", "Q31")), at=at)
+    kept = EntityMerge("Vladimir Pution", variant_key("Vladimir Pution"), "merge", "auto", "Q7747", "Vladimir Putin",
+                       "PERSON", MergeEvidence("same-article", ("a3",), 1), at=at)
+    store = MergeStore(es, settings.index_prefix)
+    store.ensure_ready()
+    store.save([split, merge, kept])  # as the code before wrote them
+
+    fresh = MergeStore(es, settings.index_prefix)  # a process of this code: moves them when it opens the index
+    assert {(rule.variant, rule.variant_key, rule.source) for rule in fresh.rules()} == {
+        ("Louise Michel", variant_key("Louise Michel"), "manual"), ("Vladimir Pution", "vladimir pution", "auto")}
+    stored = es.search(index=merges_index(settings.index_prefix), query={"match_all": {}}, size=10)["hits"]["hits"]
+    assert sorted(hit["_id"] for hit in stored) == sorted([f"manual:{variant_key('Louise Michel')}", kept.rule_id])
+    moved = next(EntityMerge.from_dict(hit["_source"]) for hit in stored if hit["_source"]["source"] == "manual")
+    assert moved.evidence.note == "the anarchist, not the commissioner" and moved.at == at
+    assert fresh.migrate_keys() == (0, 0)  # nothing left to move
+
+    rules = effective_rules(fresh.rules())
+    louis = entity("Louis Michel")
+    assert apply_merges((louis,), rules) == (louis,)  # the commissioner keeps his identity
+    louise = entity("Louise Michel", "v:someone-else")
+    assert apply_merges((louise,), rules)[0].id == unknown_id("PERSON", "Louise Michel")  # the split applies to her
+
+
+def test_a_split_gives_an_article_stored_under_the_older_shared_key_its_own_identity(
+        settings: Settings, es: Elasticsearch) -> None:
+    """An article stored when "Jeanne Dupuis" still shared "Jean Dupuis"'s key carries his id; a split
+    of her name re-labels it with her own id now, and leaves his article alone."""
+    import hashlib
+
+    shared = "v:" + hashlib.sha1("PERSON|iean dupuis".encode()).hexdigest()[:12]  # the id both had then
+    assert unknown_id("PERSON", "Jean Dupuis") == shared != unknown_id("PERSON", "Jeanne Dupuis")
+    rt = Runtime(settings)
+    jeanne = analysed("f1", title="Jeanne Dupuis wins", text="Jeanne Dupuis won the race in Lorient.", language="en",
+                      entities=(entity("Jeanne Dupuis", shared, name="Jean Dupuis"),), url="https://outlet.example/f1")
+    jean = analysed("f2", title="Jean Dupuis re-elected", text="Jean Dupuis was re-elected in Quimper.", language="en",
+                    entities=(entity("Jean Dupuis", shared),), url="https://outlet.example/f2")
+    rt.store.index_batch([jeanne, jean], refresh=True)
+    done = EntityRules(settings).split("Jeanne Dupuis", note="two people")
+    assert done["articles_relabelled"] == 1
+    assert stored_person(es, settings, "f1")["id"] == unknown_id("PERSON", "Jeanne Dupuis")
+    assert stored_person(es, settings, "f2")["id"] == shared
