@@ -100,12 +100,11 @@ class MergeStore:
                 rewritten[now.rule_id] = now
         if not stale:
             return 0, 0
-        operations: list[dict[str, Any]] = []
-        for rule in rewritten.values():
-            operations += [{"index": {"_index": self.index, "_id": rule.rule_id}}, rule.to_dict()]
-        operations += [{"delete": {"_index": self.index, "_id": doc_id}} for doc_id in stale]
-        call(self.es, f"moving {len(stale)} entity merges to their keys now",
-             lambda: self.es.bulk(operations=operations, refresh="wait_for"))
+        # The rules under their keys now first (refused: raised, nothing deleted), then the stale ones.
+        self._write(list(rewritten.values()))
+        deletes = [{"delete": {"_index": self.index, "_id": doc_id}} for doc_id in stale if doc_id not in rewritten]
+        call(self.es, f"removing {len(stale)} entity merges recorded under older keys",
+             lambda: self.es.bulk(operations=deletes, refresh="wait_for"))
         log_event(log, "entity_merges.rekeyed", rekeyed=len(rewritten), removed=removed)
         return len(rewritten), removed
 
@@ -114,6 +113,11 @@ class MergeStore:
         if not rules:
             return
         self.ensure_ready()
+        self._write(rules, refresh)
+
+    def _write(self, rules: Sequence[EntityMerge], refresh: bool = True) -> None:
+        if not rules:
+            return
         operations: list[dict[str, Any]] = []
         for rule in rules:
             operations += [{"index": {"_index": self.index, "_id": rule.rule_id}}, rule.to_dict()]
