@@ -148,14 +148,9 @@ def news_articles(count: int, words: int = 600, prefix: str = "bench") -> list[t
     return [(language, story) for language, story, _ in news_stream(count, words, prefix)]
 
 
-def news_events(count: int, words: int = 600, prefix: str = "bench") -> dict[str, str]:
-    """The event each article of ``news_articles`` (the same arguments) belongs to, by guid: the truth
-    its stories are scored against (bench/e2e.py --news)."""
-    return {story.guid: event for _, story, event in news_stream(count, words, prefix)}
-
-
 def news_stream(count: int, words: int = 600, prefix: str = "bench") -> list[tuple[str, Story, str]]:
-    """``count`` articles shaped like a news stream: many events of unequal size, each covered by several
+    """``count`` articles shaped like a news stream, each with its language and its event (the truth its
+    stories are scored against, bench/e2e.py --news): many events of unequal size, each covered by several
     outlets in their own words, some of them wire copies.
 
     Each event joins ``words / 95`` labelled articles of one language (on unrelated subjects: the event's

@@ -35,7 +35,7 @@ from bench.common import (  # noqa: E402
     bench_services,
     machine_load,
     measure_latency,
-    news_events,
+    news_stream,
     start_pipeline,
     write_result,
 )
@@ -261,10 +261,14 @@ def main() -> None:
     if args.distinct and args.news:
         parser.error("--distinct and --news are two different streams: choose one")
 
-    made = articles(args.articles + 2000, words=args.words, distinct=args.distinct, news=args.news)
+    truth: dict[str, str] | None = None  # a news stream's events, by guid: what its stories are scored against
+    if args.news:
+        stream = news_stream(args.articles + 2000, words=args.words)
+        made = [(language, story) for language, story, _ in stream]
+        truth = {story.guid: event for _, story, event in stream}
+    else:
+        made = articles(args.articles + 2000, words=args.words, distinct=args.distinct)
     load_set, latency_set = made[: args.articles], made[args.articles :]
-    # The events of a news stream: what its stories are scored against.
-    truth = news_events(args.articles + 2000, words=args.words) if args.news else None
     words_per_article = sum(len(story.text.split()) for _, story in load_set) / len(load_set)
     print(f"{len(load_set)} articles of {words_per_article:.0f} words on average; {machine_load()}")
 

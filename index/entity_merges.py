@@ -26,7 +26,6 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from conf.logs import log_event
-
 from index.article_document import ENTITY_KINDS, entity_ref
 from index.client import call, create_index
 from index.mappings import articles_alias, small_index

@@ -504,13 +504,13 @@ def similarity(features: StoryFeatures, story: StoryCentroid, frequencies: Frequ
     if story.languages.get(features.language):
         words = _cosine(features.terms, story.terms, frequencies, keep=f"{features.language}:")
         w_words, w_names, w_numbers = params.same_language
-        score = w_words * words + w_names * names + min(w_numbers * numbers, w_names * names)
     else:
+        words, w_words = 0.0, 0.0
         w_names, w_numbers = params.cross_language
-        score = w_names * names + min(w_numbers * numbers, w_names * names)
+    named = w_names * names
     # Figures alone tell no event ("12" and "20" are in half the news): they add to the names'
-    # evidence, never more than it (above).
-    return score * decay
+    # evidence, never more than it.
+    return (w_words * words + named + min(w_numbers * numbers, named)) * decay
 
 
 def story_id_for(article_id: str) -> str:
