@@ -18,8 +18,9 @@ same name and country (Paris is Q90, not a second Paris), and takes its alternat
 Lookups go through one dictionary from folded phrase (``ingest.name_keys.phrase_key``) to candidates;
 a candidate carries the languages whose column named it, so "Bayern" is Bavaria in German and the
 football club in French. Between homonyms: the article's language, then its context (the countries
-of the other entities: "Atlanta, Georgia" is the US state), then the prior (curated entries, then
-countries, then cities by population).
+of the other entities: "Atlanta, Georgia" is the US state), then for cities where the article's
+language is spoken (Brest in French is Brittany's), then the prior (curated entries, then countries,
+then cities by population).
 """
 
 from __future__ import annotations
@@ -287,7 +288,9 @@ def choose(candidates: list[Candidate], language: str, context: frozenset[str]) 
     When every candidate comes from a language column, the article's language decides ("Bayern" is
     Bavaria in German, the club elsewhere). Otherwise the prior does, unless a candidate of nearly
     the same weight lies in a country of the article's other entities ("Atlanta, Georgia": the US
-    state; Paris, Texas never outweighs Paris).
+    state; Paris, Texas never outweighs Paris); failing that, between cities named so by their main
+    names, unless one of nearly the same population lies where the article's language is at home
+    ("Brest" in French).
     """
     if not candidates:
         return None
@@ -301,11 +304,56 @@ def choose(candidates: list[Candidate], language: str, context: frozenset[str]) 
                 and candidate.entity.prior * _CONTEXT_RATIO >= best.entity.prior]
         if near:
             return max(near, key=_rank)
+    if _is_city(best.entity) and not best.alternate:
+        homes = home_countries(language)
+        if best.entity.country not in homes:
+            # Main names only: an exonym or a transliteration (an alternate name) says where the
+            # writer's language puts it ("Florencia" is Florence in Spanish, not Florencia, Colombia).
+            home = [candidate for candidate in candidates
+                    if _is_city(candidate.entity) and not candidate.alternate and candidate.entity.country in homes
+                    and candidate.entity.prior * _HOME_RATIO >= best.entity.prior]
+            if home:
+                return max(home, key=_rank)
     return best
 
 
 #: How much lighter than the favourite a candidate confirmed by the article's context may be.
 _CONTEXT_RATIO = 20
+#: How much less populous than the favourite a city in a country of the article's language may be and
+#: still be the one meant when nothing else in the article tells them apart ("Brest" in French:
+#: Brittany's, 145,000 people, not Belarus's, 347,000). Kept small: every change it makes over the
+#: knowledge base is listed and reviewed in docs/quality.md.
+_HOME_RATIO = 3
+#: Languages that say little of where a text was written, so nothing of which city it means:
+#: English is the wires' common language, and official in 75 territories. Reviewed over the whole
+#: knowledge base (docs/quality.md), its 36 changes were mostly wrong (Heidelberg, Parma, Dieppe
+#: taken for towns of South Africa, Ohio, New Brunswick).
+_NO_HOME = frozenset({"en"})
+#: A language is at home in a territory where it is official (or de facto) and spoken by at least
+#: this share of the people (CLDR's territory data, as Babel ships it).
+_HOME_SHARE = 30.0
+
+
+@cache
+def home_countries(language: str) -> frozenset[str]:
+    """The ISO 3166 codes of the territories where ``language`` is an official language (or a de
+    facto one) spoken by at least ``_HOME_SHARE`` % of the people, from CLDR (Babel): for "fr",
+    France, Belgium, Switzerland, Luxembourg, Monaco, the overseas departments and most of French-
+    speaking Africa; for "de", Germany, Austria, Switzerland, Liechtenstein, Luxembourg."""
+    if language in _NO_HOME:
+        return frozenset()
+    from babel.core import get_global
+
+    territories = get_global("territory_languages")
+    return frozenset(territory for territory, spoken in territories.items()
+                     if (info := spoken.get(language)) is not None
+                     and info.get("official_status") in ("official", "de_facto_official")
+                     and info.get("population_percent", 0.0) >= _HOME_SHARE)
+
+
+def _is_city(entity: KBEntity) -> bool:
+    """A GeoNames city (not curated: curated places, countries and territories outweigh any city)."""
+    return entity.label == "LOCATION" and not entity.curated
 
 
 def _rank(candidate: Candidate) -> tuple[float, bool]:

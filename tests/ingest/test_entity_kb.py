@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.entity_kb import CURATED_FILES, EXTRA_NAMES_FILE, GENERATED_FILES, KnowledgeBase, kb_dir, read_table, validate_rows
+from ingest.entity_kb import (CURATED_FILES, EXTRA_NAMES_FILE, GENERATED_FILES, KnowledgeBase, home_countries, kb_dir,
+                              read_table, validate_rows)
 from ingest.entity_linking import unknown_id
 from ingest.name_keys import key_distance, name_key, phrase_key, spelling_distance
 
@@ -50,6 +51,27 @@ def test_a_name_designates_one_entity_whatever_its_language_script_and_inflectio
         kb: KnowledgeBase, name: str, language: str, context: tuple[str, ...], expected: str) -> None:
     found = kb.lookup(name, language, frozenset(context))
     assert found is not None and found.id == expected
+
+
+@pytest.mark.parametrize(("name", "language", "context", "expected"), [
+    # Brest, Brittany (145,000 people) in French; Brest, Belarus (347,000) where French is not spoken,
+    # in English (which says nothing of where it was written) and when the article names Belarus.
+    ("Brest", "fr", (), "gn:3030300"), ("Brest", "de", (), "gn:629634"), ("Brest", "en", (), "gn:629634"),
+    ("Брест", "ru", (), "gn:629634"), ("Brest", "fr", ("BY",), "gn:629634"),
+    ("Orléans", "fr", (), "gn:2989317"), ("San José", "es", (), "gn:3621849"), ("San José", "en", (), "gn:5392171"),
+    # An exonym is no city's main name: "Florencia" in Spanish stays Florence, not Florencia, Colombia.
+    ("Florencia", "es", (), "gn:3176959"), ("Heidelberg", "en", (), "gn:2907911"),
+])
+def test_between_two_cities_of_one_name_the_one_where_the_language_is_spoken_wins_when_near_in_size(
+        kb: KnowledgeBase, name: str, language: str, context: tuple[str, ...], expected: str) -> None:
+    found = kb.lookup(name, language, frozenset(context))
+    assert found is not None and found.id == expected
+
+
+def test_a_language_is_at_home_where_it_is_official_and_widely_spoken() -> None:
+    assert {"FR", "BE", "CH", "LU", "MC"} <= home_countries("fr") and "BY" not in home_countries("fr")
+    assert {"DE", "AT", "CH"} <= home_countries("de") and "US" not in home_countries("de")
+    assert home_countries("en") == frozenset()
 
 
 def test_lower_case_words_are_not_acronyms(kb: KnowledgeBase) -> None:
