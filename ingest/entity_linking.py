@@ -148,8 +148,15 @@ def free_text_allowed(match: Match, chosen: Candidate, *, every_entity: bool, ma
     # A Latin-script alternate name may be a common word somewhere ("Terminus"); one in another
     # script is a transliteration ("Идлиб"), as safe as the main name.
     latin = any("a" <= char <= "z" for char in fold_key(match_text))
-    floor = _MIN_ALTERNATE_POPULATION if chosen.alternate and latin else _MIN_CITY_POPULATION
-    return entity.prior >= floor
+
+    def passes(candidate: Candidate) -> bool:
+        return candidate.entity.prior >= (_MIN_ALTERNATE_POPULATION if candidate.alternate and latin
+                                          else _MIN_CITY_POPULATION)
+
+    # The floor tells whether the phrase names a city at all: a smaller namesake the article's context
+    # chose ("Армавир" beside Armenia, not Russia's bigger one) stands when a bigger namesake passes.
+    return passes(chosen) or any(passes(candidate) for candidate in match.candidates
+                                 if not candidate.entity.curated and candidate.entity.prior > entity.prior)
 
 
 def _evident(match: Match) -> KBEntity | None:
@@ -165,8 +172,24 @@ def _evident(match: Match) -> KBEntity | None:
 _EVIDENT_RATIO = 20
 
 
-def context_of(entities: Sequence[KBEntity]) -> frozenset[str]:
-    return frozenset(entity.country for entity in entities if entity.country)
+def context_of(matches: Sequence[Match]) -> frozenset[str]:
+    """The countries the article names beyond doubt (context for homonyms): those of its evident
+    entities, and of a phrase whose every candidate lies in one country ("Нижний Новгород", the city
+    or its oblast: Russia either way). A region's code counts for its country too ("GB-SCT": GB)."""
+    countries: set[str] = set()
+    for match in matches:
+        entity = _evident(match)
+        found = ({entity.country} if entity is not None
+                 else {_country(candidate.entity.country) for candidate in match.candidates})
+        if entity is not None or len(found) == 1:
+            countries.update(code for code in found if code)
+            countries.update(_country(code) for code in found if code)
+    return frozenset(countries)
+
+
+def _country(code: str) -> str:
+    """The country of an ISO 3166 code: a subdivision's ("GB-SCT", "US-OH") is its first part."""
+    return code.split("-", 1)[0]
 
 
 def unknown_id(label: str, text: str) -> str:
@@ -203,7 +226,7 @@ def link_mentions(mentions: Sequence[Mention], text: str, language: str, kb: Kno
     if matches is None:
         matches = matches_of(text, language, kb)
     # First pass: the evident entities give the article's countries (context for homonyms).
-    context = context_of([entity for entity in map(_evident, matches) if entity is not None])
+    context = context_of(matches)
 
     linked: list[Mention] = []
     for mention in mentions:

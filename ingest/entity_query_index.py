@@ -6,7 +6,8 @@ indexing 226,000 names first: 1.5 s to 7 s per `vigie search` on the 2-core mach
 
 ``QueryEntityIndex`` keeps the answers ``KnowledgeBase.lookup(text)`` gives (no language, no
 context: the query case) for every phrase key and acronym in a SQLite file, built once from the
-bundled tables (named by a digest of them, so a changed table builds a new file) and then read with one
+bundled tables (named by a digest of them and of the code that keys and chooses, so a change to
+either builds a new file) and then read with one
 indexed SELECT per word. A process that installs none (the API, the workers: long-lived, the KB is
 loaded once) keeps asking ``default_kb()``.
 """
@@ -29,7 +30,12 @@ _lock = threading.Lock()
 
 
 def _digest(directory: Path) -> str:
-    return data_digest(directory, f"format {_FORMAT}".encode())
+    # The code that makes the keys and chooses the entity is part of the name: a change to the
+    # spelling rules or to ``choose`` builds a new file instead of answering from the old keys.
+    from ingest import entity_kb, name_keys
+
+    code = b"".join(Path(module.__file__).read_bytes() for module in (entity_kb, name_keys) if module.__file__)
+    return data_digest(directory, f"format {_FORMAT}".encode(), code)
 
 
 class QueryEntityIndex:

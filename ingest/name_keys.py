@@ -81,11 +81,16 @@ def russian_stem(word: str) -> str:
     """A folded Cyrillic word without its case ending ("киеве" → "киев"); other words unchanged."""
     if not _CYRILLIC.search(word):
         return word
+    # The endings are written folded (й → и), as "Нижний", "Дмитрий", "Китай" must be: the folding of
+    # accents keeps й, and without this only their other cases lost an ending ("Нижним" → "нижн",
+    # "Нижний" unchanged), so "Сергея Лаврова" and "с Нижним Новгородом" named nobody.
+    word = word.replace("й", "и")
     # Twice: "Фридрихом" → "фридрих" → "фридр", as "Фридрих" → "фридр" (a base form may itself end
     # like a case ending); the same function on both sides keeps them equal.
-    for _ in range(2):
+    for cut in range(2):
         for ending in _RUSSIAN_ENDINGS:
-            if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
+            # A second cut keeps a stem of four letters: "Китай" → "кита", not "кит" ("Кито", Quito).
+            if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM + cut:
                 word = word[: -len(ending)]
                 break
         else:

@@ -6,7 +6,8 @@ import pytest
 
 from ingest.entity_kb import (CURATED_FILES, EXTRA_NAMES_FILE, GENERATED_FILES, KnowledgeBase, home_countries, kb_dir,
                               read_table, validate_rows)
-from ingest.entity_linking import unknown_id
+from ingest.entities import known_entities_of
+from ingest.entity_linking import context_of, matches_of, unknown_id
 from ingest.name_keys import key_distance, name_key, phrase_key, spelling_distance
 
 
@@ -66,6 +67,34 @@ def test_between_two_cities_of_one_name_the_one_where_the_language_is_spoken_win
         kb: KnowledgeBase, name: str, language: str, context: tuple[str, ...], expected: str) -> None:
     found = kb.lookup(name, language, frozenset(context))
     assert found is not None and found.id == expected
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    # Names whose base form ends in й lose their ending in every case ("Китае" was Quito, "Кито").
+    ("Китай", "Q148"), ("Китае", "Q148"), ("Китая", "Q148"), ("Сергея Лаврова", "v:sergey-lavrov"),
+    ("Дмитрия Пескова", "v:dmitry-peskov"), ("Зеленского", "Q3874799"), ("Нижним Новгородом", "gn:520555"),
+    ("Кито", "gn:3652462"),
+])
+def test_russian_names_ending_in_short_i_are_found_in_every_case(kb: KnowledgeBase, name: str, expected: str) -> None:
+    found = kb.lookup(name, "ru")
+    assert found is not None and found.id == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # Armenia named: Armavir, Armenia (29,700 people), though Russia's (199,500) is the bigger and the
+    # smaller one alone would be below the population a free-text city needs.
+    ("Заводы в Армавире остановились. Власти Армении обещают помощь.", "ru", "gn:616631"),
+    # The city or its oblast, Russia either way: Bor near Nizhny Novgorod, not Borama, Somalia.
+    ("Канатная дорога между Нижним Новгородом и Бором остановлена.", "ru", "gn:572665"),
+])
+def test_the_countries_an_article_names_choose_between_namesakes(kb: KnowledgeBase, text: str, language: str,
+                                                                  expected: str) -> None:
+    assert expected in {entity.id for entity in known_entities_of(text, language, kb)}
+
+
+def test_a_region_names_its_country_too(kb: KnowledgeBase) -> None:
+    assert context_of(matches_of("Scotland", "en", kb)) == {"GB-SCT", "GB"}
+    assert context_of(matches_of("Ohio", "en", kb)) >= {"US"}
 
 
 def test_a_language_is_at_home_where_it_is_official_and_widely_spoken() -> None:
