@@ -137,8 +137,8 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
         [] if done else _with_recent(reused[item.article_id] if item.article_id in reused else next(found_ids),
                                      recent, item, params.window_hours)
         for item, done in zip(features, settled)]
-    fetched = store.drafts(sorted({story for ids_ in candidate_ids for story in ids_}
-                                  | {known[original] for original in originals if original in known}))
+    fetched = recent.read_drafts(store, sorted({story for ids_ in candidate_ids for story in ids_}
+                                               | {known[original] for original in originals if original in known}))
     frequencies = RedisFrequencies(rt.redis, recent.frequencies)
     # Every frequency the batch can ask for, in one read: its articles' and its candidates' keys.
     frequencies.load([*(key for item in features for key in frequency_keys(item)),
@@ -173,13 +173,13 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
                 original = living(original)
                 duplicate = drafts.get(original) or fetched.get(original)
                 if duplicate is None and original not in fetched:
-                    duplicate = store.drafts([original]).get(original)  # merged into a story not read yet
+                    duplicate = recent.read_drafts(store, [original]).get(original)  # merged into a story not read yet
         if duplicate is None and settled[position]:
             # Its original's story could not be read after all: look for candidates as for any article.
             candidate_ids[position] = _with_recent(store.candidate_ids([item], params.window_hours)[0],
                                                    recent, item, params.window_hours)
             missing = [story for story in candidate_ids[position] if story not in fetched]
-            fetched.update(store.drafts(missing))
+            fetched.update(recent.read_drafts(store, missing))
         candidates = {} if duplicate is not None else {
             story: fetched[story] for story in candidate_ids[position] if story in fetched}
         horizon = item.time - timedelta(hours=params.window_hours)

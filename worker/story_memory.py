@@ -9,7 +9,9 @@ seen.
 A story written is readable by id at once but searchable only after the next index refresh (every
 second). So the assigner that holds the lock remembers the stories it wrote in the last
 ``RECENT_SECONDS`` (their search keys, ``RecentStories``) and adds those sharing most names, words or
-figures with an article (as many as the search returns, 12) to its candidates, read by id.
+figures with an article (as many as the search returns, 12) to its candidates, read by id. It also
+keeps the stories it wrote or read whole (``RecentStories.read_drafts``): as the only writer while it
+holds the lock, it reads from Elasticsearch only the candidates it has not seen.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,6 +35,9 @@ DOCUMENTS_KEY = "vigie:stories:documents"
 #: Stories written this long ago may not be searchable yet (the stories index refreshes every second).
 RECENT_SECONDS = 5.0
 RECENT_MAX = 2000
+#: Stories an assigner keeps whole between batches (``RecentStories.read_drafts``): the candidates of
+#: a busy hour, at tens of kilobytes each.
+DRAFTS_MAX = 256
 #: Frequency keys an assigner keeps between batches before it starts again from Redis (about 185 bytes
 #: each in the process, key included: some 18 MB at most).
 FREQUENCY_MEMORY_KEYS = 100_000
@@ -129,6 +134,8 @@ class RecentStories:
         self.seconds = seconds
         self.stories: dict[str, _Recent] = {}
         self.frequencies = FrequencyMemory()
+        #: The stories this assigner wrote or read, by id, as Elasticsearch holds them (``read_drafts``)
+        self.drafts: dict[str, StoryDraft] = {}
         #: When this assigner last took the lock over from another (``time.time()``, just before its
         #: refresh): a guess's candidates searched earlier may miss a story the other one wrote.
         self.held_since = float("inf")
@@ -136,11 +143,35 @@ class RecentStories:
     def forget(self) -> None:
         self.stories.clear()
         self.frequencies.forget()
+        self.drafts.clear()
+
+    def read_drafts(self, store: StoryStore, story_ids: Sequence[str]) -> dict[str, StoryDraft]:
+        """The living stories among ``story_ids``, each as this assigner last wrote or read it: only it
+        writes stories while it holds the lock, so what it keeps is what Elasticsearch holds, and only
+        the others are read (a story's centroid is tens of kilobytes, read on every batch it is a
+        candidate in). What is read is kept too. A batch that fails forgets them all (``forget``):
+        a draft is changed in place before it is written."""
+        found = {story: self.drafts[story] for story in story_ids if story in self.drafts}
+        missing = [story for story in story_ids if story not in found]
+        if missing:
+            read = store.drafts(missing)
+            found.update(read)
+            self._keep(read.values())
+        return found
+
+    def _keep(self, drafts: Iterable[StoryDraft]) -> None:
+        for draft in drafts:
+            self.drafts.pop(draft.centroid.story_id, None)  # re-inserted last: the oldest go first
+            self.drafts[draft.centroid.story_id] = draft
+        while len(self.drafts) > DRAFTS_MAX:
+            del self.drafts[next(iter(self.drafts))]
 
     def remember(self, drafts: Sequence[StoryDraft], gone: Sequence[str]) -> None:
         now = time.monotonic()
         for story in gone:
             self.stories.pop(story, None)
+            self.drafts.pop(story, None)
+        self._keep(drafts)
         for draft in drafts:
             keys = draft.search_keys()
             self.stories.pop(draft.centroid.story_id, None)  # re-inserted last: the dict stays in write order

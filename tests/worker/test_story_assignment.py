@@ -363,3 +363,37 @@ def replace_text(item: AnalyzedArticle, language: str, names: dict[str, str]) ->
     lemmas = f"{item.analysis.lemmas} réunion {names[language].lower()}"
     analysis = replace(item.analysis, language=language, lemmas=lemmas, entities=(person(names[language]),))
     return replace(item, analysis=analysis)
+
+
+def test_the_holder_reads_from_elasticsearch_only_the_stories_it_has_not_seen_and_keeps_them_as_written(
+        settings: Settings, es: Elasticsearch) -> None:
+    from worker.story_memory import story_store
+
+    first, second = Runtime(settings), Runtime(settings)
+    store = story_store(first)
+    read: list[str] = []
+    drafts = store.drafts
+
+    def counted_drafts(story_ids: list[str]):  # type: ignore[no-untyped-def]
+        read.extend(story_ids)
+        return drafts(story_ids)
+
+    store.drafts = counted_drafts  # type: ignore[method-assign]
+    names = {"fr": "Poutine", "en": "Putin"}
+    batches = [[quake(f"k-{n}-{language}", language, n), replace_text(budget(f"kb-{n}", n), language, names)]
+               for n, language in enumerate(["en", "fr", "en", "fr"])]
+    index_and_assign(first, batches[0])
+    known = set(recent_stories(first).drafts)
+    assert known  # the stories it wrote
+    read.clear()
+    index_and_assign(first, batches[1])
+    # The same holder: the stories it wrote are candidates again, and none is read from Elasticsearch.
+    assert not set(read) & known
+    kept = recent_stories(first).drafts
+    # What it keeps is what Elasticsearch holds.
+    assert StoryStore(es, settings.index_prefix).drafts(sorted(kept)) == kept
+    # Another assigner writes a batch (a handoff): the first forgets and reads its candidates again.
+    index_and_assign(second, batches[2])
+    read.clear()
+    index_and_assign(first, batches[3])
+    assert set(read) & known
