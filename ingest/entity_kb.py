@@ -304,6 +304,17 @@ def choose(candidates: list[Candidate], language: str, context: frozenset[str]) 
                 and candidate.entity.prior * _CONTEXT_RATIO >= best.entity.prior]
         if near:
             return max(near, key=_rank)
+    if _is_city(best.entity) and best.alternate:
+        # A city named by one of its alternate names (an old name, a nickname, another language's)
+        # yields to a city of nearly its size named so by its main name, unless that name is only
+        # a spelling of the other's ("Waterloo" is Ontario's, Belgium's or Iowa's, not the old name
+        # of Austin; "Odessa" stays Odesa).
+        main = [candidate for candidate in candidates
+                if _is_city(candidate.entity) and not candidate.alternate
+                and candidate.entity.prior * _MAIN_NAME_RATIO >= best.entity.prior
+                and not _spelled_alike(candidate.entity.name, best.entity.name)]
+        if main:
+            best = max(main, key=_rank)
     if _is_city(best.entity) and not best.alternate:
         homes = home_countries(language)
         if best.entity.country not in homes:
@@ -319,6 +330,11 @@ def choose(candidates: list[Candidate], language: str, context: frozenset[str]) 
 
 #: How much lighter than the favourite a candidate confirmed by the article's context may be.
 _CONTEXT_RATIO = 20
+#: How much less populous than a city named by an alternate name a city named by its main name may be
+#: and still be the one meant. Every change it makes over the knowledge base was listed and reviewed
+#: (docs/quality.md); above 20 the alternate names are mostly the exonyms of big cities ("Colonia"
+#: is Cologne in Italian and Spanish, "Canton" Guangzhou in French).
+_MAIN_NAME_RATIO = 20
 #: How much less populous than the favourite a city in a country of the article's language may be and
 #: still be the one meant when nothing else in the article tells them apart ("Brest" in French:
 #: Brittany's, 145,000 people, not Belarus's, 347,000). Kept small: every change it makes over the
@@ -349,6 +365,27 @@ def home_countries(language: str) -> frozenset[str]:
                      if (info := spoken.get(language)) is not None
                      and info.get("official_status") in ("official", "de_facto_official")
                      and info.get("population_percent", 0.0) >= _HOME_SHARE)
+
+
+_ARTICLES = frozenset({"al", "el", "an", "ar", "as", "ad", "at", "az", "ash", "ed", "es", "la", "le", "the"})
+_SAINTS = {"st": "saint", "ste": "sainte", "sankt": "saint", "san": "saint", "santa": "sainte", "sao": "saint"}
+
+
+def _spelled_alike(first: str, second: str) -> bool:
+    """Whether two city names are spellings of one name: their keys (``name_key``) one or two
+    letters apart once a leading article and the words for "saint" are set aside ("Mansoura" and
+    "Al Mansurah", "St. Petersburg" and "Saint Petersburg"), or one's words among the other's
+    ("Matamoros", "Heroica Matamoros")."""
+    def words_of(name: str) -> list[str]:
+        words = [_SAINTS.get(word, word) for word in name_key(name).split()]
+        return words[1:] if len(words) > 1 and words[0] in _ARTICLES else words
+
+    one, other = words_of(first), words_of(second)
+    if not one or not other:
+        return False
+    if set(one) <= set(other) or set(other) <= set(one):
+        return True
+    return name_keys.spelling_distance(" ".join(one), " ".join(other), 2) <= 2
 
 
 def _is_city(entity: KBEntity) -> bool:

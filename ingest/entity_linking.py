@@ -187,6 +187,19 @@ def context_of(matches: Sequence[Match]) -> frozenset[str]:
     return frozenset(countries)
 
 
+def _may_be_entity(match: Match, mentions: Sequence[Mention], text: str, language: str, every_entity: bool) -> bool:
+    """Whether a known phrase can name an entity of the article: a curated one, one ending a mention of
+    the model, or (for a language without a model) a city found in free text that passes its floor.
+    A capitalised word a town happens to be named after ("Union Street", "Port officials") is none."""
+    if any(candidate.entity.curated for candidate in match.candidates):
+        return True
+    if any(mention.start <= match.start and match.end == mention.end for mention in mentions):
+        return True  # the mention's head ("de Lille", "Bank of England"), not a word before it ("Union Street")
+    chosen = choose(list(match.candidates), language, frozenset())
+    return chosen is not None and free_text_allowed(match, chosen, every_entity=every_entity,
+                                                    match_text=text[match.start:match.end])
+
+
 def _country(code: str) -> str:
     """The country of an ISO 3166 code: a subdivision's ("GB-SCT", "US-OH") is its first part."""
     return code.split("-", 1)[0]
@@ -225,8 +238,9 @@ def link_mentions(mentions: Sequence[Mention], text: str, language: str, kb: Kno
     ``matches``: the text's known phrases (``matches_of``) when they are known already."""
     if matches is None:
         matches = matches_of(text, language, kb)
-    # First pass: the evident entities give the article's countries (context for homonyms).
-    context = context_of(matches)
+    # First pass: the evident entities give the article's countries (context for homonyms); only
+    # phrases that can be entities here count ("Union Street" names no town of Union, US).
+    context = context_of([match for match in matches if _may_be_entity(match, mentions, text, language, every_entity)])
 
     linked: list[Mention] = []
     for mention in mentions:

@@ -7,7 +7,8 @@ import pytest
 from ingest.entity_kb import (CURATED_FILES, EXTRA_NAMES_FILE, GENERATED_FILES, KnowledgeBase, home_countries, kb_dir,
                               read_table, validate_rows)
 from ingest.entities import known_entities_of
-from ingest.entity_linking import context_of, matches_of, unknown_id
+from ingest.entity_linking import context_of, link_mentions, matches_of, unknown_id
+from ingest.mentions import Mention
 from ingest.name_keys import key_distance, name_key, phrase_key, spelling_distance
 
 
@@ -69,6 +70,26 @@ def test_between_two_cities_of_one_name_the_one_where_the_language_is_spoken_win
     assert found is not None and found.id == expected
 
 
+@pytest.mark.parametrize(("name", "language", "expected"), [
+    # An old name, a nickname or noise among a big city's alternate names yields to the cities named so
+    # by their main names: Waterloo was an old name of Austin, "Zaragoza" one of Tijuana's, "Augusta"
+    # Augsburg's Latin name, "Montgomery" Sahiwal's colonial one.
+    ("Zaragoza", "es", "gn:3104324"), ("Augusta", "en", "gn:4180531"), ("Montgomery", "en", "gn:4076784"),
+    # ... unless it is a spelling of the big city's main name, or the city is far bigger (an exonym).
+    ("Odessa", "en", "gn:698740"), ("Edinburg", "de", "gn:2650225"), ("Mansoura", "fr", "gn:360761"),
+    ("St. Petersburg", "en", "gn:498817"), ("Colonia", "it", "gn:2886242"), ("Canton", "fr", "gn:1809858"),
+])
+def test_a_city_named_by_its_main_name_outweighs_a_bigger_one_named_by_an_old_or_other_name(
+        kb: KnowledgeBase, name: str, language: str, expected: str) -> None:
+    found = kb.lookup(name, language)
+    assert found is not None and found.id == expected
+
+
+def test_waterloo_is_no_longer_austin(kb: KnowledgeBase) -> None:
+    found = kb.lookup("Waterloo", "fr")
+    assert found is not None and found.country != "US" and found.name == "Waterloo"
+
+
 @pytest.mark.parametrize(("name", "expected"), [
     # Names whose base form ends in й lose their ending in every case ("Китае" was Quito, "Кито").
     ("Китай", "Q148"), ("Китае", "Q148"), ("Китая", "Q148"), ("Сергея Лаврова", "v:sergey-lavrov"),
@@ -90,6 +111,17 @@ def test_russian_names_ending_in_short_i_are_found_in_every_case(kb: KnowledgeBa
 def test_the_countries_an_article_names_choose_between_namesakes(kb: KnowledgeBase, text: str, language: str,
                                                                   expected: str) -> None:
     assert expected in {entity.id for entity in known_entities_of(text, language, kb)}
+
+
+def test_a_capitalised_word_that_a_small_town_is_named_after_gives_no_country(kb: KnowledgeBase) -> None:
+    # "Union" (Union, New Jersey) and "Port" (Le Port, Réunion) made the United States the context,
+    # and Aberdeen a town of South Dakota.
+    text = ("Port officials said the largest cruise ship ever docked at Aberdeen on Wednesday. "
+            "Traders on Union Street reported a busy morning.")
+    mentions = [Mention("Aberdeen", "LOCATION", text.index("Aberdeen"), text.index("Aberdeen") + 8),
+                Mention("Union Street", "LOCATION", text.index("Union"), text.index("Union") + 12)]
+    linked = link_mentions(mentions, text, "en", kb, every_entity=False)
+    assert next(mention.entity_id for mention in linked if mention.text == "Aberdeen") == "gn:2657832"
 
 
 def test_a_region_names_its_country_too(kb: KnowledgeBase) -> None:
