@@ -301,5 +301,12 @@ def stories_index_body() -> dict[str, Any]:
 
 
 def story_members_index_body() -> dict[str, Any]:
-    """Settings and mappings of ``<prefix>-story-members``: one document per article, its story."""
-    return small_index(STORY_MEMBER_PROPERTIES, "Vigie story memberships", STORIES_VERSION)
+    """Settings and mappings of ``<prefix>-story-members``: one document per article, its story.
+
+    Read by id (real time, refresh or not) on every assignment, searched only to list a story's
+    articles and to move them after a merge: no refresh interval is set, so Elasticsearch refreshes
+    it only while it is searched (a search of an idle shard waits for the refresh and sees every
+    membership written). It wrote a segment every second while stories were assigned."""
+    body = small_index(STORY_MEMBER_PROPERTIES, "Vigie story memberships", STORIES_VERSION)
+    del body["settings"]["refresh_interval"]
+    return body
