@@ -124,6 +124,22 @@ def test_a_capitalised_word_that_a_small_town_is_named_after_gives_no_country(kb
     assert next(mention.entity_id for mention in linked if mention.text == "Aberdeen") == "gn:2657832"
 
 
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # An Italian town of any size, written as a name in an Italian text (Padua's Italian name is one of
+    # its alternate names: it needed 300,000 people; Nola has 24,000).
+    ("Il rettore dell'Università di Padova ha parlato ieri.", "it", {"gn:3171728"}),
+    ("Ieri a Nola si è votato.", "it", {"gn:3172227"}),
+    # Not at a sentence's start, nor inside a run of capitalised words (a person's name).
+    ("Nola ha votato ieri.", "it", set()), ("Il film con Alba Rohrwacher esce domani.", "it", set()),
+    # Not in German (its nouns are capitalised) nor in Spanish (measured: mostly wrong).
+    ("Unter den Linden stand ein Haus in Linden.", "de", set()),
+    ("La Universidad de Salud abre en Palacio.", "es", set()),
+])
+def test_an_italian_town_of_any_size_is_found_where_it_is_written_as_a_name(
+        kb: KnowledgeBase, text: str, language: str, expected: set[str]) -> None:
+    assert {entity.id for entity in known_entities_of(text, language, kb)} == expected
+
+
 def test_a_region_names_its_country_too(kb: KnowledgeBase) -> None:
     assert context_of(matches_of("Scotland", "en", kb)) == {"GB-SCT", "GB"}
     assert context_of(matches_of("Ohio", "en", kb)) >= {"US"}
