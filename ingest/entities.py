@@ -174,10 +174,17 @@ def _after_person_title(span: Span) -> bool:
     return False
 
 
+#: Prepositions the model sometimes takes into a place's or an organisation's name ("braderie de Lille"
+#: read as "de Lille"). Not cut from persons: "de Gaulle", "di Maio" are their names.
+_LEADING_PREPOSITIONS = frozenset({"de", "d'", "d’", "du", "des", "of", "di", "del", "della", "dei", "degli"})
+
+
 def _trimmed(tokens: list[Token], *, person: bool) -> list[Token]:
     words = word_lists()
     while tokens and (tokens[0].is_punct or tokens[0].is_space
                       or (tokens[0].text.islower() and fold_key(tokens[0].text) in words.determiners)
+                      or (not person and len(tokens) > 1 and tokens[0].text.islower()
+                          and fold_key(tokens[0].text) in _LEADING_PREPOSITIONS)
                       or (person and len(tokens) > 1 and fold_key(tokens[0].text) in words.titles)):
         tokens = tokens[1:]
     while tokens and (tokens[-1].is_punct or tokens[-1].is_space or tokens[-1].lower_ in ("'s", "’s", "'")):

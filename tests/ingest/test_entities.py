@@ -113,3 +113,16 @@ def test_entities_of_a_parsed_text_are_tidied_and_merged() -> None:
     assert erdogan.mentions == 3  # the title's, "président Erdogan" without its title, the full name
     assert [body[start:end] for start, end in erdogan.spans] == ["Erdogan", "Recep Tayyip Erdogan"]
     assert entities["Moscou"].spans == ()  # only in the title
+
+
+def test_a_preposition_the_model_took_into_a_place_is_cut_but_not_from_a_person() -> None:
+    text = "La braderie de Lille a attiré Charles de Gaulle et les élus du Doubs."
+    doc = spacy.blank("fr")(text)
+
+    def span(part: str, label: str) -> spacy.tokens.Span:
+        start = text.index(part)
+        return doc.char_span(start, start + len(part), label=label)
+
+    # "de Lille" and "du Doubs" as a model reads them; a person's "de" stays his name.
+    doc.ents = [span("de Lille", "LOC"), span("Charles de Gaulle", "PER"), span("du Doubs", "LOC")]
+    assert set(by_text(entities_of(doc))) == {"Lille", "Charles de Gaulle", "Doubs"}
