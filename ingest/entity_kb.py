@@ -116,6 +116,30 @@ def row_variants(row: dict[str, str]) -> Iterator[tuple[str, int]]:
                 yield name, _LANGUAGE_BITS[language]
 
 
+#: A German adjective in a name, by its stem and ending: "Vereinigte", "Europäische", "Vereinte".
+_GERMAN_ADJECTIVE = re.compile(r"^(\w*(?:isch|igt|eint|lich))(e|es|en|er|em)$")
+_GERMAN_ENDINGS = ("e", "es", "en", "er", "em")
+
+
+def german_inflections(name: str) -> list[str]:
+    """The other declined forms of a name whose words before the last include German adjectives, all
+    declined alike: "Vereinigte Staaten" → "Vereinigten Staaten" (as in "in den Vereinigten Staaten"),
+    "Europäische Union" → "Europäischen Union", "Vereinigtes Königreich" → "Vereinigten Königreich"."""
+    words = name.split(" ")
+    adjectives = [(at, found) for at, word in enumerate(words[:-1])
+                  if word[:1].isupper() and (found := _GERMAN_ADJECTIVE.match(word))]
+    if not adjectives:
+        return []
+    forms = set()
+    for ending in _GERMAN_ENDINGS:
+        declined = list(words)
+        for at, found in adjectives:
+            declined[at] = found.group(1) + ending
+        forms.add(" ".join(declined))
+    forms.discard(name)
+    return sorted(forms)
+
+
 def validate_rows(files: Iterable[tuple[str, Iterable[dict[str, str]]]]) -> list[str]:
     """Problems in knowledge-base rows: ids malformed or repeated, unknown labels or countries,
     rows without a name or a source. Empty when the files are sound."""
@@ -204,6 +228,8 @@ class KnowledgeBase:
             index = self.entities.index(self.by_id[row["id"]])
             for name, languages in row_variants(row):
                 self._index_name(name, index, languages)
+                for inflected in german_inflections(name):
+                    self._index_name(inflected, index, languages)
         if cities:
             self.counts["cities"] = self._add_cities(directory / "cities.tsv.gz", shadowed)
 
@@ -214,6 +240,8 @@ class KnowledgeBase:
         self.by_id[entity.id] = entity
         for name, languages in row_variants(row):
             self._index_name(name, index, languages)
+            for inflected in german_inflections(name):
+                self._index_name(inflected, index, languages)
         return index
 
     def _index_name(self, name: str, index: int, flags: int) -> None:

@@ -140,6 +140,17 @@ def test_an_italian_town_of_any_size_is_found_where_it_is_written_as_a_name(
     assert {entity.id for entity in known_entities_of(text, language, kb)} == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # German declines the adjectives of a name: "der Europäischen Union" was the town of Union, US.
+    ("Die Kommission der Europäischen Union hat entschieden.", "Q458"),
+    ("In den Vereinigten Staaten wird gewählt.", "Q30"), ("Im Vereinigten Königreich regnet es.", "Q145"),
+    ("In der Russischen Föderation.", "Q159"), ("Die Europäische Union", "Q458"),
+])
+def test_a_name_with_german_adjectives_is_found_in_each_of_their_forms(kb: KnowledgeBase, text: str,
+                                                                        expected: str) -> None:
+    assert {entity.id for entity in known_entities_of(text, "de", kb)} == {expected}
+
+
 def test_a_region_names_its_country_too(kb: KnowledgeBase) -> None:
     assert context_of(matches_of("Scotland", "en", kb)) == {"GB-SCT", "GB"}
     assert context_of(matches_of("Ohio", "en", kb)) >= {"US"}
