@@ -206,8 +206,8 @@ class StoryStore:
         create_index(self.es, self.index, **stories_index_body())
         if not create_index(self.es, self.members, **story_members_index_body()):
             # Created refreshing every second (before 2026-12-02): now only while it is searched.
-            call(self.es, "letting the story members refresh only while searched", lambda: self.es.indices.put_settings(
-                index=self.members, settings={"index.refresh_interval": None}))
+            call(self.es, "letting the story members refresh only while searched",
+                 lambda: self.es.indices.put_settings(index=self.members, settings={"index.refresh_interval": None}))
         alias = articles_alias(self.prefix)
         if call(self.es, "looking up the articles alias", lambda: self.es.indices.exists_alias(name=alias)):
             call(self.es, "adding the story fields to the articles mapping",

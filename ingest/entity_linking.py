@@ -205,7 +205,8 @@ def _home_town(match: Match, entity: KBEntity, text: str, language: str) -> bool
     ``_HOME_TOWN_LANGUAGES``), written as a name: capitalised, neither opening a sentence nor beside
     another capitalised word ("Nola", "Padova", "Rovereto"; not "Alba Rohrwacher" or "Marino" after
     "Ignazio"). The population floor of free text is for names that could be words or people."""
-    if language not in _HOME_TOWN_LANGUAGES or entity.label != "LOCATION" or entity.country not in home_countries(language):
+    if (language not in _HOME_TOWN_LANGUAGES or entity.label != "LOCATION"
+            or entity.country not in home_countries(language)):
         return False
     before = text[:match.start]
     opened = before.rstrip(_OPENERS)
@@ -231,8 +232,8 @@ def _may_be_entity(match: Match, mentions: Sequence[Mention], text: str, languag
     if any(mention.start <= match.start and match.end == mention.end for mention in mentions):
         return True  # the mention's head ("de Lille", "Bank of England"), not a word before it ("Union Street")
     chosen = choose(list(match.candidates), language, frozenset())
-    return chosen is not None and free_text_allowed(match, chosen, every_entity=every_entity,
-                                                    match_text=text[match.start:match.end], text=text, language=language)
+    return chosen is not None and free_text_allowed(match, chosen, every_entity=every_entity, text=text,
+                                                    match_text=text[match.start:match.end], language=language)
 
 
 def _country(code: str) -> str:
@@ -275,7 +276,8 @@ def link_mentions(mentions: Sequence[Mention], text: str, language: str, kb: Kno
         matches = matches_of(text, language, kb)
     # First pass: the evident entities give the article's countries (context for homonyms); only
     # phrases that can be entities here count ("Union Street" names no town of Union, US).
-    context = context_of([match for match in matches if _may_be_entity(match, mentions, text, language, every_entity)])
+    context = context_of([match for match in matches
+                          if _may_be_entity(match, mentions, text, language, every_entity)])
 
     linked: list[Mention] = []
     for mention in mentions:

@@ -38,14 +38,16 @@ def test_memberships_are_refreshed_only_while_searched_and_a_search_finds_them_a
     es.indices.put_settings(index=members, settings={"index.search.idle.after": "1s"})
     time.sleep(2.5)
     before = _refreshes(es, members)
-    for batch in range(4):
+    for batch in range(8):
         stories.save([], [_membership(f"a{batch}-{n}", "s-brest") for n in range(5)], [], stored={
             f"a{batch}-{n}": "s-brest" for n in range(5)})
         assert len(stories.memberships([f"a{batch}-{n}" for n in range(5)])) == 5  # read by id: at once
         time.sleep(0.6)
-    assert _refreshes(es, members) - before <= 1  # one a second (2 or more here) with "refresh_interval": "1s"
+    # One a second (4 or more in these 5 s) with "refresh_interval": "1s"; at most the one a first read
+    # by id of a document not yet refreshed may make.
+    assert _refreshes(es, members) - before <= 2
     assert {member["article_id"] for member in stories.members_of("s-brest")} == {
-        f"a{batch}-{n}" for batch in range(4) for n in range(5)}
+        f"a{batch}-{n}" for batch in range(8) for n in range(5)}
 
 
 def test_a_members_index_created_refreshing_every_second_is_set_to_refresh_only_while_searched(
