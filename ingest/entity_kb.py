@@ -310,7 +310,8 @@ class KnowledgeBase:
         return best.entity if best is not None else None
 
 
-def choose(candidates: list[Candidate], language: str, context: frozenset[str]) -> Candidate | None:
+def choose(candidates: list[Candidate], language: str, context: frozenset[str],
+           money: frozenset[str] = frozenset()) -> Candidate | None:
     """The candidate the article means.
 
     When every candidate comes from a language column, the article's language decides ("Bayern" is
@@ -318,7 +319,8 @@ def choose(candidates: list[Candidate], language: str, context: frozenset[str]) 
     the same weight lies in a country of the article's other entities ("Atlanta, Georgia": the US
     state; Paris, Texas never outweighs Paris); failing that, between cities named so by their main
     names, unless one of nearly the same population lies where the article's language is at home
-    ("Brest" in French).
+    ("Brest" in French); failing that, a city where the currency the article counts in is legal
+    tender (``money``: "millones de euros", Valencia, Spain; ingest.entity_linking.currency_context).
     """
     if not candidates:
         return None
@@ -353,6 +355,13 @@ def choose(candidates: list[Candidate], language: str, context: frozenset[str]) 
                     and candidate.entity.prior * _HOME_RATIO >= best.entity.prior]
             if home:
                 return max(home, key=_rank)
+    if money and _is_city(best.entity) and best.entity.country not in money:
+        # Last, the currency the article counts in ("millones de euros": Valencia, Spain).
+        paid = [candidate for candidate in candidates
+                if _is_city(candidate.entity) and candidate.entity.country in money
+                and candidate.entity.prior * _CONTEXT_RATIO >= best.entity.prior]
+        if paid:
+            return max(paid, key=_rank)
     return best
 
 

@@ -236,6 +236,22 @@ def _may_be_entity(match: Match, mentions: Sequence[Mention], text: str, languag
                                                     match_text=text[match.start:match.end], language=language)
 
 
+#: Where a currency is legal tender: a sum in it says where a story is likely set ("4,2 millones de
+#: euros": Valencia, Spain, not Venezuela; "£420m": Worcester, England, not Massachusetts). Weaker than
+#: the countries an article names and than the language at home (``entity_kb.choose``).
+_EURO_AREA = frozenset({"AT", "BE", "HR", "CY", "EE", "FI", "FR", "DE", "GR", "IE", "IT", "LV", "LT", "LU", "MT",
+                        "NL", "PT", "SK", "SI", "ES"})
+_CURRENCIES = ((re.compile(r"€|\b(?:euros?|евро)\b", re.IGNORECASE), _EURO_AREA),
+               (re.compile(r"£|\b(?:pounds? sterling|livres? sterling|libras? esterlinas?|Pfund Sterling)\b",
+                           re.IGNORECASE), frozenset({"GB"})))
+
+
+def currency_context(text: str) -> frozenset[str]:
+    """The countries whose currency the text counts in (the euro area for euros, the United Kingdom
+    for pounds sterling): the last tie-break between homonyms (``entity_kb.choose``)."""
+    return frozenset(country for pattern, countries in _CURRENCIES if pattern.search(text) for country in countries)
+
+
 def _country(code: str) -> str:
     """The country of an ISO 3166 code: a subdivision's ("GB-SCT", "US-OH") is its first part."""
     return code.split("-", 1)[0]
@@ -278,18 +294,19 @@ def link_mentions(mentions: Sequence[Mention], text: str, language: str, kb: Kno
     # phrases that can be entities here count ("Union Street" names no town of Union, US).
     context = context_of([match for match in matches
                           if _may_be_entity(match, mentions, text, language, every_entity)])
+    money = currency_context(text)  # weaker: after the countries named and the language at home
 
     linked: list[Mention] = []
     for mention in mentions:
         inside = [match for match in matches if match.start >= mention.start and match.end <= mention.end]
-        linked.append(_link_one(mention, inside, text, language, context, kb))
+        linked.append(_link_one(mention, inside, text, language, context, kb, money))
     linked = _prefer_known_persons(linked, matches, text, language, context)
     covered = [(mention.start, mention.end) for mention in linked]
 
     for match in matches:
         if any(start < match.end and match.start < end for start, end in covered):
             continue
-        chosen = choose(list(match.candidates), language, context)
+        chosen = choose(list(match.candidates), language, context, money)
         if chosen is None or not free_text_allowed(match, chosen, every_entity=every_entity,
                                                    match_text=text[match.start:match.end], text=text,
                                                    language=language):
@@ -301,15 +318,15 @@ def link_mentions(mentions: Sequence[Mention], text: str, language: str, kb: Kno
 
 
 def _link_one(mention: Mention, inside: list[Match], text: str, language: str,
-              context: frozenset[str], kb: KnowledgeBase) -> Mention:
+              context: frozenset[str], kb: KnowledgeBase, money: frozenset[str] = frozenset()) -> Mention:
     whole = kb.acronym(mention.text) or kb.phrase(phrase_key(mention.text))
     if whole:
-        chosen = choose(whole, language, context)
+        chosen = choose(whole, language, context, money)
         if chosen is not None:
             return replace(mention, entity_id=chosen.entity.id, name=chosen.entity.name,
                            label=chosen.entity.label, votes=mention.votes + 2, link="kb")
     for match in inside:
-        chosen = choose(list(match.candidates), language, context)
+        chosen = choose(list(match.candidates), language, context, money)
         if chosen is None:
             continue
         before, after = text[mention.start:match.start], text[match.end:mention.end]

@@ -151,6 +151,25 @@ def test_a_name_with_german_adjectives_is_found_in_each_of_their_forms(kb: Knowl
     assert {entity.id for entity in known_entities_of(text, "de", kb)} == {expected}
 
 
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # The currency the article counts in breaks the tie the language cannot: Spanish is at home in
+    # Venezuela too, and English nowhere in particular.
+    ("El Ayuntamiento de Valencia invertirá 4,2 millones de euros en el carril bici.", "es", "gn:2509954"),
+    ("El Ayuntamiento de Valencia invertirá 4,2 millones de bolívares.", "es", "gn:3625549"),
+    ("Worcester council will spend £4m on its high street.", "en", "gn:2633563"),
+    # ... after the countries the article names.
+    ("La alcaldía de Valencia, en Venezuela, recibirá 2 millones de euros de la Unión Europea.", "es",
+     "gn:3625549"),
+])
+def test_the_currency_an_article_counts_in_chooses_between_namesakes_last(
+        kb: KnowledgeBase, text: str, language: str, expected: str) -> None:
+    place = "Worcester" if text.startswith("Worcester") else "Valencia"
+    start = text.index(place)
+    mentions = [Mention(place, "LOCATION", start, start + len(place))]
+    linked = link_mentions(mentions, text, language, kb, every_entity=language not in ("en", "fr"))
+    assert next(mention.entity_id for mention in linked if mention.text == place) == expected
+
+
 def test_a_region_names_its_country_too(kb: KnowledgeBase) -> None:
     assert context_of(matches_of("Scotland", "en", kb)) == {"GB-SCT", "GB"}
     assert context_of(matches_of("Ohio", "en", kb)) >= {"US"}
