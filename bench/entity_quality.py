@@ -3,9 +3,9 @@
     .venv/bin/python bench/entity_quality.py [--misses]
 
 Prints the Markdown table of docs/quality.md ("Entity identity"), computed as
-tests/ingest/test_entity_identity.py computes it, with the shipped configuration; then, on the two
-batches of cities named alike (``tests/ingest/entity_set/cities-*.yaml``), how many gold mentions with a
-known id get that id, cities apart.
+tests/ingest/test_entity_identity.py computes it, with the shipped configuration; then, on the
+batches of cities named alike (``tests/ingest/entity_set/cities-*.yaml``, dev and held out), how many
+gold mentions with a known id get that id, cities apart.
 """
 
 from __future__ import annotations
