@@ -208,7 +208,7 @@ def _home_town(match: Match, entity: KBEntity, text: str, language: str) -> bool
     if (language not in _HOME_TOWN_LANGUAGES or entity.label != "LOCATION"
             or entity.country not in home_countries(language)):
         return False
-    before = text[:match.start]
+    before = text[max(0, match.start - 80):match.start]  # what precedes it, not the whole text again
     opened = before.rstrip(_OPENERS)
     if not opened or opened[-1] in _SENTENCE_END:
         return False
