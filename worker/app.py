@@ -25,6 +25,9 @@ from worker.runtime import runtime
 
 log = logging.getLogger("vigie.worker")
 
+#: How long kombu's restore mutex outlives a worker killed while holding it (seconds).
+RESTORE_MUTEX_SECONDS = 30
+
 
 def create_app(settings: Settings) -> Celery:
     app = Celery("vigie", broker=settings.redis_url, include=["worker.tasks", "worker.alert_tasks"])
@@ -58,6 +61,10 @@ def create_app(settings: Settings) -> Celery:
             # comes back about ``visibility_timeout`` after its worker died, not minutes later.
             "unacked_restore_interval": 10,
             "unacked_restore_throttle": 1,
+            # A restore runs under a Redis mutex that expires after 300 s by default: a worker killed
+            # while it held it (kill -9, an out-of-memory kill) stopped every other worker's restores,
+            # and a dead worker's tasks came back five minutes late. A restore takes milliseconds.
+            "unacked_mutex_expire": RESTORE_MUTEX_SECONDS,
         },
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,  # a Redis restart must not end the worker
