@@ -27,9 +27,11 @@ from ingest.models import FeedItem
 from ingest.poll import FeedPoll, fetch_feed
 from state.counters import count_feed_error, count_stage
 from state.registry import Feed, FeedRegistry, bounds_from
+from state.pending import PendingArticles
 from state.seen import SeenArticles
 from worker.app import app
 from worker.digests import AlertClock
+from worker.pending_sweep import PendingSweep, queue_batch
 from worker.queues import PROCESS_ITEMS
 from worker.retention import RetentionSweep
 
@@ -80,6 +82,11 @@ class Batcher:
             return None if self._oldest is None else max(0.0, self.wait - (time.monotonic() - self._oldest))
 
 
+def send_batch(items: list[dict[str, object]], task_id: str) -> None:
+    """Queue one batch of feed items (as dicts) for the analysis, as task ``task_id``."""
+    app.send_task(PROCESS_ITEMS, args=[items], task_id=task_id)
+
+
 class Poller:
     def __init__(self, settings: Settings, fetcher: Fetcher, client: redis.Redis) -> None:
         self.settings = settings
@@ -91,11 +98,14 @@ class Poller:
         self.batcher = Batcher(self.queue, settings.batch_size, settings.batch_wait)
         self.alert_clock = AlertClock(settings, self.queue_task)
         self.retention = RetentionSweep(settings, client)
+        self.pending = PendingArticles(client)
+        self.pending_sweep = PendingSweep(client, send_batch)
 
     def queue(self, batch: list[FeedItem]) -> None:
-        """Queue one batch for the workers, then remember its items as seen."""
+        """Queue one batch for the workers (pending until indexed: worker.pending_sweep), then remember
+        its items as seen."""
         try:
-            app.send_task(PROCESS_ITEMS, args=[[item.to_dict() for item in batch]])
+            queue_batch(send_batch, self.pending, [item.to_dict() for item in batch], time.time())
         except Exception as error:  # noqa: BLE001 - broker down: the items stay unseen and come back
             log_event(log, "articles.queue_failed", logging.ERROR, articles=len(batch), error=str(error),
                       first_article=batch[0].article_id)
@@ -162,6 +172,7 @@ class Poller:
                 self.batcher.flush()
                 self.alert_clock.tick(time.time())
                 self.retention.tick(time.time())
+                self.pending_sweep.tick(time.time())
                 if not due:
                     wait = self.batcher.due_in()
                     self.stop_event.wait(TICK_SECONDS if wait is None else min(TICK_SECONDS, wait + 0.01))

@@ -1,6 +1,6 @@
 """The one retry and dead-letter policy of every task.
 
-Two budgets, never mixed:
+Three budgets, never mixed:
 
 - **outages**: Elasticsearch unavailable or busy. A task tries again ``VIGIE_MAX_RETRIES`` times, with
   capped exponential backoff (``VIGIE_RETRY_BACKOFF_MAX``), then its payload goes to the dead-letter
@@ -11,6 +11,10 @@ Two budgets, never mixed:
   when the receiver sends Retry-After, within that cap), then the notification fails and is
   dead-lettered. An e-mail (an alert with an address) spends the same budget: a 4xx reply or a
   connection that fails is sent again, a 5xx reply fails at once.
+- **lost messages**: a batch whose broker message was lost (a worker killed between taking it off
+  the queue and recording it as unacknowledged) is queued again by the scheduler's sweep,
+  ``worker.pending_sweep.MAX_REQUEUES`` times, then dead-lettered there (kind ``lost-in-broker``: the
+  scheduler has no worker runtime, so that one dead letter does not go through ``dead_letter``).
 
 Broker errors are not the payload's fault: the task is delivered again. Anything else unforeseen
 dead-letters the payload at once (``dead_letter``), rather than bringing the message back forever.
@@ -34,9 +38,13 @@ from conf.logs import log_event
 from conf.settings import Settings
 from state.deadletter import DeadLetter, DeadLetters
 from worker.app import app
+from worker.queues import PROCESS_ITEMS
 from worker.runtime import Runtime, runtime
 
 log = logging.getLogger("vigie.worker")
+
+#: The tasks that carry articles: their dead letters end the articles' wait (state.pending)
+ARTICLE_TASKS = (PROCESS_ITEMS, "vigie.index_articles")
 
 #: Broker trouble is not the payload's fault: let the task be delivered again.
 BROKER_ERRORS = (redis.RedisError, OperationalError)
@@ -96,6 +104,8 @@ def dead_letter(rt: Runtime, letter: Letter, *, kind: str, error: str, attempts:
     ``event`` with ``fields`` (the feed, alert or notification concerned)."""
     entry = rt.dead_letters.add(task=letter.task, payload=letter.payload, article_ids=letter.article_ids,
                                 error_kind=kind, error=error, attempts=attempts)
+    if letter.task in ARTICLE_TASKS:
+        rt.pending.done(letter.article_ids)  # kept here now, not waited for (state.pending)
     # The caller's fields (the feed, alert or notification) first: what the letter itself says wins,
     # so a caller's ``articles=<count>`` cannot collide with the letter's article ids.
     details = {**fields, "entry": entry.entry_id, "task": letter.task, "kind": kind,
@@ -104,8 +114,9 @@ def dead_letter(rt: Runtime, letter: Letter, *, kind: str, error: str, attempts:
     return entry
 
 
-def retry_later(task: Task, args: list[Any], delay: float, queue: str) -> None:
-    task.apply_async(args=args, countdown=delay, queue=queue)
+def retry_later(task: Task, args: list[Any], delay: float, queue: str) -> str:
+    """Queue ``task`` again in ``delay`` seconds; returns the new task's id."""
+    return str(task.apply_async(args=args, countdown=delay, queue=queue).id)
 
 
 def after_outage(rt: Runtime, used: int, *, again: Callable[[float], None], letter: Letter, error: str,

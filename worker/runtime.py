@@ -24,6 +24,7 @@ from ingest.fetch import Fetcher
 from ingest.webhook import WebhookSender
 from state.alert_version import rules_version
 from state.deadletter import DeadLetters
+from state.pending import PendingArticles
 from state.recent_analyses import RecentAnalysesInRedis
 from state.recent_bands import RecentBandsInRedis, recent_bands_for
 from state.registry import FeedRegistry, bounds_from
@@ -77,6 +78,10 @@ class Runtime:
     @cached_property
     def dead_letters(self) -> DeadLetters:
         return DeadLetters(self.redis)
+
+    @cached_property
+    def pending(self) -> PendingArticles:
+        return PendingArticles(self.redis)
 
     @cached_property
     def alert_store(self) -> AlertStore:

@@ -9,6 +9,7 @@ matching, notifications, webhooks, digests) is in worker.alert_tasks.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -96,6 +97,7 @@ def store(rt: Runtime, analysed: Sequence[AnalyzedArticle], attempt: int) -> dic
             entities=len(item.analysis.entities), topics=",".join(t.name for t in item.analysis.topics) or "-",
         )
     count_indexed(rt.redis, [by_id[article_id].article.fetched_at for article_id in outcome.indexed])
+    rt.pending.done(outcome.indexed)
     if outcome.retry:
         defer(rt, [by_id[article_id] for article_id in outcome.retry], attempt, "Elasticsearch was busy (429)")
     for article_id, reason in outcome.rejected:
@@ -115,8 +117,12 @@ def defer(rt: Runtime, analysed: list[AnalyzedArticle], attempt: int, reason: st
     """Queue ``analysed`` for another try later, or dead-letter it once the retries are spent."""
     ids = [item.article.article_id for item in analysed]
     payload = [item.to_dict() for item in analysed]
-    after_outage(rt, attempt, letter=Letter(index_articles.name, payload, ids), error=reason,
-                 again=lambda delay: retry_later(index_articles, [payload, attempt + 1], delay, INDEX_QUEUE),
+
+    def again(delay: float) -> None:
+        # The articles wait on the retry's message now, not on this task's (state.pending).
+        rt.pending.moved(ids, retry_later(index_articles, [payload, attempt + 1], delay, INDEX_QUEUE), time.time())
+
+    after_outage(rt, attempt, letter=Letter(index_articles.name, payload, ids), error=reason, again=again,
                  event="articles.deferred", articles=len(ids), first_article=ids[0],
                  feeds=",".join(sorted({item.article.feed_url for item in analysed})))
 

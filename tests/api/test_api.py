@@ -4,6 +4,7 @@ endpoint answers, the errors a client can cause, the write token and the injecti
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -19,6 +20,7 @@ from tests.index.factories import analysed
 from tests.support.processes import vigie_json
 from worker.queues import QUEUES
 from state.counters import count_feed_error, count_indexed, count_stage
+from state.pending import PendingArticles
 
 pytestmark = pytest.mark.integration
 
@@ -351,6 +353,8 @@ def test_metrics_in_prometheus_format(api_server: ApiServer, client: httpx.Clien
     count_indexed(module_redis, [now - timedelta(seconds=0.1), now - timedelta(seconds=3), None], now=now)
     feed = client.post("/api/feeds", json={"url": "http://127.0.0.1:9/broken.xml"}, headers=api_server.auth).json()
     count_feed_error(module_redis, feed["id"])
+    module_redis.delete("vigie:pending")
+    PendingArticles(module_redis).add("task-1", [{"article_id": "m-1"}, {"article_id": "m-2"}], now=time.time())
     client.get("/api/search", params={"q": "Idleb"})
 
     response = client.get("/metrics")
@@ -361,6 +365,7 @@ def test_metrics_in_prometheus_format(api_server: ApiServer, client: httpx.Clien
     assert samples[("vigie_articles_total", (("stage", "indexed"),))] == 3
     assert samples[("vigie_index_documents", ())] == 28
     assert samples[("vigie_queue_depth", (("queue", "vigie.analyze"),))] == 0
+    assert samples[("vigie_pending_articles", ())] == 2
     assert samples[("vigie_fetched_to_indexed_seconds_bucket", (("le", "0.25"),))] == 1
     assert samples[("vigie_fetched_to_indexed_seconds_bucket", (("le", "5.0"),))] == 2
     assert samples[("vigie_fetched_to_indexed_seconds_count", ())] == 2

@@ -11,6 +11,7 @@ from elasticsearch import Elasticsearch
 
 from conf.settings import Settings
 from state.deadletter import DeadLetters
+from state.pending import PendingArticles
 from state.seen import ACCEPTED_KEY
 from tests.support.feeds import FeedServer, make_story
 from tests.support.processes import Background, run_vigie, start_scheduler, vigie_json, wait_until
@@ -102,5 +103,6 @@ def test_load_5000_articles_from_local_feeds(
         scheduler.stop()
     assert indexed == 5000
     assert taken == indexed + dead == 5000
+    assert PendingArticles(redis_client).count() == 0  # every accepted article indexed, none left waiting
     print(f"FIGURES load: 50 feeds x 100 items, accepted {taken}, indexed {indexed}, dead letters {dead}, "
           f"{seconds:.0f} s from the poller's start to 5000 searchable")

@@ -2,7 +2,10 @@
 its own VIGIE_HOME, share the queue; one is killed with its whole process group mid-stream, and its
 unacknowledged tasks come back to the other (acks late, visibility timeout). The articles index is
 rolled over mid-stream too, so redelivered articles already written before the rollover must be
-rewritten where they are, not copied into the new write index: 0 lost, 0 duplicated, counted by id."""
+rewritten where they are, not copied into the new write index: 0 lost, 0 duplicated, counted by id.
+The batches are queued as the scheduler queues them and the scheduler runs: a message host A had taken
+off the queue but not yet recorded as unacknowledged is lost to the broker, and its sweep
+(worker.pending_sweep) queues those articles again."""
 
 from __future__ import annotations
 
@@ -19,10 +22,13 @@ from conf.settings import Settings
 from index.rollover import RolloverPolicy, alias_members, rollover
 from state.deadletter import DeadLetters
 from tests.support.feeds import make_story
-from tests.support.pipeline import count, feed_items, send
-from tests.support.processes import VIGIE, Background
+from state.pending import PendingArticles
+from tests.support.pipeline import count, feed_items
+from tests.support.processes import VIGIE, Background, start_scheduler
 from tests.support.quiescence import UNACKED, broker_backlog, settled
 from tests.support.services import TEST_HOME
+from worker.pending_sweep import queue_batch
+from worker.queues import PROCESS_ITEMS
 
 # The wait for the stream (WAIT) ends well before pytest's timeout, so that a stream that never
 # completes fails with what the broker, the dead letters and host B say, not with a bare timeout.
@@ -82,7 +88,8 @@ def _seconds_until_restored(client: redis.Redis, tags: list[str], since: float) 
 def _wait_for_all(es: Elasticsearch, settings: Settings, client: redis.Redis, expected: set[str],
                   survivor: Background) -> None:
     """Return once every article of ``expected`` is searchable; otherwise fail after WAIT seconds,
-    naming the missing articles, what the broker still holds, the dead letters, kombu's restore
+    naming the missing articles, what the broker still holds, how many articles are still pending
+    (state.pending), the dead letters, kombu's restore
     mutex (held by a worker killed while it restored others' tasks, it stops every restore until it
     expires) and the surviving host's last lines."""
     deadline = time.monotonic() + WAIT
@@ -98,7 +105,8 @@ def _wait_for_all(es: Elasticsearch, settings: Settings, client: redis.Redis, ex
     mentions = [line for line in survivor.output().splitlines() if any(f"={article}" in line for article in missing[:4])]
     raise AssertionError(
         f"{len(missing)} of {len(expected)} articles not indexed {WAIT} s after the kill (first {missing[:8]}); "
-        f"broker backlog {broker_backlog(client)}; dead letters {letters}; restore mutex ttl "
+        f"broker backlog {broker_backlog(client)}; still pending {PendingArticles(client).count()}; "
+        f"dead letters {letters}; restore mutex ttl "
         f"{client.pttl('unacked_mutex')} ms; host B's lines on them: {mentions[-10:]}; "
         f"host B's last lines:\n{survivor.output()[-4000:]}")
 
@@ -110,9 +118,17 @@ def test_two_worker_hosts_share_the_work_and_one_killed_loses_nothing(
     host_a = _host(env, "host-a", homes / "a")
     host_b = _host(env, "host-b", homes / "b")
     _ready(host_a, host_b)
+    scheduler: Background | None = None
     try:
         assert "host-a@" in host_a.output() and "host-b@" in host_b.output()  # their own node names
-        send(app, items, batch=8)
+        # Queued as the scheduler queues them (each batch pending until indexed), and the scheduler runs:
+        # a batch whose message host A took off the queue but had not yet recorded as unacknowledged
+        # when it died is lost to the broker, and the scheduler's sweep queues it again.
+        scheduler = start_scheduler(env)
+        pending = PendingArticles(redis_client)
+        for first in range(0, ARTICLES, 8):
+            queue_batch(lambda batch, task_id: app.send_task(PROCESS_ITEMS, args=[batch], task_id=task_id), pending,
+                        [item.to_dict() for item in items[first:first + 8]], time.time())
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and not (_indexed_by(host_a) and _indexed_by(host_b)):
             time.sleep(0.5)
@@ -145,16 +161,22 @@ def test_two_worker_hosts_share_the_work_and_one_killed_loses_nothing(
         assert len(ids) == len(set(ids)) == ARTICLES, "each article exactly once across the backing indices"
         assert set(ids) == {item.article_id for item in items}
         assert len(alias_members(es, settings.index_prefix)[0]) == 2
+        assert pending.count() == 0
+        requeued = scheduler.output().count("article.requeued")
         redone = _indexed_by(host_b) & done_by_a
         print(f"FIGURES two worker hosts: host-a indexed {len(done_by_a)} before kill -9, "
               f"{at_kill}/{ARTICLES} in the index at the kill, {len(held_at_kill)} tasks held at the kill all back "
               f"or done {restored:.0f} s later (restore mutex left held), host-b {len(_indexed_by(host_b))} "
               f"(of which {len(redone)} redelivered from host-a); {len(ids)} documents, {len(set(ids))} ids, "
-              f"{len(ids) - len(set(ids))} duplicates; 2 backing indices")
+              f"{len(ids) - len(set(ids))} duplicates; 2 backing indices; {requeued} articles queued again by the sweep")
     finally:
         host_a.stop(timeout=30)
         host_b.stop(timeout=30)
+        workers = [host_a, host_b]
+        if scheduler is not None:
+            scheduler.stop(timeout=30)
+            workers.append(scheduler)
         logs = TEST_HOME / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        for worker in (host_a, host_b):
+        for worker in workers:
             (logs / f"test_worker_hosts-{worker.name}.log").write_text(worker.output())

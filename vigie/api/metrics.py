@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from conf.logs import redacted_url
 from state.counters import read_feed_errors, read_index_latency, read_notification_counts, read_stage_counts
 from state.deadletter import DLQ_KEY
+from state.pending import PENDING_KEY
 from vigie.api.context import ApiContext
 from worker.queues import QUEUES
 
@@ -67,12 +68,18 @@ class PipelineCollector(Collector):
             for queue in QUEUES:
                 pipe.llen(queue)
             pipe.hlen(DLQ_KEY)
-            *depths, dead = pipe.execute()
+            pipe.hlen(PENDING_KEY)
+            *depths, dead, waiting = pipe.execute()
         queues = GaugeMetricFamily("vigie_queue_depth", "Tasks waiting in a Celery queue.", labels=["queue"])
         for queue, depth in zip(QUEUES, depths):
             queues.add_metric([queue], depth)
         dead_letters = GaugeMetricFamily("vigie_dead_letter_entries", "Entries in the dead-letter list.")
         dead_letters.add_metric([], dead)
+        pending = GaugeMetricFamily(
+            "vigie_pending_articles", "Articles queued by the scheduler and not yet indexed or dead-lettered "
+            "(state.pending): a queue's backlog, or articles whose broker message was lost, which the "
+            "scheduler's sweep queues again.")
+        pending.add_metric([], waiting)
 
         latency = read_index_latency(client)
         histogram = HistogramMetricFamily(
@@ -103,7 +110,7 @@ class PipelineCollector(Collector):
             labels=["channel", "outcome"])
         for (channel, outcome), value in sorted(read_notification_counts(client).items()):
             notifications.add_metric([channel, outcome], value)
-        yield from (articles, queues, dead_letters, histogram, by_status, failures, failed_polls, notifications)
+        yield from (articles, queues, dead_letters, pending, histogram, by_status, failures, failed_polls, notifications)
 
 
 class ApiMetrics:

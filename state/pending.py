@@ -1,0 +1,117 @@
+"""Accepted articles not yet indexed or dead-lettered, with the broker message that carries each.
+
+The Redis transport of Celery takes a message off its queue (BRPOP) before it records it as
+unacknowledged: a worker killed between the two (``kill -9``, an out-of-memory kill, a machine lost)
+loses the message, and acknowledgement late or a visibility timeout cannot bring it back. So every
+batch the scheduler queues is written here first, by article id, with the id of the task that
+carries it; the article leaves when it is indexed or dead-lettered, and a deferred write (Elasticsearch
+down or busy) moves it to the task that carries the retry. The scheduler's sweep
+(``worker.pending_sweep``) queues again what no queue and no worker holds any more.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+PENDING_KEY = "vigie:pending"  # hash: article id -> {"task", "at", "item", "requeued"}
+PENDING_AT_KEY = "vigie:pending:at"  # sorted set: article id, scored by when its task was queued
+ABSENT_KEY = "vigie:pending:absent"  # set: task ids the last sweep found in no queue and with no worker
+
+
+@dataclass(frozen=True, slots=True)
+class PendingArticle:
+    article_id: str
+    task_id: str  # the message that carries the article now
+    queued_at: float  # when that message was queued (epoch seconds)
+    item: dict[str, Any]  # the feed item, as the analysis task takes it
+    requeued: int = 0  # how many times the sweep queued it again
+
+
+class PendingArticles:
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+
+    def add(self, task_id: str, items: Sequence[dict[str, Any]], now: float) -> None:
+        """``items`` (feed items as dicts, each with its ``article_id``) are carried by ``task_id``."""
+        if not items:
+            return
+        with self.redis.pipeline() as pipe:
+            for item in items:
+                article_id = str(item["article_id"])
+                pipe.hset(PENDING_KEY, article_id, json.dumps({"task": task_id, "at": now, "item": item}))
+                pipe.zadd(PENDING_AT_KEY, {article_id: now})
+            pipe.execute()
+
+    def moved(self, article_ids: Iterable[str], task_id: str, now: float) -> None:
+        """The articles are carried by ``task_id`` from now on (a retry queued); those no longer pending
+        are left out."""
+        ids = list(article_ids)
+        if not ids:
+            return
+        found = self.redis.hmget(PENDING_KEY, ids)
+        with self.redis.pipeline() as pipe:
+            for article_id, raw in zip(ids, found):
+                if raw is None:
+                    continue
+                entry = json.loads(raw)
+                entry.update(task=task_id, at=now)
+                pipe.hset(PENDING_KEY, article_id, json.dumps(entry))
+                pipe.zadd(PENDING_AT_KEY, {article_id: now})
+            pipe.execute()
+
+    def requeued(self, articles: Sequence[PendingArticle], task_id: str, now: float) -> None:
+        """``articles`` were queued again by the sweep, in ``task_id``."""
+        with self.redis.pipeline() as pipe:
+            for article in articles:
+                pipe.hset(PENDING_KEY, article.article_id, json.dumps(
+                    {"task": task_id, "at": now, "item": article.item, "requeued": article.requeued + 1}))
+                pipe.zadd(PENDING_AT_KEY, {article.article_id: now})
+            pipe.execute()
+
+    def done(self, article_ids: Iterable[str]) -> None:
+        """Indexed or dead-lettered: nothing more to watch."""
+        ids = list(article_ids)
+        if not ids:
+            return
+        with self.redis.pipeline() as pipe:
+            pipe.hdel(PENDING_KEY, *ids)
+            pipe.zrem(PENDING_AT_KEY, *ids)
+            pipe.execute()
+
+    def queued_before(self, before: float, limit: int = 2000) -> list[PendingArticle]:
+        """The pending articles whose task was queued before ``before``, oldest first."""
+        ids = [raw.decode() for raw in self.redis.zrangebyscore(PENDING_AT_KEY, "-inf", before, start=0, num=limit)]
+        if not ids:
+            return []
+        found = []
+        for article_id, raw in zip(ids, self.redis.hmget(PENDING_KEY, ids)):
+            if raw is None:  # done meanwhile
+                continue
+            entry = json.loads(raw)
+            found.append(PendingArticle(article_id, entry["task"], float(entry["at"]), entry["item"],
+                                        int(entry.get("requeued", 0))))
+        return found
+
+    def count(self) -> int:
+        return int(self.redis.hlen(PENDING_KEY))
+
+    def absent_before(self, task_ids: Iterable[str]) -> set[str]:
+        """Of ``task_ids``, those the previous sweep also found absent."""
+        ids = list(task_ids)
+        if not ids:
+            return set()
+        return {task for task, member in zip(ids, self.redis.smismember(ABSENT_KEY, ids)) if member}
+
+    def remember_absent(self, task_ids: Iterable[str]) -> None:
+        """What this sweep found absent, for the next one (and nothing older)."""
+        ids = list(task_ids)
+        with self.redis.pipeline() as pipe:
+            pipe.delete(ABSENT_KEY)
+            if ids:
+                pipe.sadd(ABSENT_KEY, *ids)
+            pipe.execute()

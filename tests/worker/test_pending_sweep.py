@@ -1,0 +1,103 @@
+"""A batch whose broker message is lost is queued again by the scheduler's sweep (worker.pending_sweep):
+on the real Redis, and indexed once by a real worker.
+
+Celery's Redis transport takes a message off its queue (BRPOP) before it records it as
+unacknowledged; a worker killed in between loses it. The tests take the message off the queue
+themselves, as that worker did, and drop it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import pytest
+import redis
+from celery import Celery
+from elasticsearch import Elasticsearch
+
+from conf.settings import Settings
+from state.deadletter import DeadLetters
+from state.pending import PendingArticles
+from tests.support.feeds import make_story
+from tests.support.pipeline import count, feed_items, wait_for_count
+from tests.support.processes import Background
+from tests.support.quiescence import settled
+from worker.pending_sweep import MAX_REQUEUES, SWEEP_SECONDS, UNACKED, PendingSweep, SendBatch, queue_batch, \
+    task_ids_in_broker
+from worker.queues import ANALYZE_QUEUE, PROCESS_ITEMS
+
+pytestmark = [pytest.mark.integration]
+
+
+def _sender(app: Celery) -> SendBatch:
+    return lambda items, task_id: app.send_task(PROCESS_ITEMS, args=[items], task_id=task_id)
+
+
+def _queue(app: Celery, pending: PendingArticles, prefix: str, numbers: range, now: float) -> str:
+    items = feed_items([make_story(n, prefix=prefix) for n in numbers])
+    return queue_batch(_sender(app), pending, [item.to_dict() for item in items], now)
+
+
+def test_a_lost_batch_is_queued_again_once_and_indexed_once_and_a_waiting_one_is_not(
+        app: Celery, settings: Settings, es: Elasticsearch, redis_client: redis.Redis,
+        workers: Callable[..., Background]) -> None:
+    pending = PendingArticles(redis_client)
+    start = time.time()
+    lost = _queue(app, pending, "lost", range(0, 4), start)
+    waiting = _queue(app, pending, "waiting", range(4, 8), start)
+    assert task_ids_in_broker(redis_client) == {lost, waiting}
+    taken = redis_client.rpop(ANALYZE_QUEUE)  # the worker's BRPOP end: the first batch queued
+    assert taken is not None and lost in taken.decode()  # ... and that worker dies: the message is gone
+
+    sweep = PendingSweep(redis_client, _sender(app))
+    assert sweep.sweep(start + SWEEP_SECONDS / 2) == 0  # queued too recently to judge
+    assert sweep.sweep(start + SWEEP_SECONDS + 1) == 0  # found nowhere once: a message may be moving
+    assert sweep.sweep(start + 2 * SWEEP_SECONDS + 2) == 4  # nowhere twice: queued again
+    assert sweep.sweep(start + 3 * SWEEP_SECONDS + 3) == 0  # the new message waits in the queue
+    again = {article.task_id for article in pending.queued_before(start + 10 * SWEEP_SECONDS)} - {waiting}
+    assert len(again) == 1 and again != {lost}
+    assert redis_client.llen(ANALYZE_QUEUE) == 2  # the waiting batch was never queued twice
+
+    workers()
+    assert wait_for_count(es, settings, 8, timeout=120) == 8
+    assert settled(redis_client, lambda: count(es, settings)) == (8,)
+    assert pending.count() == 0  # indexed: nothing left to watch
+    assert DeadLetters(redis_client).entries() == []
+
+
+def test_a_task_held_by_a_worker_is_not_queued_again(app: Celery, redis_client: redis.Redis) -> None:
+    pending = PendingArticles(redis_client)
+    start = time.time()
+    held = _queue(app, pending, "held", range(0, 2), start)
+    raw = redis_client.rpop(ANALYZE_QUEUE)
+    assert raw is not None
+    message = json.loads(raw)
+    # What kombu records once a worker has the message (its delivery tag, the message, exchange, routing key).
+    redis_client.hset(UNACKED, message["properties"]["delivery_tag"], json.dumps([message, "", ANALYZE_QUEUE]))
+    sweep = PendingSweep(redis_client, _sender(app))
+    for round_ in range(1, 4):
+        assert sweep.sweep(start + round_ * (SWEEP_SECONDS + 1)) == 0
+    assert {article.task_id for article in pending.queued_before(start + 10 * SWEEP_SECONDS)} == {held}
+    assert redis_client.llen(ANALYZE_QUEUE) == 0
+
+
+def test_a_batch_lost_every_time_goes_to_the_dead_letters_after_the_last_try(
+        app: Celery, redis_client: redis.Redis) -> None:
+    pending = PendingArticles(redis_client)
+    now = time.time()
+    _queue(app, pending, "cursed", range(0, 3), now)
+    sweep = PendingSweep(redis_client, _sender(app))
+    queued_again = []
+    for _ in range(MAX_REQUEUES + 1):
+        assert redis_client.rpop(ANALYZE_QUEUE) is not None  # lost again
+        now += SWEEP_SECONDS + 1
+        assert sweep.sweep(now) == 0
+        now += SWEEP_SECONDS + 1
+        queued_again.append(sweep.sweep(now))
+    assert queued_again == [3] * MAX_REQUEUES + [0]
+    assert redis_client.llen(ANALYZE_QUEUE) == 0 and pending.count() == 0
+    [letter] = DeadLetters(redis_client).entries()
+    assert (letter.task, letter.error_kind, sorted(letter.article_ids)) == (PROCESS_ITEMS, "lost-in-broker",
+                                                                            ["t-0", "t-1", "t-2"])
+    assert letter.payload[0]["article_id"] in letter.article_ids  # the feed items, to replay

@@ -1,0 +1,135 @@
+"""Articles whose broker message was lost are queued again (the scheduler's sweep, every minute).
+
+Celery's Redis transport takes a message off its queue before it records it as unacknowledged; a
+worker killed in between loses it, and nothing in the broker brings it back (state.pending says why).
+``queue_batch`` records each batch's articles as pending before it queues the batch. Every
+SWEEP_SECONDS the scheduler looks at the articles pending for longer than that: their task is looked
+for in every Vigie queue and in the workers' unacknowledged messages (kombu's ``unacked`` hash); a
+task found in neither by two sweeps in a row (a message moves from the one to the other, so one look
+could miss it) is lost, and its articles are queued again in a new batch, each logged with its feed.
+Queued again MAX_REQUEUES times and never indexed, an article goes to the dead letters.
+
+Queueing again does not duplicate anything: the analysis writes documents by article id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import redis
+
+from conf.logs import log_event
+from state.deadletter import DeadLetters
+from state.pending import PendingArticle, PendingArticles
+from worker.queues import PROCESS_ITEMS, QUEUES
+
+log = logging.getLogger("vigie.poller")
+
+SWEEP_SECONDS = 60.0
+MAX_REQUEUES = 3
+#: kombu's Redis transport: the messages delivered to a worker and not acknowledged yet, by delivery tag
+UNACKED = "unacked"
+#: kombu names a queue's priority lists: the queue, this separator, the priority step
+PRIORITY_SEPARATOR = "\x06\x16"
+PRIORITY_STEPS = (3, 6, 9)
+_SCAN = 200  # messages read from a queue at a time
+# A Celery message's properties carry its task id as the correlation id (the body is base64: no quotes).
+_TASK_ID = re.compile(rb'"correlation_id":\s*"([^"]+)"')
+
+#: Queues a batch: (the feed items as dicts, the task id to give the message)
+SendBatch = Callable[[list[dict[str, Any]], str], None]
+
+
+def queue_batch(send: SendBatch, pending: PendingArticles, items: Sequence[dict[str, Any]], now: float) -> str:
+    """Record ``items`` as pending, then queue them in one task; returns its id. If queueing fails, the
+    record is dropped and the error raised (the caller keeps the items unseen)."""
+    task_id = str(uuid.uuid4())
+    payload = list(items)
+    pending.add(task_id, payload, now)
+    try:
+        send(payload, task_id)
+    except Exception:
+        pending.done(str(item["article_id"]) for item in payload)
+        raise
+    return task_id
+
+
+def task_ids_in_broker(client: redis.Redis) -> set[str]:
+    """The ids of the tasks waiting in a Vigie queue or held by a worker. The queues are read first:
+    a message taken meanwhile is then in ``unacked``."""
+    found: set[str] = set()
+    for queue in (*QUEUES, "celery"):
+        for name in (queue, *(f"{queue}{PRIORITY_SEPARATOR}{step}" for step in PRIORITY_STEPS)):
+            start = 0
+            while chunk := client.lrange(name, start, start + _SCAN - 1):
+                found.update(match.group(1).decode() for raw in chunk if (match := _TASK_ID.search(raw)))
+                start += len(chunk)
+    for _, raw in client.hscan_iter(UNACKED, count=_SCAN):
+        if match := _TASK_ID.search(raw):
+            found.add(match.group(1).decode())
+    return found
+
+
+class PendingSweep:
+    """``tick(now)`` from the scheduler's loop: a sweep every SWEEP_SECONDS, its failures logged."""
+
+    def __init__(self, client: redis.Redis, send: SendBatch) -> None:
+        self.client = client
+        self.pending = PendingArticles(client)
+        self.send = send
+        self.next_at = 0.0
+
+    def tick(self, now: float) -> None:
+        if now < self.next_at:
+            return
+        self.next_at = now + SWEEP_SECONDS
+        try:
+            self.sweep(now)
+        except Exception as error:  # noqa: BLE001 - Redis or the broker down: the next sweep tries again
+            log_event(log, "pending.sweep_failed", logging.WARNING, error=str(error))
+
+    def sweep(self, now: float) -> int:
+        """Queue again the articles whose task two sweeps in a row found nowhere; returns how many."""
+        waiting = self.pending.queued_before(now - SWEEP_SECONDS)
+        if not waiting:
+            self.pending.remember_absent(())
+            return 0
+        absent = {article.task_id for article in waiting} - task_ids_in_broker(self.client)
+        lost_tasks = self.pending.absent_before(absent)
+        self.pending.remember_absent(absent - lost_tasks)
+        lost: dict[str, list[PendingArticle]] = {}
+        for article in waiting:
+            if article.task_id in lost_tasks:
+                lost.setdefault(article.task_id, []).append(article)
+        return sum(self._again(task_id, articles, now) for task_id, articles in lost.items())
+
+    def _again(self, lost_task: str, articles: list[PendingArticle], now: float) -> int:
+        spent = [article for article in articles if article.requeued >= MAX_REQUEUES]
+        if spent:
+            ids = [article.article_id for article in spent]
+            entry = DeadLetters(self.client).add(
+                task=PROCESS_ITEMS, payload=[article.item for article in spent], article_ids=ids,
+                error_kind="lost-in-broker", error=f"queued {MAX_REQUEUES + 1} times, never indexed",
+                attempts=MAX_REQUEUES + 1)
+            self.pending.done(ids)
+            log_event(log, "article.dead_lettered", logging.ERROR, entry=entry.entry_id, kind="lost-in-broker",
+                      articles=",".join(ids), feeds=_feeds(spent))
+        again = [article for article in articles if article.requeued < MAX_REQUEUES]
+        if not again:
+            return 0
+        task_id = str(uuid.uuid4())
+        self.pending.requeued(again, task_id, now)  # recorded first: a failed send is found lost again
+        self.send([article.item for article in again], task_id)
+        for article in again:
+            log_event(log, "article.requeued", logging.WARNING, article=article.article_id,
+                      feed=article.item.get("feed_url", "-"), lost_task=lost_task, task=task_id,
+                      requeued=article.requeued + 1)
+        return len(again)
+
+
+def _feeds(articles: Sequence[PendingArticle]) -> str:
+    return ",".join(sorted({str(article.item.get("feed_url", "-")) for article in articles}))
