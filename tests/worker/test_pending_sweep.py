@@ -2,8 +2,9 @@
 on the real Redis, and indexed once by a real worker.
 
 Celery's Redis transport takes a message off its queue (BRPOP) before it records it as
-unacknowledged; a worker killed in between loses it. The tests take the message off the queue
-themselves, as that worker did, and drop it."""
+unacknowledged; a worker killed in between loses it. The first test makes that happen to a real
+worker: stopped (SIGSTOP) while its BRPOP waits on Redis, it is handed the batch it will never read,
+then killed. The others take the message off the queue themselves, as that worker did."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import time
 from collections.abc import Callable
 
+import psutil
 import pytest
 import redis
 from celery import Celery
@@ -21,7 +23,7 @@ from state.deadletter import DeadLetters
 from state.pending import PendingArticles
 from tests.support.feeds import make_story
 from tests.support.pipeline import count, feed_items, wait_for_count
-from tests.support.processes import Background
+from tests.support.processes import Background, worker_tree
 from tests.support.quiescence import settled
 from worker.pending_sweep import MAX_REQUEUES, SWEEP_SECONDS, UNACKED, PendingSweep, SendBatch, queue_batch, \
     task_ids_in_broker
@@ -37,6 +39,42 @@ def _sender(app: Celery) -> SendBatch:
 def _queue(app: Celery, pending: PendingArticles, prefix: str, numbers: range, now: float) -> str:
     items = feed_items([make_story(n, prefix=prefix) for n in numbers])
     return queue_batch(_sender(app), pending, [item.to_dict() for item in items], now)
+
+
+def test_a_worker_killed_holding_a_batch_it_never_recorded_loses_it_to_the_broker_and_the_sweep_brings_it_back(
+        app: Celery, settings: Settings, es: Elasticsearch, redis_client: redis.Redis,
+        workers: Callable[..., Background]) -> None:
+    pending = PendingArticles(redis_client)
+    worker = workers(VIGIE_VISIBILITY_TIMEOUT="5")
+    assert worker.process is not None
+    consumer = psutil.Process(worker_tree(worker.process.pid).article_worker)
+    start, queued, lost = time.time(), 0, None
+    for attempt in range(8):
+        consumer.suspend()  # its BRPOP stays open on Redis for up to a second
+        task = _queue(app, pending, "limbo", range(queued, queued + 4), start)
+        queued += 4
+        time.sleep(1.5)
+        if task not in task_ids_in_broker(redis_client):  # in no queue, not unacknowledged: handed over
+            lost = task
+            break
+        consumer.resume()  # the BRPOP had timed out: the batch waits in the queue; try again
+        assert wait_for_count(es, settings, queued, timeout=60) == queued
+    assert lost is not None, "the stopped worker was never handed a batch"
+    worker.kill_group()
+    survivor = workers(VIGIE_VISIBILITY_TIMEOUT="5")
+    time.sleep(20)  # four visibility timeouts, two looks for dead workers' tasks: nothing comes back
+    assert count(es, settings) == queued - 4
+    assert redis_client.hlen(UNACKED) == 0 and redis_client.llen(ANALYZE_QUEUE) == 0
+
+    sweep = PendingSweep(redis_client, _sender(app))
+    assert sweep.sweep(start + SWEEP_SECONDS + 1) == 0
+    assert sweep.sweep(start + 2 * SWEEP_SECONDS + 2) == 4
+    assert wait_for_count(es, settings, queued, timeout=120) == queued
+    assert settled(redis_client, lambda: count(es, settings)) == (queued,)
+    assert pending.count() == 0
+    assert "article.indexed" in survivor.output()
+    print(f"FIGURES lost batch: handed to a stopped worker on try {attempt + 1}, killed; "
+          f"{queued - 4}/{queued} indexed 20 s later, {queued}/{queued} after the sweep")
 
 
 def test_a_lost_batch_is_queued_again_once_and_indexed_once_and_a_waiting_one_is_not(

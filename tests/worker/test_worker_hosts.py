@@ -10,6 +10,7 @@ off the queue but not yet recorded as unacknowledged is lost to the broker, and 
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -180,3 +181,4 @@ def test_two_worker_hosts_share_the_work_and_one_killed_loses_nothing(
         logs.mkdir(parents=True, exist_ok=True)
         for worker in workers:
             (logs / f"test_worker_hosts-{worker.name}.log").write_text(worker.output())
+        shutil.rmtree(homes, ignore_errors=True)
