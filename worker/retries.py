@@ -26,6 +26,8 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +39,7 @@ from kombu.exceptions import OperationalError
 from conf.logs import log_event
 from conf.settings import Settings
 from state.deadletter import DeadLetter, DeadLetters
+from state.pending import PendingArticles
 from worker.app import app
 from worker.queues import PROCESS_ITEMS
 from worker.runtime import Runtime, runtime
@@ -151,12 +154,19 @@ def replay(letters: DeadLetters, entry_ids: list[str] | None = None) -> list[Dea
         entry = letters.take(entry_id)
         if entry is None:
             continue
+        task_id = str(uuid.uuid4())
+        # Feed items queued again wait as pending, like the scheduler's batches (worker.pending_sweep).
+        pending = PendingArticles(letters.redis) if entry.task == PROCESS_ITEMS else None
         try:
+            if pending is not None:
+                pending.add(task_id, entry.payload, time.time())
             # Attempts start again from zero: a person decided the cause is fixed.
             args: list[Any] = [entry.payload, 0] if entry.task == "vigie.index_articles" else [entry.payload]
-            app.send_task(entry.task, args=args)
+            app.send_task(entry.task, args=args, task_id=task_id)
         except Exception:
             letters.redis.hset(letters.key, entry.entry_id, json.dumps(entry.to_dict()))  # not lost
+            if pending is not None:
+                pending.done(entry.article_ids)
             raise
         replayed.append(entry)
     return replayed

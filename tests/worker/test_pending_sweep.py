@@ -23,7 +23,7 @@ from state.deadletter import DeadLetters
 from state.pending import PendingArticles
 from tests.support.feeds import make_story
 from tests.support.pipeline import count, feed_items, wait_for_count
-from tests.support.processes import Background, worker_tree
+from tests.support.processes import Background, vigie_json, worker_tree
 from tests.support.quiescence import settled
 from worker.pending_sweep import MAX_REQUEUES, SWEEP_SECONDS, UNACKED, PendingSweep, SendBatch, queue_batch, \
     task_ids_in_broker
@@ -139,3 +139,15 @@ def test_a_batch_lost_every_time_goes_to_the_dead_letters_after_the_last_try(
     assert (letter.task, letter.error_kind, sorted(letter.article_ids)) == (PROCESS_ITEMS, "lost-in-broker",
                                                                             ["t-0", "t-1", "t-2"])
     assert letter.payload[0]["article_id"] in letter.article_ids  # the feed items, to replay
+
+
+def test_feed_items_replayed_from_the_dead_letters_wait_as_pending(env: dict[str, str], redis_client: redis.Redis) -> None:
+    items = [item.to_dict() for item in feed_items([make_story(n, prefix="replayed") for n in range(3)])]
+    ids = sorted(str(item["article_id"]) for item in items)
+    DeadLetters(redis_client).add(task=PROCESS_ITEMS, payload=items, article_ids=ids, error_kind="fetch-failed",
+                                  error="the page answered 503", attempts=1)
+    assert vigie_json(["dlq", "retry", "--all"], env)["articles"] == 3
+    waiting = PendingArticles(redis_client).queued_before(time.time() + 1)
+    assert sorted(article.article_id for article in waiting) == ids
+    [task] = {article.task_id for article in waiting}
+    assert task_ids_in_broker(redis_client) == {task}  # the message that carries them
