@@ -18,11 +18,10 @@ from typing import Any
 
 import redis
 
+from worker.pending_sweep import PRIORITY_SEPARATOR, PRIORITY_STEPS, UNACKED
 from worker.queues import QUEUES
 
-UNACKED = "unacked"  # kombu's Redis transport: delivered to a worker, not yet acknowledged
-PRIORITY_SEPARATOR = "\x06\x16"  # kombu names a queue's priority lists queue + separator + step
-PRIORITY_STEPS = (3, 6, 9)
+__all__ = ["PRIORITY_SEPARATOR", "PRIORITY_STEPS", "UNACKED", "broker_backlog", "settled"]
 
 
 def broker_backlog(client: redis.Redis) -> dict[str, int]:
