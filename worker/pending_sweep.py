@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import redis
@@ -37,6 +37,7 @@ UNACKED = "unacked"
 PRIORITY_SEPARATOR = "\x06\x16"
 PRIORITY_STEPS = (3, 6, 9)
 _SCAN = 200  # messages read from a queue at a time
+_OVERLAP = 20  # ... of which this many read again from the chunk before, when reading from the oldest end
 # A Celery message's properties carry its task id as the correlation id (the body is base64: no quotes).
 _TASK_ID = re.compile(rb'"correlation_id":\s*"([^"]+)"')
 
@@ -58,20 +59,42 @@ def queue_batch(send: SendBatch, pending: PendingArticles, items: Sequence[dict[
     return task_id
 
 
-def task_ids_in_broker(client: redis.Redis) -> set[str]:
-    """The ids of the tasks waiting in a Vigie queue or held by a worker. The queues are read first:
-    a message taken meanwhile is then in ``unacked``."""
-    found: set[str] = set()
+def task_ids_in_broker(client: redis.Redis, wanted: Collection[str] | None = None) -> set[str]:
+    """The ids of the tasks waiting in a Vigie queue or held by a worker (kombu's ``unacked``). The
+    queues are read before ``unacked``: a message a worker takes meanwhile is then there.
+
+    With ``wanted``, ``unacked`` is read first as well, then each queue from its oldest end (where a
+    backlog's oldest batches, those the sweep looks for, wait), no further than needed to find the
+    wanted tasks not found yet; chunks overlap by _OVERLAP messages, so that the messages workers
+    take meanwhile from that end do not leave one unread."""
+    found = set() if wanted is None else _unacked_task_ids(client)
+    missing = None if wanted is None else set(wanted) - found
     for queue in (*QUEUES, "celery"):
         for name in (queue, *(f"{queue}{PRIORITY_SEPARATOR}{step}" for step in PRIORITY_STEPS)):
-            start = 0
-            while chunk := client.lrange(name, start, start + _SCAN - 1):
-                found.update(match.group(1).decode() for raw in chunk if (match := _TASK_ID.search(raw)))
-                start += len(chunk)
-    for _, raw in client.hscan_iter(UNACKED, count=_SCAN):
-        if match := _TASK_ID.search(raw):
-            found.add(match.group(1).decode())
-    return found
+            if missing is None:
+                start = 0
+                while chunk := client.lrange(name, start, start + _SCAN - 1):
+                    found.update(_task_ids(chunk))
+                    start += len(chunk)
+                continue
+            end = -1
+            while missing and (chunk := client.lrange(name, end - _SCAN + 1, end)):
+                ids = _task_ids(chunk)
+                found.update(ids)
+                missing.difference_update(ids)
+                if len(chunk) < _SCAN:
+                    break
+                end -= _SCAN - _OVERLAP
+    return found | _unacked_task_ids(client)
+
+
+def _unacked_task_ids(client: redis.Redis) -> set[str]:
+    return {match.group(1).decode() for _, raw in client.hscan_iter(UNACKED, count=_SCAN)
+            if (match := _TASK_ID.search(raw))}
+
+
+def _task_ids(messages: list[bytes]) -> set[str]:
+    return {match.group(1).decode() for raw in messages if (match := _TASK_ID.search(raw))}
 
 
 class PendingSweep:
@@ -98,7 +121,8 @@ class PendingSweep:
         if not waiting:
             self.pending.remember_absent(())
             return 0
-        absent = {article.task_id for article in waiting} - task_ids_in_broker(self.client)
+        tasks = {article.task_id for article in waiting}
+        absent = tasks - task_ids_in_broker(self.client, tasks)
         lost_tasks = self.pending.absent_before(absent)
         self.pending.remember_absent(absent - lost_tasks)
         lost: dict[str, list[PendingArticle]] = {}

@@ -151,3 +151,18 @@ def test_feed_items_replayed_from_the_dead_letters_wait_as_pending(env: dict[str
     assert sorted(article.article_id for article in waiting) == ids
     [task] = {article.task_id for article in waiting}
     assert task_ids_in_broker(redis_client) == {task}  # the message that carries them
+
+
+def test_looking_for_a_backlogs_oldest_batches_reads_only_the_oldest_end_of_the_queue(
+        app: Celery, redis_client: redis.Redis) -> None:
+    pending = PendingArticles(redis_client)
+    now = time.time()
+    tasks = [_queue(app, pending, "backlog", range(n, n + 1), now) for n in range(450)]  # oldest first
+    assert task_ids_in_broker(redis_client) == set(tasks)  # everything, read from the newest end
+    oldest = set(tasks[:3])
+    found = task_ids_in_broker(redis_client, oldest)
+    assert oldest <= found and tasks[-1] not in found  # found in the first chunk; the newest never read
+    assert set(tasks) <= task_ids_in_broker(redis_client, {"lost-task"})  # one lost: the whole queue is read
+    sweep = PendingSweep(redis_client, _sender(app))
+    assert sweep.sweep(now + SWEEP_SECONDS + 1) == 0 and sweep.sweep(now + 2 * SWEEP_SECONDS + 2) == 0
+    assert redis_client.llen(ANALYZE_QUEUE) == 450
