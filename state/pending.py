@@ -18,7 +18,8 @@ from typing import Any
 
 import redis
 
-PENDING_KEY = "vigie:pending"  # hash: article id -> {"task", "at", "item", "requeued"}
+PENDING_KEY = "vigie:pending"  # hash: article id -> {"task", "at", "requeued"}
+PENDING_ITEMS_KEY = "vigie:pending:items"  # hash: article id -> its feed item (read only to queue it again)
 PENDING_AT_KEY = "vigie:pending:at"  # sorted set: article id, scored by when its task was queued
 ABSENT_KEY = "vigie:pending:absent"  # set: task ids the last sweep found in no queue and with no worker
 
@@ -28,7 +29,6 @@ class PendingArticle:
     article_id: str
     task_id: str  # the message that carries the article now
     queued_at: float  # when that message was queued (epoch seconds)
-    item: dict[str, Any]  # the feed item, as the analysis task takes it
     requeued: int = 0  # how many times the sweep queued it again
 
 
@@ -43,7 +43,8 @@ class PendingArticles:
         with self.redis.pipeline() as pipe:
             for item in items:
                 article_id = str(item["article_id"])
-                pipe.hset(PENDING_KEY, article_id, json.dumps({"task": task_id, "at": now, "item": item}))
+                pipe.hset(PENDING_KEY, article_id, json.dumps({"task": task_id, "at": now}))
+                pipe.hset(PENDING_ITEMS_KEY, article_id, json.dumps(item))
                 pipe.zadd(PENDING_AT_KEY, {article_id: now})
             pipe.execute()
 
@@ -69,7 +70,7 @@ class PendingArticles:
         with self.redis.pipeline() as pipe:
             for article in articles:
                 pipe.hset(PENDING_KEY, article.article_id, json.dumps(
-                    {"task": task_id, "at": now, "item": article.item, "requeued": article.requeued + 1}))
+                    {"task": task_id, "at": now, "requeued": article.requeued + 1}))
                 pipe.zadd(PENDING_AT_KEY, {article.article_id: now})
             pipe.execute()
 
@@ -80,6 +81,7 @@ class PendingArticles:
             return
         with self.redis.pipeline() as pipe:
             pipe.hdel(PENDING_KEY, *ids)
+            pipe.hdel(PENDING_ITEMS_KEY, *ids)
             pipe.zrem(PENDING_AT_KEY, *ids)
             pipe.execute()
 
@@ -93,9 +95,14 @@ class PendingArticles:
             if raw is None:  # done meanwhile
                 continue
             entry = json.loads(raw)
-            found.append(PendingArticle(article_id, entry["task"], float(entry["at"]), entry["item"],
-                                        int(entry.get("requeued", 0))))
+            found.append(PendingArticle(article_id, entry["task"], float(entry["at"]), int(entry.get("requeued", 0))))
         return found
+
+    def items(self, article_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The feed items of ``article_ids`` (those still pending), in that order."""
+        if not article_ids:
+            return []
+        return [json.loads(raw) for raw in self.redis.hmget(PENDING_ITEMS_KEY, list(article_ids)) if raw is not None]
 
     def count(self) -> int:
         return int(self.redis.hlen(PENDING_KEY))

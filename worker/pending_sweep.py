@@ -135,25 +135,23 @@ class PendingSweep:
         spent = [article for article in articles if article.requeued >= MAX_REQUEUES]
         if spent:
             ids = [article.article_id for article in spent]
+            items = self.pending.items(ids)
             entry = DeadLetters(self.client).add(
-                task=PROCESS_ITEMS, payload=[article.item for article in spent], article_ids=ids,
-                error_kind="lost-in-broker", error=f"queued {MAX_REQUEUES + 1} times, never indexed",
-                attempts=MAX_REQUEUES + 1)
+                task=PROCESS_ITEMS, payload=items, article_ids=ids, error_kind="lost-in-broker",
+                error=f"queued {MAX_REQUEUES + 1} times, never indexed", attempts=MAX_REQUEUES + 1)
             self.pending.done(ids)
             log_event(log, "article.dead_lettered", logging.ERROR, entry=entry.entry_id, kind="lost-in-broker",
-                      articles=",".join(ids), feeds=_feeds(spent))
+                      articles=",".join(ids), feeds=",".join(sorted({str(item.get("feed_url", "-")) for item in items})))
         again = [article for article in articles if article.requeued < MAX_REQUEUES]
-        if not again:
+        items = self.pending.items([article.article_id for article in again])
+        if not items:  # indexed meanwhile
             return 0
+        present = {str(item["article_id"]) for item in items}
+        again = [article for article in again if article.article_id in present]
         task_id = str(uuid.uuid4())
         self.pending.requeued(again, task_id, now)  # recorded first: a failed send is found lost again
-        self.send([article.item for article in again], task_id)
-        for article in again:
+        self.send(items, task_id)
+        for article, item in zip(again, items):
             log_event(log, "article.requeued", logging.WARNING, article=article.article_id,
-                      feed=article.item.get("feed_url", "-"), lost_task=lost_task, task=task_id,
-                      requeued=article.requeued + 1)
+                      feed=item.get("feed_url", "-"), lost_task=lost_task, task=task_id, requeued=article.requeued + 1)
         return len(again)
-
-
-def _feeds(articles: Sequence[PendingArticle]) -> str:
-    return ",".join(sorted({str(article.item.get("feed_url", "-")) for article in articles}))

@@ -20,7 +20,7 @@ def test_articles_wait_on_their_task_until_done_and_follow_a_retry(redis_client:
     assert pending.count() == 4
     assert [(a.article_id, a.task_id, a.queued_at) for a in pending.queued_before(1050.0)] == [
         ("art-1", "task-1", 1000.0), ("art-2", "task-1", 1000.0), ("art-3", "task-1", 1000.0)]
-    assert pending.queued_before(1050.0)[0].item == _items(1)[0]
+    assert pending.items(["art-3", "art-1", "art-9"]) == [_items(3)[0], _items(1)[0]]  # art-9: never pending
 
     pending.done(["art-1"])  # indexed
     pending.moved(["art-2", "art-1"], "retry-1", now=1200.0)  # a deferred write; art-1 is no longer pending
@@ -32,7 +32,10 @@ def test_articles_wait_on_their_task_until_done_and_follow_a_retry(redis_client:
     [article] = [a for a in pending.queued_before(1050.0) if a.article_id == "art-3"]
     pending.requeued([article], "again-1", now=1300.0)
     [again] = [a for a in pending.queued_before(2000.0) if a.article_id == "art-3"]
-    assert (again.task_id, again.queued_at, again.requeued, again.item) == ("again-1", 1300.0, 1, article.item)
+    assert (again.task_id, again.queued_at, again.requeued) == ("again-1", 1300.0, 1)
+    assert pending.items(["art-3"]) == _items(3)  # the feed item, kept as it was queued
+    pending.done(["art-2", "art-3", "art-4"])
+    assert pending.count() == 0 and pending.items(["art-2", "art-3", "art-4"]) == []
 
 
 @pytest.mark.integration
