@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import redis  # noqa: E402
 
 from bench.common import articles, bench_services  # noqa: E402
-from state.pending import ABSENT_KEY, PENDING_AT_KEY, PENDING_KEY, PendingArticles  # noqa: E402
+from state.pending import ABSENT_KEY, PENDING_AT_KEY, PENDING_ITEMS_KEY, PENDING_KEY, PendingArticles  # noqa: E402
 from tests.support.pipeline import feed_items  # noqa: E402
 from worker.app import create_app  # noqa: E402
 from worker.pending_sweep import SWEEP_SECONDS, PendingSweep, queue_batch  # noqa: E402
@@ -60,7 +60,7 @@ def main() -> None:
             app.send_task(PROCESS_ITEMS, args=[items], task_id=task_id)
 
         def empty() -> None:
-            client.delete(ANALYZE_QUEUE, PENDING_KEY, PENDING_AT_KEY, ABSENT_KEY)
+            client.delete(ANALYZE_QUEUE, PENDING_KEY, PENDING_ITEMS_KEY, PENDING_AT_KEY, ABSENT_KEY)
 
         bare, recorded, done, sweep, scan = [], [], [], [], []
         for _ in range(args.rounds):
