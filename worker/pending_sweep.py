@@ -144,10 +144,12 @@ class PendingSweep:
                       articles=",".join(ids), feeds=",".join(sorted({str(item.get("feed_url", "-")) for item in items})))
         again = [article for article in articles if article.requeued < MAX_REQUEUES]
         items = self.pending.items([article.article_id for article in again])
-        if not items:  # indexed meanwhile
-            return 0
         present = {str(item["article_id"]) for item in items}
+        # Indexed since this sweep read them (their records gone): nothing to queue, nor to keep.
+        self.pending.done(article.article_id for article in again if article.article_id not in present)
         again = [article for article in again if article.article_id in present]
+        if not again:
+            return 0
         task_id = str(uuid.uuid4())
         self.pending.requeued(again, task_id, now)  # recorded first: a failed send is found lost again
         self.send(items, task_id)
