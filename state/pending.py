@@ -43,9 +43,8 @@ class PendingArticles:
         with self.redis.pipeline() as pipe:
             for item in items:
                 article_id = str(item["article_id"])
-                pipe.hset(PENDING_KEY, article_id, json.dumps({"task": task_id, "at": now}))
+                _carry(pipe, article_id, task_id, now)
                 pipe.hset(PENDING_ITEMS_KEY, article_id, json.dumps(item))
-                pipe.zadd(PENDING_AT_KEY, {article_id: now})
             pipe.execute()
 
     def moved(self, article_ids: Iterable[str], task_id: str, now: float) -> None:
@@ -59,19 +58,14 @@ class PendingArticles:
             for article_id, raw in zip(ids, found):
                 if raw is None:
                     continue
-                entry = json.loads(raw)
-                entry.update(task=task_id, at=now)
-                pipe.hset(PENDING_KEY, article_id, json.dumps(entry))
-                pipe.zadd(PENDING_AT_KEY, {article_id: now})
+                _carry(pipe, article_id, task_id, now, int(json.loads(raw).get("requeued", 0)))
             pipe.execute()
 
     def requeued(self, articles: Sequence[PendingArticle], task_id: str, now: float) -> None:
         """``articles`` were queued again by the sweep, in ``task_id``."""
         with self.redis.pipeline() as pipe:
             for article in articles:
-                pipe.hset(PENDING_KEY, article.article_id, json.dumps(
-                    {"task": task_id, "at": now, "requeued": article.requeued + 1}))
-                pipe.zadd(PENDING_AT_KEY, {article.article_id: now})
+                _carry(pipe, article.article_id, task_id, now, article.requeued + 1)
             pipe.execute()
 
     def done(self, article_ids: Iterable[str]) -> None:
@@ -122,3 +116,12 @@ class PendingArticles:
             if ids:
                 pipe.sadd(ABSENT_KEY, *ids)
             pipe.execute()
+
+
+def _carry(pipe: redis.client.Pipeline, article_id: str, task_id: str, now: float, requeued: int = 0) -> None:
+    """Record, in ``pipe``, that ``task_id`` (queued at ``now``) carries the article."""
+    entry: dict[str, Any] = {"task": task_id, "at": now}
+    if requeued:
+        entry["requeued"] = requeued
+    pipe.hset(PENDING_KEY, article_id, json.dumps(entry))
+    pipe.zadd(PENDING_AT_KEY, {article_id: now})

@@ -27,7 +27,6 @@ import json
 import logging
 import random
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +40,7 @@ from conf.settings import Settings
 from state.deadletter import DeadLetter, DeadLetters
 from state.pending import PendingArticles
 from worker.app import app
+from worker.pending_sweep import queue_batch
 from worker.queues import PROCESS_ITEMS
 from worker.runtime import Runtime, runtime
 
@@ -154,19 +154,16 @@ def replay(letters: DeadLetters, entry_ids: list[str] | None = None) -> list[Dea
         entry = letters.take(entry_id)
         if entry is None:
             continue
-        task_id = str(uuid.uuid4())
-        # Feed items queued again wait as pending, like the scheduler's batches (worker.pending_sweep).
-        pending = PendingArticles(letters.redis) if entry.task == PROCESS_ITEMS else None
+        # Attempts start again from zero: a person decided the cause is fixed.
+        args: list[Any] = [entry.payload, 0] if entry.task == "vigie.index_articles" else [entry.payload]
         try:
-            if pending is not None:
-                pending.add(task_id, entry.payload, time.time())
-            # Attempts start again from zero: a person decided the cause is fixed.
-            args: list[Any] = [entry.payload, 0] if entry.task == "vigie.index_articles" else [entry.payload]
-            app.send_task(entry.task, args=args, task_id=task_id)
+            if entry.task == PROCESS_ITEMS:  # feed items wait as pending, like the scheduler's batches
+                queue_batch(lambda items, task_id: app.send_task(PROCESS_ITEMS, args=[items], task_id=task_id),
+                            PendingArticles(letters.redis), entry.payload, time.time())
+            else:
+                app.send_task(entry.task, args=args)
         except Exception:
             letters.redis.hset(letters.key, entry.entry_id, json.dumps(entry.to_dict()))  # not lost
-            if pending is not None:
-                pending.done(entry.article_ids)
             raise
         replayed.append(entry)
     return replayed
