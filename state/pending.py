@@ -1,12 +1,16 @@
-"""Accepted articles not yet indexed or dead-lettered, with the broker message that carries each.
+"""Accepted articles not yet indexed (and, with stories on, put into their story) or dead-lettered,
+with the broker message that carries each.
 
 The Redis transport of Celery takes a message off its queue (BRPOP) before it records it as
 unacknowledged: a worker killed between the two (``kill -9``, an out-of-memory kill, a machine lost)
 loses the message, and acknowledgement late or a visibility timeout cannot bring it back. So every
 batch the scheduler queues is written here first, by article id, with the id of the task that
 carries it; the article leaves when it is indexed or dead-lettered, and a deferred write (Elasticsearch
-down or busy) moves it to the task that carries the retry. The scheduler's sweep
-(``worker.pending_sweep``) queues again what no queue and no worker holds any more.
+down or busy) moves it to the task that carries the retry. With stories on, an indexed article moves to
+the story message that carries its features (worker.story_tasks), recorded before that message is
+sent, and leaves once the story consumer has put it into its story (``done_by``) or dead-lettered it.
+The scheduler's sweep (``worker.pending_sweep``) queues again what no queue and no worker holds any
+more.
 """
 
 from __future__ import annotations
@@ -78,6 +82,17 @@ class PendingArticles:
             pipe.hdel(PENDING_ITEMS_KEY, *ids)
             pipe.zrem(PENDING_AT_KEY, *ids)
             pipe.execute()
+
+    def done_by(self, task_id: str, article_ids: Iterable[str]) -> list[str]:
+        """Those of ``article_ids`` still carried by ``task_id`` are done (one that moved on to a retry's
+        message stays pending); returns them."""
+        ids = list(article_ids)
+        if not ids:
+            return []
+        finished = [article_id for article_id, raw in zip(ids, self.redis.hmget(PENDING_KEY, ids))
+                    if raw is not None and json.loads(raw).get("task") == task_id]
+        self.done(finished)
+        return finished
 
     def queued_before(self, before: float, limit: int = 2000) -> list[PendingArticle]:
         """The pending articles whose task was queued before ``before``, oldest first."""

@@ -12,7 +12,8 @@ Three budgets, never mixed:
   dead-lettered. An e-mail (an alert with an address) spends the same budget: a 4xx reply or a
   connection that fails is sent again, a 5xx reply fails at once.
 - **lost messages**: a batch whose broker message was lost (a worker killed between taking it off
-  the queue and recording it as unacknowledged) is queued again by the scheduler's sweep,
+  the queue and recording it as unacknowledged; its story message too, with stories on) is queued
+  again by the scheduler's sweep,
   ``worker.pending_sweep.MAX_REQUEUES`` times, then dead-lettered there (kind ``lost-in-broker``: the
   scheduler has no worker runtime, so that one dead letter does not go through ``dead_letter``).
 

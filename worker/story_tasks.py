@@ -20,11 +20,14 @@ is logged with the article ids.
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import redis
+from celery import Task
 
 from index.article_document import ArticleDocument
 from index.errors import IndexUnavailable
@@ -50,8 +53,10 @@ def queue_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: M
     the number of articles queued (none when stories are off). ``stored``: the story an article was
     written with (``BulkOutcome.stories``), which the consumer then does not write again; ``guess``:
     the candidates the indexing task's guess searched (``SEARCHED_KEY``), which the consumer takes
-    instead of searching again while they are fresh. A broker error propagates: the indexing task is
-    then given back, and indexing again is harmless."""
+    instead of searching again while they are fresh. The articles still pending (state.pending) wait
+    on the story message from now on, recorded before it is sent: a message lost in the broker is then
+    found by the scheduler's sweep, which queues the articles again. A broker error propagates: the
+    indexing task is then given back, and indexing again is harmless."""
     if not rt.settings.stories or not analysed:
         return 0
     stored = stored or {}
@@ -61,7 +66,9 @@ def queue_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: M
             found = guess.candidates.get(item["article_id"])
             if found is not None:
                 item[SEARCHED_KEY] = [guess.searched_at, list(found)]
-    assign_story_features.apply_async(args=[payload], queue=STORY_QUEUE)
+    task_id = str(uuid.uuid4())
+    rt.pending.moved([item["article_id"] for item in payload], task_id, time.time())
+    assign_story_features.apply_async(args=[payload], queue=STORY_QUEUE, task_id=task_id)
     return len(payload)
 
 
@@ -105,10 +112,15 @@ def defer_stories(rt: Runtime, features: Sequence[StoryFeatures], attempt: int, 
     outage policy (worker.retries), or keep the articles in the dead-letter list once it is spent."""
     ids = [item.article_id for item in features]
     payload = [with_stored(features_to_dict(item), stored or {}) for item in features]
+
+    def again(delay: float) -> None:
+        # The articles wait on the retry's message now (state.pending).
+        rt.pending.moved(ids, retry_later(assign_story_features, [payload, attempt + 1], delay, STORY_QUEUE),
+                         time.time())
+
     after_outage(rt, attempt, letter=Letter(assign_story_features.name, payload, ids), error=reason,
-                 kind="stories-unavailable",
-                 again=lambda delay: retry_later(assign_story_features, [payload, attempt + 1], delay, STORY_QUEUE),
-                 event="stories.deferred", count=len(ids), first_article=ids[0])
+                 kind="stories-unavailable", again=again, event="stories.deferred", count=len(ids),
+                 first_article=ids[0])
 
 
 # -- the story consumer's tasks ------------------------------------------------------------------
@@ -125,12 +137,18 @@ def assign_queued(rt: Runtime, features: Sequence[StoryFeatures], attempt: int =
     return assignments
 
 
-@app.task(name="vigie.assign_story_features", acks_late=True)
-def assign_story_features(payload: list[dict[str, Any]], attempt: int = 0) -> int:
+@app.task(name="vigie.assign_story_features", acks_late=True, bind=True)
+def assign_story_features(self: Task, payload: list[dict[str, Any]], attempt: int = 0) -> int:
     """Assign the stories of indexed articles (their features, queued by the indexing task), then
-    evaluate the per-story alerts on them. Also what a dead letter of stories replays."""
-    return len(assign_queued(current_runtime(), [features_from_dict(item) for item in payload], attempt,
-                             stored_of(payload), searched_of(payload)))
+    evaluate the per-story alerts on them. Also what a dead letter of stories replays. The articles
+    this message carried are no longer pending then (state.pending): put into their story,
+    dead-lettered, or failed with the error logged; those deferred wait on the retry's message."""
+    rt = current_runtime()
+    assigned = len(assign_queued(rt, [features_from_dict(item) for item in payload], attempt,
+                                 stored_of(payload), searched_of(payload)))
+    if self.request.id:
+        rt.pending.done_by(self.request.id, [str(item["article_id"]) for item in payload])
+    return assigned
 
 
 @app.task(name="vigie.assign_stories", acks_late=True)

@@ -97,7 +97,8 @@ def store(rt: Runtime, analysed: Sequence[AnalyzedArticle], attempt: int) -> dic
             entities=len(item.analysis.entities), topics=",".join(t.name for t in item.analysis.topics) or "-",
         )
     count_indexed(rt.redis, [by_id[article_id].article.fetched_at for article_id in outcome.indexed])
-    rt.pending.done(outcome.indexed)
+    if not rt.settings.stories:
+        rt.pending.done(outcome.indexed)  # with stories on, they wait on the story message (queue_stories)
     if outcome.retry:
         defer(rt, [by_id[article_id] for article_id in outcome.retry], attempt, "Elasticsearch was busy (429)")
     for article_id, reason in outcome.rejected:

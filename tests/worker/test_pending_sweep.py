@@ -19,15 +19,17 @@ from celery import Celery
 from elasticsearch import Elasticsearch
 
 from conf.settings import Settings
+from index.mappings import members_index
+from index.stories import StoryStore
 from state.deadletter import DeadLetters
 from state.pending import PendingArticles
 from tests.support.feeds import make_story
 from tests.support.pipeline import count, feed_items, wait_for_count
-from tests.support.processes import Background, vigie_json, worker_tree
+from tests.support.processes import Background, vigie_json, wait_until, worker_tree
 from tests.support.quiescence import settled
 from worker.pending_sweep import MAX_REQUEUES, SWEEP_SECONDS, UNACKED, PendingSweep, SendBatch, queue_batch, \
     task_ids_in_broker
-from worker.queues import ANALYZE_QUEUE, PROCESS_ITEMS
+from worker.queues import ANALYZE_QUEUE, PROCESS_ITEMS, STORY_QUEUE
 
 pytestmark = [pytest.mark.integration]
 
@@ -102,6 +104,44 @@ def test_a_lost_batch_is_queued_again_once_and_indexed_once_and_a_waiting_one_is
     assert settled(redis_client, lambda: count(es, settings)) == (8,)
     assert pending.count() == 0  # indexed: nothing left to watch
     assert DeadLetters(redis_client).entries() == []
+
+
+def test_a_story_message_lost_after_indexing_is_queued_again_and_each_article_joins_one_story(
+        app: Celery, settings: Settings, es: Elasticsearch, redis_client: redis.Redis,
+        workers: Callable[..., Background]) -> None:
+    pending = PendingArticles(redis_client)
+    worker = workers()
+    assert worker.process is not None
+    assert wait_until(lambda: worker_tree(worker.process.pid).story_consumer is not None, timeout=60)
+    consumer = psutil.Process(worker_tree(worker.process.pid).story_consumer)
+    consumer.suspend()
+    time.sleep(2)  # its BRPOP has timed out on Redis: the story message will wait in its queue
+    start = time.time()
+    _queue(app, pending, "unstoried", range(0, 4), start)
+    assert wait_for_count(es, settings, 4, timeout=120) == 4
+    assert wait_until(lambda: redis_client.llen(STORY_QUEUE) == 1, timeout=30)
+    taken = redis_client.rpop(STORY_QUEUE)  # the consumer's BRPOP end ... and that consumer dies: gone
+    assert taken is not None
+    story_task = json.loads(taken)["headers"]["id"]
+    ids = [f"t-{n}" for n in range(4)]
+    # Indexed, but waiting on the story message: recorded before it was sent.
+    assert {(article.article_id, article.task_id) for article in pending.queued_before(time.time() + 1)} == {
+        (article_id, story_task) for article_id in ids}
+    consumer.resume()
+    stories = StoryStore(es, settings.index_prefix)
+    assert stories.memberships(ids) == {}
+
+    sweep = PendingSweep(redis_client, _sender(app))
+    assert sweep.sweep(time.time() + SWEEP_SECONDS + 1) == 0  # found nowhere once: a message may be moving
+    assert sweep.sweep(time.time() + 2 * SWEEP_SECONDS + 2) == 4  # nowhere twice: queued again
+    assert wait_until(lambda: len(stories.memberships(ids)) == 4, timeout=120), stories.memberships(ids)
+    assert settled(redis_client, lambda: count(es, settings), lambda: stories.memberships(ids)) == (
+        4, stories.memberships(ids))
+    members = es.search(index=members_index(settings.index_prefix), query={"terms": {"_id": ids}}, size=20)
+    assert sorted(hit["_id"] for hit in members["hits"]["hits"]) == ids  # one membership each
+    assert pending.count() == 0 and DeadLetters(redis_client).entries() == []
+    print(f"FIGURES lost story message: {len(stories.memberships(ids))}/4 articles in a story after the sweep, "
+          f"{count(es, settings)} documents")
 
 
 def test_a_task_held_by_a_worker_is_not_queued_again(app: Celery, redis_client: redis.Redis) -> None:
