@@ -8,6 +8,8 @@ scheduler's, against the Redis that `vigie services start` runs:
 - queueing: the batches sent as Celery messages (``send_task``, the baseline: what the scheduler did
   before) against ``queue_batch`` (the pending record, then the same message), alternated round by round;
 - the worker's side: ``PendingArticles.done`` for a batch of 16, against the message's own send;
+  with stories on, instead: the indexing task moves the batch to its story message (``moved``), and
+  the story consumer ends its wait (``done_by``); each on half of the batches;
 - the sweep over a backlog: every batch still waiting in the queue, queued over the last two
   minutes, so that the older half has been pending for over a minute and is looked for (from the
   queue's oldest end); against a bare ``LRANGE`` of the whole queue.
@@ -62,7 +64,7 @@ def main() -> None:
         def empty() -> None:
             client.delete(ANALYZE_QUEUE, PENDING_KEY, PENDING_ITEMS_KEY, PENDING_AT_KEY, ABSENT_KEY)
 
-        bare, recorded, done, sweep, scan = [], [], [], [], []
+        bare, recorded, done, storied, sweep, scan = [], [], [], [], [], []
         for _ in range(args.rounds):
             empty()
             started = time.perf_counter()
@@ -87,9 +89,15 @@ def main() -> None:
             sweep.append(time.perf_counter() - started)
 
             started = time.perf_counter()
-            for batch in batches:
+            for batch in batches[::2]:
                 pending.done(str(item["article_id"]) for item in batch)
-            done.append(time.perf_counter() - started)
+            done.append((time.perf_counter() - started) / len(batches[::2]))
+            started = time.perf_counter()
+            for number, batch in enumerate(batches[1::2]):
+                ids = [str(item["article_id"]) for item in batch]
+                pending.moved(ids, f"story-{number}", time.time())
+                pending.done_by(f"story-{number}", ids)
+            storied.append((time.perf_counter() - started) / len(batches[1::2]))
             assert pending.count() == 0
         empty()
         app.close()
@@ -100,8 +108,10 @@ def main() -> None:
         "send_ms_per_batch": round(statistics.median(bare) / count * 1000, 3),
         "queue_batch_ms_per_batch": round(statistics.median(recorded) / count * 1000, 3),
         "queue_batch_over_send": round(statistics.median(recorded) / statistics.median(bare), 2),
-        "done_ms_per_batch": round(statistics.median(done) / count * 1000, 3),
-        "done_over_send": round(statistics.median(done) / statistics.median(bare), 2),
+        "done_ms_per_batch": round(statistics.median(done) * 1000, 3),
+        "done_over_send": round(statistics.median(done) * count / statistics.median(bare), 2),
+        "story_wait_ms_per_batch": round(statistics.median(storied) * 1000, 3),
+        "story_wait_over_send": round(statistics.median(storied) * count / statistics.median(bare), 2),
         "sweep_backlog_ms": round(statistics.median(sweep) * 1000, 1),
         "lrange_backlog_ms": round(statistics.median(scan) * 1000, 1),
         "sweep_over_lrange": round(statistics.median(sweep) / statistics.median(scan), 2),
@@ -119,6 +129,8 @@ def main() -> None:
           f"{figures['queue_batch_over_send']} × send |")
     print(f"| the worker ends the wait of a batch (`done`) | {figures['done_ms_per_batch']} | "
           f"{figures['done_over_send']} × send |")
+    print(f"| with stories on: moved to the story message, then ended by the story consumer (`moved`, `done_by`) | "
+          f"{figures['story_wait_ms_per_batch']} | {figures['story_wait_over_send']} × send |")
     print(f"| a bare `LRANGE` of the backlog (all {count} batches) | {figures['lrange_backlog_ms']} | 1 |")
     print(f"| the sweep over that backlog (none lost) | {figures['sweep_backlog_ms']} | "
           f"{figures['sweep_over_lrange']} × `LRANGE` |")
