@@ -293,8 +293,11 @@ class StoryStore:
             if query is not None:
                 # Ids from doc values, no stored field read: fetching ``_id`` decompresses the stored
                 # block of every hit, whose large sources (centroids) made it most of the search's cost.
+                # No total counted: the best ``limit`` are the same, and stories that cannot enter
+                # them are skipped instead of scored (docs/performance.md).
                 searches += [{"index": self.index}, {"query": query, "size": limit, "_source": False,
-                                                     "stored_fields": "_none_", "docvalue_fields": ["story_id"]}]
+                                                     "stored_fields": "_none_", "docvalue_fields": ["story_id"],
+                                                     "track_total_hits": False}]
                 asked.append(position)
         found: list[list[str]] = [[] for _ in articles]
         if not searches:
