@@ -7,7 +7,10 @@ SWEEP_SECONDS the scheduler looks at the articles pending for longer than that: 
 for in every Vigie queue and in the workers' unacknowledged messages (kombu's ``unacked`` hash); a
 task found in neither by two sweeps in a row (a message moves from the one to the other, so one look
 could miss it) is lost, and its articles are queued again in a new batch, each logged with its feed.
-Queued again MAX_REQUEUES times and never indexed, an article goes to the dead letters.
+Queued again MAX_REQUEUES times and never indexed (with stories on, never put into its story), an
+article goes to the dead letters. With stories on, an indexed article waits on its story message
+(worker.story_tasks.queue_stories): a lost story message is found the same way, and its articles are
+analysed and written again (by article id: one document) before they go into their story.
 
 Queueing again does not duplicate anything: the analysis writes documents by article id.
 """
@@ -138,7 +141,8 @@ class PendingSweep:
             items = self.pending.items(ids)
             entry = DeadLetters(self.client).add(
                 task=PROCESS_ITEMS, payload=items, article_ids=ids, error_kind="lost-in-broker",
-                error=f"queued {MAX_REQUEUES + 1} times, never indexed", attempts=MAX_REQUEUES + 1)
+                error=f"queued {MAX_REQUEUES + 1} times, never indexed (or, with stories on, never put into its story)",
+                attempts=MAX_REQUEUES + 1)
             self.pending.done(ids)
             log_event(log, "article.dead_lettered", logging.ERROR, entry=entry.entry_id, kind="lost-in-broker",
                       articles=",".join(ids), feeds=",".join(sorted({str(item.get("feed_url", "-")) for item in items})))
