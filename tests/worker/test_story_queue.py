@@ -1,20 +1,25 @@
 """The story features crossing the queue from the indexing task to the story consumer
-(worker.story_queue): unchanged, with the guess the indexing task made."""
+(worker.story_queue): unchanged, with the guess the indexing task made; the articles they carry wait
+on the story message until assigned, dead-lettered, or moved to a retry (state.pending)."""
 
 from __future__ import annotations
 
 import json
 import time
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from conf.settings import Settings
 from index.article_document import ArticleDocument
-from ingest.stories import features_of
+from index.stories import StoryStore
+from ingest.stories import features_of, story_id_for
+from state.deadletter import DeadLetters
 from state.pending import PendingArticles
 from tests.worker.story_articles import quake
-from worker import story_queue, story_tasks
+from worker import story_assignment, story_queue, story_tasks
+from worker.queues import STORY_QUEUE
 from worker.runtime import Runtime
 from worker.story_guess import StoryGuess
 from worker.story_queue import features_from_dict, features_to_dict
@@ -52,3 +57,39 @@ def test_the_guess_crosses_the_queue_with_the_features_it_computed(settings: Set
                                                                              ("q-copy", task_ids[0])}
     assert pending.done_by("another-task", ["q-en", "q-copy"]) == []  # a retry's message would carry them
     assert pending.done_by(task_ids[0], ["q-en", "q-copy"]) == ["q-en", "q-copy"] and pending.count() == 0
+
+
+def test_a_story_batch_deferred_waits_on_its_retry_and_one_dead_lettered_or_assigned_waits_no_more(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = Runtime(settings)
+    monkeypatch.setattr(story_tasks, "current_runtime", lambda: rt)
+    pending = PendingArticles(rt.redis)
+    articles = [quake("q-en", "en"), quake("q-fr", "fr", 1)]
+    ids = [item.article.article_id for item in articles]
+    payload = [features_to_dict(features_of(item)) for item in articles]
+    pending.add("the-indexing-task", [{"article_id": article_id} for article_id in ids], time.time())
+    pending.moved(ids, "story-1", time.time())
+    # Another assigner holds the story lock for longer than the consumer waits: the batch is deferred.
+    monkeypatch.setattr(story_assignment, "LOCK_WAIT", 0.2)
+    rt.redis.set(story_assignment.LOCK_KEY, "another-assigner", px=60_000)
+    retries: list[tuple[list[Any], str]] = []
+    monkeypatch.setattr(story_tasks, "retry_later",
+                        lambda task, args, delay, queue: (retries.append((args, queue)), f"retry-{len(retries)}")[1])
+    story_tasks.assign_story_features.apply(args=[payload], task_id="story-1")
+    assert [(args[1], queue) for args, queue in retries] == [(1, STORY_QUEUE)]
+    assert {(a.article_id, a.task_id) for a in pending.queued_before(time.time() + 1)} == {
+        ("q-en", "retry-1"), ("q-fr", "retry-1")}  # waiting on the retry's message, not done
+    # The retries spent: dead-lettered, and no longer waited for.
+    story_tasks.assign_story_features.apply(args=[payload, settings.max_retries], task_id="retry-1")
+    assert len(retries) == 1 and pending.count() == 0
+    [letter] = DeadLetters(rt.redis).entries()
+    assert (letter.task, letter.error_kind, letter.article_ids) == ("vigie.assign_story_features",
+                                                                    "stories-unavailable", ids)
+    # The lock free again, a batch is assigned, and its articles are no longer waited for.
+    rt.redis.delete(story_assignment.LOCK_KEY)
+    rt.store.index_batch(articles, refresh=True)
+    pending.add("the-replay", [{"article_id": "q-en"}], time.time())
+    story_tasks.assign_story_features.apply(args=[letter.payload, 0], task_id="the-replay")
+    assert pending.count() == 0
+    assert StoryStore(rt.es, settings.index_prefix).memberships(ids) == {"q-en": story_id_for("q-en"),
+                                                                         "q-fr": story_id_for("q-en")}
