@@ -9,8 +9,9 @@ carries it; the article leaves when it is indexed or dead-lettered, and a deferr
 down or busy) moves it to the task that carries the retry. With stories on, an indexed article moves to
 the story message that carries its features (worker.story_tasks), recorded before that message is
 sent, and leaves once the story consumer has put it into its story (``done_by``) or dead-lettered it.
-The scheduler's sweep (``worker.pending_sweep``) queues again what no queue and no worker holds any
-more.
+Articles replayed from the dead letters (`vigie dlq retry`) wait here too, with the item their task
+takes back (``kind``: a feed item, an analysed article, story features). The scheduler's sweep
+(``worker.pending_sweep``) queues again what no queue and no worker holds any more.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from typing import Any
 
 import redis
 
-PENDING_KEY = "vigie:pending"  # hash: article id -> {"task", "at", "requeued"}
-PENDING_ITEMS_KEY = "vigie:pending:items"  # hash: article id -> its feed item (read only to queue it again)
+PENDING_KEY = "vigie:pending"  # hash: article id -> {"task", "at", "requeued", "kind"}
+PENDING_ITEMS_KEY = "vigie:pending:items"  # hash: article id -> its item (read only to queue it again)
 PENDING_AT_KEY = "vigie:pending:at"  # sorted set: article id, scored by when its task was queued
 ABSENT_KEY = "vigie:pending:absent"  # set: task ids the last sweep found in no queue and with no worker
 
@@ -34,20 +35,28 @@ class PendingArticle:
     task_id: str  # the message that carries the article now
     queued_at: float  # when that message was queued (epoch seconds)
     requeued: int = 0  # how many times the sweep queued it again
+    #: What its item is: "" for a feed item (queued again for the analysis), else the name of the task
+    #: that takes it (an analysed article or story features replayed from the dead letters)
+    kind: str = ""
 
 
 class PendingArticles:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
 
-    def add(self, task_id: str, items: Sequence[dict[str, Any]], now: float) -> None:
-        """``items`` (feed items as dicts, each with its ``article_id``) are carried by ``task_id``."""
+    def add(self, task_id: str, items: Sequence[dict[str, Any]], now: float, kind: str = "",
+            article_ids: Sequence[str] | None = None) -> None:
+        """``items`` are carried by ``task_id``: feed items as dicts, each with its ``article_id``; or,
+        with ``kind`` (the task that takes them back), any items, whose ``article_ids`` are given in
+        their order."""
         if not items:
             return
+        ids = [str(item["article_id"]) for item in items] if article_ids is None else list(article_ids)
+        if len(ids) != len(items):
+            raise ValueError(f"{len(items)} pending items for task {task_id} with {len(ids)} article ids")
         with self.redis.pipeline() as pipe:
-            for item in items:
-                article_id = str(item["article_id"])
-                _carry(pipe, article_id, task_id, now)
+            for article_id, item in zip(ids, items):
+                _carry(pipe, article_id, task_id, now, kind=kind)
                 pipe.hset(PENDING_ITEMS_KEY, article_id, json.dumps(item))
             pipe.execute()
 
@@ -62,14 +71,15 @@ class PendingArticles:
             for article_id, raw in zip(ids, found):
                 if raw is None:
                     continue
-                _carry(pipe, article_id, task_id, now, int(json.loads(raw).get("requeued", 0)))
+                entry = json.loads(raw)
+                _carry(pipe, article_id, task_id, now, int(entry.get("requeued", 0)), str(entry.get("kind", "")))
             pipe.execute()
 
     def requeued(self, articles: Sequence[PendingArticle], task_id: str, now: float) -> None:
         """``articles`` were queued again by the sweep, in ``task_id``."""
         with self.redis.pipeline() as pipe:
             for article in articles:
-                _carry(pipe, article.article_id, task_id, now, article.requeued + 1)
+                _carry(pipe, article.article_id, task_id, now, article.requeued + 1, article.kind)
             pipe.execute()
 
     def done(self, article_ids: Iterable[str]) -> None:
@@ -104,14 +114,22 @@ class PendingArticles:
             if raw is None:  # done meanwhile
                 continue
             entry = json.loads(raw)
-            found.append(PendingArticle(article_id, entry["task"], float(entry["at"]), int(entry.get("requeued", 0))))
+            found.append(PendingArticle(article_id, entry["task"], float(entry["at"]), int(entry.get("requeued", 0)),
+                                        str(entry.get("kind", ""))))
         return found
 
     def items(self, article_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """The feed items of ``article_ids`` (those still pending), in that order."""
+        """The items of ``article_ids`` (those still pending), in that order."""
         if not article_ids:
             return []
         return [json.loads(raw) for raw in self.redis.hmget(PENDING_ITEMS_KEY, list(article_ids)) if raw is not None]
+
+    def items_by_id(self, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The items of ``article_ids`` still pending, by article id (whatever their kind)."""
+        if not article_ids:
+            return {}
+        return {article_id: json.loads(raw) for article_id, raw
+                in zip(article_ids, self.redis.hmget(PENDING_ITEMS_KEY, list(article_ids))) if raw is not None}
 
     def count(self) -> int:
         return int(self.redis.hlen(PENDING_KEY))
@@ -133,10 +151,13 @@ class PendingArticles:
             pipe.execute()
 
 
-def _carry(pipe: redis.client.Pipeline, article_id: str, task_id: str, now: float, requeued: int = 0) -> None:
+def _carry(pipe: redis.client.Pipeline, article_id: str, task_id: str, now: float, requeued: int = 0,
+           kind: str = "") -> None:
     """Record, in ``pipe``, that ``task_id`` (queued at ``now``) carries the article."""
     entry: dict[str, Any] = {"task": task_id, "at": now}
     if requeued:
         entry["requeued"] = requeued
+    if kind:
+        entry["kind"] = kind
     pipe.hset(PENDING_KEY, article_id, json.dumps(entry))
     pipe.zadd(PENDING_AT_KEY, {article_id: now})

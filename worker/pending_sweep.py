@@ -46,6 +46,8 @@ _TASK_ID = re.compile(rb'"correlation_id":\s*"([^"]+)"')
 
 #: Queues a batch: (the feed items as dicts, the task id to give the message)
 SendBatch = Callable[[list[dict[str, Any]], str], None]
+#: Queues items for a named task: (the task's name, its items, the task id to give the message)
+SendTask = Callable[[str, list[dict[str, Any]], str], None]
 
 
 def queue_batch(send: SendBatch, pending: PendingArticles, items: Sequence[dict[str, Any]], now: float) -> str:
@@ -58,6 +60,22 @@ def queue_batch(send: SendBatch, pending: PendingArticles, items: Sequence[dict[
         send(payload, task_id)
     except Exception:
         pending.done(str(item["article_id"]) for item in payload)
+        raise
+    return task_id
+
+
+def queue_task(send: SendTask, pending: PendingArticles, task: str, items: Sequence[dict[str, Any]],
+               article_ids: Sequence[str], now: float) -> str:
+    """``queue_batch`` for the items of another task than the analysis (analysed articles, story
+    features, replayed from the dead letters), ``article_ids`` in their order: recorded as pending with
+    that task's name, then queued to it; the record is dropped if queueing fails."""
+    task_id = str(uuid.uuid4())
+    payload = list(items)
+    pending.add(task_id, payload, now, kind=task, article_ids=article_ids)
+    try:
+        send(task, payload, task_id)
+    except Exception:
+        pending.done(article_ids)
         raise
     return task_id
 
@@ -103,10 +121,13 @@ def _task_ids(messages: list[bytes]) -> set[str]:
 class PendingSweep:
     """``tick(now)`` from the scheduler's loop: a sweep every SWEEP_SECONDS, its failures logged."""
 
-    def __init__(self, client: redis.Redis, send: SendBatch) -> None:
+    def __init__(self, client: redis.Redis, send: SendBatch, send_task: SendTask | None = None) -> None:
         self.client = client
         self.pending = PendingArticles(client)
         self.send = send
+        #: queues the items of another task than the analysis again (``queue_task``); None: the
+        #: analysis's feed items only (a sweep that meets such items leaves them and says so)
+        self.send_task = send_task
         self.next_at = 0.0
 
     def tick(self, now: float) -> None:
@@ -132,32 +153,51 @@ class PendingSweep:
         for article in waiting:
             if article.task_id in lost_tasks:
                 lost.setdefault(article.task_id, []).append(article)
-        return sum(self._again(task_id, articles, now) for task_id, articles in lost.items())
+        by_kind: dict[tuple[str, str], list[PendingArticle]] = {}
+        for task_id, articles in lost.items():
+            for article in articles:
+                by_kind.setdefault((task_id, article.kind), []).append(article)
+        return sum(self._again(task_id, kind, articles, now) for (task_id, kind), articles in by_kind.items())
 
-    def _again(self, lost_task: str, articles: list[PendingArticle], now: float) -> int:
+    def _again(self, lost_task: str, kind: str, articles: list[PendingArticle], now: float) -> int:
+        if kind and self.send_task is None:
+            log_event(log, "pending.cannot_requeue", logging.ERROR, task=kind, lost_task=lost_task,
+                      articles=",".join(article.article_id for article in articles))
+            return 0
         spent = [article for article in articles if article.requeued >= MAX_REQUEUES]
         if spent:
             ids = [article.article_id for article in spent]
             items = self.pending.items(ids)
             entry = DeadLetters(self.client).add(
-                task=PROCESS_ITEMS, payload=items, article_ids=ids, error_kind="lost-in-broker",
+                task=kind or PROCESS_ITEMS, payload=items, article_ids=ids, error_kind="lost-in-broker",
                 error=f"queued {MAX_REQUEUES + 1} times, never indexed (or, with stories on, never put into its story)",
                 attempts=MAX_REQUEUES + 1)
             self.pending.done(ids)
             log_event(log, "article.dead_lettered", logging.ERROR, entry=entry.entry_id, kind="lost-in-broker",
-                      articles=",".join(ids), feeds=",".join(sorted({str(item.get("feed_url", "-")) for item in items})))
+                      articles=",".join(ids), feeds=",".join(sorted({_feed_of(item) for item in items})))
         again = [article for article in articles if article.requeued < MAX_REQUEUES]
-        items = self.pending.items([article.article_id for article in again])
-        present = {str(item["article_id"]) for item in items}
-        # Indexed since this sweep read them (their records gone): nothing to queue, nor to keep.
-        self.pending.done(article.article_id for article in again if article.article_id not in present)
-        again = [article for article in again if article.article_id in present]
+        kept = self.pending.items_by_id([article.article_id for article in again])
+        # Done since this sweep read them (their records gone): nothing to queue, nor to keep.
+        self.pending.done(article.article_id for article in again if article.article_id not in kept)
+        again = [article for article in again if article.article_id in kept]
         if not again:
             return 0
+        items = [kept[article.article_id] for article in again]
         task_id = str(uuid.uuid4())
         self.pending.requeued(again, task_id, now)  # recorded first: a failed send is found lost again
-        self.send(items, task_id)
+        if kind and self.send_task is not None:
+            self.send_task(kind, items, task_id)
+        else:
+            self.send(items, task_id)
         for article, item in zip(again, items):
             log_event(log, "article.requeued", logging.WARNING, article=article.article_id,
-                      feed=item.get("feed_url", "-"), lost_task=lost_task, task=task_id, requeued=article.requeued + 1)
+                      feed=_feed_of(item), lost_task=lost_task, task=task_id, requeued=article.requeued + 1)
         return len(again)
+
+
+def _feed_of(item: dict[str, Any]) -> str:
+    """The feed of a pending item: a feed item's, an analysed article's, or story features' source."""
+    article = item.get("article")
+    feed = item.get("feed_url") or (article.get("feed_url") if isinstance(article, dict) else None) \
+        or item.get("source")
+    return str(feed or "-")

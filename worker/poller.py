@@ -34,6 +34,7 @@ from worker.digests import AlertClock
 from worker.pending_sweep import PendingSweep, queue_batch
 from worker.queues import PROCESS_ITEMS
 from worker.retention import RetentionSweep
+from worker.retries import send_task
 
 log = logging.getLogger("vigie.poller")
 
@@ -99,7 +100,7 @@ class Poller:
         self.alert_clock = AlertClock(settings, self.queue_task)
         self.retention = RetentionSweep(settings, client)
         self.pending = PendingArticles(client)
-        self.pending_sweep = PendingSweep(client, send_batch)
+        self.pending_sweep = PendingSweep(client, send_batch, send_task)
 
     def queue(self, batch: list[FeedItem]) -> None:
         """Queue one batch for the workers (pending until indexed: worker.pending_sweep), then remember

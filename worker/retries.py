@@ -41,7 +41,7 @@ from conf.settings import Settings
 from state.deadletter import DeadLetter, DeadLetters
 from state.pending import PendingArticles
 from worker.app import app
-from worker.pending_sweep import queue_batch
+from worker.pending_sweep import queue_batch, queue_task
 from worker.queues import PROCESS_ITEMS
 from worker.runtime import Runtime, runtime
 
@@ -147,6 +147,18 @@ def unexpected(rt: Runtime, letter: Letter, error: BaseException, attempts: int,
                 **fields)
 
 
+#: Tasks whose dead letters hold one item per article (in ``article_ids`` order): replayed, their
+#: articles wait as pending (state.pending) until done, and the scheduler's sweep queues them again
+#: to the same task if the replay's message is lost.
+REPLAYED_PENDING = ("vigie.index_articles", "vigie.assign_story_features")
+
+
+def send_task(task: str, items: list[dict[str, Any]], task_id: str) -> None:
+    """Queue ``items`` to ``task`` as task ``task_id``, its tries counted from zero (a replay, or a
+    message the scheduler's sweep found lost)."""
+    app.send_task(task, args=[items, 0], task_id=task_id)
+
+
 def replay(letters: DeadLetters, entry_ids: list[str] | None = None) -> list[DeadLetter]:
     """Send entries back to their task (all when ``entry_ids`` is None); each leaves the list once queued."""
     wanted = entry_ids if entry_ids is not None else [entry.entry_id for entry in letters.entries()]
@@ -161,6 +173,10 @@ def replay(letters: DeadLetters, entry_ids: list[str] | None = None) -> list[Dea
             if entry.task == PROCESS_ITEMS:  # feed items wait as pending, like the scheduler's batches
                 queue_batch(lambda items, task_id: app.send_task(PROCESS_ITEMS, args=[items], task_id=task_id),
                             PendingArticles(letters.redis), entry.payload, time.time())
+            elif entry.task in REPLAYED_PENDING and len(entry.article_ids) == len(entry.payload):
+                # Analysed articles and story features wait as pending too, with their task's name.
+                queue_task(send_task, PendingArticles(letters.redis), entry.task, entry.payload, entry.article_ids,
+                           time.time())
             else:
                 app.send_task(entry.task, args=args)
         except Exception:

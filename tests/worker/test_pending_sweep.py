@@ -21,15 +21,19 @@ from elasticsearch import Elasticsearch
 from conf.settings import Settings
 from index.mappings import members_index
 from index.stories import StoryStore
+from ingest.stories import features_of
 from state.deadletter import DeadLetters
 from state.pending import PendingArticles
+from tests.index.factories import analysed
 from tests.support.feeds import make_story
 from tests.support.pipeline import count, feed_items, wait_for_count
 from tests.support.processes import Background, vigie_json, wait_until, worker_tree
 from tests.support.quiescence import settled
-from worker.pending_sweep import MAX_REQUEUES, SWEEP_SECONDS, UNACKED, PendingSweep, SendBatch, queue_batch, \
-    task_ids_in_broker
-from worker.queues import ANALYZE_QUEUE, PROCESS_ITEMS, STORY_QUEUE
+from tests.worker.story_articles import quake
+from worker.pending_sweep import MAX_REQUEUES, SWEEP_SECONDS, UNACKED, PendingSweep, SendBatch, SendTask, \
+    queue_batch, task_ids_in_broker
+from worker.queues import ANALYZE_QUEUE, INDEX_QUEUE, PROCESS_ITEMS, STORY_QUEUE
+from worker.story_queue import features_to_dict
 
 pytestmark = [pytest.mark.integration]
 
@@ -191,6 +195,60 @@ def test_feed_items_replayed_from_the_dead_letters_wait_as_pending(env: dict[str
     assert sorted(article.article_id for article in waiting) == ids
     [task] = {article.task_id for article in waiting}
     assert task_ids_in_broker(redis_client) == {task}  # the message that carries them
+
+
+def _send_task(app: Celery) -> SendTask:
+    return lambda task, items, task_id: app.send_task(task, args=[items, 0], task_id=task_id)
+
+
+def test_analysed_articles_replayed_wait_as_pending_and_a_lost_replay_goes_back_to_their_task(
+        app: Celery, env: dict[str, str], settings: Settings, es: Elasticsearch, redis_client: redis.Redis,
+        workers: Callable[..., Background]) -> None:
+    articles = [analysed(f"replayed-{n}", title=f"Crue de la Loire {n}", text=f"La Loire déborde à Tours, jour {n}.",
+                         url=f"https://a.example/loire-{n}") for n in range(2)]
+    ids = [item.article.article_id for item in articles]
+    DeadLetters(redis_client).add(task="vigie.index_articles", payload=[item.to_dict() for item in articles],
+                                  article_ids=ids, error_kind="index-unavailable", error="Elasticsearch was down",
+                                  attempts=13)
+    assert vigie_json(["dlq", "retry", "--all"], env)["articles"] == 2
+    pending = PendingArticles(redis_client)
+    waiting = pending.queued_before(time.time() + 1)
+    assert {(article.article_id, article.kind) for article in waiting} == {(article_id, "vigie.index_articles")
+                                                                          for article_id in ids}
+    [replayed] = {article.task_id for article in waiting}
+    taken = redis_client.rpop(INDEX_QUEUE)  # a worker's BRPOP ... and that worker dies: the replay is gone
+    assert taken is not None and json.loads(taken)["headers"]["id"] == replayed
+
+    start = time.time()
+    sweep = PendingSweep(redis_client, _sender(app), _send_task(app))
+    assert sweep.sweep(start + SWEEP_SECONDS + 1) == 0
+    assert sweep.sweep(start + 2 * SWEEP_SECONDS + 2) == 2
+    [again] = [json.loads(raw) for raw in redis_client.lrange(INDEX_QUEUE, 0, -1)]
+    assert again["headers"]["task"] == "vigie.index_articles"  # to the task that takes them, not the analysis
+    assert redis_client.llen(ANALYZE_QUEUE) == 0
+
+    workers()
+    assert wait_for_count(es, settings, 2, timeout=120) == 2
+    assert settled(redis_client, lambda: count(es, settings)) == (2,)
+    assert pending.count() == 0 and DeadLetters(redis_client).entries() == []
+
+
+def test_story_features_replayed_wait_as_pending_on_their_message(
+        app: Celery, env: dict[str, str], redis_client: redis.Redis) -> None:
+    features = [features_to_dict(features_of(quake(f"q-{language}", language))) for language in ("en", "fr")]
+    ids = [item["article_id"] for item in features]
+    DeadLetters(redis_client).add(task="vigie.assign_story_features", payload=features, article_ids=ids,
+                                  error_kind="stories-unavailable", error="the story lock stayed busy", attempts=13)
+    assert vigie_json(["dlq", "retry", "--all"], env)["articles"] == 2
+    waiting = PendingArticles(redis_client).queued_before(time.time() + 1)
+    assert {(article.article_id, article.kind) for article in waiting} == {
+        (article_id, "vigie.assign_story_features") for article_id in ids}
+    [task] = {article.task_id for article in waiting}
+    assert task_ids_in_broker(redis_client) == {task}  # on the story queue: the sweep leaves it there
+    sweep = PendingSweep(redis_client, _sender(app), _send_task(app))
+    now = time.time()
+    assert sweep.sweep(now + SWEEP_SECONDS + 1) == 0 and sweep.sweep(now + 2 * SWEEP_SECONDS + 2) == 0
+    assert redis_client.llen(STORY_QUEUE) == 1
 
 
 def test_looking_for_a_backlogs_oldest_batches_reads_only_the_oldest_end_of_the_queue(
