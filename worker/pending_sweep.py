@@ -53,27 +53,27 @@ SendTask = Callable[[str, list[dict[str, Any]], str], None]
 def queue_batch(send: SendBatch, pending: PendingArticles, items: Sequence[dict[str, Any]], now: float) -> str:
     """Record ``items`` as pending, then queue them in one task; returns its id. If queueing fails, the
     record is dropped and the error raised (the caller keeps the items unseen)."""
-    task_id = str(uuid.uuid4())
     payload = list(items)
-    pending.add(task_id, payload, now)
-    try:
-        send(payload, task_id)
-    except Exception:
-        pending.done(str(item["article_id"]) for item in payload)
-        raise
-    return task_id
+    return _recorded_then_sent(pending, payload, [str(item["article_id"]) for item in payload], "", now,
+                               lambda task_id: send(payload, task_id))
 
 
 def queue_task(send: SendTask, pending: PendingArticles, task: str, items: Sequence[dict[str, Any]],
                article_ids: Sequence[str], now: float) -> str:
     """``queue_batch`` for the items of another task than the analysis (analysed articles, story
     features, replayed from the dead letters), ``article_ids`` in their order: recorded as pending with
-    that task's name, then queued to it; the record is dropped if queueing fails."""
-    task_id = str(uuid.uuid4())
+    that task's name, then queued to it."""
     payload = list(items)
-    pending.add(task_id, payload, now, kind=task, article_ids=article_ids)
+    return _recorded_then_sent(pending, payload, list(article_ids), task, now,
+                               lambda task_id: send(task, payload, task_id))
+
+
+def _recorded_then_sent(pending: PendingArticles, payload: list[dict[str, Any]], article_ids: list[str], kind: str,
+                        now: float, send: Callable[[str], None]) -> str:
+    task_id = str(uuid.uuid4())
+    pending.add(task_id, payload, now, kind=kind, article_ids=article_ids)
     try:
-        send(task, payload, task_id)
+        send(task_id)
     except Exception:
         pending.done(article_ids)
         raise
