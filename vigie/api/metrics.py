@@ -77,8 +77,8 @@ class PipelineCollector(Collector):
         dead_letters.add_metric([], dead)
         pending = GaugeMetricFamily(
             "vigie_pending_articles", "Articles queued by the scheduler and not yet indexed (with stories on, "
-            "put into their story) or dead-lettered (state.pending): a queue's backlog, or articles whose broker message was lost, which the "
-            "scheduler's sweep queues again.")
+            "put into their story) or dead-lettered (state.pending): a queue's backlog, or articles whose "
+            "broker message was lost, which the scheduler's sweep queues again.")
         pending.add_metric([], waiting)
 
         latency = read_index_latency(client)
