@@ -34,7 +34,7 @@ from bench.common import articles, bench_services  # noqa: E402
 from state.pending import ABSENT_KEY, PENDING_AT_KEY, PENDING_ITEMS_KEY, PENDING_KEY, PendingArticles  # noqa: E402
 from tests.support.pipeline import feed_items  # noqa: E402
 from worker.app import create_app  # noqa: E402
-from worker.pending_sweep import SWEEP_SECONDS, PendingSweep, queue_batch  # noqa: E402
+from worker.pending_sweep import SWEEP_SECONDS, PendingSweep, queue_batch, task_sender  # noqa: E402
 from worker.queues import ANALYZE_QUEUE, PROCESS_ITEMS  # noqa: E402
 
 BATCH = 16
@@ -83,7 +83,7 @@ def main() -> None:
             while chunk := client.lrange(ANALYZE_QUEUE, start, start + 199):
                 start += len(chunk)
             scan.append(time.perf_counter() - started)
-            sweeper = PendingSweep(client, send)
+            sweeper = PendingSweep(client, task_sender(app))
             started = time.perf_counter()
             assert sweeper.sweep(now) == 0  # every batch waits in the queue: none is lost
             sweep.append(time.perf_counter() - started)

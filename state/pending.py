@@ -120,9 +120,7 @@ class PendingArticles:
 
     def items(self, article_ids: Sequence[str]) -> list[dict[str, Any]]:
         """The items of ``article_ids`` (those still pending), in that order."""
-        if not article_ids:
-            return []
-        return [json.loads(raw) for raw in self.redis.hmget(PENDING_ITEMS_KEY, list(article_ids)) if raw is not None]
+        return list(self.items_by_id(article_ids).values())
 
     def items_by_id(self, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The items of ``article_ids`` still pending, by article id (whatever their kind)."""

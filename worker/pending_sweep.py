@@ -24,6 +24,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import redis
+from celery import Celery
 
 from conf.logs import log_event
 from state.deadletter import DeadLetters
@@ -48,6 +49,15 @@ _TASK_ID = re.compile(rb'"correlation_id":\s*"([^"]+)"')
 SendBatch = Callable[[list[dict[str, Any]], str], None]
 #: Queues items for a named task: (the task's name, its items, the task id to give the message)
 SendTask = Callable[[str, list[dict[str, Any]], str], None]
+
+
+def task_sender(app: Celery) -> SendTask:
+    """Queues items to a task through ``app``, as task ``task_id``: the analysis takes its feed items
+    alone, the other tasks (indexing, stories) their items and their tries, counted from zero (a
+    replay, or a message the sweep found lost)."""
+    def send(task: str, items: list[dict[str, Any]], task_id: str) -> None:
+        app.send_task(task, args=[items] if task == PROCESS_ITEMS else [items, 0], task_id=task_id)
+    return send
 
 
 def queue_batch(send: SendBatch, pending: PendingArticles, items: Sequence[dict[str, Any]], now: float) -> str:
@@ -121,13 +131,10 @@ def _task_ids(messages: list[bytes]) -> set[str]:
 class PendingSweep:
     """``tick(now)`` from the scheduler's loop: a sweep every SWEEP_SECONDS, its failures logged."""
 
-    def __init__(self, client: redis.Redis, send: SendBatch, send_task: SendTask | None = None) -> None:
+    def __init__(self, client: redis.Redis, send: SendTask) -> None:
         self.client = client
         self.pending = PendingArticles(client)
-        self.send = send
-        #: queues the items of another task than the analysis again (``queue_task``); None: the
-        #: analysis's feed items only (a sweep that meets such items leaves them and says so)
-        self.send_task = send_task
+        self.send = send  # each article goes back to the task that takes its item (``task_sender``)
         self.next_at = 0.0
 
     def tick(self, now: float) -> None:
@@ -160,16 +167,13 @@ class PendingSweep:
         return sum(self._again(task_id, kind, articles, now) for (task_id, kind), articles in by_kind.items())
 
     def _again(self, lost_task: str, kind: str, articles: list[PendingArticle], now: float) -> int:
-        if kind and self.send_task is None:
-            log_event(log, "pending.cannot_requeue", logging.ERROR, task=kind, lost_task=lost_task,
-                      articles=",".join(article.article_id for article in articles))
-            return 0
+        task = kind or PROCESS_ITEMS
         spent = [article for article in articles if article.requeued >= MAX_REQUEUES]
         if spent:
             ids = [article.article_id for article in spent]
             items = self.pending.items(ids)
             entry = DeadLetters(self.client).add(
-                task=kind or PROCESS_ITEMS, payload=items, article_ids=ids, error_kind="lost-in-broker",
+                task=task, payload=items, article_ids=ids, error_kind="lost-in-broker",
                 error=f"queued {MAX_REQUEUES + 1} times, never indexed (or, with stories on, never put into its story)",
                 attempts=MAX_REQUEUES + 1)
             self.pending.done(ids)
@@ -185,10 +189,7 @@ class PendingSweep:
         items = [kept[article.article_id] for article in again]
         task_id = str(uuid.uuid4())
         self.pending.requeued(again, task_id, now)  # recorded first: a failed send is found lost again
-        if kind and self.send_task is not None:
-            self.send_task(kind, items, task_id)
-        else:
-            self.send(items, task_id)
+        self.send(task, items, task_id)
         for article, item in zip(again, items):
             log_event(log, "article.requeued", logging.WARNING, article=article.article_id,
                       feed=_feed_of(item), lost_task=lost_task, task=task_id, requeued=article.requeued + 1)

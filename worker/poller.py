@@ -85,7 +85,7 @@ class Batcher:
 
 def send_batch(items: list[dict[str, object]], task_id: str) -> None:
     """Queue one batch of feed items (as dicts) for the analysis, as task ``task_id``."""
-    app.send_task(PROCESS_ITEMS, args=[items], task_id=task_id)
+    send_task(PROCESS_ITEMS, items, task_id)
 
 
 class Poller:
@@ -100,7 +100,7 @@ class Poller:
         self.alert_clock = AlertClock(settings, self.queue_task)
         self.retention = RetentionSweep(settings, client)
         self.pending = PendingArticles(client)
-        self.pending_sweep = PendingSweep(client, send_batch, send_task)
+        self.pending_sweep = PendingSweep(client, send_task)
 
     def queue(self, batch: list[FeedItem]) -> None:
         """Queue one batch for the workers (pending until indexed: worker.pending_sweep), then remember

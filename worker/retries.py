@@ -41,7 +41,7 @@ from conf.settings import Settings
 from state.deadletter import DeadLetter, DeadLetters
 from state.pending import PendingArticles
 from worker.app import app
-from worker.pending_sweep import queue_batch, queue_task
+from worker.pending_sweep import queue_batch, queue_task, task_sender
 from worker.queues import PROCESS_ITEMS
 from worker.runtime import Runtime, runtime
 
@@ -153,10 +153,8 @@ def unexpected(rt: Runtime, letter: Letter, error: BaseException, attempts: int,
 REPLAYED_PENDING = ("vigie.index_articles", "vigie.assign_story_features")
 
 
-def send_task(task: str, items: list[dict[str, Any]], task_id: str) -> None:
-    """Queue ``items`` to ``task`` as task ``task_id``, its tries counted from zero (a replay, or a
-    message the scheduler's sweep found lost)."""
-    app.send_task(task, args=[items, 0], task_id=task_id)
+#: Queues items to a task, its tries counted from zero (a replay, or a message the sweep found lost).
+send_task = task_sender(app)
 
 
 def replay(letters: DeadLetters, entry_ids: list[str] | None = None) -> list[DeadLetter]:
@@ -171,7 +169,7 @@ def replay(letters: DeadLetters, entry_ids: list[str] | None = None) -> list[Dea
         args: list[Any] = [entry.payload, 0] if entry.task == "vigie.index_articles" else [entry.payload]
         try:
             if entry.task == PROCESS_ITEMS:  # feed items wait as pending, like the scheduler's batches
-                queue_batch(lambda items, task_id: app.send_task(PROCESS_ITEMS, args=[items], task_id=task_id),
+                queue_batch(lambda items, task_id: send_task(PROCESS_ITEMS, items, task_id),
                             PendingArticles(letters.redis), entry.payload, time.time())
             elif entry.task in REPLAYED_PENDING and len(entry.article_ids) == len(entry.payload):
                 # Analysed articles and story features wait as pending too, with their task's name.

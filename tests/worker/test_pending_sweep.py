@@ -30,8 +30,8 @@ from tests.support.pipeline import count, feed_items, wait_for_count
 from tests.support.processes import Background, vigie_json, wait_until, worker_tree
 from tests.support.quiescence import settled
 from tests.worker.story_articles import quake
-from worker.pending_sweep import MAX_REQUEUES, SWEEP_SECONDS, UNACKED, PendingSweep, SendBatch, SendTask, \
-    queue_batch, task_ids_in_broker
+from worker.pending_sweep import MAX_REQUEUES, SWEEP_SECONDS, UNACKED, PendingSweep, SendBatch, queue_batch, \
+    task_ids_in_broker, task_sender
 from worker.queues import ANALYZE_QUEUE, INDEX_QUEUE, PROCESS_ITEMS, STORY_QUEUE
 from worker.story_queue import features_to_dict
 
@@ -39,7 +39,8 @@ pytestmark = [pytest.mark.integration]
 
 
 def _sender(app: Celery) -> SendBatch:
-    return lambda items, task_id: app.send_task(PROCESS_ITEMS, args=[items], task_id=task_id)
+    send = task_sender(app)
+    return lambda items, task_id: send(PROCESS_ITEMS, items, task_id)
 
 
 def _queue(app: Celery, pending: PendingArticles, prefix: str, numbers: range, now: float) -> str:
@@ -72,7 +73,7 @@ def test_a_worker_killed_holding_a_batch_it_never_recorded_loses_it_to_the_broke
     assert count(es, settings) == queued - 4
     assert redis_client.hlen(UNACKED) == 0 and redis_client.llen(ANALYZE_QUEUE) == 0
 
-    sweep = PendingSweep(redis_client, _sender(app))
+    sweep = PendingSweep(redis_client, task_sender(app))
     assert sweep.sweep(start + SWEEP_SECONDS + 1) == 0
     assert sweep.sweep(start + 2 * SWEEP_SECONDS + 2) == 4
     assert wait_for_count(es, settings, queued, timeout=120) == queued
@@ -94,7 +95,7 @@ def test_a_lost_batch_is_queued_again_once_and_indexed_once_and_a_waiting_one_is
     taken = redis_client.rpop(ANALYZE_QUEUE)  # the worker's BRPOP end: the first batch queued
     assert taken is not None and lost in taken.decode()  # ... and that worker dies: the message is gone
 
-    sweep = PendingSweep(redis_client, _sender(app))
+    sweep = PendingSweep(redis_client, task_sender(app))
     assert sweep.sweep(start + SWEEP_SECONDS / 2) == 0  # queued too recently to judge
     assert sweep.sweep(start + SWEEP_SECONDS + 1) == 0  # found nowhere once: a message may be moving
     assert sweep.sweep(start + 2 * SWEEP_SECONDS + 2) == 4  # nowhere twice: queued again
@@ -135,7 +136,7 @@ def test_a_story_message_lost_after_indexing_is_queued_again_and_each_article_jo
     stories = StoryStore(es, settings.index_prefix)
     assert stories.memberships(ids) == {}
 
-    sweep = PendingSweep(redis_client, _sender(app))
+    sweep = PendingSweep(redis_client, task_sender(app))
     assert sweep.sweep(time.time() + SWEEP_SECONDS + 1) == 0  # found nowhere once: a message may be moving
     assert sweep.sweep(time.time() + 2 * SWEEP_SECONDS + 2) == 4  # nowhere twice: queued again
     assert wait_until(lambda: len(stories.memberships(ids)) == 4, timeout=120), stories.memberships(ids)
@@ -157,7 +158,7 @@ def test_a_task_held_by_a_worker_is_not_queued_again(app: Celery, redis_client: 
     message = json.loads(raw)
     # What kombu records once a worker has the message (its delivery tag, the message, exchange, routing key).
     redis_client.hset(UNACKED, message["properties"]["delivery_tag"], json.dumps([message, "", ANALYZE_QUEUE]))
-    sweep = PendingSweep(redis_client, _sender(app))
+    sweep = PendingSweep(redis_client, task_sender(app))
     for round_ in range(1, 4):
         assert sweep.sweep(start + round_ * (SWEEP_SECONDS + 1)) == 0
     assert {article.task_id for article in pending.queued_before(start + 10 * SWEEP_SECONDS)} == {held}
@@ -169,7 +170,7 @@ def test_a_batch_lost_every_time_goes_to_the_dead_letters_after_the_last_try(
     pending = PendingArticles(redis_client)
     now = time.time()
     _queue(app, pending, "cursed", range(0, 3), now)
-    sweep = PendingSweep(redis_client, _sender(app))
+    sweep = PendingSweep(redis_client, task_sender(app))
     queued_again = []
     for _ in range(MAX_REQUEUES + 1):
         assert redis_client.rpop(ANALYZE_QUEUE) is not None  # lost again
@@ -197,10 +198,6 @@ def test_feed_items_replayed_from_the_dead_letters_wait_as_pending(env: dict[str
     assert task_ids_in_broker(redis_client) == {task}  # the message that carries them
 
 
-def _send_task(app: Celery) -> SendTask:
-    return lambda task, items, task_id: app.send_task(task, args=[items, 0], task_id=task_id)
-
-
 def test_analysed_articles_replayed_wait_as_pending_and_a_lost_replay_goes_back_to_their_task(
         app: Celery, env: dict[str, str], settings: Settings, es: Elasticsearch, redis_client: redis.Redis,
         workers: Callable[..., Background]) -> None:
@@ -220,7 +217,7 @@ def test_analysed_articles_replayed_wait_as_pending_and_a_lost_replay_goes_back_
     assert taken is not None and json.loads(taken)["headers"]["id"] == replayed
 
     start = time.time()
-    sweep = PendingSweep(redis_client, _sender(app), _send_task(app))
+    sweep = PendingSweep(redis_client, task_sender(app))
     assert sweep.sweep(start + SWEEP_SECONDS + 1) == 0
     assert sweep.sweep(start + 2 * SWEEP_SECONDS + 2) == 2
     [again] = [json.loads(raw) for raw in redis_client.lrange(INDEX_QUEUE, 0, -1)]
@@ -245,7 +242,7 @@ def test_story_features_replayed_wait_as_pending_on_their_message(
         (article_id, "vigie.assign_story_features") for article_id in ids}
     [task] = {article.task_id for article in waiting}
     assert task_ids_in_broker(redis_client) == {task}  # on the story queue: the sweep leaves it there
-    sweep = PendingSweep(redis_client, _sender(app), _send_task(app))
+    sweep = PendingSweep(redis_client, task_sender(app))
     now = time.time()
     assert sweep.sweep(now + SWEEP_SECONDS + 1) == 0 and sweep.sweep(now + 2 * SWEEP_SECONDS + 2) == 0
     assert redis_client.llen(STORY_QUEUE) == 1
@@ -261,6 +258,6 @@ def test_looking_for_a_backlogs_oldest_batches_reads_only_the_oldest_end_of_the_
     found = task_ids_in_broker(redis_client, oldest)
     assert oldest <= found and tasks[-1] not in found  # found in the first chunk; the newest never read
     assert set(tasks) <= task_ids_in_broker(redis_client, {"lost-task"})  # one lost: the whole queue is read
-    sweep = PendingSweep(redis_client, _sender(app))
+    sweep = PendingSweep(redis_client, task_sender(app))
     assert sweep.sweep(now + SWEEP_SECONDS + 1) == 0 and sweep.sweep(now + 2 * SWEEP_SECONDS + 2) == 0
     assert redis_client.llen(ANALYZE_QUEUE) == 450
