@@ -89,8 +89,7 @@ def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bo
     from vigie.services import embedded_services
     from worker.runtime import Runtime
     from worker.story_guess import index_articles_with_stories
-    from worker.story_queue import queued_features
-    from worker.story_tasks import assign_queued
+    from worker.story_tasks import assign_payload, story_payload
 
     if labelled:
         from tests.index.search_ranking import stream_analysed
@@ -132,16 +131,17 @@ def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bo
             before = cpu_now()
             outcome, guess = (index_articles_with_stories(rt, part) if guessed
                               else (rt.store.index_batch(part, with_stories=True), None))
-            features = queued_features([item for item in part if item.article.article_id in outcome.documents],
-                                       outcome.documents, guess)
+            # The story message the indexing task queues (its features, the story written, the guess's
+            # candidates, the entities written), taken by the consumer's own code.
+            payload = story_payload([item for item in part if item.article.article_id in outcome.documents],
+                                    outcome.documents, outcome.stories, guess)
             add(index_cpu, before)
             ledger.section = "consumer"
             before = cpu_now()
             started = time.perf_counter()
             if profiled:
                 profile.enable()
-            assign_queued(rt, features, stored=outcome.stories, searched=None if guess is None else {
-                article_id: (guess.searched_at, ids) for article_id, ids in guess.candidates.items()})
+            assign_payload(rt, payload)
             if profiled:
                 profile.disable()
             seconds += time.perf_counter() - started

@@ -157,10 +157,12 @@ def _with_entities(item: AnalyzedArticle, entities: tuple[Entity, ...]) -> Analy
 # -- after the write: merges confirmed by the same story (the story consumer) -----------------------
 
 
-def merge_in_stories(rt: Runtime, assignments: Sequence[Assignment]) -> list[EntityMerge]:
+def merge_in_stories(rt: Runtime, assignments: Sequence[Assignment],
+                     entities: Mapping[str, Sequence[Entity]] | None = None) -> list[EntityMerge]:
     """Merges confirmed by the same story, for articles just put into their stories. Records each
     merge, then updates the stored entities of the articles that changed (the merge rules recorded
-    since their analysis apply too). Never raises: the stories are written; a merge missed is logged
+    since their analysis apply too). ``entities``: the entities each article was written with, as the
+    story message carries them; those of the other articles are read by id. Never raises: the stories are written; a merge missed is logged
     with the article ids. Returns the merges made. The consumer loads no knowledge base: a name
     without identity is one whose id is the Vigie id of its own label and text (``is_unknown``),
     which no knowledge-base id is."""
@@ -172,7 +174,7 @@ def merge_in_stories(rt: Runtime, assignments: Sequence[Assignment]) -> list[Ent
     joined = {assignment.article_id for assignment in assignments
               if assignment.story_id and (not assignment.created or per_story[assignment.story_id] > 1)}
     try:
-        return _merge_in_stories(rt, placed, joined)
+        return _merge_in_stories(rt, placed, joined, entities or {})
     except (IndexUnavailable, IndexRejected, redis.RedisError) as error:
         log_event(log, "entities.same_story_merge_skipped", logging.WARNING, error=str(error),
                   articles=",".join(placed))
@@ -181,11 +183,16 @@ def merge_in_stories(rt: Runtime, assignments: Sequence[Assignment]) -> list[Ent
     return []
 
 
-def _merge_in_stories(rt: Runtime, placed: Mapping[str, str], joined: Collection[str]) -> list[EntityMerge]:
+def _merge_in_stories(rt: Runtime, placed: Mapping[str, str], joined: Collection[str],
+                      written: Mapping[str, Sequence[Entity]]) -> list[EntityMerge]:
     holder = merge_rules(rt)
     rules = holder.current()
     store = holder.store
-    stored = store.article_entities(list(placed))
+    # The entities each article was written with: carried by the story message, else read by id.
+    missing = [article_id for article_id in placed if article_id not in written]
+    read = store.article_entities(missing) if missing else {}
+    stored = {article_id: tuple(written[article_id]) if article_id in written else read[article_id]
+              for article_id in placed if article_id in written or article_id in read}
     wanted = [(article_id, entity) for article_id, entities in stored.items() if article_id in joined
               for entity in entities if is_unknown(entity, ()) and mergeable_key(variant_key(entity.text))
               and variant_key(entity.text) not in rules]

@@ -112,7 +112,9 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
     # the stories of their near-duplicate originals (a wire copy joins its original's story).
     ids = [item.article_id for item in features]
     originals = [item.cluster_id for item in features if item.cluster_id and item.cluster_id != item.article_id]
-    known = store.memberships(list(dict.fromkeys([*ids, *originals])))
+    # The stories this assigner holds are living (it is the only writer while it holds the lock): only
+    # the others are followed through merges.
+    known = store.memberships(list(dict.fromkeys([*ids, *originals])), living=recent.drafts.keys())
     existing = {article_id: known[article_id] for article_id in ids if article_id in known}
     # Articles whose story is settled before any search: a redelivery, a copy whose original has a
     # story or comes earlier in this batch. They need no candidates (``decide`` reads none for them).

@@ -1,6 +1,7 @@
 """The story features crossing the queue from the indexing task to the story consumer (JSON), with
-what the indexing task adds: the story an article's document was written with (``STORED_KEY``) and the
-candidates its guess searched (``SEARCHED_KEY``, worker.story_guess)."""
+what the indexing task adds: the story an article's document was written with (``STORED_KEY``), the
+candidates its guess searched (``SEARCHED_KEY``, worker.story_guess) and the entities the document was
+written with (``ENTITIES_KEY``: what the same-story merges read, worker.entity_merges)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from index.article_document import ArticleDocument
-from ingest.models import AnalyzedArticle
+from ingest.models import AnalyzedArticle, Entity
 from ingest.stories import StoryFeatures, features_of
 from worker.story_guess import StoryGuess
 
@@ -19,6 +20,11 @@ STORED_KEY = "stored_story"
 #: In a queued article's features: [when, [story ids]], the candidates the indexing task's guess
 #: searched (``guess_stories``), if it searched.
 SEARCHED_KEY = "searched"
+#: In a queued article's features: the entities its document was written with (``Entity.to_dict``).
+#: The consumer read them back by id before (a real-time read of an article just written, which makes
+#: Elasticsearch refresh the articles' shard first, and a read of the alias); messages queued before
+#: carry none, and their articles' entities are still read.
+ENTITIES_KEY = "entity_list"
 
 
 def features_to_dict(features: StoryFeatures) -> dict[str, Any]:
@@ -57,6 +63,16 @@ def queued_features(analysed: Sequence[AnalyzedArticle], documents: Mapping[str,
 def with_stored(payload: dict[str, Any], stored: Mapping[str, str]) -> dict[str, Any]:
     story = stored.get(payload["article_id"])
     return {**payload, STORED_KEY: story} if story else payload
+
+
+def with_entities(payload: dict[str, Any], entities: Mapping[str, Sequence[Entity]]) -> dict[str, Any]:
+    found = entities.get(payload["article_id"])
+    return {**payload, ENTITIES_KEY: [entity.to_dict() for entity in found]} if found is not None else payload
+
+
+def entities_of(payload: Sequence[Mapping[str, Any]]) -> dict[str, tuple[Entity, ...]]:
+    return {str(item["article_id"]): tuple(Entity.from_dict(entity) for entity in item[ENTITIES_KEY])
+            for item in payload if item.get(ENTITIES_KEY) is not None}
 
 
 def stored_of(payload: Sequence[Mapping[str, Any]]) -> dict[str, str]:

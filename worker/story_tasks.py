@@ -31,7 +31,7 @@ from celery import Task
 
 from index.article_document import ArticleDocument
 from index.errors import IndexUnavailable
-from ingest.models import AnalyzedArticle
+from ingest.models import AnalyzedArticle, Entity
 from ingest.stories import Assignment, StoryFeatures, features_of
 from worker.alert_tasks import alert_stories
 from worker.app import app
@@ -41,36 +41,45 @@ from worker.retries import Letter, after_outage, current_runtime, retry_later
 from worker.runtime import Runtime
 from worker.story_assignment import StoryLockBusy, assign_features
 from worker.story_guess import StoryGuess
-from worker.story_queue import (SEARCHED_KEY, features_from_dict, features_to_dict, queued_features, searched_of,
-                                stored_of, with_stored)
+from worker.story_queue import (SEARCHED_KEY, entities_of, features_from_dict, features_to_dict, queued_features,
+                                searched_of, stored_of, with_entities, with_stored)
 
 log = logging.getLogger("vigie.worker")
 
 
-def queue_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: Mapping[str, ArticleDocument],
-                  stored: Mapping[str, str] | None = None, guess: StoryGuess | None = None) -> int:
-    """Queue the story assignment of articles just indexed (their features) for the story consumer;
-    the number of articles queued (none when stories are off). ``stored``: the story an article was
-    written with (``BulkOutcome.stories``), which the consumer then does not write again; ``guess``:
-    the candidates the indexing task's guess searched (``SEARCHED_KEY``), which the consumer takes
-    instead of searching again while they are fresh. The articles still pending (state.pending) wait
-    on the story message from now on, recorded before it is sent: a message lost in the broker is then
-    found by the scheduler's sweep, which queues the articles again. A broker error propagates: the
-    indexing task is then given back, and indexing again is harmless."""
-    if not rt.settings.stories or not analysed:
-        return 0
+def story_payload(analysed: Sequence[AnalyzedArticle], documents: Mapping[str, ArticleDocument],
+                  stored: Mapping[str, str] | None = None, guess: StoryGuess | None = None) -> list[dict[str, Any]]:
+    """The story message of articles just indexed: their features, the story each document was written
+    with (``stored``: ``BulkOutcome.stories``, which the consumer then does not write again), the
+    candidates the guess searched (``SEARCHED_KEY``: the consumer takes them instead of searching again
+    while they are fresh) and the entities each document was written with (what the same-story merges
+    read)."""
     stored = stored or {}
-    payload = [with_stored(features_to_dict(item), stored) for item in queued_features(analysed, documents, guess)]
+    entities = {article_id: document.entity_list for article_id, document in documents.items()}
+    payload = [with_entities(with_stored(features_to_dict(item), stored), entities)
+               for item in queued_features(analysed, documents, guess)]
     if guess is not None:
         for item in payload:
             found = guess.candidates.get(item["article_id"])
             if found is not None:
                 item[SEARCHED_KEY] = [guess.searched_at, list(found)]
+    return payload
+
+
+def queue_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: Mapping[str, ArticleDocument],
+                  stored: Mapping[str, str] | None = None, guess: StoryGuess | None = None) -> int:
+    """Queue the story assignment of articles just indexed (``story_payload``) for the story consumer;
+    the number of articles queued (none when stories are off). The articles still pending
+    (state.pending) wait on the story message from now on, recorded before it is sent: a message lost
+    in the broker is then found by the scheduler's sweep, which queues the articles again. A broker
+    error propagates: the indexing task is then given back, and indexing again is harmless."""
+    if not rt.settings.stories or not analysed:
+        return 0
+    payload = story_payload(analysed, documents, stored, guess)
     task_id = str(uuid.uuid4())
     rt.pending.moved([item["article_id"] for item in payload], task_id, time.time())
     assign_story_features.apply_async(args=[payload], queue=STORY_QUEUE, task_id=task_id)
     return len(payload)
-
 
 
 def assign_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: MutableMapping[str, ArticleDocument],
@@ -92,13 +101,14 @@ def assign_stories(rt: Runtime, analysed: Sequence[AnalyzedArticle], documents: 
 
 def _assign_or_defer(rt: Runtime, features: Sequence[StoryFeatures], attempt: int,
                      stored: Mapping[str, str] | None = None,
-                     searched: Mapping[str, tuple[float, Sequence[str]]] | None = None) -> list[Assignment]:
+                     searched: Mapping[str, tuple[float, Sequence[str]]] | None = None,
+                     entities: Mapping[str, Sequence[Entity]] | None = None) -> list[Assignment]:
     if not rt.settings.stories or not features:
         return []
     try:
         return assign_features(rt, features, stored, searched)
     except (IndexUnavailable, StoryLockBusy, redis.RedisError) as error:
-        defer_stories(rt, features, attempt, str(error), stored)
+        defer_stories(rt, features, attempt, str(error), stored, entities)
     except Exception as error:  # noqa: BLE001 - indexing is done; stories must not undo it
         log.exception("stories.assignment_failed", extra={
             "articles": ",".join(item.article_id for item in features), "error_": str(error)})
@@ -107,11 +117,11 @@ def _assign_or_defer(rt: Runtime, features: Sequence[StoryFeatures], attempt: in
 
 
 def defer_stories(rt: Runtime, features: Sequence[StoryFeatures], attempt: int, reason: str,
-                  stored: Mapping[str, str] | None = None) -> None:
+                  stored: Mapping[str, str] | None = None, entities: Mapping[str, Sequence[Entity]] | None = None) -> None:
     """Assignment could not run now (Elasticsearch or the lock busy): try again later under the one
     outage policy (worker.retries), or keep the articles in the dead-letter list once it is spent."""
     ids = [item.article_id for item in features]
-    payload = [with_stored(features_to_dict(item), stored or {}) for item in features]
+    payload = [with_entities(with_stored(features_to_dict(item), stored or {}), entities or {}) for item in features]
 
     def again(delay: float) -> None:
         # The articles wait on the retry's message now (state.pending).
@@ -128,13 +138,21 @@ def defer_stories(rt: Runtime, features: Sequence[StoryFeatures], attempt: int, 
 
 def assign_queued(rt: Runtime, features: Sequence[StoryFeatures], attempt: int = 0,
                   stored: Mapping[str, str] | None = None,
-                  searched: Mapping[str, tuple[float, Sequence[str]]] | None = None) -> list[Assignment]:
+                  searched: Mapping[str, tuple[float, Sequence[str]]] | None = None,
+                  entities: Mapping[str, Sequence[Entity]] | None = None) -> list[Assignment]:
     """What the story consumer does with a queued batch: assign (or defer), the entity merges the
-    stories confirm (worker.entity_merges, evidence ``same-story``), then the per-story alerts."""
-    assignments = _assign_or_defer(rt, features, attempt, stored, searched)
-    merge_in_stories(rt, assignments)
+    stories confirm (worker.entity_merges, evidence ``same-story``; ``entities``: those the articles
+    were written with, where the message carries them), then the per-story alerts."""
+    assignments = _assign_or_defer(rt, features, attempt, stored, searched, entities)
+    merge_in_stories(rt, assignments, entities)
     alert_stories(rt, assignments)
     return assignments
+
+
+def assign_payload(rt: Runtime, payload: Sequence[Mapping[str, Any]], attempt: int = 0) -> list[Assignment]:
+    """``assign_queued`` on a story message (``story_payload``)."""
+    return assign_queued(rt, [features_from_dict(item) for item in payload], attempt, stored_of(payload),
+                         searched_of(payload), entities_of(payload))
 
 
 @app.task(name="vigie.assign_story_features", acks_late=True, bind=True)
@@ -144,8 +162,7 @@ def assign_story_features(self: Task, payload: list[dict[str, Any]], attempt: in
     this message carried are no longer pending then (state.pending): put into their story,
     dead-lettered, or failed with the error logged; those deferred wait on the retry's message."""
     rt = current_runtime()
-    assigned = len(assign_queued(rt, [features_from_dict(item) for item in payload], attempt,
-                                 stored_of(payload), searched_of(payload)))
+    assigned = len(assign_payload(rt, payload, attempt))
     if self.request.id:
         rt.pending.done_by(self.request.id, [str(item["article_id"]) for item in payload])
     return assigned
