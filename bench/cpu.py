@@ -109,7 +109,8 @@ def cpu_ms_per_article(before: Snapshot, after: Snapshot, articles: int) -> dict
 
 def es_index_stats(es: Any, prefix: str) -> dict[str, dict[str, int]]:
     """Elasticsearch's counters per index of ``prefix`` (cumulative since the node started): documents
-    indexed, milliseconds indexing, searching (query + fetch), merging, refreshing."""
+    indexed, milliseconds indexing, searching (query + fetch), merging, refreshing; refreshes (Elasticsearch's
+    own every second and those a real-time read by id of a document not yet refreshed forces)."""
     response = es.indices.stats(index=f"{prefix}-*", metric="indexing,search,merge,refresh,get")
     stats: dict[str, dict[str, int]] = {}
     for index, body in response["indices"].items():
@@ -122,6 +123,7 @@ def es_index_stats(es: Any, prefix: str) -> dict[str, dict[str, int]]:
             "get_ms": int(total["get"]["time_in_millis"]),
             "merge_ms": int(total["merges"]["total_time_in_millis"]),
             "refresh_ms": int(total["refresh"]["total_time_in_millis"]),
+            "refreshes": int(total["refresh"]["total"]),
         }
     return stats
 
@@ -157,11 +159,12 @@ def print_cpu_table(rows: Mapping[str, Mapping[str, float]]) -> None:
 def print_es_table(rows: Mapping[str, Mapping[str, Mapping[str, float]]]) -> None:
     """Elasticsearch's per-index counters per article, for each run."""
     for label, indexes in rows.items():
-        print(f"{label}: Elasticsearch per article (docs indexed; ms indexing / searching / get / merging / refreshing)")
+        print(f"{label}: Elasticsearch per article (docs indexed; ms indexing / searching / get / merging / "
+              f"refreshing; refreshes per 100 articles)")
         for index, values in sorted(indexes.items()):
             print(f"  {index:<22} {values.get('docs_indexed', 0):6.2f} docs  {values.get('index_ms', 0):7.2f} "
                   f"{values.get('search_ms', 0):7.2f} {values.get('get_ms', 0):7.2f} {values.get('merge_ms', 0):7.2f} "
-                  f"{values.get('refresh_ms', 0):7.2f}")
+                  f"{values.get('refresh_ms', 0):7.2f} {100 * values.get('refreshes', 0):7.1f}")
 
 
 def process_cpu(pid: int | None) -> float:
