@@ -13,8 +13,9 @@ uses (``apply_merges``) and its entity fields written back with a partial update
 
 For cross-article merges, ``shared_entities`` asks the articles index which of an article's other
 entities also appear beside a candidate entity, and in which articles. For merges confirmed by the
-same story, ``article_entities`` reads articles' entities by id (real time: an article just written
-is found) and ``story_carriers`` finds which candidate entities the articles of given stories carry.
+same story, ``story_carriers`` finds which candidate entities the articles of given stories carry; the
+story message carries each article's entities as written, and ``article_entities`` reads them by id
+(real time: an article just written is found) only for a message queued without them.
 """
 
 from __future__ import annotations
