@@ -162,10 +162,10 @@ def merge_in_stories(rt: Runtime, assignments: Sequence[Assignment],
     """Merges confirmed by the same story, for articles just put into their stories. Records each
     merge, then updates the stored entities of the articles that changed (the merge rules recorded
     since their analysis apply too). ``entities``: the entities each article was written with, as the
-    story message carries them; those of the other articles are read by id. Never raises: the stories are written; a merge missed is logged
-    with the article ids. Returns the merges made. The consumer loads no knowledge base: a name
-    without identity is one whose id is the Vigie id of its own label and text (``is_unknown``),
-    which no knowledge-base id is."""
+    story message carries them; those of the other articles are read by id. Never raises: the stories
+    are written; a merge missed is logged with the article ids. Returns the merges made. The consumer
+    loads no knowledge base: a name without identity is one whose id is the Vigie id of its own label
+    and text (``is_unknown``), which no knowledge-base id is."""
     placed = {assignment.article_id: assignment.story_id for assignment in assignments if assignment.story_id}
     if not placed:
         return []

@@ -125,7 +125,7 @@ def test_the_consumer_reads_no_article_back_when_the_message_carries_its_entitie
     assignments = story_tasks.assign_payload(rt, payload)
     assert {a.article_id: a.story_id for a in assignments} == {"q-en": story_id_for("q-en"), "q-fr": story_id_for("q-en")}
     assert _gets(rt, settings) == before
-    # The same articles in a message that carries no entities: read by id (both of them).
+    # Two more articles, in a message that carries no entities (queued before): read by id, both.
     more = [quake("q-de", "en", 2), quake("q-es", "fr", 3)]
     StoryStore(rt.es, settings.index_prefix).refresh()  # the story searchable: the guess finds it
     outcome, guess = index_articles_with_stories(rt, more)
