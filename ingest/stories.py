@@ -427,7 +427,7 @@ class Frequencies:
 
     def idf(self, key: str) -> float:
         """The weight of ``key`` (a term, or ``name:`` and a name): rarer keys weigh more, never under 1.
-        ``_cosine`` computes the same, inline."""
+        ``_weighted`` computes the same, inline."""
         return math.log((self.documents + 1) / (self.counts.get(key, 0) + 1)) + 1.0
 
     def squared_norm(self, story: Mapping[str, float], key_prefix: str = "", keep: str | None = None) -> float:
@@ -464,27 +464,46 @@ class Frequencies:
         return a * a * norm.s0 - 2.0 * a * norm.s1 + norm.s2
 
 
-def _cosine(article: Mapping[str, float], story: Mapping[str, float], frequencies: Frequencies,
-            key_prefix: str = "", keep: str | None = None) -> float:
-    """Cosine of the two vectors weighted by IDF (``Frequencies.idf`` of ``key_prefix`` + each key);
-    ``keep``: only the story's keys starting with it count in its norm (``Frequencies.squared_norm``).
-    The article's IDFs are computed inline, as ``Frequencies.idf`` does: this runs for every candidate
-    of every article."""
+@dataclass(frozen=True, slots=True)
+class _Weighted:
+    """One article vector weighted by IDF (``Frequencies.idf`` of ``key_prefix`` + each key): its keys
+    with weight and IDF, in the article's order, and its squared norm. The same for every story the
+    article is compared with (the frequencies do not change while it is)."""
+
+    items: tuple[tuple[str, float, float], ...]  # (key, share x idf, idf)
+    squared_norm: float
+
+
+def _weighted(article: Mapping[str, float], frequencies: Frequencies, key_prefix: str = "") -> _Weighted:
+    """The IDFs are computed inline, as ``Frequencies.idf`` does: this runs for every article."""
     counts = frequencies.counts.get
     documents = frequencies.documents + 1
     log = math.log
-    dot = 0.0
-    article_norm = 0.0
+    items = []
+    norm = 0.0
     for key, share in article.items():
         idf = log(documents / (counts(key_prefix + key, 0) + 1)) + 1.0
         weight = share * idf
-        article_norm += weight * weight
-        other = story.get(key)
+        norm += weight * weight
+        items.append((key, weight, idf))
+    return _Weighted(tuple(items), norm)
+
+
+def _cosine(article: Mapping[str, float] | _Weighted, story: Mapping[str, float], frequencies: Frequencies,
+            key_prefix: str = "", keep: str | None = None) -> float:
+    """Cosine of the two vectors weighted by IDF (``Frequencies.idf`` of ``key_prefix`` + each key);
+    ``keep``: only the story's keys starting with it count in its norm (``Frequencies.squared_norm``).
+    ``article`` may come weighted already (``_weighted``): an article is compared with a dozen stories."""
+    weighted = article if isinstance(article, _Weighted) else _weighted(article, frequencies, key_prefix)
+    get = story.get
+    dot = 0.0
+    for key, weight, idf in weighted.items:
+        other = get(key)
         if other:
             dot += weight * other * idf
     if not dot:
         return 0.0
-    return dot / math.sqrt(article_norm * frequencies.squared_norm(story, key_prefix, keep))
+    return dot / math.sqrt(weighted.squared_norm * frequencies.squared_norm(story, key_prefix, keep))
 
 
 def _number_score(numbers: frozenset[str], story: Mapping[str, int]) -> float:
@@ -493,16 +512,19 @@ def _number_score(numbers: frozenset[str], story: Mapping[str, int]) -> float:
 
 
 def similarity(features: StoryFeatures, story: StoryCentroid, frequencies: Frequencies,
-               params: StoryParams) -> float:
-    """How well ``features`` fits ``story``, in [0, 1], time decay included (0 outside the window)."""
+               params: StoryParams, weighted: tuple[_Weighted, _Weighted] | None = None) -> float:
+    """How well ``features`` fits ``story``, in [0, 1], time decay included (0 outside the window).
+    ``weighted``: the article's names and terms weighted already (``best_stories``: the same for
+    every candidate)."""
     hours = (features.time - story.last_seen).total_seconds() / 3600
     if hours > params.window_hours or (story.first_seen - features.time).total_seconds() / 3600 > params.window_hours:
         return 0.0
     decay = 0.5 ** (max(0.0, abs(hours)) / params.window_hours)
-    names = _cosine(features.names, story.names, frequencies, "name:")
+    names = _cosine(weighted[0] if weighted else features.names, story.names, frequencies, "name:")
     numbers = _number_score(features.numbers, story.numbers)
     if story.languages.get(features.language):
-        words = _cosine(features.terms, story.terms, frequencies, keep=f"{features.language}:")
+        words = _cosine(weighted[1] if weighted else features.terms, story.terms, frequencies,
+                        keep=f"{features.language}:")
         w_words, w_names, w_numbers = params.same_language
     else:
         words, w_words = 0.0, 0.0
@@ -521,7 +543,8 @@ def story_id_for(article_id: str) -> str:
 def best_stories(features: StoryFeatures, candidates: Iterable[StoryCentroid], frequencies: Frequencies,
                  params: StoryParams) -> list[tuple[float, StoryCentroid]]:
     """Candidates scored, best first (ties: smaller story id first), those scoring 0 left out."""
-    scored = [(similarity(features, story, frequencies, params), story) for story in candidates]
+    weighted = (_weighted(features.names, frequencies, "name:"), _weighted(features.terms, frequencies))
+    scored = [(similarity(features, story, frequencies, params, weighted), story) for story in candidates]
     return sorted(((score, story) for score, story in scored if score > 0),
                   key=lambda pair: (-pair[0], pair[1].story_id))
 
