@@ -475,7 +475,8 @@ class _Weighted:
 
 
 def _weighted(article: Mapping[str, float], frequencies: Frequencies, key_prefix: str = "") -> _Weighted:
-    """The IDFs are computed inline, as ``Frequencies.idf`` does: this runs for every article."""
+    """``article`` weighted by IDF. The IDFs are computed inline, as ``Frequencies.idf`` does: this
+    runs twice for every article decided."""
     counts = frequencies.counts.get
     documents = frequencies.documents + 1
     log = math.log
