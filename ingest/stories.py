@@ -490,12 +490,16 @@ def _weighted(article: Mapping[str, float], frequencies: Frequencies, key_prefix
     return _Weighted(tuple(items), norm)
 
 
-def _cosine(article: Mapping[str, float] | _Weighted, story: Mapping[str, float], frequencies: Frequencies,
+def _weights_of(features: StoryFeatures, frequencies: Frequencies) -> tuple[_Weighted, _Weighted]:
+    """An article's names and terms weighted by IDF, as ``similarity`` compares them."""
+    return _weighted(features.names, frequencies, "name:"), _weighted(features.terms, frequencies)
+
+
+def _cosine(weighted: _Weighted, story: Mapping[str, float], frequencies: Frequencies,
             key_prefix: str = "", keep: str | None = None) -> float:
-    """Cosine of the two vectors weighted by IDF (``Frequencies.idf`` of ``key_prefix`` + each key);
-    ``keep``: only the story's keys starting with it count in its norm (``Frequencies.squared_norm``).
-    ``article`` may come weighted already (``_weighted``): an article is compared with a dozen stories."""
-    weighted = article if isinstance(article, _Weighted) else _weighted(article, frequencies, key_prefix)
+    """Cosine of an article vector weighted by IDF (``_weighted``, with ``key_prefix``) and a story's,
+    weighted alike; ``keep``: only the story's keys starting with it count in its norm
+    (``Frequencies.squared_norm``)."""
     get = story.get
     dot = 0.0
     for key, weight, idf in weighted.items:
@@ -521,11 +525,11 @@ def similarity(features: StoryFeatures, story: StoryCentroid, frequencies: Frequ
     if hours > params.window_hours or (story.first_seen - features.time).total_seconds() / 3600 > params.window_hours:
         return 0.0
     decay = 0.5 ** (max(0.0, abs(hours)) / params.window_hours)
-    names = _cosine(weighted[0] if weighted else features.names, story.names, frequencies, "name:")
+    names_weighted, terms_weighted = weighted or _weights_of(features, frequencies)
+    names = _cosine(names_weighted, story.names, frequencies, "name:")
     numbers = _number_score(features.numbers, story.numbers)
     if story.languages.get(features.language):
-        words = _cosine(weighted[1] if weighted else features.terms, story.terms, frequencies,
-                        keep=f"{features.language}:")
+        words = _cosine(terms_weighted, story.terms, frequencies, keep=f"{features.language}:")
         w_words, w_names, w_numbers = params.same_language
     else:
         words, w_words = 0.0, 0.0
@@ -544,7 +548,7 @@ def story_id_for(article_id: str) -> str:
 def best_stories(features: StoryFeatures, candidates: Iterable[StoryCentroid], frequencies: Frequencies,
                  params: StoryParams) -> list[tuple[float, StoryCentroid]]:
     """Candidates scored, best first (ties: smaller story id first), those scoring 0 left out."""
-    weighted = (_weighted(features.names, frequencies, "name:"), _weighted(features.terms, frequencies))
+    weighted = _weights_of(features, frequencies)
     scored = [(similarity(features, story, frequencies, params, weighted), story) for story in candidates]
     return sorted(((score, story) for score, story in scored if score > 0),
                   key=lambda pair: (-pair[0], pair[1].story_id))

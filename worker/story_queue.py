@@ -70,6 +70,13 @@ def with_entities(payload: dict[str, Any], entities: Mapping[str, Sequence[Entit
     return {**payload, ENTITIES_KEY: [entity.to_dict() for entity in found]} if found is not None else payload
 
 
+def message_of(features: Sequence[StoryFeatures], stored: Mapping[str, str] | None = None,
+               entities: Mapping[str, Sequence[Entity]] | None = None) -> list[dict[str, Any]]:
+    """A story message: each article's features, with the story its document was written with and the
+    entities it was written with, where known."""
+    return [with_entities(with_stored(features_to_dict(item), stored or {}), entities or {}) for item in features]
+
+
 def entities_of(payload: Sequence[Mapping[str, Any]]) -> dict[str, tuple[Entity, ...]]:
     return {str(item["article_id"]): tuple(Entity.from_dict(entity) for entity in item[ENTITIES_KEY])
             for item in payload if item.get(ENTITIES_KEY) is not None}

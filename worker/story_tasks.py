@@ -41,8 +41,8 @@ from worker.retries import Letter, after_outage, current_runtime, retry_later
 from worker.runtime import Runtime
 from worker.story_assignment import StoryLockBusy, assign_features
 from worker.story_guess import StoryGuess
-from worker.story_queue import (SEARCHED_KEY, entities_of, features_from_dict, features_to_dict, queued_features,
-                                searched_of, stored_of, with_entities, with_stored)
+from worker.story_queue import (SEARCHED_KEY, entities_of, features_from_dict, message_of, queued_features,
+                                searched_of, stored_of)
 
 log = logging.getLogger("vigie.worker")
 
@@ -54,10 +54,8 @@ def story_payload(analysed: Sequence[AnalyzedArticle], documents: Mapping[str, A
     candidates the guess searched (``SEARCHED_KEY``: the consumer takes them instead of searching again
     while they are fresh) and the entities each document was written with (what the same-story merges
     read)."""
-    stored = stored or {}
     entities = {article_id: document.entity_list for article_id, document in documents.items()}
-    payload = [with_entities(with_stored(features_to_dict(item), stored), entities)
-               for item in queued_features(analysed, documents, guess)]
+    payload = message_of(queued_features(analysed, documents, guess), stored, entities)
     if guess is not None:
         for item in payload:
             found = guess.candidates.get(item["article_id"])
@@ -121,7 +119,7 @@ def defer_stories(rt: Runtime, features: Sequence[StoryFeatures], attempt: int, 
     """Assignment could not run now (Elasticsearch or the lock busy): try again later under the one
     outage policy (worker.retries), or keep the articles in the dead-letter list once it is spent."""
     ids = [item.article_id for item in features]
-    payload = [with_entities(with_stored(features_to_dict(item), stored or {}), entities or {}) for item in features]
+    payload = message_of(features, stored, entities)
 
     def again(delay: float) -> None:
         # The articles wait on the retry's message now (state.pending).
