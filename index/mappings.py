@@ -251,6 +251,12 @@ def notifications_index_body() -> dict[str, Any]:
 # --- stories (index.stories): story records and memberships ---------------------------------------
 
 STORIES_VERSION = 1
+#: How often the stories index is refreshed (s). Every story an article joins is written again (its
+#: centroid and search keys), so at one second the index wrote a segment a second, merged them, and
+#: the candidate search read across them all. An assigner finds the stories written since the last
+#: refresh in its own memory (worker.story_memory.RECENT_SECONDS), and listings may be this late.
+STORIES_REFRESH_SECONDS = 5
+STORIES_REFRESH = f"{STORIES_REFRESH_SECONDS}s"
 
 STORY_PROPERTIES: dict[str, Any] = {
     "story_id": {"type": "keyword"},
@@ -296,8 +302,11 @@ def members_index(prefix: str) -> str:
 
 
 def stories_index_body() -> dict[str, Any]:
-    """Settings and mappings of ``<prefix>-stories``: one document per story, by story id."""
-    return small_index(STORY_PROPERTIES, "Vigie stories", STORIES_VERSION)
+    """Settings and mappings of ``<prefix>-stories``: one document per story, by story id, refreshed
+    every ``STORIES_REFRESH_SECONDS``."""
+    body = small_index(STORY_PROPERTIES, "Vigie stories", STORIES_VERSION)
+    body["settings"]["refresh_interval"] = STORIES_REFRESH
+    return body
 
 
 def story_members_index_body() -> dict[str, Any]:

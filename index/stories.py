@@ -31,6 +31,7 @@ from index.client import call, create_index, refusals
 from index.errors import IndexUnavailable
 from index.mappings import (
     ARTICLE_STORY_PROPERTIES,
+    STORIES_REFRESH,
     articles_alias,
     members_index,
     stories_index,
@@ -203,7 +204,11 @@ class StoryStore:
 
     def ensure_ready(self) -> None:
         """Create both indexes and add ``story_id`` to the articles mapping. Idempotent."""
-        create_index(self.es, self.index, **stories_index_body())
+        if not create_index(self.es, self.index, **stories_index_body()):
+            # Created refreshing every second (before 2026-12-03).
+            call(self.es, "setting how often the stories are refreshed",
+                 lambda: self.es.indices.put_settings(index=self.index,
+                                                      settings={"index.refresh_interval": STORIES_REFRESH}))
         if not create_index(self.es, self.members, **story_members_index_body()):
             # Created refreshing every second (before 2026-12-02): now only while it is searched.
             call(self.es, "letting the story members refresh only while searched",
@@ -363,7 +368,7 @@ class StoryStore:
         again (marking re-indexes the whole article document, Elasticsearch's biggest cost in stories).
 
         Reads by id (``memberships``, ``drafts``) see them at once; searches after the next refresh
-        (every second), or at once with ``refresh``. The assigner does not refresh: it keeps the
+        (``STORIES_REFRESH_SECONDS``; memberships only while searched), or at once with ``refresh``. The assigner does not refresh: it keeps the
         stories it wrote last in memory (worker.story_tasks)."""
         now = now or datetime.now(timezone.utc)
         operations: list[dict[str, Any]] = []

@@ -34,7 +34,7 @@ from ingest.models import AnalyzedArticle
 from ingest.stories import Assignment, Merge, StoryFeatures, decide, features_of, frequency_keys, params_from
 from worker.lease import RenewedLock
 from worker.runtime import Runtime
-from worker.story_memory import RECENT_SECONDS, RecentStories, RedisFrequencies, recent_stories, story_store
+from worker.story_memory import FRESH_SEARCH, RecentStories, RedisFrequencies, recent_stories, story_store
 
 log = logging.getLogger("vigie.worker")
 
@@ -45,10 +45,6 @@ LOCK_LEASE = 15.0
 LOCK_WAIT = 30.0
 #: The assigner that held the lock last (its token): another one refreshes before searching.
 HOLDER_KEY = "vigie:stories:holder"
-#: The consumer takes a guess's candidates instead of searching while they are at most this old (s):
-#: stories written since the search are then either searchable then or among its recent stories
-#: (``RECENT_SECONDS``, the one-second refresh and a second of clock skew between hosts allowed for).
-FRESH_SEARCH = RECENT_SECONDS - 2.0
 
 
 class StoryLockBusy(Exception):

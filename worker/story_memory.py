@@ -7,7 +7,7 @@ batches (``FrequencyMemory``) for as long as it is the last holder, and reads on
 seen.
 
 A story written is readable by id at once but searchable only after the next index refresh (every
-second). So the assigner that holds the lock remembers the stories it wrote in the last
+``STORIES_REFRESH_SECONDS``, index.mappings). So the assigner that holds the lock remembers the stories it wrote in the last
 ``RECENT_SECONDS`` (their search keys, ``RecentStories``) and adds those sharing most names, words or
 figures with an article (as many as the search returns, 12) to its candidates, read by id. It also
 keeps the stories it wrote or read whole (``RecentStories.read_drafts``): as the only writer while it
@@ -26,14 +26,20 @@ from datetime import datetime, timedelta
 
 import redis
 
+from index.mappings import STORIES_REFRESH_SECONDS
 from index.stories import CANDIDATES, StoryDraft, StoryStore
 from ingest.stories import Frequencies, StoryFeatures
 from worker.runtime import Runtime
 
 DF_KEY = "vigie:stories:df"
 DOCUMENTS_KEY = "vigie:stories:documents"
-#: Stories written this long ago may not be searchable yet (the stories index refreshes every second).
-RECENT_SECONDS = 5.0
+#: The consumer takes a guess's candidates instead of searching while they are at most this old (s)
+#: (worker.story_assignment).
+FRESH_SEARCH = 3.0
+#: Stories this assigner wrote in the last RECENT_SECONDS are remembered as candidates: a story written
+#: since the last refresh of the stories index, or since a guess's search it takes (``FRESH_SEARCH``),
+#: with a second of clock skew between hosts allowed for, may not be searchable yet.
+RECENT_SECONDS = FRESH_SEARCH + STORIES_REFRESH_SECONDS + 1.0
 RECENT_MAX = 2000
 #: Stories an assigner keeps whole between batches (``RecentStories.read_drafts``): the candidates of
 #: a busy hour, at tens of kilobytes each.
