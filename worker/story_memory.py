@@ -7,11 +7,12 @@ batches (``FrequencyMemory``) for as long as it is the last holder, and reads on
 seen.
 
 A story written is readable by id at once but searchable only after the next index refresh (every
-``STORIES_REFRESH_SECONDS``, index.mappings). So the assigner that holds the lock remembers the stories it wrote in the last
-``RECENT_SECONDS`` (their search keys, ``RecentStories``) and adds those sharing most names, words or
-figures with an article (as many as the search returns, 12) to its candidates, read by id. It also
-keeps the stories it wrote or read whole (``RecentStories.read_drafts``): as the only writer while it
-holds the lock, it reads from Elasticsearch only the candidates it has not seen.
+``STORIES_REFRESH_SECONDS``, index.mappings). So the assigner that holds the lock remembers the
+stories it wrote in the last ``RECENT_SECONDS`` (their search keys, ``RecentStories``) and adds those
+sharing most names, words or figures with an article (as many as the search returns, 12) to its
+candidates, read by id. It also keeps the stories it wrote or read whole (``RecentStories.read_drafts``):
+as the only writer while it holds the lock, it reads from Elasticsearch only the candidates it has not
+seen.
 """
 
 from __future__ import annotations
