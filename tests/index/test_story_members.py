@@ -11,7 +11,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from conf.settings import Settings
-from index.mappings import members_index, story_members_index_body
+from index.mappings import members_index
 from index.stories import Membership, StoryStore
 from ingest.stories import StoryFeatures
 
@@ -49,13 +49,3 @@ def test_memberships_are_refreshed_only_while_searched_and_a_search_finds_them_a
     assert {member["article_id"] for member in stories.members_of("s-brest")} == {
         f"a{batch}-{n}" for batch in range(8) for n in range(5)}
 
-
-def test_a_members_index_created_refreshing_every_second_is_set_to_refresh_only_while_searched(
-        es: Elasticsearch, settings: Settings) -> None:
-    members = members_index(settings.index_prefix)
-    body = story_members_index_body()
-    body["settings"]["refresh_interval"] = "1s"  # as created before 2026-12-02
-    es.indices.create(index=members, **body)
-    assert es.indices.get_settings(index=members)[members]["settings"]["index"]["refresh_interval"] == "1s"
-    StoryStore(es, settings.index_prefix).ensure_ready()
-    assert "refresh_interval" not in es.indices.get_settings(index=members)[members]["settings"]["index"]

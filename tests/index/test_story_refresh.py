@@ -1,24 +1,30 @@
-"""How often the stories index is refreshed (index.mappings.STORIES_REFRESH_SECONDS), against the real
-Elasticsearch: created with that interval, and an index created refreshing every second is moved to it;
-a story written is read by id at once and searchable after a refresh."""
+"""How often the indexes of stories are refreshed, against the real Elasticsearch: the stories index
+every ``STORIES_REFRESH_SECONDS`` (a story written is read by id at once, searchable after a refresh),
+the memberships only while searched (tests/index/test_story_members.py); either, created refreshing
+every second as before, is moved to its interval."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
 
 from conf.settings import Settings
-from index.mappings import STORIES_REFRESH_SECONDS, stories_index, stories_index_body
+from index.mappings import (STORIES_REFRESH_SECONDS, members_index, stories_index, stories_index_body,
+                            story_members_index_body)
 from index.stories import Membership, StoryDraft, StoryStore
 from ingest.stories import StoryCentroid, StoryFeatures
 
 pytestmark = pytest.mark.integration
 
 
-def _interval(es: Elasticsearch, index: str) -> str:
-    return str(es.indices.get_settings(index=index)[index]["settings"]["index"]["refresh_interval"])
+def _interval(es: Elasticsearch, index: str) -> str | None:
+    """The index's refresh interval, None if it sets none (refreshed only while searched)."""
+    value = es.indices.get_settings(index=index)[index]["settings"]["index"].get("refresh_interval")
+    return None if value is None else str(value)
 
 
 def test_the_stories_index_is_created_refreshing_every_few_seconds(es: Elasticsearch, settings: Settings) -> None:
@@ -36,12 +42,18 @@ def test_the_stories_index_is_created_refreshing_every_few_seconds(es: Elasticse
     assert [record.story_id for record in stories.list()] == ["s-brest"]
 
 
-def test_a_stories_index_created_refreshing_every_second_is_moved_to_the_new_interval(
-        es: Elasticsearch, settings: Settings) -> None:
-    index = stories_index(settings.index_prefix)
-    body = stories_index_body()
-    body["settings"]["refresh_interval"] = "1s"  # as created before 2026-12-03
-    es.indices.create(index=index, **body)
+
+@pytest.mark.parametrize(("name", "body", "expected"), [
+    (stories_index, stories_index_body, f"{STORIES_REFRESH_SECONDS}s"),
+    (members_index, story_members_index_body, None),  # refreshed only while searched (since 2026-12-02)
+])
+def test_an_index_of_stories_created_refreshing_every_second_is_moved_to_its_interval(
+        es: Elasticsearch, settings: Settings, name: Callable[[str], str], body: Callable[[], dict[str, Any]],
+        expected: str | None) -> None:
+    index = name(settings.index_prefix)
+    old = body()
+    old["settings"]["refresh_interval"] = "1s"  # memberships until 2026-12-02, stories until 12-03
+    es.indices.create(index=index, **old)
     assert _interval(es, index) == "1s"
     StoryStore(es, settings.index_prefix).ensure_ready()
-    assert _interval(es, index) == f"{STORIES_REFRESH_SECONDS}s"
+    assert _interval(es, index) == expected
