@@ -256,7 +256,6 @@ STORIES_VERSION = 1
 #: the candidate search read across them all. An assigner finds the stories written since the last
 #: refresh in its own memory (worker.story_memory.RECENT_SECONDS), and listings may be this late.
 STORIES_REFRESH_SECONDS = 5
-STORIES_REFRESH = f"{STORIES_REFRESH_SECONDS}s"
 
 STORY_PROPERTIES: dict[str, Any] = {
     "story_id": {"type": "keyword"},
@@ -305,7 +304,7 @@ def stories_index_body() -> dict[str, Any]:
     """Settings and mappings of ``<prefix>-stories``: one document per story, by story id, refreshed
     every ``STORIES_REFRESH_SECONDS``."""
     body = small_index(STORY_PROPERTIES, "Vigie stories", STORIES_VERSION)
-    body["settings"]["refresh_interval"] = STORIES_REFRESH
+    body["settings"]["refresh_interval"] = f"{STORIES_REFRESH_SECONDS}s"
     return body
 
 

@@ -31,7 +31,6 @@ from index.client import call, create_index, refusals
 from index.errors import IndexUnavailable
 from index.mappings import (
     ARTICLE_STORY_PROPERTIES,
-    STORIES_REFRESH,
     articles_alias,
     members_index,
     stories_index,
@@ -204,15 +203,13 @@ class StoryStore:
 
     def ensure_ready(self) -> None:
         """Create both indexes and add ``story_id`` to the articles mapping. Idempotent."""
-        if not create_index(self.es, self.index, **stories_index_body()):
-            # Created refreshing every second (before 2026-12-03).
-            call(self.es, "setting how often the stories are refreshed",
-                 lambda: self.es.indices.put_settings(index=self.index,
-                                                      settings={"index.refresh_interval": STORIES_REFRESH}))
-        if not create_index(self.es, self.members, **story_members_index_body()):
-            # Created refreshing every second (before 2026-12-02): now only while it is searched.
-            call(self.es, "letting the story members refresh only while searched",
-                 lambda: self.es.indices.put_settings(index=self.members, settings={"index.refresh_interval": None}))
+        for index, body in ((self.index, stories_index_body()), (self.members, story_members_index_body())):
+            if not create_index(self.es, index, **body):
+                # Both were created refreshing every second (the memberships until 2026-12-02, the
+                # stories until 2026-12-03): each is set to its body's interval (none: only while searched).
+                interval = body["settings"].get("refresh_interval")
+                call(self.es, f"setting how often {index} is refreshed", lambda: self.es.indices.put_settings(
+                    index=index, settings={"index.refresh_interval": interval}))
         alias = articles_alias(self.prefix)
         if call(self.es, "looking up the articles alias", lambda: self.es.indices.exists_alias(name=alias)):
             call(self.es, "adding the story fields to the articles mapping",

@@ -42,7 +42,6 @@ def test_the_stories_index_is_created_refreshing_every_few_seconds(es: Elasticse
     assert [record.story_id for record in stories.list()] == ["s-brest"]
 
 
-
 @pytest.mark.parametrize(("name", "body", "expected"), [
     (stories_index, stories_index_body, f"{STORIES_REFRESH_SECONDS}s"),
     (members_index, story_members_index_body, None),  # refreshed only while searched (since 2026-12-02)
