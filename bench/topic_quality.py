@@ -15,7 +15,9 @@ third and scored as it is; batch 5, h257 onwards, written blind, without reading
 batch 6, h309 onwards, written blind after the fourth round, and scored as it is; batch 7, h361 onwards, written
 blind after the fifth round, and scored as it is; batch 8, h409 onwards, written blind after the sixth round, and
 scored as it is; batch 9, h461 onwards, written blind while the seventh round was being built, and scored as it is;
-batch 10, h513 onwards, written blind while the eighth round was being built, and scored as it is).
+batch 10, h513 onwards, written blind while the eighth round was being built, and scored as it is; batch 11,
+h565 onwards, written blind on 2026-12-03 after the eighth round, by a writer who did not read the rules, and
+scored as it is).
 Only the articles in the languages the rules cover (fr, en, de, es) count. Prints the Markdown of docs/quality.md's
 topic section.
 """
@@ -55,6 +57,8 @@ EIGHTH_BATCH_FROM = 409
 NINTH_BATCH_FROM = 461
 # The tenth (h513 onwards) was written blind while the eighth round was built elsewhere, and scored as it is.
 TENTH_BATCH_FROM = 513
+# The eleventh (h565 onwards) was written blind after the eighth round, and scored as it is.
+ELEVENTH_BATCH_FROM = 565
 
 
 def _number(name: str) -> int | None:
@@ -69,7 +73,8 @@ def _batch(name: str) -> int:
     return (2 if number < THIRD_BATCH_FROM else 3 if number < FOURTH_BATCH_FROM
             else 4 if number < FIFTH_BATCH_FROM else 5 if number < SIXTH_BATCH_FROM
             else 6 if number < SEVENTH_BATCH_FROM else 7 if number < EIGHTH_BATCH_FROM
-            else 8 if number < NINTH_BATCH_FROM else 9 if number < TENTH_BATCH_FROM else 10)
+            else 8 if number < NINTH_BATCH_FROM else 9 if number < TENTH_BATCH_FROM
+            else 10 if number < ELEVENTH_BATCH_FROM else 11)
 
 
 HELDOUT_BATCHES = {
@@ -91,6 +96,8 @@ HELDOUT_BATCHES = {
     "held-out batches 8 + 9": lambda name: _batch(name) in (8, 9),
     "held-out batch 10": lambda name: _batch(name) == 10,
     "held-out batches 9 + 10": lambda name: _batch(name) in (9, 10),
+    "held-out batch 11": lambda name: _batch(name) == 11,
+    "held-out batches 10 + 11": lambda name: _batch(name) in (10, 11),
 }
 
 
