@@ -251,10 +251,11 @@ def notifications_index_body() -> dict[str, Any]:
 # --- stories (index.stories): story records and memberships ---------------------------------------
 
 STORIES_VERSION = 1
-#: How often the stories index is refreshed (s). Every story an article joins is written again (its
-#: centroid and search keys), so at one second the index wrote a segment a second, merged them, and
-#: the candidate search read across them all. An assigner finds the stories written since the last
-#: refresh in its own memory (worker.story_memory.RECENT_SECONDS), and listings may be this late.
+#: How often the stories and memberships indexes are refreshed (s). Every story an article joins is
+#: written again (its centroid and search keys), so at one second the index wrote a segment a second,
+#: merged them, and the candidate search read across them all. An assigner finds the stories written
+#: since the last refresh in its own memory (worker.story_memory.RECENT_SECONDS) and reads memberships
+#: by id (at once); listings of stories and of their articles may be this late.
 STORIES_REFRESH_SECONDS = 5
 
 STORY_PROPERTIES: dict[str, Any] = {
@@ -309,12 +310,14 @@ def stories_index_body() -> dict[str, Any]:
 
 
 def story_members_index_body() -> dict[str, Any]:
-    """Settings and mappings of ``<prefix>-story-members``: one document per article, its story.
+    """Settings and mappings of ``<prefix>-story-members``: one document per article, its story,
+    refreshed every ``STORIES_REFRESH_SECONDS``.
 
-    Read by id (real time, refresh or not) on every assignment, searched only to list a story's
-    articles and to move them after a merge: no refresh interval is set, so Elasticsearch refreshes
-    it only while it is searched (a search of an idle shard waits for the refresh and sees every
-    membership written). It wrote a segment every second while stories were assigned."""
+    Read by id (real time, refresh or not) on every assignment, searched to list a story's articles
+    (the Stories page, ``vigie stories show``), for trends and to move them after a merge (refreshed
+    first). At one second it wrote a segment a second while stories were assigned; with no interval
+    set, Elasticsearch refreshed it only while searched, which is every second again for 30 s after
+    each search (the Stories page open) and after the index is created."""
     body = small_index(STORY_MEMBER_PROPERTIES, "Vigie story memberships", STORIES_VERSION)
-    del body["settings"]["refresh_interval"]
+    body["settings"]["refresh_interval"] = f"{STORIES_REFRESH_SECONDS}s"
     return body

@@ -205,8 +205,9 @@ class StoryStore:
         """Create both indexes and add ``story_id`` to the articles mapping. Idempotent."""
         for index, body in ((self.index, stories_index_body()), (self.members, story_members_index_body())):
             if not create_index(self.es, index, **body):
-                # Both were created refreshing every second (the memberships until 2026-12-02, the
-                # stories until 2026-12-03): each is set to its body's interval (none: only while searched).
+                # Created refreshing every second (the memberships until 2026-12-02, the stories until
+                # 2026-12-03) or, the memberships, only while searched (until 2026-12-03): each is set
+                # to its body's interval.
                 interval = body["settings"].get("refresh_interval")
                 call(self.es, f"setting how often {index} is refreshed", lambda: self.es.indices.put_settings(
                     index=index, settings={"index.refresh_interval": interval}))
@@ -365,8 +366,7 @@ class StoryStore:
         again (marking re-indexes the whole article document, Elasticsearch's biggest cost in stories).
 
         Reads by id (``memberships``, ``drafts``) see them at once; searches after the next refresh
-        (every ``STORIES_REFRESH_SECONDS``; memberships only while searched), or at once with
-        ``refresh``. The assigner does not refresh: it keeps the stories it wrote last in memory
+        (every ``STORIES_REFRESH_SECONDS``), or at once with ``refresh``. The assigner does not refresh: it keeps the stories it wrote last in memory
         (worker.story_memory)."""
         now = now or datetime.now(timezone.utc)
         operations: list[dict[str, Any]] = []

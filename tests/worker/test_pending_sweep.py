@@ -142,6 +142,7 @@ def test_a_story_message_lost_after_indexing_is_queued_again_and_each_article_jo
     assert wait_until(lambda: len(stories.memberships(ids)) == 4, timeout=120), stories.memberships(ids)
     assert settled(redis_client, lambda: count(es, settings), lambda: stories.memberships(ids)) == (
         4, stories.memberships(ids))
+    es.indices.refresh(index=members_index(settings.index_prefix))  # searchable every few seconds: now
     members = es.search(index=members_index(settings.index_prefix), query={"terms": {"_id": ids}}, size=20)
     assert sorted(hit["_id"] for hit in members["hits"]["hits"]) == ids  # one membership each
     assert pending.count() == 0 and DeadLetters(redis_client).entries() == []
