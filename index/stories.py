@@ -366,8 +366,8 @@ class StoryStore:
         again (marking re-indexes the whole article document, Elasticsearch's biggest cost in stories).
 
         Reads by id (``memberships``, ``drafts``) see them at once; searches after the next refresh
-        (every ``STORIES_REFRESH_SECONDS``), or at once with ``refresh``. The assigner does not refresh: it keeps the stories it wrote last in memory
-        (worker.story_memory)."""
+        (every ``STORIES_REFRESH_SECONDS``), or at once with ``refresh``. The assigner does not
+        refresh: it keeps the stories it wrote last in memory (worker.story_memory)."""
         now = now or datetime.now(timezone.utc)
         operations: list[dict[str, Any]] = []
         for draft in drafts:
