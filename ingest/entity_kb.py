@@ -33,6 +33,7 @@ import os
 import pickle
 import re
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -523,8 +524,17 @@ def use_cache(cache_dir: Path) -> None:
     _cache_dir = cache_dir
 
 
-@cache
+_default: KnowledgeBase | None = None
+_default_lock = threading.Lock()
+
+
 def default_kb() -> KnowledgeBase:
     """The bundled knowledge base, loaded once per process (before a fork, it is shared); from the
-    cache directory when ``use_cache`` named one."""
-    return load_or_build(_cache_dir) if _cache_dir is not None else KnowledgeBase()
+    cache directory when ``use_cache`` named one. Threads asking at once (the API's first searches and
+    its loading thread) wait for one load instead of each building it."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = load_or_build(_cache_dir) if _cache_dir is not None else KnowledgeBase()
+    return _default

@@ -18,6 +18,7 @@ import redis
 from celery import Celery
 from elasticsearch import Elasticsearch
 
+from tests.support.api import ApiServer
 from tests.support.processes import Background, run_vigie, start_worker
 from tests.support.services import TEST_HOME, drop_indices, settings_from, vigie_env
 from conf.settings import Settings
@@ -108,3 +109,16 @@ def app(settings: Settings) -> Iterator[Celery]:
     app = create_app(settings)
     yield app
     app.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failing test that used a `vigie api` server (tests.support.api) gets the end of that server's
+    log in its report: what the API said while the test waited for it."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    for name, value in getattr(item, "funcargs", {}).items():
+        if isinstance(value, ApiServer):
+            report.sections.append((f"`vigie api` log ({name}, last lines)", value.process.output()[-6000:]))

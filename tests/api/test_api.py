@@ -339,7 +339,7 @@ def test_health_reports_redis_elasticsearch_workers_and_queues(client: httpx.Cli
     assert health["queues"]["vigie.analyze"] == 0
     assert health["status"] == "degraded" and health["workers"] == {  # no worker runs in this module
         "ok": False, "alive": [], "latency_ms": None, "error": "no Celery worker answered a ping"}
-    assert health["lemmas_loaded"] is True
+    assert health["lemmas_loaded"] is True and health["entities_loaded"] is True
 
 
 def test_metrics_in_prometheus_format(api_server: ApiServer, client: httpx.Client, articles: ArticleStore,

@@ -5,8 +5,13 @@ still gives the knowledge base; a changed table or another cache never reads the
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from pathlib import Path
 
+import pytest
+
+from ingest import entity_kb
 from ingest.entity_kb import KnowledgeBase, cache_path, kb_dir, load_or_build
 
 
@@ -52,3 +57,25 @@ def test_a_changed_table_is_another_file(tmp_path: Path) -> None:
     after = cache_path(tmp_path / "cache", tables)
     assert after != before
     assert cache_path(tmp_path / "cache") == before != after  # the bundled tables keep their name
+
+
+def test_threads_asking_at_once_for_the_default_knowledge_base_wait_for_one_load(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API loads it in a thread while its first searches may ask for it: one load, one object."""
+    loads: list[int] = []
+
+    def slow_build(*_: object) -> object:
+        loads.append(threading.get_ident())
+        time.sleep(0.3)  # long enough for every thread to be waiting
+        return object()
+
+    monkeypatch.setattr(entity_kb, "_default", None)
+    monkeypatch.setattr(entity_kb, "_cache_dir", None)
+    monkeypatch.setattr(entity_kb, "KnowledgeBase", slow_build)
+    found: list[object] = []
+    threads = [threading.Thread(target=lambda: found.append(entity_kb.default_kb())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(loads) == 1 and len(found) == 4 and all(kb is found[0] for kb in found)

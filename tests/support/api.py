@@ -71,7 +71,8 @@ def api_env(base: dict[str, str], **overrides: str) -> dict[str, str]:
 
 
 def start_api(env: dict[str, str], timeout: float = 90) -> ApiServer:
-    """`vigie api` on ``env``, once it answers /health (whatever the health) and its lemmas are loaded."""
+    """`vigie api` on ``env``, once it answers /health (whatever the health) and its lemma tables and
+    entity knowledge base are loaded."""
     process = Background("api", [VIGIE, "api"], env).start()
     base_url = f"http://127.0.0.1:{env['VIGIE_API_PORT']}"
     deadline = time.monotonic() + timeout
@@ -80,7 +81,8 @@ def start_api(env: dict[str, str], timeout: float = 90) -> ApiServer:
             if process.process is not None and process.process.poll() is not None:
                 raise AssertionError(f"`vigie api` exited with {process.process.returncode}:\n{process.output()[-4000:]}")
             try:
-                if client.get("/health").json().get("lemmas_loaded"):
+                health = client.get("/health").json()
+                if health.get("lemmas_loaded") and health.get("entities_loaded"):
                     return ApiServer(process, env, settings_from(env), base_url, env.get("VIGIE_API_TOKEN", ""))
             except (httpx.HTTPError, ValueError):
                 pass

@@ -26,6 +26,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS_ENV = "VIGIE_TEST_SCREENSHOTS"
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C key of an element reference
+#: How long ``wait_for`` waits by default. Generous: it ends as soon as the element is there, and on a busy
+#: two-process run the tests' services answer several times slower than alone (a search page once
+#: waited more than 20 s for its first answer).
+WAIT = 60.0
 
 CHROMIUM_FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
@@ -152,7 +156,7 @@ class Browser:
             raise BrowserError(f"no element matches {selector!r} on {self.url}")
         return found[0]
 
-    def wait_for(self, selector: str, timeout: float = 20, text: str | None = None) -> str:
+    def wait_for(self, selector: str, timeout: float = WAIT, text: str | None = None) -> str:
         """The first element matching ``selector`` (and holding ``text``), once it exists."""
         deadline = time.monotonic() + timeout
         while True:
@@ -165,8 +169,17 @@ class Browser:
             if time.monotonic() > deadline:
                 body = self.execute("return document.body ? document.body.innerText : ''")
                 raise BrowserError(f"nothing matched {selector!r}" + (f" with {text!r}" if text else "")
-                                   + f" within {timeout} s on {self.url}; the page says:\n{str(body)[:2000]}")
+                                   + f" within {timeout} s on {self.url}; the page says:\n{str(body)[:2000]}"
+                                   + "\nits requests that ended (ms from the page's start, duration):\n"
+                                   + self.requests_ended())
             time.sleep(0.1)
+
+    def requests_ended(self) -> str:
+        """The page's requests that got their answer, with when they began and how long they took (one a
+        line): a request missing from it was still waiting."""
+        entries = self.execute("return performance.getEntriesByType('resource').map("
+                               "e => [e.name, Math.round(e.startTime), Math.round(e.duration)])")
+        return "\n".join(f"  {name} at {start} ms, {duration} ms" for name, start, duration in entries or [])
 
     def text(self, element: str) -> str:
         return str(self._call("GET", self._path(f"/element/{element}/text")))

@@ -49,7 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        ctx.start_loading_lemmas()
+        ctx.start_loading_tables()
         yield
         ctx.es.close()
         ctx.health_es.close()

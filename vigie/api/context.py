@@ -1,5 +1,5 @@
 """What the API process keeps between requests: clients, the feed registry, the alert and notification
-stores, the lemma tables, the write limiter. Built once by ``create_app`` and reached from a route
+stores, the lemma tables and the entity knowledge base, the write limiter. Built once by ``create_app`` and reached from a route
 through ``Depends(context)``.
 
 Routes run in FastAPI's thread pool (the Elasticsearch and Redis clients are synchronous and
@@ -25,6 +25,7 @@ from index.alert_store import AlertStore
 from index.client import Elasticsearch, connect
 from index.notifications import NotificationStore
 from index.store import ArticleStore
+from ingest.entity_kb import default_kb, use_cache
 from ingest.topic_rules import TopicRules, load_rules
 from ingest.transport import fetch_policy
 from state.client import Redis, RedisError
@@ -60,6 +61,7 @@ class ApiContext:
     _lemmas_ready: threading.Event = field(default_factory=threading.Event)
     _lemmas: LemmaVariants | None = None
     _lemma_error: BaseException | None = None
+    _entities_loaded: bool = False
     _workers: tuple[float, list[str], str | None] | None = None  # (when, names, error)
     _workers_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -128,9 +130,23 @@ class ApiContext:
 
     # -- query lemmas ---------------------------------------------------------------------------------
 
-    def start_loading_lemmas(self) -> None:
-        """Load the lemma tables in the background (seconds, per language) so the port opens at once."""
-        threading.Thread(target=self._load_lemmas, name="lemmas", daemon=True).start()
+    def start_loading_tables(self) -> None:
+        """Load what searches need in the background, so the port opens at once: the lemma tables
+        (seconds, per language), then the entity knowledge base that says which entity a query word
+        names (one to two seconds from the cache directory, built there first if missing; a first
+        search otherwise waited for it, and several first searches each built it)."""
+        threading.Thread(target=self._load_tables, name="query-tables", daemon=True).start()
+
+    def _load_tables(self) -> None:
+        self._load_lemmas()
+        began = time.monotonic()
+        try:
+            use_cache(self.settings.cache_dir)
+            default_kb()
+            self._entities_loaded = True
+            log_event(log, "api.entities_loaded", seconds=round(time.monotonic() - began, 1))
+        except Exception:  # noqa: BLE001 - the first search that needs it loads it again, and says why
+            log.exception("api.entities_failed")
 
     def _load_lemmas(self) -> None:
         began = time.monotonic()
@@ -149,6 +165,10 @@ class ApiContext:
     @property
     def lemmas_loaded(self) -> bool:
         return self._lemmas is not None
+
+    @property
+    def entities_loaded(self) -> bool:
+        return self._entities_loaded
 
     def lemma_variants(self) -> LemmaVariants:
         if not self._lemmas_ready.wait(LEMMA_WAIT) or self._lemmas is None:

@@ -350,3 +350,5 @@ class Health(BaseModel):
     queues: dict[str, int] = Field(description="Tasks waiting per Celery queue (Redis LLEN).")
     dead_letters: int | None = Field(description="Entries in the dead-letter list.")
     lemmas_loaded: bool = Field(description="Whether the query lemma tables are loaded (searches wait for them).")
+    entities_loaded: bool = Field(
+        description="Whether the entity knowledge base is loaded (a search naming an entity waits for it).")

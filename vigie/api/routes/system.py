@@ -60,6 +60,7 @@ def health_report(ctx: ApiContext) -> dict[str, Any]:
         "queues": queues,
         "dead_letters": dead_letters,
         "lemmas_loaded": ctx.lemmas_loaded,
+        "entities_loaded": ctx.entities_loaded,
     }
 
 
