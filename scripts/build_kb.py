@@ -79,7 +79,85 @@ def countries() -> list[list[str]]:
         label = "country" if territory.is_country else "territory"
         rows.append([territory.qid, "LOCATION", territory.name, territory.code.upper(), label,
                      "|".join(variants), "rigour 2.6.1 (MIT); ISO 3166 names: pycountry 26.2.16 (LGPL-2.1)"])
+    _add_subdivision_names(rows, curated)
     return rows
+
+
+#: Subdivision names of the ISO catalogues left out, reviewed one by one: a common word or a given
+#: name rather than the region, or a wrong translation.
+_NOT_REGION_NAMES = frozenset({
+    "Пара",  # Pará in Russian, and the word for a pair
+    "Юра",  # the Jura in Russian, and a Russian given name
+    "Assia",  # Hesse in Italian, and a given name
+    "Virginie",  # Virginia in French, and a French given name
+    "Amazone",  # Amazonas in French: "l'Amazone" is the river
+    "Гоя",  # for Goa (Гоа in Russian)
+    "Саманган",  # given for Telangana: Samangan is a province of Afghanistan
+    "Territorio Noroeste",  # given for the Northern Territory (Territorio del Norte)
+})
+
+
+def _acceptable(name: str) -> bool:
+    """A name as a text writes it: not ISO's inverted form ("Wallonne, Région"), no qualifier in
+    brackets and no code ("Cymru GB-CYM"), in a script the linker reads, capitalised."""
+    return (bool(name) and "," not in name and "(" not in name and _script_ok(name) and not name[0].islower()
+            and not any(len(word) > 1 and word.isupper() for word in name.split())
+            and name not in _NOT_REGION_NAMES)
+
+
+def _add_subdivision_names(rows: list[list[str]], curated: set[str]) -> None:
+    """A territory that is a subdivision (an oblast, a US state, a Land, a canton) had its English
+    names only: "Айдахо", "Graubünden" or "Новый Южный Уэльс" named nothing. It gains the subdivision's
+    name in ISO 3166-2 ("Catalunya [Cataluña]": both) and its translations in the project's languages
+    (pycountry's iso3166-2 catalogues), except a name that also names a city ("Рио-де-Жанейро", the
+    city; "Kherson"), another territory or country, or a curated entity: the links made before stay
+    as they were, and a region is found only where nothing was."""
+    import pycountry
+
+    sys.path.insert(0, str(OUT.parent.parent.parent))
+    from ingest.entity_kb import read_table, row_variants
+    from ingest.name_keys import phrase_key
+
+    translations = []
+    for language in LANGUAGES:
+        try:
+            translations.append(gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=[language]))
+        except OSError:
+            pass
+    taken: dict[str, set[str]] = {}  # phrase key -> the ids it names already
+    for row in rows:
+        for name in row[5].split("|"):
+            taken.setdefault(phrase_key(name), set()).add(row[0])
+    for file_name in ("persons.tsv", "organizations.tsv", "places.tsv", "cities.tsv.gz"):
+        path = OUT / file_name
+        if not path.exists():
+            continue
+        for table_row in read_table(path):
+            names = [table_row["name"], *table_row["names"].split("|")] if "names" in table_row else \
+                [name for name, _ in row_variants(table_row)]
+            for name in names:
+                taken.setdefault(phrase_key(name), set()).add(table_row["id"])
+    proposed: dict[str, list[tuple[list[str], str]]] = {}  # phrase key -> (row, name) of each proposal
+    for row in rows:
+        subdivision = pycountry.subdivisions.get(code=row[3]) if "-" in row[3] else None
+        if subdivision is None or row[0] in curated:
+            continue
+        forms = [subdivision.name, *(translation.gettext(subdivision.name) for translation in translations)]
+        seen = {variant.casefold() for variant in row[5].split("|")}
+        # "Catalunya [Cataluña]": the name in two of the territory's languages
+        for name in (_clean(part.strip(" ]")) for form in forms for part in form.split("[")):
+            key = phrase_key(name)
+            if _acceptable(name) and name.casefold() not in seen and key and taken.get(key, {row[0]}) == {row[0]}:
+                seen.add(name.casefold())
+                proposed.setdefault(key, []).append((row, name))
+    added = 0
+    for key, proposals in proposed.items():
+        if len({row[0] for row, _ in proposals}) > 1:
+            continue  # "Distrito Federal", "Territoire du Nord": more than one territory's name
+        for row, name in proposals:
+            row[5] = f"{row[5]}|{name}"
+            added += 1
+    print(f"subdivision names added: {added}")
 
 
 def cities() -> list[list[str]]:

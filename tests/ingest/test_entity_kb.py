@@ -175,6 +175,21 @@ def test_a_region_names_its_country_too(kb: KnowledgeBase) -> None:
     assert context_of(matches_of("Ohio", "en", kb)) >= {"US"}
 
 
+@pytest.mark.parametrize(("name", "language", "expected"), [
+    # A subdivision is named in the languages of ISO 3166-2's catalogues, not in English only ...
+    ("Айдахо", "ru", "Q1221"), ("Graubünden", "de", "Q11925"), ("Waadt", "de", "Q12771"),
+    ("Tchétchénie", "fr", "Q5187"), ("Новый Южный Уэльс", "ru", "Q3224"), ("Pennsylvanie", "fr", "Q1400"),
+    # ... and a name that is a city's stays the city's ("Kherson", "Рио-де-Жанейро"), ...
+    ("Kherson", "en", "gn:706448"), ("Рио-де-Жанейро", "ru", "gn:3451190"),
+    # ... and a common word or a given name is no region: Pará's "Пара" (a pair), Virginia's "Virginie".
+    ("Пара", "ru", None), ("Virginie", "fr", None),
+])
+def test_a_region_is_found_by_its_names_in_other_languages_where_no_city_has_them(
+        kb: KnowledgeBase, name: str, language: str, expected: str | None) -> None:
+    found = kb.lookup(name, language)
+    assert (found.id if found is not None else None) == expected
+
+
 def test_a_language_is_at_home_where_it_is_official_and_widely_spoken() -> None:
     assert {"FR", "BE", "CH", "LU", "MC"} <= home_countries("fr") and "BY" not in home_countries("fr")
     assert {"DE", "AT", "CH"} <= home_countries("de") and "US" not in home_countries("de")
