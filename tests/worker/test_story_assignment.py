@@ -42,7 +42,7 @@ def test_an_event_in_two_languages_is_one_story_with_its_record(settings: Settin
     assert sum(record.hours.values()) == 2
     rt.store.refresh()
     assert rt.store.get("q-fr")["story_id"] == stories[0]  # type: ignore[index]
-    store.refresh()  # listings are searches: they see the stories after a refresh (every second)
+    store.refresh()  # listings are searches: they see the stories after a refresh (every STORIES_REFRESH_SECONDS)
     assert [member["article_id"] for member in store.members_of(stories[0])] == ["q-en", "q-fr"]
 
 
