@@ -5,7 +5,8 @@
 Prints the Markdown table of docs/quality.md ("Entity identity"), computed as
 tests/ingest/test_entity_identity.py computes it, with the shipped configuration; then, on the
 batches of cities named alike (``tests/ingest/entity_set/cities-*.yaml``, dev and held out), how many
-gold mentions with a known id get that id, cities apart.
+gold mentions with a known id get that id, cities apart; last, over every set, the persons the
+knowledge base lacks in the languages without a model (found after their title, ingest.title_persons).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import quality_arguments, shipped_analyses  # noqa: E402
-from tests.ingest.entity_identity_set import CITY_SETS, known_ids, load_set, observe, score  # noqa: E402
+from tests.ingest.entity_identity_set import (CITY_SETS, MODEL_LANGUAGES, SET_FILE, known_ids, load_set,  # noqa: E402
+                                              observe, score, unknown_persons)
 
 
 def main() -> None:
@@ -54,6 +56,18 @@ def main() -> None:
                   f"| {found.cities_right}/{found.cities} = {found.cities_right / found.cities:.3f} |")
             if language == "all":
                 misses.extend(found.misses)
+    print("\n| persons the knowledge base lacks, languages without a model | articles | gold persons found "
+          "| persons found that the gold names |")
+    print("|---|---|---|---|")
+    everything = [item for path in (SET_FILE, *CITY_SETS) for item in load_set(path)]
+    every_analysis = shipped_analyses(everything)
+    for split in ("dev", "heldout"):
+        part = [(item, analysis) for item, analysis in zip(everything, every_analysis) if item.split == split]
+        persons = unknown_persons([item for item, _ in part], [analysis for _, analysis in part])
+        articles = sum(item.language not in MODEL_LANGUAGES for item, _ in part)
+        print(f"| {split} | {articles} | {persons.found}/{persons.gold} = {persons.recall:.3f} "
+              f"| {persons.predicted - persons.wrong}/{persons.predicted} = {persons.precision:.3f} |")
+        misses.extend(persons.misses)
     if args.misses:
         print("\n" + "\n".join(misses))
 

@@ -37,6 +37,7 @@ from ingest.entity_kb import KnowledgeBase
 from ingest.entity_linking import Match, link_mentions, unknown_id
 from ingest.mentions import Mention, entity_key, word_lists
 from ingest.models import Entity, EntityLabel
+from ingest.title_persons import titled_persons
 
 #: Model label → Vigie label; None: not a named entity for Vigie (dates, quantities).
 #: French/Spanish/German models use PER/LOC/ORG/MISC, English ones OntoNotes, Polish NKJP.
@@ -86,8 +87,10 @@ def entities_from_mentions(mentions: Sequence[Mention], text: str, language: str
 
 def known_entities_of(text: str, language: str, kb: KnowledgeBase, text_start: int = 0) -> tuple[Entity, ...]:
     """The knowledge base's entities named in a text of a language without an NER model
-    (places, countries, known persons and organisations; Russian case endings understood)."""
-    return merge_mentions(link_mentions([], text, language, kb, every_entity=True), text_start)
+    (places, countries, known persons and organisations; Russian case endings understood), and the
+    persons named after their title (``ingest.title_persons``), known or not."""
+    return merge_mentions(link_mentions(titled_persons(text, language), text, language, kb, every_entity=True),
+                          text_start)
 
 
 def tidy_mentions(spans: Iterable[Span], text: str) -> list[Mention]:

@@ -229,8 +229,11 @@ def _may_be_entity(match: Match, mentions: Sequence[Mention], text: str, languag
     A capitalised word a town happens to be named after ("Union Street", "Port officials") is none."""
     if any(candidate.entity.curated for candidate in match.candidates):
         return True
-    if any(mention.start <= match.start and match.end == mention.end for mention in mentions):
-        return True  # the mention's head ("de Lille", "Bank of England"), not a word before it ("Union Street")
+    if any(mention.start <= match.start and match.end == mention.end
+           and (mention.label != "PERSON" or mention.start == match.start) for mention in mentions):
+        # The mention's head ("de Lille", "Bank of England"), not a word before it ("Union Street");
+        # a person's surname is no place of the article ("Дмитрий Пестов" is not Pestovo, Russia).
+        return True
     chosen = choose(list(match.candidates), language, frozenset())
     return chosen is not None and free_text_allowed(match, chosen, every_entity=every_entity, text=text,
                                                     match_text=text[match.start:match.end], language=language)

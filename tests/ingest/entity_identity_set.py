@@ -147,3 +147,46 @@ def known_ids(items: Sequence[LabelledArticle], analyses: Sequence[Analysis]) ->
                     len(cities), sum(entry.id == entry.gold.id for entry in cities),
                     tuple(f"{entry.article}: {entry.gold.surface} ({entry.gold.id}) → {entry.id}"
                           for entry in observed if entry.id != entry.gold.id))
+
+
+#: The languages the shipped configuration has an NER model for (conf.settings' default VIGIE_MODELS).
+MODEL_LANGUAGES = frozenset({"fr", "en"})
+
+
+@dataclass(frozen=True)
+class UnknownPersons:
+    """In the articles of languages without a model: the gold persons the knowledge base lacks (``x:``
+    ids) found as persons, and the persons found that no gold mention names (any label)."""
+
+    gold: int
+    found: int
+    predicted: int
+    wrong: int
+    misses: tuple[str, ...]
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.gold if self.gold else 1.0
+
+    @property
+    def precision(self) -> float:
+        return (self.predicted - self.wrong) / self.predicted if self.predicted else 1.0
+
+
+def unknown_persons(items: Sequence[LabelledArticle], analyses: Sequence[Analysis]) -> UnknownPersons:
+    pairs = [(item, analysis) for item, analysis in zip(items, analyses) if item.language not in MODEL_LANGUAGES]
+    observed = [entry for entry in observe([item for item, _ in pairs], [analysis for _, analysis in pairs])
+                if entry.gold.label == "PERSON" and entry.gold.id.startswith("x:")]
+    found = [entry for entry in observed if entry.id is not None and entry.label == "PERSON"]
+    predicted = wrong = 0
+    misses = [f"{entry.article}: {entry.gold.surface} missed" for entry in observed if entry not in found]
+    for item, analysis in pairs:
+        golds = {fold_key(gold.surface) for gold in item.entities}
+        for entity in analysis.entities:
+            if entity.label != "PERSON":
+                continue
+            predicted += 1
+            if not golds & {fold_key(variant) for variant in (entity.text, *entity.variants)}:
+                wrong += 1
+                misses.append(f"{item.id}: {entity.text} is no person of the gold")
+    return UnknownPersons(len(observed), len(found), predicted, wrong, tuple(misses))
