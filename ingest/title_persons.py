@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import yaml
@@ -71,6 +71,7 @@ def supported(language: str) -> bool:
     return language in titles.words or language in _COMPOUND_ROLES or language == "ru"
 
 
+@lru_cache(maxsize=1 << 16)  # words repeat from article to article: each is looked at once
 def _is_title(word: str, language: str) -> bool:
     titles = _titles()
     folded = fold_key(word)
@@ -85,6 +86,7 @@ def _is_title(word: str, language: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=1 << 16)
 def _is_name_word(word: str, language: str) -> bool:
     if len(word) < 2 or not word[0].isupper() or not word[0].isalpha():
         return False
@@ -98,21 +100,21 @@ def _is_name_word(word: str, language: str) -> bool:
     return not _is_title(word, language)
 
 
-def _name_at(tokens: list[re.Match[str]], start: int, language: str) -> int:
+def _name_at(words: list[str], start: int, language: str) -> int:
     """The end (exclusive, a token index) of the name that begins at ``start``, or ``start`` when none
     does: two to four name words, joined by a space and lower-case name particles only."""
-    words, at, end = 0, start, start
-    while at < len(tokens) and words < _MAX_NAME_WORDS:
-        text = tokens[at].group()
-        if _is_name_word(text, language):
-            words += 1
+    count, at, end = 0, start, start
+    while at < len(words) and count < _MAX_NAME_WORDS:
+        word = words[at]
+        if _is_name_word(word, language):
+            count += 1
             at += 1
             end = at
-        elif text in _NAME_JOINERS.get(language, ()) and words and at + 1 < len(tokens):
+        elif word in _NAME_JOINERS.get(language, ()) and count and at + 1 < len(words):
             at += 1
         else:
             break
-    return end if words >= 2 else start
+    return end if count >= 2 else start
 
 
 def _separated_by_space(text: str, tokens: list[re.Match[str]], start: int, end: int) -> bool:
@@ -124,15 +126,15 @@ def titled_persons(text: str, language: str) -> list[Mention]:
     other occurrence of those names; offsets are in ``text``."""
     if not supported(language):
         return []
-    tokens = list(_TOKEN.finditer(text))
+    tokens = _TOKEN.findall(text)  # strings: offsets are only looked for when a name is found
     found: list[tuple[int, int]] = []  # token spans
     for index, token in enumerate(tokens):
-        if not _is_title(token.group(), language):
+        if not _is_title(token, language):
             continue
         start = index + 1
-        while start < len(tokens) and (_is_title(tokens[start].group(), language) or (
-                tokens[start].group() == "." and len(tokens[start - 1].group()) <= 4
-                and _is_title(tokens[start - 1].group(), language))):
+        while start < len(tokens) and (_is_title(tokens[start], language) or (
+                tokens[start] == "." and len(tokens[start - 1]) <= 4
+                and _is_title(tokens[start - 1], language))):
             start += 1  # "Frau Dr. Hanna Zielke": titles in a row, an abbreviation's full stop
         end = _name_at(tokens, start, language)
         if end > start:
@@ -140,12 +142,12 @@ def titled_persons(text: str, language: str) -> list[Mention]:
             continue
         # "presidenta de la Junta de Castilla, Ana Ruiz, ...": the name between commas after the role.
         for comma in range(index + 1, min(index + 1 + _APPOSITION_WINDOW, len(tokens))):
-            word = tokens[comma].group()
+            word = tokens[comma]
             if word in ".;:!?":
                 break
             if word == ",":
                 end = _name_at(tokens, comma + 1, language)
-                closed = end < len(tokens) and tokens[end].group() in ",.;)" or end == len(tokens)
+                closed = end < len(tokens) and tokens[end] in ",.;)" or end == len(tokens)
                 if end > comma + 1 and closed:
                     found.append((comma + 1, end))
                 break
@@ -153,19 +155,22 @@ def titled_persons(text: str, language: str) -> list[Mention]:
             # "Губернатор Самарской области Иван Петров": a role, its genitive, then the name.
             for gap in range(1, _GENITIVE_WINDOW + 1):
                 before = index + gap
-                if before >= len(tokens) or not tokens[before].group().isalpha():
+                if before >= len(tokens) or not tokens[before].isalpha():
                     break
-                if tokens[before].group()[0].islower():
+                if tokens[before][0].islower():
                     end = _name_at(tokens, before + 1, language)
                     if end > before + 1:
                         found.append((before + 1, end))
                         break
+    if not found:
+        return []
+    matches = list(_TOKEN.finditer(text))
     names: dict[str, None] = {}
     for start, end in found:
-        if language == "ru" and end - start == 3 and not _PATRONYMIC.search(tokens[start + 1].group()):
+        if language == "ru" and end - start == 3 and not _PATRONYMIC.search(tokens[start + 1]):
             start += 1  # "Минфина Антон Силуанов": the first word is the role's complement
-        if _separated_by_space(text, tokens, start, end):
-            names[text[tokens[start].start():tokens[end - 1].end()]] = None
+        if _separated_by_space(text, matches, start, end):
+            names[text[matches[start].start():matches[end - 1].end()]] = None
     spans = sorted({(match.start(), match.end()) for name in names
                     for match in re.finditer(rf"(?<![^\W\d_]){re.escape(name)}(?![^\W\d_])", text)},
                    key=lambda span: (span[0], -span[1]))
