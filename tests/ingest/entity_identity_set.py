@@ -156,7 +156,7 @@ MODEL_LANGUAGES = frozenset({"fr", "en"})
 @dataclass(frozen=True)
 class UnknownPersons:
     """In the articles of languages without a model: the gold persons the knowledge base lacks (``x:``
-    ids) found as persons, and the persons found that no gold mention names (any label)."""
+    ids) found as persons, and the persons found that no gold person names."""
 
     gold: int
     found: int
@@ -181,7 +181,7 @@ def unknown_persons(items: Sequence[LabelledArticle], analyses: Sequence[Analysi
     predicted = wrong = 0
     misses = [f"{entry.article}: {entry.gold.surface} missed" for entry in observed if entry not in found]
     for item, analysis in pairs:
-        golds = {fold_key(gold.surface) for gold in item.entities}
+        golds = {fold_key(gold.surface) for gold in item.entities if gold.label == "PERSON"}
         for entity in analysis.entities:
             if entity.label != "PERSON":
                 continue
