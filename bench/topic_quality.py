@@ -5,8 +5,11 @@ subject per article, precision of the assigned topics, the look-alike traps; per
     .venv/bin/python bench/topic_quality.py --compare   # rules alone, then rules + the topic model
 
 With --compare: each part before (the rules alone) and after (the rules and the topic model of
-ingest.topic_model); on dev, the model that judges an article is trained on the other folds (bench/topic_model.py),
-since the shipped one was trained on all of dev.
+ingest.topic_model, with the shipped model's settings: threshold, veto, beside). The shipped model is trained on dev
+and on held-out batches 1 to 10 (bench/topic_model.py), so no article is judged by a model trained on it: a dev
+article is judged by a model trained on the other dev folds and those batches; an article of batches 1 to 10 by a
+model trained on dev and the batches before its own, as the model met new text; batches 11 on by the shipped model.
+Without --compare, the tables are the shipped analyser's, whose model was trained on dev and batches 1 to 10.
 
 Dev: tests/ingest/corpus and tests/ingest/topics-corpus/dev; held-out: tests/ingest/corpus-heldout and
 tests/ingest/topics-corpus/heldout, also reported as its batches (batch 2, h133 onwards, was written
@@ -17,6 +20,7 @@ blind after the fifth round, and scored as it is; batch 8, h409 onwards, written
 scored as it is; batch 9, h461 onwards, written blind while the seventh round was being built, and scored as it is;
 batch 10, h513 onwards, written blind while the eighth round was being built, and scored as it is; batch 11,
 h565 onwards, written blind on 2026-12-03 after the eighth round, by a writer who did not read the rules, and
+scored as it is; batch 12, h617 onwards, written blind on 2026-12-03 while the topic model was retrained, and
 scored as it is).
 Only the articles in the languages the rules cover (fr, en, de, es) count. Prints the Markdown of docs/quality.md's
 topic section.
@@ -59,6 +63,13 @@ NINTH_BATCH_FROM = 461
 TENTH_BATCH_FROM = 513
 # The eleventh (h565 onwards) was written blind after the eighth round, and scored as it is.
 ELEVENTH_BATCH_FROM = 565
+# The twelfth (h617 onwards) was written blind on 2026-12-03 while the topic model was retrained on
+# batches 1 to 10, and scored as it is.
+TWELFTH_BATCH_FROM = 617
+#: Where each batch starts (batch 1: the first held-out articles).
+BATCH_STARTS = (0, SECOND_BATCH_FROM, THIRD_BATCH_FROM, FOURTH_BATCH_FROM, FIFTH_BATCH_FROM, SIXTH_BATCH_FROM,
+                SEVENTH_BATCH_FROM, EIGHTH_BATCH_FROM, NINTH_BATCH_FROM, TENTH_BATCH_FROM, ELEVENTH_BATCH_FROM,
+                TWELFTH_BATCH_FROM)
 
 
 def _number(name: str) -> int | None:
@@ -74,7 +85,7 @@ def _batch(name: str) -> int:
             else 4 if number < FIFTH_BATCH_FROM else 5 if number < SIXTH_BATCH_FROM
             else 6 if number < SEVENTH_BATCH_FROM else 7 if number < EIGHTH_BATCH_FROM
             else 8 if number < NINTH_BATCH_FROM else 9 if number < TENTH_BATCH_FROM
-            else 10 if number < ELEVENTH_BATCH_FROM else 11)
+            else 10 if number < ELEVENTH_BATCH_FROM else 11 if number < TWELFTH_BATCH_FROM else 12)
 
 
 HELDOUT_BATCHES = {
@@ -98,75 +109,116 @@ HELDOUT_BATCHES = {
     "held-out batches 9 + 10": lambda name: _batch(name) in (9, 10),
     "held-out batch 11": lambda name: _batch(name) == 11,
     "held-out batches 10 + 11": lambda name: _batch(name) in (10, 11),
+    "held-out batch 12": lambda name: _batch(name) == 12,
+    "held-out batches 11 + 12": lambda name: _batch(name) in (11, 12),
 }
 
 
 def compare(show_misses: bool) -> None:
-    """Rules alone, then rules + model, per part, batch and language; dev cross-validated."""
+    """Rules alone, then rules + model, per part, batch and language; no article judged by a model
+    trained on it (dev: the other folds; held-out batches 1 to 10: the batches before; later: shipped)."""
     from dataclasses import replace
 
-    from bench.topic_model import FOLDS, build, dev_examples, fold_of, subjects
+    from bench.topic_model import FOLDS, TEST_FROM, _examples, fold_of, held_out_number, subjects
     from conf.settings import load_settings
     from ingest.analyze import Analyzer
-    from ingest.topic_model import default_model, given_by_model, with_model_opinion
+    from ingest.topic_model import default_model, given_by_model, train, with_model_opinion
     from ingest.topic_rules import load_rules
 
     settings = load_settings()
     rules_alone = Analyzer(settings.models, settings.languages, settings.topics_file, settings.max_text_chars,
                            topic_model=False)
-    with_model = shipped_analyzer()
     rules = load_rules(settings.topics_file)
+    shipped = default_model()
     dev = [item for folder in PARTS["dev"] for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
     heldout = [item for folder in PARTS["held-out"] for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
     before = {"dev": rules_alone.analyze_many([item.article() for item in dev]),
               "held-out": rules_alone.analyze_many([item.article() for item in heldout])}
-    after_heldout = with_model.analyze_many([item.article() for item in heldout])
-    # Dev, cross-validated: each fold's articles judged by a model trained on the other folds, chosen
-    # (smoothing, threshold) by the same procedure on those folds only.
-    examples = dev_examples(rules_alone)
-    assert [example.name for example in examples] == [item.name for item in dev]
+    dev_examples, heldout_examples = _examples(dev, rules_alone), _examples(heldout, rules_alone)
+    trained = [example for example in heldout_examples if (held_out_number(example.name) or 0) < TEST_FROM]
+
+    def model_of(examples: list) -> object:  # the shipped settings, trained on ``examples``
+        return train([(example.features, example.subjects) for example in examples], subjects(),
+                     alpha=shipped.alpha, min_documents=shipped.min_documents, threshold=shipped.threshold,
+                     trained_on="compare", veto=shipped.veto, beside=shipped.beside)
+
+    def judged(analysis: object, model: object, example: object) -> object:
+        opinion, probabilities = model.judge(example.features)  # type: ignore[attr-defined]
+        topics = with_model_opinion(list(example.rule_topics), opinion, shipped.threshold, rules,  # type: ignore[attr-defined]
+                                    probabilities=probabilities, veto=shipped.veto, beside=shipped.beside)
+        return replace(analysis, topics=tuple(topics))  # type: ignore[type-var]
+
     after_dev = list(before["dev"])
     for fold in range(FOLDS):
-        chosen = build([example for at, example in enumerate(examples) if fold_of(at) != fold]).model
-        for at, example in enumerate(examples):
+        model = model_of([example for at, example in enumerate(dev_examples) if fold_of(at) != fold] + trained)
+        for at, example in enumerate(dev_examples):
             if fold_of(at) == fold:
-                opinion = chosen.opinion(example.features)
-                topics = with_model_opinion(list(after_dev[at].topics), opinion, chosen.threshold, rules)
-                after_dev[at] = replace(after_dev[at], topics=tuple(topics))
-    shipped = default_model()
-    print(f"topic model: {len(shipped.counts)} words, {len(subjects())} subjects, threshold {shipped.threshold:.10g}\n")
+                after_dev[at] = judged(after_dev[at], model, example)
+    after_heldout = list(before["held-out"])
+    for batch, start in enumerate(BATCH_STARTS, start=1):
+        in_batch = [at for at, item in enumerate(heldout) if _batch(item.name) == batch]
+        model = shipped if start >= TEST_FROM else model_of(
+            dev_examples + [example for example in heldout_examples if (held_out_number(example.name) or 0) < start])
+        for at in in_batch:
+            after_heldout[at] = judged(after_heldout[at], model, heldout_examples[at])
+    print(f"topic model: {len(shipped.counts)} words, {len(subjects())} subjects, threshold {shipped.threshold:.10g}, "
+          f"veto {shipped.veto:g}, beside {shipped.beside}\n")
     print("| part | articles | before: ≥ 1 correct | after | before: precision | after | before: traps | after "
-          "| articles without a rule topic (the model asked) | subjects added by the model (right) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| before: labels given | after | articles without a rule topic | subjects added by the model (right) "
+          "| rule topics removed (right) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows: list[tuple[str, list, list, list]] = [("dev (cross-validated)", dev, list(before["dev"]), after_dev)]
     rows.append(("held-out", heldout, list(before["held-out"]), after_heldout))
+    rows.append(("held-out batches 1–10 (each judged by a model trained before it)",
+                 *_select(heldout, before["held-out"], after_heldout, lambda item: _batch(item.name) <= 10)))
+    rows.append(("held-out batches 11 + 12 (the shipped model, never trained on them)",
+                 *_select(heldout, before["held-out"], after_heldout, lambda item: _batch(item.name) >= 11)))
     for batch in range(1, max(_batch(item.name) for item in heldout) + 1):
-        chosen_items = [at for at, item in enumerate(heldout) if _batch(item.name) == batch]
-        rows.append((f"held-out batch {batch}", [heldout[at] for at in chosen_items],
-                     [before["held-out"][at] for at in chosen_items], [after_heldout[at] for at in chosen_items]))
+        rows.append((f"held-out batch {batch}",
+                     *_select(heldout, before["held-out"], after_heldout, lambda item, b=batch: _batch(item.name) == b)))
     for language in TOPIC_LANGUAGES:
-        chosen_items = [at for at, item in enumerate(heldout) if item.language == language]
-        rows.append((f"held-out {language}", [heldout[at] for at in chosen_items],
-                     [before["held-out"][at] for at in chosen_items], [after_heldout[at] for at in chosen_items]))
+        rows.append((f"held-out {language}",
+                     *_select(heldout, before["held-out"], after_heldout, lambda item, l=language: item.language == l)))
     for language in TOPIC_LANGUAGES:
-        chosen_items = [at for at, item in enumerate(dev) if item.language == language]
-        rows.append((f"dev {language} (cross-validated)", [dev[at] for at in chosen_items],
-                     [before["dev"][at] for at in chosen_items], [after_dev[at] for at in chosen_items]))
+        rows.append((f"dev {language} (cross-validated)",
+                     *_select(dev, before["dev"], after_dev, lambda item, l=language: item.language == l)))
     misses = []
     for name, items, old, new in rows:
         a, b = score_topics(items, old), score_topics(items, new)
         added = [(item, topic) for item, analysis in zip(items, new) for topic in analysis.topics if given_by_model(topic)]
         right = sum(topic.name in item.iptc for item, topic in added)
+        removed = [(item, topic) for item, was, now in zip(items, old, new)
+                   for topic in was.topics if topic.name not in {t.name for t in now.topics}]
+        removed_right = sum(topic.name in item.iptc | item.topics for item, topic in removed)
         print(f"| {name} | {a.articles} | {a.top_level_rate:.3f} ({a.top_level_hits}) | {b.top_level_rate:.3f} "
               f"({b.top_level_hits}) | {a.precision:.3f} ({a.correct}/{a.assigned}) | {b.precision:.3f} "
               f"({b.correct}/{b.assigned}) | {a.trap_rate:.3f} ({a.traps_avoided}/{a.traps}) | {b.trap_rate:.3f} "
-              f"({b.traps_avoided}/{b.traps}) | {sum(not analysis.topics for analysis in old)} | {len(added)} ({right}) |")
-        if name == "dev (cross-validated)":  # held-out additions are not listed: not to be tuned on
+              f"({b.traps_avoided}/{b.traps}) | {_labels_given(items, old)} | {_labels_given(items, new)} "
+              f"| {sum(not analysis.topics for analysis in old)} | {len(added)} ({right}) "
+              f"| {len(removed)} ({removed_right}) |")
+        if name == "dev (cross-validated)":  # held-out changes are not listed: not to be tuned on
             misses += [f"{name}: {item.name}: model added {topic.name!r} ({topic.score}), expected {sorted(item.iptc)}"
                        for item, topic in added]
+            misses += [f"{name}: {item.name}: model removed {topic.name!r}, labels {sorted(item.iptc | item.topics)}"
+                       for item, topic in removed]
     if show_misses:
         print()
         print("\n".join(misses))
+
+
+def _select(items: list, old: list, new: list, keep: object) -> tuple[list, list, list]:
+    chosen = [at for at, item in enumerate(items) if keep(item)]  # type: ignore[operator]
+    return [items[at] for at in chosen], [old[at] for at in chosen], [new[at] for at in chosen]
+
+
+def _labels_given(items: list, analyses: list) -> str:
+    """The labels (top-level subjects and children) assigned: the recall of the labels."""
+    labels = given = 0
+    for item, analysis in zip(items, analyses):
+        expected = item.iptc | item.topics
+        labels += len(expected)
+        given += len(expected & {topic.name for topic in analysis.topics})
+    return f"{given / labels:.3f} ({given}/{labels})" if labels else "–"
 
 
 def main() -> None:

@@ -430,16 +430,23 @@ class Analyzer:
 
     def topic_features(self, article: Article) -> tuple[str, frozenset[str]]:
         """The article's language and what the topic model reads of it: what the model is trained on
-        (bench/topic_model.py). The words are tokenised as the analysis does, by the language's pipeline's
-        own tokenizer, without running its pipes."""
+        (bench/topic_model.py)."""
+        language, found, _ = self.topic_evidence(article)
+        return language, found
+
+    def topic_evidence(self, article: Article) -> tuple[str, frozenset[str], list[TopicMatch]]:
+        """The article's language, what the topic model reads of it, and the topics its rules alone give
+        (what the model is trained and judged on: bench/topic_model.py). The words are tokenised as the
+        analysis does, by the language's pipeline's own tokenizer, without running its pipes."""
         item = self._prepare(article)
         language = self._identifier.detect(_detection_text(item), article.language_hint).code
         if language == UNDETERMINED or not item.analysed_text.strip():
-            return language, frozenset()
+            return language, frozenset(), []
         nlp = self.pipeline(language)
         tokenizer = nlp.tokenizer if nlp is not None else self._lemmatizer.tokenizer(language)
         title_words, words = self._words(item, tokenizer(item.analysed_text), language)
-        return language, self._topics.model_features(words, len(title_words), language)
+        return (language, self._topics.model_features(words, len(title_words), language),
+                self._topics.topics(words, len(title_words), language, with_model=False))
 
     def _words(self, item: _Prepared, doc: Doc, language: str) -> tuple[list[Word], list[Word]]:
         """The title's words, and all the words (title first), as (surface, lemma)."""

@@ -29,7 +29,8 @@ from dataclasses import dataclass, replace
 from ingest.clean import fold_key
 from ingest.lemmas import Lemmatizer, Word, word_lemmas
 from ingest.models import TopicMatch
-from ingest.topic_model import TopicModel, features, given_by_model, with_model_opinion
+from ingest.topic_model import (TopicModel, features, features_of_folded, given_by_model, step_features,
+                                 with_model_opinion)
 from ingest.topic_rules import TITLE_FACTOR, Alternative, NearLine, Topic, TopicRules, Vocabulary
 
 #: Languages that write compounds as one word, where rule words also match the end of a compound.
@@ -298,7 +299,12 @@ def _rule_word_keys(surface: str, lemma: str) -> frozenset[str]:
 
 def _keys(words: Sequence[Word]) -> list[tuple[str, str]]:
     """An article's (surface, lemma) words, case and accents folded, as the patterns are."""
-    return [(_folded(surface), _folded(lemma)) for surface, lemma in words]
+    return [_folded_word(word) for word in words]
+
+
+@lru_cache(maxsize=200_000)
+def _folded_word(word: Word) -> tuple[str, str]:
+    return _folded(word[0]), _folded(word[1])
 
 
 def _matches_at(pattern: _Pattern, keys: Sequence[tuple[str, str]], at: int) -> bool:
@@ -320,7 +326,7 @@ class TopicClassifier:
     def __init__(self, rules: TopicRules, lemmatizer: Lemmatizer, model: TopicModel | None = None) -> None:
         self.rules = rules
         self._lemmatizer = lemmatizer
-        self.model = model  # the learned second opinion, consulted when the rules give no topic
+        self.model = model  # the learned second opinion (ingest.topic_model.with_model_opinion)
         self._matchers: dict[str, _LanguageMatcher | None] = {}
 
     def has_lexicon(self, language: str) -> bool:
@@ -332,70 +338,114 @@ class TopicClassifier:
         for language in sorted(set(languages) & set(self.rules.languages)):
             self._matcher(language)
 
-    def topics(self, words: Sequence[Word], title_words: int, language: str) -> list[TopicMatch]:
+    def topics(self, words: Sequence[Word], title_words: int, language: str,
+               with_model: bool = True) -> list[TopicMatch]:
         """The topics an article is about, best first.
 
         ``words``: the article's (surface, lemma) words, title first; ``title_words``: how many of
-        them are the title's (they count twice).
+        them are the title's (they count twice); ``with_model``: False for the rules' topics alone.
         """
         matcher = self._matcher(language)
         if matcher is None or not words:
             return []
-        found = matcher.occurrences(_keys(words))
+        keys = _keys(words)
+        found = matcher.occurrences(keys)
         surfaces = [surface for surface, _ in words]
-        verdicts = self._verdicts(matcher, found, title_words, surfaces)
+        # Weighed once for the verdicts and for the model's features: each subject's vocabulary
+        # evidence, and the totals of the topics weighed.
+        evidence = _vocabulary_evidence(matcher, found, title_words, surfaces) if matcher.vocabulary else []
+        totals: dict[str, float] = {}
+        verdicts = self._verdicts(matcher, found, title_words, surfaces, totals, evidence)
         matches = [match for compiled, explanation in verdicts
                    if (match := _evaluate(compiled, found, title_words, surfaces, explanation)) is not None]
-        if not matches and self.model is not None:  # only then: the model's opinion costs nothing otherwise
-            opinion = self.model.opinion(self._model_features(matcher, words, found, title_words, surfaces))
-            return with_model_opinion(matches, opinion, self.model.threshold, self.rules)
+        model = self.model if with_model else None
+        if model is not None and self._model_may_change(model, matches):
+            found_features = self._model_features(matcher, keys, found, title_words, surfaces, totals, evidence,
+                                                  exact=False)
+            opinion, probabilities = model.judge(found_features, shown=False)
+            topics = with_model_opinion(matches, opinion, model.threshold, self.rules, probabilities=probabilities,
+                                        veto=model.veto, beside=model.beside)
+            if any(given_by_model(topic) for topic in topics):  # its evidence: the words that weighed most
+                opinion, _ = model.judge(found_features)
+                topics = with_model_opinion(matches, opinion, model.threshold, self.rules,
+                                            probabilities=probabilities, veto=model.veto, beside=model.beside)
+            return topics
         return sorted(matches, key=lambda match: (-match.score, match.name))
+
+    @staticmethod
+    def _model_may_change(model: TopicModel, matches: Sequence[TopicMatch]) -> bool:
+        """Whether the model's opinion can change these rule topics (ingest.topic_model.with_model_opinion):
+        it is not asked otherwise, and costs nothing."""
+        if not matches or model.beside is not None:
+            return True
+        return model.veto > 0.0 and len({match.parent or match.name for match in matches}) >= 2
 
     def model_features(self, words: Sequence[Word], title_words: int, language: str) -> frozenset[str]:
         """What the topic model reads of an article (ingest.topic_model.features): what it is trained on."""
         matcher = self._matcher(language)
         if matcher is None or not words:
             return features(words)
-        found = matcher.occurrences(_keys(words))
-        return self._model_features(matcher, words, found, title_words, [surface for surface, _ in words])
+        keys = _keys(words)
+        return self._model_features(matcher, keys, matcher.occurrences(keys), title_words,
+                                    [surface for surface, _ in words])
 
     @staticmethod
-    def _model_features(matcher: _LanguageMatcher, words: Sequence[Word], found: dict[_Pattern, list[int]],
-                        title_words: int, surfaces: Sequence[str]) -> frozenset[str]:
-        vocabulary = {compiled.topic.name: evidence for (evidence, _), compiled
-                      in zip(_vocabulary_evidence(matcher, found, title_words, surfaces), matcher.vocabulary)}
+    def _model_features(matcher: _LanguageMatcher, keys: Sequence[tuple[str, str]], found: dict[_Pattern, list[int]],
+                        title_words: int, surfaces: Sequence[str], totals: dict[str, float] | None = None,
+                        evidence: list[tuple[float, bool]] | None = None, exact: bool = True) -> frozenset[str]:
+        """``keys``: the article's words folded (``_keys``). ``totals``, ``evidence``: what the verdicts
+        weighed of it (``topics``), else weighed here the same way: the rules' part is read from the
+        topics that may fire (``_CompiledTopic.may_fire``), the ones the verdicts weigh. ``exact`` False:
+        every folded lemma, short or not a word ones too (a model knows none of those: it reads the same),
+        without the cost of leaving them out."""
+        if evidence is None:
+            evidence = _vocabulary_evidence(matcher, found, title_words, surfaces) if matcher.vocabulary else []
+        vocabulary = {compiled.topic.name: score for (score, _), compiled in zip(evidence, matcher.vocabulary)}
+        if totals is None:
+            totals = {compiled.topic.name: _explain(compiled, found, title_words, surfaces, with_texts=False).total
+                      for compiled in matcher.topics if compiled.may_fire(found)}
         rules: dict[str, float] = {}
         for compiled in matcher.topics:
-            if compiled.positive.isdisjoint(found):
+            total = totals.get(compiled.topic.name)
+            if total is None:
                 continue
-            total = _explain(compiled, found, title_words, surfaces, with_texts=False).total
             subject = compiled.topic.parent or compiled.topic.name
             rules[subject] = max(rules.get(subject, 0.0), max(total, 0.0) / compiled.topic.threshold)
-        return features(words, vocabulary, rules)
+        lemmas = [lemma for _, lemma in keys]
+        if exact:
+            return features_of_folded(lemmas, vocabulary, rules)
+        return step_features(vocabulary, rules).union(lemmas)
 
     def _verdicts(self, matcher: _LanguageMatcher, found: dict[_Pattern, list[int]], title_words: int,
-                  surfaces: Sequence[str]) -> list[tuple[_CompiledTopic, TopicExplanation]]:
-        """The topics that fire (by their rules, then through the vocabulary layer), with their verdicts."""
-        fired = [
-            (compiled, explanation)
-            for compiled in matcher.topics
-            if compiled.may_fire(found)
-            and (explanation := _explain(compiled, found, title_words, surfaces, with_texts=None)).fired
-        ]
+                  surfaces: Sequence[str], totals: dict[str, float] | None = None,
+                  evidence: list[tuple[float, bool]] | None = None) -> list[tuple[_CompiledTopic, TopicExplanation]]:
+        """The topics that fire (by their rules, then through the vocabulary layer), with their verdicts.
+        ``totals``: filled with the total of every topic weighed, by name; ``evidence``: the vocabulary's,
+        if already weighed."""
+        fired = []
+        for compiled in matcher.topics:
+            if not compiled.may_fire(found):
+                continue
+            explanation = _explain(compiled, found, title_words, surfaces, with_texts=None)
+            if totals is not None:
+                totals[compiled.topic.name] = explanation.total
+            if explanation.fired:
+                fired.append((compiled, explanation))
         if matcher.vocabulary:
-            fired = self._with_vocabulary(matcher, fired, found, title_words, surfaces)
+            fired = self._with_vocabulary(matcher, fired, found, title_words, surfaces, evidence)
         return fired
 
     def _with_vocabulary(self, matcher: _LanguageMatcher, fired: list[tuple[_CompiledTopic, TopicExplanation]],
-                         found: dict[_Pattern, list[int]], title_words: int,
-                         surfaces: Sequence[str]) -> list[tuple[_CompiledTopic, TopicExplanation]]:
+                         found: dict[_Pattern, list[int]], title_words: int, surfaces: Sequence[str],
+                         evidence: list[tuple[float, bool]] | None = None,
+                         ) -> list[tuple[_CompiledTopic, TopicExplanation]]:
         """The rules' verdicts, completed by the per-subject vocabulary (docs/topics.md, "The vocabulary
         layer"): with no top-level subject from the rules, the subject whose vocabulary leads the others
         clearly is given; and a subject the vocabulary shows as clearly primary takes the place of a
         weaker one the rules gave on little evidence."""
         vocabulary = self.rules.vocabulary
         assert vocabulary is not None
-        verdict = _leading_subject(vocabulary, matcher, found, title_words, surfaces)
+        verdict = _leading_subject(vocabulary, matcher, found, title_words, surfaces, evidence)
         if verdict is None:
             return fired
         best, best_compiled, evidence = verdict
@@ -431,17 +481,34 @@ class TopicClassifier:
         """Why topic ``name`` fired on the article or did not (KeyError: no such topic): by its rules,
         the vocabulary layer, or the model when the rules gave the article no topic."""
         explanation = self._explain_rules(words, title_words, language, name)
-        if explanation.fired or self.model is None or explanation.topic.parent is not None or not words:
+        model = self.model
+        if model is None or not words:
             return explanation
-        given = next((match for match in self.topics(words, title_words, language)
-                      if match.name == name and given_by_model(match)), None)
+        final = self.topics(words, title_words, language)
+        if explanation.fired:
+            if any(match.name == name for match in final):
+                return explanation
+            # The rules gave it; the model's veto took it away beside the article's other subjects.
+            subject = explanation.topic.parent or explanation.topic.name
+            probability = model.probabilities(self.model_features(words, title_words, language)).get(subject, 0.0)
+            others = sorted({match.parent or match.name for match in final})
+            return replace(explanation, fired=False, reason=(
+                f"{explanation.reason}, but the topic model finds the subject {subject!r} unlikely beside the "
+                f"article's other subjects ({', '.join(others)}): probability {probability:.2g}, under its veto "
+                f"{model.veto:g}"))
+        given = next((match for match in final if match.name == name and given_by_model(match)), None)
         if given is None:
             return explanation
+        others = [match.name for match in final if not given_by_model(match)]
         # The rules' terms stay shown (why they did not fire); the model's words are in the reason.
+        if others:
+            why = (f"the rules gave the article {', '.join(others)} but not this subject, and the topic model "
+                   f"gives it beside them, {given.evidence[0]} (from {model.beside:.10g})")
+        else:
+            why = (f"the rules gave the article no topic, and the topic model gives this subject, "
+                   f"{given.evidence[0]} (threshold {model.threshold:.10g})")
         return replace(explanation, fired=True, by="model", model_score=given.score,
-                       reason=f"{explanation.reason}; the rules gave the article no topic, and the topic model gives "
-                              f"this subject, {given.evidence[0]} (threshold {self.model.threshold:.10g}), "
-                              f"on: {', '.join(given.evidence[1:])}")
+                       reason=f"{explanation.reason}; {why}, on: {', '.join(given.evidence[1:])}")
 
     def _explain_rules(self, words: Sequence[Word], title_words: int, language: str, name: str) -> TopicExplanation:
         topic = self.rules.topic(name)
@@ -650,12 +717,14 @@ def _lone_word(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], terms
 
 
 def _leading_subject(vocabulary: Vocabulary, matcher: _LanguageMatcher, found: dict[_Pattern, list[int]],
-                     title_words: int, surfaces: Sequence[str],
+                     title_words: int, surfaces: Sequence[str], evidence: list[tuple[float, bool]] | None = None,
                      ) -> tuple[float, _CompiledTopic, dict[str, float]] | None:
     """The subject whose vocabulary leads: its evidence and block, and every subject's
-    evidence; None when none reaches its threshold with a lead of ``vocabulary.lead`` over the second."""
-    scored = sorted(zip(_vocabulary_evidence(matcher, found, title_words, surfaces), matcher.vocabulary),
-                    key=lambda pair: -pair[0][0])
+    evidence; None when none reaches its threshold with a lead of ``vocabulary.lead`` over the second.
+    ``evidence``: ``_vocabulary_evidence`` of the article, if already weighed."""
+    if evidence is None:
+        evidence = _vocabulary_evidence(matcher, found, title_words, surfaces)
+    scored = sorted(zip(evidence, matcher.vocabulary), key=lambda pair: -pair[0][0])
     if not scored:
         return None
     (best, fired), compiled = scored[0]
