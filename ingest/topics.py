@@ -299,12 +299,7 @@ def _rule_word_keys(surface: str, lemma: str) -> frozenset[str]:
 
 def _keys(words: Sequence[Word]) -> list[tuple[str, str]]:
     """An article's (surface, lemma) words, case and accents folded, as the patterns are."""
-    return [_folded_word(word) for word in words]
-
-
-@lru_cache(maxsize=200_000)
-def _folded_word(word: Word) -> tuple[str, str]:
-    return _folded(word[0]), _folded(word[1])
+    return [(_folded(surface), _folded(lemma)) for surface, lemma in words]
 
 
 def _matches_at(pattern: _Pattern, keys: Sequence[tuple[str, str]], at: int) -> bool:
