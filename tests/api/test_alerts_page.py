@@ -6,6 +6,8 @@ here (into .vigie-test/screenshots/; scripts/screenshots.sh copies it)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from celery import Celery
 
@@ -57,7 +59,15 @@ def test_an_alert_made_on_the_page_shows_a_matching_article_live(
     assert browser.attribute(item, "data-state") == "stored"  # no webhook: the match is kept, not POSTed
     assert len(browser.find_all("#notifications li")) == 1
 
-    # Test: the backtest finds the article that was just indexed.
+    # Test: the backtest finds the article that was just indexed. An alert is matched against the
+    # documents as they are written, so its notification can come before the index's next refresh
+    # (1 s) makes the article searchable, which the backtest reads: wait for that first.
+    with api_server.client() as client:
+        deadline = time.monotonic() + 30
+        while "page-live-1" not in {hit["id"] for hit in client.get(
+                "/api/search", params={"q": "Erdogan", "limit": "50"}).json()["hits"]}:
+            assert time.monotonic() < deadline, "the article was notified but never became searchable"
+            time.sleep(0.2)
     browser.click(browser.find("#alerts-table button.test"))
     browser.wait_for("#backtest-results .summary", text="would have matched 1 article")
     assert browser.text(browser.find("#backtest-results .result-title a")).startswith(SAMPLE_START)
