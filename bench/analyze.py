@@ -60,7 +60,7 @@ from ingest.clean import clean_line, clean_text  # noqa: E402
 from ingest.entities import entities_of  # noqa: E402
 from ingest.entity_kb import default_kb  # noqa: E402
 from ingest.language import LanguageIdentifier  # noqa: E402
-from ingest.lemmas import Lemmatizer  # noqa: E402
+from ingest.lemmas import Lemmatizer, token_texts  # noqa: E402
 from ingest.models import Article  # noqa: E402
 from ingest.topic_model import default_model  # noqa: E402
 from ingest.topic_rules import load_rules  # noqa: E402
@@ -157,11 +157,11 @@ def main() -> None:
     def topics() -> None:
         for language, parsed in docs.items():
             for doc in parsed:
-                modelled.topics(lemmatizer.words([token.text for token in doc], language), 0, language)
+                modelled.topics(lemmatizer.words(token_texts(doc), language), 0, language)
 
     topics_time = best(args.rounds, topics)
     # The rules alone, on words already lemmatised (the lemmas also feed the searchable lemma field).
-    lemmatised = [(lemmatizer.words([token.text for token in doc], language), language)
+    lemmatised = [(lemmatizer.words(token_texts(doc), language), language)
                   for language, parsed in docs.items() for doc in parsed]
     rules_time = best(args.rounds, lambda: [classifier.topics(article_words, 0, language)
                                             for article_words, language in lemmatised])

@@ -16,15 +16,18 @@ The choices:
   smaller model);
 - ``threshold`` (a subject for an article the rules give none): the lowest probability from which the
   top subject is right at least ``PRECISION`` of the time on those folds;
-- ``veto`` and ``beside`` (removing a rule subject the model finds unlikely; adding the model's subject
-  beside the rules'): on the blind batches 6 to 10 (``VALIDATION_FROM``), each judged by a model
-  trained only on dev and the batches written before it, as the model meets new text. Cross-validation
-  cannot choose them: the rules were written on dev, so on dev their secondary subjects are mostly
-  right, and a veto looks harmful there while it removes two wrong subjects for one right on new
-  text. The pair kept makes the sum of the three measures of the topics (at least one correct
-  top-level subject, precision, look-alike traps avoided) highest over those batches together, among the
-  pairs without ``beside``: that one asks the model about every article, which costs more than the
-  topics' share of the analysis allows (5 %); its rows are printed for the record.
+- ``veto``, ``replace`` with ``replace_from``, and ``beside`` (removing a rule subject the model finds
+  unlikely; replacing the rules' subjects when the model finds them all unlikely; adding the model's
+  subject beside the rules'): on the blind batches 6 to 10 (``VALIDATION_FROM``), each judged by a
+  model trained only on dev and the batches written before it, as the model meets new text.
+  Cross-validation cannot choose them: the rules were written on dev, so on dev their subjects are
+  mostly right, and a veto looks harmful there while it removes two wrong subjects for one right on new
+  text. The settings kept make the sum of the three measures of the topics (at least one correct
+  top-level subject, precision, look-alike traps avoided) highest over those batches together (the first
+  of equals in the grid's order), among the settings that ask the model only about the articles the
+  rules give no topic or two subjects or more: ``replace`` and ``beside`` ask it about every article,
+  which puts the topics past their share of the analysis (5 %: 5.0 to 5.6 % with them against 4.4 to
+  5.0 % without, bench/analyze.py alternated, 2026-12-04). Their rows are printed for the record.
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ TEST_FROM = 565
 VALIDATION_FROM = (309, 361, 409, 461, 513)
 VETOES = (0.0, 1e-2, 1e-3, 1e-4, 1e-6, 1e-8)
 BESIDES = (None, 0.99999, 0.999999, 0.9999999)
+REPLACES = (0.0, 1e-4, 1e-6, 1e-8, 1e-10, 1e-12)
+REPLACE_FROM = (0.99, 0.999, 0.9999)
+#: The rows of the judging table printed: the best by the objective (all are computed).
+SHOWN_ROWS = 12
 TRAINED_ON = ("tests/ingest/corpus, tests/ingest/topics-corpus/dev, tests/ingest/corpus-heldout and the held-out "
               f"batches before h{TEST_FROM} (fr, en, de, es), bench/topic_model.py")
 
@@ -161,11 +168,34 @@ def chosen_threshold(predictions: Sequence[Prediction]) -> float:
 
 
 @dataclass(frozen=True)
+class Judging:
+    """The settings of the model's judging of the rules' topics (ingest.topic_model.with_model_opinion)."""
+
+    veto: float = 0.0
+    beside: float | None = None
+    replace: float = 0.0
+    replace_from: float = 1.0
+
+
+def judgings() -> list[Judging]:
+    """The grid, in its order (the first of equals is kept): without ``replace`` first."""
+    return [Judging(veto, beside, replace, replace_from)
+            for veto in VETOES for beside in BESIDES for replace in REPLACES
+            for replace_from in (REPLACE_FROM if replace else (1.0,))]
+
+
+def asks_only_when_needed(settings: Judging) -> bool:
+    """Whether these settings ask the model only about the articles whose rules give no topic or two
+    subjects or more (``TopicClassifier._model_may_change``): not with ``replace`` or ``beside``."""
+    return not settings.replace and settings.beside is None
+
+
+@dataclass(frozen=True)
 class Build:
     model: TopicModel
     predictions: list[Prediction]  # cross-validated, with the chosen alpha and minimum
     grid: list[tuple[float, int, int]]  # (alpha, minimum, right top subjects out of len(examples))
-    judging: list[tuple[float, float | None, tuple[int, ...]]]  # (veto, beside, measures on the validation batches)
+    judging: list[tuple[Judging, tuple[int, ...]]]  # the settings, their measures on the validation batches
 
 
 def build(examples: Sequence[Example]) -> Build:
@@ -184,13 +214,11 @@ def build(examples: Sequence[Example]) -> Build:
     _, alpha, min_documents, predictions = best
     threshold = chosen_threshold(predictions)
     judging = judging_table(examples, alpha, min_documents, threshold)
-    # ``beside`` asks the model about every article with a topic: 1.1 to 1.2 % more of the whole analysis
-    # (bench/analyze.py), past the topics' budget of 5 %; the veto asks only about articles with two
-    # subjects or more. So the rows with ``beside`` are measured, not chosen.
-    eligible = [row for row in judging if row[1] is None]
-    veto, beside, _ = max(eligible, key=lambda row: _objective(row[2]))  # the first of equals: the grid's order
+    eligible = [row for row in judging if asks_only_when_needed(row[0])]
+    chosen, _ = max(eligible, key=lambda row: _objective(row[1]))  # the first of equals: the grid's order
     model = train([(example.features, example.subjects) for example in examples], subjects(), alpha=alpha,
-                  min_documents=min_documents, threshold=threshold, trained_on=TRAINED_ON, veto=veto, beside=beside)
+                  min_documents=min_documents, threshold=threshold, trained_on=TRAINED_ON, veto=chosen.veto,
+                  beside=chosen.beside, replace=chosen.replace, replace_from=chosen.replace_from)
     return Build(model, predictions, grid, judging)
 
 
@@ -201,11 +229,11 @@ def _objective(measures: Sequence[int]) -> float:
 
 
 def judging_table(examples: Sequence[Example], alpha: float, min_documents: int,
-                  threshold: float) -> list[tuple[float, float | None, tuple[int, ...]]]:
-    """For each (veto, beside) of the grid, the measures of the topics over the validation batches
-    together, each batch's articles judged by a model trained on dev and the held-out batches before it:
-    (at least one correct top-level, articles, correct, assigned, traps avoided, traps, labels given,
-    labels)."""
+                  threshold: float) -> list[tuple[Judging, tuple[int, ...]]]:
+    """For each settings of the grid (``judgings``), the measures of the topics over the validation
+    batches together, each batch's articles judged by a model trained on dev and the held-out batches
+    before it: (at least one correct top-level, articles, correct, assigned, traps avoided, traps, labels
+    given, labels)."""
     rules = load_rules()
     names = subjects()
     judged: list[tuple[Example, Opinion | None, dict[str, float]]] = []
@@ -216,22 +244,22 @@ def judging_table(examples: Sequence[Example], alpha: float, min_documents: int,
         model = train([(example.features, example.subjects) for example in earlier], names, alpha=alpha,
                       min_documents=min_documents, threshold=threshold, trained_on="the batches before")
         judged += [(example, *model.judge(example.features)) for example in batch]
+    items = [example.item for example, _, _ in judged]
+    assert all(item is not None for item in items)
     table = []
-    for veto in VETOES:
-        for beside in BESIDES:
-            topics = [_Judged(tuple(with_model_opinion(list(example.rule_topics), opinion, threshold, rules,
-                                                       probabilities=probabilities, veto=veto, beside=beside)))
-                      for example, opinion, probabilities in judged]
-            items = [example.item for example, _, _ in judged]
-            assert all(item is not None for item in items)
-            scores = score_topics(items, topics)  # type: ignore[arg-type]
-            given = labels = 0
-            for item, judged_topics in zip(items, topics):
-                expected = item.iptc | item.topics  # type: ignore[union-attr]
-                labels += len(expected)
-                given += len(expected & {topic.name for topic in judged_topics.topics})
-            table.append((veto, beside, (scores.top_level_hits, scores.articles, scores.correct, scores.assigned,
-                                         scores.traps_avoided, scores.traps, given, labels)))
+    for settings in judgings():
+        topics = [_Judged(tuple(with_model_opinion(
+            list(example.rule_topics), opinion, threshold, rules, probabilities=probabilities, veto=settings.veto,
+            beside=settings.beside, replace=settings.replace, replace_from=settings.replace_from)))
+            for example, opinion, probabilities in judged]
+        scores = score_topics(items, topics)  # type: ignore[arg-type]
+        given = labels = 0
+        for item, judged_topics in zip(items, topics):
+            expected = item.iptc | item.topics  # type: ignore[union-attr]
+            labels += len(expected)
+            given += len(expected & {topic.name for topic in judged_topics.topics})
+        table.append((settings, (scores.top_level_hits, scores.articles, scores.correct, scores.assigned,
+                                 scores.traps_avoided, scores.traps, given, labels)))
     return table
 
 
@@ -262,16 +290,24 @@ def main() -> None:
             f"{language} {'%d/%d' % precision_from([p for p in built.predictions if p.example.language == language], threshold)}"
             for language in TOPIC_LANGUAGES)
         print(f"| {threshold:.10g} | {given} | {right} | {right / given if given else 0:.3f} | {languages} |")
-    print(f"\nveto and beside, on the blind batches from h{VALIDATION_FROM[0]} to h{TEST_FROM - 1} (each judged by a "
-          "model trained on what came before it):\n")
-    print("| veto | beside | ≥ 1 correct top-level | precision | traps avoided | labels given | sum of the three |")
-    print("|---|---|---|---|---|---|---|")
-    for veto, beside, (hits, articles, correct, assigned, avoided, traps, given, labels) in built.judging:
-        chosen = (" **(chosen)**" if (veto, beside) == (model.veto, model.beside)
-                  else " (not eligible: asks the model about every article)" if beside is not None else "")
-        print(f"| {veto:g} | {beside if beside is not None else '-'} | {hits / articles:.3f} ({hits}/{articles}) | "
-              f"{correct / assigned:.3f} ({correct}/{assigned}) | {avoided / traps:.3f} ({avoided}/{traps}) | "
-              f"{given / labels:.3f} ({given}/{labels}) | {_objective((hits, articles, correct, assigned, avoided, traps)):.3f}{chosen} |")
+    print(f"\nthe model's judging of the rules' topics, on the blind batches from h{VALIDATION_FROM[0]} to "
+          f"h{TEST_FROM - 1} (each judged by a model trained on what came before it): the {SHOWN_ROWS} best of "
+          f"{len(built.judging)} settings, then the best three eligible and the model off:\n")
+    print("| veto | replace (from) | beside | ≥ 1 correct top-level | precision | traps avoided | labels given "
+          "| sum of the three |")
+    print("|---|---|---|---|---|---|---|---|")
+    chosen = Judging(model.veto, model.beside, model.replace, model.replace_from)
+    ranked = sorted(built.judging, key=lambda row: -_objective(row[1]))  # stable: the grid's order among equals
+    best_eligible = [row for row in ranked if asks_only_when_needed(row[0])][:3]
+    shown = ranked[:SHOWN_ROWS] + [row for row in ranked if (row[0] == Judging() or row in best_eligible)
+                                   and row not in ranked[:SHOWN_ROWS]]
+    for settings, (hits, articles, correct, assigned, avoided, traps, given, labels) in shown:
+        replaced = f"{settings.replace:g} ({settings.replace_from:g})" if settings.replace else "-"
+        print(f"| {settings.veto:g} | {replaced} | {settings.beside if settings.beside is not None else '-'} | "
+              f"{hits / articles:.3f} ({hits}/{articles}) | {correct / assigned:.3f} ({correct}/{assigned}) | "
+              f"{avoided / traps:.3f} ({avoided}/{traps}) | {given / labels:.3f} ({given}/{labels}) | "
+              f"{_objective((hits, articles, correct, assigned, avoided, traps)):.3f}"
+              f"{' **(chosen)**' if settings == chosen else '' if asks_only_when_needed(settings) else ' (not eligible: asks the model about every article)'} |")
     text = model.to_json()
     if args.check:
         same = MODEL_FILE.exists() and MODEL_FILE.read_text(encoding="utf-8") == text

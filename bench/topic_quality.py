@@ -3,9 +3,10 @@ subject per article, precision of the assigned topics, the look-alike traps; per
 
     .venv/bin/python bench/topic_quality.py [--misses]
     .venv/bin/python bench/topic_quality.py --compare   # rules alone, then rules + the topic model
+    .venv/bin/python bench/topic_quality.py --compare --replace 1e-8   # with settings not shipped
 
 With --compare: each part before (the rules alone) and after (the rules and the topic model of
-ingest.topic_model, with the shipped model's settings: threshold, veto, beside). The shipped model is trained on dev
+ingest.topic_model, with the shipped model's settings: threshold, veto, replace, beside). The shipped model is trained on dev
 and on held-out batches 1 to 10 (bench/topic_model.py), so no article is judged by a model trained on it: a dev
 article is judged by a model trained on the other dev folds and those batches; an article of batches 1 to 10 by a
 model trained on dev and the batches before its own, as the model met new text; batches 11 on by the shipped model.
@@ -20,8 +21,8 @@ blind after the fifth round, and scored as it is; batch 8, h409 onwards, written
 scored as it is; batch 9, h461 onwards, written blind while the seventh round was being built, and scored as it is;
 batch 10, h513 onwards, written blind while the eighth round was being built, and scored as it is; batch 11,
 h565 onwards, written blind on 2026-12-03 after the eighth round, by a writer who did not read the rules, and
-scored as it is; batch 12, h617 onwards, written blind on 2026-12-03 while the topic model was retrained, and
-scored as it is).
+scored as it is; batch 12, h617 onwards, written blind on 2026-12-04 by a writer who did not read the rules, and scored
+as it is).
 Only the articles in the languages the rules cover (fr, en, de, es) count. Prints the Markdown of docs/quality.md's
 topic section.
 """
@@ -114,9 +115,10 @@ HELDOUT_BATCHES = {
 }
 
 
-def compare(show_misses: bool) -> None:
+def compare(show_misses: bool, replace_at: float | None = None, replace_from: float = 0.99) -> None:
     """Rules alone, then rules + model, per part, batch and language; no article judged by a model
-    trained on it (dev: the other folds; held-out batches 1 to 10: the batches before; later: shipped)."""
+    trained on it (dev: the other folds; held-out batches 1 to 10: the batches before; later: shipped).
+    ``replace_at``: the shipped settings with this ``replace`` (and ``replace_from``) instead."""
     from dataclasses import replace
 
     from bench.topic_model import FOLDS, TEST_FROM, _examples, fold_of, held_out_number, subjects
@@ -130,6 +132,8 @@ def compare(show_misses: bool) -> None:
                            topic_model=False)
     rules = load_rules(settings.topics_file)
     shipped = default_model()
+    if replace_at is not None:
+        shipped = replace(shipped, replace=replace_at, replace_from=replace_from)
     dev = [item for folder in PARTS["dev"] for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
     heldout = [item for folder in PARTS["held-out"] for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
     before = {"dev": rules_alone.analyze_many([item.article() for item in dev]),
@@ -140,12 +144,14 @@ def compare(show_misses: bool) -> None:
     def model_of(examples: list) -> object:  # the shipped settings, trained on ``examples``
         return train([(example.features, example.subjects) for example in examples], subjects(),
                      alpha=shipped.alpha, min_documents=shipped.min_documents, threshold=shipped.threshold,
-                     trained_on="compare", veto=shipped.veto, beside=shipped.beside)
+                     trained_on="compare", veto=shipped.veto, beside=shipped.beside, replace=shipped.replace,
+                     replace_from=shipped.replace_from)
 
     def judged(analysis: object, model: object, example: object) -> object:
         opinion, probabilities = model.judge(example.features)  # type: ignore[attr-defined]
         topics = with_model_opinion(list(example.rule_topics), opinion, shipped.threshold, rules,  # type: ignore[attr-defined]
-                                    probabilities=probabilities, veto=shipped.veto, beside=shipped.beside)
+                                    probabilities=probabilities, veto=shipped.veto, beside=shipped.beside,
+                                    replace=shipped.replace, replace_from=shipped.replace_from)
         return replace(analysis, topics=tuple(topics))  # type: ignore[type-var]
 
     after_dev = list(before["dev"])
@@ -162,7 +168,7 @@ def compare(show_misses: bool) -> None:
         for at in in_batch:
             after_heldout[at] = judged(after_heldout[at], model, heldout_examples[at])
     print(f"topic model: {len(shipped.counts)} words, {len(subjects())} subjects, threshold {shipped.threshold:.10g}, "
-          f"veto {shipped.veto:g}, beside {shipped.beside}\n")
+          f"veto {shipped.veto:g}, replace {shipped.replace:g} (from {shipped.replace_from:g}), beside {shipped.beside}\n")
     print("| part | articles | before: ≥ 1 correct | after | before: precision | after | before: traps | after "
           "| before: labels given | after | articles without a rule topic | subjects added by the model (right) "
           "| rule topics removed (right) |")
@@ -225,9 +231,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--misses", action="store_true", help="list every miss")
     parser.add_argument("--compare", action="store_true", help="rules alone, then rules + the topic model")
+    parser.add_argument("--replace", type=float, metavar="P",
+                        help="with --compare: the model replaces the rules' subjects when it finds them all under P "
+                             "(settings not shipped: measured)")
+    parser.add_argument("--replace-from", type=float, default=0.99, metavar="Q",
+                        help="with --replace: the model's subject replaces them from this probability (default 0.99)")
     args = parser.parse_args()
+    if args.replace is not None and not args.compare:
+        parser.error("--replace needs --compare")
     if args.compare:
-        compare(args.misses)
+        compare(args.misses, args.replace, args.replace_from)
         return
     analyzer = shipped_analyzer()
     misses: list[str] = []

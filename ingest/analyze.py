@@ -32,7 +32,7 @@ from ingest.extract import main_text, page_title
 from ingest.fingerprint import bands, signature
 from ingest.files import decode_text, looks_like_html, split_title
 from ingest.language import DetectedLanguage, LanguageIdentifier
-from ingest.lemmas import Lemmatizer, Word
+from ingest.lemmas import Lemmatizer, Word, token_texts
 from ingest.mentions import Mention
 from ingest.models import UNDETERMINED, Analysis, Article, Entity, TopicMatch
 from ingest.ner import load_ner_pipeline
@@ -289,7 +289,7 @@ class Analyzer:
         """The words and knowledge-base phrases of an article parsed whole (as ``_words`` and
         entity linking find them), and where its tokens begin: read once for its analysis and for
         its later copies."""
-        tokens = [token.text for token in doc]
+        tokens = token_texts(doc)
         title_tokens = _title_token_count(doc, item.text_start)
         title_words = self._lemmatizer.words(tokens[:title_tokens], language)
         words = title_words + self._lemmatizer.words(tokens[title_tokens:], language)
@@ -450,7 +450,7 @@ class Analyzer:
 
     def _words(self, item: _Prepared, doc: Doc, language: str) -> tuple[list[Word], list[Word]]:
         """The title's words, and all the words (title first), as (surface, lemma)."""
-        tokens = [token.text for token in doc]
+        tokens = token_texts(doc)
         title_tokens = _title_token_count(doc, item.text_start)
         title_words = self._lemmatizer.words(tokens[:title_tokens], language)
         return title_words, title_words + self._lemmatizer.words(tokens[title_tokens:], language)

@@ -23,14 +23,14 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from functools import lru_cache
-from collections.abc import Iterable, KeysView, Sequence
+from collections.abc import Iterable, KeysView, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ingest.clean import fold_key
 from ingest.lemmas import Lemmatizer, Word, word_lemmas
 from ingest.models import TopicMatch
-from ingest.topic_model import (TopicModel, features, features_of_folded, given_by_model, step_features,
-                                 with_model_opinion)
+from ingest.topic_model import (Opinion, TopicModel, features, features_of_folded, given_by_model,
+                                 step_features, with_model_opinion)
 from ingest.topic_rules import TITLE_FACTOR, Alternative, NearLine, Topic, TopicRules, Vocabulary
 
 #: Languages that write compounds as one word, where rule words also match the end of a compound.
@@ -297,6 +297,13 @@ def _rule_word_keys(surface: str, lemma: str) -> frozenset[str]:
     return frozenset({surface, lemma}) if lemma[:stem] == surface[:stem] else frozenset({surface})
 
 
+def _judged(matches: Sequence[TopicMatch], opinion: Opinion | None, probabilities: Mapping[str, float],
+            model: TopicModel, rules: TopicRules) -> list[TopicMatch]:
+    """The rules' topics judged by the model with its shipped settings (``with_model_opinion``)."""
+    return with_model_opinion(matches, opinion, model.threshold, rules, probabilities=probabilities, veto=model.veto,
+                              beside=model.beside, replace=model.replace, replace_from=model.replace_from)
+
+
 def _keys(words: Sequence[Word]) -> list[tuple[str, str]]:
     """An article's (surface, lemma) words, case and accents folded, as the patterns are."""
     return [(_folded(surface), _folded(lemma)) for surface, lemma in words]
@@ -358,12 +365,10 @@ class TopicClassifier:
             found_features = self._model_features(matcher, keys, found, title_words, surfaces, totals, evidence,
                                                   exact=False)
             opinion, probabilities = model.judge(found_features, shown=False)
-            topics = with_model_opinion(matches, opinion, model.threshold, self.rules, probabilities=probabilities,
-                                        veto=model.veto, beside=model.beside)
+            topics = _judged(matches, opinion, probabilities, model, self.rules)
             if any(given_by_model(topic) for topic in topics):  # its evidence: the words that weighed most
                 opinion, _ = model.judge(found_features)
-                topics = with_model_opinion(matches, opinion, model.threshold, self.rules,
-                                            probabilities=probabilities, veto=model.veto, beside=model.beside)
+                topics = _judged(matches, opinion, probabilities, model, self.rules)
             return topics
         return sorted(matches, key=lambda match: (-match.score, match.name))
 
@@ -371,7 +376,7 @@ class TopicClassifier:
     def _model_may_change(model: TopicModel, matches: Sequence[TopicMatch]) -> bool:
         """Whether the model's opinion can change these rule topics (ingest.topic_model.with_model_opinion):
         it is not asked otherwise, and costs nothing."""
-        if not matches or model.beside is not None:
+        if not matches or model.beside is not None or model.replace > 0.0:
             return True
         return model.veto > 0.0 and len({match.parent or match.name for match in matches}) >= 2
 
@@ -381,18 +386,18 @@ class TopicClassifier:
         if matcher is None or not words:
             return features(words)
         keys = _keys(words)
-        return self._model_features(matcher, keys, matcher.occurrences(keys), title_words,
-                                    [surface for surface, _ in words])
+        return frozenset(self._model_features(matcher, keys, matcher.occurrences(keys), title_words,
+                                              [surface for surface, _ in words]))
 
     @staticmethod
     def _model_features(matcher: _LanguageMatcher, keys: Sequence[tuple[str, str]], found: dict[_Pattern, list[int]],
                         title_words: int, surfaces: Sequence[str], totals: dict[str, float] | None = None,
-                        evidence: list[tuple[float, bool]] | None = None, exact: bool = True) -> frozenset[str]:
+                        evidence: list[tuple[float, bool]] | None = None, exact: bool = True) -> Iterable[str]:
         """``keys``: the article's words folded (``_keys``). ``totals``, ``evidence``: what the verdicts
         weighed of it (``topics``), else weighed here the same way: the rules' part is read from the
         topics that may fire (``_CompiledTopic.may_fire``), the ones the verdicts weigh. ``exact`` False:
         every folded lemma, short or not a word ones too (a model knows none of those: it reads the same),
-        without the cost of leaving them out."""
+        repeated ones too (it reads each once), without the cost of leaving them out or of a set."""
         if evidence is None:
             evidence = _vocabulary_evidence(matcher, found, title_words, surfaces) if matcher.vocabulary else []
         vocabulary = {compiled.topic.name: score for (score, _), compiled in zip(evidence, matcher.vocabulary)}
@@ -409,7 +414,7 @@ class TopicClassifier:
         lemmas = [lemma for _, lemma in keys]
         if exact:
             return features_of_folded(lemmas, vocabulary, rules)
-        return step_features(vocabulary, rules).union(lemmas)
+        return (*step_features(vocabulary, rules), *lemmas)
 
     def _verdicts(self, matcher: _LanguageMatcher, found: dict[_Pattern, list[int]], title_words: int,
                   surfaces: Sequence[str], totals: dict[str, float] | None = None,
@@ -480,12 +485,20 @@ class TopicClassifier:
         if model is None or not words:
             return explanation
         final = self.topics(words, title_words, language)
+        replaced = len(final) == 1 and given_by_model(final[0]) and bool(
+            self.topics(words, title_words, language, with_model=False))
         if explanation.fired:
             if any(match.name == name for match in final):
                 return explanation
-            # The rules gave it; the model's veto took it away beside the article's other subjects.
+            # The rules gave it; the model's veto took it away beside the article's other subjects, or
+            # the model found every subject the rules gave unlikely and gave its own instead.
             subject = explanation.topic.parent or explanation.topic.name
             probability = model.probabilities(self.model_features(words, title_words, language)).get(subject, 0.0)
+            if replaced:
+                return replace(explanation, fired=False, reason=(
+                    f"{explanation.reason}, but the topic model finds every subject the rules gave unlikely "
+                    f"({subject!r}: probability {probability:.2g}, under {model.replace:g}) and gives "
+                    f"{final[0].name!r} instead, {final[0].evidence[0]}"))
             others = sorted({match.parent or match.name for match in final})
             return replace(explanation, fired=False, reason=(
                 f"{explanation.reason}, but the topic model finds the subject {subject!r} unlikely beside the "
@@ -499,6 +512,11 @@ class TopicClassifier:
         if others:
             why = (f"the rules gave the article {', '.join(others)} but not this subject, and the topic model "
                    f"gives it beside them, {given.evidence[0]} (from {model.beside:.10g})")
+        elif replaced:
+            ruled = sorted({match.name for match in self.topics(words, title_words, language, with_model=False)})
+            why = (f"the rules gave the article {', '.join(ruled)}, every subject of them unlikely to the topic "
+                   f"model (under {model.replace:g}), which gives this subject instead, {given.evidence[0]} "
+                   f"(from {model.replace_from:.10g})")
         else:
             why = (f"the rules gave the article no topic, and the topic model gives this subject, "
                    f"{given.evidence[0]} (threshold {model.threshold:.10g})")

@@ -1,7 +1,8 @@
 """The topic model, a learned second opinion on the top-level subject (ingest.topic_model): how it is
 combined with the rules (a top-level subject added when the rules give none, from its threshold; a rule
 subject it finds unlikely removed beside others, from its veto, never one a specific topic gives and never
-all; its subject added beside the rules', from ``beside``), how ``--explain`` says so, that it is
+all; every rule subject replaced by its own when it finds them all unlikely, from ``replace``; its subject
+added beside the rules', from ``beside``), how ``--explain`` says so, that it is
 deterministic, and that the shipped file is what bench/topic_model.py builds. Its quality, on articles it
 was not trained on, is in docs/quality.md."""
 
@@ -124,6 +125,62 @@ def test_beside_adds_the_model_s_subject_the_rules_missed() -> None:
                               beside=0.9) == [SPORT_MATCH]
 
 
+def test_replace_gives_the_model_s_subject_when_it_finds_every_rule_subject_unlikely() -> None:
+    sure = Opinion("economy", 0.999, ("colis", "chiffre"))
+    unlikely = {"economy": 0.999, "weather": 1e-9, "sport": 1e-10, "politics": 1e-9}
+    replaced = with_model_opinion([WEATHER_MATCH], sure, 0.9999, RULES, probabilities=unlikely, replace=1e-8,
+                                  replace_from=0.99)
+    assert [topic.name for topic in replaced] == ["economy"] and given_by_model(replaced[0])
+    assert replaced[0].evidence[0] == f"{BY_MODEL} (probability 0.999000)" and replaced[0].parent is None
+    # every subject, children included (elections -> politics), and after the veto
+    assert [t.name for t in with_model_opinion([ELECTIONS, SPORT_MATCH], sure, 0.9999, RULES, probabilities=unlikely,
+                                               veto=1e-4, replace=1e-8, replace_from=0.99)] == ["economy"]
+    # one subject at the bound or above: nothing replaced (the veto may still remove the others)
+    kept = with_model_opinion([SPORT_MATCH, WEATHER_MATCH], sure, 0.9999, RULES,
+                              probabilities={**unlikely, "sport": 1e-8}, replace=1e-8, replace_from=0.99)
+    assert kept == [SPORT_MATCH, WEATHER_MATCH]
+    # the model's subject under ``replace_from``, already given, a child topic, no opinion, or no ``replace``
+    assert with_model_opinion([WEATHER_MATCH], Opinion("economy", 0.98, ()), 0.9999, RULES, probabilities=unlikely,
+                              replace=1e-8, replace_from=0.99) == [WEATHER_MATCH]
+    assert with_model_opinion([WEATHER_MATCH], Opinion("weather", 0.999, ()), 0.9999, RULES,
+                              probabilities={"weather": 1e-9}, replace=1e-8, replace_from=0.99) == [WEATHER_MATCH]
+    assert with_model_opinion([WEATHER_MATCH], Opinion("migration", 1.0, ()), 0.9999, RULES, probabilities=unlikely,
+                              replace=1e-8, replace_from=0.99) == [WEATHER_MATCH]
+    assert with_model_opinion([WEATHER_MATCH], None, 0.9999, RULES, probabilities=unlikely, replace=1e-8,
+                              replace_from=0.99) == [WEATHER_MATCH]
+    assert with_model_opinion([WEATHER_MATCH], sure, 0.9999, RULES, probabilities=unlikely) == [WEATHER_MATCH]
+
+
+SPORTY_EXAMPLES = [
+    (frozenset({"goal", "striker", "league", "match", "postpone", "stadium"}), frozenset({"sport"})),
+    (frozenset({"match", "stadium", "game", "premier", "postpone"}), frozenset({"sport"})),
+    (frozenset({"rain", "snow", "temperature"}), frozenset({"weather"})),
+]
+
+
+def test_the_classifier_replaces_the_rules_subjects_and_explain_says_why() -> None:
+    words = LEMMATIZER.words_of_text(STORMY, "en")
+    model = train(SPORTY_EXAMPLES, ("sport", "weather"), alpha=0.5, min_documents=1, threshold=0.6,
+                  trained_on="toy", replace=0.45, replace_from=0.55)
+    classifier = TopicClassifier(RULES, LEMMATIZER, model)
+    probabilities = model.probabilities(classifier.model_features(words, 0, "en"))
+    assert probabilities["sport"] > 0.55 and "disaster" not in probabilities  # a subject the toy model lacks: 0
+    # the rules give natural-disaster and sport; sport is likely, so nothing is replaced
+    assert {topic.name for topic in classifier.topics(words, 0, "en")} == {"natural-disaster", "sport"}
+    weather_only = train(SPORTY_EXAMPLES[2:] + [(frozenset({"stadium", "match", "game", "postpone"}), frozenset({"weather"})),
+                                                 (frozenset({"chess", "board"}), frozenset({"sport"}))],
+                         ("sport", "weather"), alpha=0.5, min_documents=1, threshold=0.6, trained_on="toy",
+                         replace=0.45, replace_from=0.55)
+    classifier = TopicClassifier(RULES, LEMMATIZER, weather_only)
+    assert [topic.name for topic in classifier.topics(words, 0, "en")] == ["weather"]
+    replaced = classifier.explain(words, 0, "en", "sport")
+    assert not replaced.fired and "every subject the rules gave unlikely" in replaced.reason
+    assert "'weather' instead" in replaced.reason
+    given = classifier.explain(words, 0, "en", "weather")
+    assert given.fired and given.by == "model" and "gives this subject instead" in given.reason
+    assert "natural-disaster, sport" in given.reason
+
+
 STORMY = ("The football match was postponed because of the storm. Heavy rain and strong winds flooded the stadium "
           "before the Premier League game; the Met Office issued an amber weather warning.")
 DISASTER_EXAMPLES = [
@@ -193,12 +250,18 @@ def test_every_subject_s_probability_agrees_with_the_opinion() -> None:
 
 
 def test_a_model_of_the_first_format_reads_with_no_veto_and_no_beside() -> None:
-    text = toy_model(0.6).to_json().replace('"format": 2', '"format": 1').replace('"beside": null, ', "").replace(
-        '"veto": 0.0, ', "")
-    assert '"veto"' not in text and '"beside"' not in text
+    text = toy_model(0.6).to_json().replace('"format": 3', '"format": 1').replace('"beside": null, ', "").replace(
+        '"veto": 0.0, ', "").replace('"replace": 0.0, ', "").replace('"replace_from": 1.0, ', "")
+    assert '"veto"' not in text and '"beside"' not in text and '"replace' not in text and '"format": 1' in text
     old = TopicModel.from_json(text)
     assert old.veto == 0.0 and old.beside is None and old.counts == toy_model(0.6).counts
-    for wrong in ({"veto": 0.5}, {"beside": 0.5}, {"veto": -0.1}):
+    assert old.replace == 0.0 and old.replace_from == 1.0
+    second = TopicModel.from_json(text.replace('"format": 1', '"format": 2'))  # format 2: no ``replace`` either
+    assert second.replace == 0.0
+    with pytest.raises(ValueError):
+        TopicModel.from_json(text.replace('"format": 1', '"format": 4'))
+    for wrong in ({"veto": 0.5}, {"beside": 0.5}, {"veto": -0.1}, {"replace": 0.5}, {"replace": -1e-9},
+                  {"replace": 1e-8, "replace_from": 0.5}, {"replace_from": 1.01}):
         with pytest.raises(ValueError):
             train(TOY_EXAMPLES, ("lifestyle", "sport"), alpha=0.5, min_documents=1, threshold=0.6, trained_on="toy",
                   **wrong)  # type: ignore[arg-type]
