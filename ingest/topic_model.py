@@ -13,8 +13,10 @@ blind batches are never read: they measure it). It gives its opinion three ways
 - when every subject the rules give is less likely than ``replace``, its best subject, if at least
   ``replace_from`` likely, takes the place of all the rules' topics (their children too): the rules read
   a word in another sense ("Paketlawine", an avalanche of parcels, is not a disaster);
-- beside the rules' subjects, it adds its best subject from ``beside``, when the rules missed it
-  (measured, off in the shipped model: it did not help on the older blind batches).
+- beside the rules' subjects, it adds its best subject from ``beside``, when the rules missed it.
+
+``replace`` and ``beside`` are measured and off in the shipped model: they ask the model about every
+article, which puts the topics past their share of the analysis (docs/quality.md, "Held-out batch 12").
 
 ``threshold`` is chosen by k-fold cross-validation over the training articles; ``veto``, ``replace``,
 ``replace_from`` and ``beside`` on the older blind batches, each judged by a model trained only on what
@@ -84,7 +86,6 @@ def step_features(vocabulary: Mapping[str, float] | None, rules: Mapping[str, fl
 
 
 @cache
-@cache  # a few dozen subjects and kinds: the names are made once, not for every article
 def _step_names(kind: str, subject: str) -> tuple[tuple[float, str], ...]:
     """The features of a subject's evidence steps: (step, "vocabulary:sport>=0.5"), ..."""
     steps = _VOCABULARY_STEPS if kind == "vocabulary" else _RULE_STEPS
