@@ -47,7 +47,7 @@ from ingest.analyze import Analyzer  # noqa: E402
 from ingest.topic_model import MODEL_FILE, Opinion, TopicModel, train  # noqa: E402
 from ingest.topic_rules import load_rules  # noqa: E402
 from ingest.models import TopicMatch  # noqa: E402
-from ingest.topic_model import with_model_opinion  # noqa: E402
+from ingest.topic_model import asks_about_every_article, with_model_opinion  # noqa: E402
 from tests.ingest.quality_corpus import (  # noqa: E402
     CORPUS_DIR, HELDOUT_DIR, TOPIC_LANGUAGES, TOPICS_DEV_DIR, TOPICS_HELDOUT_DIR, CorpusArticle, load_corpus,
     score_topics,
@@ -187,7 +187,7 @@ def judgings() -> list[Judging]:
 def asks_only_when_needed(settings: Judging) -> bool:
     """Whether these settings ask the model only about the articles whose rules give no topic or two
     subjects or more (``TopicClassifier._model_may_change``): not with ``replace`` or ``beside``."""
-    return not settings.replace and settings.beside is None
+    return not asks_about_every_article(settings.beside, settings.replace)
 
 
 @dataclass(frozen=True)

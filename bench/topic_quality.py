@@ -124,7 +124,7 @@ def compare(show_misses: bool, replace_at: float | None = None, replace_from: fl
     from bench.topic_model import FOLDS, TEST_FROM, _examples, fold_of, held_out_number, subjects
     from conf.settings import load_settings
     from ingest.analyze import Analyzer
-    from ingest.topic_model import default_model, given_by_model, train, with_model_opinion
+    from ingest.topic_model import default_model, given_by_model, train
     from ingest.topic_rules import load_rules
 
     settings = load_settings()
@@ -141,17 +141,14 @@ def compare(show_misses: bool, replace_at: float | None = None, replace_from: fl
     dev_examples, heldout_examples = _examples(dev, rules_alone), _examples(heldout, rules_alone)
     trained = [example for example in heldout_examples if (held_out_number(example.name) or 0) < TEST_FROM]
 
-    def model_of(examples: list) -> object:  # the shipped settings, trained on ``examples``
+    def model_of(examples: list) -> object:  # the shipped smoothing, trained on ``examples`` (judged with shipped's settings)
         return train([(example.features, example.subjects) for example in examples], subjects(),
                      alpha=shipped.alpha, min_documents=shipped.min_documents, threshold=shipped.threshold,
-                     trained_on="compare", veto=shipped.veto, beside=shipped.beside, replace=shipped.replace,
-                     replace_from=shipped.replace_from)
+                     trained_on="compare")
 
     def judged(analysis: object, model: object, example: object) -> object:
         opinion, probabilities = model.judge(example.features)  # type: ignore[attr-defined]
-        topics = with_model_opinion(list(example.rule_topics), opinion, shipped.threshold, rules,  # type: ignore[attr-defined]
-                                    probabilities=probabilities, veto=shipped.veto, beside=shipped.beside,
-                                    replace=shipped.replace, replace_from=shipped.replace_from)
+        topics = shipped.judged(list(example.rule_topics), opinion, probabilities, rules)  # type: ignore[attr-defined]
         return replace(analysis, topics=tuple(topics))  # type: ignore[type-var]
 
     after_dev = list(before["dev"])

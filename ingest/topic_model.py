@@ -185,6 +185,15 @@ class TopicModel:
         return (Opinion(self.subjects[best], 1.0 / total, tuple(word for _, word in words[:_SHOWN_WORDS])),
                 probabilities)
 
+    def judged(self, matches: Sequence[TopicMatch], opinion: Opinion | None, probabilities: Mapping[str, float],
+               rules: TopicRules) -> list[TopicMatch]:
+        """The rules' topics judged with this model's settings (``with_model_opinion``); ``opinion`` and
+        ``probabilities`` may come from another model (bench/topic_quality.py judges with the shipped
+        settings the opinions of models trained on less)."""
+        return with_model_opinion(matches, opinion, self.threshold, rules, probabilities=probabilities,
+                                  veto=self.veto, beside=self.beside, replace=self.replace,
+                                  replace_from=self.replace_from)
+
     def probabilities(self, found: Iterable[str]) -> dict[str, float]:
         """Every subject's probability for an article with these features (empty when no feature is known)."""
         return self.judge(found)[1]
@@ -236,6 +245,13 @@ def train(examples: Sequence[tuple[frozenset[str], frozenset[str]]], subjects: S
     counts = {word: tuple(row) for word, row in sorted(rows.items()) if frequency[word] >= min_documents}
     return TopicModel(tuple(subjects), tuple(documents), counts, alpha, threshold, min_documents, trained_on,
                       veto, beside, replace, replace_from)
+
+
+def asks_about_every_article(beside: float | None, replace: float) -> bool:
+    """Whether these settings need the model's opinion on every article with a rule topic, not only on
+    those the rules give no topic or two subjects or more: ``beside`` and ``replace`` judge an article's
+    only subject too."""
+    return beside is not None or replace > 0.0
 
 
 def with_model_opinion(matches: Sequence[TopicMatch], opinion: Opinion | None, threshold: float,

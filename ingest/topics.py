@@ -23,14 +23,14 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from functools import lru_cache
-from collections.abc import Iterable, KeysView, Mapping, Sequence
+from collections.abc import Iterable, KeysView, Sequence
 from dataclasses import dataclass, replace
 
 from ingest.clean import fold_key
 from ingest.lemmas import Lemmatizer, Word, word_lemmas
 from ingest.models import TopicMatch
-from ingest.topic_model import (Opinion, TopicModel, features, features_of_folded, given_by_model,
-                                 step_features, with_model_opinion)
+from ingest.topic_model import (TopicModel, asks_about_every_article, features, features_of_folded, given_by_model,
+                                 step_features)
 from ingest.topic_rules import TITLE_FACTOR, Alternative, NearLine, Topic, TopicRules, Vocabulary
 
 #: Languages that write compounds as one word, where rule words also match the end of a compound.
@@ -297,13 +297,6 @@ def _rule_word_keys(surface: str, lemma: str) -> frozenset[str]:
     return frozenset({surface, lemma}) if lemma[:stem] == surface[:stem] else frozenset({surface})
 
 
-def _judged(matches: Sequence[TopicMatch], opinion: Opinion | None, probabilities: Mapping[str, float],
-            model: TopicModel, rules: TopicRules) -> list[TopicMatch]:
-    """The rules' topics judged by the model with its shipped settings (``with_model_opinion``)."""
-    return with_model_opinion(matches, opinion, model.threshold, rules, probabilities=probabilities, veto=model.veto,
-                              beside=model.beside, replace=model.replace, replace_from=model.replace_from)
-
-
 def _keys(words: Sequence[Word]) -> list[tuple[str, str]]:
     """An article's (surface, lemma) words, case and accents folded, as the patterns are."""
     return [(_folded(surface), _folded(lemma)) for surface, lemma in words]
@@ -328,7 +321,7 @@ class TopicClassifier:
     def __init__(self, rules: TopicRules, lemmatizer: Lemmatizer, model: TopicModel | None = None) -> None:
         self.rules = rules
         self._lemmatizer = lemmatizer
-        self.model = model  # the learned second opinion (ingest.topic_model.with_model_opinion)
+        self.model = model  # the learned second opinion (ingest.topic_model.TopicModel.judged)
         self._matchers: dict[str, _LanguageMatcher | None] = {}
 
     def has_lexicon(self, language: str) -> bool:
@@ -365,10 +358,10 @@ class TopicClassifier:
             found_features = self._model_features(matcher, keys, found, title_words, surfaces, totals, evidence,
                                                   exact=False)
             opinion, probabilities = model.judge(found_features, shown=False)
-            topics = _judged(matches, opinion, probabilities, model, self.rules)
+            topics = model.judged(matches, opinion, probabilities, self.rules)
             if any(given_by_model(topic) for topic in topics):  # its evidence: the words that weighed most
                 opinion, _ = model.judge(found_features)
-                topics = _judged(matches, opinion, probabilities, model, self.rules)
+                topics = model.judged(matches, opinion, probabilities, self.rules)
             return topics
         return sorted(matches, key=lambda match: (-match.score, match.name))
 
@@ -376,7 +369,7 @@ class TopicClassifier:
     def _model_may_change(model: TopicModel, matches: Sequence[TopicMatch]) -> bool:
         """Whether the model's opinion can change these rule topics (ingest.topic_model.with_model_opinion):
         it is not asked otherwise, and costs nothing."""
-        if not matches or model.beside is not None or model.replace > 0.0:
+        if not matches or asks_about_every_article(model.beside, model.replace):
             return True
         return model.veto > 0.0 and len({match.parent or match.name for match in matches}) >= 2
 
@@ -485,8 +478,10 @@ class TopicClassifier:
         if model is None or not words:
             return explanation
         final = self.topics(words, title_words, language)
-        replaced = len(final) == 1 and given_by_model(final[0]) and bool(
-            self.topics(words, title_words, language, with_model=False))
+        # Only ``replace`` leaves the model's subject alone where the rules gave topics.
+        ruled = (self.topics(words, title_words, language, with_model=False)
+                 if model.replace > 0.0 and len(final) == 1 and given_by_model(final[0]) else [])
+        replaced = bool(ruled)
         if explanation.fired:
             if any(match.name == name for match in final):
                 return explanation
@@ -513,9 +508,9 @@ class TopicClassifier:
             why = (f"the rules gave the article {', '.join(others)} but not this subject, and the topic model "
                    f"gives it beside them, {given.evidence[0]} (from {model.beside:.10g})")
         elif replaced:
-            ruled = sorted({match.name for match in self.topics(words, title_words, language, with_model=False)})
-            why = (f"the rules gave the article {', '.join(ruled)}, every subject of them unlikely to the topic "
-                   f"model (under {model.replace:g}), which gives this subject instead, {given.evidence[0]} "
+            names = ", ".join(sorted({match.name for match in ruled}))
+            why = (f"the rules gave the article {names}, every subject of them unlikely to the topic model (under "
+                   f"{model.replace:g}), which gives this subject instead, {given.evidence[0]} "
                    f"(from {model.replace_from:.10g})")
         else:
             why = (f"the rules gave the article no topic, and the topic model gives this subject, "
