@@ -5,7 +5,9 @@ rolled over mid-stream too, so redelivered articles already written before the r
 rewritten where they are, not copied into the new write index: 0 lost, 0 duplicated, counted by id.
 The batches are queued as the scheduler queues them and the scheduler runs: a message host A had taken
 off the queue but not yet recorded as unacknowledged is lost to the broker, and its sweep
-(worker.pending_sweep) queues those articles again."""
+(worker.pending_sweep) queues those articles again. That holds for host A's story consumer too: a story
+message it took and never recorded leaves its articles indexed but in no story, pending until the sweep
+(two looks, SWEEP_SECONDS apart) queues them again; the test waits for that before it counts."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from elasticsearch import Elasticsearch
 
 from conf.settings import Settings
 from index.rollover import RolloverPolicy, alias_members, rollover
+from index.stories import StoryStore
 from state.deadletter import DeadLetters
 from tests.support.feeds import make_story
 from state.pending import PendingArticles
@@ -28,7 +31,7 @@ from tests.support.pipeline import count, feed_items
 from tests.support.processes import VIGIE, Background, start_scheduler
 from tests.support.quiescence import UNACKED, broker_backlog, settled
 from tests.support.services import TEST_HOME
-from worker.pending_sweep import queue_batch
+from worker.pending_sweep import SWEEP_SECONDS, queue_batch
 from worker.queues import PROCESS_ITEMS
 
 # The wait for the stream (WAIT) ends well before pytest's timeout, so that a stream that never
@@ -41,6 +44,9 @@ WAIT = 420
 #: the restore mutex it left (30 s, running meanwhile), a look every 10 s, and room for a loaded machine.
 #: With kombu's own mutex expiry (300 s) they came back five minutes later.
 RESTORED_WITHIN = 90
+#: An article whose message was lost is queued again by the sweep once it has waited SWEEP_SECONDS and
+#: two sweeps in a row found its message nowhere: at most three sweeps, then its analysis and story.
+SWEPT_WITHIN = 4 * SWEEP_SECONDS + 60
 INDEXED = re.compile(r"article\.indexed.*?article=(\S+)")
 
 
@@ -112,6 +118,21 @@ def _wait_for_all(es: Elasticsearch, settings: Settings, client: redis.Redis, ex
         f"host B's last lines:\n{survivor.output()[-4000:]}")
 
 
+def _wait_for_none_pending(client: redis.Redis, scheduler: Background) -> float:
+    """Seconds until no article is pending any more (each indexed and in its story); fails after
+    SWEPT_WITHIN seconds, naming what is still pending, on which task, and the scheduler's last lines."""
+    pending = PendingArticles(client)
+    start = time.monotonic()
+    while pending.count() and time.monotonic() - start < SWEPT_WITHIN:
+        time.sleep(1)
+    waiting = pending.queued_before(time.time() + 1)
+    assert not waiting, (
+        f"{len(waiting)} articles still pending {SWEPT_WITHIN:.0f} s after all were indexed (first "
+        f"{[(article.article_id, article.task_id, article.requeued) for article in waiting[:4]]}); broker backlog "
+        f"{broker_backlog(client)}; the scheduler's last lines:\n{scheduler.output()[-3000:]}")
+    return time.monotonic() - start
+
+
 def test_two_worker_hosts_share_the_work_and_one_killed_loses_nothing(
         env: dict[str, str], settings: Settings, app: Celery, es: Elasticsearch, redis_client: redis.Redis) -> None:
     homes = TEST_HOME / f"hosts-{settings.index_prefix}"
@@ -154,7 +175,10 @@ def test_two_worker_hosts_share_the_work_and_one_killed_loses_nothing(
             f"the tasks held at the kill were not all back {restored:.0f} s after it (restore mutex expiry "
             f"{mutex_expire} s, ttl now {redis_client.pttl(mutex_key)} ms)")
         _wait_for_all(es, settings, redis_client, {item.article_id for item in items}, host_b)
-        settled(redis_client, lambda: count(es, settings), timeout=300)
+        # Searchable is not the end: each article also joins its story. One whose story message was lost
+        # with host A's story consumer stays pending until the sweep queues it again.
+        swept = _wait_for_none_pending(redis_client, scheduler)
+        settled(redis_client, lambda: count(es, settings), pending.count, timeout=300)
         alias = f"{settings.index_prefix}-articles"
         es.indices.refresh(index=alias)
         hits = es.search(index=alias, size=ARTICLES + 100, source=False, query={"match_all": {}})["hits"]["hits"]
@@ -163,13 +187,16 @@ def test_two_worker_hosts_share_the_work_and_one_killed_loses_nothing(
         assert set(ids) == {item.article_id for item in items}
         assert len(alias_members(es, settings.index_prefix)[0]) == 2
         assert pending.count() == 0
+        stories = StoryStore(es, settings.index_prefix).memberships([item.article_id for item in items])
+        assert len(stories) == ARTICLES, f"{ARTICLES - len(stories)} articles in no story"
         requeued = scheduler.output().count("article.requeued")
         redone = _indexed_by(host_b) & done_by_a
         print(f"FIGURES two worker hosts: host-a indexed {len(done_by_a)} before kill -9, "
               f"{at_kill}/{ARTICLES} in the index at the kill, {len(held_at_kill)} tasks held at the kill all back "
               f"or done {restored:.0f} s later (restore mutex left held), host-b {len(_indexed_by(host_b))} "
               f"(of which {len(redone)} redelivered from host-a); {len(ids)} documents, {len(set(ids))} ids, "
-              f"{len(ids) - len(set(ids))} duplicates; 2 backing indices; {requeued} articles queued again by the sweep")
+              f"{len(ids) - len(set(ids))} duplicates; 2 backing indices; {requeued} articles queued again by the sweep; "
+              f"none pending {swept:.0f} s after all were searchable; {len(stories)} in a story")
     finally:
         host_a.stop(timeout=30)
         host_b.stop(timeout=30)
