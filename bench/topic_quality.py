@@ -22,7 +22,7 @@ scored as it is; batch 9, h461 onwards, written blind while the seventh round wa
 batch 10, h513 onwards, written blind while the eighth round was being built, and scored as it is; batch 11,
 h565 onwards, written blind on 2026-12-03 after the eighth round, by a writer who did not read the rules, and
 scored as it is; batch 12, h617 onwards, written blind on 2026-12-04 by a writer who did not read the rules, and scored
-as it is).
+as it is; batch 13, h669 onwards, written blind on 2026-12-04 by such a writer too, and scored as it is).
 Only the articles in the languages the rules cover (fr, en, de, es) count. Prints the Markdown of docs/quality.md's
 topic section.
 """
@@ -67,10 +67,13 @@ ELEVENTH_BATCH_FROM = 565
 # The twelfth (h617 onwards) was written blind on 2026-12-03 while the topic model was retrained on
 # batches 1 to 10, and scored as it is.
 TWELFTH_BATCH_FROM = 617
+# The thirteenth (h669 onwards) was written blind on 2026-12-04 while the rules were made cheaper and the
+# model's settings chosen again (on batches 6 to 10), and scored as it is.
+THIRTEENTH_BATCH_FROM = 669
 #: Where each batch starts (batch 1: the first held-out articles).
 BATCH_STARTS = (0, SECOND_BATCH_FROM, THIRD_BATCH_FROM, FOURTH_BATCH_FROM, FIFTH_BATCH_FROM, SIXTH_BATCH_FROM,
                 SEVENTH_BATCH_FROM, EIGHTH_BATCH_FROM, NINTH_BATCH_FROM, TENTH_BATCH_FROM, ELEVENTH_BATCH_FROM,
-                TWELFTH_BATCH_FROM)
+                TWELFTH_BATCH_FROM, THIRTEENTH_BATCH_FROM)
 
 
 def _number(name: str) -> int | None:
@@ -86,7 +89,8 @@ def _batch(name: str) -> int:
             else 4 if number < FIFTH_BATCH_FROM else 5 if number < SIXTH_BATCH_FROM
             else 6 if number < SEVENTH_BATCH_FROM else 7 if number < EIGHTH_BATCH_FROM
             else 8 if number < NINTH_BATCH_FROM else 9 if number < TENTH_BATCH_FROM
-            else 10 if number < ELEVENTH_BATCH_FROM else 11 if number < TWELFTH_BATCH_FROM else 12)
+            else 10 if number < ELEVENTH_BATCH_FROM else 11 if number < TWELFTH_BATCH_FROM
+            else 12 if number < THIRTEENTH_BATCH_FROM else 13)
 
 
 HELDOUT_BATCHES = {
@@ -112,6 +116,8 @@ HELDOUT_BATCHES = {
     "held-out batches 10 + 11": lambda name: _batch(name) in (10, 11),
     "held-out batch 12": lambda name: _batch(name) == 12,
     "held-out batches 11 + 12": lambda name: _batch(name) in (11, 12),
+    "held-out batch 13": lambda name: _batch(name) == 13,
+    "held-out batches 12 + 13": lambda name: _batch(name) in (12, 13),
 }
 
 

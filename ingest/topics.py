@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from functools import lru_cache
-from collections.abc import Iterable, KeysView, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 
 from ingest.clean import fold_key
 from ingest.lemmas import Lemmatizer, Word, word_lemmas
@@ -36,8 +36,11 @@ from ingest.topic_rules import TITLE_FACTOR, Alternative, NearLine, Topic, Topic
 #: Languages that write compounds as one word, where rule words also match the end of a compound.
 COMPOUND_LANGUAGES = frozenset({"de"})
 _CANDIDATES_CACHE_SIZE = 200_000
-# Folding (case, accents) every word of every article: texts repeat their words.
-_folded = lru_cache(maxsize=200_000)(fold_key)
+# Each (surface, lemma) word met, folded (case, accents): texts repeat their words, and the lemmatiser
+# hands out the same tuples, so a word is one dictionary look-up. Cleared past this size: a
+# long-running worker meets new words forever.
+_word_keys: dict[Word, tuple[str, str]] = {}
+_WORD_KEYS_SIZE = 100_000
 _MIN_COMPOUND_HEAD = 3  # letters before the rule word: "Landtags|wahl", never "s|wahl"
 _MIN_COMPOUND_TAIL = 4  # the rule word is at least this long: "Krieg" yes, "Rat" no
 _COMPOUND_ENDINGS = ("", "e", "en", "n", "s", "es", "er", "ern")
@@ -73,16 +76,16 @@ class _CompiledList(tuple[tuple[_Pattern, tuple[str, ...]], ...]):
         compiled.order = {pattern: at for at, (pattern, _) in enumerate(items)}
         return compiled
 
-    def found_in(self, found_keys: KeysView[_Pattern]) -> list[tuple[_Pattern, tuple[str, ...]]]:
-        """The list's patterns found in an article, in the list's order. Most lists find nothing: the
-        set test (which walks the smaller side) says so before the list is walked; a long list (a
-        vocabulary line has hundreds of words) is looked up from the article's side."""
-        if found_keys.isdisjoint(self.patterns):
-            return []
-        if len(found_keys) < len(self):
-            order = self.order
-            return [self[at] for at in sorted(order[pattern] for pattern in found_keys if pattern in order)]
-        return [(pattern, spellings) for pattern, spellings in self if pattern in found_keys]
+    def found_in(self, found: dict[_Pattern, list[int]]) -> frozenset[_Pattern] | set[_Pattern]:
+        """The list's patterns found in an article, in no order (what the numbers need): a set
+        intersection, which walks the article's found patterns, far fewer than a list's."""
+        return self.patterns.intersection(found)
+
+    def in_order(self, present: Iterable[_Pattern]) -> list[tuple[_Pattern, tuple[str, ...]]]:
+        """The (pattern, spellings) pairs of ``present`` (patterns of this list), in the list's order:
+        the words shown."""
+        order = self.order
+        return [self[at] for at in sorted(order[pattern] for pattern in present)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,13 @@ class _LanguageMatcher:
             for key in self._word_keys(alternative.text) for ending in _COMPOUND_ENDINGS)
         self.topics = tuple(self._compile_topic(topic) for topic in topics)
         self._by_name = {compiled.topic.name: compiled for compiled in self.topics}
+        # Each pattern that adds to a topic, with the topics it adds to (their places in ``topics``): an
+        # article's found patterns name the few topics worth weighing, the others are not looked at.
+        by_positive: dict[_Pattern, list[int]] = {}
+        for at, compiled in enumerate(self.topics):
+            for pattern in compiled.positive:
+                by_positive.setdefault(pattern, []).append(at)
+        self._topics_by_positive = {pattern: tuple(ats) for pattern, ats in by_positive.items()}
         # The per-subject vocabulary, compiled with the rules: one pass over the words finds both.
         self.vocabulary = tuple(self._compile_topic(topic) for topic in vocabulary)
         # Every vocabulary pattern with the (block, line) lists it is in and the line's signed weight:
@@ -144,6 +154,17 @@ class _LanguageMatcher:
 
     def rule_topic(self, name: str) -> _CompiledTopic | None:
         return self._by_name.get(name)
+
+    def topics_that_may_fire(self, found: dict[_Pattern, list[int]]) -> list[_CompiledTopic]:
+        """The topics an article's found patterns may fire (``_CompiledTopic.may_fire``), in their order."""
+        by_positive = self._topics_by_positive
+        places: set[int] = set()
+        for pattern in found:
+            ats = by_positive.get(pattern)
+            if ats is not None:
+                places.update(ats)
+        topics = self.topics
+        return [compiled for at in sorted(places) if (compiled := topics[at]).may_fire(found)]
 
     def _compile_topic(self, topic: Topic) -> _CompiledTopic:
         terms = tuple((term.weight, self._compile_list(term.alternatives)) for term in topic.terms)
@@ -299,7 +320,19 @@ def _rule_word_keys(surface: str, lemma: str) -> frozenset[str]:
 
 def _keys(words: Sequence[Word]) -> list[tuple[str, str]]:
     """An article's (surface, lemma) words, case and accents folded, as the patterns are."""
-    return [(_folded(surface), _folded(lemma)) for surface, lemma in words]
+    known = _word_keys
+    if len(known) > _WORD_KEYS_SIZE:
+        known.clear()
+    get = known.get
+    keys = []
+    for word in words:
+        key = get(word)
+        if key is None:
+            surface, lemma = word
+            folded = fold_key(surface)
+            key = known[word] = (folded, folded if lemma == surface else fold_key(lemma))
+        keys.append(key)
+    return keys
 
 
 def _matches_at(pattern: _Pattern, keys: Sequence[tuple[str, str]], at: int) -> bool:
@@ -396,7 +429,7 @@ class TopicClassifier:
         vocabulary = {compiled.topic.name: score for (score, _), compiled in zip(evidence, matcher.vocabulary)}
         if totals is None:
             totals = {compiled.topic.name: _explain(compiled, found, title_words, surfaces, with_texts=False).total
-                      for compiled in matcher.topics if compiled.may_fire(found)}
+                      for compiled in matcher.topics_that_may_fire(found)}
         rules: dict[str, float] = {}
         for compiled in matcher.topics:
             total = totals.get(compiled.topic.name)
@@ -416,9 +449,7 @@ class TopicClassifier:
         ``totals``: filled with the total of every topic weighed, by name; ``evidence``: the vocabulary's,
         if already weighed."""
         fired = []
-        for compiled in matcher.topics:
-            if not compiled.may_fire(found):
-                continue
+        for compiled in matcher.topics_that_may_fire(found):
             explanation = _explain(compiled, found, title_words, surfaces, with_texts=None)
             if totals is not None:
                 totals[compiled.topic.name] = explanation.total
@@ -552,7 +583,8 @@ class TopicClassifier:
         return self._matchers[language]
 
 
-_Hits = list[tuple[_Pattern, tuple[str, ...]]]
+# A list's patterns found in an article (unordered), with the list, which puts them in order for the words.
+_Hits = tuple[_CompiledList, frozenset[_Pattern] | set[_Pattern]]
 #: The reason of a topic given by the vocabulary layer rather than by its rules.
 BY_VOCABULARY = "the subject's vocabulary leads the others clearly"
 
@@ -612,25 +644,25 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
     deciding whether a topic fires needs, done for every candidate topic of every article; None: the
     words too, but only when the topic fires (they are its evidence)."""
     topic = compiled.topic
-    found_keys = found.keys()
 
     def hits(patterns: _CompiledList) -> _Hits:
-        return patterns.found_in(found_keys)
+        return patterns, patterns.found_in(found)
 
     # A word matched by two alternatives of one list ("migrants": "migrant", and "migrante" whose
     # French lemma is "migrant") is one occurrence.
     def positions(present: _Hits) -> list[int]:
-        return sorted({at for pattern, _ in present for at in found[pattern]})
+        return sorted({at for pattern in present[1] for at in found[pattern]})
 
     def shown(present: _Hits) -> tuple[str, ...]:
         """The alternatives that found words no earlier one found, spelt like the article if possible."""
         covered: set[int] = set()
         texts = []
-        for pattern, spellings in present:
-            new = set(found[pattern]) - covered
-            if new:
-                texts.append(_spelling(spellings, surfaces[found[pattern][0]]))
-                covered |= new
+        patterns, found_here = present
+        for pattern, spellings in patterns.in_order(found_here):
+            at = found[pattern]
+            if not covered.issuperset(at):
+                texts.append(_spelling(spellings, surfaces[at[0]]))
+                covered.update(at)
         return tuple(texts)
 
     def counted(present: _Hits) -> int:
@@ -643,8 +675,8 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
     terms: list[tuple[TermFound, tuple[_Hits, ...]]] = []
     # Most lists find nothing in an article: one set test skips them (the list is not walked).
     for line, (weight, patterns) in zip(topic.terms, compiled.terms, strict=True):
-        if not found_keys.isdisjoint(patterns.patterns):
-            present = hits(patterns)
+        present = hits(patterns)
+        if present[1]:
             count = counted(present)
             # A strong term in context weighs at least the threshold on its own. The context is
             # another word: "rebels" cannot be both the strong term and the proof of a conflict.
@@ -655,18 +687,18 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
                     contribution = max(contribution, topic.threshold)
             terms.append((TermFound((), weight, count, contribution, line.line, line.strong), (present,)))
     for near, left_patterns, right_patterns in compiled.nears:
-        if found_keys.isdisjoint(left_patterns.patterns) or found_keys.isdisjoint(right_patterns.patterns):
-            continue
         left, right = hits(left_patterns), hits(right_patterns)
+        if not left[1] or not right[1]:
+            continue
         right_at = positions(right)
         count = min(topic.cap, sum(1 for at in positions(left) if _has_neighbour(right_at, at, near.window)))
         if count:
             terms.append((TermFound((), near.weight, count, near.weight * count, near.line), (left, right)))
     exclusions: list[tuple[str, TermFound | None, _Hits]] = []
     for group, patterns in zip(topic.excluded, compiled.excluded, strict=True):
-        if found_keys.isdisjoint(patterns.patterns):
-            continue
         present = hits(patterns)
+        if not present[1]:
+            continue
         if group.weight is None:
             exclusions.append((group.name, None, present))
         else:
@@ -676,7 +708,7 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
     total = round(sum(term.contribution for term, _ in terms)
                   + sum(subtracted.contribution for _, subtracted, _ in exclusions if subtracted is not None), 3)
     vetoes = [name for name, subtracted, _ in exclusions if subtracted is None]
-    missing = [name for name, present in required_hits if not present]
+    missing = [name for name, (_, present) in required_hits if not present]
     reached = not vetoes and not missing and total >= topic.threshold
     lone = _lone_word(compiled, found, [term for term, _ in terms]) if reached else None  # only a topic that would fire
     if vetoes:
@@ -699,8 +731,11 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
 
     def words(term: TermFound, lists: tuple[_Hits, ...]) -> TermFound:
         if len(lists) == 2:  # a near line: its two sides
-            return replace(term, texts=(f"{' | '.join(shown(lists[0]))} ~ {' | '.join(shown(lists[1]))}",))
-        return replace(term, texts=shown(lists[0]))
+            texts: tuple[str, ...] = (f"{' | '.join(shown(lists[0]))} ~ {' | '.join(shown(lists[1]))}",)
+        else:
+            texts = shown(lists[0])
+        # Made anew rather than by dataclasses.replace, which costs several times more.
+        return TermFound(texts, term.weight, term.count, term.contribution, term.line, term.strong)
 
     return TopicExplanation(topic, fired, total, tuple(words(term, lists) for term, lists in terms),
                             tuple((name, subtracted if subtracted is None else words(subtracted, (present,)))
@@ -804,16 +839,25 @@ _FIRST_WORD_END = re.compile(r"[\s'-]")
 
 def _spelling(spellings: tuple[str, ...], surface: str) -> str:
     """The spelling of an alternative whose first word is the article's word, else the first one."""
-    for text in spellings:
-        if _FIRST_WORD_END.split(text.lower(), maxsplit=1)[0] == surface:
+    firsts, one_word_keys = _spelling_keys(spellings)
+    for text, first in zip(spellings, firsts):
+        if first == surface:
             return text
     # A compound found by its last part ("Wahl" in "Landtagswahl"): the article's word says more.
-    folded = fold_key(surface)
-    for text in spellings:
-        key = fold_key(text)
-        if " " not in text and len(folded) >= len(key) + _MIN_COMPOUND_HEAD and key in folded[_MIN_COMPOUND_HEAD:]:
-            return surface
+    if one_word_keys:
+        folded = fold_key(surface)
+        for key in one_word_keys:
+            if len(folded) >= len(key) + _MIN_COMPOUND_HEAD and key in folded[_MIN_COMPOUND_HEAD:]:
+                return surface
     return spellings[0]
+
+
+@cache
+def _spelling_keys(spellings: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What ``_spelling`` compares, worked out once per list of spellings (the rules' are few, each met
+    again and again): the first word of each, lower-cased; the folded keys of those of one word."""
+    return (tuple(_FIRST_WORD_END.split(text.lower(), maxsplit=1)[0] for text in spellings),
+            tuple(fold_key(text) for text in spellings if " " not in text))
 
 
 def _has_neighbour(positions: list[int], at: int, window: int) -> bool:

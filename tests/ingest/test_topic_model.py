@@ -275,12 +275,23 @@ def test_the_shipped_model_is_what_the_training_script_builds() -> None:
     whole = build(examples)
     built = whole.model
     shipped = default_model()
-    # chosen among the settings that ask the model only when the rules give no topic or two subjects or
-    # more (the others cost past the topics' share of the analysis), though the grid measures them all
-    assert shipped.replace == 0.0 and shipped.beside is None and shipped.veto > 0.0
+    # the best of the whole grid on the validation batches, which holds settings that ask the model about
+    # every article (``replace``, ``beside``) and settings that ask it only when needed
+    best = max(_sum_of_the_three(measures) for _, measures in whole.judging)
+    chosen = [measures for settings, measures in whole.judging
+              if (settings.veto, settings.beside, settings.replace, settings.replace_from)
+              == (shipped.veto, shipped.beside, shipped.replace, shipped.replace_from)]
+    assert len(chosen) == 1 and _sum_of_the_three(chosen[0]) == best
+    assert any(asks_only_when_needed(settings) for settings, _ in whole.judging)
     assert any(not asks_only_when_needed(settings) for settings, _ in whole.judging)
     assert built.to_json() == MODEL_FILE.read_text(encoding="utf-8"), (
         "ingest/data/topic-model.json is not what bench/topic_model.py builds: run it (rules or dev corpus changed?)")
     assert len(shipped.subjects) == 17 and set(shipped.subjects) == {
         topic.name for topic in RULES.topics if topic.parent is None}
     assert 0.5 < shipped.threshold < 1.0
+
+
+def _sum_of_the_three(measures: tuple[int, ...]) -> float:
+    """At least one correct top-level subject, precision, traps avoided: each a rate, summed."""
+    hits, articles, correct, assigned, avoided, traps = measures[:6]
+    return hits / articles + correct / assigned + avoided / traps
