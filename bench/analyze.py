@@ -293,6 +293,7 @@ def wire_copies_bench(share: float, count: int, rounds: int, alternate: bool = T
     analyzer = Analyzer(models, settings.languages, settings.topics_file, settings.max_text_chars)
     stream, copies = wire_stream(share, count)
     analyzer.analyze_many(stream[:16])  # load models, tables and rules before any clock starts
+    gc.freeze()  # as the worker does once its models are loaded (see main)
     batches = [stream[i:i + 16] for i in range(0, len(stream), 16)]
     # Batch by batch, each batch without and with reuse: a drift of the machine's load hits both alike.
     plain_times, reuse_times = [0.0] * rounds, [0.0] * rounds
@@ -372,6 +373,7 @@ def copy_cost_bench(share: float, count: int, rounds: int) -> None:
     recent = RecentAnalysesInMemory()
     for start in range(0, len(originals), 16):
         analyzer.analyze_many(originals[start:start + 16], recent, settings.reuse_max_changed)
+    gc.freeze()  # as the worker does once its models are loaded (see main)
     spent: defaultdict[str, float] = defaultdict(float)
 
     def timed(owner: object, name: str, part: str) -> Callable[[], None]:

@@ -78,8 +78,9 @@ class _CompiledList(tuple[tuple[_Pattern, tuple[str, ...]], ...]):
 
     def found_in(self, found: dict[_Pattern, list[int]]) -> frozenset[_Pattern] | set[_Pattern]:
         """The list's patterns found in an article, in no order (what the numbers need): a set
-        intersection, which walks the article's found patterns, far fewer than a list's."""
-        return self.patterns.intersection(found)
+        intersection that walks the smaller side, the article's found patterns or the list's."""
+        patterns = self.patterns
+        return patterns.intersection(found) if len(found) < len(patterns) else found.keys() & patterns
 
     def in_order(self, present: Iterable[_Pattern]) -> list[tuple[_Pattern, tuple[str, ...]]]:
         """The (pattern, spellings) pairs of ``present`` (patterns of this list), in the list's order:
@@ -330,6 +331,7 @@ def _keys(words: Sequence[Word]) -> list[tuple[str, str]]:
         if key is None:
             surface, lemma = word
             folded = fold_key(surface)
+            folded = surface if folded == surface else folded  # one string kept, not two equal ones
             key = known[word] = (folded, folded if lemma == surface else fold_key(lemma))
         keys.append(key)
     return keys
@@ -673,7 +675,7 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
     # The numbers first; each line's hits kept beside it, for the words shown once the verdict is known.
     required_hits = [(name, hits(required)) for name, required in compiled.required]
     terms: list[tuple[TermFound, tuple[_Hits, ...]]] = []
-    # Most lists find nothing in an article: one set test skips them (the list is not walked).
+    # Most lists find nothing in an article: one set intersection says so (the list is not walked).
     for line, (weight, patterns) in zip(topic.terms, compiled.terms, strict=True):
         present = hits(patterns)
         if present[1]:
