@@ -26,7 +26,7 @@ The choices:
   of equals in the grid's order). ``replace`` and ``beside`` ask the model about every article, not only
   about those the rules give no topic or two subjects or more; that fits the topics' share of the
   analysis (under 5 %) since the rules were made cheaper (bench/analyze.py, alternated, 2026-12-04:
-  4.63 to 4.88 % with them, against 4.51 to 4.95 % for the code and model before). The best settings
+  4.60 to 4.88 % with them, against 4.40 to 4.95 % for the code and model before). The best settings
   that ask only when needed are printed for the record.
 """
 

@@ -139,6 +139,10 @@ class _LanguageMatcher:
         self.vocabulary = tuple(self._compile_topic(topic) for topic in vocabulary)
         # Every vocabulary pattern with the (block, line) lists it is in and the line's signed weight:
         # one pass over an article's found patterns sums all 17 subjects at once.
+        # The blocks whose evidence cannot be summed line by line (a near line, a strong term): weighed
+        # the long way (``_vocabulary_evidence``).
+        self.vocabulary_long_way = tuple(bool(compiled.nears) or any(term.strong for term in compiled.topic.terms)
+                                         for compiled in self.vocabulary)
         self.vocabulary_lines: dict[_Pattern, list[tuple[int, int]]] = {}
         self.vocabulary_weights: list[list[float]] = []
         for block, compiled in enumerate(self.vocabulary):
@@ -620,7 +624,7 @@ class TopicExplanation:
     reason: str
     by: str = "rules"  # "model": given by the learned second opinion (ingest.topic_model)
     model_score: float | None = None  # when the model gave the topic: its score on the rules' scale
-    worded: bool = True  # False: the numbers only, no words shown looked up (``_explain``)
+    worded: bool = True  # False: the verdict and total only, no terms, groups or reason (``_explain``)
 
     @property
     def score(self) -> float:
@@ -642,9 +646,10 @@ class TopicExplanation:
 
 def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_words: int,
              surfaces: Sequence[str], with_texts: bool | None = True) -> TopicExplanation:
-    """The verdict and its reasons. ``with_texts`` False: the numbers only (no words shown), what
-    deciding whether a topic fires needs, done for every candidate topic of every article; None: the
-    words too, but only when the topic fires (they are its evidence)."""
+    """The verdict and its reasons. ``with_texts`` False: the verdict and total only (no terms, groups,
+    reason or words shown), what deciding whether a topic fires needs, done for every candidate topic of
+    every article; None: the whole explanation, words too, but only when the topic fires (they are its
+    evidence)."""
     topic = compiled.topic
 
     def hits(patterns: _CompiledList) -> _Hits:
@@ -675,10 +680,11 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
     # The numbers first; each line's hits kept beside it, for the words shown once the verdict is known.
     required_hits = [(name, hits(required)) for name, required in compiled.required]
     terms: list[tuple[TermFound, tuple[_Hits, ...]]] = []
-    # Most lists find nothing in an article: one set intersection says so (the list is not walked).
+    # Most lists find nothing in an article: one set test, which walks the smaller side, says so.
+    found_keys = found.keys()
     for line, (weight, patterns) in zip(topic.terms, compiled.terms, strict=True):
-        present = hits(patterns)
-        if present[1]:
+        if not found_keys.isdisjoint(patterns.patterns):
+            present = hits(patterns)
             count = counted(present)
             # A strong term in context weighs at least the threshold on its own. The context is
             # another word: "rebels" cannot be both the strong term and the proof of a conflict.
@@ -698,9 +704,9 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
             terms.append((TermFound((), near.weight, count, near.weight * count, near.line), (left, right)))
     exclusions: list[tuple[str, TermFound | None, _Hits]] = []
     for group, patterns in zip(topic.excluded, compiled.excluded, strict=True):
-        present = hits(patterns)
-        if not present[1]:
+        if found_keys.isdisjoint(patterns.patterns):
             continue
+        present = hits(patterns)
         if group.weight is None:
             exclusions.append((group.name, None, present))
         else:
@@ -713,6 +719,11 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
     missing = [name for name, (_, present) in required_hits if not present]
     reached = not vetoes and not missing and total >= topic.threshold
     lone = _lone_word(compiled, found, [term for term, _ in terms]) if reached else None  # only a topic that would fire
+    fired = reached and lone is None
+    if not (with_texts or (with_texts is None and fired)):
+        # The verdict and its total only: what deciding and the model's features read of a topic weighed
+        # for every article (its terms, groups and reason are for --explain and the evidence).
+        return TopicExplanation(topic, fired, total, (), (), (), "", worded=False)
     if vetoes:
         reason = f"vetoed by the not! group {', '.join(vetoes)}"
     elif missing:
@@ -724,12 +735,6 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
                   f"{lone:g}: repeated, a word under a third of the threshold does not make the topic alone")
     else:
         reason = f"total {total:g} reaches the threshold {topic.threshold:g}"
-    fired = reached and lone is None
-    worded = with_texts or (with_texts is None and fired)
-    if not worded:
-        return TopicExplanation(topic, fired, total, tuple(term for term, _ in terms),
-                                tuple((name, subtracted) for name, subtracted, _ in exclusions),
-                                tuple((name, ()) for name, _ in required_hits), reason, worded=False)
 
     def words(term: TermFound, lists: tuple[_Hits, ...]) -> TermFound:
         if len(lists) == 2:  # a near line: its two sides
@@ -797,12 +802,12 @@ def _vocabulary_evidence(matcher: _LanguageMatcher, found: dict[_Pattern, list[i
         in_title = sum(1 for position in at if position < title_words)
         totals[block] += matcher.vocabulary_weights[block][line] * min(cap, in_title * TITLE_FACTOR + len(at) - in_title)
     evidence = []
-    for compiled, total in zip(matcher.vocabulary, totals):
+    for compiled, total, long_way in zip(matcher.vocabulary, totals, matcher.vocabulary_long_way):
         topic = compiled.topic
         if compiled.positive.isdisjoint(found):
             evidence.append((0.0, False))
             continue
-        if compiled.nears or any(term.strong for term in topic.terms):  # not summed above: the long way
+        if long_way:  # not summed above
             explanation = _explain(compiled, found, title_words, surfaces, with_texts=False)
             evidence.append((max(explanation.total, 0.0) / topic.threshold, explanation.fired))
             continue
