@@ -284,16 +284,16 @@ def with_model_opinion(matches: Sequence[TopicMatch], opinion: Opinion | None, t
         unlikely = {subject for subject in subjects if probabilities.get(subject, 0.0) < veto and subject not in specific}
         if len(subjects) >= 2 and unlikely and unlikely != subjects:
             kept = [match for match in matches if (match.parent or match.name) not in unlikely]
-    if probabilities and replace > 0.0 and opinion is not None:
-        subjects = {match.parent or match.name for match in kept}
-        if opinion.subject not in subjects and all(probabilities.get(subject, 0.0) < replace for subject in subjects):
+    given = {match.parent or match.name for match in kept}  # the rules' subjects, after the veto
+    if opinion is not None and opinion.subject not in given:
+        if probabilities and replace > 0.0 and all(probabilities.get(subject, 0.0) < replace for subject in given):
             added = _model_topic(opinion, replace_from, rules)
             if added is not None:
                 return [added]
-    if beside is not None and opinion is not None and opinion.subject not in {m.parent or m.name for m in kept}:
-        added = _model_topic(opinion, beside, rules)
-        if added is not None:
-            kept.append(added)
+        if beside is not None:
+            added = _model_topic(opinion, beside, rules)
+            if added is not None:
+                kept.append(added)
     return sorted(kept, key=lambda match: (-match.score, match.name))
 
 
