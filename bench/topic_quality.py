@@ -193,7 +193,8 @@ def compare(show_misses: bool, replace_at: float | None = None, replace_from: fl
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows: list[tuple[str, list, list, list]] = [("dev (cross-validated)", dev, list(before["dev"]), after_dev)]
     rows.append(("held-out", heldout, list(before["held-out"]), after_heldout))
-    first_unseen = next(batch for batch, start in enumerate(BATCH_STARTS, start=1) if start >= TEST_FROM)
+    first_unseen = next((batch for batch, start in enumerate(BATCH_STARTS, start=1) if start >= TEST_FROM),
+                        len(BATCH_STARTS) + 1)  # the first batch the shipped model was not trained on
     rows.append((f"held-out batches 1–{first_unseen - 1} (each judged by a model trained before it)",
                  *_select(heldout, before["held-out"], after_heldout, lambda item: _batch(item.name) < first_unseen)))
     rows.append((f"held-out batch {first_unseen} on (the shipped model, never trained on them)",
