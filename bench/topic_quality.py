@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from bisect import bisect_right
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,47 +93,18 @@ def _number(name: str) -> int | None:
 
 
 def _batch(name: str) -> int:
+    """The batch a held-out article belongs to, by its number (1: the first held-out articles)."""
     number = _number(name)
-    if number is None or number < SECOND_BATCH_FROM:
-        return 1
-    return (2 if number < THIRD_BATCH_FROM else 3 if number < FOURTH_BATCH_FROM
-            else 4 if number < FIFTH_BATCH_FROM else 5 if number < SIXTH_BATCH_FROM
-            else 6 if number < SEVENTH_BATCH_FROM else 7 if number < EIGHTH_BATCH_FROM
-            else 8 if number < NINTH_BATCH_FROM else 9 if number < TENTH_BATCH_FROM
-            else 10 if number < ELEVENTH_BATCH_FROM else 11 if number < TWELFTH_BATCH_FROM
-            else 12 if number < THIRTEENTH_BATCH_FROM else 13 if number < FOURTEENTH_BATCH_FROM
-            else 14 if number < FIFTEENTH_BATCH_FROM else 15)
+    return 1 if number is None else bisect_right(BATCH_STARTS, number)
 
 
+#: Each batch, and each with the batch before it (from batches 2 + 3 on), in that order.
 HELDOUT_BATCHES = {
-    "held-out batch 1": lambda name: _batch(name) == 1,
-    "held-out batch 2": lambda name: _batch(name) == 2,
-    "held-out batch 3": lambda name: _batch(name) == 3,
-    "held-out batches 2 + 3": lambda name: _batch(name) in (2, 3),
-    "held-out batch 4": lambda name: _batch(name) == 4,
-    "held-out batches 3 + 4": lambda name: _batch(name) in (3, 4),
-    "held-out batch 5": lambda name: _batch(name) == 5,
-    "held-out batches 4 + 5": lambda name: _batch(name) in (4, 5),
-    "held-out batch 6": lambda name: _batch(name) == 6,
-    "held-out batches 5 + 6": lambda name: _batch(name) in (5, 6),
-    "held-out batch 7": lambda name: _batch(name) == 7,
-    "held-out batches 6 + 7": lambda name: _batch(name) in (6, 7),
-    "held-out batch 8": lambda name: _batch(name) == 8,
-    "held-out batches 7 + 8": lambda name: _batch(name) in (7, 8),
-    "held-out batch 9": lambda name: _batch(name) == 9,
-    "held-out batches 8 + 9": lambda name: _batch(name) in (8, 9),
-    "held-out batch 10": lambda name: _batch(name) == 10,
-    "held-out batches 9 + 10": lambda name: _batch(name) in (9, 10),
-    "held-out batch 11": lambda name: _batch(name) == 11,
-    "held-out batches 10 + 11": lambda name: _batch(name) in (10, 11),
-    "held-out batch 12": lambda name: _batch(name) == 12,
-    "held-out batches 11 + 12": lambda name: _batch(name) in (11, 12),
-    "held-out batch 13": lambda name: _batch(name) == 13,
-    "held-out batches 12 + 13": lambda name: _batch(name) in (12, 13),
-    "held-out batch 14": lambda name: _batch(name) == 14,
-    "held-out batches 13 + 14": lambda name: _batch(name) in (13, 14),
-    "held-out batch 15": lambda name: _batch(name) == 15,
-    "held-out batches 14 + 15": lambda name: _batch(name) in (14, 15),
+    label: chosen
+    for batch in range(1, len(BATCH_STARTS) + 1)
+    for label, chosen in ((f"held-out batch {batch}", lambda name, b=batch: _batch(name) == b),
+                          *(((f"held-out batches {batch - 1} + {batch}",
+                              lambda name, b=batch: _batch(name) in (b - 1, b)),) if batch >= 3 else ()))
 }
 
 

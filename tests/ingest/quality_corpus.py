@@ -243,7 +243,7 @@ def score_topics(corpus: Sequence[CorpusArticle], analyses: Sequence[Analysis]) 
         else:
             scores.failures.append(f"{item.name}: no correct top-level topic: got {sorted(assigned)}, "
                                    f"expected one of {sorted(item.iptc)}")
-        for name in assigned:
+        for name in sorted(assigned):  # the failures listed in one order, run after run
             scores.assigned += 1
             if name in expected:
                 scores.correct += 1
