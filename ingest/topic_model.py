@@ -13,7 +13,14 @@ blind batches are never read: they measure it). It gives its opinion three ways
 - when every subject the rules give is less likely than ``replace``, its best subject, if at least
   ``replace_from`` likely, takes the place of all the rules' topics (their children too): the rules read
   a word in another sense ("Paketlawine", an avalanche of parcels, is not a disaster);
-- beside the rules' subjects, it adds its best subject from ``beside``, when the rules missed it.
+- beside the rules' subjects, it adds its best subject from ``beside``, when the rules missed it;
+- a specific topic (migration, ceasefire...) is removed when the model finds the article unlike the
+  articles that carry it (``specific_veto``): every subject most of them carry (``kin``, its parent
+  always) is less likely than the model's best subject by more than ``-specific_veto`` in log-probability
+  per word the model knows of the article. Per word, because naive Bayes's odds grow with an article's
+  length: a long article about a war with refugees in it finds ``society`` 10^-23 likely, as unlikely as a
+  short sports report finds the ``disaster`` of its "earthquake" in the dressing room; per word, the first
+  is -0.21, the second -0.69.
 
 ``replace`` and ``beside`` ask the model about every article with a rule topic; the shipped model has
 them on since the rules were made cheap enough for that to fit the topics' share of the analysis
@@ -23,7 +30,8 @@ them on since the rules were made cheap enough for that to fit the topics' share
 ``replace_from`` and ``beside`` on the older blind batches, each judged by a model trained only on what
 was written before it (docs/quality.md,
 "The topic model trained on more, and judging the rules' subjects"). A subject one of its specific
-topics gives is never removed (``migration`` keeps ``society``). It never adds a child topic
+topics gives is never removed by ``veto`` (``migration`` keeps ``society``); only ``specific_veto`` removes a
+specific topic, with the subject it gives. It never adds a child topic
 (migration, ceasefire...): a model trained on a thousand articles can tell sport from weather, not a
 ceasefire from a sports truce.
 
@@ -37,7 +45,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -49,10 +57,12 @@ from ingest.models import TopicMatch
 from ingest.topic_rules import TopicRules
 
 MODEL_FILE = Path(__file__).parent / "data" / "topic-model.json"
-FORMAT = 3
+FORMAT = 4
 #: The formats read: 1 had no ``veto`` and no ``beside`` (the model only filled an empty article), 2 no
-#: ``replace`` (the rules' subjects were never all replaced).
-READ_FORMATS = (1, 2, 3)
+#: ``replace`` (the rules' subjects were never all replaced), 3 no ``specific_veto`` and no ``kin``.
+READ_FORMATS = (1, 2, 3, 4)
+#: A specific topic's ``kin``: the subjects at least this share of its training articles carry.
+KIN_SHARE = 0.5
 #: Where a topic given by the model says it comes from: the first item of its evidence.
 BY_MODEL = "by the model"
 _MIN_LETTERS = 3  # shorter words (articles, prepositions, "de", "la") carry no subject
@@ -102,6 +112,7 @@ class Opinion:
     subject: str
     probability: float
     words: tuple[str, ...]
+    features: int = 0  # how many of the article's features the model knows (what its odds are summed over)
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,11 @@ class TopicModel:
     replace: float = 0.0
     #: ... if its probability reaches this.
     replace_from: float = 1.0
+    #: A specific topic whose ``kin`` are all less likely than the best subject by more than minus this, in
+    #: log-probability per known feature of the article, is removed (None: never). Negative.
+    specific_veto: float | None = None
+    #: Per specific topic, the subjects at least ``KIN_SHARE`` of its training articles carry (its parent always).
+    kin: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0.5 < self.threshold <= 1.0:  # below 0.5, the best subject could be less likely than not
@@ -136,6 +152,8 @@ class TopicModel:
             raise ValueError(f"topic model: replace {self.replace} is not in [0, 0.5)")
         if not 0.5 < self.replace_from <= 1.0:  # the subject that replaces them is more likely than not
             raise ValueError(f"topic model: replace_from {self.replace_from} is not in (0.5, 1]")
+        if self.specific_veto is not None and not self.specific_veto < 0.0:  # at 0, the best subject's own topics go
+            raise ValueError(f"topic model: specific_veto {self.specific_veto} is not negative")
         # Log-probabilities, computed once: P(word | subject) over the words of the subject's articles.
         totals = [sum(column) for column in zip(*self.counts.values())] if self.counts else [0] * len(self.subjects)
         vocabulary = len(self.counts)
@@ -179,14 +197,14 @@ class TopicModel:
         total = sum(exponents)
         probabilities = {subject: value / total for subject, value in zip(self.subjects, exponents)}
         if not shown:
-            return Opinion(self.subjects[best], 1.0 / total, ()), probabilities
+            return Opinion(self.subjects[best], 1.0 / total, (), len(known)), probabilities
         # How much more each word says for the best subject than for any other: the words shown.
         others = numpy.delete(table, best, axis=1).max(axis=1) if len(self.subjects) > 1 else table[:, best] * 0
         weights = (table[:, best] - others).tolist()
         names: list[str] = self._words  # type: ignore[attr-defined]
         words = sorted((-weight, names[row]) for row, weight in zip(known, weights) if weight > 0)
-        return (Opinion(self.subjects[best], 1.0 / total, tuple(word for _, word in words[:_SHOWN_WORDS])),
-                probabilities)
+        return (Opinion(self.subjects[best], 1.0 / total, tuple(word for _, word in words[:_SHOWN_WORDS]),
+                        len(known)), probabilities)
 
     def judged(self, matches: Sequence[TopicMatch], opinion: Opinion | None, probabilities: Mapping[str, float],
                rules: TopicRules) -> list[TopicMatch]:
@@ -195,7 +213,7 @@ class TopicModel:
         settings the opinions of models trained on less)."""
         return with_model_opinion(matches, opinion, self.threshold, rules, probabilities=probabilities,
                                   veto=self.veto, beside=self.beside, replace=self.replace,
-                                  replace_from=self.replace_from)
+                                  replace_from=self.replace_from, specific_veto=self.specific_veto, kin=self.kin)
 
     def probabilities(self, found: Iterable[str]) -> dict[str, float]:
         """Every subject's probability for an article with these features (empty when no feature is known)."""
@@ -206,6 +224,7 @@ class TopicModel:
         head = {"format": FORMAT, "trained_on": self.trained_on, "alpha": self.alpha, "threshold": self.threshold,
                 "veto": self.veto, "beside": self.beside, "replace": self.replace,
                 "replace_from": self.replace_from, "min_documents": self.min_documents,
+                "specific_veto": self.specific_veto, "kin": {name: list(kin) for name, kin in sorted(self.kin.items())},
                 "subjects": list(self.subjects), "documents": list(self.documents)}
         lines = [json.dumps(head, ensure_ascii=False, sort_keys=True)[:-1] + ', "counts": {']
         words = sorted(self.counts)
@@ -226,12 +245,15 @@ class TopicModel:
                    threshold=float(data["threshold"]), min_documents=int(data["min_documents"]),
                    trained_on=data["trained_on"], veto=float(data.get("veto", 0.0)),
                    beside=None if beside is None else float(beside), replace=float(data.get("replace", 0.0)),
-                   replace_from=float(data.get("replace_from", 1.0)))
+                   replace_from=float(data.get("replace_from", 1.0)),
+                   specific_veto=None if data.get("specific_veto") is None else float(data["specific_veto"]),
+                   kin={name: tuple(kin) for name, kin in data.get("kin", {}).items()})
 
 
 def train(examples: Sequence[tuple[frozenset[str], frozenset[str]]], subjects: Sequence[str], *, alpha: float,
           min_documents: int, threshold: float, trained_on: str, veto: float = 0.0,
-          beside: float | None = None, replace: float = 0.0, replace_from: float = 1.0) -> TopicModel:
+          beside: float | None = None, replace: float = 0.0, replace_from: float = 1.0,
+          specific_veto: float | None = None, kin: Mapping[str, tuple[str, ...]] | None = None) -> TopicModel:
     """A model from (features, subjects) examples: every article counts once for each of its subjects."""
     index = {subject: at for at, subject in enumerate(subjects)}
     documents = [0] * len(subjects)
@@ -247,7 +269,35 @@ def train(examples: Sequence[tuple[frozenset[str], frozenset[str]]], subjects: S
                 row[index[label]] += 1
     counts = {word: tuple(row) for word, row in sorted(rows.items()) if frequency[word] >= min_documents}
     return TopicModel(tuple(subjects), tuple(documents), counts, alpha, threshold, min_documents, trained_on,
-                      veto, beside, replace, replace_from)
+                      veto, beside, replace, replace_from, specific_veto, dict(kin or {}))
+
+
+def kin_of(labelled: Iterable[tuple[frozenset[str], frozenset[str]]], rules: TopicRules) -> dict[str, tuple[str, ...]]:
+    """Per specific topic of ``rules``, the subjects at least ``KIN_SHARE`` of its articles carry, its parent
+    always (``labelled``: each training article's subjects and topics): terrorism's articles are crime-law
+    as much as conflict, a natural disaster's often weather."""
+    labelled = list(labelled)
+    kin = {}
+    for topic in rules.topics:
+        if topic.parent is None:
+            continue
+        carried = [subjects for subjects, topics in labelled if topic.name in topics]
+        counts: dict[str, int] = {}
+        for subjects in carried:
+            for subject in subjects:
+                counts[subject] = counts.get(subject, 0) + 1
+        kin[topic.name] = tuple(sorted({topic.parent} | {subject for subject, count in counts.items()
+                                                         if count >= KIN_SHARE * len(carried)}))
+    return kin
+
+
+def unlikeness(subjects: Iterable[str], opinion: Opinion, probabilities: Mapping[str, float]) -> float:
+    """How much less likely the likeliest of ``subjects`` is than the model's best subject, in log-probability
+    per feature the model knows of the article (0 when one of them is the best; -inf when all are 0)."""
+    likeliest = max((probabilities.get(subject, 0.0) for subject in subjects), default=0.0)
+    if likeliest <= 0.0 or opinion.probability <= 0.0:
+        return -math.inf
+    return math.log(likeliest / opinion.probability) / max(opinion.features, 1)
 
 
 def asks_about_every_article(beside: float | None, replace: float) -> bool:
@@ -260,7 +310,8 @@ def asks_about_every_article(beside: float | None, replace: float) -> bool:
 def with_model_opinion(matches: Sequence[TopicMatch], opinion: Opinion | None, threshold: float,
                        rules: TopicRules, *, probabilities: Mapping[str, float] | None = None, veto: float = 0.0,
                        beside: float | None = None, replace: float = 0.0,
-                       replace_from: float = 1.0) -> list[TopicMatch]:
+                       replace_from: float = 1.0, specific_veto: float | None = None,
+                       kin: Mapping[str, Sequence[str]] | None = None) -> list[TopicMatch]:
     """The rules' topics, judged by the model, best first:
 
     - no rule topic: the model's subject is added when its probability reaches ``threshold``;
@@ -269,7 +320,11 @@ def with_model_opinion(matches: Sequence[TopicMatch], opinion: Opinion | None, t
     - every rule subject (after the veto) under ``replace``: the model's subject, when its probability
       reaches ``replace_from``, is the article's only topic;
     - the model's subject, if the rules (after the veto) do not give it, is added beside them when its
-      probability reaches ``beside``.
+      probability reaches ``beside``;
+    - then a specific topic (a child: migration, ceasefire...) whose ``kin`` (its parent when not listed)
+      are all unlikely to the model per feature (``unlikeness`` under ``specific_veto``) is removed; when
+      that would remove every topic, the model's subject replaces them if it reaches ``replace_from``,
+      and they are all kept otherwise.
 
     Only a top-level topic of the rules is ever added."""
     if not matches:
@@ -294,6 +349,15 @@ def with_model_opinion(matches: Sequence[TopicMatch], opinion: Opinion | None, t
             added = _model_topic(opinion, beside, rules)
             if added is not None:
                 kept.append(added)
+    if specific_veto is not None and opinion is not None and probabilities:
+        unlike = {at for at, match in enumerate(kept) if match.parent is not None
+                  and unlikeness((kin or {}).get(match.name, (match.parent,)), opinion, probabilities) < specific_veto}
+        if unlike:
+            rest = [match for at, match in enumerate(kept) if at not in unlike]
+            if not rest:
+                added = _model_topic(opinion, replace_from, rules)
+                rest = [added] if added is not None else kept
+            kept = rest
     return sorted(kept, key=lambda match: (-match.score, match.name))
 
 

@@ -30,7 +30,7 @@ from ingest.clean import fold_key
 from ingest.lemmas import Lemmatizer, Word, word_lemmas
 from ingest.models import TopicMatch
 from ingest.topic_model import (TopicModel, asks_about_every_article, features, features_of_folded, given_by_model,
-                                 step_features)
+                                 step_features, unlikeness)
 from ingest.topic_rules import TITLE_FACTOR, Alternative, NearLine, Topic, TopicRules, Vocabulary
 
 #: Languages that write compounds as one word, where rule words also match the end of a compound.
@@ -410,6 +410,8 @@ class TopicClassifier:
         it is not asked otherwise, and costs nothing."""
         if not matches or asks_about_every_article(model.beside, model.replace):
             return True
+        if model.specific_veto is not None and any(match.parent is not None for match in matches):
+            return True
         return model.veto > 0.0 and len({match.parent or match.name for match in matches}) >= 2
 
     def model_features(self, words: Sequence[Word], title_words: int, language: str) -> frozenset[str]:
@@ -525,7 +527,15 @@ class TopicClassifier:
             # The rules gave it; the model's veto took it away beside the article's other subjects, or
             # the model found every subject the rules gave unlikely and gave its own instead.
             subject = explanation.topic.parent or explanation.topic.name
-            probability = model.probabilities(self.model_features(words, title_words, language)).get(subject, 0.0)
+            opinion, probabilities = model.judge(self.model_features(words, title_words, language), shown=False)
+            probability = probabilities.get(subject, 0.0)
+            kin = model.kin.get(name, (subject,))
+            if (explanation.topic.parent is not None and model.specific_veto is not None and opinion is not None
+                    and (unlike := unlikeness(kin, opinion, probabilities)) < model.specific_veto):
+                return replace(explanation, fired=False, reason=(
+                    f"{explanation.reason}, but the topic model finds the article unlike those that carry this "
+                    f"topic: {', '.join(kin)} {unlike:.2f} per word against {opinion.subject!r}, under its "
+                    f"specific veto {model.specific_veto:g}"))
             if replaced:
                 return replace(explanation, fired=False, reason=(
                     f"{explanation.reason}, but the topic model finds every subject the rules gave unlikely "

@@ -16,8 +16,8 @@ from bench.topic_model import TEST_FROM, asks_only_when_needed, build, held_out_
 from ingest.lemmas import Lemmatizer
 from ingest.models import TopicMatch
 from ingest.topic_model import (
-    BY_MODEL, MODEL_FILE, Opinion, TopicModel, default_model, features, given_by_model, model_score, train,
-    with_model_opinion,
+    BY_MODEL, MODEL_FILE, Opinion, TopicModel, default_model, features, given_by_model, kin_of, model_score, train,
+    unlikeness, with_model_opinion,
 )
 from ingest.topic_rules import load_rules
 from ingest.topics import TopicClassifier
@@ -108,6 +108,46 @@ def test_the_veto_removes_a_subject_the_model_finds_unlikely_beside_others() -> 
     assert with_model_opinion([SPORT_MATCH, WEATHER_MATCH], None, 0.999, RULES,
                               probabilities=unlikely_weather) == [SPORT_MATCH, WEATHER_MATCH]
 
+
+
+def test_the_specific_veto_removes_a_specific_topic_the_model_finds_the_article_unlike() -> None:
+    kin = {"elections": ("politics",)}
+    unlike = {"sport": 0.999, "politics": 1e-20}
+    sporty = Opinion("sport", 0.999, (), features=100)  # politics: log(1e-20 / 0.999) / 100 = -0.46 per feature
+    assert unlikeness(("politics",), sporty, unlike) == pytest.approx(math.log(1e-20 / 0.999) / 100)
+    assert with_model_opinion([ELECTIONS, SPORT_MATCH], sporty, 0.999, RULES, probabilities=unlike,
+                              specific_veto=-0.25, kin=kin) == [SPORT_MATCH]
+    # the same odds over a long article (400 known words: -0.115 per word) keep it; so does no specific veto
+    long = Opinion("sport", 0.999, (), features=400)
+    assert with_model_opinion([ELECTIONS, SPORT_MATCH], long, 0.999, RULES, probabilities=unlike,
+                              specific_veto=-0.25, kin=kin) == [ELECTIONS, SPORT_MATCH]
+    assert with_model_opinion([ELECTIONS, SPORT_MATCH], sporty, 0.999, RULES, probabilities=unlike,
+                              kin=kin) == [ELECTIONS, SPORT_MATCH]
+    # any subject of its kin likely enough keeps it (terrorism: crime as much as conflict)
+    assert with_model_opinion([ELECTIONS, SPORT_MATCH], sporty, 0.999, RULES, probabilities={**unlike, "crime": 0.3},
+                              specific_veto=-0.25, kin={"elections": ("crime", "politics")}) == [ELECTIONS, SPORT_MATCH]
+    # its only topic: the model's subject takes its place from ``replace_from``, else it stays
+    replaced = with_model_opinion([ELECTIONS], sporty, 0.9999, RULES, probabilities=unlike, specific_veto=-0.25,
+                                  kin=kin, replace_from=0.99)
+    assert [topic.name for topic in replaced] == ["sport"] and given_by_model(replaced[0])
+    assert with_model_opinion([ELECTIONS], sporty, 0.9999, RULES, probabilities=unlike, specific_veto=-0.25,
+                              kin=kin) == [ELECTIONS]
+    # a top-level topic is never touched by it
+    kept = with_model_opinion([WEATHER_MATCH, SPORT_MATCH], sporty, 0.999, RULES,
+                              probabilities={**unlike, "weather": 1e-30}, specific_veto=-0.25, kin=kin)
+    assert {topic.name for topic in kept} == {"weather", "sport"}
+
+
+def test_kin_are_the_subjects_most_articles_of_a_specific_topic_carry() -> None:
+    labelled = [(frozenset({"crime", "conflict"}), frozenset({"terrorism"})),
+                (frozenset({"crime", "conflict", "education"}), frozenset({"terrorism"})),
+                (frozenset({"crime"}), frozenset({"terrorism"})),
+                (frozenset({"sport"}), frozenset())]
+    kin = kin_of(labelled, RULES)
+    assert kin["terrorism"] == ("conflict", "crime")  # education: 1 of 3; conflict, its parent, always
+    assert kin["migration"] == ("society",)  # no article: its parent alone
+    assert set(kin) == {topic.name for topic in RULES.topics if topic.parent is not None}
+    assert set(default_model().kin) == set(kin) and default_model().specific_veto is not None
 
 def test_beside_adds_the_model_s_subject_the_rules_missed() -> None:
     sure = Opinion("politics", 0.99999999, ("ministre",))
@@ -250,18 +290,23 @@ def test_every_subject_s_probability_agrees_with_the_opinion() -> None:
 
 
 def test_a_model_of_the_first_format_reads_with_no_veto_and_no_beside() -> None:
-    text = toy_model(0.6).to_json().replace('"format": 3', '"format": 1').replace('"beside": null, ', "").replace(
-        '"veto": 0.0, ', "").replace('"replace": 0.0, ', "").replace('"replace_from": 1.0, ', "")
+    text = toy_model(0.6).to_json().replace('"format": 4', '"format": 1').replace('"beside": null, ', "").replace(
+        '"veto": 0.0, ', "").replace('"replace": 0.0, ', "").replace('"replace_from": 1.0, ', "").replace(
+        '"kin": {}, ', "").replace('"specific_veto": null, ', "")
     assert '"veto"' not in text and '"beside"' not in text and '"replace' not in text and '"format": 1' in text
+    assert '"kin"' not in text and '"specific_veto"' not in text
     old = TopicModel.from_json(text)
     assert old.veto == 0.0 and old.beside is None and old.counts == toy_model(0.6).counts
     assert old.replace == 0.0 and old.replace_from == 1.0
     second = TopicModel.from_json(text.replace('"format": 1', '"format": 2'))  # format 2: no ``replace`` either
     assert second.replace == 0.0
+    third = TopicModel.from_json(text.replace('"format": 1', '"format": 3'))  # format 3: no ``specific_veto``
+    assert third.specific_veto is None and third.kin == {}
     with pytest.raises(ValueError):
-        TopicModel.from_json(text.replace('"format": 1', '"format": 4'))
+        TopicModel.from_json(text.replace('"format": 1', '"format": 5'))
     for wrong in ({"veto": 0.5}, {"beside": 0.5}, {"veto": -0.1}, {"replace": 0.5}, {"replace": -1e-9},
-                  {"replace": 1e-8, "replace_from": 0.5}, {"replace_from": 1.01}):
+                  {"replace": 1e-8, "replace_from": 0.5}, {"replace_from": 1.01}, {"specific_veto": 0.0},
+                  {"specific_veto": 0.1}):
         with pytest.raises(ValueError):
             train(TOY_EXAMPLES, ("lifestyle", "sport"), alpha=0.5, min_documents=1, threshold=0.6, trained_on="toy",
                   **wrong)  # type: ignore[arg-type]
@@ -282,6 +327,11 @@ def test_the_shipped_model_is_what_the_training_script_builds() -> None:
               if (settings.veto, settings.beside, settings.replace, settings.replace_from)
               == (shipped.veto, shipped.beside, shipped.replace, shipped.replace_from)]
     assert len(chosen) == 1 and _sum_of_the_three(chosen[0]) == best
+    # then ``specific_veto``, those settings kept: the best of its own table, which holds "never" (None)
+    assert any(settings.specific_veto is None for settings, _ in whole.specific)
+    specific = [measures for settings, measures in whole.specific if settings.specific_veto == shipped.specific_veto]
+    assert len(specific) == 1 and _sum_of_the_three(specific[0]) == max(
+        _sum_of_the_three(measures) for _, measures in whole.specific)
     assert any(asks_only_when_needed(settings) for settings, _ in whole.judging)
     assert any(not asks_only_when_needed(settings) for settings, _ in whole.judging)
     assert built.to_json() == MODEL_FILE.read_text(encoding="utf-8"), (
@@ -295,3 +345,20 @@ def _sum_of_the_three(measures: tuple[int, ...]) -> float:
     """At least one correct top-level subject, precision, traps avoided: each a rate, summed."""
     hits, articles, correct, assigned, avoided, traps = measures[:6]
     return hits / articles + correct / assigned + avoided / traps
+
+
+def test_the_classifier_applies_the_specific_veto_and_explain_says_why() -> None:
+    words = LEMMATIZER.words_of_text(STORMY, "en")
+    model = train(SPORTY_EXAMPLES + [(frozenset({"lava", "ash"}), frozenset({"disaster"}))],
+                  ("disaster", "sport", "weather"), alpha=0.5, min_documents=1, threshold=0.6, trained_on="toy",
+                  specific_veto=-0.1, kin={"natural-disaster": ("disaster",)})
+    classifier = TopicClassifier(RULES, LEMMATIZER, model)
+    opinion, probabilities = model.judge(classifier.model_features(words, 0, "en"))
+    assert opinion is not None and opinion.subject == "sport"
+    assert unlikeness(("disaster",), opinion, probabilities) < -0.1
+    # the rules give natural-disaster and sport (test above); the model finds the article unlike a disaster's
+    assert [topic.name for topic in classifier.topics(words, 0, "en")] == ["sport"]
+    unlike = classifier.explain(words, 0, "en", "natural-disaster")
+    assert not unlike.fired and "unlike those that carry this topic" in unlike.reason
+    assert "specific veto -0.1" in unlike.reason and "'sport'" in unlike.reason
+    assert classifier.explain(words, 0, "en", "sport").fired
