@@ -25,7 +25,8 @@ scored as it is; batch 12, h617 onwards, written blind on 2026-12-04 by a writer
 as it is; batch 13, h669 onwards, written blind on 2026-12-04 by such a writer too, and scored as it is;
 batch 14, h721 onwards, written blind on 2026-12-04 by such a writer while the model was retrained on
 batches 1 to 13, and scored as it is; batch 15, h773 onwards, written blind on 2026-12-04 by such a writer
-while the model was retrained on batches 1 to 14, and scored as it is).
+while the model was retrained on batches 1 to 14, and scored as it is; batch 16, h825 onwards, written blind on
+2026-12-04 by such a writer while the model was retrained on batches 1 to 15, and scored as it is).
 Only the articles in the languages the rules cover (fr, en, de, es) count. Prints the Markdown of docs/quality.md's
 topic section.
 """
@@ -80,11 +81,14 @@ FOURTEENTH_BATCH_FROM = 721
 # The fifteenth (h773 onwards) was written blind on 2026-12-04 while the topic model was retrained on
 # batches 1 to 14 (its settings chosen on batches 6 to 14), and scored as it is.
 FIFTEENTH_BATCH_FROM = 773
+# The sixteenth (h825 onwards) was written blind on 2026-12-04 while the topic model was retrained on
+# batches 1 to 15 (its settings and its veto of specific topics chosen on batches 6 to 15), and scored as it is.
+SIXTEENTH_BATCH_FROM = 825
 #: Where each batch starts (batch 1: the first held-out articles).
 BATCH_STARTS = (0, SECOND_BATCH_FROM, THIRD_BATCH_FROM, FOURTH_BATCH_FROM, FIFTH_BATCH_FROM, SIXTH_BATCH_FROM,
                 SEVENTH_BATCH_FROM, EIGHTH_BATCH_FROM, NINTH_BATCH_FROM, TENTH_BATCH_FROM, ELEVENTH_BATCH_FROM,
                 TWELFTH_BATCH_FROM, THIRTEENTH_BATCH_FROM, FOURTEENTH_BATCH_FROM,
-                FIFTEENTH_BATCH_FROM)
+                FIFTEENTH_BATCH_FROM, SIXTEENTH_BATCH_FROM)
 
 
 def _number(name: str) -> int | None:
