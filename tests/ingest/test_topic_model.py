@@ -16,8 +16,8 @@ from bench.topic_model import TEST_FROM, asks_only_when_needed, build, held_out_
 from ingest.lemmas import Lemmatizer
 from ingest.models import TopicMatch
 from ingest.topic_model import (
-    BY_MODEL, MODEL_FILE, Opinion, TopicModel, default_model, features, given_by_model, kin_of, model_score, train,
-    unlikeness, with_model_opinion,
+    BY_MODEL, KIN_SHARE, MODEL_FILE, Opinion, TopicModel, default_model, features, given_by_model, kin_of,
+    model_score, train, unlikeness, with_model_opinion,
 )
 from ingest.topic_rules import load_rules
 from ingest.topics import TopicClassifier
@@ -142,9 +142,13 @@ def test_kin_are_the_subjects_most_articles_of_a_specific_topic_carry() -> None:
     labelled = [(frozenset({"crime", "conflict"}), frozenset({"terrorism"})),
                 (frozenset({"crime", "conflict", "education"}), frozenset({"terrorism"})),
                 (frozenset({"crime"}), frozenset({"terrorism"})),
+                (frozenset({"crime"}), frozenset({"terrorism"})),
+                (frozenset({"crime"}), frozenset({"terrorism"})),
                 (frozenset({"sport"}), frozenset())]
     kin = kin_of(labelled, RULES)
-    assert kin["terrorism"] == ("conflict", "crime")  # education: 1 of 3; conflict, its parent, always
+    assert KIN_SHARE == 0.25
+    assert kin["terrorism"] == ("conflict", "crime")  # education: 1 of 5; conflict, its parent, always
+    assert kin_of(labelled[1:3], RULES)["terrorism"] == ("conflict", "crime", "education")  # 1 of 2
     assert kin["migration"] == ("society",)  # no article: its parent alone
     assert set(kin) == {topic.name for topic in RULES.topics if topic.parent is not None}
     assert set(default_model().kin) == set(kin) and default_model().specific_veto is not None
