@@ -16,11 +16,12 @@ blind batches are never read: they measure it). It gives its opinion three ways
 - beside the rules' subjects, it adds its best subject from ``beside``, when the rules missed it;
 - a specific topic (migration, ceasefire...) is removed when the model finds the article unlike the
   articles that carry it (``specific_veto``): every subject at least a quarter of them carry (``kin``,
-  its parent always: migration's articles are told as politics as well as society) is less likely than the model's best subject by more than ``-specific_veto`` in log-probability
-  per word the model knows of the article. Per word, because naive Bayes's odds grow with an article's
-  length: a long article about a war with refugees in it finds ``society`` 10^-23 likely, as unlikely as a
-  short sports report finds the ``disaster`` of its "earthquake" in the dressing room; per word, the first
-  is -0.21, the second -0.69.
+  its parent always: migration's articles are told as politics as well as society) is less likely than
+  the model's best subject by more than ``-specific_veto`` in log-probability per word the model knows
+  of the article. Per word, because naive Bayes's odds grow with an article's length: the long Idlib
+  wire story, a war with refugees in it, finds ``society`` about as unlikely (10^-23 to 10^-30 with the
+  models of 2026-12-04) as a short sports report finds the ``disaster`` of its "earthquake" in the
+  dressing room; per word, the first is -0.2 to -0.3, the second -0.7 to -1.3.
 
 ``replace`` and ``beside`` ask the model about every article with a rule topic; the shipped model has
 them on since the rules were made cheap enough for that to fit the topics' share of the analysis
@@ -63,7 +64,8 @@ FORMAT = 4
 READ_FORMATS = (1, 2, 3, 4)
 #: A specific topic's ``kin``: the subjects at least this share of its training articles carry. A quarter,
 #: not a half: with a half, migration's kin was society alone, and the Idlib wire story, told as a war and as
-#: politics (-0.17 per word), lost ``migration`` for its ``society`` at -0.29 (docs/quality.md).
+#: politics, lost ``migration`` for its ``society`` at -0.29 per word under the model trained on batches 1
+#: to 16 (docs/quality.md).
 KIN_SHARE = 0.25
 #: Where a topic given by the model says it comes from: the first item of its evidence.
 BY_MODEL = "by the model"
@@ -276,7 +278,7 @@ def train(examples: Sequence[tuple[frozenset[str], frozenset[str]]], subjects: S
 
 def kin_of(labelled: Iterable[tuple[frozenset[str], frozenset[str]]], rules: TopicRules) -> dict[str, tuple[str, ...]]:
     """Per specific topic of ``rules``, the subjects at least ``KIN_SHARE`` of its articles carry, its parent
-    always (``labelled``: each training article's subjects and topics): terrorism's articles are crime-law
+    always (``labelled``: each training article's subjects and topics): terrorism's articles are crime
     as much as conflict, a natural disaster's often weather, migration's politics."""
     labelled = list(labelled)
     kin = {}
