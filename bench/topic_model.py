@@ -27,7 +27,11 @@ The choices:
   about those the rules give no topic or two subjects or more; that fits the topics' share of the
   analysis (under 5 %) since the rules were made cheaper (bench/analyze.py, alternated, 2026-12-04:
   4.60 to 4.88 % with them, against 4.40 to 4.95 % for the code and model before). The best settings
-  that ask only when needed are printed for the record.
+  that ask only when needed are printed for the record;
+- then, those settings kept, ``specific_veto`` (a specific topic removed when the model finds the article
+  unlike the articles that carry it, per word: ingest.topic_model.with_model_opinion) on the same batches,
+  each judged with the kin (``kin_of``) counted on the articles before it; "never" wins ties. The shipped
+  kin are counted on all the training articles.
 """
 
 from __future__ import annotations
@@ -62,7 +66,8 @@ THRESHOLDS = tuple(round(1 - 10 ** -(1 + step / 2), 9) for step in range(15))  #
 PRECISION = 0.95
 #: Held-out articles numbered from here on (batch 18, h929, and later) are never read here.
 TEST_FROM = 929
-#: The first article of each blind batch ``veto``, ``replace`` and ``beside`` are chosen on (batches 6 to 17).
+#: The first article of each blind batch ``veto``, ``replace``, ``beside`` and ``specific_veto`` are chosen on
+#: (batches 6 to 17).
 VALIDATION_FROM = (309, 361, 409, 461, 513, 565, 617, 669, 721, 773, 825, 877)
 VETOES = (0.0, 1e-2, 1e-3, 1e-4, 1e-6, 1e-8)
 BESIDES = (None, 0.99999, 0.999999, 0.9999999)

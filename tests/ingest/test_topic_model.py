@@ -2,7 +2,8 @@
 combined with the rules (a top-level subject added when the rules give none, from its threshold; a rule
 subject it finds unlikely removed beside others, from its veto, never one a specific topic gives and never
 all; every rule subject replaced by its own when it finds them all unlikely, from ``replace``; its subject
-added beside the rules', from ``beside``), how ``--explain`` says so, that it is
+added beside the rules', from ``beside``; a specific topic removed when the model finds the article unlike
+those that carry it, per word, from ``specific_veto``), how ``--explain`` says so, that it is
 deterministic, and that the shipped file is what bench/topic_model.py builds. Its quality, on articles it
 was not trained on, is in docs/quality.md."""
 
@@ -138,7 +139,7 @@ def test_the_specific_veto_removes_a_specific_topic_the_model_finds_the_article_
     assert {topic.name for topic in kept} == {"weather", "sport"}
 
 
-def test_kin_are_the_subjects_most_articles_of_a_specific_topic_carry() -> None:
+def test_kin_are_the_subjects_a_quarter_of_a_specific_topic_s_articles_carry() -> None:
     labelled = [(frozenset({"crime", "conflict"}), frozenset({"terrorism"})),
                 (frozenset({"crime", "conflict", "education"}), frozenset({"terrorism"})),
                 (frozenset({"crime"}), frozenset({"terrorism"})),
