@@ -304,6 +304,12 @@ def unlikeness(subjects: Iterable[str], opinion: Opinion, probabilities: Mapping
     return math.log(likeliest / opinion.probability) / max(opinion.features, 1)
 
 
+def kin_of_topic(kin: Mapping[str, Sequence[str]] | None, name: str, parent: str) -> tuple[str, ...]:
+    """The subjects a specific topic ``name`` is judged by under ``specific_veto``: its ``kin`` when listed,
+    else its parent alone."""
+    return tuple((kin or {}).get(name, (parent,)))
+
+
 def asks_about_every_article(beside: float | None, replace: float) -> bool:
     """Whether these settings need the model's opinion on every article with a rule topic, not only on
     those the rules give no topic or two subjects or more: ``beside`` and ``replace`` judge an article's
@@ -355,7 +361,7 @@ def with_model_opinion(matches: Sequence[TopicMatch], opinion: Opinion | None, t
                 kept.append(added)
     if specific_veto is not None and opinion is not None and probabilities:
         unlike = {at for at, match in enumerate(kept) if match.parent is not None
-                  and unlikeness((kin or {}).get(match.name, (match.parent,)), opinion, probabilities) < specific_veto}
+                  and unlikeness(kin_of_topic(kin, match.name, match.parent), opinion, probabilities) < specific_veto}
         if unlike:
             rest = [match for at, match in enumerate(kept) if at not in unlike]
             if not rest:

@@ -30,7 +30,7 @@ from ingest.clean import fold_key
 from ingest.lemmas import Lemmatizer, Word, word_lemmas
 from ingest.models import TopicMatch
 from ingest.topic_model import (TopicModel, asks_about_every_article, features, features_of_folded, given_by_model,
-                                 step_features, unlikeness)
+                                 kin_of_topic, step_features, unlikeness)
 from ingest.topic_rules import TITLE_FACTOR, Alternative, NearLine, Topic, TopicRules, Vocabulary
 
 #: Languages that write compounds as one word, where rule words also match the end of a compound.
@@ -529,7 +529,7 @@ class TopicClassifier:
             subject = explanation.topic.parent or explanation.topic.name
             opinion, probabilities = model.judge(self.model_features(words, title_words, language), shown=False)
             probability = probabilities.get(subject, 0.0)
-            kin = model.kin.get(name, (subject,))
+            kin = kin_of_topic(model.kin, name, subject)
             if (explanation.topic.parent is not None and model.specific_veto is not None and opinion is not None
                     and (unlike := unlikeness(kin, opinion, probabilities)) < model.specific_veto):
                 return replace(explanation, fired=False, reason=(
