@@ -33,7 +33,8 @@ the model was retrained on batches 1 to 17, and scored as it is; batch 19, h981 
 by such a writer while the model was retrained on batches 1 to 18, and scored as it is; batch 20, h1033 onwards,
 written blind on 2026-12-04 by such a writer while the model was retrained on batches 1 to 19, and scored as it is;
 batch 21, h1085 onwards, written blind on 2026-12-04 by such a writer while the model was retrained on batches 1
-to 20, and scored as it is).
+to 20, and scored as it is; batch 22, h1137 onwards, written blind on 2026-12-04 by such a writer while the model
+was retrained on batches 1 to 21, and scored as it is).
 Only the articles in the languages the rules cover (fr, en, de, es) count. Prints the Markdown of docs/quality.md's
 topic section.
 """
@@ -106,12 +107,16 @@ TWENTIETH_BATCH_FROM = 1033
 # The twenty-first (h1085 onwards) was written blind on 2026-12-04 while the topic model was retrained on batches 1
 # to 20 (its settings chosen on batches 6 to 20), and scored as it is.
 TWENTY_FIRST_BATCH_FROM = 1085
+# The twenty-second (h1137 onwards) was written blind on 2026-12-04 while the topic model was retrained on batches
+# 1 to 21 (its settings chosen on batches 6 to 21), and scored as it is.
+TWENTY_SECOND_BATCH_FROM = 1137
 #: Where each batch starts (batch 1: the first held-out articles).
 BATCH_STARTS = (0, SECOND_BATCH_FROM, THIRD_BATCH_FROM, FOURTH_BATCH_FROM, FIFTH_BATCH_FROM, SIXTH_BATCH_FROM,
                 SEVENTH_BATCH_FROM, EIGHTH_BATCH_FROM, NINTH_BATCH_FROM, TENTH_BATCH_FROM, ELEVENTH_BATCH_FROM,
                 TWELFTH_BATCH_FROM, THIRTEENTH_BATCH_FROM, FOURTEENTH_BATCH_FROM,
                 FIFTEENTH_BATCH_FROM, SIXTEENTH_BATCH_FROM, SEVENTEENTH_BATCH_FROM,
-                EIGHTEENTH_BATCH_FROM, NINETEENTH_BATCH_FROM, TWENTIETH_BATCH_FROM, TWENTY_FIRST_BATCH_FROM)
+                EIGHTEENTH_BATCH_FROM, NINETEENTH_BATCH_FROM, TWENTIETH_BATCH_FROM, TWENTY_FIRST_BATCH_FROM,
+                TWENTY_SECOND_BATCH_FROM)
 
 
 def _number(name: str) -> int | None:
