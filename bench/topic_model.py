@@ -52,6 +52,7 @@ from ingest.topic_model import MODEL_FILE, Opinion, TopicModel, train  # noqa: E
 from ingest.topic_rules import load_rules  # noqa: E402
 from ingest.models import TopicMatch  # noqa: E402
 from ingest.topic_model import asks_about_every_article, kin_of, with_model_opinion  # noqa: E402
+from bench.topic_quality import BATCH_STARTS, FIRST_VALIDATION_BATCH  # noqa: E402
 from tests.ingest.quality_corpus import (  # noqa: E402
     CORPUS_DIR, HELDOUT_DIR, TOPIC_LANGUAGES, TOPICS_DEV_DIR, TOPICS_HELDOUT_DIR, CorpusArticle, load_corpus,
     score_topics,
@@ -67,8 +68,8 @@ PRECISION = 0.95
 #: Held-out articles numbered from here on (batch 22, h1137, and later) are never read here.
 TEST_FROM = 1137
 #: The first article of each blind batch ``veto``, ``replace``, ``beside`` and ``specific_veto`` are chosen on
-#: (batches 6 to 21).
-VALIDATION_FROM = (309, 361, 409, 461, 513, 565, 617, 669, 721, 773, 825, 877, 929, 981, 1033, 1085)
+#: (batches 6 to 21: those from ``FIRST_VALIDATION_BATCH`` that start before ``TEST_FROM``).
+VALIDATION_FROM = tuple(start for start in BATCH_STARTS[FIRST_VALIDATION_BATCH - 1:] if start < TEST_FROM)
 VETOES = (0.0, 1e-2, 1e-3, 1e-4, 1e-6, 1e-8)
 BESIDES = (None, 0.99999, 0.999999, 0.9999999)
 REPLACES = (0.0, 1e-4, 1e-6, 1e-8, 1e-10, 1e-12)
