@@ -34,7 +34,8 @@ by such a writer while the model was retrained on batches 1 to 18, and scored as
 written blind on 2026-12-04 by such a writer while the model was retrained on batches 1 to 19, and scored as it is;
 batch 21, h1085 onwards, written blind on 2026-12-04 by such a writer while the model was retrained on batches 1
 to 20, and scored as it is; batch 22, h1137 onwards, written blind on 2026-12-04 by such a writer while the model
-was retrained on batches 1 to 21, and scored as it is).
+was retrained on batches 1 to 21, and scored as it is; batch 23, h1189 onwards, likewise while the model was
+retrained on batches 1 to 22).
 Only the articles in the languages the rules cover (fr, en, de, es) count. Prints the Markdown of docs/quality.md's
 topic section.
 """
@@ -81,6 +82,7 @@ BATCH_STARTS = (
     1033,  # 20: written blind while the model was retrained on 1 to 19
     1085,  # 21: written blind while the model was retrained on 1 to 20
     1137,  # 22: written blind while the model was retrained on 1 to 21
+    1189,  # 23: written blind while the model was retrained on 1 to 22
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
