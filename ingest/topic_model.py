@@ -22,7 +22,7 @@ blind batches are never read: they measure it). It gives its opinion three ways
   wire story, a war with refugees in it, found ``society`` about as unlikely (10^-23 to 10^-30 with the
   models trained on batches 1 to 15, 16 and 17) as a short sports report finds the ``disaster`` of its
   "earthquake" in the dressing room; per word, the first was -0.2 to -0.3, the second is -0.7 to -1.7.
-  (The models trained on batches 1 to 18 to 1 to 23 find ``politics``, also migration's kin, its best subject.)
+  (The models trained on batches 1 to 18 to 1 to 24 find ``politics``, also migration's kin, its best subject.)
 
 ``replace`` and ``beside`` ask the model about every article with a rule topic; the shipped model has
 them on since the rules were made cheap enough for that to fit the topics' share of the analysis
