@@ -47,14 +47,17 @@ import argparse
 import re
 import sys
 from bisect import bisect_right
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ingest.clean import fold_key  # noqa: E402
 from tests.ingest.analyzers import shipped_analyzer  # noqa: E402
 from tests.ingest.quality_corpus import (  # noqa: E402
-    CORPUS_DIR, HELDOUT_DIR, TOPIC_LANGUAGES, TOPICS_DEV_DIR, TOPICS_HELDOUT_DIR, load_corpus, score_topics,
+    CORPUS_DIR, HELDOUT_DIR, TOPIC_LANGUAGES, TOPICS_DEV_DIR, TOPICS_HELDOUT_DIR, CorpusArticle, load_corpus,
+    score_topics,
 )
 
 PARTS = {"dev": (CORPUS_DIR, TOPICS_DEV_DIR), "held-out": (HELDOUT_DIR, TOPICS_HELDOUT_DIR)}
@@ -224,8 +227,41 @@ def _labels_given(items: list, analyses: list) -> str:
     return f"{given / labels:.3f} ({given}/{labels})" if labels else "–"
 
 
+#: An article repeats an earlier one when they share at least this part of their words (Jaccard, ``_long_words``).
+REPEAT_SHARE = 0.24
+
+
+def _long_words(item: CorpusArticle) -> frozenset[str]:
+    """An article's words of five letters or more (title and text), case and accents folded."""
+    return frozenset(re.findall(r"[a-z]{5,}", fold_key(f"{item.title} {item.text}")))
+
+
+def repeated_stories(dev: Sequence[CorpusArticle], heldout: Sequence[CorpusArticle],
+                     share: float = REPEAT_SHARE) -> dict[int, tuple[list[str], int]]:
+    """Per held-out batch: (the names of its articles that repeat an earlier article of their language,
+    how many articles it has). Earlier: dev and the batches before it. A blind writer repeats kinds of
+    events (measles, strikes, boats) as the corpus grows; a model trained on the repeated story has it
+    easy (docs/quality.md, batch 23)."""
+    words = {item.name: _long_words(item) for item in [*dev, *heldout]}
+
+    def repeats(item: CorpusArticle, earlier: Sequence[CorpusArticle]) -> bool:
+        mine = words[item.name]
+        return any(len(mine & words[other.name]) >= share * len(mine | words[other.name])
+                   for other in earlier if other.language == item.language)
+
+    found: dict[int, tuple[list[str], int]] = {}
+    for batch in sorted({_batch(item.name) for item in heldout}):
+        earlier = [*dev, *(item for item in heldout if _batch(item.name) < batch)]
+        chosen = [item for item in heldout if _batch(item.name) == batch]
+        found[batch] = ([item.name for item in chosen if repeats(item, earlier)], len(chosen))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", action="store_true",
+                        help=f"per held-out batch, the articles sharing at least {REPEAT_SHARE} of their words with "
+                             "an earlier article of their language (repeated stories; with --misses, which), and nothing else")
     parser.add_argument("--misses", action="store_true", help="list every miss")
     parser.add_argument("--compare", action="store_true", help="rules alone, then rules + the topic model")
     parser.add_argument("--replace", type=float, metavar="P",
@@ -238,6 +274,17 @@ def main() -> None:
         parser.error("--replace needs --compare")
     if args.compare:
         compare(args.misses, args.replace, args.replace_from)
+        return
+    if args.repeats:
+        corpora = {part: [item for folder in folders for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
+                   for part, folders in PARTS.items()}
+        print("| held-out batch | articles repeating an earlier one |\n|---|---|")
+        found = repeated_stories(corpora["dev"], corpora["held-out"])
+        for batch, (names, articles) in found.items():
+            print(f"| {batch} | {len(names)} of {articles} |")
+        if args.misses:  # which ones
+            print("\n" + "\n".join(f"held-out batch {batch}: {name}" for batch, (names, _) in found.items()
+                                      for name in names))
         return
     analyzer = shipped_analyzer()
     misses: list[str] = []

@@ -72,3 +72,25 @@ def test_precision_of_assigned_topics(scores: TopicScores) -> None:
 def test_every_look_alike_trap_is_avoided(scores: TopicScores) -> None:
     assert scores.traps >= 30
     assert scores.trap_rate >= TRAPS, report(scores)
+
+
+def _article(name: str, language: str, text: str) -> CorpusArticle:
+    return CorpusArticle(name, language, "", text, None, (), frozenset())
+
+
+def test_repeated_stories_are_counted_against_dev_and_earlier_batches_in_the_same_language() -> None:
+    """bench/topic_quality.py --repeats: the blind batches' repeated kinds of events, measured."""
+    from bench.topic_quality import BATCH_STARTS, repeated_stories
+
+    measles = "Measles outbreak spreads through primary schools, doctors urge parents vaccinate children quickly"
+    second, third = BATCH_STARTS[1], BATCH_STARTS[2]
+    dev = [_article("d1-en-measles", "en", measles)]
+    heldout = [
+        _article(f"h{second}-en-measles-again", "en", measles.replace("primary", "secondary")),  # repeats dev
+        _article(f"h{second + 1}-de-masern", "de", measles),  # the same words, another language: not a repeat
+        _article(f"h{second + 2}-en-harvest", "en", "Farmers celebrate record harvest festival despite drought"),
+        _article(f"h{third}-en-harvest-later", "en", "Farmers celebrate record harvest festival despite drought"),
+    ]
+    found = repeated_stories(dev, heldout)
+    assert found[2] == ([f"h{second}-en-measles-again"], 3)
+    assert found[3] == ([f"h{third}-en-harvest-later"], 1)  # an earlier batch counts, not only dev
