@@ -36,7 +36,8 @@ batch 21, h1085 onwards, written blind on 2026-12-04 by such a writer while the 
 to 20, and scored as it is; batch 22, h1137 onwards, written blind on 2026-12-04 by such a writer while the model
 was retrained on batches 1 to 21, and scored as it is; batch 23, h1189 onwards, likewise while the model was
 retrained on batches 1 to 22; batch 24, h1241 onwards, likewise while the model was retrained on batches 1 to
-23, the writer given the titles of batches 16 to 23 so as to write other stories).
+23, the writer given the titles of batches 16 to 23 so as to write other stories; batch 25, h1293 onwards,
+likewise while the model was retrained on batches 1 to 24, the writer given every earlier held-out title).
 Only the articles in the languages the rules cover (fr, en, de, es) count. Prints the Markdown of docs/quality.md's
 topic section.
 """
@@ -88,6 +89,7 @@ BATCH_STARTS = (
     1137,  # 22: written blind while the model was retrained on 1 to 21
     1189,  # 23: written blind while the model was retrained on 1 to 22
     1241,  # 24: written blind (given the titles of batches 16 to 23) while the model was retrained on 1 to 23
+    1293,  # 25: written blind (given every earlier held-out title) while the model was retrained on 1 to 24
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
