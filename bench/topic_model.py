@@ -5,9 +5,9 @@ batches), chooses its settings and probabilities, and writes ingest/data/topic-m
     .venv/bin/python bench/topic_model.py --check    # exits 1 when the shipped file is not what it builds
 
 Trained on: tests/ingest/corpus, tests/ingest/topics-corpus/dev, tests/ingest/corpus-heldout and the
-held-out batches of tests/ingest/topics-corpus/heldout numbered before ``TEST_FROM`` (batches 1 to 24),
+held-out batches of tests/ingest/topics-corpus/heldout numbered before ``TEST_FROM``,
 the articles in fr, en, de, es, labelled by their top-level subjects (``iptc:``). The newest blind
-batch (``TEST_FROM`` on: batch 25) is never read here: it measures the result (bench/topic_quality.py).
+batch (``TEST_FROM`` on) is never read here: it measures the result (bench/topic_quality.py).
 
 The choices:
 - smoothing ``alpha`` and the minimum number of training articles a word must be in: the pair whose
@@ -17,7 +17,7 @@ The choices:
   top subject is right at least ``PRECISION`` of the time on those folds;
 - ``veto``, ``replace`` with ``replace_from``, and ``beside`` (removing a rule subject the model finds
   unlikely; replacing the rules' subjects when the model finds them all unlikely; adding the model's
-  subject beside the rules'): on the blind batches 6 to 24 (``VALIDATION_FROM``), each judged by a
+  subject beside the rules'): on the blind batches from 6 on (``VALIDATION_FROM``), each judged by a
   model trained only on dev and the batches written before it, as the model meets new text.
   Cross-validation cannot choose them: the rules were written on dev, so on dev their subjects are
   mostly right, and a veto looks harmful there while it removes two wrong subjects for one right on new
@@ -68,7 +68,7 @@ PRECISION = 0.95
 #: Held-out articles numbered from here on (batch 25, h1293, and later) are never read here.
 TEST_FROM = 1293
 #: The first article of each blind batch ``veto``, ``replace``, ``beside`` and ``specific_veto`` are chosen on
-#: (batches 6 to 24: those from ``FIRST_VALIDATION_BATCH`` that start before ``TEST_FROM``).
+#: (those from ``FIRST_VALIDATION_BATCH`` that start before ``TEST_FROM``).
 VALIDATION_FROM = tuple(start for start in BATCH_STARTS[FIRST_VALIDATION_BATCH - 1:] if start < TEST_FROM)
 VETOES = (0.0, 1e-2, 1e-3, 1e-4, 1e-6, 1e-8)
 BESIDES = (None, 0.99999, 0.999999, 0.9999999)

@@ -4,40 +4,18 @@ subject per article, precision of the assigned topics, the look-alike traps; per
     .venv/bin/python bench/topic_quality.py [--misses]
     .venv/bin/python bench/topic_quality.py --compare   # rules alone, then rules + the topic model
     .venv/bin/python bench/topic_quality.py --compare --replace 1e-6   # with settings not shipped
+    .venv/bin/python bench/topic_quality.py --repeats [--misses]      # repeated stories per held-out batch
 
 With --compare: each part before (the rules alone) and after (the rules and the topic model of
-ingest.topic_model, with the shipped model's settings: threshold, veto, replace, beside). The shipped model is trained on dev
-and on held-out batches 1 to 24 (bench/topic_model.py), so no article is judged by a model trained on it: a dev
-article is judged by a model trained on the other dev folds and those batches; an article of batches 1 to 24 by a
-model trained on dev and the batches before its own, as the model met new text; batch 25 on by the shipped model.
-Without --compare, the tables are the shipped analyser's, whose model was trained on dev and batches 1 to 24.
+ingest.topic_model, with the shipped model's settings). The shipped model is trained on dev and on the held-out
+batches before ``TEST_FROM`` (bench/topic_model.py), so no article is judged by a model trained on it: a dev
+article is judged by a model trained on the other dev folds and those batches; an article of those batches by a
+model trained on dev and the batches before its own, as the model met new text; later ones by the shipped model.
+Without --compare, the tables are the shipped analyser's.
 
 Dev: tests/ingest/corpus and tests/ingest/topics-corpus/dev; held-out: tests/ingest/corpus-heldout and
-tests/ingest/topics-corpus/heldout, also reported as its batches (batch 2, h133 onwards, was written
-before the second round of rule tuning; batch 3, h158 onwards, before the third; batch 4, h208 onwards, after the
-third and scored as it is; batch 5, h257 onwards, written blind, without reading the rules, and scored as it is;
-batch 6, h309 onwards, written blind after the fourth round, and scored as it is; batch 7, h361 onwards, written
-blind after the fifth round, and scored as it is; batch 8, h409 onwards, written blind after the sixth round, and
-scored as it is; batch 9, h461 onwards, written blind while the seventh round was being built, and scored as it is;
-batch 10, h513 onwards, written blind while the eighth round was being built, and scored as it is; batch 11,
-h565 onwards, written blind on 2026-12-03 after the eighth round, by a writer who did not read the rules, and
-scored as it is; batch 12, h617 onwards, written blind on 2026-12-04 by a writer who did not read the rules, and scored
-as it is; batch 13, h669 onwards, written blind on 2026-12-04 by such a writer too, and scored as it is;
-batch 14, h721 onwards, written blind on 2026-12-04 by such a writer while the model was retrained on
-batches 1 to 13, and scored as it is; batch 15, h773 onwards, written blind on 2026-12-04 by such a writer
-while the model was retrained on batches 1 to 14, and scored as it is; batch 16, h825 onwards, written blind on
-2026-12-04 by such a writer while the model was retrained on batches 1 to 15, and scored as it is; batch 17,
-h877 onwards, written blind on 2026-12-04 by such a writer while batch 16 was scored, and scored as it is with the
-model retrained on batches 1 to 16; batch 18, h929 onwards, written blind on 2026-12-04 by such a writer while
-the model was retrained on batches 1 to 17, and scored as it is; batch 19, h981 onwards, written blind on 2026-12-04
-by such a writer while the model was retrained on batches 1 to 18, and scored as it is; batch 20, h1033 onwards,
-written blind on 2026-12-04 by such a writer while the model was retrained on batches 1 to 19, and scored as it is;
-batch 21, h1085 onwards, written blind on 2026-12-04 by such a writer while the model was retrained on batches 1
-to 20, and scored as it is; batch 22, h1137 onwards, written blind on 2026-12-04 by such a writer while the model
-was retrained on batches 1 to 21, and scored as it is; batch 23, h1189 onwards, likewise while the model was
-retrained on batches 1 to 22; batch 24, h1241 onwards, likewise while the model was retrained on batches 1 to
-23, the writer given the titles of batches 16 to 23 so as to write other stories; batch 25, h1293 onwards,
-likewise while the model was retrained on batches 1 to 24, the writer given every earlier held-out title).
+tests/ingest/topics-corpus/heldout, also reported as its batches (``BATCH_STARTS`` says where each starts and
+how it was written; with --repeats, how many of its articles repeat an earlier story).
 Only the articles in the languages the rules cover (fr, en, de, es) count. Prints the Markdown of docs/quality.md's
 topic section.
 """
@@ -62,6 +40,11 @@ from tests.ingest.quality_corpus import (  # noqa: E402
 )
 
 PARTS = {"dev": (CORPUS_DIR, TOPICS_DEV_DIR), "held-out": (HELDOUT_DIR, TOPICS_HELDOUT_DIR)}
+
+
+def _part(name: str) -> list[CorpusArticle]:
+    """The articles of a part (``PARTS``) in the languages the rules cover."""
+    return [item for folder in PARTS[name] for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
 #: Where each held-out batch starts (batch 1: the first held-out articles, h01), and how it was written.
 #: Batches 2 onwards are reported on their own as well, so the estimate on unseen text stays visible.
 BATCH_STARTS = (
@@ -119,7 +102,7 @@ HELDOUT_BATCHES = {
 
 def compare(show_misses: bool, replace_at: float | None = None, replace_from: float = 0.99) -> None:
     """Rules alone, then rules + model, per part, batch and language; no article judged by a model
-    trained on it (dev: the other folds; held-out batches 1 to 24: the batches before; later: shipped).
+    trained on it (dev: the other folds; held-out batches before ``TEST_FROM``: the batches before; later: shipped).
     ``replace_at``: the shipped settings with this ``replace`` (and ``replace_from``) instead."""
     from dataclasses import replace
 
@@ -136,8 +119,7 @@ def compare(show_misses: bool, replace_at: float | None = None, replace_from: fl
     shipped = default_model()
     if replace_at is not None:
         shipped = replace(shipped, replace=replace_at, replace_from=replace_from)
-    dev = [item for folder in PARTS["dev"] for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
-    heldout = [item for folder in PARTS["held-out"] for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
+    dev, heldout = _part("dev"), _part("held-out")
     before = {"dev": rules_alone.analyze_many([item.article() for item in dev]),
               "held-out": rules_alone.analyze_many([item.article() for item in heldout])}
     dev_examples, heldout_examples = _examples(dev, rules_alone), _examples(heldout, rules_alone)
@@ -278,10 +260,8 @@ def main() -> None:
         compare(args.misses, args.replace, args.replace_from)
         return
     if args.repeats:
-        corpora = {part: [item for folder in folders for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
-                   for part, folders in PARTS.items()}
         print("| held-out batch | articles repeating an earlier one |\n|---|---|")
-        found = repeated_stories(corpora["dev"], corpora["held-out"])
+        found = repeated_stories(_part("dev"), _part("held-out"))
         for batch, (names, articles) in found.items():
             print(f"| {batch} | {len(names)} of {articles} |")
         if args.misses:  # which ones
@@ -290,8 +270,7 @@ def main() -> None:
         return
     analyzer = shipped_analyzer()
     misses: list[str] = []
-    parts = {part: [item for folder in folders for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
-             for part, folders in PARTS.items()}
+    parts = {part: _part(part) for part in PARTS}
     for batch, chosen in HELDOUT_BATCHES.items():
         parts[batch] = [item for item in parts["held-out"] if chosen(item.name)]
     for part, corpus in parts.items():
