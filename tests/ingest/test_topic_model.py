@@ -13,7 +13,7 @@ import math
 
 import pytest
 
-from bench.topic_model import TEST_FROM, asks_only_when_needed, build, held_out_number, training_examples
+from bench.topic_model import TEST_FROM, _labelled, asks_only_when_needed, build, held_out_number, training_examples
 from ingest.lemmas import Lemmatizer
 from ingest.models import TopicMatch
 from ingest.topic_model import (
@@ -332,11 +332,15 @@ def test_the_shipped_model_is_what_the_training_script_builds() -> None:
               if (settings.veto, settings.beside, settings.replace, settings.replace_from)
               == (shipped.veto, shipped.beside, shipped.replace, shipped.replace_from)]
     assert len(chosen) == 1 and _sum_of_the_three(chosen[0]) == best
-    # then ``specific_veto``, those settings kept: the best of its own table, which holds "never" (None)
+    # then ``specific_veto`` and the kin share, those settings kept: the best of their own table (the sum of the
+    # three plus the specific topics' F1), which holds "never" (None) and the default share
     assert any(settings.specific_veto is None for settings, _ in whole.specific)
-    specific = [measures for settings, measures in whole.specific if settings.specific_veto == shipped.specific_veto]
-    assert len(specific) == 1 and _sum_of_the_three(specific[0]) == max(
-        _sum_of_the_three(measures) for _, measures in whole.specific)
+    assert {settings.kin_share for settings, _ in whole.specific} >= {KIN_SHARE}
+    specific = [measures for settings, measures in whole.specific
+                if (settings.specific_veto, settings.kin_share) == (shipped.specific_veto, whole.kin_share)]
+    assert len(specific) == 1 and _with_specific_f1(specific[0]) == max(
+        _with_specific_f1(measures) for _, measures in whole.specific)
+    assert shipped.kin == kin_of(_labelled(examples), RULES, whole.kin_share)
     assert any(asks_only_when_needed(settings) for settings, _ in whole.judging)
     assert any(not asks_only_when_needed(settings) for settings, _ in whole.judging)
     assert built.to_json() == MODEL_FILE.read_text(encoding="utf-8"), (
@@ -350,6 +354,12 @@ def _sum_of_the_three(measures: tuple[int, ...]) -> float:
     """At least one correct top-level subject, precision, traps avoided: each a rate, summed."""
     hits, articles, correct, assigned, avoided, traps = measures[:6]
     return hits / articles + correct / assigned + avoided / traps
+
+
+def _with_specific_f1(measures: tuple[int, ...]) -> float:
+    """The sum of the three plus the F1 of the specific topics (right, given, labelled)."""
+    right, given, labelled = measures[8:11]
+    return _sum_of_the_three(measures) + 2 * right / (given + labelled)
 
 
 def test_the_classifier_applies_the_specific_veto_and_explain_says_why() -> None:
