@@ -196,7 +196,7 @@ def _item(entry: Any, *, feed_url: str, base: str, feed_language: str | None) ->
         summary = sanitize_html(content_markup[:MAX_SUMMARY_CHARS], content_base or entry_base)
     if not (guid or link or title or summary):
         return None
-    published = _datetime(entry.get("published_parsed") or entry.get("updated_parsed"))
+    published = _datetime(_own(entry, "published_parsed") or _own(entry, "updated_parsed"))
     identity_title = title or plain_text(summary)[:MAX_TITLE_CHARS]
     language = _clean_language(_detail(entry, "title_detail").get("language")) or feed_language
     author = _SPACES.sub(" ", str(entry.get("author") or "")).strip() or None
@@ -256,6 +256,12 @@ def _web_link(value: Any, base: str) -> str | None:
     except ValueError:
         return None
     return absolute if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _own(entry: Any, key: str) -> Any:
+    """The entry's own ``key``, without feedparser's deprecated fallback from ``updated*`` to ``published*``
+    (it warns, and its next versions drop it): the caller asks for both in its own order."""
+    return dict.get(entry, key) if isinstance(entry, dict) else None
 
 
 def _datetime(value: Any) -> datetime | None:

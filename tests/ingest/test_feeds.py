@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,6 +69,22 @@ def test_atom_with_content_and_language() -> None:
     assert two.content == "<p>Deux, en entier</p>"  # full text present: no page fetch needed
     assert two.summary == two.content  # a summary is derived when the feed has only content
     assert two.published == datetime(2024, 5, 5, 7, 30, tzinfo=UTC)
+
+
+def test_dates_are_read_without_feedparser_s_deprecated_fallback() -> None:
+    """An unreadable <pubDate> gives no date (feedparser keeps ``published_parsed`` None): asking for
+    ``updated_parsed`` then went through feedparser's deprecated mapping to ``published_parsed``, which warns
+    and is to be removed. An Atom entry with only <updated> still takes it as its date."""
+    rss = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>http://x.example/</link>'
+           b"<item><title>A</title><guid>a</guid><pubDate>not a date</pubDate></item></channel></rss>")
+    atom = (b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>'
+            b"<entry><title>A</title><id>a</id><updated>2024-05-05T07:30:00Z</updated></entry></feed>")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        undated, = parse(rss).items
+        updated, = parse(atom).items
+    assert undated.published is None
+    assert updated.published == datetime(2024, 5, 5, 7, 30, tzinfo=UTC)
 
 
 def test_rss10_rdf() -> None:
