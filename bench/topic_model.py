@@ -299,6 +299,7 @@ def judging_table(judged: Sequence[Judged], settings_list: Sequence[Judging],
     (``validation_judged``): (at least one correct top-level, articles, correct, assigned, traps avoided,
     traps, labels given, labels, specific topics right, specific topics given, specific topics labelled)."""
     rules = load_rules()
+    specific_names = [topic.name for topic in rules.topics if topic.parent is not None]
     items = [example.item for example, _, _, _ in judged]
     assert all(item is not None for item in items)
     table = []
@@ -309,19 +310,17 @@ def judging_table(judged: Sequence[Judged], settings_list: Sequence[Judging],
             specific_veto=settings.specific_veto, kin=kin[settings.kin_share])))
             for example, opinion, probabilities, kin in judged]
         scores = score_topics(items, topics)  # type: ignore[arg-type]
-        given = labels = specific_right = specific_given = specific_labelled = 0
+        given = labels = 0
         for item, judged_topics in zip(items, topics):
             expected = item.iptc | item.topics  # type: ignore[union-attr]
-            names = {topic.name for topic in judged_topics.topics}
             labels += len(expected)
-            given += len(expected & names)
-            specific = {topic.name for topic in judged_topics.topics if topic.parent is not None}
-            specific_right += len(specific & item.topics)  # type: ignore[union-attr]
-            specific_given += len(specific)
-            specific_labelled += len(item.topics)  # type: ignore[union-attr]
+            given += len(expected & {topic.name for topic in judged_topics.topics})
+        # the specific topics' [right, wrongly given, missed], summed from score_topics's per-topic counts
+        right, wrong, missed = (sum(counts) for counts in zip(
+            *(scores.per_topic.get(name, (0, 0, 0)) for name in specific_names)))
         table.append((settings, (scores.top_level_hits, scores.articles, scores.correct, scores.assigned,
-                                 scores.traps_avoided, scores.traps, given, labels, specific_right, specific_given,
-                                 specific_labelled)))
+                                 scores.traps_avoided, scores.traps, given, labels, right, right + wrong,
+                                 right + missed)))
     return table
 
 

@@ -40,11 +40,6 @@ from tests.ingest.quality_corpus import (  # noqa: E402
 )
 
 PARTS = {"dev": (CORPUS_DIR, TOPICS_DEV_DIR), "held-out": (HELDOUT_DIR, TOPICS_HELDOUT_DIR)}
-
-
-def _part(name: str) -> list[CorpusArticle]:
-    """The articles of a part (``PARTS``) in the languages the rules cover."""
-    return [item for folder in PARTS[name] for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
 #: Where each held-out batch starts (batch 1: the first held-out articles, h01), and how it was written.
 #: Batches 2 onwards are reported on their own as well, so the estimate on unseen text stays visible.
 BATCH_STARTS = (
@@ -100,6 +95,11 @@ HELDOUT_BATCHES = {
                           *(((f"held-out batches {batch - 1} + {batch}",
                               lambda name, b=batch: _batch(name) in (b - 1, b)),) if batch >= 3 else ()))
 }
+
+
+def _part(name: str) -> list[CorpusArticle]:
+    """The articles of a part (``PARTS``) in the languages the rules cover."""
+    return [item for folder in PARTS[name] for item in load_corpus(folder) if item.language in TOPIC_LANGUAGES]
 
 
 def compare(show_misses: bool, replace_at: float | None = None, replace_from: float = 0.99) -> None:
