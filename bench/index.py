@@ -140,6 +140,9 @@ def profile_write_path(es, redis_client, items, count: int) -> None:  # type: ig
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=10_000)
+    parser.add_argument("--news", action="store_true",
+                        help="a stream shaped like news (bench.common.news_stream: one article in five a wire copy) "
+                             "instead of the default stream of wire copies (most articles near duplicates of one another)")
     parser.add_argument("--rate", type=float, default=8.0, help="articles/s for the latency run")
     parser.add_argument("--latency-seconds", type=float, default=60.0, help="0: no latency run")
     parser.add_argument("--rounds", type=int, default=1,
@@ -160,8 +163,9 @@ def main() -> None:
     from state.registry import registry_for
 
     print(f"building {args.docs} analysed articles; {machine_load()}")
-    items = analysed_articles(args.docs)
-    result: dict[str, object] = {"docs": args.docs, "load_before": machine_load()}
+    items = analysed_articles(args.docs, news=args.news)
+    result: dict[str, object] = {"docs": args.docs, "stream": "news" if args.news else "copies",
+                                 "load_before": machine_load()}
     with bench_services(VIGIE_POLL_MIN_INTERVAL="1") as services:
         es = Elasticsearch(services.settings.es_url, request_timeout=120)
 

@@ -30,7 +30,7 @@ from ingest.fingerprint import (
     RecentCopy,
     THRESHOLD,
     bands,
-    similarity,
+    similarities,
 )
 from ingest.models import AnalyzedArticle
 
@@ -40,8 +40,8 @@ CANDIDATES = 20
 def _best(signature: str, candidates: Sequence[tuple[str, str, str]]) -> str | None:
     """The cluster of the most similar candidate (article id, signature, cluster id), if similar enough."""
     best_score, best_cluster = THRESHOLD, None
-    for _, other, cluster in candidates:
-        score = similarity(signature, other)
+    scores = similarities(signature, [other for _, other, _ in candidates])
+    for (_, _, cluster), score in zip(candidates, scores):
         if score >= best_score and (best_cluster is None or score > best_score):
             best_score, best_cluster = score, cluster
     return best_cluster

@@ -161,3 +161,33 @@ def test_any_markup_soup_becomes_text_without_tags(html: str) -> None:
     text = html_to_text(html)
     assert "<p" not in text and "<div" not in text and "<br" not in text
     assert clean_text(text) == text
+
+
+# Latin letters with and without accents, combining marks, Cyrillic, spaces, quotes, controls.
+_FOLDED_ALPHABET = st.sampled_from(
+    [chr(code) for code in [*range(0x00, 0x250), *range(0x300, 0x370), *range(0x400, 0x460),
+                            *range(0x1E00, 0x1F10), *range(0x2000, 0x2070), 0x3000, 0xFEFF]])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FOLDED_ALPHABET, max_size=120).map("".join))
+def test_translating_runs_gives_what_str_translate_gives(text: str) -> None:
+    # The fast translation (runs of the table's characters found by an expression, short texts
+    # directly) is only a faster str.translate: any text, long or short, comes out the same.
+    from ingest.clean import _CHARACTER_TABLE, _FOLD_TABLE, translator
+
+    for table in (_FOLD_TABLE, _CHARACTER_TABLE):
+        translate = translator(table)
+        assert translate(text) == text.translate(table)
+        assert translate(text * 3) == (text * 3).translate(table)
+    assert fold_key(text * 3) == (text * 3).lower().translate(_FOLD_TABLE)
+
+
+def test_a_french_article_folds_as_str_translate_folds_it() -> None:
+    from ingest.clean import _FOLD_TABLE
+    from ingest.name_keys import search_fold
+
+    text = SAMPLE.read_text(encoding="utf-8")
+    assert fold_key(text) == text.lower().translate(_FOLD_TABLE)
+    assert "erdogan" in fold_key(text) and "é" not in fold_key(text)
+    assert search_fold("d'Ousmane Dembélé l’a dit") == "d ousmane dembele l a dit"

@@ -30,3 +30,26 @@ def test_the_same_text_is_signed_once() -> None:
     first = signature(TEXT)
     assert signature(TEXT) is first and signature.cache_info().hits == 1
     assert signature("trop court") == ""  # under eight words: nothing to compare
+
+
+def test_similarities_of_many_signatures_are_each_pair_s_similarity() -> None:
+    import random
+
+    from ingest.fingerprint import similarities, similarity
+
+    base = signature(TEXT)
+    chunks = [base[i:i + 8] for i in range(0, len(base), 8)]
+    rng = random.Random(7)
+    others = []
+    for share in (0.0, 0.1, 0.3, 0.5, 0.9, 1.0):
+        changed = list(chunks)
+        for position in rng.sample(range(len(chunks)), int(share * len(chunks))):
+            changed[position] = f"{rng.getrandbits(32):08x}"
+        others.append("".join(changed))
+    others += ["", base[:-8]]  # no signature, another length: not comparable
+    scores = similarities(base, others)
+    assert scores == [similarity(base, other) for other in others]
+    assert scores[0] == 1.0 and scores[-2:] == [0.0, 0.0]
+    # the fraction of equal values, as a count over the signature's length
+    assert [round(score * len(chunks)) for score in scores[:6]] == [
+        sum(a == b for a, b in zip(chunks, [other[i:i + 8] for i in range(0, len(other), 8)])) for other in others[:6]]
