@@ -16,8 +16,12 @@ then the latency from a feed item being fetched to it being searchable at a stea
    an index of the same mapping, with its default chunk of 500: the issue's "bare bulk", the floor,
    measured first and again last (the machine's load moves during a run); and the same in chunks of
    16 (one bulk request per worker batch, the round trips of the write path without its work);
-   ``--rounds N`` adds N-1 rounds of bare, batches of 16 with recent band keys, and bare in chunks of
-   16, one right after the other, and prints the ratios paired within each round and their median;
+   ``--rounds N`` adds N-1 rounds of bare, batches of 16 with recent band keys, bare in chunks of
+   16 and joined writes, one right after the other, and prints the ratios paired within each round and
+   their median;
+   joined writes: the worker's write path when writing has fallen behind (worker.staged_writes): the
+   articles staged in Redis in batches of 16 as analysis tasks stage them (JSON, timed), then written
+   up to 256 a write, as the next task's write takes what waits;
 4. latency: the whole running service (real poller, real worker with 2 processes) fed ``--rate`` new
    articles per second on 10 local feeds polled every second, for ``--latency-seconds``.
 Each index run starts from an empty index; figures are docs/s including the final refresh.
@@ -184,6 +188,36 @@ def main() -> None:
             assert store.count() == len(items)
             return len(items) / seconds
 
+        def staged_run(prefix: str, most: int = 256) -> tuple[float, list[int]]:
+            """The worker's write path when writing has fallen behind (worker.staged_writes): the
+            articles are staged in batches of 16 as analysis tasks stage them (JSON into Redis: timed),
+            then written by what the next task's ``write_waiting`` does, up to ``most`` a write; returns
+            docs/s and the size of each write. (When writes keep up, each write takes one task's batch:
+            the row of batches of 16.)"""
+            from state.staged import StagedArticles
+            from worker.staged_writes import stage, write_waiting
+
+            store = ArticleStore(es, prefix, recent=RecentBandsInRedis(redis_client, prefix, 6 * 3600))
+            store.ensure_ready()
+            sizes: list[int] = []
+
+            def write(batch):  # type: ignore[no-untyped-def]
+                outcome = store.index_batch(batch)
+                assert not outcome.rejected and not outcome.retry, outcome
+                sizes.append(len(batch))
+
+            def refuse(payload, ids, error):  # type: ignore[no-untyped-def]
+                raise error
+
+            started = time.perf_counter()
+            for i in range(0, len(items), 16):
+                stage(redis_client, items[i: i + 16])
+            write_waiting(redis_client, write, refuse, most)
+            store.refresh()
+            seconds = time.perf_counter() - started
+            assert store.count() == len(items) and StagedArticles(redis_client).waiting() == 0
+            return len(items) / seconds, sizes
+
         def bare_run(prefix: str, batch: int = 500) -> float:
             """``helpers.bulk`` of the documents shaped beforehand (not timed), in chunks of ``batch``:
             500 is its default (the issue's "bare bulk"); 16, one request per worker task's batch."""
@@ -230,6 +264,7 @@ def main() -> None:
         vigie256 = vigie_run("vigie256", 256)
         recent256 = vigie_run("recent256", 256, recent=True)
         store_module.assign_clusters = assign_clusters  # type: ignore[assignment]
+        joined, joined_sizes = staged_run("joined")
         bare_end = bare_run("bare-end")  # the load moves during the run: the floor again, at its end
         print(f"bare helpers.bulk (chunks of 500, the issue's bare bulk): {bare:,.0f} docs/s")
         print(f"bare helpers.bulk in chunks of 16 (one request per worker batch): {bare16:,.0f} docs/s")
@@ -241,6 +276,11 @@ def main() -> None:
         print(f"Vigie index_batch, batches of 256: {vigie256:,.0f} docs/s = {vigie256 / bare:.2f} × bare")
         print(f"Vigie index_batch, batches of 256, recent band keys in Redis: {recent256:,.0f} docs/s = "
               f"{recent256 / bare:.2f} × bare")
+        print(f"Vigie's joined writes (a backlog: batches of 16 staged, then written up to 256 a write): "
+              f"{joined:,.0f} docs/s = {joined / bare:.2f} × bare, {joined / bare_end:.2f} × the bare bulk at the end; "
+              f"{len(joined_sizes)} writes, median {sorted(joined_sizes)[len(joined_sizes) // 2]} articles")
+        result.update(joined_docs_s=round(joined), joined_writes=len(joined_sizes),
+                      joined_median_write=sorted(joined_sizes)[len(joined_sizes) // 2])
         print(f"bare helpers.bulk again at the end: {bare_end:,.0f} docs/s; against the mean of both bare runs: "
               f"batches of 16 {vigie16 / ((bare + bare_end) / 2):.2f} ×, with recent band keys "
               f"{recent16 / ((bare + bare_end) / 2):.2f} ×")
@@ -252,28 +292,34 @@ def main() -> None:
                       recent16_lookup_share=round(lookup_recent16 / (len(items) / recent16), 3),
                       recent_redis_bytes_per_1000=round(recent_memory))
         paired = [(bare, bare16, recent16)]
+        joined_rounds = [(bare_end, joined)]  # the first round's joined run: against the bare bulk after it
         for number in range(2, args.rounds + 1):
             round_bare = bare_run(f"bare-r{number}")
             round_recent = vigie_run(f"recent16-r{number}", 16, recent=True)
             round_bare16 = bare_run(f"bare16-r{number}", batch=16)
+            round_joined, _ = staged_run(f"joined-r{number}")
             paired.append((round_bare, round_bare16, round_recent))
+            joined_rounds.append((round_bare, round_joined))
             print(f"round {number} ({machine_load()}): bare {round_bare:,.0f}, bare in chunks of 16 "
                   f"{round_bare16:,.0f}, batches of 16 with recent band keys {round_recent:,.0f} docs/s = "
-                  f"{round_recent / round_bare:.2f} × bare, {round_recent / round_bare16:.2f} × bare in chunks of 16")
+                  f"{round_recent / round_bare:.2f} × bare, {round_recent / round_bare16:.2f} × bare in chunks of 16; "
+                  f"joined writes {round_joined:,.0f} docs/s = {round_joined / round_bare:.2f} × bare")
         if len(paired) > 1:
             from statistics import median
 
             print(f"median over {len(paired)} rounds: batches of 16 with recent band keys "
                   f"{median(r / b for b, _, r in paired):.2f} × bare, "
-                  f"{median(r / b16 for _, b16, r in paired):.2f} × bare in chunks of 16")
+                  f"{median(r / b16 for _, b16, r in paired):.2f} × bare in chunks of 16; joined writes "
+                  f"{median(j / b for b, j in joined_rounds):.2f} × bare")
+            result.update(joined_rounds=[{"bare_docs_s": round(b), "joined_docs_s": round(j)} for b, j in joined_rounds])
             result.update(rounds=[{"bare_docs_s": round(b), "bare16_docs_s": round(b16), "recent16_docs_s": round(r)}
                                   for b, b16, r in paired])
         result.update(bare_docs_s=round(bare), vigie16_docs_s=round(vigie16), vigie256_docs_s=round(vigie256),
                       vigie16_ratio=round(vigie16 / bare, 3), vigie256_ratio=round(vigie256 / bare, 3),
                       lookup16_share=round(lookup16 / (len(items) / vigie16), 3), load_index=machine_load())
-        for prefix in ("bare", "bare16", "vigie16", "vigie256", "recent16", "recent256", "bare-end",
+        for prefix in ("bare", "bare16", "vigie16", "vigie256", "recent16", "recent256", "joined", "bare-end",
                        *(f"{name}-r{number}" for number in range(2, args.rounds + 1)
-                         for name in ("bare", "bare16", "recent16"))):
+                         for name in ("bare", "bare16", "recent16", "joined"))):
             for name in es.indices.get(index=f"{prefix}-articles-v*"):
                 es.indices.delete(index=name)
 

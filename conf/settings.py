@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(2, description="Celery worker processes.")
     batch_size: int = Field(16, description="Most articles per analysis task.")
     batch_wait: float = Field(0.5, description="Longest wait (s) for a batch to fill before it is queued.")
+    write_batch_max: int = Field(
+        256, ge=0, description="Most analysed articles one write takes from those waiting (several analysis tasks' "
+                               "batches, when writing falls behind); 0: each analysis task writes its own batch.")
     max_retries: int = Field(12, description="Retries before a task's payload goes to the dead-letter list.")
     retry_backoff_max: float = Field(60.0, description="Longest wait between two retries (seconds).")
     visibility_timeout: float = Field(

@@ -17,7 +17,7 @@ takes back (``kind``: a feed item, an analysed article, story features). The sch
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +74,21 @@ class PendingArticles:
                 entry = json.loads(raw)
                 _carry(pipe, article_id, task_id, now, int(entry.get("requeued", 0)), str(entry.get("kind", "")))
             pipe.execute()
+
+    def moving(self, article_ids: Iterable[str], task_id: str, now: float) -> Callable[[redis.client.Pipeline], None]:
+        """``moved`` to run in the caller's transaction (``MULTI``), with what else it writes there: the
+        articles' entries are read now, and written by the function returned, given the pipeline."""
+        ids = list(article_ids)
+        found = self.redis.hmget(PENDING_KEY, ids) if ids else []
+
+        def write(pipe: redis.client.Pipeline) -> None:
+            for article_id, raw in zip(ids, found):
+                if raw is None:
+                    continue
+                entry = json.loads(raw)
+                _carry(pipe, article_id, task_id, now, int(entry.get("requeued", 0)), str(entry.get("kind", "")))
+
+        return write
 
     def requeued(self, articles: Sequence[PendingArticle], task_id: str, now: float) -> None:
         """``articles`` were queued again by the sweep, in ``task_id``."""

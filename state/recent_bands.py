@@ -68,21 +68,25 @@ for i = 1, nbands do
   local state = redis.call('GET', born)
   if not state then
     redis.call('SET', born, '0', 'PX', ttl_ms)
-    states[i] = 'reserved'
-  elseif state == '1' and redis.call('SCARD', pending) == 0 then
-    states[i] = 'known'
-    local listed = redis.call('ZRANGE', ns .. 'band:' .. b, 0, cap - 1, 'WITHSCORES')
-    local band = {}
-    for j = 1, #listed, 2 do
-      if not doc(listed[j]) then states[i] = 'busy'; break end  -- a member's record expired: ask Elasticsearch
-      band[#band + 1] = {listed[j], tonumber(listed[j + 1])}
-    end
-    members[i] = band
+    states[i] = 'r'  -- reserved
+    redis.call('SADD', pending, token)
+    redis.call('PEXPIRE', pending, ttl_ms)  -- born's time to live, just set
   else
-    states[i] = 'busy'
+    if state == '1' and redis.call('SCARD', pending) == 0 then
+      states[i] = 'k'  -- known
+      local listed = redis.call('ZRANGE', ns .. 'band:' .. b, 0, cap - 1, 'WITHSCORES')
+      local band = {}
+      for j = 1, #listed, 2 do
+        if not doc(listed[j]) then states[i] = 'b'; break end  -- a member's record expired: ask Elasticsearch
+        band[#band + 1] = {listed[j], tonumber(listed[j + 1])}
+      end
+      members[i] = band
+    else
+      states[i] = 'b'  -- busy
+    end
+    redis.call('SADD', pending, token)
+    redis.call('PEXPIRE', pending, math.max(redis.call('PTTL', born), 1))
   end
-  redis.call('SADD', pending, token)
-  redis.call('PEXPIRE', pending, math.max(redis.call('PTTL', born), 1))
 end
 -- article ids compare byte by byte, as Python compares them (Lua's < follows the server's locale)
 local function earlier(a, b)
@@ -121,7 +125,7 @@ for a = 1, narticles do
   local score_of, order = {}, {}
   for position in string.gmatch(positions, '%d+') do
     local i = tonumber(position)
-    if states[i] == 'known' then
+    if states[i] == 'k' then
       for _, member in ipairs(members[i]) do
         if member[1] ~= id then
           if score_of[member[1]] == nil then order[#order + 1] = member[1] end
@@ -145,7 +149,8 @@ for a = 1, narticles do
   local own = doc(id)
   previous[a] = own and own[2] or ''
 end
-return {states, best, previous}
+-- one letter a band (k known, r reserved, b busy): one string to parse, not one reply a band
+return {table.concat(states), best, previous}
 """
 
 _RECORD = """
@@ -264,8 +269,9 @@ class RecentBandsInRedis:
             # its bands' positions in ``band_keys``, in one argument (fewer to encode and parse)
             args += [article_id, signature, " ".join(str(position[key]) for key in bands(signature) if key in position)]
         states, best, previous = self._lookup(args=args)
-        known = frozenset(band for band, state in zip(band_keys, states) if state == b"known")
-        reserved = frozenset(band for band, state in zip(band_keys, states) if state == b"reserved")
+        letters = states.decode()
+        known = frozenset(band for band, state in zip(band_keys, letters) if state == "k")
+        reserved = frozenset(band for band, state in zip(band_keys, letters) if state == "r")
         return RecentBandAnswer(
             known=known, reserved=reserved,
             best={article_id: cluster.decode() for (article_id, _), cluster in zip(articles, best) if cluster},

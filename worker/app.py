@@ -44,6 +44,7 @@ def create_app(settings: Settings) -> Celery:
         worker_pool="worker.pool:TaskPool",
         task_routes={
             "vigie.index_articles": {"queue": INDEX_QUEUE},
+            "vigie.write_staged": {"queue": INDEX_QUEUE},
             "vigie.evaluate_alerts": {"queue": INDEX_QUEUE},
             "vigie.deliver_notification": {"queue": NOTIFY_QUEUE},
             "vigie.redeliver_notifications": {"queue": NOTIFY_QUEUE},

@@ -29,7 +29,8 @@ from celery import Celery
 from conf.logs import log_event
 from state.deadletter import DeadLetters
 from state.pending import PendingArticle, PendingArticles
-from worker.queues import PROCESS_ITEMS, QUEUES
+from state.staged import STAGED_TASK, WRITER_LEASE_KEY, StagedArticles
+from worker.queues import PROCESS_ITEMS, QUEUES, WRITE_STAGED
 
 log = logging.getLogger("vigie.poller")
 
@@ -56,7 +57,8 @@ def task_sender(app: Celery) -> SendTask:
     alone, the other tasks (indexing, stories) their items and their tries, counted from zero (a
     replay, or a message the sweep found lost)."""
     def send(task: str, items: list[dict[str, Any]], task_id: str) -> None:
-        app.send_task(task, args=[items] if task == PROCESS_ITEMS else [items, 0], task_id=task_id)
+        args = [] if task == WRITE_STAGED else [items] if task == PROCESS_ITEMS else [items, 0]
+        app.send_task(task, args=args, task_id=task_id)
     return send
 
 
@@ -147,12 +149,15 @@ class PendingSweep:
             log_event(log, "pending.sweep_failed", logging.WARNING, error=str(error))
 
     def sweep(self, now: float) -> int:
-        """Queue again the articles whose task two sweeps in a row found nowhere; returns how many."""
+        """Queue again the articles whose task two sweeps in a row found nowhere; returns how many.
+        Analysed articles waiting to be written are not lost (they wait in Redis, state.staged): if no
+        process holds the writers' lease, a write is queued for them."""
+        self._write_if_waiting()
         waiting = self.pending.queued_before(now - SWEEP_SECONDS)
         if not waiting:
             self.pending.remember_absent(())
             return 0
-        tasks = {article.task_id for article in waiting}
+        tasks = {article.task_id for article in waiting} - {STAGED_TASK}
         absent = tasks - task_ids_in_broker(self.client, tasks)
         lost_tasks = self.pending.absent_before(absent)
         self.pending.remember_absent(absent - lost_tasks)
@@ -165,6 +170,17 @@ class PendingSweep:
             for article in articles:
                 by_kind.setdefault((task_id, article.kind), []).append(article)
         return sum(self._again(task_id, kind, articles, now) for (task_id, kind), articles in by_kind.items())
+
+    def _write_if_waiting(self) -> None:
+        """A write for the analysed articles waiting with no writer (the last one died mid-write, or
+        broker trouble stopped it)."""
+        if self.client.exists(WRITER_LEASE_KEY):
+            return
+        waiting = StagedArticles(self.client).waiting()
+        if waiting:
+            task_id = str(uuid.uuid4())
+            self.send(WRITE_STAGED, [], task_id)
+            log_event(log, "articles.write_queued", logging.WARNING, articles=waiting, task=task_id)
 
     def _again(self, lost_task: str, kind: str, articles: list[PendingArticle], now: float) -> int:
         task = kind or PROCESS_ITEMS

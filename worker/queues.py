@@ -19,3 +19,7 @@ QUEUES = (*WORKER_QUEUES, STORY_QUEUE)
 
 #: The analysis task the poller queues by name (so the poller does not import the tasks and spaCy).
 PROCESS_ITEMS = "vigie.process_items"
+
+#: Writes the analysed articles waiting in Redis (worker.staged_writes), queued by the scheduler's sweep
+#: when some wait and no process holds the writers' lease (a writer died).
+WRITE_STAGED = "vigie.write_staged"

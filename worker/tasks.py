@@ -1,7 +1,9 @@
 """The article tasks. Each reads like a sentence: fetch the full texts, analyse, store (or defer), alert.
 
-``process_items`` takes a batch of new feed items from the poller; ``index_articles`` carries analysed
-articles that could not be stored yet (Elasticsearch down or busy) and retries with capped
+``process_items`` takes a batch of new feed items from the poller, analyses it, puts it with the
+analysed articles waiting to be written and writes what waits if no other process is at it
+(worker.staged_writes: one write takes several tasks' batches when writing falls behind);
+``index_articles`` carries analysed articles that could not be stored yet (Elasticsearch down or busy) and retries with capped
 exponential backoff before handing them to the dead-letter list. What happens after a write (alert
 matching, notifications, webhooks, digests) is in worker.alert_tasks.
 """
@@ -26,8 +28,9 @@ from worker.alert_tasks import alert
 from worker.entity_merges import resolve_entities
 from worker.app import app
 from worker.memory import release_free_memory
-from worker.queues import INDEX_QUEUE, PROCESS_ITEMS
+from worker.queues import INDEX_QUEUE, PROCESS_ITEMS, WRITE_STAGED
 from worker.retries import BROKER_ERRORS, Letter, after_outage, current_runtime, dead_letter, retry_later, unexpected
+from worker.staged_writes import stage, write_waiting
 from worker.story_guess import index_articles_with_stories
 from worker.story_tasks import queue_stories
 from worker.runtime import Runtime
@@ -139,7 +142,10 @@ def process_items(items: list[dict[str, Any]]) -> dict[str, int]:
         feed_items = [FeedItem.from_dict(data) for data in items]
         articles = articles_for(rt, feed_items)
         analysed = resolve_entities(rt, analyse(rt, feed_items, articles))
-        return store(rt, analysed, attempt=0)
+        if rt.settings.write_batch_max <= 0:
+            return store(rt, analysed, attempt=0)
+        stage(rt.redis, analysed)  # from here on the articles wait in Redis, whatever becomes of this task
+        return {"staged": len(analysed), "written": write_staged(rt)}
     except BROKER_ERRORS:
         raise
     except Exception as error:  # noqa: BLE001
@@ -149,6 +155,26 @@ def process_items(items: list[dict[str, Any]]) -> dict[str, int]:
     finally:
         signature.cache_clear()  # the batch's texts, signed twice (analysis, record): not kept past it
         release_free_memory()  # what the batch freed, back to the system (worker.memory)
+
+
+def write_staged(rt: Runtime) -> int:
+    """Write what waits (worker.staged_writes), unless another process is at it; returns how many
+    articles this process took. Broker trouble here leaves them waiting: the next writer, or the
+    write the scheduler's sweep queues, takes them."""
+    def refuse(payload: list[dict[str, Any]], ids: list[str], error: BaseException) -> None:
+        unexpected(rt, Letter(index_articles.name, payload, ids), error, attempts=1)
+
+    try:
+        return write_waiting(rt.redis, lambda batch: store(rt, batch, attempt=0), refuse, rt.settings.write_batch_max)
+    except BROKER_ERRORS as error:
+        log_event(log, "articles.write_postponed", level=logging.WARNING, error=str(error))
+        return 0
+
+
+@app.task(name=WRITE_STAGED, acks_on_failure_or_timeout=False)
+def write_staged_articles() -> int:
+    """Queued by the scheduler's sweep when analysed articles wait and no process writes them."""
+    return write_staged(current_runtime())
 
 
 @app.task(name="vigie.index_articles", acks_on_failure_or_timeout=False)

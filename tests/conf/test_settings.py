@@ -55,6 +55,7 @@ VALUES: dict[str, tuple[str, str, object]] = {
     "VIGIE_WORKER_CONCURRENCY": ("5", "worker_concurrency", 5),
     "VIGIE_BATCH_SIZE": ("8", "batch_size", 8),
     "VIGIE_BATCH_WAIT": ("1.5", "batch_wait", 1.5),
+    "VIGIE_WRITE_BATCH_MAX": ("64", "write_batch_max", 64),
     "VIGIE_MAX_RETRIES": ("3", "max_retries", 3),
     "VIGIE_RETRY_BACKOFF_MAX": ("20", "retry_backoff_max", 20.0),
     "VIGIE_VISIBILITY_TIMEOUT": ("90", "visibility_timeout", 90.0),
