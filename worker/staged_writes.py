@@ -47,8 +47,12 @@ def stage(client: redis.Redis, analysed: Sequence[AnalyzedArticle]) -> None:
     if not analysed:
         return
     pending = PendingArticles(client)
-    moving = pending.moving([item.article.article_id for item in analysed], STAGED_TASK, time.time())
+    ids = [item.article.article_id for item in analysed]
+    moving = pending.moving(ids, STAGED_TASK, time.time())
     StagedArticles(client).put([orjson.dumps(item.to_dict()) for item in analysed], also=moving)
+    # which process analysed which articles (the write, and its "article.indexed" lines, may be another's)
+    log_event(log, "articles.staged", articles=",".join(ids),
+              feeds=",".join(sorted({item.article.feed_url for item in analysed})))
 
 
 def write_waiting(client: redis.Redis, write: Write, refuse: Refuse, most: int) -> int:
