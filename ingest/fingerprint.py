@@ -66,8 +66,8 @@ def signature(text: str) -> str:
 
 
 def _values(signature_hex: str) -> np.ndarray:
-    """The signature's values (big-endian 32-bit words of its hex), read in one go: parsing 128 hex
-    numbers one by one made a comparison cost about 45 µs, this about 2."""
+    """The signature's values (big-endian 32-bit words of its hex), read in one go: parsing its 64 hex
+    numbers one by one made a comparison cost about 30 µs, this about 3."""
     return np.frombuffer(bytes.fromhex(signature_hex), dtype=">u4")
 
 
@@ -84,9 +84,7 @@ def bands(signature_hex: str) -> list[str]:
 
 def similarity(a: str, b: str) -> float:
     """The estimated Jaccard similarity of the two texts behind two signatures."""
-    if not a or not b or len(a) != len(b):
-        return 0.0
-    return int(np.count_nonzero(_values(a) == _values(b))) / (len(a) // 8)
+    return similarities(a, [b])[0]
 
 
 def similarities(signature_hex: str, others: Sequence[str]) -> list[float]:

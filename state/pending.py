@@ -66,13 +66,9 @@ class PendingArticles:
         ids = list(article_ids)
         if not ids:
             return
-        found = self.redis.hmget(PENDING_KEY, ids)
+        write = self.moving(ids, task_id, now)
         with self.redis.pipeline() as pipe:
-            for article_id, raw in zip(ids, found):
-                if raw is None:
-                    continue
-                entry = json.loads(raw)
-                _carry(pipe, article_id, task_id, now, int(entry.get("requeued", 0)), str(entry.get("kind", "")))
+            write(pipe)
             pipe.execute()
 
     def moving(self, article_ids: Iterable[str], task_id: str, now: float) -> Callable[[redis.client.Pipeline], None]:

@@ -66,12 +66,12 @@ for i = 1, nbands do
   local b = ARGV[7 + i]
   local born, pending = ns .. 'born:' .. b, ns .. 'pending:' .. b
   local state = redis.call('GET', born)
+  local ttl = ttl_ms  -- born's time to live: just set when the band is reserved, else asked
   if not state then
     redis.call('SET', born, '0', 'PX', ttl_ms)
     states[i] = 'r'  -- reserved
-    redis.call('SADD', pending, token)
-    redis.call('PEXPIRE', pending, ttl_ms)  -- born's time to live, just set
   else
+    ttl = math.max(redis.call('PTTL', born), 1)
     if state == '1' and redis.call('SCARD', pending) == 0 then
       states[i] = 'k'  -- known
       local listed = redis.call('ZRANGE', ns .. 'band:' .. b, 0, cap - 1, 'WITHSCORES')
@@ -84,9 +84,9 @@ for i = 1, nbands do
     else
       states[i] = 'b'  -- busy
     end
-    redis.call('SADD', pending, token)
-    redis.call('PEXPIRE', pending, math.max(redis.call('PTTL', born), 1))
   end
+  redis.call('SADD', pending, token)
+  redis.call('PEXPIRE', pending, ttl)
 end
 -- article ids compare byte by byte, as Python compares them (Lua's < follows the server's locale)
 local function earlier(a, b)

@@ -56,6 +56,12 @@ end
 return moved
 """
 
+_WAITING = """
+local count = redis.call('LLEN', KEYS[1])
+for _, token in ipairs(redis.call('SMEMBERS', KEYS[2])) do count = count + redis.call('LLEN', ARGV[1] .. token) end
+return count
+"""
+
 
 class StagedArticles:
     """The waiting list and the writers' lists, in Redis."""
@@ -64,6 +70,7 @@ class StagedArticles:
         self.redis = client
         self._take = client.register_script(_TAKE)
         self._reclaim = client.register_script(_RECLAIM)
+        self._waiting = client.register_script(_WAITING)
 
     def put(self, payloads: Sequence[bytes], also: Callable[[redis.client.Pipeline], None] | None = None) -> None:
         """Analysed articles (JSON) join the end of the waiting list, in one transaction with what
@@ -94,10 +101,5 @@ class StagedArticles:
         return int(self._reclaim(keys=[STAGED_KEY, WRITERS_KEY], args=[token, WRITING_PREFIX]))
 
     def waiting(self) -> int:
-        """Articles waiting, and taken by writers and not finished."""
-        with self.redis.pipeline() as pipe:
-            pipe.llen(STAGED_KEY)
-            pipe.smembers(WRITERS_KEY)
-            length, writers = pipe.execute()
-        taken = sum(int(self.redis.llen(WRITING_PREFIX + token.decode())) for token in writers)
-        return int(length) + taken
+        """Articles waiting, and taken by writers and not finished (one round trip: every write asks)."""
+        return int(self._waiting(keys=[STAGED_KEY, WRITERS_KEY], args=[WRITING_PREFIX]))
