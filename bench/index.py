@@ -157,9 +157,10 @@ def main() -> None:
                              "as many written first (the write path in its steady state), and print where the time goes")
     args = parser.parse_args()
 
-    from elasticsearch import Elasticsearch, helpers
+    from elasticsearch import helpers
 
     from index.article_document import article_document
+    from index.client import connect
     from index.store import ArticleStore
     import redis
 
@@ -171,7 +172,8 @@ def main() -> None:
     result: dict[str, object] = {"docs": args.docs, "stream": "news" if args.news else "copies",
                                  "load_before": machine_load()}
     with bench_services(VIGIE_POLL_MIN_INTERVAL="1") as services:
-        es = Elasticsearch(services.settings.es_url, request_timeout=120)
+        # the worker's client (index.client.connect: its JSON serialisers), for the bare bulk as for Vigie
+        es = connect(services.settings.es_url, timeout=120)
 
         redis_client = redis.Redis.from_url(services.settings.redis_url)
 

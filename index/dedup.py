@@ -26,6 +26,7 @@ from elasticsearch import Elasticsearch
 from index.client import call
 from index.mappings import articles_alias
 from ingest.fingerprint import (
+    BatchSignatures,
     RecentBandRecord,
     RecentCopy,
     THRESHOLD,
@@ -176,18 +177,28 @@ def _choose(items: Sequence[AnalyzedArticle], candidates: dict[str, list[tuple[s
     """Each article's cluster: its best candidate's (``chosen`` already, for the articles the store of
     recent band keys answered for), else the best of the batch's articles before it, else its own."""
     clusters = {item.article.article_id: item.article.article_id for item in items}
-    seen_in_batch: list[tuple[str, str, str]] = []
+    batch = BatchSignatures(len(items))  # the batch's signatures, each read once
+    odd: list[tuple[str, str, str]] = []  # those of another length (none that ingest.fingerprint makes)
+
+    def in_batch(signature: str) -> str | None:
+        if len(signature) == BatchSignatures.WIDTH:
+            return batch.best(signature, THRESHOLD)
+        return _best(signature, odd)
+
     for item in items:
         if not item.signature:
             continue
         article_id = item.article.article_id
         if chosen is not None and article_id not in candidates:
-            cluster = chosen.get(article_id) or _best(item.signature, seen_in_batch)
+            cluster = chosen.get(article_id) or in_batch(item.signature)
         else:
-            cluster = _best(item.signature, candidates.get(article_id, [])) or _best(item.signature, seen_in_batch)
+            cluster = _best(item.signature, candidates.get(article_id, [])) or in_batch(item.signature)
         if cluster is not None:
             clusters[article_id] = cluster
-        seen_in_batch.append((article_id, item.signature, clusters[article_id]))
+        if len(item.signature) == BatchSignatures.WIDTH:
+            batch.add(item.signature, clusters[article_id])
+        else:
+            odd.append((article_id, item.signature, clusters[article_id]))
     return clusters
 
 

@@ -71,17 +71,31 @@ def translator(table: Mapping[int, str | None]) -> Callable[[str], str]:
     """``str.translate`` with ``table``, fast on texts that hold few of its characters.
 
     CPython translates a text that is not pure ASCII one character at a time through the table (a
-    dictionary lookup per character: about 0.2 ms for a French article of 4,000 characters); only the
-    runs of the table's own characters are translated here, found by one regular expression (the
-    same article in 0.03 ms). A short text (a word, a name) is translated directly: for it the
-    expression costs more than the lookups. Same result as ``text.translate(table)``."""
+    dictionary lookup per character: about 0.25 ms for a French article of 4,000 characters). Here a
+    text's distinct characters are listed once and each of the table's few among them replaced by
+    ``str.replace`` (the same article in 0.07 ms); a text with many of them (another script, a
+    transliteration) has only the runs of the table's characters translated, found by one regular
+    expression (0.14 ms). A short text (a word, a name) is translated directly: for it either way
+    costs more than the lookups. Same result as ``text.translate(table)``."""
     pattern = re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(table)) + "]+")
+    single = {chr(code): value or "" for code, value in table.items()}
+    keys = frozenset(single)
+    # one replacement after another equals one translation only if no replacement holds a key
+    by_replace = not any(character in keys for value in single.values() for character in value)
 
     def run(match: re.Match[str]) -> str:
-        return match.group().translate(table)
+        found = match.group()
+        return single[found] if len(found) == 1 else found.translate(table)
 
     def translate(text: str) -> str:
-        return text.translate(table) if len(text) < 32 else pattern.sub(run, text)
+        if len(text) < 32:
+            return text.translate(table)
+        present = set(text).intersection(keys)
+        if not by_replace or len(present) > 16:
+            return pattern.sub(run, text)
+        for character in present:
+            text = text.replace(character, single[character])
+        return text
 
     return translate
 

@@ -73,13 +73,17 @@ def _values(signature_hex: str) -> np.ndarray:
 
 def bands(signature_hex: str) -> list[str]:
     """The band keys of a signature, ``"<band>:<hash>"``: equal keys make candidates."""
-    if not signature_hex:
-        return []
+    return list(_bands(signature_hex)) if signature_hex else []
+
+
+@lru_cache(maxsize=8192)
+def _bands(signature_hex: str) -> tuple[str, ...]:
+    # kept: a write asks for the bands of each of its articles five times (lookup, shaping, record)
     width = ROWS * 8
-    return [
+    return tuple(
         f"{band}:{hashlib.blake2b(signature_hex[band * width:(band + 1) * width].encode(), digest_size=6).hexdigest()}"
         for band in range(BANDS)
-    ]
+    )
 
 
 def similarity(a: str, b: str) -> float:
@@ -102,6 +106,33 @@ def similarities(signature_hex: str, others: Sequence[str]) -> list[float]:
         for number, count in zip(comparable, same.tolist()):
             scores[number] = count / width
     return scores
+
+
+class BatchSignatures:
+    """The signatures of a batch's articles, each read once as it joins, so that an article is compared
+    with every earlier one in one array operation (``similarities`` reads every other signature again
+    on each call: quadratic in the batch's size). Signatures of another length than ``signature``
+    makes are never compared here (the caller compares them as before)."""
+
+    WIDTH = PERMUTATIONS * 8  # hex digits of a signature
+
+    def __init__(self, capacity: int) -> None:
+        self._rows = np.empty((max(capacity, 1), PERMUTATIONS), dtype=">u4")
+        self._labels: list[str] = []
+
+    def add(self, signature_hex: str, label: str) -> None:
+        """``signature_hex`` (of WIDTH digits) joins, with ``label`` (its cluster) as what ``best`` answers."""
+        self._rows[len(self._labels)] = _values(signature_hex)
+        self._labels.append(label)
+
+    def best(self, signature_hex: str, threshold: float) -> str | None:
+        """The label of the earliest most similar signature added, when at least ``threshold`` similar
+        (as index.dedup chooses among candidates: the first of the highest scores)."""
+        if not self._labels:
+            return None
+        same = np.count_nonzero(self._rows[: len(self._labels)] == _values(signature_hex), axis=1)
+        top = int(same.argmax())
+        return self._labels[top] if int(same[top]) / PERMUTATIONS >= threshold else None
 
 
 def near_duplicates(a: str, b: str) -> bool:
@@ -131,7 +162,8 @@ class RecentBandRecord:
     written: tuple[RecentCopy, ...]
     confirmed: frozenset[str]  # reserved bands Elasticsearch held no document of
     refused: frozenset[str]  # reserved bands it did hold: left to Elasticsearch
-    released: frozenset[str]  # every band the batch looked up (its in-flight mark is removed)
+    released: frozenset[str]  # every band the batch looked up (its in-flight mark is removed; a reserved
+    # band's mark is its reservation, which ``confirmed`` or ``refused`` settles)
 
 
 #: Members kept per band key: the lookup takes the oldest CANDIDATES (20) of an article's bands but

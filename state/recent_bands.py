@@ -5,14 +5,15 @@ A copy's original is almost always recent. A band key is answered from here duri
 was first written (``ttl_seconds``, VIGIE_DUPLICATE_RECENT_HOURS), and only if everything Elasticsearch
 holds with that band went through here. Keys, under ``vigie:dup:<index prefix>:``:
 
-- ``born:<band>``: "0" from the lookup of the batch that first meets the band (it reserves it), "1"
-  once that batch, Elasticsearch having confirmed it held no document with the band, has written its
-  articles; expires ``ttl_seconds`` after the reservation and is never extended;
+- ``born:<band>``: "0" from the lookup of the batch that first meets the band (it reserves it: the
+  "0" is that batch's in-flight mark), "1" once that batch, Elasticsearch having confirmed it held no
+  document with the band, has written its articles; expires ``ttl_seconds`` after the reservation and
+  is never extended;
 - ``band:<band>``: sorted set of the band's oldest articles (score: indexed_at in epoch ms; equal
   scores sort by article id, as index.dedup sorts Elasticsearch's hits), at most RECENT_BAND_MEMBERS,
   every writer adding its articles while ``born`` exists; expires with ``born``;
-- ``pending:<band>``: the tokens of batches that looked the band up and have not recorded their
-  write yet. A band is answered from here only when no batch is in flight on it: a worker that died
+- ``pending:<band>``: the tokens of the other batches that looked the band up and have not recorded
+  their write yet. A band is answered from here only when no batch is in flight on it: a worker that died
   between its bulk write and its record leaves its token, and the band goes back to Elasticsearch
   until it expires (Redis is never trusted for a write it did not see);
 - ``doc:<article id>``: "<cluster id> <signature>", outliving every band that lists the article.
@@ -45,7 +46,9 @@ DOC_MARGIN = 120
 _LOOKUP = """
 local ns, token, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local ttl_ms, wanted, threshold = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local nbands = tonumber(ARGV[7])
+local band_keys = {}  -- one argument, space-separated: thousands of arguments cost more to send and read
+for b in string.gmatch(ARGV[7], '%S+') do band_keys[#band_keys + 1] = b end
+local nbands = #band_keys
 local states, members, docs = {}, {}, {}
 local function doc(id)  -- {cluster, signature}, false when the record has expired
   local found = docs[id]
@@ -63,15 +66,15 @@ local function doc(id)  -- {cluster, signature}, false when the record has expir
   return found
 end
 for i = 1, nbands do
-  local b = ARGV[7 + i]
+  local b = band_keys[i]
   local born, pending = ns .. 'born:' .. b, ns .. 'pending:' .. b
   local state = redis.call('GET', born)
-  local ttl = ttl_ms  -- born's time to live: just set when the band is reserved, else asked
   if not state then
+    -- reserved: its "0" keeps the band busy for every other batch until this one records its write
+    -- (or the key expires), so this batch needs no token in its pending set
     redis.call('SET', born, '0', 'PX', ttl_ms)
-    states[i] = 'r'  -- reserved
+    states[i] = 'r'
   else
-    ttl = math.max(redis.call('PTTL', born), 1)
     if state == '1' and redis.call('SCARD', pending) == 0 then
       states[i] = 'k'  -- known
       local listed = redis.call('ZRANGE', ns .. 'band:' .. b, 0, cap - 1, 'WITHSCORES')
@@ -84,9 +87,9 @@ for i = 1, nbands do
     else
       states[i] = 'b'  -- busy
     end
+    redis.call('SADD', pending, token)
+    redis.call('PEXPIRE', pending, math.max(redis.call('PTTL', born), 1))
   end
-  redis.call('SADD', pending, token)
-  redis.call('PEXPIRE', pending, ttl)
 end
 -- article ids compare byte by byte, as Python compares them (Lua's < follows the server's locale)
 local function earlier(a, b)
@@ -116,30 +119,46 @@ local function similarity(a, b)  -- ingest.fingerprint.similarity on the hex sig
   end
   return same / #x
 end
+-- every member of the known bands ranked once, oldest first: an article's candidates then sort as
+-- plain numbers (sorting each article's hundreds of candidates with ``earlier`` cost most of the script
+-- on a stream of wire copies, whose bands share their members)
+local score_of, everyone = {}, {}
+for i = 1, nbands do
+  if states[i] == 'k' then
+    for _, member in ipairs(members[i]) do
+      if score_of[member[1]] == nil then everyone[#everyone + 1] = member[1] end
+      score_of[member[1]] = member[2]
+    end
+  end
+end
+local ranked = {}
+for _, other in ipairs(everyone) do ranked[#ranked + 1] = {other, score_of[other]} end
+table.sort(ranked, earlier)
+local rank = {}
+for r, member in ipairs(ranked) do rank[member[1]] = r end
 local best, previous = {}, {}
-local at = 8 + nbands
+local at = 8
 local narticles = tonumber(ARGV[at]); at = at + 1
 for a = 1, narticles do
   local id, signature, positions = ARGV[at], ARGV[at + 1], ARGV[at + 2]
   at = at + 3
-  local score_of, order = {}, {}
+  local seen, ranks = {}, {}
   for position in string.gmatch(positions, '%d+') do
     local i = tonumber(position)
     if states[i] == 'k' then
       for _, member in ipairs(members[i]) do
-        if member[1] ~= id then
-          if score_of[member[1]] == nil then order[#order + 1] = member[1] end
-          score_of[member[1]] = member[2]
+        local other = member[1]
+        if other ~= id and not seen[other] then
+          seen[other] = true
+          ranks[#ranks + 1] = rank[other]
         end
       end
     end
   end
-  local candidates = {}
-  for _, other in ipairs(order) do candidates[#candidates + 1] = {other, score_of[other]} end
-  table.sort(candidates, earlier)
+  table.sort(ranks)
   local best_score, best_cluster = threshold, false
-  for c = 1, math.min(wanted, #candidates) do
-    local found = doc(candidates[c][1])
+  for c = 1, math.min(wanted, #ranks) do
+    local found = doc(ranked[ranks[c]][1])
     local score = similarity(signature, found[2])
     if score >= best_score and (not best_cluster or score > best_score) then
       best_score, best_cluster = score, found[1]
@@ -156,19 +175,14 @@ return {table.concat(states), best, previous}
 _RECORD = """
 local ns, token, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local doc_ttl = tonumber(ARGV[4])
-local at = 5
 local function forget(b)
   redis.call('DEL', ns .. 'born:' .. b, ns .. 'band:' .. b, ns .. 'pending:' .. b)
 end
-local n = tonumber(ARGV[at]); at = at + 1
-for i = 1, n do
-  local born = ns .. 'born:' .. ARGV[at]
-  if redis.call('GET', born) == '0' then redis.call('SET', born, '1', 'KEEPTTL') end
-  at = at + 1
-end
-n = tonumber(ARGV[at]); at = at + 1
-for i = 1, n do forget(ARGV[at]); at = at + 1 end
-n = tonumber(ARGV[at]); at = at + 1
+-- confirmed: "1" only where the key still exists (never re-created once expired)
+for b in string.gmatch(ARGV[5], '%S+') do redis.call('SET', ns .. 'born:' .. b, '1', 'XX', 'KEEPTTL') end
+for b in string.gmatch(ARGV[6], '%S+') do forget(b) end
+local n = tonumber(ARGV[7])
+local at = 8
 for i = 1, n do
   local id, score, value = ARGV[at], tonumber(ARGV[at + 1]), ARGV[at + 2]
   local written, dropped = ARGV[at + 3], ARGV[at + 4]
@@ -177,13 +191,19 @@ for i = 1, n do
     local key = ns .. 'band:' .. b
     local ttl = redis.call('PTTL', ns .. 'born:' .. b)
     if ttl > 0 then
-      local previous = redis.call('ZSCORE', key, id)
-      if previous and tonumber(previous) ~= score and redis.call('ZCARD', key) >= cap then
-        forget(b)  -- moving a member of a full set could bring back one it dropped
-      else
-        redis.call('ZADD', key, score, id)
-        if redis.call('ZCARD', key) > cap then redis.call('ZREMRANGEBYRANK', key, cap, -1) end
-        redis.call('PEXPIRE', key, ttl)
+      if redis.call('ZADD', key, 'NX', score, id) == 1 then
+        local size = redis.call('ZCARD', key)
+        if size == 1 then
+          redis.call('PEXPIRE', key, ttl)  -- just created: it expires with born (never extended)
+        elseif size > cap then
+          redis.call('ZREMRANGEBYRANK', key, cap, -1)
+        end
+      elseif tonumber(redis.call('ZSCORE', key, id)) ~= score then
+        if redis.call('ZCARD', key) >= cap then
+          forget(b)  -- moving a member of a full set could bring back one it dropped
+        else
+          redis.call('ZADD', key, score, id)
+        end
       end
     end
   end
@@ -195,8 +215,7 @@ for i = 1, n do
   end
   redis.call('SET', ns .. 'doc:' .. id, value, 'EX', doc_ttl)
 end
-n = tonumber(ARGV[at]); at = at + 1
-for i = 1, n do redis.call('SREM', ns .. 'pending:' .. ARGV[at], token); at = at + 1 end
+for b in string.gmatch(ARGV[at], '%S+') do redis.call('SREM', ns .. 'pending:' .. b, token) end
 return 1
 """
 
@@ -264,7 +283,7 @@ class RecentBandsInRedis:
         uses of Redis."""
         position = {band: number for number, band in enumerate(band_keys, start=1)}
         args: list[object] = [self.namespace, token, RECENT_BAND_MEMBERS, self.ttl_ms, candidates, repr(threshold),
-                              len(band_keys), *band_keys, len(articles)]
+                              " ".join(band_keys), len(articles)]
         for article_id, signature in articles:
             # its bands' positions in ``band_keys``, in one argument (fewer to encode and parse)
             args += [article_id, signature, " ".join(str(position[key]) for key in bands(signature) if key in position)]
@@ -287,14 +306,14 @@ class RecentBandsInRedis:
         """Add the written articles to their bands, confirm or give up the reserved bands, and clear
         the batch's in-flight mark. When Redis cannot be reached the mark stays: the bands go back to
         Elasticsearch until they expire."""
-        args: list[object] = [self.namespace, record.token, RECENT_BAND_MEMBERS, self.ttl_ms // 1000 + DOC_MARGIN]
-        for keys in (record.confirmed, record.refused):
-            args += [len(keys), *sorted(keys)]
-        args.append(len(record.written))
+        # a band this batch reserved holds no token of it (its "0" was the mark): only the others are released
+        released = record.released - record.confirmed - record.refused
+        args: list[object] = [self.namespace, record.token, RECENT_BAND_MEMBERS, self.ttl_ms // 1000 + DOC_MARGIN,
+                              " ".join(sorted(record.confirmed)), " ".join(sorted(record.refused)), len(record.written)]
         for copy in record.written:
             args += [copy.article_id, copy.indexed_ms, f"{copy.cluster_id} {copy.signature}",
                      " ".join(copy.bands), " ".join(copy.dropped_bands)]
-        args += [len(record.released), *sorted(record.released)]
+        args.append(" ".join(sorted(released)))
         try:
             self._record(args=args)
         except redis.RedisError as error:

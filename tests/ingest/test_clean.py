@@ -183,6 +183,19 @@ def test_translating_runs_gives_what_str_translate_gives(text: str) -> None:
     assert fold_key(text * 3) == (text * 3).lower().translate(_FOLD_TABLE)
 
 
+# A few of the table's characters among ASCII: the path that replaces each distinct one in turn.
+_FEW_ACCENTS = st.sampled_from([*"abcdefghij ,.'", *"éèàçœßÉ", "\u0301", "\u2019", "\u00a0", "\x07", "й"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FEW_ACCENTS, min_size=32, max_size=200).map("".join))
+def test_replacing_the_few_distinct_characters_gives_what_str_translate_gives(text: str) -> None:
+    from ingest.clean import _CHARACTER_TABLE, _FOLD_TABLE, translator
+
+    for table in (_FOLD_TABLE, _CHARACTER_TABLE):
+        assert translator(table)(text) == text.translate(table)
+
+
 def test_a_french_article_folds_as_str_translate_folds_it() -> None:
     from ingest.clean import _FOLD_TABLE
     from ingest.name_keys import search_fold

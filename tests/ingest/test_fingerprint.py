@@ -53,3 +53,34 @@ def test_similarities_of_many_signatures_are_each_pair_s_similarity() -> None:
     # the fraction of equal values, as a count over the signature's length
     assert [round(score * len(chunks)) for score in scores[:6]] == [
         sum(a == b for a, b in zip(chunks, [other[i:i + 8] for i in range(0, len(other), 8)])) for other in others[:6]]
+
+
+def test_a_batch_answers_the_earliest_most_similar_of_its_signatures_from_the_threshold() -> None:
+    """BatchSignatures.best chooses as index.dedup chooses among candidates pair by pair: the highest
+    similarity from the threshold on, the earliest on a tie, nothing below it."""
+    import random
+
+    from ingest.fingerprint import THRESHOLD, BatchSignatures, similarity
+
+    base = signature(TEXT)
+    chunks = [base[i:i + 8] for i in range(0, len(base), 8)]
+    rng = random.Random(11)
+
+    def varied(count: int) -> str:
+        changed = list(chunks)
+        for position in rng.sample(range(len(chunks)), count):
+            changed[position] = f"{rng.getrandbits(32):08x}"
+        return "".join(changed)
+
+    for trial in range(200):
+        signatures = [varied(rng.choice([0, 5, 20, 25, 26, 30, 40, 64])) for _ in range(rng.randint(0, 12))]
+        probe = varied(rng.choice([0, 10, 25, 40]))
+        batch = BatchSignatures(len(signatures))
+        for number, other in enumerate(signatures):
+            batch.add(other, f"c{number}")
+        expected, best_score = None, THRESHOLD
+        for number, other in enumerate(signatures):  # index.dedup._best, pair by pair
+            score = similarity(probe, other)
+            if score >= best_score and (expected is None or score > best_score):
+                expected, best_score = f"c{number}", score
+        assert batch.best(probe, THRESHOLD) == expected, trial

@@ -47,6 +47,7 @@ def test_a_band_keeps_its_oldest_members_and_is_known_only_once_confirmed_and_no
     recent = RecentBandsInRedis(redis_client, "p", 3600)
     first = _lookup(recent, "t0", ["a00"])
     assert first.reserved == {BAND} and not first.known and not first.best
+    assert not redis_client.exists(f"vigie:dup:p:pending:{BAND}")  # its "0" is the reserver's mark
     again = _lookup(recent, "tx")  # reserved, not confirmed: Elasticsearch answers
     assert not again.known and not again.reserved
     _write(recent, "t0", BAND, [("a00", 1000)], confirm=True)
@@ -79,7 +80,9 @@ def test_the_script_chooses_the_most_similar_of_the_oldest_candidates(redis_clie
     def write(token: str, article_id: str, ms: int, sig: str) -> None:
         recent.record(RecentBandRecord(token=token, written=(RecentCopy(article_id, ms, sig, f"c-{article_id}",
                                                                         (BAND,)),),
-                                       confirmed=frozenset({BAND}), refused=frozenset(), released=frozenset({BAND})))
+                                       # only the batch that reserved the band confirms it
+                                       confirmed=frozenset({BAND} if token == "t0" else ()), refused=frozenset(),
+                                       released=frozenset({BAND})))
 
     write("t0", "m-far", 1000, changed(30))  # similarity 34/64 < THRESHOLD
     for number, (article_id, ms, count) in enumerate([("m-b", 2000, 10), ("m-a", 2000, 10), ("m-c", 1500, 20)]):
@@ -138,3 +141,18 @@ def test_a_member_whose_record_expired_leaves_its_band_to_elasticsearch(redis_cl
     redis_client.delete("vigie:dup:e:doc:a1")
     answer = _lookup(recent, "t1", ["new"])
     assert BAND not in answer.known and not answer.reserved and answer.best == {}
+
+
+def test_a_band_whose_reserver_never_records_stays_with_elasticsearch(redis_client: redis.Redis) -> None:
+    """The batch that reserved a band died before recording its write: other batches come and go, the
+    band stays busy (Elasticsearch answers) until its reservation expires, then is reserved anew."""
+    recent = RecentBandsInRedis(redis_client, "d", 1)
+    assert _lookup(recent, "dead").reserved == {BAND}
+    for token in ("t1", "t2"):
+        answer = _lookup(recent, token, ["new"])
+        assert not answer.known and not answer.reserved and answer.best == {}
+        _write(recent, token, BAND, [(f"a-{token}", 1000)])
+    assert not redis_client.exists(f"vigie:dup:d:pending:{BAND}")  # their tokens released
+    assert not _lookup(recent, "t3").known
+    redis_client.delete(f"vigie:dup:d:born:{BAND}")  # what its expiry does
+    assert _lookup(recent, "t4").reserved == {BAND}
