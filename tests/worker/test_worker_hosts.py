@@ -160,9 +160,14 @@ def test_two_worker_hosts_share_the_work_and_one_killed_loses_nothing(
             queue_batch(lambda batch, task_id: app.send_task(PROCESS_ITEMS, args=[batch], task_id=task_id), pending,
                         [item.to_dict() for item in items[first:first + 8]], time.time())
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not (_analysed_by(host_a) and _analysed_by(host_b)):
+
+        def written() -> bool:  # a batch staged is not yet written: the write index exists once one is
+            return alias_members(es, settings.index_prefix)[1] is not None
+
+        while time.monotonic() < deadline and not (_analysed_by(host_a) and _analysed_by(host_b) and written()):
             time.sleep(0.5)
         assert _analysed_by(host_a) and _analysed_by(host_b), "both hosts take tasks from the one queue"
+        assert written(), "nothing written 300 s after both hosts took tasks"
 
         # Mid-stream: the write index rolls over, then host A dies with its pool (kill -9 the group).
         rolled = rollover(es, settings.index_prefix, RolloverPolicy(), force=True)
