@@ -31,6 +31,7 @@ from ingest.fingerprint import (
     RecentCopy,
     THRESHOLD,
     bands,
+    first_best,
     similarities,
 )
 from ingest.models import AnalyzedArticle
@@ -40,12 +41,8 @@ CANDIDATES = 20
 
 def _best(signature: str, candidates: Sequence[tuple[str, str, str]]) -> str | None:
     """The cluster of the most similar candidate (article id, signature, cluster id), if similar enough."""
-    best_score, best_cluster = THRESHOLD, None
-    scores = similarities(signature, [other for _, other, _ in candidates])
-    for (_, _, cluster), score in zip(candidates, scores):
-        if score >= best_score and (best_cluster is None or score > best_score):
-            best_score, best_cluster = score, cluster
-    return best_cluster
+    found = first_best(similarities(signature, [other for _, other, _ in candidates]), THRESHOLD)
+    return None if found is None else candidates[found][2]
 
 
 class RecentAnswer(Protocol):
@@ -178,27 +175,18 @@ def _choose(items: Sequence[AnalyzedArticle], candidates: dict[str, list[tuple[s
     recent band keys answered for), else the best of the batch's articles before it, else its own."""
     clusters = {item.article.article_id: item.article.article_id for item in items}
     batch = BatchSignatures(len(items))  # the batch's signatures, each read once
-    odd: list[tuple[str, str, str]] = []  # those of another length (none that ingest.fingerprint makes)
-
-    def in_batch(signature: str) -> str | None:
-        if len(signature) == BatchSignatures.WIDTH:
-            return batch.best(signature, THRESHOLD)
-        return _best(signature, odd)
-
     for item in items:
         if not item.signature:
             continue
         article_id = item.article.article_id
         if chosen is not None and article_id not in candidates:
-            cluster = chosen.get(article_id) or in_batch(item.signature)
+            cluster = chosen.get(article_id) or batch.best(item.signature, THRESHOLD)
         else:
-            cluster = _best(item.signature, candidates.get(article_id, [])) or in_batch(item.signature)
+            cluster = (_best(item.signature, candidates.get(article_id, []))
+                       or batch.best(item.signature, THRESHOLD))
         if cluster is not None:
             clusters[article_id] = cluster
-        if len(item.signature) == BatchSignatures.WIDTH:
-            batch.add(item.signature, clusters[article_id])
-        else:
-            odd.append((article_id, item.signature, clusters[article_id]))
+        batch.add(item.signature, clusters[article_id])
     return clusters
 
 

@@ -108,26 +108,43 @@ def similarities(signature_hex: str, others: Sequence[str]) -> list[float]:
     return scores
 
 
+def first_best(scores: Sequence[float], threshold: float) -> int | None:
+    """Where the highest of ``scores`` is, the first on a tie, when it is at least ``threshold``: how a
+    near duplicate's original is chosen among its candidates (index.dedup, ``BatchSignatures``)."""
+    best, best_score = None, threshold
+    for number, score in enumerate(scores):
+        if score >= best_score and (best is None or score > best_score):
+            best, best_score = number, score
+    return best
+
+
 class BatchSignatures:
     """The signatures of a batch's articles, each read once as it joins, so that an article is compared
     with every earlier one in one array operation (``similarities`` reads every other signature again
-    on each call: quadratic in the batch's size). Signatures of another length than ``signature``
-    makes are never compared here (the caller compares them as before)."""
+    on each call: quadratic in the batch's size). A signature of another length than ``signature``
+    makes (none in practice) is compared with those of its own length, as ``similarities`` does."""
 
     WIDTH = PERMUTATIONS * 8  # hex digits of a signature
 
     def __init__(self, capacity: int) -> None:
         self._rows = np.empty((max(capacity, 1), PERMUTATIONS), dtype=">u4")
         self._labels: list[str] = []
+        self._odd: list[tuple[str, str]] = []  # (signature, label) of another length
 
     def add(self, signature_hex: str, label: str) -> None:
-        """``signature_hex`` (of WIDTH digits) joins, with ``label`` (its cluster) as what ``best`` answers."""
+        """``signature_hex`` joins, with ``label`` (its cluster) as what ``best`` answers."""
+        if len(signature_hex) != self.WIDTH:
+            self._odd.append((signature_hex, label))
+            return
         self._rows[len(self._labels)] = _values(signature_hex)
         self._labels.append(label)
 
     def best(self, signature_hex: str, threshold: float) -> str | None:
         """The label of the earliest most similar signature added, when at least ``threshold`` similar
-        (as index.dedup chooses among candidates: the first of the highest scores)."""
+        (``first_best``)."""
+        if len(signature_hex) != self.WIDTH:
+            found = first_best(similarities(signature_hex, [other for other, _ in self._odd]), threshold)
+            return None if found is None else self._odd[found][1]
         if not self._labels:
             return None
         same = np.count_nonzero(self._rows[: len(self._labels)] == _values(signature_hex), axis=1)
