@@ -175,8 +175,35 @@ return {table.concat(states), best, previous}
 _RECORD = """
 local ns, token, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local doc_ttl = tonumber(ARGV[4])
+-- what the script knows of a band it writes to (its born key's time to live, its members and their
+-- scores, its latest member), read once per script: a write adds many articles to the same bands
+local seen = {}
 local function forget(b)
   redis.call('DEL', ns .. 'born:' .. b, ns .. 'band:' .. b, ns .. 'pending:' .. b)
+  seen[b] = nil
+end
+-- (score, id) after (score, id), ids byte by byte, as the sorted set orders equal scores
+local function after(s, id, t, other)
+  if s ~= t then return s > t end
+  for k = 1, math.min(#id, #other) do
+    local p, q = string.byte(id, k), string.byte(other, k)
+    if p ~= q then return p > q end
+  end
+  return #id > #other
+end
+local function band(b)
+  local known = seen[b]
+  if known == nil then
+    known = {ttl = redis.call('PTTL', ns .. 'born:' .. b), score = {}, size = 0}
+    if known.ttl > 0 then
+      local listed = redis.call('ZRANGE', ns .. 'band:' .. b, 0, -1, 'WITHSCORES')
+      for j = 1, #listed, 2 do known.score[listed[j]] = tonumber(listed[j + 1]) end
+      known.size = #listed / 2
+      if known.size > 0 then known.last, known.last_score = listed[#listed - 1], tonumber(listed[#listed]) end
+    end
+    seen[b] = known
+  end
+  return known
 end
 -- confirmed: "1" only where the key still exists (never re-created once expired)
 for b in string.gmatch(ARGV[5], '%S+') do redis.call('SET', ns .. 'born:' .. b, '1', 'XX', 'KEEPTTL') end
@@ -189,20 +216,32 @@ for i = 1, n do
   at = at + 5
   for b in string.gmatch(written, '%S+') do
     local key = ns .. 'band:' .. b
-    local ttl = redis.call('PTTL', ns .. 'born:' .. b)
-    if ttl > 0 then
-      if redis.call('ZADD', key, 'NX', score, id) == 1 then
-        local size = redis.call('ZCARD', key)
-        if size == 1 then
-          redis.call('PEXPIRE', key, ttl)  -- just created: it expires with born (never extended)
-        elseif size > cap then
-          redis.call('ZREMRANGEBYRANK', key, cap, -1)
+    local known = band(b)
+    if known.ttl > 0 then
+      local was = known.score[id]
+      if was == nil then
+        -- a full set keeps its oldest members: an article later than its latest would be dropped at once
+        if known.size < cap or not after(score, id, known.last_score, known.last) then
+          redis.call('ZADD', key, 'NX', score, id)
+          if known.size == 0 then
+            redis.call('PEXPIRE', key, known.ttl)  -- just created: it expires with born (never extended)
+          end
+          if known.size >= cap then
+            redis.call('ZREMRANGEBYRANK', key, cap, -1)
+            seen[b] = nil  -- read again when next needed
+          else
+            known.score[id], known.size = score, known.size + 1
+            if known.size == 1 or after(score, id, known.last_score, known.last) then
+              known.last, known.last_score = id, score
+            end
+          end
         end
-      elseif tonumber(redis.call('ZSCORE', key, id)) ~= score then
-        if redis.call('ZCARD', key) >= cap then
+      elseif was ~= score then
+        if known.size >= cap then
           forget(b)  -- moving a member of a full set could bring back one it dropped
         else
           redis.call('ZADD', key, score, id)
+          seen[b] = nil
         end
       end
     end
@@ -210,7 +249,7 @@ for i = 1, n do
   for b in string.gmatch(dropped, '%S+') do
     local key = ns .. 'band:' .. b
     if redis.call('ZSCORE', key, id) then
-      if redis.call('ZCARD', key) >= cap then forget(b) else redis.call('ZREM', key, id) end
+      if redis.call('ZCARD', key) >= cap then forget(b) else redis.call('ZREM', key, id); seen[b] = nil end
     end
   end
   redis.call('SET', ns .. 'doc:' .. id, value, 'EX', doc_ttl)

@@ -156,3 +156,59 @@ def test_a_band_whose_reserver_never_records_stays_with_elasticsearch(redis_clie
     assert not _lookup(recent, "t3").known
     redis_client.delete(f"vigie:dup:d:born:{BAND}")  # what its expiry does
     assert _lookup(recent, "t4").reserved == {BAND}
+
+
+def _reference_band(writes: list[list[tuple[str, int]]]) -> tuple[tuple[str, int], ...] | None:
+    """What the band holds after ``writes``, article by article as the record script defines it (None:
+    forgotten): a new member enters and the set keeps its RECENT_BAND_MEMBERS oldest (score, then id);
+    a member re-written with another score moves, unless the set is full (the band is forgotten)."""
+    members: dict[str, int] = {}
+    for write in writes:
+        for article_id, ms in write:
+            if article_id not in members:
+                members[article_id] = ms
+                if len(members) > RECENT_BAND_MEMBERS:
+                    del members[max(members, key=lambda member: (members[member], member.encode()))]
+            elif members[article_id] != ms:
+                if len(members) >= RECENT_BAND_MEMBERS:
+                    return None
+                members[article_id] = ms
+    return tuple(sorted(members.items(), key=lambda item: (item[1], item[0].encode())))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_writes_of_many_articles_leave_a_band_as_article_by_article_would(redis_client: redis.Redis,
+                                                                           seed: int) -> None:
+    """The record script reads a band once per write and skips an article a full set would drop at
+    once: the set ends as the article-by-article definition says, ties, re-deliveries and a band
+    forgotten included (random writes of up to 40 articles, scores with ties, ids re-used)."""
+    import random
+
+    rng = random.Random(seed)
+    recent = RecentBandsInRedis(redis_client, f"m{seed}", 3600)
+    assert _lookup(recent, "t-born").reserved == {BAND}
+    _write(recent, "t-born", BAND, [], confirm=True)
+    writes: list[list[tuple[str, int]]] = []
+    given: dict[str, int] = {}
+    for number in range(12):
+        write = []
+        for _ in range(rng.randrange(1, 40)):
+            chance = rng.random()
+            if given and chance < 0.1:  # re-delivered as it was
+                article_id = rng.choice(sorted(given))
+            elif given and chance < 0.1 + (0.02 if seed % 2 else 0.0):  # re-delivered later
+                article_id = rng.choice(sorted(given))
+                given[article_id] += 1 + rng.randrange(100)
+            else:  # new, its time among the others' (ties included)
+                article_id = f"a{rng.randrange(10 ** 6):06d}"  # ids in no order (ties go by id)
+                given[article_id] = 1000 + rng.randrange(0, 300, 3) + 20 * number
+            write.append((article_id, given[article_id]))
+        _write(recent, f"t{number}", BAND, write)
+        writes.append(write)
+        expected = _reference_band(writes)
+        if expected is None:  # forgotten: its keys are gone, and nothing is added to it afterwards
+            assert redis_client.zcard(f"vigie:dup:m{seed}:band:{BAND}") == 0
+            assert not redis_client.exists(f"vigie:dup:m{seed}:born:{BAND}")
+            break
+        assert recent.band_members(BAND) == expected, number
+    assert 0 < redis_client.pttl(f"vigie:dup:m{seed}:band:{BAND}") <= 3600 * 1000 or expected is None
