@@ -136,21 +136,32 @@ for _, other in ipairs(everyone) do ranked[#ranked + 1] = {other, score_of[other
 table.sort(ranked, earlier)
 local rank = {}
 for r, member in ipairs(ranked) do rank[member[1]] = r end
+-- each known band's members as their ranks, once: an article's candidates are then gathered as numbers
+local band_ranks = {}
+for i = 1, nbands do
+  if states[i] == 'k' then
+    local list = {}
+    for j, member in ipairs(members[i]) do list[j] = rank[member[1]] end
+    band_ranks[i] = list
+  end
+end
+local mark = {}  -- mark[r] == a: the member of rank r is already a candidate of article a
 local best, previous = {}, {}
 local at = 8
 local narticles = tonumber(ARGV[at]); at = at + 1
 for a = 1, narticles do
   local id, signature, positions = ARGV[at], ARGV[at + 1], ARGV[at + 2]
   at = at + 3
-  local seen, ranks = {}, {}
+  local own, ranks, n = rank[id], {}, 0  -- own: the article's rank when it is itself a member (never its own candidate)
   for position in string.gmatch(positions, '%d+') do
-    local i = tonumber(position)
-    if states[i] == 'k' then
-      for _, member in ipairs(members[i]) do
-        local other = member[1]
-        if other ~= id and not seen[other] then
-          seen[other] = true
-          ranks[#ranks + 1] = rank[other]
+    local list = band_ranks[tonumber(position)]
+    if list then
+      for j = 1, #list do
+        local r = list[j]
+        if mark[r] ~= a and r ~= own then
+          mark[r] = a
+          n = n + 1
+          ranks[n] = r
         end
       end
     end
