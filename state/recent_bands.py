@@ -43,7 +43,20 @@ log = logging.getLogger("vigie.state")
 #: Seconds a document record outlives the bands that list it (they expire at most ttl after it).
 DOC_MARGIN = 120
 
-_LOOKUP = """
+#: (score, id) before (score, id): the order of a band's sorted set (equal scores by id, byte by byte, as
+#: Redis and Python compare them; Lua's < on strings follows the server's locale). Both scripts start with it.
+_ORDER = """
+local function before(s, x, t, y)
+  if s ~= t then return s < t end
+  for k = 1, math.min(#x, #y) do
+    local p, q = string.byte(x, k), string.byte(y, k)
+    if p ~= q then return p < q end
+  end
+  return #x < #y
+end
+"""
+
+_LOOKUP = _ORDER + """
 local ns, token, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local ttl_ms, wanted, threshold = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local band_keys = {}  -- one argument, space-separated: thousands of arguments cost more to send and read
@@ -91,15 +104,8 @@ for i = 1, nbands do
     redis.call('PEXPIRE', pending, math.max(redis.call('PTTL', born), 1))
   end
 end
--- article ids compare byte by byte, as Python compares them (Lua's < follows the server's locale)
-local function earlier(a, b)
-  if a[2] ~= b[2] then return a[2] < b[2] end
-  local x, y = a[1], b[1]
-  for k = 1, math.min(#x, #y) do
-    local p, q = string.byte(x, k), string.byte(y, k)
-    if p ~= q then return p < q end
-  end
-  return #x < #y
+local function earlier(a, b)  -- members {id, score}, for table.sort
+  return before(a[2], a[1], b[2], b[1])
 end
 local chunks = {}  -- signature -> its values (8 hex digits each), cut once per script
 local function values(signature)
@@ -183,7 +189,7 @@ end
 return {table.concat(states), best, previous}
 """
 
-_RECORD = """
+_RECORD = _ORDER + """
 local ns, token, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local doc_ttl = tonumber(ARGV[4])
 -- what the script knows of a band it writes to (its born key's time to live, its members and their
@@ -192,15 +198,6 @@ local seen = {}
 local function forget(b)
   redis.call('DEL', ns .. 'born:' .. b, ns .. 'band:' .. b, ns .. 'pending:' .. b)
   seen[b] = nil
-end
--- (score, id) after (score, id), ids byte by byte, as the sorted set orders equal scores
-local function after(s, id, t, other)
-  if s ~= t then return s > t end
-  for k = 1, math.min(#id, #other) do
-    local p, q = string.byte(id, k), string.byte(other, k)
-    if p ~= q then return p > q end
-  end
-  return #id > #other
 end
 local function band(b)
   local known = seen[b]
@@ -232,7 +229,7 @@ for i = 1, n do
       local was = known.score[id]
       if was == nil then
         -- a full set keeps its oldest members: an article later than its latest would be dropped at once
-        if known.size < cap or not after(score, id, known.last_score, known.last) then
+        if known.size < cap or not before(known.last_score, known.last, score, id) then
           redis.call('ZADD', key, 'NX', score, id)
           if known.size == 0 then
             redis.call('PEXPIRE', key, known.ttl)  -- just created: it expires with born (never extended)
@@ -242,7 +239,7 @@ for i = 1, n do
             seen[b] = nil  -- read again when next needed
           else
             known.score[id], known.size = score, known.size + 1
-            if known.size == 1 or after(score, id, known.last_score, known.last) then
+            if known.size == 1 or before(known.last_score, known.last, score, id) then
               known.last, known.last_score = id, score
             end
           end
