@@ -14,7 +14,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import filterfalse
 
 import numpy as np
 
@@ -31,18 +30,24 @@ _rng = np.random.default_rng(20260301)  # fixed seed: signatures must be compara
 _A = _rng.integers(1, int(_PRIME), size=PERMUTATIONS, dtype=np.uint64)
 _B = _rng.integers(0, int(_PRIME), size=PERMUTATIONS, dtype=np.uint64)
 _WORD = re.compile(r"\w+", re.UNICODE)
+_ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
 
 
 def _words(text: str) -> list[str]:
     folded = unicodedata.normalize("NFKD", text.lower())
-    return _WORD.findall("".join(filterfalse(unicodedata.combining, folded)))  # accents dropped
+    # accents dropped: every combining mark present, each removed in one pass (they are never ASCII;
+    # the same text as keeping, one by one, the characters that are not combining)
+    for mark in {character for character in _ASCII_RUNS.sub("", folded) if unicodedata.combining(character)}:
+        folded = folded.replace(mark, "")
+    return _WORD.findall(folded)
 
 
 def _shingle_hashes(text: str) -> np.ndarray:
     words = _words(text)
-    shingles = {" ".join(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
-    values = [int.from_bytes(hashlib.blake2b(s.encode(), digest_size=4).digest(), "big") for s in shingles]
-    return np.fromiter(values, dtype=np.uint64, count=len(values))
+    shingles = set(map(" ".join, zip(*(words[i:] for i in range(SHINGLE)))))
+    # each shingle's 4-byte digest, read as one big-endian array (not one int.from_bytes a shingle)
+    digests = b"".join([hashlib.blake2b(shingle.encode(), digest_size=4).digest() for shingle in shingles])
+    return np.frombuffer(digests, dtype=">u4").astype(np.uint64)
 
 
 def minhash(text: str) -> np.ndarray | None:

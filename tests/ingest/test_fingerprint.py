@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
+from itertools import filterfalse
 
-from ingest.fingerprint import signature, similarity
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from ingest.fingerprint import _WORD, _words, signature, similarity
 
 TEXT = ("Le président turc Recep Tayyip Erdogan a rencontré Vladimir Poutine à Sotchi ; la trêve d’Idleb, "
         "fragile, tient toujours selon l’Élysée et Ankara.")
@@ -16,6 +21,27 @@ def test_a_signature_is_the_one_stored_by_earlier_versions() -> None:
     stored = signature.__wrapped__(TEXT)
     assert len(stored) == 512 and stored[:16] == "05e6fc8803ba78cf"
     assert hashlib.sha1(stored.encode()).hexdigest() == "b95a7d85f0587c7fa2f8cbcdc90686fc423b1c25"
+
+
+# Letters (Latin with and without accents, Cyrillic, Hangul), combining marks of several scripts (a third of
+# the characters drawn: a mark left in place splits a word), spaces and punctuation.
+_SIGNED_TEXT = st.lists(st.one_of(
+    st.sampled_from([chr(code) for code in [*range(0x41, 0x5B), *range(0x61, 0x7B), *range(0xC0, 0x250),
+                                            *range(0x400, 0x460), *range(0x1E00, 0x1F10), 0xAC00, 0xFB1D]]),
+    st.sampled_from([chr(code) for code in [*range(0x300, 0x370), 0x0483, 0x0591, 0x05B0, 0x0610, 0x064B, 0x0E48,
+                                            0x0F71, 0x093C, 0x1DC0, 0x20D0, 0x3099, 0xFE20]]),
+    st.sampled_from([" ", " ", ".", "’", "-", "0", "\u00a0", "\u2000", "\ufeff"]),
+), max_size=300).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SIGNED_TEXT)
+@example("ab\u05b0cd e\u0e48f Erdog\u0306an")
+def test_a_text_s_words_are_its_words_without_any_combining_mark(text: str) -> None:
+    # The definition: lower case, NFKD, every combining character dropped one by one, then the words.
+    # The code removes each mark present in one pass; the words must be the same, or signatures drift.
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    assert _words(text) == _WORD.findall("".join(filterfalse(unicodedata.combining, decomposed)))
 
 
 def test_accents_and_case_do_not_change_the_signature() -> None:
