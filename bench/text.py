@@ -7,8 +7,8 @@ Texts: ``--articles`` news-like articles of about 600 words, French and English 
 over all the texts, best of ``--rounds``, in µs per article, beside its definition written plainly here
 (the baseline, measured in the same run), and checks that both give the same output on every text:
 
-- signature: the MinHash signature of the near-duplicate lookup (``ingest.fingerprint.signature``, its
-  cache bypassed), against lower case, NFKD, combining marks dropped one character at a time, one
+- signature: the MinHash signature of the near-duplicate lookup, computed once for every article
+  analysed (``ingest.fingerprint.signature``, its cache bypassed), against lower case, NFKD, combining marks dropped one character at a time, one
   ``int.from_bytes`` per shingle's digest;
 - fold: case and accents folded (``ingest.clean.fold_key``: the folded search field, the topic rules'
   words), against ``str.translate`` with the same table;
