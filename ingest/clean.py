@@ -84,7 +84,7 @@ def translator(table: Mapping[int, str | None]) -> Callable[[str], str]:
     pattern = re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(table)) + "]+")
     single = {chr(code): value or "" for code, value in table.items()}
     keys = frozenset(single)
-    others = re.compile("[\x00-\x7f]+" if all(code > 0x7F for code in table) else
+    others = re.compile(r"[\x00-\x7f]+" if all(code > 0x7F for code in table) else
                         "[^" + "".join(re.escape(chr(code)) for code in sorted(table)) + "]+")
     # one replacement after another equals one translation only if no replacement holds a key
     by_replace = not any(character in keys for value in single.values() for character in value)
