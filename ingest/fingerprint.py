@@ -67,7 +67,8 @@ def minhash(text: str) -> np.ndarray | None:
 def signature(text: str) -> str:
     """The hex signature stored with an article ('' when the text is too short)."""
     values = minhash(text)
-    return "" if values is None else "".join(f"{int(v):08x}" for v in values)
+    # each value as 8 hex digits, big-endian: what ``_values`` reads back
+    return "" if values is None else values.astype(">u4").tobytes().hex()
 
 
 def _values(signature_hex: str) -> np.ndarray:
