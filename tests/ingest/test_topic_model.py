@@ -327,7 +327,8 @@ def test_the_shipped_model_is_what_the_training_script_builds() -> None:
     shipped = default_model()
     # the best of the whole grid on the validation batches, which holds settings that ask the model about
     # every article (``replace``, ``beside``) and settings that ask it only when needed
-    best = max(_sum_of_the_three(measures) for _, measures in whole.judging)
+    # (among the settings under which the sample keeps the specific topics its tests require)
+    best = max(_sum_of_the_three(measures) for settings, measures in whole.judging if not whole.sample_lost[settings])
     chosen = [measures for settings, measures in whole.judging
               if (settings.veto, settings.beside, settings.replace, settings.replace_from)
               == (shipped.veto, shipped.beside, shipped.replace, shipped.replace_from)]
@@ -339,7 +340,10 @@ def test_the_shipped_model_is_what_the_training_script_builds() -> None:
     specific = [measures for settings, measures in whole.specific
                 if (settings.specific_veto, settings.kin_share) == (shipped.specific_veto, whole.kin_share)]
     assert len(specific) == 1 and _with_specific_f1(specific[0]) == max(
-        _with_specific_f1(measures) for _, measures in whole.specific)
+        _with_specific_f1(measures) for settings, measures in whole.specific if not whole.sample_lost[settings])
+    assert not any(lost for settings, lost in whole.sample_lost.items()
+                   if (settings.specific_veto, settings.kin_share) == (shipped.specific_veto, whole.kin_share)
+                   and (settings.veto, settings.replace) == (shipped.veto, shipped.replace))
     assert shipped.kin == kin_of(_labelled(examples), RULES, whole.kin_share)
     assert any(asks_only_when_needed(settings) for settings, _ in whole.judging)
     assert any(not asks_only_when_needed(settings) for settings, _ in whole.judging)
