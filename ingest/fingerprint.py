@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ingest.clean import without_ascii
+
 PERMUTATIONS = 64
 BANDS = 16
 ROWS = PERMUTATIONS // BANDS
@@ -30,14 +32,13 @@ _rng = np.random.default_rng(20260301)  # fixed seed: signatures must be compara
 _A = _rng.integers(1, int(_PRIME), size=PERMUTATIONS, dtype=np.uint64)
 _B = _rng.integers(0, int(_PRIME), size=PERMUTATIONS, dtype=np.uint64)
 _WORD = re.compile(r"\w+", re.UNICODE)
-_ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
 
 
 def _words(text: str) -> list[str]:
     folded = unicodedata.normalize("NFKD", text.lower())
     # accents dropped: every combining mark present, each removed in one pass (they are never ASCII;
     # the same text as keeping, one by one, the characters that are not combining)
-    for mark in {character for character in _ASCII_RUNS.sub("", folded) if unicodedata.combining(character)}:
+    for mark in {character for character in without_ascii(folded) if unicodedata.combining(character)}:
         folded = folded.replace(mark, "")
     return _WORD.findall(folded)
 
