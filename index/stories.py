@@ -17,20 +17,24 @@ under a lock and writes its outcome through ``StoryStore.save``.
 
 from __future__ import annotations
 
+import base64
 import logging
+import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 from elasticsearch import Elasticsearch
 
 from conf.logs import log_event
 from index.client import call, create_index, refusals
-from index.errors import IndexUnavailable
+from index.errors import IndexRejected, IndexUnavailable
 from index.mappings import (
     ARTICLE_STORY_PROPERTIES,
+    STORY_PROPERTIES,
     articles_alias,
     members_index,
     stories_index,
@@ -60,6 +64,25 @@ def _iso(value: datetime) -> str:
 
 def _hour(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H")
+
+
+def packed_centroid(centroid: StoryCentroid) -> str:
+    """A story's centroid as it is written (``centroid_packed``, index.mappings): its JSON
+    (``StoryCentroid.to_dict``), compressed with zlib (level 1: a story is written again whenever an
+    article joins it), in base64. orjson writes each float so that it reads back exact."""
+    return base64.b64encode(zlib.compress(orjson.dumps(centroid.to_dict()), 1)).decode("ascii")
+
+
+def unpacked_centroid(source: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The centroid's JSON form from a story document: packed (``packed_centroid``), or whole as
+    stories written before 2026-12-06 keep it."""
+    packed = source.get("centroid_packed")
+    if packed is None:
+        return source["centroid"]
+    try:
+        return orjson.loads(zlib.decompress(base64.b64decode(packed)))
+    except (ValueError, zlib.error) as error:
+        raise IndexRejected(f"the centroid of story {source.get('story_id', '?')} cannot be read: {error}") from error
 
 
 def _top(counts: Mapping[str, int], limit: int) -> list[str]:
@@ -128,7 +151,7 @@ class StoryDraft:
     @classmethod
     def from_source(cls, source: Mapping[str, Any]) -> StoryDraft:
         tallies = {name: dict(values) for name, values in (source.get("tallies") or {}).items()}
-        return cls(StoryCentroid.from_dict(source["centroid"]), tallies, list(source.get("merges") or ()),
+        return cls(StoryCentroid.from_dict(unpacked_centroid(source)), tallies, list(source.get("merges") or ()),
                    source.get("headline_article") or "")
 
     def count(self, features: StoryFeatures) -> None:
@@ -178,7 +201,7 @@ class StoryDraft:
             **self.search_keys(),
             "merged_into": None,
             "merges": self.merges,
-            "centroid": centroid.to_dict(),
+            "centroid_packed": packed_centroid(centroid),
             "tallies": self.tallies,
         }
 
@@ -211,6 +234,11 @@ class StoryStore:
                 interval = body["settings"].get("refresh_interval")
                 call(self.es, f"setting how often {index} is refreshed", lambda: self.es.indices.put_settings(
                     index=index, settings={"index.refresh_interval": interval}))
+                if index == self.index:
+                    # Created before centroids were packed (2026-12-06): the field is added; the
+                    # stories are read as they are and packed when next written.
+                    call(self.es, f"adding the packed centroid to {index}", lambda: self.es.indices.put_mapping(
+                        index=index, properties={"centroid_packed": STORY_PROPERTIES["centroid_packed"]}))
         alias = articles_alias(self.prefix)
         if call(self.es, "looking up the articles alias", lambda: self.es.indices.exists_alias(name=alias)):
             call(self.es, "adding the story fields to the articles mapping",
@@ -336,7 +364,7 @@ class StoryStore:
             filters.append({"ids": {"values": list(story_ids)}})
         query = {"bool": {"filter": filters, "must_not": [{"exists": {"field": "merged_into"}}]}}
         response = call(self.es, "listing stories", lambda: self.es.search(
-            index=self.index, query=query, size=limit, source={"excludes": ["centroid", "names", "terms"]},
+            index=self.index, query=query, size=limit, source={"excludes": ["centroid", "centroid_packed", "names", "terms"]},
             sort=[{"last_seen": "desc"}, {"size": "desc"}, {"story_id": "asc"}]))
         return [StoryRecord.from_source(hit["_source"]) for hit in response["hits"]["hits"]]
 
