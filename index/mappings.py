@@ -280,7 +280,7 @@ STORY_PROPERTIES: dict[str, Any] = {
     # centroid (thousands of words and names with their weights) is written packed
     # (``centroid_packed``: its JSON compressed with zlib, in base64, index.stories): a story is
     # written again each time an article joins it, and as one value instead of thousands the
-    # document is a third of the bytes to parse, store, merge and read back (docs/performance.md).
+    # document is less than half the bytes to parse, store, merge and read back (docs/performance.md).
     # ``centroid``: how stories written before 2026-12-06 keep it (read as they are).
     "centroid": {"type": "object", "enabled": False},
     "centroid_packed": {"type": "binary"},
