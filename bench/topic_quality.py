@@ -77,6 +77,7 @@ BATCH_STARTS = (
     1657,  # 32: written blind (given every earlier held-out title and trap) while the model was retrained on 1 to 31
     1709,  # 33: written blind (given every earlier held-out title and trap) after the model trained on 1 to 31
     1761,  # 34: written blind (given every earlier held-out title and trap) after the model trained on 1 to 33
+    1813,  # 35: written blind (given every earlier held-out title and trap) after the model trained on 1 to 34
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
