@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
+import orjson
 import pytest
 from elasticsearch import Elasticsearch
 
@@ -31,8 +32,6 @@ def _centroid(seed: int, words: int = 400) -> StoryCentroid:
 
 
 def test_a_packed_centroid_reads_back_exact_and_is_smaller() -> None:
-    import orjson
-
     centroid = _centroid(1)
     packed = packed_centroid(centroid)
     assert StoryCentroid.from_dict(unpacked_centroid({"centroid_packed": packed})) == centroid
