@@ -79,6 +79,7 @@ BATCH_STARTS = (
     1761,  # 34: written blind (given every earlier held-out title and trap) after the model trained on 1 to 33
     1813,  # 35: written blind (given every earlier held-out title and trap) after the model trained on 1 to 34
     1865,  # 36: written blind (given every earlier held-out title and trap) after the model trained on 1 to 34
+    1917,  # 37: written blind (given every earlier held-out title and trap) after the model trained on 1 to 34
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
