@@ -12,6 +12,7 @@ The local distribution has no analysis-common module, so only the ``standard`` a
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,13 +228,14 @@ def notifications_index(prefix: str) -> str:
 
 def small_index(properties: dict[str, Any], description: str, version: int = ALERTS_VERSION) -> dict[str, Any]:
     """The body of a small Vigie index (alerts, notifications, stories, entity merges): the layout's shards and
-    replicas, a strict mapping carrying its version."""
+    replicas, a strict mapping carrying its version. Its properties are a copy: a caller may change the
+    body without changing the module's mappings."""
     return {
         "settings": {**index_layout().settings(), "refresh_interval": "1s"},
         "mappings": {
             "dynamic": "strict",
             "_meta": {"vigie_mapping_version": version, "description": description},
-            "properties": properties,
+            "properties": copy.deepcopy(properties),
         },
     }
 

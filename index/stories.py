@@ -34,7 +34,6 @@ from index.client import call, create_index, refusals
 from index.errors import IndexRejected, IndexUnavailable
 from index.mappings import (
     ARTICLE_STORY_PROPERTIES,
-    STORY_PROPERTIES,
     articles_alias,
     members_index,
     stories_index,
@@ -234,11 +233,12 @@ class StoryStore:
                 interval = body["settings"].get("refresh_interval")
                 call(self.es, f"setting how often {index} is refreshed", lambda: self.es.indices.put_settings(
                     index=index, settings={"index.refresh_interval": interval}))
-                if index == self.index:
-                    # Created before centroids were packed (2026-12-06): the field is added; the
-                    # stories are read as they are and packed when next written.
-                    call(self.es, f"adding the packed centroid to {index}", lambda: self.es.indices.put_mapping(
-                        index=index, properties={"centroid_packed": STORY_PROPERTIES["centroid_packed"]}))
+                # The fields its mapping gained since it was made, as index.stores does (additive:
+                # ``centroid_packed`` since 2026-12-06; older stories are read as they are and packed
+                # when next written).
+                properties = body["mappings"]["properties"]
+                call(self.es, f"updating the mapping of {index}", lambda: self.es.indices.put_mapping(
+                    index=index, properties=properties))
         alias = articles_alias(self.prefix)
         if call(self.es, "looking up the articles alias", lambda: self.es.indices.exists_alias(name=alias)):
             call(self.es, "adding the story fields to the articles mapping",
