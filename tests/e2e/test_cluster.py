@@ -26,26 +26,13 @@ from tests.support.feeds import make_story
 from tests.support.pipeline import feed_items, send
 from tests.support.processes import run_vigie, start_worker, vigie_json, wait_until
 from tests.support.quiescence import settled
-from tests.support.services import TEST_HOME, settings_from, vigie_env
-from vigie.services.processes import free_port, port_in_use
+from tests.support.services import TEST_HOME, quiet_ports, settings_from, vigie_env
 from worker.app import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.long(240)]
 
 NODES = 3
 ARTICLES = 2000
-
-
-def _transport_base(taken: set[int]) -> int:
-    """A port with the next NODES - 1 ports free too (the nodes' transport ports), none of them
-    ``taken`` by the test's other services."""
-    for _ in range(50):
-        base = free_port()
-        run = range(base, base + NODES)
-        if base + NODES < 65535 and not taken.intersection(run) and not any(
-                port_in_use("127.0.0.1", port) for port in run[1:]):
-            return base
-    raise AssertionError("no run of free ports for the transport layer")
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +42,11 @@ def cluster_env() -> Iterator[dict[str, str]]:
     home.mkdir(parents=True)
     env = vigie_env(home, es_nodes=NODES, VIGIE_ES_NODES=str(NODES), VIGIE_ES_REPLICAS="1",
                     VIGIE_SERVICE_TIMEOUT="300")
-    taken = {int(port) for port in re.findall(r":(\d+)", env["VIGIE_ES_URL"] + env["VIGIE_REDIS_URL"])}
-    taken |= {int(env["VIGIE_API_PORT"]), int(env["VIGIE_DEMO_PORT"])}
-    env["VIGIE_ES_TRANSPORT_PORT"] = str(_transport_base(taken))
+    # The nodes start one after the other: their HTTP and transport ports are chosen where no
+    # outgoing connection can take them meanwhile (``quiet_ports``).
+    http = quiet_ports(NODES)
+    env["VIGIE_ES_URL"] = ",".join(f"http://127.0.0.1:{port}" for port in http)
+    env["VIGIE_ES_TRANSPORT_PORT"] = str(quiet_ports(NODES, consecutive=True, avoid=frozenset(http))[0])
     began = time.monotonic()
     result = run_vigie(["services", "start", "--json"], env, timeout=900)
     if result.returncode != 0:

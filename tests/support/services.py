@@ -6,6 +6,7 @@ by the unprivileged Elasticsearch user), on free ports, with its own index prefi
 from __future__ import annotations
 
 import os
+import random
 import socket
 import uuid
 from contextlib import ExitStack
@@ -15,6 +16,7 @@ from elasticsearch import Elasticsearch
 
 from tests.support.processes import ROOT
 from conf.settings import Settings
+from vigie.services.processes import port_in_use
 
 TEST_HOME = ROOT / ".vigie-test"
 
@@ -28,6 +30,33 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
         for sock in sockets:
             sock.bind((host, 0))
         return [sock.getsockname()[1] for sock in sockets]
+
+
+#: The lowest port tried by ``quiet_ports``.
+QUIET_LOW = 20000
+
+
+def quiet_ports(count: int, consecutive: bool = False, avoid: frozenset[int] = frozenset()) -> list[int]:
+    """``count`` ports nobody listens on, below the system's ephemeral range: a port the system picks
+    (``free_ports``, any outgoing connection) may be handed to a client socket of another test before
+    the service that should bind it starts, and a node that starts tens of seconds after the ports were
+    chosen (the nodes of a cluster, one after the other) then fails with "Address already in use".
+    Below that range only explicit binds take a port. ``consecutive``: a run of ``count`` ports (the
+    transport ports of a cluster's nodes)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    pick = random.SystemRandom()
+    for _ in range(200):
+        if consecutive:
+            base = pick.randrange(QUIET_LOW, low - count)
+            ports = list(range(base, base + count))
+        else:
+            ports = pick.sample(range(QUIET_LOW, low), count)
+        if not avoid.intersection(ports) and not any(port_in_use("127.0.0.1", port) for port in ports):
+            return ports
+    raise AssertionError(f"no {count} free ports between {QUIET_LOW} and {low}")
 
 
 def vigie_env(home: Path, es_nodes: int = 1, **overrides: str) -> dict[str, str]:
