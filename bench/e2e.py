@@ -143,9 +143,10 @@ def run_service(load_set: list, latency_set: list, args: argparse.Namespace, ner
     from vigie.services import embedded_services
 
     result: dict[str, object] = {}
-    label = "stories on" if stories else "stories off"
+    label = ("stories on" + ("" if args.candidate_index else ", candidates searched in Elasticsearch")) if stories else "stories off"
     with bench_services(VIGIE_POLL_MIN_INTERVAL="1", VIGIE_WORKER_CONCURRENCY=str(args.concurrency),
-                        VIGIE_STORIES="true" if stories else "false") as services:
+                        VIGIE_STORIES="true" if stories else "false",
+                        VIGIE_STORY_CANDIDATE_INDEX="true" if args.candidate_index else "false") as services:
         es = Elasticsearch(services.settings.es_url, request_timeout=30)
         alias = f"{services.settings.index_prefix}-articles"
         server = FeedServer()
@@ -256,6 +257,9 @@ def main() -> None:
     parser.add_argument("--news", action="store_true",
                         help="a stream shaped like news: many events of unequal size, each told by several outlets "
                              "in their own words, a fifth of the articles wire copies (bench/common.py news_articles)")
+    parser.add_argument("--candidate-index", action=argparse.BooleanOptionalAction, default=True,
+                        help="with stories on: candidate stories from the index kept in Redis, the default "
+                             "(--no-candidate-index: searched in Elasticsearch, VIGIE_STORY_CANDIDATE_INDEX=false)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.distinct and args.news:

@@ -8,9 +8,11 @@ window; their centroids; the document frequencies in Redis), from synthetic arti
 vocabulary of 20,000 words and 5,000 names. Then ``--batches`` batches of ``--batch`` new articles
 (indexed first, and their story features computed, as the indexing task does) go through
 ``worker.story_assignment.assign_features``, what the story consumer runs for a queued batch — lock,
-candidate search (plus the stories it wrote too recently to be searchable), decisions, writes, no
-refresh — and each batch is timed. The issue's target: the cost per batch grows at
-most 2x from 1,000 to 100,000 articles.
+candidates (from the index kept in Redis, built from Elasticsearch after the fill as the consumer would
+have kept it; with ``--no-candidate-index`` searched in Elasticsearch, plus the stories it wrote too
+recently to be searchable), decisions, writes, no refresh — and each batch is timed, with the time
+Redis spent in scripts (every ``EVALSHA``: candidates, the index's record, frequencies, the lock). The
+issue's target: the cost per batch grows at most 2x from 1,000 to 100,000 articles.
 
 ``--merges``: the articles' persons are names without identity (Vigie ids, two words, every one of
 the 5,000 registered as seen, so each has neighbours one letter away), and after each batch the story
@@ -43,6 +45,7 @@ from state.entity_keys import SeenEntities  # noqa: E402
 from worker.entity_merges import merge_in_stories  # noqa: E402
 from worker.story_assignment import assign_features  # noqa: E402
 from worker.story_memory import DF_KEY, DOCUMENTS_KEY  # noqa: E402
+from worker.story_search import catch_up  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 WORDS = [f"w{i}" for i in range(20_000)]
@@ -108,9 +111,9 @@ def fill(rt: Runtime, store: StoryStore, size: int, rng: random.Random) -> None:
     pipe.execute()
 
 
-def run(size: int, batches: int, batch: int, merges: bool = False) -> dict[str, float]:
+def run(size: int, batches: int, batch: int, merges: bool = False, candidate_index: bool = True) -> dict[str, float]:
     rng = random.Random(size)
-    with bench_services() as services:
+    with bench_services(VIGIE_STORY_CANDIDATE_INDEX="true" if candidate_index else "false") as services:
         rt = Runtime(services.settings)
         rt.store  # the articles index
         store = StoryStore(rt.es, services.settings.index_prefix)
@@ -121,6 +124,12 @@ def run(size: int, batches: int, batch: int, merges: bool = False) -> dict[str, 
             SeenEntities(rt.redis).register(SeenEntity(unknown_id("PERSON", f"{n} Person"), f"{n} Person", "PERSON",
                                                        variant_key(f"{n} Person")) for n in NAMES)
         filled = time.perf_counter() - started
+        built = 0.0
+        if candidate_index:  # the index in Redis the consumer would have kept while the stories were written
+            began = time.perf_counter()
+            catch_up(rt, store, None)
+            built = time.perf_counter() - began
+        rt.redis.config_resetstat()
         timings = []
         merge_timings = []
         merged = 0
@@ -137,7 +146,9 @@ def run(size: int, batches: int, batch: int, merges: bool = False) -> dict[str, 
                 began = time.perf_counter()
                 merged += len(merge_in_stories(rt, assignments))
                 merge_timings.append(time.perf_counter() - began)
-        result = {"size": size, "fill_s": filled, "mean_ms": 1000 * statistics.mean(timings),
+        scripts = rt.redis.info("commandstats").get("cmdstat_evalsha", {})
+        result = {"size": size, "fill_s": filled, "build_s": built, "mean_ms": 1000 * statistics.mean(timings),
+                  "scripts_ms": scripts.get("usec", 0) / 1000 / batches,
                   "p50_ms": 1000 * sorted(timings)[len(timings) // 2],
                   "p95_ms": 1000 * sorted(timings)[int(0.95 * (len(timings) - 1))]}
         if merges:
@@ -153,13 +164,20 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--merges", action="store_true", help="also time the same-story merges after each batch")
+    parser.add_argument("--candidate-index", action=argparse.BooleanOptionalAction, default=True,
+                        help="candidate stories from the index kept in Redis, built after the fill as the consumer "
+                             "would have kept it (--no-candidate-index: searched in Elasticsearch)")
     args = parser.parse_args()
-    rows = [run(int(size), args.batches, args.batch, args.merges) for size in args.sizes.split(",")]
-    print(f"| indexed articles | stories | batches of {args.batch} | mean per batch | p50 | p95 | per article |")
-    print("|---|---|---|---|---|---|---|")
+    rows = [run(int(size), args.batches, args.batch, args.merges, args.candidate_index)
+            for size in args.sizes.split(",")]
+    print(f"candidates {'from the index in Redis' if args.candidate_index else 'searched in Elasticsearch'}")
+    print(f"| indexed articles | stories | batches of {args.batch} | mean per batch | p50 | p95 | per article "
+          "| Redis scripts per batch | index built in |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['size']:,} | {max(1, int(row['size']) // 4):,} | {args.batches} | {row['mean_ms']:.0f} ms | "
-              f"{row['p50_ms']:.0f} ms | {row['p95_ms']:.0f} ms | {row['mean_ms'] / args.batch:.1f} ms |")
+              f"{row['p50_ms']:.0f} ms | {row['p95_ms']:.0f} ms | {row['mean_ms'] / args.batch:.1f} ms | "
+              f"{row['scripts_ms']:.1f} ms | {row['build_s']:.1f} s |")
     if args.merges:
         print("\n| indexed articles | same-story merges step, mean per batch | p95 | mean / assignment's mean | merges made |")
         print("|---|---|---|---|---|")

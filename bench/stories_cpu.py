@@ -66,7 +66,7 @@ def _kind_of(target: str) -> str:
 
 
 def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bool = False,
-           profiled: bool = True, guessed: bool = True, news: bool = False) -> None:
+           profiled: bool = True, guessed: bool = True, news: bool = False, candidate_index: bool = True) -> None:
     """Index ``articles_count`` bench articles (analysis stood in for, as bench/index.py does), then run
     the story consumer's steps on them batch by batch in this process; print the CPU of each side
     (this process, Elasticsearch, Redis) per article and Elasticsearch's CPU by request kind.
@@ -97,7 +97,8 @@ def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bo
         items = stream_analysed()
     else:
         items = analysed_articles(articles_count, distinct=distinct, news=news)
-    with bench_services(VIGIE_STORIES="true") as services:
+    with bench_services(VIGIE_STORIES="true",
+                        VIGIE_STORY_CANDIDATE_INDEX="true" if candidate_index else "false") as services:
         redis_service, es_service = embedded_services(services.settings)
         es_pid, redis_pid = es_service.pid(), redis_service.pid()  # type: ignore[union-attr]
         rt = Runtime(services.settings)
@@ -107,7 +108,8 @@ def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bo
         stories_index = StoryStore(rt.es, services.settings.index_prefix)
         stories_index.ensure_ready()
         print(f"replay: {len(items)} articles in batches of {batch}, {'with' if guessed else 'without'} "
-              f"the indexing side's guess; {machine_load()}")
+              f"the indexing side's guess, candidates {'from Redis' if candidate_index else 'searched in Elasticsearch'}; "
+              f"{machine_load()}")
         batches = [items[start:start + batch] for start in range(0, len(items), batch)]
         stats_before = es_index_stats(rt.es, services.settings.index_prefix)
         me = psutil.Process()
@@ -162,6 +164,15 @@ def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bo
         made = rt.es.count(index=stories.index, query={"bool": {"must_not": {"exists": {"field": "merged_into"}}}})
         print(f"article documents written per article: {written.get('articles', {}).get('docs_indexed', 0.0):.2f}; "
               f"{made['count']} stories for {n} articles")
+        if candidate_index:
+            from worker.story_search import candidate_index as index_of
+
+            index = index_of(rt)
+            assert index is not None
+            used = sum(int(rt.redis.memory_usage(key) or 0) for key in rt.redis.scan_iter(index.namespace + "*",
+                                                                                            count=1000))
+            print(f"candidate index in Redis: {index.size()} stories, {used / 2**20:.2f} MiB "
+                  f"(MEMORY USAGE of its keys), {used / max(index.size(), 1) / 1024:.1f} KiB a story")
         print_es_table({"story consumer's steps and indexing": written})
         print("Elasticsearch CPU during the indexing side's and the consumer's requests, by kind "
               "(ms per article, requests per batch):")
@@ -190,8 +201,12 @@ def main() -> None:
         parser.add_argument("--guess", action=argparse.BooleanOptionalAction, default=True,
                             help="the indexing side guesses the story an original joins, as the worker does "
                                  "(--no-guess: the code before, for comparison)")
+        parser.add_argument("--candidate-index", action=argparse.BooleanOptionalAction, default=True,
+                            help="candidate stories from the index kept in Redis, as the worker does by default "
+                                 "(--no-candidate-index: searched in Elasticsearch, VIGIE_STORY_CANDIDATE_INDEX=false)")
         args = parser.parse_args()
-        replay(args.articles, args.batch, args.labelled, args.distinct, args.profile, args.guess, news=args.news)
+        replay(args.articles, args.batch, args.labelled, args.distinct, args.profile, args.guess, news=args.news,
+               candidate_index=args.candidate_index)
         return
     sys.argv = [sys.argv[0], "--stories", "both", *sys.argv[1:]]
     from bench.e2e import main as e2e_main

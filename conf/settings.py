@@ -178,6 +178,9 @@ class Settings(BaseSettings):
     story_window_hours: float = Field(72.0, description="Hours a story stays open to new articles (time decay).")
     story_threshold: float = Field(0.24, description="Least similarity for an article to join a story.")
     story_merge_threshold: float = Field(0.45, description="Similarity to a second story that merges the two.")
+    story_candidate_index: bool = Field(
+        True, description="Find an article's candidate stories in an index kept in Redis (state.story_candidates), "
+                          "not by searching Elasticsearch.")
     trend_window_hours: float = Field(1.0, description="Recent period whose article rate is tested (hours).")
     trend_baseline_hours: float = Field(24.0, description="Period before it that gives the baseline rate (hours).")
     trend_min_articles: int = Field(4, description="Fewest articles in the recent period to flag anything.")

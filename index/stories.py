@@ -21,7 +21,7 @@ import base64
 import logging
 import zlib
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -146,6 +146,8 @@ class StoryDraft:
     tallies: dict[str, dict[str, int]] = field(default_factory=dict)
     merges: list[dict[str, Any]] = field(default_factory=list)
     headline_article: str = ""
+    #: The search keys last written (``document``): what the candidate index records.
+    written_keys: dict[str, list[str]] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_source(cls, source: Mapping[str, Any]) -> StoryDraft:
@@ -180,6 +182,7 @@ class StoryDraft:
 
     def document(self, now: datetime) -> dict[str, Any]:
         centroid = self.centroid
+        self.written_keys = self.search_keys()
         hours = self.tallies.get("hours", {})
         if len(hours) > _HOURS_KEPT:
             self.tallies["hours"] = dict(sorted(hours.items())[-_HOURS_KEPT:])
@@ -197,12 +200,26 @@ class StoryDraft:
             "updated_at": _iso(now),
             "top_entities": _top(self.tallies.get("entities", {}), _TOP_ENTITIES),
             "top_topics": _top(self.tallies.get("topics", {}), _TOP_TOPICS),
-            **self.search_keys(),
+            **self.written_keys,
             "merged_into": None,
             "merges": self.merges,
             "centroid_packed": packed_centroid(centroid),
             "tallies": self.tallies,
         }
+
+
+@dataclass(frozen=True)
+class StoryKeys:
+    """What candidate search matches a story by (``StoryDraft.search_keys``), with its window; a story
+    merged away names where it went (``merged_into``)."""
+
+    story_id: str
+    first_seen: datetime
+    last_seen: datetime
+    names: tuple[str, ...]
+    terms: tuple[str, ...]
+    numbers: tuple[str, ...]
+    merged_into: str | None = None
 
 
 @dataclass(frozen=True)
@@ -342,6 +359,46 @@ class StoryStore:
                                        f"failed: {result['error']}")
             found[position] = [hit["fields"]["story_id"][0] for hit in result["hits"]["hits"]]
         return found
+
+    def latest_seen(self) -> datetime | None:
+        """When the most recently active living story was last seen (None: no story)."""
+        response = call(self.es, "reading the latest story", lambda: self.es.search(
+            index=self.index, query={"bool": {"must_not": [{"exists": {"field": "merged_into"}}]}}, size=1,
+            sort=[{"last_seen": "desc"}], source=["last_seen"], track_total_hits=False))
+        hits = response["hits"]["hits"]
+        return datetime.fromisoformat(hits[0]["_source"]["last_seen"]) if hits else None
+
+    def keys_since(self, since: datetime | None, seen_from: datetime | None, page: int = 500) -> Iterator[StoryKeys]:
+        """The search keys of every story written since ``since`` (all of them when None) and last seen
+        from ``seen_from`` (any time when None), and of every story merged away since ``since``: what
+        rebuilds a candidate index kept elsewhere (worker.story_search). Searches: refresh first to see
+        the latest writes."""
+        changed: list[dict[str, Any]] = [] if seen_from is None else [
+            {"range": {"last_seen": {"gte": _iso(seen_from)}}}]
+        if since is not None:
+            changed.append({"range": {"updated_at": {"gte": _iso(since)}}})
+            query: dict[str, Any] = {"bool": {"should": [
+                {"bool": {"filter": changed, "must_not": [{"exists": {"field": "merged_into"}}]}},
+                {"bool": {"filter": [{"range": {"updated_at": {"gte": _iso(since)}}},
+                                     {"exists": {"field": "merged_into"}}]}}], "minimum_should_match": 1}}
+        else:
+            query = {"bool": {"filter": changed, "must_not": [{"exists": {"field": "merged_into"}}]}}
+        after: list[Any] | None = None
+        while True:
+            extra: dict[str, Any] = {"search_after": after} if after is not None else {}
+            response = call(self.es, "reading the search keys of stories", lambda: self.es.search(
+                index=self.index, query=query, size=page, sort=[{"story_id": "asc"}], track_total_hits=False,
+                source=["story_id", "first_seen", "last_seen", "names", "terms", "numbers", "merged_into"], **extra))
+            hits = response["hits"]["hits"]
+            for hit in hits:
+                source = hit["_source"]
+                yield StoryKeys(source["story_id"], datetime.fromisoformat(source["first_seen"]),
+                                datetime.fromisoformat(source["last_seen"]), tuple(source.get("names") or ()),
+                                tuple(source.get("terms") or ()), tuple(source.get("numbers") or ()),
+                                source.get("merged_into") or None)
+            if len(hits) < page:
+                return
+            after = hits[-1]["sort"]
 
     def get(self, story_id: str) -> StoryRecord | None:
         sources = self._sources([story_id])

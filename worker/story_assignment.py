@@ -35,6 +35,8 @@ from ingest.stories import Assignment, Merge, StoryFeatures, decide, features_of
 from worker.lease import RenewedLock
 from worker.runtime import Runtime
 from worker.story_memory import FRESH_SEARCH, RecentStories, RedisFrequencies, recent_stories, story_store
+from worker.story_search import candidate_ids as search_candidates
+from worker.story_search import candidate_index, catch_up, record_written
 
 log = logging.getLogger("vigie.worker")
 
@@ -83,6 +85,15 @@ def assign_features(rt: Runtime, features: Sequence[StoryFeatures], stored: Mapp
             recent.held_since = time.time()  # a guess's search before this refresh may miss what it wrote
             store.refresh()
             rt.redis.set(HOLDER_KEY, recent.token)
+            index = candidate_index(rt)
+            if index is not None:  # what the other one wrote and did not record (killed in between)
+                recent.index_upto = catch_up(rt, store, index.upto(), refreshed=True)
+        else:
+            index = candidate_index(rt)
+            if index is not None:
+                upto = index.upto()
+                if upto is None or upto != recent.index_upto:  # never built, or Redis lost what we recorded
+                    recent.index_upto = catch_up(rt, store, upto)
         try:
             assignments, already = _assign_locked(rt, store, recent, params, features, stored or {}, searched or {})
         except BaseException:
@@ -130,7 +141,7 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
     reused = {article_id: list(ids) for article_id, (at, ids) in searched.items()
               if at >= recent.held_since and -1.0 <= now_s - at <= FRESH_SEARCH}
     to_search = [item for item, done in zip(features, settled) if not done and item.article_id not in reused]
-    found_ids = iter(store.candidate_ids(to_search, params.window_hours))
+    found_ids = iter(search_candidates(rt, store, to_search, params.window_hours))
     candidate_ids: list[list[str]] = [
         [] if done else _with_recent(reused[item.article_id] if item.article_id in reused else next(found_ids),
                                      recent, item, params.window_hours)
@@ -174,7 +185,7 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
                     duplicate = recent.read_drafts(store, [original]).get(original)  # merged into a story not read yet
         if duplicate is None and settled[position]:
             # Its original's story could not be read after all: look for candidates as for any article.
-            candidate_ids[position] = _with_recent(store.candidate_ids([item], params.window_hours)[0],
+            candidate_ids[position] = _with_recent(search_candidates(rt, store, [item], params.window_hours)[0],
                                                    recent, item, params.window_hours)
             missing = [story for story in candidate_ids[position] if story not in fetched]
             fetched.update(recent.read_drafts(store, missing))
@@ -219,6 +230,7 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
                   score=assignment.score, size=joined.size)
     final = [Membership(m.article_id, living(m.story_id), m.features, m.reason, m.score) for m in memberships]
     store.save(list(drafts.values()), final, merges, now, stored=stored)
+    recent.index_upto = record_written(rt, drafts.values(), list(gone), now)
     recent.remember(list(drafts.values()), list(gone))
     frequencies.save()
     return [_living(a, living) for a in assignments], already

@@ -22,6 +22,7 @@ from ingest.stories import (Frequencies, StoryCentroid, StoryFeatures, decided_s
                             params_from)
 from worker.runtime import Runtime
 from worker.story_memory import DF_KEY, DOCUMENTS_KEY, FREQUENCY_MEMORY_KEYS, story_store
+from worker.story_search import candidate_ids
 
 #: An indexing process forgets the document frequencies it read for its guesses once the articles
 #: counted have grown by this share since it started reading them (they drift as articles come; a
@@ -80,7 +81,7 @@ def guess_stories(rt: Runtime, features: Sequence[StoryFeatures]) -> StoryGuess:
     settings = rt.settings
     params = params_from(settings.story_window_hours, settings.story_threshold, settings.story_merge_threshold)
     store = story_store(rt)
-    found = store.candidate_ids(features, params.window_hours)
+    found = candidate_ids(rt, store, features, params.window_hours)
     fetched = {story: draft.centroid for story, draft in store.drafts(sorted({s for ids in found for s in ids})).items()}
     frequencies = _guess_frequencies(rt, [
         *(key for item in features for key in frequency_keys(item)),

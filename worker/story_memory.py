@@ -146,11 +146,15 @@ class RecentStories:
         #: When this assigner last took the lock over from another (``time.time()``, just before its
         #: refresh): a guess's candidates searched earlier may miss a story the other one wrote.
         self.held_since = float("inf")
+        #: The candidate index's mark as this assigner last wrote it (worker.story_search): another mark
+        #: means Redis lost what it recorded, or another assigner wrote since.
+        self.index_upto: float | None = None
 
     def forget(self) -> None:
         self.stories.clear()
         self.frequencies.forget()
         self.drafts.clear()
+        self.index_upto = None
 
     def read_drafts(self, store: StoryStore, story_ids: Sequence[str]) -> dict[str, StoryDraft]:
         """The living stories among ``story_ids``, each as this assigner last wrote or read it: only it

@@ -18,6 +18,7 @@ VALUES: dict[str, tuple[str, str, object]] = {
     "VIGIE_STORY_WINDOW_HOURS": ("24", "story_window_hours", 24.0),
     "VIGIE_STORY_THRESHOLD": ("0.3", "story_threshold", 0.3),
     "VIGIE_STORY_MERGE_THRESHOLD": ("0.5", "story_merge_threshold", 0.5),
+    "VIGIE_STORY_CANDIDATE_INDEX": ("false", "story_candidate_index", False),
     "VIGIE_TREND_WINDOW_HOURS": ("2", "trend_window_hours", 2.0),
     "VIGIE_TREND_BASELINE_HOURS": ("48", "trend_baseline_hours", 48.0),
     "VIGIE_TREND_MIN_ARTICLES": ("6", "trend_min_articles", 6),

@@ -17,6 +17,7 @@ VARIABLES = {
     "VIGIE_STORY_WINDOW_HOURS": ("24", 24.0),
     "VIGIE_STORY_THRESHOLD": ("0.3", 0.3),
     "VIGIE_STORY_MERGE_THRESHOLD": ("0.5", 0.5),
+    "VIGIE_STORY_CANDIDATE_INDEX": ("false", False),
     "VIGIE_TREND_WINDOW_HOURS": ("2", 2.0),
     "VIGIE_TREND_BASELINE_HOURS": ("48", 48.0),
     "VIGIE_TREND_MIN_ARTICLES": ("6", 6),
@@ -41,6 +42,6 @@ def test_each_variable_is_read_and_documented(monkeypatch: pytest.MonkeyPatch) -
 
 def test_defaults() -> None:
     settings = load_settings()
-    assert settings.stories and settings.story_window_hours == 72.0
+    assert settings.stories and settings.story_window_hours == 72.0 and settings.story_candidate_index
     assert (settings.story_threshold, settings.story_merge_threshold) == (0.24, 0.45)
     assert (settings.trend_window_hours, settings.trend_baseline_hours) == (1.0, 24.0)

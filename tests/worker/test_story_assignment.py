@@ -7,6 +7,7 @@ import threading
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from elasticsearch import Elasticsearch
 
 from index.stories import StoryStore
@@ -222,11 +223,11 @@ def test_an_original_is_written_with_the_story_it_founds_and_marked_only_when_it
 
 
 def test_the_indexing_task_guesses_the_story_an_original_joins_and_the_consumer_need_not_mark_it(
-        settings: Settings, es: Elasticsearch) -> None:
+        settings: Settings, es: Elasticsearch, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
+    from worker import story_assignment
     from worker.story_guess import guess_stories, index_articles_with_stories
-    from worker.story_memory import story_store
     from worker.story_tasks import assign_queued
 
     rt = Runtime(settings)
@@ -250,12 +251,12 @@ def test_the_indexing_task_guesses_the_story_an_original_joins_and_the_consumer_
     assert outcome.stories == {"q-fr": story_id_for("q-en"), "q-en2": story_id_for("q-en"),
                                "b2": story_id_for("b1"), "f1": story_id_for("f1"), "f2": story_id_for("f1")}
     assert guess.candidates["q-fr"] == [story_id_for("q-en")] and guess.candidates["f1"] == []
-    # The consumer takes the guess's candidates instead of searching again (they are fresh).
+    # The consumer takes the guess's candidates instead of searching again (they are fresh): neither
+    # the candidate index nor Elasticsearch is asked.
     searches: list[list[str]] = []
-    stories = story_store(rt)
-    search = stories.candidate_ids
-    stories.candidate_ids = lambda items, window, **kw: (  # type: ignore[method-assign]
-        searches.append([item.article_id for item in items]), search(items, window, **kw))[1]
+    search = story_assignment.search_candidates
+    monkeypatch.setattr(story_assignment, "search_candidates", lambda rt_, store_, items, window, **kw: (
+        searches.append([item.article_id for item in items]), search(rt_, store_, items, window, **kw))[1])
     features = [features_of(item, outcome.documents[item.article.article_id].cluster_id or "") for item in batch]
     searched = {article_id: (guess.searched_at, ids) for article_id, ids in guess.candidates.items()}
     assignments = assign_queued(rt, features, stored=outcome.stories, searched=searched)
