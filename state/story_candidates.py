@@ -30,8 +30,8 @@ ties by the most recently seen, then by id. A word or a figure held by more than
 is not looked at (it tells no story apart; the search gave such a word the same constant score, such a
 figure almost none). Of the stories sharing only words, only the best ``limit`` within the window are
 read; of those sharing names or figures, only down to the ``limit``-th within the window: an article's
-cost is the members of its keys' sets (about 3 ms a batch of 16 in Redis with 250 living stories, 50
-to 90 with 10,700: docs/performance.md).
+cost is the members of its keys' sets (every script of a batch of 16 together: about 10 ms in Redis
+with 250 living stories, 45 to 100 with 10,700; bench/stories.py, docs/performance.md).
 """
 
 from __future__ import annotations
