@@ -180,6 +180,11 @@ local function size(key)
   if n == nil then n = redis.call('SCARD', ns .. key); sizes[key] = n end
   return n
 end
+local function best_first(x, y)  -- {id, score, last seen}: the best score, then the latest seen, then by id
+  if x[2] ~= y[2] then return x[2] > y[2] end
+  if x[3] ~= y[3] then return x[3] > y[3] end
+  return x[1] < y[1]
+end
 local out = {}
 for a, art in ipairs(req.articles) do
  if art.lo < swept then
@@ -223,11 +228,7 @@ for a, art in ipairs(req.articles) do
     local last = last_of(id)
     if last and last >= art.lo then named[#named + 1] = {id, s, last} end  -- first seen: read when kept
   end
-  table.sort(named, function(x, y)
-    if x[2] ~= y[2] then return x[2] > y[2] end
-    if x[3] ~= y[3] then return x[3] > y[3] end
-    return x[1] < y[1]
-  end)
+  table.sort(named, best_first)
   for _, entry in ipairs(named) do
     if #top >= limit and entry[2] + most <= top[limit] then break end
     local count = 0
@@ -259,11 +260,7 @@ for a, art in ipairs(req.articles) do
       taken = taken + #ranked - before
     end
   end
-  table.sort(ranked, function(x, y)
-    if x[2] ~= y[2] then return x[2] > y[2] end
-    if x[3] ~= y[3] then return x[3] > y[3] end
-    return x[1] < y[1]
-  end)
+  table.sort(ranked, best_first)
   local ids = {}
   for i = 1, math.min(limit, #ranked) do ids[i] = ranked[i][1] end
   out[a] = ids

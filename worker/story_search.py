@@ -3,9 +3,9 @@
 With ``VIGIE_STORY_CANDIDATE_INDEX`` on (the default), candidates come from the candidate index in
 Redis (state.story_candidates): one script a batch, where the search of the stories index cost
 Elasticsearch several milliseconds of CPU an article (docs/performance.md). Elasticsearch is searched
-instead (index.stories.StoryStore.candidate_ids) when the index is not ready, and for an article older
-than one window (its window reaches stories the index no longer holds: a story stays there until it was
-last seen ``SWEEP_WINDOWS`` windows ago).
+instead (index.stories.StoryStore.candidate_ids) when the index is not ready, and for an article whose
+window reaches before what the index keeps (a story stays there until it was last seen ``SWEEP_WINDOWS``
+windows before the latest story it holds, or before now if that is earlier: state.story_candidates).
 
 The holder of the story lock keeps the index (worker.story_assignment): it records each batch's stories
 right after writing them to Elasticsearch (``record_written``), and brings the index up to date from
@@ -31,7 +31,7 @@ from worker.runtime import Runtime
 
 log = logging.getLogger("vigie.worker")
 
-#: A story stays in the candidate index until it was last seen this many windows ago.
+#: A story stays in the candidate index until it was last seen this many windows before the latest one.
 SWEEP_WINDOWS = 2.0
 #: A catch-up reads the stories written from this many seconds before the index's mark.
 CATCH_UP_SLACK = 60.0
