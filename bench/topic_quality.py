@@ -82,6 +82,8 @@ BATCH_STARTS = (
     1917,  # 37: written blind (given every earlier held-out title and trap) after the model trained on 1 to 34
     1969,  # 38: written blind (given every earlier held-out title and trap) while the model was retrained on 1 to 37
     2021,  # 39: written blind (given every earlier held-out title and trap) while the model was retrained on 1 to 37
+    2073,  # 40: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 39
+    2125,  # 41: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 39
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
