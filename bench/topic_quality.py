@@ -84,6 +84,8 @@ BATCH_STARTS = (
     2021,  # 39: written blind (given every earlier held-out title and trap) while the model was retrained on 1 to 37
     2073,  # 40: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 39
     2125,  # 41: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 39
+    2177,  # 42: written blind (reading the earlier held-out articles) after 40 and 41 were scored
+    2229,  # 43: written blind (reading the earlier held-out articles) after 40 and 41 were scored
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
