@@ -229,6 +229,9 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
         log_event(log, "story.assigned", article=item.article_id, story=joined.story_id, reason=assignment.reason,
                   score=assignment.score, size=joined.size)
     final = [Membership(m.article_id, living(m.story_id), m.features, m.reason, m.score) for m in memberships]
+    # Each merge marked with the story that lives on: a story absorbed by one merged away later in the
+    # batch points past it (that one may never have been written: founded and absorbed in this batch).
+    merges = [Merge(m.absorbed, living(m.into), m.by_article, m.score) for m in merges]
     store.save(list(drafts.values()), final, merges, now, stored=stored)
     recent.index_upto = record_written(rt, drafts.values(), list(gone), now)
     recent.remember(list(drafts.values()), list(gone))

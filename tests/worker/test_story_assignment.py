@@ -127,6 +127,33 @@ def test_converging_stories_are_merged_and_the_merge_is_visible(settings: Settin
     assert {rt.store.get(a)["story_id"] for a in ("l1", "r1", "b1")} == {merged}  # type: ignore[index]
 
 
+def test_stories_that_converge_within_one_batch_are_merged_without_writing_the_absorbed_one(
+        settings: Settings, es: Elasticsearch) -> None:
+    # Found on the bench of many living stories (bench/story_candidates.py): a story founded and merged
+    # away in the same batch was never written, and its merge mark (an update) failed the whole batch.
+    rt = Runtime(settings.model_copy(update={"story_threshold": 0.3, "story_merge_threshold": 0.3}))
+    left = analysed("l1", title="Quake hits Noto", text="A strong quake hit Noto overnight with magnitude 7.4.",
+                    lemmas="strong quake hit noto overnight magnitude", language="en", published=T0)
+    right = analysed("r1", title="Tsunami warning in Wajima", text="A tsunami warning was issued for Wajima.",
+                     lemmas="tsunami warning issue wajima", language="en", published=T0 + timedelta(hours=1))
+    bridge = analysed("b1", title="Quake and tsunami warning", text="The quake hit Noto with magnitude 7.4 "
+                      "and a tsunami warning was issued for Wajima.",
+                      lemmas="quake hit noto magnitude tsunami warning issue wajima strong overnight",
+                      language="en", published=T0 + timedelta(hours=2))
+    stories = index_and_assign(rt, [left, right, bridge])
+    merged = stories[2]
+    store = StoryStore(rt.es, settings.index_prefix)
+    survivor = store.get(merged)
+    assert survivor is not None and survivor.size == 3
+    absorbed = ({story_id_for("l1"), story_id_for("r1")} - {merged}).pop()
+    assert [merge["absorbed"] for merge in survivor.merges] == [absorbed]  # the merge stays visible
+    assert store.get(absorbed) is None  # founded and merged away in one batch: never written
+    assert store.memberships(["l1", "r1", "b1"]) == {"l1": merged, "r1": merged, "b1": merged}
+    ArticleStore(rt.es, settings.index_prefix).refresh()
+    assert {rt.store.get(a)["story_id"] for a in ("l1", "r1", "b1")} == {merged}  # type: ignore[index]
+    assert index_and_assign(rt, [left, right, bridge]) == [merged] * 3  # redelivered: the same story
+
+
 def test_stories_not_yet_searchable_are_still_found_by_their_writer_and_after_a_handoff(
         settings: Settings, es: Elasticsearch) -> None:
     # No periodic refresh at all: a story written is readable by id, never searchable until refreshed.
