@@ -45,8 +45,12 @@ from ingest.stories import Merge, StoryCentroid, StoryFeatures, story_id_for
 
 log = logging.getLogger("vigie.index")
 
-#: Candidate stories fetched per article: the best by shared names and words within the window.
-CANDIDATES = 12
+#: Candidate stories fetched per article: the best by shared names and words within the window. Six
+#: since 2026-12-06 (twelve before): with 2,400 living stories of real text in the window, the story an
+#: article of the labelled stream joined was the first or second ranked every time, and 24, 12, 6 and 4
+#: made the same stories (bench/story_candidates.py, docs/performance.md); each one fewer is read,
+#: weighed and compared on both sides.
+CANDIDATES = 6
 #: Names, words and numbers of an article used to look for candidates.
 _QUERY_NAMES = 20
 _QUERY_TERMS = 30
