@@ -100,8 +100,8 @@ def test_a_wire_copy_joins_its_original_story(settings: Settings, es: Elasticsea
     assert assignment.reason == "near-duplicate" and assignment.story_id == story_id_for("q-en")
 
 
-def test_converging_stories_are_merged_and_the_merge_is_visible(settings: Settings, es: Elasticsearch) -> None:
-    rt = Runtime(settings.model_copy(update={"story_threshold": 0.3, "story_merge_threshold": 0.3}))
+def converging() -> tuple[AnalyzedArticle, AnalyzedArticle, AnalyzedArticle]:
+    """Two articles of two stories, then one that tells both (the stories converge)."""
     left = analysed("l1", title="Quake hits Noto", text="A strong quake hit Noto overnight with magnitude 7.4.",
                     lemmas="strong quake hit noto overnight magnitude", language="en", published=T0)
     right = analysed("r1", title="Tsunami warning in Wajima", text="A tsunami warning was issued for Wajima.",
@@ -110,6 +110,12 @@ def test_converging_stories_are_merged_and_the_merge_is_visible(settings: Settin
                       "and a tsunami warning was issued for Wajima.",
                       lemmas="quake hit noto magnitude tsunami warning issue wajima strong overnight",
                       language="en", published=T0 + timedelta(hours=2))
+    return left, right, bridge
+
+
+def test_converging_stories_are_merged_and_the_merge_is_visible(settings: Settings, es: Elasticsearch) -> None:
+    rt = Runtime(settings.model_copy(update={"story_threshold": 0.3, "story_merge_threshold": 0.3}))
+    left, right, bridge = converging()
     first = index_and_assign(rt, [left])
     second = index_and_assign(rt, [right])
     assert first != second
@@ -132,14 +138,7 @@ def test_stories_that_converge_within_one_batch_are_merged_without_writing_the_a
     # Found on the bench of many living stories (bench/story_candidates.py): a story founded and merged
     # away in the same batch was never written, and its merge mark (an update) failed the whole batch.
     rt = Runtime(settings.model_copy(update={"story_threshold": 0.3, "story_merge_threshold": 0.3}))
-    left = analysed("l1", title="Quake hits Noto", text="A strong quake hit Noto overnight with magnitude 7.4.",
-                    lemmas="strong quake hit noto overnight magnitude", language="en", published=T0)
-    right = analysed("r1", title="Tsunami warning in Wajima", text="A tsunami warning was issued for Wajima.",
-                     lemmas="tsunami warning issue wajima", language="en", published=T0 + timedelta(hours=1))
-    bridge = analysed("b1", title="Quake and tsunami warning", text="The quake hit Noto with magnitude 7.4 "
-                      "and a tsunami warning was issued for Wajima.",
-                      lemmas="quake hit noto magnitude tsunami warning issue wajima strong overnight",
-                      language="en", published=T0 + timedelta(hours=2))
+    left, right, bridge = converging()
     stories = index_and_assign(rt, [left, right, bridge])
     merged = stories[2]
     store = StoryStore(rt.es, settings.index_prefix)
