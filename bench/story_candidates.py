@@ -1,6 +1,6 @@
 """Whether the right story is still among an article's candidates when many stories live at once.
 
-    .venv/bin/python bench/story_candidates.py [--candidates 24,12,6,4] [--distractors 2600]
+    .venv/bin/python bench/story_candidates.py [--candidates 24,12,6,4] [--distractors 2600] [--show]
 
 The story consumer weighs only the first ``index.stories.CANDIDATES`` (6; 12 before) stories the
 candidate lookup ranks for an article (shared names, figures, words). On the labelled story stream alone
