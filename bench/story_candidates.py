@@ -11,8 +11,8 @@ stream (tests/ingest/stories, 100 articles in fr, en, de, es) is merged, by time
 articles of the other labelled corpora (the topic corpus and the entity corpus: news on every subject,
 with the same persons and places; a few tell an event of the stream again, a ceasefire in eastern Congo
 or in Lebanon, and join its story), each dated at random within the 72 hours before or during one of
-the stream's two parts, so that every one of them lives in the window of the stream's articles. Everything goes through the worker's own steps, as
-``bench/stories_cpu.py replay`` runs them (the indexing task's guess, the story message, the story
+the stream's two parts, so that every one of them lives in the window of the stream's articles.
+Everything goes through the worker's own steps, as ``bench/stories_cpu.py replay`` runs them (the indexing task's guess, the story message, the story
 consumer's assignment, the candidate index kept in Redis), in batches of 16, on fresh services for each
 number of candidates tried (the number is set where the code takes it by default).
 
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import sys
 import time
 from collections import Counter
@@ -57,20 +56,17 @@ def distractor_articles(count: int, stream: dict[str, list[StreamArticle]], seed
     """``count`` articles of the topic and entity corpora (fr, en, de, es; the topic corpus's held-out
     articles numbered before ``DISTRACTORS_BEFORE``, so that later batches leave the pool as it is), none
     with a title of the stream, each dated at random in the window of one of the stream's parts (in turn)."""
-    import yaml
-
-    from tests.ingest.quality_corpus import CORPUS_DIR, HELDOUT_DIR, TOPIC_LANGUAGES, TOPICS_DEV_DIR, TOPICS_HELDOUT_DIR
+    from bench.topic_model import held_out_number
+    from tests.ingest.quality_corpus import (
+        CORPUS_DIR, HELDOUT_DIR, TOPIC_LANGUAGES, TOPICS_DEV_DIR, TOPICS_HELDOUT_DIR, load_corpus,
+    )
 
     titles = {item.title.strip().lower() for part in stream.values() for item in part}
-    pool = []
-    for directory in (TOPICS_DEV_DIR, TOPICS_HELDOUT_DIR, CORPUS_DIR, HELDOUT_DIR):
-        for path in sorted(directory.glob("*.yaml")):
-            number = re.match(r"h(\d+)-", path.name)
-            if directory == TOPICS_HELDOUT_DIR and (number is None or int(number.group(1)) >= DISTRACTORS_BEFORE):
-                continue
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            if data["language"] in TOPIC_LANGUAGES and data["title"].strip().lower() not in titles:
-                pool.append((path.stem, data["title"], data["text"]))
+    pool = [(item.name, item.title, item.text)
+            for directory in (TOPICS_DEV_DIR, TOPICS_HELDOUT_DIR, CORPUS_DIR, HELDOUT_DIR)
+            for item in load_corpus(directory)
+            if item.language in TOPIC_LANGUAGES and item.title.strip().lower() not in titles
+            and (directory != TOPICS_HELDOUT_DIR or (held_out_number(item.name) or DISTRACTORS_BEFORE) < DISTRACTORS_BEFORE)]
     rng = random.Random(seed)
     rng.shuffle(pool)
     if count > len(pool):
@@ -108,12 +104,11 @@ def run(limit: int, items: list[AnalyzedArticle], stream: dict[str, list[StreamA
     from index.stories import StoryStore
     from worker.runtime import Runtime
     from worker.story_guess import index_articles_with_stories
+    from worker.story_memory import RecentStories
     from worker.story_tasks import assign_payload, story_payload
 
-    import worker.story_memory
-
     with_candidates(limit)
-    worker.story_memory.RecentStories.__init__.__defaults__ = (recent_seconds,)
+    RecentStories.__init__.__defaults__ = (recent_seconds,)
     probes = {item.article_id for part in stream.values() for item in part}
     ranks: Counter[Any] = Counter()
     decide, with_recent = assignment_module.decide, assignment_module._with_recent
