@@ -15,8 +15,9 @@ signals, each a cosine between TF-IDF-weighted sparse vectors or a share of numb
   years left out.
 
 The score is a weighted sum, the weights depending on whether the story already has articles in the
-article's language (words count) or not (names and numbers alone), the numbers adding at most as
-much as the names (shared figures without shared names are no evidence), multiplied by a decay on the time
+article's language (words count) or not (names and numbers alone), the names counting half when the
+article shares a single name with the story (one city says where, not which event), the numbers adding
+at most as much as the names (shared figures without shared names are no evidence), multiplied by a decay on the time
 since the story's last article (``0.5 ** (hours / window)``). The best story at or above
 ``threshold`` wins, ties broken by story id; none: the article starts a story whose id is derived
 from its own. When the article also scores above ``merge_threshold`` against a second story, the two
@@ -61,6 +62,10 @@ class StoryParams:
     same_language: tuple[float, float, float] = (0.55, 0.35, 0.10)
     #: weights when it has none: names, numbers
     cross_language: tuple[float, float] = (0.75, 0.25)
+    #: the names' cosine is multiplied by this when the article shares fewer than two names with the
+    #: story (identities aside: each comes with its name): one place or one word says where, not which
+    #: event (a building fire in Valencia joined the Valencia flood story on the city's name alone)
+    lone_name: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -511,6 +516,18 @@ def _cosine(weighted: _Weighted, story: Mapping[str, float], frequencies: Freque
     return dot / math.sqrt(weighted.squared_norm * frequencies.squared_norm(story, key_prefix, keep))
 
 
+def _shared_names(weighted: _Weighted, story: Mapping[str, float]) -> int:
+    """How many of an article's names (``_weighted``) a story holds, identities (``id:``) aside: an
+    identity's name is among the names too, so one place counts once."""
+    shared = 0
+    for key, _, _ in weighted.items:
+        if key in story and not key.startswith("id:"):
+            shared += 1
+            if shared == 2:
+                break
+    return shared
+
+
 def _number_score(numbers: frozenset[str], story: Mapping[str, int]) -> float:
     shared = sum(1 for number in numbers if number in story)
     return min(1.0, shared / 2)
@@ -527,6 +544,8 @@ def similarity(features: StoryFeatures, story: StoryCentroid, frequencies: Frequ
     decay = 0.5 ** (max(0.0, abs(hours)) / params.window_hours)
     names_weighted, terms_weighted = weighted or _weights_of(features, frequencies)
     names = _cosine(names_weighted, story.names, frequencies, "name:")
+    if names and _shared_names(names_weighted, story.names) < 2:
+        names *= params.lone_name
     numbers = _number_score(features.numbers, story.numbers)
     if story.languages.get(features.language):
         words = _cosine(terms_weighted, story.terms, frequencies, keep=f"{features.language}:")

@@ -116,6 +116,30 @@ def test_figures_alone_carry_no_article_into_a_story() -> None:
         replace(with_a_name, numbers=frozenset()), story, frequencies, params)
 
 
+def test_one_shared_place_is_no_event() -> None:
+    """A building fire in a city does not join the flood story of that city on the city's name alone
+    (in the same language: a few common words; in another: the name was the whole score); a second
+    shared name counts fully again."""
+    flood = _features("f1", "es", {"riada": 2, "lluvia": 1, "muerto": 1, "barro": 1, "vecino": 1},
+                      ("vlnc", "paiporta", "chiva"), ("62",))
+    story = StoryCentroid.founded_by("s1", flood)
+    frequencies = Frequencies(40, dict.fromkeys(
+        ("es:riada", "es:lluvia", "es:muerto", "es:barro", "es:vecino", "es:incendio", "es:bombero",
+         "name:vlnc", "name:paiporta", "name:chiva", "name:benimaclet"), 1))
+    params = StoryParams()
+    fire = _features("f2", "es", {"incendio": 2, "bombero": 1, "muerto": 1, "edificio": 1}, ("vlnc",), hours=3)
+    assert similarity(fire, story, frequencies, replace(params, lone_name=1.0)) >= params.threshold  # as before
+    assert similarity(fire, story, frequencies, params) < params.threshold
+    abroad = _features("f3", "en", {"fire": 2, "firefighter": 1}, ("vlnc",), hours=3)
+    assert similarity(abroad, story, frequencies, params) < params.threshold
+    with_two = replace(fire, names={"vlnc": 0.5, "paiporta": 0.5})
+    assert similarity(with_two, story, frequencies, params) >= params.threshold
+    # An identity shared beside its name is one place, not two.
+    with_id = replace(fire, names={"vlnc": 0.5, "id:gn:3625549": 0.5})
+    story_with_id = StoryCentroid.founded_by("s2", replace(flood, names={**flood.names, "id:gn:3625549": 0.25}))
+    assert similarity(with_id, story_with_id, frequencies, params) < params.threshold
+
+
 def test_days_and_months_are_no_names() -> None:
     found = names_in("The council met on Monday, as in March, and the mayor of London spoke. "
                      "Der Rat tagte am Montag im Mai in Berlin.", "en")
