@@ -16,7 +16,7 @@ signals, each a cosine between TF-IDF-weighted sparse vectors or a share of numb
 
 The score is a weighted sum, the weights depending on whether the story already has articles in the
 article's language (words count) or not (names and numbers alone), the names counting half when the
-article shares a single name with the story (one city says where, not which event), the numbers adding
+article shares a single name and no figure with the story (one city says where, not which event), the numbers adding
 at most as much as the names (shared figures without shared names are no evidence), multiplied by a decay on the time
 since the story's last article (``0.5 ** (hours / window)``). The best story at or above
 ``threshold`` wins, ties broken by story id; none: the article starts a story whose id is derived
@@ -62,9 +62,9 @@ class StoryParams:
     same_language: tuple[float, float, float] = (0.55, 0.35, 0.10)
     #: weights when it has none: names, numbers
     cross_language: tuple[float, float] = (0.75, 0.25)
-    #: the names' cosine is multiplied by this when the article shares fewer than two names with the
-    #: story (identities aside: each comes with its name): one place or one word says where, not which
-    #: event (a building fire in Valencia joined the Valencia flood story on the city's name alone)
+    #: the names' cosine is multiplied by this when the article shares a single name with the story
+    #: (identities aside: each comes with its name) and no figure: one place says where, not which event
+    #: (a building fire in Valencia joined the Valencia flood story on the city's name alone)
     lone_name: float = 0.5
 
 
@@ -544,9 +544,9 @@ def similarity(features: StoryFeatures, story: StoryCentroid, frequencies: Frequ
     decay = 0.5 ** (max(0.0, abs(hours)) / params.window_hours)
     names_weighted, terms_weighted = weighted or _weights_of(features, frequencies)
     names = _cosine(names_weighted, story.names, frequencies, "name:")
-    if names and _shared_names(names_weighted, story.names) < 2:
-        names *= params.lone_name
     numbers = _number_score(features.numbers, story.numbers)
+    if names and not numbers and _shared_names(names_weighted, story.names) < 2:
+        names *= params.lone_name
     if story.languages.get(features.language):
         words = _cosine(terms_weighted, story.terms, frequencies, keep=f"{features.language}:")
         w_words, w_names, w_numbers = params.same_language

@@ -119,7 +119,7 @@ def test_figures_alone_carry_no_article_into_a_story() -> None:
 def test_one_shared_place_is_no_event() -> None:
     """A building fire in a city does not join the flood story of that city on the city's name alone
     (in the same language: a few common words; in another: the name was the whole score); a second
-    shared name counts fully again."""
+    shared name, or a shared figure, counts fully again."""
     flood = _features("f1", "es", {"riada": 2, "lluvia": 1, "muerto": 1, "barro": 1, "vecino": 1},
                       ("vlnc", "paiporta", "chiva"), ("62",))
     story = StoryCentroid.founded_by("s1", flood)
@@ -134,6 +134,8 @@ def test_one_shared_place_is_no_event() -> None:
     assert similarity(abroad, story, frequencies, params) < params.threshold
     with_two = replace(fire, names={"vlnc": 0.5, "paiporta": 0.5})
     assert similarity(with_two, story, frequencies, params) >= params.threshold
+    with_the_toll = replace(abroad, numbers=frozenset({"62"}))  # the city and the flood's toll
+    assert similarity(with_the_toll, story, frequencies, params) >= params.threshold
     # An identity shared beside its name is one place, not two.
     with_id = replace(fire, names={"vlnc": 0.5, "id:gn:3625549": 0.5})
     story_with_id = StoryCentroid.founded_by("s2", replace(flood, names={**flood.names, "id:gn:3625549": 0.25}))
