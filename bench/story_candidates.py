@@ -7,7 +7,7 @@ candidate lookup ranks for an article (shared names, figures, words). On the lab
 (36 stories) or the bench's news stream (about 140) the story an article joins is nearly always the
 first; what a smaller or larger number costs in quality shows only when the right story competes with
 many others sharing its names. This bench builds that competition from real text: the labelled story
-stream (tests/ingest/stories, 100 articles in fr, en, de, es) is merged, by time, with ``--distractors``
+stream (tests/ingest/stories, 103 articles in fr, en, de, es) is merged, by time, with ``--distractors``
 articles of the other labelled corpora (the topic corpus and the entity corpus: news on every subject,
 with the same persons and places; a few tell an event of the stream again, a ceasefire in eastern Congo
 or in Lebanon, and join its story), each dated at random within the 72 hours before or during one of
