@@ -16,11 +16,11 @@ signals, each a cosine between TF-IDF-weighted sparse vectors or a share of numb
 
 The score is a weighted sum, the weights depending on whether the story already has articles in the
 article's language (words count) or not (names and numbers alone), the names counting half when the
-article shares a single name and no figure with the story (one city says where, not which event), the numbers adding
-at most as much as the names (shared figures without shared names are no evidence), multiplied by a decay on the time
-since the story's last article (``0.5 ** (hours / window)``). The best story at or above
-``threshold`` wins, ties broken by story id; none: the article starts a story whose id is derived
-from its own. When the article also scores above ``merge_threshold`` against a second story, the two
+article shares a single name and no figure with the story (one city says where, not which event), the
+numbers adding at most as much as the names (shared figures without shared names are no evidence),
+multiplied by a decay on the time since the story's last article (``0.5 ** (hours / window)``). The
+best story at or above ``threshold`` wins, ties broken by story id; none: the article starts a story
+whose id is derived from its own. When the article also scores above ``merge_threshold`` against a second story, the two
 stories have converged: the smaller (later, on ties) is merged into the other, and the merge is
 returned so that it can be recorded.
 
