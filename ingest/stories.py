@@ -20,9 +20,9 @@ article shares a single name and no figure with the story (one city says where, 
 numbers adding at most as much as the names (shared figures without shared names are no evidence),
 multiplied by a decay on the time since the story's last article (``0.5 ** (hours / window)``). The
 best story at or above ``threshold`` wins, ties broken by story id; none: the article starts a story
-whose id is derived from its own. When the article also scores above ``merge_threshold`` against a second story, the two
-stories have converged: the smaller (later, on ties) is merged into the other, and the merge is
-returned so that it can be recorded.
+whose id is derived from its own. When the article also scores above ``merge_threshold`` against a
+second story, the two stories have converged: the smaller (later, on ties) is merged into the other, and
+the merge is returned so that it can be recorded.
 
 IDF comes from document frequencies counted over the stream itself (``Frequencies``), so that a
 word common in today's news weighs little. Everything here is pure and deterministic: the same
