@@ -12,9 +12,10 @@ articles of the other labelled corpora (the topic corpus and the entity corpus: 
 with the same persons and places; a few tell an event of the stream again, a ceasefire in eastern Congo
 or in Lebanon, and join its story), each dated at random within the 72 hours before or during one of
 the stream's two parts, so that every one of them lives in the window of the stream's articles.
-Everything goes through the worker's own steps, as ``bench/stories_cpu.py replay`` runs them (the indexing task's guess, the story message, the story
-consumer's assignment, the candidate index kept in Redis), in batches of 16, on fresh services for each
-number of candidates tried (the number is set where the code takes it by default).
+Everything goes through the worker's own steps, as ``bench/stories_cpu.py replay`` runs them (the
+indexing task's guess, the story message, the story consumer's assignment, the candidate index kept in
+Redis), in batches of 16, on fresh services for each number of candidates tried (the number is set where
+the code takes it by default).
 
 The replay runs days of articles in a minute or two. The consumer also weighs, beside the ranked
 candidates, the stories it wrote in the last ``RECENT_SECONDS`` (9 s; for stories not yet searchable):

@@ -9,8 +9,11 @@ from celery import Celery
 from elasticsearch import Elasticsearch
 
 from ingest.models import FeedItem
+from state.pending import PendingArticles
 from tests.support.feeds import Story
 from conf.settings import Settings
+from worker.pending_sweep import queue_batch, task_sender
+from worker.queues import PROCESS_ITEMS
 
 
 def feed_items(stories: list[Story], feed_url: str = "http://127.0.0.1/feed.xml") -> list[FeedItem]:
@@ -51,3 +54,13 @@ def send(app: Celery, items: list[FeedItem], batch: int = 16) -> None:
     """Queue items as the poller does: batches of ``batch`` for vigie.process_items."""
     for i in range(0, len(items), batch):
         app.send_task("vigie.process_items", args=[[item.to_dict() for item in items[i : i + batch]]])
+
+
+def send_pending(app: Celery, client: redis.Redis, items: list[FeedItem], batch: int = 16) -> list[str]:
+    """Queue items as the scheduler does: batches of ``batch``, each recorded as pending until indexed
+    (worker.pending_sweep), so that the scheduler's sweep queues again a batch the broker lost. Returns
+    the task ids."""
+    send, pending = task_sender(app), PendingArticles(client)
+    return [queue_batch(lambda payload, task_id: send(PROCESS_ITEMS, payload, task_id), pending,
+                        [item.to_dict() for item in items[i : i + batch]], time.time())
+            for i in range(0, len(items), batch)]

@@ -16,10 +16,10 @@ from state.pending import PendingArticles
 from tests.support.feeds import make_story
 from tests.support.processes import Background, start_scheduler
 from tests.support.quiescence import settled
-from tests.support.pipeline import count, feed_items, queue_length, send as _send, wait_for_count as _wait_for_count
+from tests.support.pipeline import count, feed_items, queue_length, send as _send, send_pending, \
+    wait_for_count as _wait_for_count
 from vigie.services import embedded_services
-from worker.pending_sweep import SWEEP_SECONDS, queue_batch, task_sender
-from worker.queues import PROCESS_ITEMS
+from worker.pending_sweep import SWEEP_SECONDS
 
 pytestmark = [pytest.mark.integration, pytest.mark.long(240)]
 
@@ -52,10 +52,7 @@ def test_worker_killed_mid_batch_loses_nothing(
     clean-clone run once lost one batch of 16 that way while the test queued without the scheduler."""
     items = feed_items([make_story(n, words=400, prefix="killed") for n in range(160)])
     pending = PendingArticles(redis_client)
-    send = task_sender(app)
-    for first in range(0, len(items), 16):  # as the scheduler queues: each batch pending until indexed
-        queue_batch(lambda batch, task_id: send(PROCESS_ITEMS, batch, task_id), pending,
-                    [item.to_dict() for item in items[first:first + 16]], time.time())
+    send_pending(app, redis_client, items)  # as the scheduler queues: each batch pending until indexed
     scheduler = start_scheduler(env)
     try:
         worker = workers(VIGIE_VISIBILITY_TIMEOUT="10")

@@ -27,12 +27,11 @@ from index.stories import StoryStore
 from state.deadletter import DeadLetters
 from tests.support.feeds import make_story
 from state.pending import PendingArticles
-from tests.support.pipeline import count, feed_items
+from tests.support.pipeline import count, feed_items, send_pending
 from tests.support.processes import VIGIE, Background, start_scheduler
 from tests.support.quiescence import UNACKED, broker_backlog, settled
 from tests.support.services import TEST_HOME
-from worker.pending_sweep import SWEEP_SECONDS, queue_batch
-from worker.queues import PROCESS_ITEMS
+from worker.pending_sweep import SWEEP_SECONDS
 
 # The wait for the stream (WAIT) ends well before pytest's timeout, so that a stream that never
 # completes fails with what the broker, the dead letters and host B say, not with a bare timeout.
@@ -156,9 +155,7 @@ def test_two_worker_hosts_share_the_work_and_one_killed_loses_nothing(
         # when it died is lost to the broker, and the scheduler's sweep queues it again.
         scheduler = start_scheduler(env)
         pending = PendingArticles(redis_client)
-        for first in range(0, ARTICLES, 8):
-            queue_batch(lambda batch, task_id: app.send_task(PROCESS_ITEMS, args=[batch], task_id=task_id), pending,
-                        [item.to_dict() for item in items[first:first + 8]], time.time())
+        send_pending(app, redis_client, items, batch=8)
         deadline = time.monotonic() + 300
 
         def written() -> bool:  # a batch staged is not yet written: the write index exists once one is
