@@ -51,7 +51,12 @@ def bench_services(**overrides: str) -> Iterator[BenchServices]:
         VIGIE_INDEX_PREFIX="bench", VIGIE_LOG_LEVEL="INFO", VIGIE_ES_HEAP="1g",
     )
     env.update(overrides)
-    subprocess.run([VIGIE, "services", "start"], env=env, check=True, capture_output=True)
+    started = subprocess.run([VIGIE, "services", "start"], env=env, capture_output=True, text=True)
+    if started.returncode != 0:
+        # Stop what did start (Redis before a failed Elasticsearch), keep the home and its logs, say why.
+        subprocess.run([VIGIE, "services", "stop"], env=env, capture_output=True)
+        raise RuntimeError(f"`vigie services start` failed (exit {started.returncode}) for the bench's home {home}: "
+                           f"{(started.stderr or started.stdout).strip()}")
     try:
         values = {key[6:].lower(): value for key, value in env.items() if key.startswith("VIGIE_")}
         yield BenchServices(env=env, settings=Settings(**values))  # type: ignore[arg-type]

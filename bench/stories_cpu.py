@@ -77,8 +77,9 @@ def replay(articles_count: int, batch: int, labelled: bool = False, distinct: bo
     run under cProfile (its table printed last), which about doubles their Python CPU. ``guessed``: the
     indexing side guesses the story an original joins (``worker.story_guess.guess_stories``), as the
     worker does; off, originals are written with the story they would found (the code before the
-    guess), for a comparison in one run. The stories index is refreshed before each batch, as its
-    one-second refresh does between the service's batches."""
+    guess), for a comparison in one run. The stories and memberships indexes are refreshed before each
+    batch (the service refreshes them every ``STORIES_REFRESH_SECONDS``, 5 s, some five batches at the
+    end-to-end bench's pace): their refreshing and merging here are several times the service's."""
     import cProfile
     import pstats
     import time
