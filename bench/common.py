@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from conf.settings import Settings  # noqa: E402
 from tests.support.feeds import FeedServer, Story  # noqa: E402  (benches reuse the test feed server)
 from tests.support.processes import VIGIE, Background, start_worker  # noqa: E402
-from vigie.services.processes import free_port  # noqa: E402
+from tests.support.services import quiet_ports  # noqa: E402
 
 BENCH_HOME = ROOT / ".vigie-bench"
 CORPUS = ROOT / "tests" / "ingest" / "corpus"
@@ -44,10 +44,13 @@ class BenchServices:
 def bench_services(**overrides: str) -> Iterator[BenchServices]:
     home = BENCH_HOME / uuid.uuid4().hex[:8]
     home.mkdir(parents=True)
+    # Below the kernel's ephemeral range: a port of that range (what binding port 0 gives) can become the
+    # source port of an outgoing connection before the service binds it, which then cannot start.
+    redis_port, es_port = quiet_ports(2)
     env = {key: value for key, value in os.environ.items() if not key.startswith("VIGIE_")}
     env.update(
         VIGIE_HOME=str(home), VIGIE_CACHE_DIR=str(ROOT / ".cache"),
-        VIGIE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", VIGIE_ES_URL=f"http://127.0.0.1:{free_port()}",
+        VIGIE_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0", VIGIE_ES_URL=f"http://127.0.0.1:{es_port}",
         VIGIE_INDEX_PREFIX="bench", VIGIE_LOG_LEVEL="INFO", VIGIE_ES_HEAP="1g",
     )
     env.update(overrides)
