@@ -102,6 +102,8 @@ BATCH_STARTS = (
     2957,  # 57: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 55
     3009,  # 58: written blind (reading the earlier held-out articles) after 56 and 57 were scored
     3061,  # 59: written blind (reading the earlier held-out articles) after 56 and 57 were scored
+    3113,  # 60: written blind (reading the earlier held-out articles) after 58 and 59 were scored
+    3165,  # 61: written blind (reading the earlier held-out articles) after 58 and 59 were scored
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
