@@ -104,6 +104,8 @@ BATCH_STARTS = (
     3061,  # 59: written blind (reading the earlier held-out articles) after 56 and 57 were scored
     3113,  # 60: written blind (reading the earlier held-out articles) after 58 and 59 were scored
     3165,  # 61: written blind (reading the earlier held-out articles) after 58 and 59 were scored
+    3217,  # 62: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 61
+    3269,  # 63: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 61
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
