@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import uuid
-from contextlib import ExitStack
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
@@ -21,24 +19,13 @@ from vigie.services.processes import port_in_use
 TEST_HOME = ROOT / ".vigie-test"
 
 
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` ports nobody listens on right now, all different: the sockets are held open together
-    while the system picks them (picked one after the other, the system may hand the same free port
-    out twice, and two services of one test then meet on it)."""
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
-        for sock in sockets:
-            sock.bind((host, 0))
-        return [sock.getsockname()[1] for sock in sockets]
-
-
 #: The lowest port tried by ``quiet_ports``.
 QUIET_LOW = 20000
 
 
 def quiet_ports(count: int, consecutive: bool = False, avoid: frozenset[int] = frozenset()) -> list[int]:
     """``count`` ports nobody listens on, below the system's ephemeral range: a port the system picks
-    (``free_ports``, any outgoing connection) may be handed to a client socket of another test before
+    (a bind to port 0, any outgoing connection) may be handed to a client socket of another test before
     the service that should bind it starts, and a node that starts tens of seconds after the ports were
     chosen (the nodes of a cluster, one after the other) then fails with "Address already in use".
     Below that range only explicit binds take a port. ``consecutive``: a run of ``count`` ports (the
@@ -60,9 +47,9 @@ def quiet_ports(count: int, consecutive: bool = False, avoid: frozenset[int] = f
 
 
 def vigie_env(home: Path, es_nodes: int = 1, **overrides: str) -> dict[str, str]:
-    """The environment of a Vigie process in tests: private home, free ports (all different, the
-    Elasticsearch nodes' HTTP ports included), own index prefix."""
-    redis_port, demo_port, api_port, *es_ports = free_ports(3 + es_nodes)
+    """The environment of a Vigie process in tests: private home, free ports below the ephemeral range
+    (``quiet_ports``: all different, the Elasticsearch nodes' HTTP ports included), own index prefix."""
+    redis_port, demo_port, api_port, *es_ports = quiet_ports(3 + es_nodes)
     env = {key: value for key, value in os.environ.items() if not key.startswith("VIGIE_")}
     env.update(
         VIGIE_HOME=str(home),
