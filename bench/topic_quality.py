@@ -106,6 +106,8 @@ BATCH_STARTS = (
     3165,  # 61: written blind (reading the earlier held-out articles) after 58 and 59 were scored
     3217,  # 62: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 61
     3269,  # 63: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 61
+    3321,  # 64: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 63
+    3373,  # 65: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 63
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
