@@ -108,6 +108,9 @@ BATCH_STARTS = (
     3269,  # 63: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 61
     3321,  # 64: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 63
     3373,  # 65: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 63
+    3425,  # 66: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 63 with 'cese al fuego'
+    3477,  # 67: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 63 with 'cese al fuego'
+    3529,  # 68: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 63 with 'cese al fuego'
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
