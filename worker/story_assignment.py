@@ -149,10 +149,12 @@ def _assign_locked(rt: Runtime, store: StoryStore, recent: RecentStories, params
     fetched = recent.read_drafts(store, sorted({story for ids_ in candidate_ids for story in ids_}
                                                | {known[original] for original in originals if original in known}))
     frequencies = RedisFrequencies(rt.redis, recent.frequencies)
-    # Every frequency the batch can ask for, in one read: its articles' and its candidates' keys.
+    # Every frequency the batch can ask for, in one read: its articles' and its candidates' keys (those
+    # of a story an earlier batch read are read already: ``FrequencyMemory.stories``).
+    loaded = frequencies.memory.stories  # stories whose frequencies are all read
     frequencies.load([*(key for item in features for key in frequency_keys(item)),
-                      *(key for draft in fetched.values() for key in _keys_of(draft))])
-    loaded = set(fetched)  # stories whose frequencies are all read
+                      *(key for story, draft in fetched.items() if story not in loaded for key in _keys_of(draft))])
+    loaded.update(fetched)
     drafts: dict[str, StoryDraft] = {}  # stories changed in this batch, by id
     gone: dict[str, str] = {}  # stories merged away in this batch -> where they went
     batch_members: dict[str, str] = {}

@@ -61,11 +61,16 @@ class FrequencyMemory:
         self.documents: int | None = None
         self.counts: Counter[str] = Counter()
         self.loaded: set[str] = set()
+        #: Stories whose every key is in ``loaded``: a story's keys, once read, only gain keys its
+        #: articles brought (read with them) or a story merged into it brought (read as a candidate),
+        #: so a later batch need not walk its keys again (hundreds a story, tens of stories a batch).
+        self.stories: set[str] = set()
 
     def forget(self) -> None:
         self.documents = None
         self.counts = Counter()
         self.loaded = set()
+        self.stories = set()
 
 
 class RedisFrequencies(Frequencies):

@@ -19,7 +19,9 @@ def test_the_frequency_memory_starts_again_from_redis_past_its_bound(settings: S
     assert RedisFrequencies(client, memory).documents == 40
     RedisFrequencies(client, memory).load([f"en:word{n}" for n in range(10)])
     assert len(memory.loaded) == 10
+    memory.stories.add("story-a")  # a story whose keys are all read (worker.story_assignment)
     following = RedisFrequencies(client, memory)  # past the bound: forgotten, read again from Redis
     assert following.documents == 41 and not memory.loaded and not memory.counts
+    assert not memory.stories  # its keys are no longer known to be read: a batch reads them again
     following.load(["en:word9"])
     assert memory.counts == {"en:word9": 10}
