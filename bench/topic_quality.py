@@ -111,6 +111,10 @@ BATCH_STARTS = (
     3425,  # 66: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 63 with 'cese al fuego'
     3477,  # 67: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 63 with 'cese al fuego'
     3529,  # 68: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 63 with 'cese al fuego'
+    3581,  # 69: written blind (reading the earlier held-out articles) after 66 to 68 were scored
+    3633,  # 70: written blind (reading the earlier held-out articles) after 66 to 68 were scored
+    3685,  # 71: written blind (reading the earlier held-out articles) after 66 to 68 were scored
+    3737,  # 72: written blind (reading the earlier held-out articles) after 66 to 68 were scored
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
