@@ -115,6 +115,9 @@ BATCH_STARTS = (
     3633,  # 70: written blind (reading the earlier held-out articles) after 66 to 68 were scored
     3685,  # 71: written blind (reading the earlier held-out articles) after 66 to 68 were scored
     3737,  # 72: written blind (reading the earlier held-out articles) after 66 to 68 were scored
+    3789,  # 73: written blind (reading the earlier held-out articles) after the model was retrained on 1 to 72
+    3841,  # 74: written blind (reading the earlier held-out articles) after the model was retrained on 1 to 72
+    3893,  # 75: written blind (reading the earlier held-out articles) after the model was retrained on 1 to 72
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
