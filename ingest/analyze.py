@@ -32,7 +32,7 @@ from ingest.extract import main_text, page_title
 from ingest.fingerprint import bands, signature
 from ingest.files import decode_text, looks_like_html, split_title
 from ingest.language import DetectedLanguage, LanguageIdentifier
-from ingest.lemmas import Lemmatizer, Word, token_texts
+from ingest.lemmas import Lemmatizer, Word, token_ids
 from ingest.mentions import Mention
 from ingest.models import UNDETERMINED, Analysis, Article, Entity, TopicMatch
 from ingest.ner import load_ner_pipeline
@@ -289,10 +289,10 @@ class Analyzer:
         """The words and knowledge-base phrases of an article parsed whole (as ``_words`` and
         entity linking find them), and where its tokens begin: read once for its analysis and for
         its later copies."""
-        tokens = token_texts(doc)
+        tokens = token_ids(doc)
         title_tokens = _title_token_count(doc, item.text_start)
-        title_words = self._lemmatizer.words(tokens[:title_tokens], language)
-        words = title_words + self._lemmatizer.words(tokens[title_tokens:], language)
+        title_words = self._lemmatizer.words_of_ids(tokens[:title_tokens], doc.vocab.strings, language)
+        words = title_words + self._lemmatizer.words_of_ids(tokens[title_tokens:], doc.vocab.strings, language)
         matches = matches_of(item.analysed_text, doc.lang_, self._kb) if self._kb is not None else None
         return _Parsed(words, len(title_words), doc.lang_, matches), doc.to_array(IDX).tolist()
 
@@ -450,10 +450,11 @@ class Analyzer:
 
     def _words(self, item: _Prepared, doc: Doc, language: str) -> tuple[list[Word], list[Word]]:
         """The title's words, and all the words (title first), as (surface, lemma)."""
-        tokens = token_texts(doc)
+        tokens = token_ids(doc)
         title_tokens = _title_token_count(doc, item.text_start)
-        title_words = self._lemmatizer.words(tokens[:title_tokens], language)
-        return title_words, title_words + self._lemmatizer.words(tokens[title_tokens:], language)
+        title_words = self._lemmatizer.words_of_ids(tokens[:title_tokens], doc.vocab.strings, language)
+        return title_words, title_words + self._lemmatizer.words_of_ids(tokens[title_tokens:], doc.vocab.strings,
+                                                                         language)
 
     def _prepare(self, article: Article) -> _Prepared:
         warnings: list[str] = []

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from ingest.clean import fold_key
@@ -99,6 +99,10 @@ class _CompiledTopic:
     positive: frozenset[_Pattern]  # patterns that add to the score: none found, nothing to evaluate
     required_sets: tuple[frozenset[_Pattern], ...] = ()  # each "all" group's patterns: one must be found
     veto_set: frozenset[_Pattern] = frozenset()  # the "not!" groups' patterns: none may be found
+    # Each pattern of the term lines and the not groups, with the lists it is in: their places in
+    # ``terms``, then those in ``excluded`` after them (``len(terms)`` the first). An article's few
+    # found patterns name the lists worth weighing.
+    lines: dict[_Pattern, tuple[int, ...]] = field(default_factory=dict)
 
     def may_fire(self, found: dict[_Pattern, list[int]]) -> bool:
         """The cheap part of the verdict: a positive word, every required group, no veto."""
@@ -187,6 +191,8 @@ class _LanguageMatcher:
                                 for group in topic.required),
             veto_set=frozenset(pattern for group in topic.excluded if group.weight is None
                                for pattern, _ in self._compile_list(group.alternatives)),
+            lines=_lines_of([*(patterns for _, patterns in terms),
+                             *(self._compile_list(group.alternatives) for group in topic.excluded)]),
         )
 
     def _word_keys(self, text: str) -> frozenset[str]:
@@ -310,6 +316,30 @@ class _LanguageMatcher:
                 if key[start:] in self._not_compound:
                     break
         return tails
+
+
+def _lines_of(lists: Sequence[_CompiledList]) -> dict[_Pattern, tuple[int, ...]]:
+    """Each pattern of these lists with the places of the lists it is in, in order."""
+    lines: dict[_Pattern, list[int]] = {}
+    for at, patterns in enumerate(lists):
+        for pattern in patterns.patterns:
+            lines.setdefault(pattern, []).append(at)
+    return {pattern: tuple(ats) for pattern, ats in lines.items()}
+
+
+def _lines_found(lines: dict[_Pattern, tuple[int, ...]], found: dict[_Pattern, list[int]]) -> dict[int, list[_Pattern]]:
+    """The lines (places in their list) some pattern of which is found, with those patterns."""
+    present: dict[int, list[_Pattern]] = {}
+    get = lines.get
+    for pattern in found:
+        ats = get(pattern)
+        if ats is not None:
+            for at in ats:
+                if at in present:
+                    present[at].append(pattern)
+                else:
+                    present[at] = [pattern]
+    return present
 
 
 def _rule_word_keys(surface: str, lemma: str) -> frozenset[str]:
@@ -599,8 +629,10 @@ class TopicClassifier:
         return self._matchers[language]
 
 
+# What a line found weighs, before its words are shown: ``TermFound``'s numbers, in its order.
+_Weighed = tuple[float, int, float, int, bool]
 # A list's patterns found in an article (unordered), with the list, which puts them in order for the words.
-_Hits = tuple[_CompiledList, frozenset[_Pattern] | set[_Pattern]]
+_Hits = tuple[_CompiledList, frozenset[_Pattern] | set[_Pattern] | list[_Pattern]]
 #: The reason of a topic given by the vocabulary layer rather than by its rules.
 BY_VOCABULARY = "the subject's vocabulary leads the others clearly"
 
@@ -687,23 +719,26 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
         in_title = bisect_left(at, title_words)
         return min(topic.cap, in_title * TITLE_FACTOR + len(at) - in_title)
 
-    # The numbers first; each line's hits kept beside it, for the words shown once the verdict is known.
-    required_hits = [(name, hits(required)) for name, required in compiled.required]
-    terms: list[tuple[TermFound, tuple[_Hits, ...]]] = []
-    # Most lists find nothing in an article: one set test, which walks the smaller side, says so.
-    found_keys = found.keys()
-    for line, (weight, patterns) in zip(topic.terms, compiled.terms, strict=True):
-        if not found_keys.isdisjoint(patterns.patterns):
-            present = hits(patterns)
-            count = counted(present)
-            # A strong term in context weighs at least the threshold on its own. The context is
-            # another word: "rebels" cannot be both the strong term and the proof of a conflict.
-            contribution = weight * count
-            if line.strong:
-                own = set(positions(present))
-                if all(set(positions(group)) - own for _, group in required_hits):
-                    contribution = max(contribution, topic.threshold)
-            terms.append((TermFound((), weight, count, contribution, line.line, line.strong), (present,)))
+    # The numbers first, each line's (weight, count, contribution, line, strong) with its hits beside
+    # it: the words shown (``TermFound``) are made once the verdict is known, and only if asked.
+    # Most lines find nothing in an article: only those a found pattern is in are weighed, in order.
+    terms: list[tuple[_Weighed, tuple[_Hits, ...]]] = []
+    lines_found = _lines_found(compiled.lines, found)
+    places = sorted(lines_found)
+    first_excluded = bisect_left(places, len(compiled.terms))
+    for at in places[:first_excluded]:
+        weight, patterns = compiled.terms[at]
+        line = topic.terms[at]
+        present = (patterns, lines_found[at])
+        count = counted(present)
+        # A strong term in context weighs at least the threshold on its own. The context is
+        # another word: "rebels" cannot be both the strong term and the proof of a conflict.
+        contribution = weight * count
+        if line.strong:
+            own = set(positions(present))
+            if all(set(positions(hits(group))) - own for _, group in compiled.required):
+                contribution = max(contribution, topic.threshold)
+        terms.append(((weight, count, contribution, line.line, line.strong), (present,)))
     for near, left_patterns, right_patterns in compiled.nears:
         left, right = hits(left_patterns), hits(right_patterns)
         if not left[1] or not right[1]:
@@ -711,22 +746,22 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
         right_at = positions(right)
         count = min(topic.cap, sum(1 for at in positions(left) if _has_neighbour(right_at, at, near.window)))
         if count:
-            terms.append((TermFound((), near.weight, count, near.weight * count, near.line), (left, right)))
-    exclusions: list[tuple[str, TermFound | None, _Hits]] = []
-    for group, patterns in zip(topic.excluded, compiled.excluded, strict=True):
-        if found_keys.isdisjoint(patterns.patterns):
-            continue
-        present = hits(patterns)
+            terms.append(((near.weight, count, near.weight * count, near.line, False), (left, right)))
+    exclusions: list[tuple[str, _Weighed | None, _Hits]] = []
+    for place in places[first_excluded:]:
+        at = place - len(compiled.terms)
+        group = topic.excluded[at]
+        present = (compiled.excluded[at], lines_found[place])
         if group.weight is None:
             exclusions.append((group.name, None, present))
         else:
             count = counted(present)
-            exclusions.append((group.name, TermFound((), group.weight, count, -group.weight * count, group.line),
-                               present))
-    total = round(sum(term.contribution for term, _ in terms)
-                  + sum(subtracted.contribution for _, subtracted, _ in exclusions if subtracted is not None), 3)
+            exclusions.append((group.name, (group.weight, count, -group.weight * count, group.line, False), present))
+    total = round(sum(term[2] for term, _ in terms)
+                  + sum(subtracted[2] for _, subtracted, _ in exclusions if subtracted is not None), 3)
     vetoes = [name for name, subtracted, _ in exclusions if subtracted is None]
-    missing = [name for name, (_, present) in required_hits if not present]
+    missing = [name for (name, _), group in zip(compiled.required, compiled.required_sets, strict=True)
+               if group.isdisjoint(found)]
     reached = not vetoes and not missing and total >= topic.threshold
     lone = _lone_word(compiled, found, [term for term, _ in terms]) if reached else None  # only a topic that would fire
     fired = reached and lone is None
@@ -746,21 +781,20 @@ def _explain(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], title_w
     else:
         reason = f"total {total:g} reaches the threshold {topic.threshold:g}"
 
-    def words(term: TermFound, lists: tuple[_Hits, ...]) -> TermFound:
+    def words(term: _Weighed, lists: tuple[_Hits, ...]) -> TermFound:
         if len(lists) == 2:  # a near line: its two sides
             texts: tuple[str, ...] = (f"{' | '.join(shown(lists[0]))} ~ {' | '.join(shown(lists[1]))}",)
         else:
             texts = shown(lists[0])
-        # Made anew rather than by dataclasses.replace, which costs several times more.
-        return TermFound(texts, term.weight, term.count, term.contribution, term.line, term.strong)
+        return TermFound(texts, *term)
 
     return TopicExplanation(topic, fired, total, tuple(words(term, lists) for term, lists in terms),
                             tuple((name, subtracted if subtracted is None else words(subtracted, (present,)))
                                   for name, subtracted, present in exclusions),
-                            tuple((name, shown(present)) for name, present in required_hits), reason)
+                            tuple((name, shown(hits(required))) for name, required in compiled.required), reason)
 
 
-def _lone_word(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], terms: Sequence[TermFound]) -> float | None:
+def _lone_word(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], terms: Sequence[_Weighed]) -> float | None:
     """The weight of the one word a topic's total rests on, when it is a single distinct word (however
     often repeated, in the title or not) weighing less than a third of the threshold and not a strong term
     in context; None otherwise. A church named four times in a story about a lightning strike, a
@@ -769,8 +803,8 @@ def _lone_word(compiled: _CompiledTopic, found: dict[_Pattern, list[int]], terms
     positive = compiled.positive  # the intersection walks the smaller side
     if len(positive.intersection(found) if len(found) < len(positive) else found.keys() & positive) != 1:
         return None
-    weights = [term.weight for term in terms if term.weight > 0]
-    if not weights or any(term.strong and term.contribution > term.weight * term.count for term in terms):
+    weights = [weight for weight, *_ in terms if weight > 0]
+    if not weights or any(strong and contribution > weight * count for weight, count, contribution, _, strong in terms):
         return None
     weight = max(weights)
     return weight if 3 * weight < topic.threshold else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.lemmas import LemmaTable, Lemmatizer, QueryLemmatizer, load_lemma_table, word_lemmas
+from ingest.lemmas import LemmaTable, Lemmatizer, QueryLemmatizer, load_lemma_table, token_ids, word_lemmas
 from ingest.models import Article
 from tests.ingest.analyzers import shipped_analyzer
 
@@ -41,6 +41,26 @@ def test_query_lemmas_are_found_in_the_indexed_lemmas() -> None:
     indexed = set(analysis.lemmas.split())
     for query in ("réfugié", "Réfugiés", "accueillir", "camp", "frontières", "syrien"):
         assert set(QUERY.lemmas(query, "fr")) <= indexed, query
+
+
+def test_words_of_token_ids_are_the_words_of_their_texts() -> None:
+    """The analysis reads a parsed article's words from its tokens' ids (``words_of_ids``), cached by id:
+    the same words as from the tokens' texts, in every language, twice over (the second time from the cache)."""
+    texts = {"fr": "L’escalade du cessez-le-feu : les réfugiés d'Idleb fuient vers la Turquie.",
+             "en": "Erdogan's troops can't stop the cease-fire's collapse; refugees flee Idlib.",
+             "de": "Die Landtagswahl in Sachsen: Flüchtlinge und Wahlkampf-Themen.",
+             "es": "El alto el fuego en Idlib: los refugiados huyen hacia Turquía."}
+    lemmatizer, by_texts = Lemmatizer(), Lemmatizer()
+    for language, text in texts.items():
+        doc = lemmatizer.tokenizer(language)(text)
+        expected = by_texts.words([token.text for token in doc], language)
+        assert len(expected) >= 8 and any(surface != lemma for surface, lemma in expected), language
+        for _ in range(2):
+            assert lemmatizer.words_of_ids(token_ids(doc), doc.vocab.strings, language) == expected, language
+        split = 4  # a title's tokens, then the rest: the same words end to end
+        ids = token_ids(doc)
+        assert (lemmatizer.words_of_ids(ids[:split], doc.vocab.strings, language)
+                + lemmatizer.words_of_ids(ids[split:], doc.vocab.strings, language)) == expected
 
 
 def test_lemma_table_keeps_the_lower_case_entry_of_a_form() -> None:
