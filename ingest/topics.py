@@ -178,21 +178,21 @@ class _LanguageMatcher:
     def _compile_topic(self, topic: Topic) -> _CompiledTopic:
         terms = tuple((term.weight, self._compile_list(term.alternatives)) for term in topic.terms)
         nears = tuple((near, self._compile_list(near.left), self._compile_list(near.right)) for near in topic.nears)
+        required = tuple((group.name, self._compile_list(group.alternatives)) for group in topic.required)
+        excluded = tuple(self._compile_list(group.alternatives) for group in topic.excluded)
         positive = {pattern for weight, compiled in terms if weight > 0 for pattern, _ in compiled}
         positive |= {pattern for near, left, _ in nears if near.weight > 0 for pattern, _ in left}
         return _CompiledTopic(
             topic=topic,
             terms=terms,
             nears=nears,
-            required=tuple((group.name, self._compile_list(group.alternatives)) for group in topic.required),
-            excluded=tuple(self._compile_list(group.alternatives) for group in topic.excluded),
+            required=required,
+            excluded=excluded,
             positive=frozenset(positive),
-            required_sets=tuple(frozenset(pattern for pattern, _ in self._compile_list(group.alternatives))
-                                for group in topic.required),
-            veto_set=frozenset(pattern for group in topic.excluded if group.weight is None
-                               for pattern, _ in self._compile_list(group.alternatives)),
-            lines=_lines_of([*(patterns for _, patterns in terms),
-                             *(self._compile_list(group.alternatives) for group in topic.excluded)]),
+            required_sets=tuple(patterns.patterns for _, patterns in required),
+            veto_set=frozenset(pattern for group, patterns in zip(topic.excluded, excluded, strict=True)
+                               if group.weight is None for pattern in patterns.patterns),
+            lines=_lines_of([*(patterns for _, patterns in terms), *excluded]),
         )
 
     def _word_keys(self, text: str) -> frozenset[str]:
