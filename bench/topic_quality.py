@@ -121,6 +121,9 @@ BATCH_STARTS = (
     3945,  # 76: written blind (reading the earlier held-out articles) on 2026-12-07, the model trained on 1 to 72
     3997,  # 77: written blind (reading the earlier held-out articles) on 2026-12-07, the model trained on 1 to 72
     4049,  # 78: written blind (reading the earlier held-out articles) on 2026-12-07, the model trained on 1 to 72
+    4101,  # 79: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 78
+    4153,  # 80: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 78
+    4205,  # 81: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 78
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
