@@ -124,6 +124,9 @@ BATCH_STARTS = (
     4101,  # 79: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 78
     4153,  # 80: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 78
     4205,  # 81: written blind (reading the earlier held-out articles) while the model was retrained on 1 to 78
+    4257,  # 82: written blind (reading the earlier held-out articles) after 79 to 81 were scored, the model trained on 1 to 78
+    4309,  # 83: written blind (reading the earlier held-out articles) after 79 to 81 were scored, the model trained on 1 to 78
+    4361,  # 84: written blind (reading the earlier held-out articles) after 79 to 81 were scored, the model trained on 1 to 78
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
