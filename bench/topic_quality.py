@@ -127,6 +127,9 @@ BATCH_STARTS = (
     4257,  # 82: written blind (reading the earlier held-out articles) after 79 to 81 were scored, the model trained on 1 to 78
     4309,  # 83: written blind (reading the earlier held-out articles) after 79 to 81 were scored, the model trained on 1 to 78
     4361,  # 84: written blind (reading the earlier held-out articles) after 79 to 81 were scored, the model trained on 1 to 78
+    4413,  # 85: written blind (reading the earlier held-out articles) after 82 to 84 were scored
+    4465,  # 86: written blind (reading the earlier held-out articles) after 82 to 84 were scored
+    4517,  # 87: written blind (reading the earlier held-out articles) after 82 to 84 were scored
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
