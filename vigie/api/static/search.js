@@ -98,6 +98,8 @@
     const summary = document.getElementById("summary");
     const results = document.getElementById("results");
     summary.textContent = "Searching…";
+    // the volume is asked for at once, beside the results: it draws when it comes, in its kept room
+    volume(state, params, signal);
     try {
       const [found, facets] = await Promise.all([
         api(`/api/search?${query({ ...params, limit: LIMIT, offset: state.offset })}`, { signal }),
@@ -106,7 +108,6 @@
       ]);
       renderResults(state, found);
       renderFacets(state, facets);
-      volume(state, params, signal);
     } catch (error) {
       if (error.name === "AbortError") return;
       summary.textContent = "";
