@@ -130,6 +130,9 @@ BATCH_STARTS = (
     4413,  # 85: written blind (reading the earlier held-out articles) after 82 to 84 were scored
     4465,  # 86: written blind (reading the earlier held-out articles) after 82 to 84 were scored
     4517,  # 87: written blind (reading the earlier held-out articles) after 82 to 84 were scored
+    4569,  # 88: written blind (reading the earlier held-out articles) after 85 to 87 were scored
+    4621,  # 89: written blind (reading the earlier held-out articles) after 85 to 87 were scored
+    4673,  # 90: written blind (reading the earlier held-out articles) after 85 to 87 were scored
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
