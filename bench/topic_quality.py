@@ -133,6 +133,9 @@ BATCH_STARTS = (
     4569,  # 88: written blind (reading the earlier held-out articles) after 85 to 87 were scored
     4621,  # 89: written blind (reading the earlier held-out articles) after 85 to 87 were scored
     4673,  # 90: written blind (reading the earlier held-out articles) after 85 to 87 were scored
+    4725,  # 91: written blind (reading the earlier held-out articles) after 88 to 90 were scored
+    4777,  # 92: written blind (reading the earlier held-out articles) after 88 to 90 were scored
+    4829,  # 93: written blind (reading the earlier held-out articles) after 88 to 90 were scored
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).

@@ -17,7 +17,7 @@ blind batches are never read: they measure it). It gives its opinion three ways
 - a specific topic (migration, ceasefire...) is removed when the model finds the article unlike the
   articles that carry it (``specific_veto``): every subject at least a share of them carry (``kin``,
   its parent always: migration's articles are told as politics as well as society; the share is chosen
-  with ``specific_veto``, ``KIN_SHARE`` by default) is less likely than
+  with ``specific_veto``, ``KIN_SHARE`` by default, then each topic's own where it does better) is less likely than
   the model's best subject by more than ``-specific_veto`` in log-probability per word the model knows
   of the article. Per word, because naive Bayes's odds grow with an article's length: the long Idlib
   wire story, a war with refugees in it, found ``society`` about as unlikely (10^-23 to 10^-30 with the

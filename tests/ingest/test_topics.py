@@ -209,6 +209,27 @@ def test_look_alikes_do_not_fire_the_topic_they_resemble(text: str, language: st
     assert not_expected not in {match.name for match in classifier.topics(words, 0, language)}
 
 
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # prosecuted for membership or financing, no attack named (2026-12-07)
+    ("Le tribunal correctionnel juge trois hommes pour financement du terrorisme : ils auraient envoyé des fonds "
+     "à des combattants de l'État islamique. Le parquet national antiterroriste requiert six ans.", "fr", "terrorism"),
+    ("Two brothers were convicted of membership of a terrorist organisation after sending money to Islamic State "
+     "fighters; counter-terrorism police said the terrorism case took two years.", "en", "terrorism"),
+    ("Das Oberlandesgericht verurteilte die Frau wegen Mitgliedschaft in einer terroristischen Vereinigung; sie "
+     "hatte sich dem Islamischen Staat angeschlossen. Die Bundesanwaltschaft spricht von Terrorismus.", "de",
+     "terrorism"),
+    # a truce between communities told with clashes and gunmen, no word of war (2026-12-07)
+    ("Herders' leaders signed a ceasefire on Sunday after months of clashes over grazing land; gunmen had killed "
+     "twelve villagers in March. The ceasefire will be monitored by elders from both sides.", "en", "ceasefire"),
+    ("Los dos clanes firmaron un alto el fuego tras los enfrentamientos por los pozos; el alto el fuego prevé la "
+     "entrega de las armas de los grupos armados.", "es", "ceasefire"),
+])
+def test_a_topic_told_without_its_usual_context_words_still_fires(text: str, language: str, expected: str) -> None:
+    classifier = TopicClassifier(load_rules(), LEMMATIZER)
+    words = LEMMATIZER.words([token.text for token in LEMMATIZER.tokenizer(language)(text)], language)
+    assert expected in {match.name for match in classifier.topics(words, 0, language)}
+
+
 # One light word, however repeated, is not a subject (round 6) ---------------------------------------
 
 LONE_RULES = """
