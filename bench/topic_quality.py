@@ -136,6 +136,9 @@ BATCH_STARTS = (
     4725,  # 91: written blind (reading the earlier held-out articles) after 88 to 90 were scored
     4777,  # 92: written blind (reading the earlier held-out articles) after 88 to 90 were scored
     4829,  # 93: written blind (reading the earlier held-out articles) after 88 to 90 were scored
+    4881,  # 94: written blind (reading the earlier held-out articles) after 91 to 93 were scored
+    4933,  # 95: written blind (reading the earlier held-out articles) after 91 to 93 were scored
+    4985,  # 96: written blind (reading the earlier held-out articles) after 91 to 93 were scored
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
