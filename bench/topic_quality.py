@@ -139,6 +139,9 @@ BATCH_STARTS = (
     4881,  # 94: written blind (reading the earlier held-out articles) after 91 to 93 were scored
     4933,  # 95: written blind (reading the earlier held-out articles) after 91 to 93 were scored
     4985,  # 96: written blind (reading the earlier held-out articles) after 91 to 93 were scored
+    5037,  # 97: written blind (reading the earlier held-out articles) after 94 to 96 were scored
+    5089,  # 98: written blind (reading the earlier held-out articles) after 94 to 96 were scored
+    5141,  # 99: written blind (reading the earlier held-out articles) after 94 to 96 were scored
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
