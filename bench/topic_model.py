@@ -292,9 +292,8 @@ def _topic_shares(judged: Sequence[Judged], chosen: Judging, measures: tuple[int
     for topic in load_rules().topics:
         if topic.parent is None:
             continue
-        own = dict(chosen.topic_shares).get(topic.name, chosen.kin_share)
-        options = [replace(chosen, topic_shares=tuple(sorted({**dict(chosen.topic_shares), topic.name: share}.items())))
-                   for share in KIN_SHARES if share != own]
+        options = [replace(chosen, topic_shares=(*chosen.topic_shares, (topic.name, share)))
+                   for share in KIN_SHARES if share != chosen.kin_share]
         for settings, found in judging_table(judged, options, threshold):
             tried.append((topic.name, dict(settings.topic_shares)[topic.name], found))
             if not lost(settings) and _specific_objective(found) > _specific_objective(measures):

@@ -101,9 +101,9 @@ def test_the_search_page_shows_the_volume_of_the_query_with_its_spike(
 
 def test_entity_chips_lead_to_the_entity_page(browser: Browser, api_server: ApiServer, burst_start: datetime) -> None:
     browser.get(f"{api_server.base_url}/search?q=noto")
-    # The volume chart above the results comes last and used to push them down: click once it is drawn,
-    # as a reader would (a click made while it arrived once led nowhere on a loaded machine, CI of
-    # 2026-12-07; the chart's room is now kept, app.css).
+    # The volume chart above the results may come after them and used to push them down: click once it is
+    # drawn, as a reader would (a click made while it arrived once led nowhere on a loaded machine, CI of
+    # 2026-12-07; the chart's room is now kept, app.css, and it is asked for beside the results).
     browser.wait_for("#volume figcaption", text="6 article(s) per hour")
     chip = browser.wait_for(".result .chips a.chip", text="Noto")
     browser.click(chip)
