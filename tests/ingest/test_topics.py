@@ -38,8 +38,9 @@ topic migration
 """
 
 
-def topics_of(text: str, language: str = "fr", title: str = "", rules: str = RULES) -> dict[str, TopicMatch]:
-    classifier = TopicClassifier(parse_rules(rules), LEMMATIZER)
+def topics_of(text: str, language: str = "fr", title: str = "",
+              rules: str | TopicRules = RULES) -> dict[str, TopicMatch]:
+    classifier = TopicClassifier(parse_rules(rules) if isinstance(rules, str) else rules, LEMMATIZER)
     tokens = [token.text for token in LEMMATIZER.tokenizer(language)(f"{title} {text}" if title else text)]
     title_tokens = len(LEMMATIZER.tokenizer(language)(title)) if title else 0
     title_words = LEMMATIZER.words(tokens[:title_tokens], language)
@@ -228,6 +229,33 @@ def test_a_topic_told_without_its_usual_context_words_still_fires(text: str, lan
     classifier = TopicClassifier(load_rules(), LEMMATIZER)
     words = LEMMATIZER.words([token.text for token in LEMMATIZER.tokenizer(language)(text)], language)
     assert expected in {match.name for match in classifier.topics(words, 0, language)}
+
+
+@pytest.mark.parametrize(("title", "text", "language", "not_expected"), [
+    # an organisation's own vote elects no public office (2026-12-07)
+    ("Le club de rugby élit son président", "Réunis en assemblée générale, les adhérents du club ont élu leur "
+     "président au second tour de l'élection, après une campagne tendue où l'opposition réclamait un audit des "
+     "comptes. Le vote a donné 312 voix au nouveau président ; cette élection renouvelle aussi le conseil "
+     "d'administration.", "fr", "politics"),
+    ("Erster Betriebsrat im Werk gewählt", "Die Beschäftigten des Werks haben zum ersten Mal einen Betriebsrat "
+     "gewählt; die Wahl brachte elf Sitze. Der neue Betriebsrat will mit der Geschäftsführung über Schichtpläne "
+     "reden, sagte die Vorsitzende nach der Wahl.", "de", "politics"),
+    ("Segunda vuelta en las elecciones a rector", "La universidad celebra elecciones: la rectora saliente no se "
+     "presenta y el claustro votará en segunda vuelta entre los dos candidatos al rectorado. La participación "
+     "en la elección fue del 41 %.", "es", "politics"),
+    # a film or a play named after a truce, a war or an epidemic (2026-12-07)
+    ("„Waffenruhe“ feiert Premiere", "Der Spielfilm „Waffenruhe“ der Regisseurin Lena Obermaier erzählt von "
+     "einem Dorf im Krieg. Die Schauspieler wurden gefeiert; das Drehbuch stammt von einem Romanautor, der "
+     "Kinostart ist im März.", "de", "conflict"),
+    ("'Outbreak' wins at the festival", "The feature film 'Outbreak', about a hospital during an epidemic, took "
+     "the jury prize. The filmmaker wrote the screenplay with a novelist: a doctor and a nurse fight the disease "
+     "while patients fill the wards. Box office hopes are high for the hospital drama.", "en", "health"),
+])
+def test_a_look_alike_told_in_its_own_world_does_not_fire(title: str, text: str, language: str,
+                                                          not_expected: str) -> None:
+    """A club's or a university's election, a film called after a war: the words of the other world weigh
+    against the topic (weighed `not` groups, docs/topics.md)."""
+    assert not_expected not in topics_of(text, language, title=title, rules=load_rules())
 
 
 # One light word, however repeated, is not a subject (round 6) ---------------------------------------
