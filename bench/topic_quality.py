@@ -142,6 +142,12 @@ BATCH_STARTS = (
     5037,  # 97: written blind (reading the earlier held-out articles) after 94 to 96 were scored
     5089,  # 98: written blind (reading the earlier held-out articles) after 94 to 96 were scored
     5141,  # 99: written blind (reading the earlier held-out articles) after 94 to 96 were scored
+    5193,  # 100: written blind (reading the earlier held-out articles) after 97 to 99 were scored
+    5245,  # 101: written blind (reading the earlier held-out articles) after 97 to 99 were scored
+    5297,  # 102: written blind (reading the earlier held-out articles) after 97 to 99 were scored
+    5349,  # 103: written blind (reading the earlier held-out articles) after 97 to 99 were scored, with 100 to 102
+    5401,  # 104: written blind (reading the earlier held-out articles) after 97 to 99 were scored, with 100 to 102
+    5453,  # 105: written blind (reading the earlier held-out articles) after 97 to 99 were scored, with 100 to 102
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
