@@ -250,6 +250,10 @@ def test_a_topic_told_without_its_usual_context_words_still_fires(text: str, lan
     ("'Outbreak' wins at the festival", "The feature film 'Outbreak', about a hospital during an epidemic, took "
      "the jury prize. The filmmaker wrote the screenplay with a novelist: a doctor and a nurse fight the disease "
      "while patients fill the wards. Box office hopes are high for the hospital drama.", "en", "health"),
+    # the opera house too (2026-12-07)
+    ("« Choléra », un opéra créé à Nantes", "L'opéra « Choléra » raconte un hôpital de 1832 pendant l'épidémie : "
+     "le livret suit une infirmière et un médecin au chevet des malades. La chorégraphe fait danser le chœur "
+     "entre les lits ; le librettiste a lu les archives de l'hôpital.", "fr", "health"),
 ])
 def test_a_look_alike_told_in_its_own_world_does_not_fire(title: str, text: str, language: str,
                                                           not_expected: str) -> None:
