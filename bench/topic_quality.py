@@ -148,6 +148,9 @@ BATCH_STARTS = (
     5349,  # 103: written blind (reading the earlier held-out articles) after 97 to 99 were scored, with 100 to 102
     5401,  # 104: written blind (reading the earlier held-out articles) after 97 to 99 were scored, with 100 to 102
     5453,  # 105: written blind (reading the earlier held-out articles) after 97 to 99 were scored, with 100 to 102
+    5505,  # 106: written blind (reading the earlier held-out articles) after 100 to 105 were scored
+    5557,  # 107: written blind (reading the earlier held-out articles) after 100 to 105 were scored
+    5609,  # 108: written blind (reading the earlier held-out articles) after 100 to 105 were scored
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
