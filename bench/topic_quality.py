@@ -145,9 +145,9 @@ BATCH_STARTS = (
     5193,  # 100: written blind (reading the earlier held-out articles) after 97 to 99 were scored
     5245,  # 101: written blind (reading the earlier held-out articles) after 97 to 99 were scored
     5297,  # 102: written blind (reading the earlier held-out articles) after 97 to 99 were scored
-    5349,  # 103: written blind (reading the earlier held-out articles) after 97 to 99 were scored, with 100 to 102
-    5401,  # 104: written blind (reading the earlier held-out articles) after 97 to 99 were scored, with 100 to 102
-    5453,  # 105: written blind (reading the earlier held-out articles) after 97 to 99 were scored, with 100 to 102
+    5349,  # 103: written blind (reading the earlier held-out articles) while 100 to 102 were scored
+    5401,  # 104: written blind (reading the earlier held-out articles) while 100 to 102 were scored
+    5453,  # 105: written blind (reading the earlier held-out articles) while 100 to 102 were scored
     5505,  # 106: written blind (reading the earlier held-out articles) after 100 to 105 were scored
     5557,  # 107: written blind (reading the earlier held-out articles) after 100 to 105 were scored
     5609,  # 108: written blind (reading the earlier held-out articles) after 100 to 105 were scored
