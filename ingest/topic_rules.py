@@ -304,6 +304,8 @@ class _Parser:
         self.topics: list[Topic] = []
         self.not_compound: list[Alternative] = []
         self.in_not_compound = False  # whether a '|' line continues the file's not-compound list
+        self.word_lists: dict[str, tuple[Alternative, ...]] = {}  # "words NAME: ...", used as "@NAME"
+        self.in_word_list: str | None = None  # the words list a '|' line continues
         self.draft: _TopicDraft | None = None
         self.vocabulary_file: tuple[str, int] | None = None  # "vocabulary: FILE" and its line
         self.is_vocabulary = vocabulary  # parsing a vocabulary file: its own file-level statements
@@ -400,6 +402,7 @@ class _Parser:
             if keyword.startswith(bang) and keyword != bang:
                 keyword, rest = bang, f"{keyword[len(bang):]} {rest}".strip()
         self.in_not_compound = False
+        self.in_word_list = None
         if keyword == "topic":
             self.start_topic(rest, line)
             return
@@ -411,6 +414,9 @@ class _Parser:
             return
         if keyword == "not-compound:" or keyword == "not-compound":
             self.not_compound_words(rest.removeprefix(":").strip() if keyword == "not-compound" else rest, line)
+            return
+        if keyword == "words" and not self.is_vocabulary:
+            self.word_list(rest, line)
             return
         if self.draft is None:
             self.error(line, f"{keyword!r} outside a topic: start one with 'topic NAME'")
@@ -635,9 +641,30 @@ class _Parser:
         self.not_compound.extend(words)
         self.in_not_compound = True
 
+    def word_list(self, rest: str, line: int) -> None:
+        """"words NAME: word | phrase | ...": a list written once for the whole file, before the first topic;
+        "@NAME" in any topic's list stands for its alternatives."""
+        if self.draft is not None or self.topics:
+            self.error(line, "'words' names a list for the whole file: write it before the first topic")
+            return
+        head, alternatives = self.split_list(rest, line, "words NAME: word | phrase | prefix*")
+        if head is None:
+            return
+        if not _NAME.fullmatch(head):
+            self.error(line, f"words list name {head!r} must be lower-case letters, digits and hyphens")
+        elif head in self.word_lists:
+            self.error(line, f"words list {head!r} is defined twice")
+        else:
+            self.word_lists[head] = alternatives
+            self.in_word_list = head
+
     def continuation(self, rest: str, line: int) -> None:
         if self.in_not_compound:
             self.not_compound_words(rest, line)
+            return
+        if self.in_word_list is not None:
+            more = self.alternatives(rest, line)
+            self.word_lists[self.in_word_list] += more
             return
         draft = self.draft
         if draft is None or draft.last_list is None:
@@ -673,6 +700,14 @@ class _Parser:
         found = []
         for raw in text.split("|"):
             alternative = raw.strip().strip('"').strip()
+            if alternative.startswith("@"):  # a file-level "words" list
+                named = self.word_lists.get(alternative[1:])
+                if named is None:
+                    self.error(line, f"{alternative!r} names no words list: define it before the first topic "
+                                     f"with 'words {alternative[1:]}: word | ...'")
+                    return ()
+                found.extend(named)
+                continue
             if not alternative:
                 self.error(line, "empty alternative (two '|' in a row, or a '|' at an end)")
                 return ()

@@ -154,9 +154,25 @@ def test_errors_give_the_file_and_line() -> None:
     ("topic a\n languages fr\n threshold 1\n term -1: x", "rules.txt:1: topic 'a' has no term or near line with a positive"),
     ("topic a\n languages fr\n threshold 1\n term 1: x\n all g: y\n not! g: z", "rules.txt:6: group 'g' is defined twice"),
     ("# nothing\n", "rules.txt:1: no topic defined"),
+    ("topic a\n languages fr\n threshold 1\n term 1: @screen", "rules.txt:4: '@screen' names no words list"),
+    ("topic a\n languages fr\n threshold 1\n term 1: x\nwords screen: film", "rules.txt:5: 'words' names a list"),
+    ("words screen: film\nwords screen: movie\ntopic a\n languages fr\n threshold 1\n term 1: x",
+     "rules.txt:2: words list 'screen' is defined twice"),
 ])
 def test_each_mistake_is_reported_on_its_line(rules: str, message: str) -> None:
     assert any(error.startswith(message) for error in errors_of(rules)), errors_of(rules)
+
+
+def test_a_words_list_is_written_once_and_used_by_name() -> None:
+    """``words NAME: ...`` before the first topic, continued by '|' lines; ``@NAME`` in a topic's list stands
+    for its alternatives, beside others (the `stage-screen` words of four topics, ingest/data/topics.rules)."""
+    rules = parse_rules("words screen: film | cinéaste\n  | mise en scène\n"
+                        "topic a\n languages fr\n threshold 1\n term 1: guerre\n not 1 arts: @screen | roman\n"
+                        "topic b\n languages fr\n threshold 1\n term 1: @screen\n", "r")
+    a, b = rules.topics
+    assert [alternative.text for alternative in a.excluded[0].alternatives] == \
+        ["film", "cinéaste", "mise en scène", "roman"]
+    assert [alternative.text for alternative in b.terms[0].alternatives] == ["film", "cinéaste", "mise en scène"]
 
 
 @settings(max_examples=300)
