@@ -17,6 +17,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import orjson
 import redis
@@ -43,16 +44,29 @@ Refuse = Callable[[list[dict], list[str], BaseException], None]
 
 def stage(client: redis.Redis, analysed: Sequence[AnalyzedArticle]) -> None:
     """``analysed`` join the articles waiting to be written; their pending records now name the
-    waiting list as what carries them (state.pending: the sweep leaves them to the writers)."""
+    waiting list as what carries them (state.pending: the sweep leaves them to the writers).
+
+    What waits is what the write reads (``staged_record``): not the article's raw body, which only the
+    analysis reads (the document keeps the clean text)."""
     if not analysed:
         return
     pending = PendingArticles(client)
     ids = [item.article.article_id for item in analysed]
     moving = pending.moving(ids, STAGED_TASK, time.time())
-    StagedArticles(client).put([orjson.dumps(item.to_dict()) for item in analysed], also=moving)
+    StagedArticles(client).put([orjson.dumps(staged_record(item)) for item in analysed], also=moving)
     # which process analysed which articles (the write, and its "article.indexed" lines, may be another's)
     log_event(log, "articles.staged", articles=",".join(ids),
               feeds=",".join(sorted({item.article.feed_url for item in analysed})))
+
+
+def staged_record(item: AnalyzedArticle) -> dict[str, Any]:
+    """The analysed article as it waits to be written: ``AnalyzedArticle.to_dict`` without the raw body
+    (an HTML page for an article read from its page, the feed's text otherwise), which nothing after the
+    analysis reads. The body is a third of an article read from its feed's text and most of one read from
+    its page; every waiting article is written to Redis, to its append-only file, and read back."""
+    record = item.to_dict()
+    record["article"]["body"] = ""
+    return record
 
 
 def write_waiting(client: redis.Redis, write: Write, refuse: Refuse, most: int) -> int:

@@ -7,13 +7,15 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from dataclasses import replace
 
+import orjson
 import pytest
 import redis
 
 from ingest.models import AnalyzedArticle
 from state.pending import PendingArticles
-from state.staged import STAGED_TASK, WRITER_LEASE_KEY, StagedArticles
+from state.staged import STAGED_KEY, STAGED_TASK, WRITER_LEASE_KEY, StagedArticles
 from tests.index.factories import analysed
 from worker.pending_sweep import PendingSweep
 from worker.queues import WRITE_STAGED
@@ -84,6 +86,22 @@ def test_a_writer_killed_mid_write_loses_nothing(redis_client: redis.Redis) -> N
     assert writes.ids() == [f"staged-{n}" for n in range(20)]
     assert [len(batch) for batch in writes.batches] == [8, 8, 4]
     assert staged.waiting() == 0
+
+
+@pytest.mark.integration
+def test_what_waits_is_what_the_write_reads_without_the_raw_page(redis_client: redis.Redis) -> None:
+    page = "<html><body>" + "<div class='ad'>Publicité</div>" * 2000 + "<p>Text of the article.</p></body></html>"
+    item = replace(_batch(0, 1)[0], article=replace(_batch(0, 1)[0].article, body=page, is_html=True,
+                                                     text_source="page"))
+    stage(redis_client, [item])
+    waiting = redis_client.lrange(STAGED_KEY, 0, -1)
+    assert len(waiting) == 1 and b"Publicit" not in waiting[0]
+    assert len(waiting[0]) < len(orjson.dumps(item.to_dict())) - len(page)  # the page is not in Redis
+    writes: list[AnalyzedArticle] = []
+    assert write_waiting(redis_client, writes.extend, _refuse_nothing, most=256) == 1
+    # everything the write reads is there: the record as analysed, less the raw body
+    assert writes == [replace(item, article=replace(item.article, body=""))]
+    assert writes[0].analysis == item.analysis and writes[0].signature == item.signature
 
 
 @pytest.mark.integration
