@@ -117,13 +117,21 @@ local function values(signature)
   end
   return found
 end
-local function similarity(a, b)  -- ingest.fingerprint.similarity on the hex signatures
+-- ingest.fingerprint.similarity on the hex signatures, or -1 as soon as it cannot reach ``floor``:
+-- the most it can still be is the share of values not yet found to differ, computed as the score is
+-- (a candidate that can only tie the floor is compared to the end: a tie may still be chosen)
+local function similarity(a, b, floor)
   if #a == 0 or #b == 0 or #a ~= #b then return 0 end
   local x, y, same = values(a), values(b), 0
-  for k = 1, #x do
-    if x[k] == y[k] then same = same + 1 end
+  local n = #x
+  for k = 1, n do
+    if x[k] == y[k] then
+      same = same + 1
+    elseif (n - (k - same)) / n < floor then
+      return -1
+    end
   end
-  return same / #x
+  return same / n
 end
 -- every member of the known bands ranked once, oldest first: an article's candidates then sort as
 -- plain numbers (sorting each article's hundreds of candidates with ``earlier`` cost most of the script
@@ -176,7 +184,7 @@ for a = 1, narticles do
   local best_score, best_cluster = threshold, false
   for c = 1, math.min(wanted, #ranks) do
     local found = doc(ranked[ranks[c]][1])
-    local score = similarity(signature, found[2])
+    local score = similarity(signature, found[2], best_score)
     if score >= best_score and (not best_cluster or score > best_score) then
       best_score, best_cluster = score, found[1]
     end

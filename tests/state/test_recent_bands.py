@@ -103,6 +103,30 @@ def test_the_script_chooses_the_most_similar_of_the_oldest_candidates(redis_clie
     assert _lookup(recent, "q3", ["new"], sig=changed(40)).best == {}  # nothing similar enough
 
 
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_a_candidate_at_the_threshold_is_chosen_and_one_value_under_it_is_not(redis_client: redis.Redis,
+                                                                              where: str) -> None:
+    """The script stops comparing a candidate once it cannot reach the score to beat; one that can only
+    reach it exactly is still compared to the end (from THRESHOLD on a candidate is chosen), wherever
+    its differing values are."""
+    values = [SIGNATURE[i: i + 8] for i in range(0, len(SIGNATURE), 8)]
+    edge = next(count for count in range(64) if (64 - count - 1) / 64 < THRESHOLD)  # the most that may differ
+
+    def changed(count: int) -> str:  # SIGNATURE with ``count`` values changed, at its start or end (BAND kept)
+        if where == "last":
+            return "".join(values[:64 - count]) + "".join(f"{number:08x}" for number in range(count))
+        kept = "".join(values[:4])  # BAND is the first values' band
+        return kept + "".join(f"{number:08x}" for number in range(count)) + "".join(values[4 + count:])
+
+    for namespace, count, expected in [("e1", edge, {"new": "c-m"}), ("e2", edge + 1, {})]:
+        recent = RecentBandsInRedis(redis_client, f"{namespace}{where}", 3600)
+        _lookup(recent, "t0")
+        recent.record(RecentBandRecord(token="t0", written=(RecentCopy("m", 1000, changed(count), "c-m", (BAND,)),),
+                                       confirmed=frozenset({BAND}), refused=frozenset(), released=frozenset({BAND})))
+        assert (64 - count) / 64 >= THRESHOLD if expected else (64 - count) / 64 < THRESHOLD
+        assert _lookup(recent, "q", ["new"]).best == expected
+
+
 @pytest.mark.parametrize("how", ["re-delivered", "changed"])
 def test_a_full_band_whose_member_moves_or_leaves_is_left_to_elasticsearch(redis_client: redis.Redis,
                                                                            how: str) -> None:
