@@ -24,7 +24,8 @@ then the latency from a feed item being fetched to it being searchable at a stea
    up to 256 a write, as the next task's write takes what waits;
 4. latency: the whole running service (real poller, real worker with 2 processes) fed ``--rate`` new
    articles per second on 10 local feeds polled every second, for ``--latency-seconds``.
-Each index run starts from an empty index; figures are docs/s including the final refresh.
+Each index run starts from an empty index, once Elasticsearch runs no segment merge (the wait is printed);
+figures are docs/s including the final refresh.
 """
 
 from __future__ import annotations
@@ -177,7 +178,24 @@ def main() -> None:
 
         redis_client = redis.Redis.from_url(services.settings.redis_url)
 
+        settling = [0.0, 0]  # seconds waited, runs
+
+        def settled() -> None:
+            """Wait (at most 60 s) until Elasticsearch runs no segment merge: each run is timed from a
+            quiet engine, not while merging what the run before it wrote (188 bulk requests of 16 leave
+            many small segments; the run after them used to pay for their merges)."""
+            started = time.perf_counter()
+            quiet = 0
+            while quiet < 2 and time.perf_counter() - started < 60:
+                stats = es.nodes.stats(metric="indices", index_metric="merge")
+                running = sum(node["indices"]["merges"]["current"] for node in stats["nodes"].values())
+                quiet = quiet + 1 if running == 0 else 0
+                time.sleep(0.2)
+            settling[0] += time.perf_counter() - started
+            settling[1] += 1
+
         def vigie_run(prefix: str, batch: int, recent: bool = False) -> float:
+            settled()
             store = ArticleStore(es, prefix, recent=RecentBandsInRedis(redis_client, prefix, 6 * 3600)
                                  if recent else None)
             store.ensure_ready()
@@ -199,6 +217,7 @@ def main() -> None:
             from state.staged import StagedArticles
             from worker.staged_writes import stage, write_waiting
 
+            settled()
             store = ArticleStore(es, prefix, recent=RecentBandsInRedis(redis_client, prefix, 6 * 3600))
             store.ensure_ready()
             sizes: list[int] = []
@@ -223,6 +242,7 @@ def main() -> None:
         def bare_run(prefix: str, batch: int = 500) -> float:
             """``helpers.bulk`` of the documents shaped beforehand (not timed), in chunks of ``batch``:
             500 is its default (the issue's "bare bulk"); 16, one request per worker task's batch."""
+            settled()
             store = ArticleStore(es, prefix)
             index = store.ensure_ready()  # same template and mapping
             documents = [article_document(item).to_dict() for item in items]  # shaped beforehand: not timed
@@ -306,6 +326,9 @@ def main() -> None:
                   f"{round_bare16:,.0f}, batches of 16 with recent band keys {round_recent:,.0f} docs/s = "
                   f"{round_recent / round_bare:.2f} × bare, {round_recent / round_bare16:.2f} × bare in chunks of 16; "
                   f"joined writes {round_joined:,.0f} docs/s = {round_joined / round_bare:.2f} × bare")
+        print(f"waited {settling[0]:.1f} s in all, over {settling[1]} runs, for Elasticsearch to finish its merges "
+              f"before each run")
+        result.update(settle_seconds=round(settling[0], 1))
         if len(paired) > 1:
             from statistics import median
 
