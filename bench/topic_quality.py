@@ -151,6 +151,9 @@ BATCH_STARTS = (
     5505,  # 106: written blind (reading the earlier held-out articles) after 100 to 105 were scored
     5557,  # 107: written blind (reading the earlier held-out articles) after 100 to 105 were scored
     5609,  # 108: written blind (reading the earlier held-out articles) after 100 to 105 were scored
+    5661,  # 109: written blind (reading the earlier held-out articles) after 106 to 108 were scored
+    5713,  # 110: written blind (reading the earlier held-out articles) after 106 to 108 were scored
+    5765,  # 111: written blind (reading the earlier held-out articles) after 106 to 108 were scored
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
