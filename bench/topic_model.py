@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 from conf.settings import load_settings  # noqa: E402
 from ingest.analyze import Analyzer  # noqa: E402
-from ingest.topic_model import MODEL_FILE, Opinion, TopicModel, train  # noqa: E402
+from ingest.topic_model import MODEL_FILE, Opinion, TopicModel, TrainingSet  # noqa: E402
 from ingest.topic_rules import load_rules  # noqa: E402
 from ingest.models import TopicMatch  # noqa: E402
 from ingest.topic_model import KIN_SHARE, asks_about_every_article, kin_of, with_model_opinion  # noqa: E402
@@ -163,14 +163,19 @@ def fold_of(at: int) -> int:
     return at % FOLDS
 
 
-def cross_validated(examples: Sequence[Example], alpha: float, min_documents: int) -> list[Prediction]:
-    """Each example predicted by a model trained on the folds it is not in."""
-    names = subjects()
+def training_set(examples: Sequence[Example]) -> TrainingSet:
+    """The examples encoded once for the models trained on parts of them (in the same order)."""
+    return TrainingSet.of([(example.features, example.subjects) for example in examples], subjects())
+
+
+def cross_validated(examples: Sequence[Example], alpha: float, min_documents: int,
+                    training: TrainingSet | None = None) -> list[Prediction]:
+    """Each example predicted by a model trained on the folds it is not in (``training``: ``examples`` encoded)."""
+    training = training or training_set(examples)
     predictions: list[Prediction | None] = [None] * len(examples)
     for fold in range(FOLDS):
-        model = train([(example.features, example.subjects) for at, example in enumerate(examples)
-                       if fold_of(at) != fold], names, alpha=alpha, min_documents=min_documents, threshold=1.0,
-                      trained_on="a fold")
+        model = training.model([at for at in range(len(examples)) if fold_of(at) != fold], alpha=alpha,
+                               min_documents=min_documents, threshold=1.0, trained_on="a fold")
         for at, example in enumerate(examples):
             if fold_of(at) == fold:
                 opinion = model.opinion(example.features)
@@ -248,9 +253,10 @@ def build(examples: Sequence[Example]) -> Build:
     on the validation batches, trained on all the training articles."""
     grid = []
     best: tuple[int, float, int, list[Prediction]] | None = None
+    training = training_set(examples)
     for min_documents in MIN_DOCUMENTS[::-1]:  # the smaller model first: it wins ties
         for alpha in ALPHAS:
-            predictions = cross_validated(examples, alpha, min_documents)
+            predictions = cross_validated(examples, alpha, min_documents, training)
             right = sum(prediction.correct for prediction in predictions)
             grid.append((alpha, min_documents, right))
             if best is None or right > best[0]:
@@ -258,8 +264,8 @@ def build(examples: Sequence[Example]) -> Build:
     assert best is not None
     _, alpha, min_documents, predictions = best
     threshold = chosen_threshold(predictions)
-    judged = validation_judged(examples, alpha, min_documents, threshold)
-    lost = sample_lost(examples, alpha, min_documents, threshold)
+    judged = validation_judged(examples, alpha, min_documents, threshold, training)
+    lost = sample_lost(examples, alpha, min_documents, threshold, training)
     judging = judging_table(judged, judgings(), threshold)
     chosen, _ = max((row for row in judging if not lost(row[0])),  # the first of equals: the grid's order
                     key=lambda row: _objective(row[1]))
@@ -272,11 +278,11 @@ def build(examples: Sequence[Example]) -> Build:
     if chosen.specific_veto is not None:
         chosen, per_topic = _topic_shares(judged, chosen, measures, threshold, lost)
     rules = load_rules()
-    model = train([(example.features, example.subjects) for example in examples], subjects(), alpha=alpha,
-                  min_documents=min_documents, threshold=threshold, trained_on=TRAINED_ON, veto=chosen.veto,
-                  beside=chosen.beside, replace=chosen.replace, replace_from=chosen.replace_from,
-                  specific_veto=chosen.specific_veto,
-                  kin=kin_with({share: kin_of(_labelled(examples), rules, share) for share in KIN_SHARES}, chosen))
+    model = training.model(None, alpha=alpha, min_documents=min_documents, threshold=threshold,
+                           trained_on=TRAINED_ON, veto=chosen.veto, beside=chosen.beside, replace=chosen.replace,
+                           replace_from=chosen.replace_from, specific_veto=chosen.specific_veto,
+                           kin=kin_with({share: kin_of(_labelled(examples), rules, share) for share in KIN_SHARES},
+                                        chosen))
     return Build(model, predictions, grid, judging, specific, chosen.kin_share, per_topic, chosen.topic_shares,
                  {settings: lost(settings) for settings, _ in [*judging, *specific]})
 
@@ -301,16 +307,16 @@ def _topic_shares(judged: Sequence[Judged], chosen: Judging, measures: tuple[int
     return chosen, tried
 
 
-def sample_lost(examples: Sequence[Example], alpha: float, min_documents: int,
-                threshold: float) -> Callable[[Judging], frozenset[str]]:
+def sample_lost(examples: Sequence[Example], alpha: float, min_documents: int, threshold: float,
+                training: TrainingSet | None = None) -> Callable[[Judging], frozenset[str]]:
     """For any settings, the ``SAMPLE_TOPICS`` the sample would lose with the model trained on ``examples``
     (as shipped, its kin counted on them with the settings' share): what ``build`` never chooses."""
     from ingest.analyze import article_from_file
 
     rules = load_rules()
     _, found, rule_topics = _analyzer().topic_evidence(article_from_file(SAMPLE.read_bytes(), SAMPLE.name))
-    model = train([(example.features, example.subjects) for example in examples], subjects(), alpha=alpha,
-                  min_documents=min_documents, threshold=threshold, trained_on="the training articles")
+    model = (training or training_set(examples)).model(None, alpha=alpha, min_documents=min_documents,
+                                                        threshold=threshold, trained_on="the training articles")
     opinion, probabilities = model.judge(found)
     kin = {share: kin_of(_labelled(examples), rules, share) for share in KIN_SHARES}
 
@@ -352,19 +358,21 @@ def _specific_objective(measures: Sequence[int]) -> float:
 Judged = tuple[Example, Opinion | None, dict[str, float], dict[float, dict[str, tuple[str, ...]]]]
 
 
-def validation_judged(examples: Sequence[Example], alpha: float, min_documents: int, threshold: float) -> list[Judged]:
+def validation_judged(examples: Sequence[Example], alpha: float, min_documents: int, threshold: float,
+                      training: TrainingSet | None = None) -> list[Judged]:
     """The validation batches' articles, each batch's judged by a model trained on dev and the held-out
     batches before it: (example, opinion, probabilities, the specific topics' kin counted on those with each of
     ``KIN_SHARES``)."""
     rules = load_rules()
-    names = subjects()
+    training = training or training_set(examples)
+    numbers = [held_out_number(example.name) or 0 for example in examples]
     judged: list[Judged] = []
     bounds = [*VALIDATION_FROM, TEST_FROM]
     for start, end in zip(bounds, bounds[1:]):
-        earlier = [example for example in examples if (held_out_number(example.name) or 0) < start]
-        batch = [example for example in examples if start <= (held_out_number(example.name) or 0) < end]
-        model = train([(example.features, example.subjects) for example in earlier], names, alpha=alpha,
-                      min_documents=min_documents, threshold=threshold, trained_on="the batches before")
+        earlier = [example for example, number in zip(examples, numbers) if number < start]
+        batch = [example for example, number in zip(examples, numbers) if start <= number < end]
+        model = training.model([at for at, number in enumerate(numbers) if number < start], alpha=alpha,
+                               min_documents=min_documents, threshold=threshold, trained_on="the batches before")
         kin = {share: kin_of(_labelled(earlier), rules, share) for share in KIN_SHARES}
         judged += [(example, *model.judge(example.features), kin) for example in batch]
     return judged

@@ -262,21 +262,64 @@ def train(examples: Sequence[tuple[frozenset[str], frozenset[str]]], subjects: S
           beside: float | None = None, replace: float = 0.0, replace_from: float = 1.0,
           specific_veto: float | None = None, kin: Mapping[str, tuple[str, ...]] | None = None) -> TopicModel:
     """A model from (features, subjects) examples: every article counts once for each of its subjects."""
-    index = {subject: at for at, subject in enumerate(subjects)}
-    documents = [0] * len(subjects)
-    frequency: dict[str, int] = {}
-    rows: dict[str, list[int]] = {}
-    for found, labels in examples:
-        for label in labels:
-            documents[index[label]] += 1
-        for word in found:
-            frequency[word] = frequency.get(word, 0) + 1
-            row = rows.setdefault(word, [0] * len(subjects))
-            for label in labels:
-                row[index[label]] += 1
-    counts = {word: tuple(row) for word, row in sorted(rows.items()) if frequency[word] >= min_documents}
-    return TopicModel(tuple(subjects), tuple(documents), counts, alpha, threshold, min_documents, trained_on,
-                      veto, beside, replace, replace_from, specific_veto, dict(kin or {}))
+    return TrainingSet.of(examples, subjects).model(
+        None, alpha=alpha, min_documents=min_documents, threshold=threshold, trained_on=trained_on, veto=veto,
+        beside=beside, replace=replace, replace_from=replace_from, specific_veto=specific_veto, kin=kin)
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """(features, subjects) examples encoded once, to train many models on parts of them: bench/topic_model.py's
+    grid trains over a hundred on five thousand articles, which counting word by word took minutes to do.
+    A model holds what counting its part's articles word by word gives: per word, the articles of each
+    subject containing it (an article counts once for each of its subjects), for the words in at least
+    ``min_documents`` of them."""
+
+    subjects: tuple[str, ...]
+    words: tuple[str, ...]  # every feature of the examples, sorted
+    features: tuple[numpy.ndarray, ...]  # per example, its features as positions in ``words``
+    #: per example, (feature's position) * len(subjects) + subject's position, for each of its features and subjects
+    pairs: tuple[numpy.ndarray, ...]
+    labels: tuple[tuple[int, ...], ...]  # per example, its subjects' positions
+
+    @classmethod
+    def of(cls, examples: Iterable[tuple[Iterable[str], Iterable[str]]], subjects: Sequence[str]) -> TrainingSet:
+        examples = [(list(found), list(labels)) for found, labels in examples]
+        index = {subject: at for at, subject in enumerate(subjects)}
+        words = sorted({word for found, _ in examples for word in found})
+        position = {word: at for at, word in enumerate(words)}
+        width = len(subjects)
+        features, pairs, labels = [], [], []
+        for found, given in examples:
+            at = numpy.fromiter(map(position.__getitem__, found), dtype=numpy.int64, count=len(found))
+            labelled = tuple(index[label] for label in given)
+            features.append(at)
+            pairs.append(numpy.concatenate([at * width + label for label in labelled]) if labelled else _NONE)
+            labels.append(labelled)
+        return cls(tuple(subjects), tuple(words), tuple(features), tuple(pairs), tuple(labels))
+
+    def model(self, chosen: Iterable[int] | None, *, alpha: float, min_documents: int, threshold: float,
+              trained_on: str, veto: float = 0.0, beside: float | None = None, replace: float = 0.0,
+              replace_from: float = 1.0, specific_veto: float | None = None,
+              kin: Mapping[str, tuple[str, ...]] | None = None) -> TopicModel:
+        """A model trained on the examples at the positions ``chosen`` (None: all of them)."""
+        at = range(len(self.features)) if chosen is None else list(chosen)
+        width, vocabulary = len(self.subjects), len(self.words)
+        documents = [0] * width
+        for example in at:
+            for label in self.labels[example]:
+                documents[label] += 1
+        frequency = numpy.bincount(numpy.concatenate([_NONE, *(self.features[example] for example in at)]),
+                                   minlength=vocabulary)
+        rows = numpy.bincount(numpy.concatenate([_NONE, *(self.pairs[example] for example in at)]),
+                              minlength=vocabulary * width).reshape(vocabulary, width)
+        kept = numpy.flatnonzero(frequency >= max(min_documents, 1)).tolist()  # sorted, as ``words`` is
+        counts = dict(zip(map(self.words.__getitem__, kept), map(tuple, rows[kept].tolist())))
+        return TopicModel(self.subjects, tuple(documents), counts, alpha, threshold, min_documents, trained_on,
+                          veto, beside, replace, replace_from, specific_veto, dict(kin or {}))
+
+
+_NONE = numpy.zeros(0, dtype=numpy.int64)
 
 
 def kin_of(labelled: Iterable[tuple[frozenset[str], frozenset[str]]], rules: TopicRules,

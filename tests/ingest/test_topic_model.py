@@ -19,7 +19,7 @@ from ingest.lemmas import Lemmatizer
 from ingest.models import TopicMatch
 from ingest.topic_model import (
     BY_MODEL, KIN_SHARE, MODEL_FILE, Opinion, TopicModel, default_model, features, given_by_model, kin_of,
-    model_score, train, unlikeness, with_model_opinion,
+    TrainingSet, model_score, train, unlikeness, with_model_opinion,
 )
 from ingest.topic_rules import load_rules
 from ingest.topics import TopicClassifier
@@ -40,6 +40,43 @@ TOY_EXAMPLES = [
 
 def toy_model(threshold: float) -> TopicModel:
     return train(TOY_EXAMPLES, ("lifestyle", "sport"), alpha=0.5, min_documents=1, threshold=threshold, trained_on="toy")
+
+
+def counted_word_by_word(examples: list[tuple[frozenset[str], frozenset[str]]], subjects: tuple[str, ...],
+                         min_documents: int) -> tuple[tuple[int, ...], dict[str, tuple[int, ...]]]:
+    """What a model holds, by its definition: per subject its articles; per word kept (in at least
+    ``min_documents`` articles), the articles of each subject that contain it, the words in order."""
+    documents = tuple(sum(subject in labels for _, labels in examples) for subject in subjects)
+    words = sorted({word for found, _ in examples for word in found})
+    counts = {word: tuple(sum(word in found and subject in labels for found, labels in examples) for subject in subjects)
+              for word in words if sum(word in found for found, _ in examples) >= min_documents}
+    return documents, counts
+
+
+def test_a_model_trained_on_part_of_a_training_set_counts_what_that_part_holds() -> None:
+    import random
+
+    chance = random.Random(7)
+    subjects = ("economy", "politics", "sport", "weather")
+    vocabulary = [f"word{at}" for at in range(40)] + ["Zürich", "zurich", "élection", "election"]
+    examples = [(frozenset(chance.sample(vocabulary, chance.randint(0, 12))),
+                 frozenset(chance.sample(subjects, chance.choice((0, 1, 1, 2, 3))))) for _ in range(60)]
+    training = TrainingSet.of(examples, subjects)
+    checked = 0
+    for chosen in (None, range(0, 60, 2), [9, 4, 57, 31, 2, 18, 40, 23, 11], range(60)):
+        part = examples if chosen is None else [examples[at] for at in chosen]
+        assert all(any(subject in labels for _, labels in part) for subject in subjects)  # a model needs each
+        for min_documents in (0, 1, 2, 5):
+            documents, counts = counted_word_by_word(part, subjects, min_documents)
+            if not counts:  # no word kept: no model (its probabilities would have no vocabulary)
+                continue
+            checked += 1
+            model = training.model(chosen, alpha=0.5, min_documents=min_documents, threshold=0.6, trained_on="part")
+            assert model.documents == documents
+            assert model.counts == counts and list(model.counts) == list(counts)  # the same words, in order
+            same = train(part, subjects, alpha=0.5, min_documents=min_documents, threshold=0.6, trained_on="part")
+            assert same.to_json() == model.to_json()
+    assert checked >= 14
 
 
 def quiet_words() -> tuple[list[tuple[str, str]], int]:
