@@ -155,6 +155,7 @@ BATCH_STARTS = (
     5713,  # 110: written blind (reading the earlier held-out articles) after 106 to 108 were scored
     5765,  # 111: written blind (reading the earlier held-out articles) after 106 to 108 were scored
     5817,  # 112: written blind after 109 to 111 were scored; its brief no longer named migration's subjects
+    5869,  # 113: written blind after 112 was scored; its brief also asked for no quote given to a real official
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
