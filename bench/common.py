@@ -81,9 +81,11 @@ def corpus_texts(language: str | None = None) -> list[tuple[str, str]]:
     """(language, text) of the evaluation corpus's French and English articles and the sample."""
     import yaml
 
+    from tests.ingest.quality_corpus import YAML_LOADER  # the labelled corpora read as the tests read them
+
     texts = []
     for path in sorted(CORPUS.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
         if data["language"] in ("fr", "en") and (language is None or data["language"] == language):
             texts.append((data["language"], data["text"]))
     if language in (None, "fr"):
@@ -148,6 +150,8 @@ def news_seeds() -> dict[str, list[tuple[str, str]]]:
 
     import yaml
 
+    from tests.ingest.quality_corpus import YAML_LOADER  # the labelled corpora read as the tests read them
+
     def seeded(path: Path) -> bool:
         number = re.match(r"h(\d+)-", path.name)
         return number is None or int(number.group(1)) < NEWS_SEEDS_BEFORE
@@ -156,7 +160,7 @@ def news_seeds() -> dict[str, list[tuple[str, str]]]:
     paths = sorted(path for path in (ROOT / "tests" / "ingest" / "topics-corpus").glob("*/*.yaml")
                    if seeded(path)) + sorted(CORPUS.glob("*.yaml"))
     for path in paths:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
         if isinstance(data, dict) and data.get("language") in seeds and data.get("text"):
             seeds[data["language"]].append((str(data.get("title") or ""), " ".join(str(data["text"]).split())))
     sample = SAMPLE.read_text(encoding="utf-8")

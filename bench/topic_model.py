@@ -169,9 +169,8 @@ def training_set(examples: Sequence[Example]) -> TrainingSet:
 
 
 def cross_validated(examples: Sequence[Example], alpha: float, min_documents: int,
-                    training: TrainingSet | None = None) -> list[Prediction]:
+                    training: TrainingSet) -> list[Prediction]:
     """Each example predicted by a model trained on the folds it is not in (``training``: ``examples`` encoded)."""
-    training = training or training_set(examples)
     predictions: list[Prediction | None] = [None] * len(examples)
     for fold in range(FOLDS):
         model = training.model([at for at in range(len(examples)) if fold_of(at) != fold], alpha=alpha,
@@ -308,15 +307,15 @@ def _topic_shares(judged: Sequence[Judged], chosen: Judging, measures: tuple[int
 
 
 def sample_lost(examples: Sequence[Example], alpha: float, min_documents: int, threshold: float,
-                training: TrainingSet | None = None) -> Callable[[Judging], frozenset[str]]:
+                training: TrainingSet) -> Callable[[Judging], frozenset[str]]:
     """For any settings, the ``SAMPLE_TOPICS`` the sample would lose with the model trained on ``examples``
     (as shipped, its kin counted on them with the settings' share): what ``build`` never chooses."""
     from ingest.analyze import article_from_file
 
     rules = load_rules()
     _, found, rule_topics = _analyzer().topic_evidence(article_from_file(SAMPLE.read_bytes(), SAMPLE.name))
-    model = (training or training_set(examples)).model(None, alpha=alpha, min_documents=min_documents,
-                                                        threshold=threshold, trained_on="the training articles")
+    model = training.model(None, alpha=alpha, min_documents=min_documents, threshold=threshold,
+                           trained_on="the training articles")
     opinion, probabilities = model.judge(found)
     kin = {share: kin_of(_labelled(examples), rules, share) for share in KIN_SHARES}
 
@@ -359,12 +358,11 @@ Judged = tuple[Example, Opinion | None, dict[str, float], dict[float, dict[str, 
 
 
 def validation_judged(examples: Sequence[Example], alpha: float, min_documents: int, threshold: float,
-                      training: TrainingSet | None = None) -> list[Judged]:
+                      training: TrainingSet) -> list[Judged]:
     """The validation batches' articles, each batch's judged by a model trained on dev and the held-out
     batches before it: (example, opinion, probabilities, the specific topics' kin counted on those with each of
     ``KIN_SHARES``)."""
     rules = load_rules()
-    training = training or training_set(examples)
     numbers = [held_out_number(example.name) or 0 for example in examples]
     judged: list[Judged] = []
     bounds = [*VALIDATION_FROM, TEST_FROM]

@@ -267,7 +267,7 @@ def train(examples: Sequence[tuple[frozenset[str], frozenset[str]]], subjects: S
         beside=beside, replace=replace, replace_from=replace_from, specific_veto=specific_veto, kin=kin)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compared and hashed by identity
 class TrainingSet:
     """(features, subjects) examples encoded once, to train many models on parts of them: bench/topic_model.py's
     grid trains over a hundred on five thousand articles, which counting word by word took minutes to do.
