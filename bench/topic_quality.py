@@ -156,6 +156,8 @@ BATCH_STARTS = (
     5765,  # 111: written blind (reading the earlier held-out articles) after 106 to 108 were scored
     5817,  # 112: written blind after 109 to 111 were scored; its brief no longer named migration's subjects
     5869,  # 113: written blind after 112 was scored; its brief also asked for no quote given to a real official
+    5921,  # 114: written blind after 113 was scored, under 113's brief
+    5973,  # 115: written blind at the same time as 114, by another writer, under the same brief
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
