@@ -158,6 +158,8 @@ BATCH_STARTS = (
     5869,  # 113: written blind after 112 was scored; its brief also asked for no quote given to a real official
     5921,  # 114: written blind after 113 was scored, under 113's brief
     5973,  # 115: written blind at the same time as 114, by another writer, under the same brief
+    6025,  # 116: written blind after 114 and 115 were scored, under the same brief
+    6077,  # 117: written blind at the same time as 116, by another writer, under the same brief
 )
 #: The first blind batch written after the rules' rounds settled: the topic model's settings are chosen on
 #: the batches from this one on that it was not trained on as a whole (bench/topic_model.py).
