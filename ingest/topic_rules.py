@@ -415,7 +415,7 @@ class _Parser:
         if keyword == "not-compound:" or keyword == "not-compound":
             self.not_compound_words(rest.removeprefix(":").strip() if keyword == "not-compound" else rest, line)
             return
-        if keyword == "words" and not self.is_vocabulary:
+        if keyword == "words":  # a vocabulary file's lists are its own
             self.word_list(rest, line)
             return
         if self.draft is None:

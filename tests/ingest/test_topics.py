@@ -202,6 +202,12 @@ def test_the_bundled_rules_define_the_topics_a_newsroom_follows() -> None:
     assert all({"fr", "en"} <= set(topic.languages) for topic in rules.topics)
 
 
+def rule_topics(text: str, language: str) -> set[str]:
+    """The topics the shipped rules give a text without a title."""
+    words = LEMMATIZER.words([token.text for token in LEMMATIZER.tokenizer(language)(text)], language)
+    return {match.name for match in TopicClassifier(load_rules(), LEMMATIZER).topics(words, 0, language)}
+
+
 @pytest.mark.parametrize(("text", "language", "not_expected"), [
     ("La trêve hivernale a pris fin lundi : les expulsions locatives reprennent, malgré la guerre des loyers.",
      "fr", "ceasefire"),
@@ -221,9 +227,7 @@ def test_the_bundled_rules_define_the_topics_a_newsroom_follows() -> None:
      "en", "migration"),
 ])
 def test_look_alikes_do_not_fire_the_topic_they_resemble(text: str, language: str, not_expected: str) -> None:
-    classifier = TopicClassifier(load_rules(), LEMMATIZER)
-    words = LEMMATIZER.words([token.text for token in LEMMATIZER.tokenizer(language)(text)], language)
-    assert not_expected not in {match.name for match in classifier.topics(words, 0, language)}
+    assert not_expected not in rule_topics(text, language)
 
 
 @pytest.mark.parametrize(("text", "language"), [
@@ -240,18 +244,14 @@ def test_the_word_ceasefire_alone_does_not_make_a_war(text: str, language: str) 
     """A union's or a coalition's "ceasefire", told without an army, a front or fighting, is no armed conflict
     (2026-12-07, after a union's ceasefire with an airline got `conflict` in a blind batch): the conflict
     topic's required group no longer counts the ceasefire words themselves, as the ceasefire topic's did not."""
-    classifier = TopicClassifier(load_rules(), LEMMATIZER)
-    words = LEMMATIZER.words([token.text for token in LEMMATIZER.tokenizer(language)(text)], language)
-    names = {match.name for match in classifier.topics(words, 0, language)}
+    names = rule_topics(text, language)
     assert "conflict" not in names and "ceasefire" not in names
 
 
 def test_a_ceasefire_between_armies_is_still_a_war_topic() -> None:
     text = ("The army and the rebels agreed a ceasefire on Monday after weeks of fighting in the north; troops "
             "will pull back from the front line. Negotiations on a lasting ceasefire begin in Geneva.")
-    classifier = TopicClassifier(load_rules(), LEMMATIZER)
-    words = LEMMATIZER.words([token.text for token in LEMMATIZER.tokenizer("en")(text)], "en")
-    assert {"conflict", "ceasefire"} <= {match.name for match in classifier.topics(words, 0, "en")}
+    assert {"conflict", "ceasefire"} <= rule_topics(text, "en")
 
 
 @pytest.mark.parametrize(("text", "language", "expected"), [
@@ -270,9 +270,7 @@ def test_a_ceasefire_between_armies_is_still_a_war_topic() -> None:
      "entrega de las armas de los grupos armados.", "es", "ceasefire"),
 ])
 def test_a_topic_told_without_its_usual_context_words_still_fires(text: str, language: str, expected: str) -> None:
-    classifier = TopicClassifier(load_rules(), LEMMATIZER)
-    words = LEMMATIZER.words([token.text for token in LEMMATIZER.tokenizer(language)(text)], language)
-    assert expected in {match.name for match in classifier.topics(words, 0, language)}
+    assert expected in rule_topics(text, language)
 
 
 @pytest.mark.parametrize(("title", "text", "language", "not_expected"), [

@@ -120,6 +120,22 @@ def test_a_vocabulary_has_no_strong_terms_codes_or_settings_after_its_first_bloc
     assert any("no iptc, iptc_top or parent lines" in error for error in errors_of(tmp_path, coded))
 
 
+def test_a_vocabulary_names_a_words_list_once_and_uses_it_in_a_term_and_a_required_group(tmp_path: Path) -> None:
+    listed = VOCABULARY.replace("lead 1.5\n", "lead 1.5\nwords play: striker | attaquant | header\n").replace(
+        "  term 2: striker | attaquant | cross | centre | header |",
+        "  all play: @play\n  term 2: @play | cross | centre |")
+    rules = rules_in(tmp_path, vocabulary=listed)
+    assert rules.vocabulary is not None
+    sport = next(block for block in rules.vocabulary.topics if block.name == "sport")
+    assert {"striker", "attaquant", "header", "cross"} <= {word.text for term in sport.terms for word in term.alternatives}
+    assert list(topics_of(rules, "The striker met the cross with a header; the fans sang as the goal went in.",
+                          "Late header wins it")) == ["sport"]
+    # the cross, the goal and the fans without a word of the list: the required group is missing
+    assert topics_of(rules, "The cross, the goal, the fans: the fans sang, the goal stood.", "Goal and cross") == {}
+    errors = errors_of(tmp_path, listed.replace("words play:", "words game:"))
+    assert any("'@play' names no words list" in error for error in errors), errors
+
+
 def test_the_vocabulary_file_is_a_plain_name_beside_the_rules(tmp_path: Path) -> None:
     errors = errors_of(tmp_path, VOCABULARY, RULES.replace("vocabulary: subjects.rules", "vocabulary: ../x.rules"))
     assert any("without a folder" in error for error in errors), errors
